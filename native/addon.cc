@@ -1,0 +1,11 @@
+// Registration only: every capability lives in its own *_glue.cc.
+#include "glue.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InitNotify(env, exports);
+  InitIcmp(env, exports);
+  InitBpf(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(sonde, Init)

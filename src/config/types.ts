@@ -1,0 +1,161 @@
+// Typed, validated configuration. Field names follow blackbox_exporter's YAML keys one to one
+// (snake_case) so that its documentation applies unchanged; sonde-only options are marked.
+// Durations are in seconds, sizes in bytes. Every optional field has been defaulted by the loader
+// unless it is `?` here.
+
+export type IpProtocol = 'ip4' | 'ip6';
+
+export interface TLSConfig {
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+  server_name?: string;
+  insecure_skip_verify: boolean;
+  /** 'TLS10' | 'TLS11' | 'TLS12' | 'TLS13', as blackbox/Prometheus common config spells them. */
+  min_version?: TLSVersionName;
+  max_version?: TLSVersionName;
+}
+export type TLSVersionName = 'TLS10' | 'TLS11' | 'TLS12' | 'TLS13';
+
+export interface BasicAuth {
+  username: string;
+  password?: string;
+  password_file?: string;
+}
+
+export interface HeaderMatch {
+  header: string;
+  regexp: RegExp;
+  allow_missing: boolean;
+}
+
+export interface HTTPModule {
+  valid_status_codes: number[]; // empty: 2xx
+  valid_http_versions: string[]; // e.g. "HTTP/1.1"; empty: any
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  body_file?: string;
+  compression: '' | 'gzip' | 'br' | 'deflate' | 'identity';
+  follow_redirects: boolean;
+  fail_if_ssl: boolean;
+  fail_if_not_ssl: boolean;
+  fail_if_body_matches_regexp: RegExp[];
+  fail_if_body_not_matches_regexp: RegExp[];
+  fail_if_header_matches: HeaderMatch[];
+  fail_if_header_not_matches: HeaderMatch[];
+  basic_auth?: BasicAuth;
+  bearer_token?: string;
+  bearer_token_file?: string;
+  body_size_limit: number; // 0: no limit
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  tls_config: TLSConfig;
+  enable_http2: boolean;
+  proxy_url?: string;
+  skip_resolve_phase_with_proxy: boolean;
+  /** sonde: probe every A/AAAA address of the name, one result per address. */
+  all_addresses: boolean;
+  /** sonde: maximum redirects followed (blackbox uses Go's default of 10). */
+  max_redirects: number;
+  /** sonde: ask the server to staple an OCSP response. */
+  request_ocsp: boolean;
+}
+
+export interface QueryResponse {
+  expect?: RegExp;
+  send?: string;
+  starttls: boolean;
+  labels: Array<{ name: string; value: string }>;
+}
+
+export interface TCPModule {
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  source_ip_address?: string;
+  query_response: QueryResponse[];
+  tls: boolean;
+  tls_config: TLSConfig;
+}
+
+export interface ICMPModule {
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  source_ip_address?: string;
+  payload_size: number;
+  dont_fragment: boolean;
+  ttl: number; // 0: system default
+  /** sonde: SmokePing-style round of N echoes (blackbox sends 1). */
+  pings: number;
+  /** sonde: seconds between echoes of one round. */
+  interval: number;
+}
+
+export interface DNSRRValidator {
+  fail_if_matches_regexp: RegExp[];
+  fail_if_all_match_regexp: RegExp[];
+  fail_if_not_matches_regexp: RegExp[];
+  fail_if_none_matches_regexp: RegExp[];
+}
+
+export interface DNSModule {
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  source_ip_address?: string;
+  transport_protocol: 'udp' | 'tcp';
+  dns_over_tls: boolean;
+  tls_config: TLSConfig;
+  query_name: string;
+  query_type: string;
+  query_class: string;
+  recursion_desired: boolean;
+  valid_rcodes: string[];
+  validate_answer_rrs: DNSRRValidator;
+  validate_authority_rrs: DNSRRValidator;
+  validate_additional_rrs: DNSRRValidator;
+}
+
+export interface GRPCModule {
+  service: string;
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  tls: boolean;
+  tls_config: TLSConfig;
+}
+
+export type ProberName = 'http' | 'tcp' | 'icmp' | 'dns' | 'grpc' | 'trace';
+
+export interface Module {
+  name: string;
+  prober: ProberName;
+  /** seconds; 0 means "derive from the scrape timeout / task timeout". */
+  timeout: number;
+  http: HTTPModule;
+  tcp: TCPModule;
+  icmp: ICMPModule;
+  dns: DNSModule;
+  grpc: GRPCModule;
+}
+
+export interface Task {
+  name: string;
+  module: string; // key into Config.modules
+  targets: string[];
+  interval: number; // seconds
+  timeout: number; // seconds, <= interval
+  jitter: number; // seconds of random delay before each run, 0..interval
+  /** consecutive successes before a failing task is reported up again */
+  success_threshold: number;
+  /** consecutive failures before a task is reported down */
+  failure_threshold: number;
+  labels: Record<string, string>;
+  /** per-target series up to this many targets; above it, series are aggregated per task */
+  max_target_series: number;
+}
+
+export interface Config {
+  /** absolute path of the file it came from, or "<built-in>" */
+  source: string;
+  modules: Record<string, Module>;
+  tasks: Task[];
+}

@@ -1,0 +1,23 @@
+// The one interface every prober implements. A prober never touches metrics or logs' format:
+// it returns a ProbeResult, and outputs turn that into series, log lines and JSON.
+import type { Logger } from 'pino';
+import type { Module } from '../config/types';
+import type { ProbeResult } from '../result';
+
+/** Lets probes that use kernel sockets tell the eBPF flow map which 5-tuple is theirs (issue 4). */
+export interface FlowRegistry {
+  /** returns an id to pass to remove(); must never throw */
+  addSocketFlow(flow: { protocol: 'tcp' | 'udp'; local: string; localPort: number; remote: string; remotePort: number }): number;
+  remove(id: number): void;
+}
+
+export interface ProbeContext {
+  /** aborted when the probe's deadline passes (or the daemon stops) */
+  signal: AbortSignal;
+  /** the probe must return by this performance.now() value */
+  deadline: number;
+  logger: Logger;
+  flows?: FlowRegistry;
+}
+
+export type Prober = (target: string, module: Module, ctx: ProbeContext) => Promise<ProbeResult>;

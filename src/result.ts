@@ -1,0 +1,143 @@
+// What a probe returns. Probers fill this in; outputs (metrics, /probe, logs, JSON) read it.
+// A failed target is a result with success=false and one reason, never an exception.
+
+/** The closed set of failure reasons. Documented in docs/reasons.md (a test keeps the two in step). */
+export const FAILURE_REASONS = {
+  dns_nxdomain: 'the name does not exist (NXDOMAIN) or has no address of the wanted family',
+  dns_timeout: 'the resolver did not answer in time',
+  dns_error: 'the resolver failed (SERVFAIL, refused, malformed answer)',
+  refused: 'the target refused the connection (TCP RST to SYN, ICMP port unreachable)',
+  reset: 'the connection was reset after it was established',
+  connect_timeout: 'no answer to the connection attempt before the deadline',
+  unreachable: 'no route, or ICMP host/network unreachable',
+  network_error: 'another socket-level error (see message)',
+  tls_handshake: 'the TLS handshake failed (protocol, cipher or alert)',
+  cert_expired: 'a certificate in the chain has expired',
+  cert_not_yet_valid: 'a certificate in the chain is not valid yet',
+  cert_hostname: 'the certificate does not match the host name',
+  cert_untrusted: 'the chain does not lead to a trusted CA',
+  ocsp_revoked: 'the stapled OCSP response says the certificate is revoked',
+  ssl_required: 'fail_if_not_ssl is set and the final response was not over TLS',
+  ssl_forbidden: 'fail_if_ssl is set and the final response was over TLS',
+  http_status: 'the status code is not among valid_status_codes',
+  http_version: 'the HTTP version is not among valid_http_versions',
+  too_many_redirects: 'the redirect chain was longer than allowed, or looped',
+  regex_body: 'a fail_if_body_* regular expression rule failed',
+  regex_header: 'a fail_if_header_* regular expression rule failed',
+  body_too_large: 'the body exceeded body_size_limit',
+  expect_mismatch: 'a TCP query_response expect did not match before the connection ended',
+  protocol_error: 'the peer sent something that is not valid for the protocol',
+  icmp_unreachable: 'an ICMP destination unreachable came back for the probe',
+  icmp_time_exceeded: 'an ICMP time exceeded came back (TTL too small, or a loop)',
+  packet_loss: 'no reply to some or all ICMP echo requests',
+  timeout: 'the probe did not finish before its timeout',
+  config: 'the module cannot be used for this target (see message)',
+  internal: 'a bug in sonde (see message); please report it',
+} as const;
+
+export type FailureReason = keyof typeof FAILURE_REASONS;
+
+export function isFailureReason(s: string): s is FailureReason {
+  return Object.prototype.hasOwnProperty.call(FAILURE_REASONS, s);
+}
+
+/** Where a lost probe was lost (issue 4: eBPF attribution). */
+export interface Attribution {
+  seq?: number;
+  verdict: 'local_drop' | 'path_loss' | 'unknown';
+  reason?: string; // kernel drop reason name, e.g. NETFILTER_DROP
+  direction?: 'ingress' | 'egress';
+  location?: string; // kernel symbol+offset
+  ifindex?: number;
+}
+
+export interface CertFacts {
+  subject: string;
+  issuer: string;
+  subjectAlternative: string; // comma separated, as blackbox renders it
+  serialNumber: string;
+  fingerprintSha256: string; // lower-case hex
+  notBefore: number; // unix seconds
+  notAfter: number; // unix seconds
+}
+
+export interface TLSFacts {
+  version: string; // "TLS 1.3" as blackbox prints it
+  cipher: string; // IANA name, e.g. TLS_AES_128_GCM_SHA256
+  /** peer chain as sent (leaf first) */
+  chain: CertFacts[];
+  /** min notAfter over the verified chains, blackbox's probe_ssl_earliest_cert_expiry */
+  earliestExpiry: number;
+  /** blackbox's probe_ssl_last_chain_expiry_timestamp_seconds */
+  lastChainExpiry: number;
+  ocsp?: { status: 'good' | 'revoked' | 'unknown' | 'absent'; nextUpdate?: number; thisUpdate?: number; revokedAt?: number };
+}
+
+export interface HTTPHop {
+  url: string;
+  address?: string;
+  statusCode?: number;
+  phases: Record<string, number>;
+}
+
+export interface HTTPFacts {
+  statusCode: number; // 0 when no response
+  version: number; // 1.0, 1.1, 2 (0 when no response)
+  ssl: boolean; // final response over TLS
+  redirects: number;
+  contentLength: number; // -1 when unknown, as blackbox
+  uncompressedBodyLength: number;
+  lastModified?: number; // unix seconds
+  failedDueToRegex: boolean;
+  hops: HTTPHop[];
+}
+
+export interface TCPFacts {
+  expectInfo?: Array<{ labels: Record<string, string> }>;
+  failedDueToRegex: boolean;
+}
+
+export interface RTTStats {
+  min: number;
+  median: number;
+  mean: number;
+  max: number;
+  stddev: number;
+}
+
+export interface ICMPFacts {
+  sent: number;
+  received: number;
+  duplicates: number;
+  loss: number; // 0..1
+  rtt?: RTTStats; // seconds; absent when nothing came back
+  replyHopLimit?: number;
+  rtts: number[]; // seconds of each received reply, in send order
+}
+
+export interface ProbeResult {
+  target: string;
+  module: string;
+  prober: string;
+  success: boolean;
+  /** set exactly when success is false */
+  reason?: FailureReason;
+  /** human detail for logs: the error text, the failing rule */
+  message?: string;
+  /** unix ms when the probe started */
+  startedAt: number;
+  durationSeconds: number;
+  /** seconds by phase name (resolve, connect, tls, processing, transfer, rtt, setup, ...) */
+  phases: Record<string, number>;
+  /** resolved address actually probed */
+  address?: string;
+  ipProtocol?: 4 | 6;
+  dnsLookupSeconds?: number;
+  http?: HTTPFacts;
+  tls?: TLSFacts;
+  tcp?: TCPFacts;
+  icmp?: ICMPFacts;
+  attribution?: Attribution[];
+  /** with all_addresses: one result per resolved address (the parent succeeds when all do) */
+  perAddress?: ProbeResult[];
+}
