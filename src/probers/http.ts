@@ -1,14 +1,78 @@
-// Placeholder until the HTTP prober lands.
+// The HTTP(S) prober: blackbox_exporter's ProbeHTTP (prober/http.go, 0.23) on undici, with one fresh
+// connection per hop and phases timed on the socket (see http/connector.ts).
+//
+// The /probe `hostname` parameter is applied as blackbox does, by a Host entry in the module's
+// headers (withHostname below); that name is then also the TLS server name unless
+// tls_config.server_name is set.
+import { performance } from 'node:perf_hooks';
+import type { Module } from '../config/types';
+import type { ProbeResult } from '../result';
+import { ProbeFailure } from './errors';
+import { probeChain } from './http/chain';
+import { bareHost, buildRequestSpec } from './http/request_spec';
+import { resolveTarget } from './resolve';
 import type { Prober } from './types';
 
-export const probeHTTP: Prober = async (target, module) => ({
-  target,
-  module: module.name,
-  prober: 'http',
-  success: false,
-  reason: 'internal',
-  message: 'the http prober is not built yet',
-  startedAt: Date.now(),
-  durationSeconds: 0,
-  phases: {},
-});
+/**
+ * The module to use for a /probe request with `hostname=`: a copy whose headers carry Host.
+ * Throws ProbeFailure('config') when the module already sets a different Host, as blackbox's
+ * setHTTPHost refuses it.
+ */
+export function withHostname(module: Module, hostname: string): Module {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(module.http.headers)) {
+    if (name.toLowerCase() === 'host') {
+      if (value !== hostname) {
+        throw new ProbeFailure('config', `host header defined both in module configuration (${value}) and with URL-parameter 'hostname' (${hostname})`);
+      }
+      continue;
+    }
+    headers[name] = value;
+  }
+  headers.Host = hostname;
+  return { ...module, http: { ...module.http, headers } };
+}
+
+function failed(base: ProbeResult, err: unknown): ProbeResult {
+  if (err instanceof ProbeFailure) return { ...base, success: false, reason: err.reason, message: err.message };
+  const e = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return { ...base, success: false, reason: 'internal', message: `unexpected error in the http prober: ${e}` };
+}
+
+export const probeHTTP: Prober = async (target, module, ctx) => {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const base: ProbeResult = {
+    target,
+    module: module.name,
+    prober: 'http',
+    success: false,
+    startedAt,
+    durationSeconds: 0,
+    phases: { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 },
+  };
+  const done = (r: ProbeResult): ProbeResult => ({ ...r, durationSeconds: (performance.now() - t0) / 1000 });
+  const h = module.http;
+  let spec;
+  let resolved;
+  try {
+    spec = await buildRequestSpec(target, module);
+    resolved = await resolveTarget(bareHost(spec.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx.signal);
+  } catch (err) {
+    return done(failed(base, err));
+  }
+  try {
+    const addresses = h.all_addresses ? resolved.addresses : resolved.addresses.slice(0, 1);
+    const children = await Promise.all(
+      addresses.map(async (address) =>
+        done(await probeChain(spec, module, ctx, { address, family: resolved.family, resolveSeconds: resolved.seconds }, { ...base })),
+      ),
+    );
+    if (children.length === 1) return children[0];
+    // The parent speaks for the first failing address (or the first one), and succeeds only if all do.
+    const lead = children.find((c) => !c.success) ?? children[0];
+    return done({ ...lead, success: children.every((c) => c.success), perAddress: children });
+  } catch (err) {
+    return done(failed(base, err));
+  }
+};

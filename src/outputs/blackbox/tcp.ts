@@ -1,9 +1,30 @@
-// Placeholder: replaced by the TCP prober's writer.
-import type { Registry } from 'prom-client';
+// /probe series of blackbox_exporter's tcp prober (prober/tcp.go, query_response.go).
+import { Gauge, type Registry } from 'prom-client';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { writeResolve } from './common';
+import { gauge, writeResolve } from './common';
+import { writeTLS } from './tls';
+
+/**
+ * probe_expect_info: one series per query_response step that has `labels`. blackbox registers one
+ * gauge per step and cannot register the name twice with different label names (its MustRegister
+ * panics); here the first label set fixes the names and a later step with other names is skipped.
+ */
+function writeExpectInfo(result: ProbeResult, reg: Registry): void {
+  const infos = result.tcp?.expectInfo ?? [];
+  if (infos.length === 0) return;
+  const labelNames = Object.keys(infos[0].labels);
+  const g = new Gauge({ name: 'probe_expect_info', help: 'Explicit content matched', labelNames, registers: [reg] });
+  for (const info of infos) {
+    const names = Object.keys(info.labels);
+    if (names.length === labelNames.length && names.every((n) => labelNames.includes(n))) g.set(info.labels, 1);
+  }
+}
 
 export function writeTCP(result: ProbeResult, _module: Module, reg: Registry): void {
   writeResolve(result, reg);
+  // Registered before dialing in blackbox, so it is present (0) even when the connection fails.
+  gauge(reg, 'probe_failed_due_to_regex', 'Indicates if probe failed due to regex', result.tcp?.failedDueToRegex ? 1 : 0);
+  writeExpectInfo(result, reg);
+  if (result.tls) writeTLS(result.tls, reg);
 }

@@ -1,0 +1,104 @@
+// Scenario: http_2xx and tcp_connect probes per second against a local nginx, fresh connection per
+// probe, at the same concurrency for everyone: blackbox_exporter's /probe (the peer), sonde's
+// /probe, and sonde's continuous mode (a task whose targets are due faster than it can probe).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { get, metric, startDaemon } from '../test/lab/daemon';
+import { loopbackAddresses, startBlackbox, startNginx } from './lib/procs';
+import { report, type Figure } from './lib/stats';
+import { haveWrk, wrkProbe } from './lib/wrk';
+
+const MODULES = `modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip4
+`;
+
+export interface ProbeRateOptions {
+  runs: number;
+  seconds: number;
+  concurrency: number;
+}
+
+// Targets are due every INTERVAL, so demand (targets / interval) stays above what any prober here
+// reaches: the rate measured is sonde's capacity, not the plan's.
+const INTERVAL = 0.1;
+const HTTP_TARGETS = 5000;
+const TCP_TARGETS = 5000;
+
+function continuousConfig(module: string, target: (i: number) => string, n: number): string {
+  const targets = Array.from({ length: n }, (_, i) => JSON.stringify(target(i))).join(', ');
+  return `${MODULES}tasks:\n  - name: bench\n    module: ${module}\n    interval: ${INTERVAL * 1000}ms\n    timeout: ${INTERVAL * 1000}ms\n    max_target_series: 10\n    targets: [${targets}]\n`;
+}
+
+async function continuousRate(cfg: string, concurrency: number, seconds: number): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-'));
+  writeFileSync(path.join(dir, 'sonde.yml'), cfg);
+  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'error']);
+  try {
+    const count = async () => metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="bench",result="success"}') ?? 0;
+    await new Promise((r) => setTimeout(r, 1500)); // warm-up: JIT, first interval
+    const c0 = await count();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const c1 = await count();
+    return (c1 - c0) / ((performance.now() - t0) / 1000);
+  } finally {
+    d.child.kill('SIGTERM');
+    await d.exited;
+  }
+}
+
+export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
+  if (!haveWrk()) return ['probe_rate: skipped: wrk is not installed (npm run bench installs it as root)'];
+  const nginx = await startNginx(TCP_TARGETS);
+  const blackbox = await startBlackbox(MODULES);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-'));
+  writeFileSync(path.join(dir, 'modules.yml'), `${MODULES}tasks: []\n`);
+  const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'error']);
+  const lines: string[] = [];
+  const tcpAddrs = loopbackAddresses(TCP_TARGETS);
+  try {
+    const cases = [
+      { module: 'http_2xx', target: `http://127.0.0.1:${nginx.port}/`, continuousTarget: (i: number) => `http://127.0.0.1:${nginx.port}/?t=${i}`, targets: HTTP_TARGETS },
+      { module: 'tcp_connect', target: `127.0.0.1:${nginx.port}`, continuousTarget: (i: number) => `${tcpAddrs[i]}:${nginx.port}`, targets: TCP_TARGETS },
+    ];
+    for (const c of cases) {
+      const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
+      const peer: number[] = [];
+      const viaProbe: number[] = [];
+      const continuous: number[] = [];
+      let bad = 0;
+      for (let run = 0; run < opts.runs; run++) {
+        if (blackbox) {
+          const r = wrkProbe(`http://127.0.0.1:${blackbox.port}${q}`, opts.concurrency, opts.seconds);
+          peer.push(r.okPerSecond);
+        }
+        const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
+        viaProbe.push(s.okPerSecond);
+        bad += s.bad;
+        continuous.push(await continuousRate(continuousConfig(c.module, c.continuousTarget, c.targets), opts.concurrency, opts.seconds));
+      }
+      const peerFig = { name: 'blackbox_exporter /probe', runs: peer };
+      const figs: Figure[] = [
+        { name: `${c.module} sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },
+        { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
+      ];
+      lines.push(...figs.map(report));
+      if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
+    }
+  } finally {
+    sonde.child.kill('SIGTERM');
+    blackbox?.proc.stop();
+    nginx.proc.stop();
+  }
+  return lines;
+}

@@ -1,0 +1,27 @@
+// `npm run bench [-- SCENARIO...]`: runs each scenario with its peers in the same run and prints
+// one line per figure (median, spread, ratio to the peer). Every load is bounded in time.
+import { probeRate } from './probe_rate';
+
+type Scenario = () => Promise<string[]>;
+
+const SCENARIOS: Record<string, Scenario> = {
+  probe_rate: () => probeRate({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: 64 }),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  for (const name of wanted) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  for (const [name, run] of Object.entries(SCENARIOS)) {
+    if (wanted.length > 0 && !wanted.includes(name)) continue;
+    process.stdout.write(`== ${name}\n`);
+    for (const line of await run()) process.stdout.write(`${line}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,139 @@
+/* Maps and flow matching shared by drop.bpf.c and xdp_observe.bpf.c. The loader creates the maps once
+ * (with the drop tracer) and hands the same fds to the XDP object (bpf_map__reuse_fd), so both
+ * programs see one flow table, one ring buffer and one lost counter. */
+#ifndef SONDE_FLOWS_BPF_H
+#define SONDE_FLOWS_BPF_H
+
+#include "drop.h"
+
+#define SONDE_AF_INET 2
+#define SONDE_AF_INET6 10
+#define SONDE_IPPROTO_ICMP 1
+#define SONDE_IPPROTO_TCP 6
+#define SONDE_IPPROTO_UDP 17
+#define SONDE_IPPROTO_ICMPV6 58
+
+/* Sizes are set by the loader before load (bpf_map__set_max_entries); these are only defaults. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sonde_flow_key);
+	__type(value, struct sonde_flow_state);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_LOST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* A parsed packet, in the packet's own orientation (s = source). */
+struct sonde_pkt {
+	__u8 family;
+	__u8 proto;
+	__u8 icmp_type;
+	__u8 tcp_flags;
+	__u16 sport;
+	__u16 dport;
+	__u16 icmp_seq;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+static __always_inline void sonde_count_lost(void)
+{
+	__u32 slot = SONDE_LOST_RING;
+	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
+	if (n)
+		*n += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline struct sonde_flow_state *sonde_lookup(struct sonde_flow_key *k, int exact,
+							   const __u8 *local, const __u8 *remote,
+							   __u16 lport, __u16 rport, const struct sonde_pkt *p)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->proto = p->proto;
+	k->local_port = lport;
+	if (exact) {
+		k->family = p->family;
+		/* ICMP echo carries one identifier, in sport and dport alike; the key has it as local_port */
+		k->remote_port = (p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6) ? 0 : rport;
+		__builtin_memcpy(k->local, local, 16);
+		__builtin_memcpy(k->remote, remote, 16);
+	}
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* ICMP echo: the identifier stands in for both ports, and the type tells the direction (RFC 792,
+ * RFC 4443). Returns the direction of the request/reply or UNKNOWN for other ICMP types. */
+static __always_inline int sonde_icmp_dir(const struct sonde_pkt *p)
+{
+	if (p->proto == SONDE_IPPROTO_ICMP)
+		return p->icmp_type == 8 ? SONDE_DIR_EGRESS : p->icmp_type == 0 ? SONDE_DIR_INGRESS : SONDE_DIR_UNKNOWN;
+	return p->icmp_type == 128 ? SONDE_DIR_EGRESS : p->icmp_type == 129 ? SONDE_DIR_INGRESS : SONDE_DIR_UNKNOWN;
+}
+
+/* Finds the probe flow a packet belongs to: exact 5-tuple first (as a request, then as a reply),
+ * then the wildcard by local port / echo id. `only_ingress` is for XDP, which sees replies only. */
+static __always_inline struct sonde_flow_state *sonde_match(const struct sonde_pkt *p, int only_ingress, __u8 *dir)
+{
+	struct sonde_flow_key k;
+	struct sonde_flow_state *st;
+	int want = SONDE_DIR_UNKNOWN;
+
+	if (p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6) {
+		want = sonde_icmp_dir(p);
+		if (want == SONDE_DIR_UNKNOWN)
+			return 0;
+	}
+	if (only_ingress && want == SONDE_DIR_EGRESS)
+		return 0;
+	for (int exact = 1; exact >= 0; exact--) {
+		if (!only_ingress && want != SONDE_DIR_INGRESS) {
+			st = sonde_lookup(&k, exact, p->saddr, p->daddr, p->sport, p->dport, p);
+			if (st) {
+				*dir = SONDE_DIR_EGRESS;
+				return st;
+			}
+		}
+		if (want != SONDE_DIR_EGRESS) {
+			st = sonde_lookup(&k, exact, p->daddr, p->saddr, p->dport, p->sport, p);
+			if (st) {
+				*dir = SONDE_DIR_INGRESS;
+				return st;
+			}
+		}
+	}
+	return 0;
+}
+
+static __always_inline struct sonde_event *sonde_reserve(void)
+{
+	struct sonde_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		sonde_count_lost();
+	return e;
+}
+
+static __always_inline void sonde_fill_pkt(struct sonde_event *e, const struct sonde_pkt *p)
+{
+	e->family = p->family;
+	e->proto = p->proto;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->icmp_seq = p->icmp_seq;
+	e->icmp_type = p->icmp_type;
+	e->tcp_flags = p->tcp_flags;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+}
+
+#endif

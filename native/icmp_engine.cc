@@ -1,0 +1,376 @@
+#include "icmp_engine.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <random>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "icmp_engine_impl.h"
+
+namespace sonde {
+namespace {
+
+int SockIndex(const ProbeSpec& s) { return (s.family == 6 ? 2 : 0) + (s.df ? 1 : 0); }
+
+}  // namespace
+
+void IcmpEngine::Impl::KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t* seq) const {
+  // Raw sockets: id:seq is a 32-bit key (generation bits above the slot index) so an ICMP error
+  // quoting only the 8-byte echo header (RFC 792 minimum) still names its probe. Ping sockets own
+  // the id (the kernel rewrites it), so the sequence is the slot alone.
+  uint32_t key = (gen << table.log2()) | slot;
+  if (!raw) key = slot;
+  *id = static_cast<uint16_t>((key >> 16) ^ salt);
+  *seq = static_cast<uint16_t>(key & 0xffff);
+}
+
+bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
+  if (socks[si].fd >= 0) return true;
+  socks[si] = OpenIcmpSocket(si >= 2 ? 6 : 4, (si & 1) != 0, raw ? 1 : 2, opts.tx_timestamps, error);
+  if (socks[si].fd < 0) return false;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = static_cast<uint32_t>(si);
+  epoll_ctl(epfd, EPOLL_CTL_ADD, socks[si].fd, &ev);
+  if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
+  return true;
+}
+
+void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+                            const uint8_t* from, uint8_t from_family, uint8_t flags) {
+  ProbeOutcome o;
+  o.tag = s.tag;
+  o.kind = kind;
+  o.code = code;
+  o.hop_limit = hop;
+  o.family = from_family;
+  o.flags = static_cast<uint8_t>(flags | (s.tx_kernel ? kFlagTxKernelTs : 0));
+  o.info = info;
+  o.rtt = rx_ns > 0 ? static_cast<double>(rx_ns - s.tx_ns) / 1e9 : 0;
+  if (from) std::memcpy(o.from, from, 16);
+  else std::memset(o.from, 0, 16);
+  out.push_back(o);
+}
+
+void IcmpEngine::Impl::SendPending() {
+  if (pending_pos >= pending.size()) {
+    std::lock_guard<std::mutex> lk(mu);
+    pending.clear();
+    pending_pos = 0;
+    pending.swap(submitted);
+  }
+  blocked = false;
+  for (int rounds = 0; rounds < 256 && pending_pos < pending.size(); rounds++) {
+    size_t budget = kBatch;
+    if (opts.rate > 0) {
+      int64_t now = Now(CLOCK_MONOTONIC);
+      tokens = std::min<double>(tokens + (now - tokens_at) * 1e-9 * opts.rate, std::max<double>(kBatch, opts.rate / 1000.0));
+      tokens_at = now;
+      if (tokens < 1) return;
+      budget = std::min<size_t>(budget, static_cast<size_t>(tokens));
+    }
+    int si = SockIndex(pending[pending_pos]);
+    std::string err;
+    if (!EnsureSocket(si, &err)) {
+      Slot tmp{};
+      tmp.tag = pending[pending_pos].tag;
+      Emit(tmp, ResultKind::kSendError, 0, 0, EAFNOSUPPORT, 0, nullptr, 0, 0);
+      c_send_errors++;
+      pending_pos++;
+      continue;
+    }
+    size_t n = 0;
+    for (; n < budget && pending_pos + n < pending.size(); n++) {
+      const ProbeSpec& spec = pending[pending_pos + n];
+      if (SockIndex(spec) != si) break;
+      uint32_t idx;
+      if (!table.Alloc(&idx)) break;
+      Slot& s = table.at(idx);
+      s.tag = spec.tag;
+      s.family = spec.family;
+      std::memcpy(s.addr, spec.addr, 16);
+      s.deadline = 0;
+      s.tx_kernel = false;
+      batch_slot[n] = idx;
+      uint16_t id, seq;
+      KeyOf(idx, s.gen, &id, &seq);
+      ProbeStamp stamp{cookie, idx, s.gen};
+      uint8_t* pkt = &txbuf[n * kMaxPacket];
+      size_t want = kIcmpHeaderLen + std::max<size_t>(spec.payload_len, kProbeStampLen);
+      if (tx_len[n] == want && tx_family[n] == spec.family) {
+        PatchEchoRequest(pkt, want, spec.family, id, seq, stamp);
+      } else {
+        tx_len[n] = BuildEchoRequest(pkt, kMaxPacket, spec.family, id, seq, stamp, spec.payload_len);
+        tx_family[n] = spec.family;
+      }
+      iovs[n] = {pkt, tx_len[n]};
+      msghdr& mh = mm[n].msg_hdr;
+      std::memset(&mh, 0, sizeof(mh));
+      std::memset(&names[n], 0, sizeof(names[n]));
+      if (spec.family == 4) {
+        auto* sin = reinterpret_cast<sockaddr_in*>(&names[n]);
+        sin->sin_family = AF_INET;
+        std::memcpy(&sin->sin_addr, spec.addr, 4);
+        mh.msg_namelen = sizeof(sockaddr_in);
+      } else {
+        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&names[n]);
+        sin6->sin6_family = AF_INET6;
+        std::memcpy(&sin6->sin6_addr, spec.addr, 16);
+        sin6->sin6_scope_id = spec.scope_id;
+        mh.msg_namelen = sizeof(sockaddr_in6);
+      }
+      mh.msg_name = &names[n];
+      mh.msg_iov = &iovs[n];
+      mh.msg_iovlen = 1;
+      // Per-packet TTL and source address as ancillary data (ip(7) IP_TTL/IP_PKTINFO, RFC 3542
+      // IPV6_HOPLIMIT/IPV6_PKTINFO), so probes with different TTLs share one socket.
+      if (spec.ttl != 0 || spec.has_src) {
+        uint8_t* ctl = &ctlbuf[n * kCtlLen];
+        std::memset(ctl, 0, kCtlLen);
+        mh.msg_control = ctl;
+        mh.msg_controllen = kCtlLen;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        size_t used = 0;
+        if (spec.ttl != 0) {
+          int ttl = spec.ttl;
+          c->cmsg_level = spec.family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+          c->cmsg_type = spec.family == 4 ? IP_TTL : IPV6_HOPLIMIT;
+          c->cmsg_len = CMSG_LEN(sizeof(int));
+          std::memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+          used += CMSG_SPACE(sizeof(int));
+          c = CMSG_NXTHDR(&mh, c);
+        }
+        if (spec.has_src) {
+          if (spec.family == 4) {
+            in_pktinfo pi{};
+            std::memcpy(&pi.ipi_spec_dst, spec.src, 4);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(pi));
+            std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+            used += CMSG_SPACE(sizeof(pi));
+          } else {
+            in6_pktinfo pi{};
+            std::memcpy(&pi.ipi6_addr, spec.src, 16);
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(pi));
+            std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+            used += CMSG_SPACE(sizeof(pi));
+          }
+        }
+        mh.msg_controllen = used;
+      }
+    }
+    if (n == 0) return;  // table full: wait for deadlines to free slots
+    int64_t tx_ns = Now(CLOCK_REALTIME);
+    int64_t mono = Now(CLOCK_MONOTONIC);
+    int r = sendmmsg(socks[si].fd, mm, static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (r < 0 && !raw && errno != EAGAIN && errno != ENOBUFS) {
+      // A ping socket with IP_RECVERR reports an earlier probe's ICMP error (sk_err) on the next
+      // call once (ip(7)); that error belongs to the error queue, not to this batch: retry once.
+      r = sendmmsg(socks[si].fd, mm, static_cast<unsigned>(n), MSG_DONTWAIT);
+    }
+    size_t sent = r > 0 ? static_cast<size_t>(r) : 0;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t idx = batch_slot[i];
+      Slot& s = table.at(idx);
+      if (i >= sent) {
+        table.Free(idx);
+        continue;
+      }
+      const ProbeSpec& spec = pending[pending_pos + i];
+      s.tx_ns = tx_ns;
+      s.deadline = mono + static_cast<int64_t>(spec.timeout_ms) * 1000000;
+      s.sock = static_cast<uint8_t>(si);
+      s.state = kInFlight;
+      if (opts.tx_timestamps) {
+        s.tskey = tskey_next[si]++;
+        txring[si][s.tskey & (table.capacity() - 1)] = idx;
+      }
+      table.Schedule(idx);
+    }
+    pending_pos += sent;
+    c_sent += sent;
+    if (opts.rate > 0) tokens -= static_cast<double>(sent);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+        blocked = true;  // socket buffer full: retry shortly, keep order
+        return;
+      }
+      // The first message was refused (e.g. ENETUNREACH, EMSGSIZE): that probe ends here.
+      int e = errno;
+      Slot tmp{};
+      tmp.tag = pending[pending_pos].tag;
+      Emit(tmp, ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
+      c_send_errors++;
+      pending_pos++;
+    }
+  }
+  c_queued = pending.size() - pending_pos;
+}
+
+void IcmpEngine::Impl::Expire(int64_t now) {
+  uint32_t idx;
+  while (table.PopExpired(now, &idx)) {
+    Slot& s = table.at(idx);
+    if (s.state == kInFlight) {
+      Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
+      c_timeouts++;
+    }
+    table.Free(idx);
+  }
+}
+
+int IcmpEngine::Impl::PollTimeout(int64_t now) {
+  int64_t wait = 1000;
+  if (pending_pos < pending.size()) wait = 1;  // blocked on buffers, rate or a full table
+  int64_t next = table.NextDeadline();
+  if (next > 0) wait = std::min<int64_t>(wait, std::max<int64_t>(0, (next - now + 999999) / 1000000));
+  return static_cast<int>(wait);
+}
+
+void IcmpEngine::Impl::Run() {
+  epoll_event evs[8];
+  while (!stop.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(epfd, evs, 8, PollTimeout(Now(CLOCK_MONOTONIC)));
+    bool readable[4] = {}, errq[4] = {};
+    for (int i = 0; i < n; i++) {
+      uint32_t t = evs[i].data.u32;
+      if (t == kEventFdTag) {
+        uint64_t v;
+        while (read(evfd, &v, sizeof(v)) > 0) {
+        }
+      } else if (t < 4) {
+        readable[t] = (evs[i].events & EPOLLIN) != 0;
+        errq[t] = (evs[i].events & EPOLLERR) != 0;
+      }
+    }
+    // TX stamps first: a reply read in this pass should use its packet's kernel TX time.
+    for (int si = 0; si < 4; si++) {
+      if (errq[si]) ReadErrQueue(si);
+    }
+    for (int si = 0; si < 4; si++) {
+      if (readable[si]) ReadSocket(si);
+    }
+    SendPending();
+    Expire(Now(CLOCK_MONOTONIC));
+    if (!out.empty()) {
+      std::vector<ProbeOutcome> batch;
+      batch.swap(out);
+      out.reserve(1024);
+      sink(std::move(batch));
+    }
+  }
+}
+
+std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, OutcomeSink sink, std::string* error) {
+  std::unique_ptr<IcmpEngine> e(new IcmpEngine());
+  auto impl = std::make_unique<Impl>();
+  impl->opts = opts;
+  impl->sink = std::move(sink);
+  IcmpSocket v4 = OpenIcmpSocket(4, false, opts.force_mode, opts.tx_timestamps, error);
+  if (v4.fd < 0) return nullptr;
+  impl->raw = v4.raw;
+  uint32_t log2 = std::min<uint32_t>(std::max<uint32_t>(opts.capacity_log2, 4), v4.raw ? 20 : 16);
+  if (!impl->table.Init(log2)) {
+    close(v4.fd);
+    *error = "cannot allocate the probe table";
+    return nullptr;
+  }
+  std::random_device rd;
+  impl->cookie = rd();
+  impl->salt = static_cast<uint16_t>(rd());
+  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
+  impl->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->epfd < 0 || impl->evfd < 0) {
+    *error = std::string("epoll/eventfd: ") + std::strerror(errno);
+    close(v4.fd);
+    if (impl->epfd >= 0) close(impl->epfd);
+    if (impl->evfd >= 0) close(impl->evfd);
+    return nullptr;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = kEventFdTag;
+  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->evfd, &ev);
+  impl->socks[0] = v4;
+  ev.data.u32 = 0;
+  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, v4.fd, &ev);
+  if (opts.tx_timestamps) impl->txring[0].assign(impl->table.capacity(), 0);
+  impl->txbuf.assign(kBatch * kMaxPacket, 0);
+  impl->rxbuf.assign(kBatch * kRecvLen, 0);
+  impl->ctlbuf.assign(kBatch * kCtlLen, 0);
+  impl->out.reserve(1024);
+  impl->tokens_at = Now(CLOCK_MONOTONIC);
+  e->raw_ = v4.raw;
+  e->cap_log2_ = log2;
+  Impl* p = impl.get();
+  e->impl_ = std::move(impl);
+  p->thread = std::thread([p] { p->Run(); });
+  return e;
+}
+
+bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    if (impl_->stopping) return false;
+    impl_->submitted.insert(impl_->submitted.end(), specs, specs + n);
+  }
+  impl_->c_queued += n;
+  uint64_t one = 1;
+  ssize_t w = write(impl_->evfd, &one, sizeof(one));
+  (void)w;  // a full eventfd counter still wakes the thread
+  return true;
+}
+
+void IcmpEngine::Stop() {
+  if (!impl_) return;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->stop = true;
+  uint64_t one = 1;
+  ssize_t w = write(impl_->evfd, &one, sizeof(one));
+  (void)w;
+  if (impl_->thread.joinable()) impl_->thread.join();
+  for (auto& s : impl_->socks) {
+    if (s.fd >= 0) close(s.fd);
+    s.fd = -1;
+  }
+  close(impl_->epfd);
+  close(impl_->evfd);
+}
+
+IcmpEngine::~IcmpEngine() { Stop(); }
+
+EngineCounters IcmpEngine::Counters() const {
+  EngineCounters c;
+  const Impl& i = *impl_;
+  c.sent = i.c_sent;
+  c.replies = i.c_replies;
+  c.errors = i.c_errors;
+  c.timeouts = i.c_timeouts;
+  c.duplicates = i.c_dups;
+  c.strays = i.c_strays;
+  c.late = i.c_late;
+  c.send_errors = i.c_send_errors;
+  c.tx_kernel_ts = i.c_txts;
+  c.rx_kernel_ts = i.c_rxts;
+  c.queued = i.c_queued;
+  c.in_flight = i.table.live();
+  return c;
+}
+
+}  // namespace sonde

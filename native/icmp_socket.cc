@@ -1,0 +1,138 @@
+#include "icmp_socket.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/icmp.h>
+#include <linux/net_tstamp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sonde {
+namespace {
+
+std::string ReadPingGroupRange() {
+  char buf[64] = {};
+  int fd = open("/proc/sys/net/ipv4/ping_group_range", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "unreadable";
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return "unreadable";
+  std::string s(buf, static_cast<size_t>(n));
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s) {
+    if (c == '\t') c = ' ';
+  }
+  return s;
+}
+
+void SetBuf(int fd, int force_opt, int opt, int bytes) {
+  // SO_*BUFFORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; else take what is allowed.
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)) != 0) {
+    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
+  }
+}
+
+bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
+  int one = 1;
+  auto fail = [&](const char* what) {
+    *error = std::string("setsockopt ") + what + ": " + std::strerror(errno);
+    return false;
+  };
+  if (s.raw && s.family == 4) {
+    // Only replies and errors wake us; other ICMP (e.g. echo requests to this host) stays out.
+    icmp_filter filt{};
+    filt.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) | (1u << ICMP_TIME_EXCEEDED) |
+                  (1u << ICMP_PARAMETERPROB));
+    if (setsockopt(s.fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP_FILTER");
+  }
+  if (s.raw && s.family == 6) {
+    icmp6_filter filt;
+    ICMP6_FILTER_SETBLOCKALL(&filt);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filt);
+    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filt);
+    if (setsockopt(s.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP6_FILTER");
+  }
+  if (s.family == 6) {
+    if (setsockopt(s.fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0) return fail("IPV6_RECVHOPLIMIT");
+  } else if (!s.raw) {
+    // Raw IPv4 receives carry the IP header (with the TTL); ping sockets need the cmsg.
+    if (setsockopt(s.fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)) != 0) return fail("IP_RECVTTL");
+  }
+  if (!s.raw) {
+    // Ping sockets see ICMP errors only through the error queue (ip(7) IP_RECVERR).
+    int lvl = s.family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+    int opt = s.family == 4 ? IP_RECVERR : IPV6_RECVERR;
+    if (setsockopt(s.fd, lvl, opt, &one, sizeof(one)) != 0) return fail("IP_RECVERR");
+  }
+  if (s.df) {
+    int v = s.family == 4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
+    int lvl = s.family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+    int opt = s.family == 4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER;
+    if (setsockopt(s.fd, lvl, opt, &v, sizeof(v)) != 0) return fail("IP_MTU_DISCOVER");
+    if (s.family == 6 && setsockopt(s.fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one)) != 0) return fail("IPV6_DONTFRAG");
+  }
+  // Kernel timestamps (Documentation/networking/timestamping.rst): software RX stamps taken when
+  // the packet enters the stack, software TX stamps when the driver takes it; OPT_ID numbers each
+  // send so a TX stamp names its packet, OPT_TSONLY keeps the packet itself off the error queue.
+  unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+  if (tx_timestamps) flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  if (setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) != 0) return fail("SO_TIMESTAMPING");
+  SetBuf(s.fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
+  SetBuf(s.fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 << 20);
+  return true;
+}
+
+}  // namespace
+
+IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error) {
+  IcmpSocket s;
+  s.family = family;
+  s.df = df;
+  int domain = family == 4 ? AF_INET : AF_INET6;
+  int proto = family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+  int raw_errno = 0;
+  if (mode != 2) {
+    s.fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    s.raw = s.fd >= 0;
+    if (s.fd < 0) raw_errno = errno;
+  }
+  int ping_errno = 0;
+  if (s.fd < 0 && mode != 1) {
+    s.fd = socket(domain, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (s.fd < 0) ping_errno = errno;
+  }
+  if (s.fd < 0) {
+    char msg[512];
+    if (raw_errno == EAFNOSUPPORT || ping_errno == EAFNOSUPPORT) {
+      std::snprintf(msg, sizeof(msg), "IPv%d is not supported by this kernel (EAFNOSUPPORT)", family);
+    } else if (mode == 1) {
+      std::snprintf(msg, sizeof(msg), "raw ICMP sockets need CAP_NET_RAW (socket: %s)", std::strerror(raw_errno));
+    } else {
+      std::snprintf(msg, sizeof(msg),
+                    "cannot open an ICMP socket: %s%s%sunprivileged ping sockets are refused (%s) for group id %u "
+                    "because net.ipv4.ping_group_range is \"%s\"; grant CAP_NET_RAW (setcap cap_net_raw+ep, or "
+                    "AmbientCapabilities=CAP_NET_RAW in the unit) or allow the group: "
+                    "sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"",
+                    mode == 2 ? "" : "raw sockets need CAP_NET_RAW (", mode == 2 ? "" : std::strerror(raw_errno),
+                    mode == 2 ? "" : "), and ", std::strerror(ping_errno), static_cast<unsigned>(getgid()),
+                    ReadPingGroupRange().c_str());
+    }
+    *error = msg;
+    return s;
+  }
+  if (!Configure(s, tx_timestamps, error)) {
+    close(s.fd);
+    s.fd = -1;
+  }
+  return s;
+}
+
+}  // namespace sonde

@@ -1,0 +1,115 @@
+// The one HTTP listener: /metrics, blackbox-compatible /probe, /results, /-/healthy, /-/ready, /-/reload.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config, Module } from '../config/types';
+import { renderProbe } from '../outputs/blackbox';
+import { resultToJSON } from '../outputs/json';
+import type { LatestResults } from '../outputs/latest';
+import type { TaskMetrics } from '../outputs/metrics';
+import type { FlowRegistry } from '../probers/types';
+import { runProbe } from '../schedule/run_probe';
+import { probeTimeout, withHostname } from './probe_params';
+
+export interface ApiDeps {
+  logger: Logger;
+  metrics: TaskMetrics;
+  latest: LatestResults;
+  config(): Config;
+  ready(): boolean;
+  reload(): Promise<{ ok: boolean; error?: string }>;
+  flows?: FlowRegistry;
+  /** aborts /probe requests in flight when the daemon stops */
+  signal: AbortSignal;
+}
+
+function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const cfg = deps.config();
+  // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
+  const moduleName = url.searchParams.get('module') || 'http_2xx';
+  const base: Module | undefined = cfg.modules[moduleName];
+  if (!base) return send(res, 400, `Unknown module "${moduleName}"\n`);
+  const target = url.searchParams.get('target');
+  if (!target) return send(res, 400, 'Target parameter is missing\n');
+  const timeout = probeTimeout(base, req.headers['x-prometheus-scrape-timeout-seconds']);
+  if (typeof timeout === 'string') return send(res, 400, `${timeout}\n`);
+  const hostname = url.searchParams.get('hostname');
+  const module = hostname ? withHostname(base, hostname) : base;
+  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, flows: deps.flows, signal: deps.signal });
+  if (!result.success) deps.logger.debug({ target, module: moduleName, reason: result.reason, detail: result.message }, 'probe failed');
+  if (url.searchParams.get('debug') === 'true') {
+    return send(res, 200, `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${await renderProbe(result, module).metrics()}`);
+  }
+  const reg = renderProbe(result, module);
+  return send(res, 200, await reg.metrics(), reg.contentType);
+}
+
+async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sonde.invalid');
+  switch (url.pathname) {
+    case '/metrics':
+      return send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
+    case '/probe':
+      return handleProbe(deps, url, req, res);
+    case '/results': {
+      const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 100_000);
+      const list = deps.latest.list(url.searchParams.get('task') ?? undefined, limit);
+      return send(res, 200, JSON.stringify(list.map((e) => ({ task: e.task, ...resultToJSON(e.result) }))) + '\n', 'application/json');
+    }
+    case '/-/healthy':
+      return send(res, 200, 'Healthy\n');
+    case '/-/ready':
+      return deps.ready() ? send(res, 200, 'Ready\n') : send(res, 503, 'Not ready\n');
+    case '/-/reload': {
+      if (req.method !== 'POST' && req.method !== 'PUT') return send(res, 405, 'This endpoint requires a POST request.\n');
+      const r = await deps.reload();
+      return r.ok ? send(res, 200, 'OK\n') : send(res, 500, `failed to reload config: ${r.error}\n`);
+    }
+    case '/':
+      return send(
+        res,
+        200,
+        '<html><head><title>sonde</title></head><body><h1>sonde</h1><ul><li><a href="/metrics">/metrics</a></li><li><a href="/probe?target=127.0.0.1:22&module=tcp_connect">/probe</a></li><li><a href="/results">/results</a></li></ul></body></html>\n',
+        'text/html; charset=utf-8',
+      );
+    default:
+      return send(res, 404, 'Not Found\n');
+  }
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses blackbox's --web.listen-address form: "HOST:PORT", ":PORT" or "[V6]:PORT". */
+export function parseListenAddress(s: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--web.listen-address: got ${JSON.stringify(s)}, expected HOST:PORT, :PORT or [IPv6]:PORT`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{ server: http.Server; address: AddressInfo }> {
+  const server = http.createServer((req, res) => {
+    route(deps, req, res).catch((err) => {
+      deps.logger.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) send(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, address: server.address() as AddressInfo };
+}

@@ -1,0 +1,99 @@
+// FlowRegistry for probes that use kernel sockets (and the raw engines' echo ids): registers each flow
+// in the eBPF flow map, keeps the events of its flow (bounded), and answers "why was it lost?".
+// Without eBPF every call is a cheap no-op and every verdict is `unknown`.
+import type { FlowRegistry } from '../probers/types';
+import type { Attribution } from '../result';
+import type { BpfEvent, DropTracer, FlowSpec } from '../native/bpf';
+import { classifyLoss } from './classify';
+
+export interface FlowRegistryOptions {
+  /** events kept per flow; further ones are counted but not stored */
+  maxEventsPerFlow?: number;
+  /** ended flows whose events stay available to explain() (oldest forgotten first) */
+  keepEnded?: number;
+}
+
+interface FlowRecord {
+  events: BpfEvent[];
+  overflow: number;
+}
+
+export class BpfFlowRegistry implements FlowRegistry {
+  private readonly live = new Map<number, FlowRecord>();
+  private readonly ended = new Map<number, FlowRecord>();
+  private readonly maxEvents: number;
+  private readonly keepEnded: number;
+
+  constructor(
+    private readonly tracer: DropTracer | null,
+    opts: FlowRegistryOptions = {},
+  ) {
+    this.maxEvents = opts.maxEventsPerFlow ?? 64;
+    this.keepEnded = opts.keepEnded ?? 4096;
+    tracer?.onEvents((events) => this.collect(events));
+  }
+
+  get available(): boolean {
+    return this.tracer !== null;
+  }
+
+  addSocketFlow(flow: { protocol: 'tcp' | 'udp'; local: string; localPort: number; remote: string; remotePort: number }): number {
+    return this.add({ ...flow });
+  }
+
+  /** ICMP echo flows of the raw engine: by id and addresses, or by id alone (local '' / remote ''). */
+  addEchoFlow(flow: { family: 4 | 6; echoId: number; local?: string; remote?: string }): number {
+    const protocol = flow.family === 6 ? 'icmp6' : 'icmp';
+    if (!flow.local || !flow.remote) return this.add({ protocol, wildcardPort: flow.echoId });
+    return this.add({ protocol, local: flow.local, remote: flow.remote, echoId: flow.echoId });
+  }
+
+  /** A flow's id, or 0 when it could not be registered (no eBPF, map full, duplicate). Never throws. */
+  add(spec: FlowSpec): number {
+    if (!this.tracer) return 0;
+    try {
+      const id = this.tracer.addFlow(spec);
+      if (id <= 0) return 0;
+      this.live.set(id, { events: [], overflow: 0 });
+      return id;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Removes the flow from the kernel map at once; its events stay for explain() (bounded). */
+  remove(id: number): void {
+    const rec = this.live.get(id);
+    if (!rec) return;
+    this.live.delete(id);
+    this.tracer?.removeFlow(id);
+    this.ended.set(id, rec);
+    if (this.ended.size > this.keepEnded) this.ended.delete(this.ended.keys().next().value as number);
+  }
+
+  events(id: number): readonly BpfEvent[] {
+    return (this.live.get(id) ?? this.ended.get(id))?.events ?? [];
+  }
+
+  /**
+   * One attribution per lost probe (per ICMP sequence in `seqs`, or one for the whole flow), after
+   * the ring buffer is drained so that drops up to now are counted.
+   */
+  async explain(id: number, seqs?: readonly number[]): Promise<Attribution[]> {
+    if (!this.tracer || id === 0) return (seqs ?? [undefined]).map((seq) => (seq === undefined ? { verdict: 'unknown' } : { seq, verdict: 'unknown' }));
+    await this.tracer.drain();
+    const events = this.events(id);
+    const base = { available: true, localNetns: this.tracer.localNetns, events };
+    if (!seqs) return [classifyLoss(base)];
+    return seqs.map((seq) => classifyLoss({ ...base, seq }));
+  }
+
+  private collect(events: readonly BpfEvent[]): void {
+    for (const e of events) {
+      const rec = this.live.get(e.flowId);
+      if (!rec) continue;
+      if (rec.events.length < this.maxEvents) rec.events.push(e);
+      else rec.overflow++;
+    }
+  }
+}

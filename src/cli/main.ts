@@ -1,0 +1,47 @@
+// `sonde COMMAND ...`: dispatch to one file per command. Exit codes: 0 ok, 1 failed probe or
+// invalid config, 2 usage error.
+import { UsageError } from './args';
+import { VERSION } from '../version';
+
+type Command = (argv: string[]) => Promise<number>;
+
+// Commands load lazily so that `sonde check-config` does not start the native engines.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: { summary: 'run the daemon: tasks on their intervals, /metrics, /probe', load: async () => (await import('./run.js')).runCommand },
+  'check-config': { summary: 'validate a config file (exit 0 valid, 1 invalid)', load: async () => (await import('./check_config.js')).checkConfigCommand },
+  probe: { summary: 'one probe of a URL or HOST:PORT, with its phases', load: async () => (await import('./probe.js')).probeCommand },
+  ping: { summary: 'ICMP echo rounds to many targets (fping-like)', load: async () => (await import('./ping.js')).pingCommand },
+  drops: { summary: 'live kernel drops on probe flows (eBPF)', load: async () => (await import('./drops.js')).dropsCommand },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: sonde COMMAND [FLAGS]\n\ncommands:\n${lines.join('\n')}\n\nsonde COMMAND --help shows a command's flags.\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`sonde ${VERSION}\n`);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`sonde: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await cmd.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sonde ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

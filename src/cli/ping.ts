@@ -1,0 +1,157 @@
+// `sonde ping TARGET... [-c N] [-i INTERVAL] [-t TIMEOUT] [-s SIZE] [--ttl N] [--json]`: one round
+// of echoes to many targets at once through the native engine, printed like `fping -c`.
+// Exit 0 when every target answered at least once, 1 otherwise, 2 on usage errors.
+import { closeSharedIcmpEngine, IcmpSocketError, sharedIcmpEngine } from '../native/icmp';
+import { resolveTarget } from '../probers/resolve';
+import { echoRounds, rttStats, type RoundResult } from '../probers/icmp_round';
+
+const USAGE = `usage: sonde ping TARGET... [-c COUNT] [-i INTERVAL] [-t TIMEOUT] [-s SIZE] [--ttl N] [--json]
+  -c COUNT     echoes per target (default 3)
+  -i INTERVAL  time between echoes to one target: seconds, or with a unit (200ms, 1s); default 1s
+  -t TIMEOUT   how long each echo waits for its reply (default 1s)
+  -s SIZE      payload bytes (default 56, at least 12)
+  --ttl N      IP TTL / hop limit of the requests
+  --json       print an array with one object per target`;
+
+class UsageError extends Error {}
+
+interface PingArgs {
+  targets: string[];
+  count: number;
+  interval: number;
+  timeout: number;
+  size: number;
+  ttl?: number;
+  json: boolean;
+}
+
+function duration(flag: string, text: string | undefined): number {
+  const m = text === undefined ? null : /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
+  if (!m) throw new UsageError(`${flag} needs a duration such as 0.5, 200ms or 1s`);
+  const v = Number(m[1]) * (m[2] === 'ms' ? 0.001 : 1);
+  if (v <= 0 || v > 3600) throw new UsageError(`${flag} must be between 0 and 3600 seconds`);
+  return v;
+}
+
+function integer(flag: string, text: string | undefined, min: number, max: number): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${flag} needs an integer`);
+  const v = Number(text);
+  if (v < min || v > max) throw new UsageError(`${flag} must be between ${min} and ${max}`);
+  return v;
+}
+
+export function parsePingArgs(argv: readonly string[]): PingArgs {
+  const a: PingArgs = { targets: [], count: 3, interval: 1, timeout: 1, size: 56, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '-c':
+        a.count = integer('-c', argv[++i], 1, 1_000_000);
+        break;
+      case '-i':
+        a.interval = duration('-i', argv[++i]);
+        break;
+      case '-t':
+        a.timeout = duration('-t', argv[++i]);
+        break;
+      case '-s':
+        a.size = integer('-s', argv[++i], 0, 8192);
+        break;
+      case '--ttl':
+        a.ttl = integer('--ttl', argv[++i], 1, 255);
+        break;
+      case '--json':
+        a.json = true;
+        break;
+      default:
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+        a.targets.push(arg);
+    }
+  }
+  if (a.targets.length === 0) throw new UsageError('no target given');
+  return a;
+}
+
+const ms = (s: number) => (s * 1000).toFixed(3);
+
+function summaryLine(name: string, r: RoundResult): string {
+  const loss = r.sent ? Math.round((1 - r.received / r.sent) * 100) : 100;
+  const st = rttStats(r.rtts);
+  const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
+  const rtt = st ? `, min/avg/max = ${ms(st.min)}/${ms(st.mean)}/${ms(st.max)}` : '';
+  return `${name} : xmt/rcv/%loss = ${r.sent}/${r.received}/${loss}%${dup}${rtt}`;
+}
+
+export async function pingCommand(argv: string[]): Promise<number> {
+  let args: PingArgs;
+  try {
+    args = parsePingArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sonde ping: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const ctl = new AbortController();
+  const addresses: Array<string | undefined> = await Promise.all(
+    args.targets.map(async (t) => {
+      try {
+        return (await resolveTarget(t, 'ip4', true, ctl.signal)).addresses[0];
+      } catch (err) {
+        process.stderr.write(`${t}: ${(err as Error).message}\n`);
+        return undefined;
+      }
+    }),
+  );
+  let engine;
+  try {
+    engine = sharedIcmpEngine();
+  } catch (err) {
+    if (err instanceof IcmpSocketError) {
+      process.stderr.write(`sonde ping: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const live = addresses.flatMap((a, i) => (a === undefined ? [] : [{ i, a }]));
+  const rounds = await echoRounds(
+    engine,
+    live.map((x) => x.a),
+    { pings: args.count, interval: args.interval, timeout: args.timeout, payloadSize: args.size, ttl: args.ttl },
+  );
+  const byTarget: Array<RoundResult | undefined> = args.targets.map(() => undefined);
+  live.forEach((x, k) => (byTarget[x.i] = rounds[k]));
+  closeSharedIcmpEngine();
+
+  if (args.json) {
+    const out = args.targets.map((t, i) => {
+      const r = byTarget[i] ?? { sent: 0, received: 0, duplicates: 0, rtts: [] };
+      return {
+        target: t,
+        address: addresses[i] ?? null,
+        sent: r.sent,
+        received: r.received,
+        loss: r.sent ? 1 - r.received / r.sent : 1,
+        duplicates: r.duplicates,
+        rtt: rttStats(r.rtts) ?? null,
+      };
+    });
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    const width = Math.max(...args.targets.map((t) => t.length));
+    args.targets.forEach((t, i) => {
+      const r = byTarget[i];
+      if (!r) return;
+      const name = t.padEnd(width);
+      // fping -c prints one line per reply; here, per target, the replies in send order.
+      r.rtts.forEach((rtt, k) => process.stdout.write(`${name} : [${k}], ${ms(rtt)} ms\n`));
+      if (r.error) process.stdout.write(`${name} : ${r.error.kind.replace('_', ' ')} from ${r.error.from ?? '?'} (code ${r.error.code})\n`);
+    });
+    args.targets.forEach((t, i) => {
+      const r = byTarget[i] ?? { sent: 0, received: 0, duplicates: 0, rtts: [] };
+      process.stderr.write(`${summaryLine(t.padEnd(width), r)}\n`);
+    });
+  }
+  return byTarget.every((r) => r !== undefined && r.received > 0) ? 0 : 1;
+}

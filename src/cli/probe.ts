@@ -1,0 +1,60 @@
+// `sonde probe URL|HOST:PORT`: one probe, printed as a phase breakdown (like httpstat) or as JSON.
+import { ConfigError, loadConfigFile } from '../config/load';
+import { builtinConfig } from '../config/builtin';
+import type { Config, Module } from '../config/types';
+import { silentLogger } from '../log';
+import { resultToJSON } from '../outputs/json';
+import type { ProbeResult } from '../result';
+import { runProbe } from '../schedule/run_probe';
+import { UsageError, parseArgs, secondsFlag } from './args';
+import { formatResult } from './format';
+
+const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FILE] [--timeout S] [--json]
+
+  --module NAME   module from the config (default: http_2xx for URLs, tcp_connect for HOST:PORT, icmp for a bare host)
+  --config FILE   config whose modules: to use (default: the built-in modules)
+  --timeout S     probe timeout in seconds (default: the module's, else 10)
+  --json          print one JSON object: success, reason, phases (seconds), tls, ...
+exit status: 0 success, 1 failed probe, 2 usage or config error
+`;
+
+function defaultModule(target: string): string {
+  if (/^https?:\/\//i.test(target)) return 'http_2xx';
+  if (/^(\[[^\]]+\]|[^:]+):\d+$/.test(target)) return 'tcp_connect';
+  return 'icmp';
+}
+
+export async function probeCommand(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, {
+    module: { value: true },
+    config: { value: true },
+    timeout: { value: true },
+    json: { value: false },
+    explain: { value: false },
+    help: { value: false, aliases: ['-h'] },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positional.length !== 1) throw new UsageError('expected exactly one target (URL, HOST:PORT or HOST)');
+  const target = positional[0];
+  let config: Config;
+  try {
+    config = flags.config ? loadConfigFile(flags.config as string) : builtinConfig('127.0.0.1:9925');
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const moduleName = (flags.module as string | undefined) ?? defaultModule(target);
+  const module: Module | undefined = config.modules[moduleName];
+  if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
+  const timeout = secondsFlag(flags.timeout, '--timeout', module.timeout > 0 ? module.timeout : 10);
+  const result: ProbeResult = await runProbe(target, module, { timeoutSeconds: timeout, logger: silentLogger });
+  if (flags.json) process.stdout.write(JSON.stringify(resultToJSON(result), null, 2) + '\n');
+  else process.stdout.write(formatResult(result, process.stdout.isTTY === true));
+  return result.success ? 0 : 1;
+}

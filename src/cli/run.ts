@@ -1,0 +1,54 @@
+// `sonde run`: the daemon in the foreground (systemd runs it so, with Type=notify).
+import { parseListenAddress } from '../api/server';
+import { ConfigError } from '../config/load';
+import { Daemon } from '../daemon';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../log';
+import { UsageError, intFlag, parseArgs } from './args';
+
+export const DEFAULT_LISTEN = ':9925';
+
+const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT] [--log.level LEVEL]
+
+  --config FILE                 YAML config (modules: as blackbox_exporter, tasks: continuous probes);
+                                without it a built-in config probes this daemon's own endpoints
+  --web.listen-address ADDR     where /metrics and /probe are served (default ${DEFAULT_LISTEN})
+  --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
+  --probes.max-in-flight N      probes running at once across all tasks (default 4096)
+`;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, {
+    config: { value: true, aliases: ['--config.file'] },
+    'web.listen-address': { value: true },
+    'log.level': { value: true },
+    'probes.max-in-flight': { value: true },
+    help: { value: false, aliases: ['-h'] },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const level = (flags['log.level'] as string | undefined) ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log.level: got ${JSON.stringify(level)}, expected one of ${LOG_LEVELS.join(', ')}`);
+  let listen;
+  try {
+    listen = parseListenAddress((flags['web.listen-address'] as string | undefined) ?? DEFAULT_LISTEN);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const maxInFlight = intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
+  const logger = createLogger(level);
+  const daemon = new Daemon({ configFile: flags.config as string | undefined, listen, logger, maxInFlight });
+  try {
+    await daemon.start();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    logger.fatal({ err }, 'cannot start');
+    return 1;
+  }
+  return new Promise<number>((resolve) => daemon.handleSignals(() => resolve(0)));
+}

@@ -1,0 +1,98 @@
+// Defaults, taken from blackbox_exporter (config/config.go DefaultModule & co, and the prober code
+// where a zero value means "use X"), plus sonde's own options. Fresh objects on every call: the
+// loader fills them in place.
+import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, TCPModule, Task, TLSConfig } from './types';
+
+// Module timeout: blackbox leaves it 0 and uses the scrape timeout (X-Prometheus-Scrape-Timeout-
+// Seconds minus a 0.5 s offset). sonde keeps 0 too: /probe derives it the same way and a task uses
+// its own timeout (TASK_DEFAULTS below).
+export const MODULE_TIMEOUT_DEFAULT = 0;
+
+export function defaultTLS(): TLSConfig {
+  return { insecure_skip_verify: false };
+}
+
+export function defaultHTTP(): HTTPModule {
+  return {
+    valid_status_codes: [], // blackbox: empty means any 2xx
+    valid_http_versions: [],
+    method: 'GET',
+    headers: {},
+    compression: '',
+    follow_redirects: true, // prometheus/common DefaultHTTPClientConfig
+    fail_if_ssl: false,
+    fail_if_not_ssl: false,
+    fail_if_body_matches_regexp: [],
+    fail_if_body_not_matches_regexp: [],
+    fail_if_header_matches: [],
+    fail_if_header_not_matches: [],
+    body_size_limit: 0,
+    // blackbox: preferred_ip_protocol "" is treated as ip6, and IPProtocolFallback defaults to true
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    tls_config: defaultTLS(),
+    enable_http2: true, // prometheus/common DefaultHTTPClientConfig
+    skip_resolve_phase_with_proxy: false,
+    all_addresses: false,
+    max_redirects: 10, // Go net/http's limit, which blackbox inherits
+    request_ocsp: true,
+  };
+}
+
+export function defaultTCP(): TCPModule {
+  return { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: defaultTLS() };
+}
+
+export function defaultICMP(): ICMPModule {
+  return {
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    payload_size: 0,
+    dont_fragment: false,
+    ttl: 0, // 0: the kernel's default hop limit
+    pings: 1, // blackbox sends one echo per probe
+    interval: 1,
+  };
+}
+
+function defaultRRValidator(): DNSRRValidator {
+  return { fail_if_matches_regexp: [], fail_if_all_match_regexp: [], fail_if_not_matches_regexp: [], fail_if_none_matches_regexp: [] };
+}
+
+export function defaultDNS(): DNSModule {
+  return {
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    transport_protocol: 'udp',
+    dns_over_tls: false,
+    tls_config: defaultTLS(),
+    query_name: '',
+    query_type: 'ANY', // prober/dns.go: qt := dns.TypeANY when query_type is empty
+    query_class: 'IN',
+    recursion_desired: true,
+    valid_rcodes: ['NOERROR'],
+    validate_answer_rrs: defaultRRValidator(),
+    validate_authority_rrs: defaultRRValidator(),
+    validate_additional_rrs: defaultRRValidator(),
+  };
+}
+
+export function defaultGRPC(): GRPCModule {
+  return { service: '', preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, tls: false, tls_config: defaultTLS() };
+}
+
+/** Task defaults; `timeout` is derived (see TASK_TIMEOUT_CAP) and so is not listed. */
+export const TASK_DEFAULTS = {
+  interval: 15, // Prometheus' default scrape_interval
+  jitter: 0,
+  success_threshold: 1,
+  failure_threshold: 1,
+  max_target_series: 1000,
+} as const satisfies Partial<Task>;
+
+/** Default task timeout: the module's timeout if set, else 10 s (Prometheus' scrape_timeout), capped at the interval. */
+export const TASK_TIMEOUT_CAP = 10;
+
+export function defaultTaskTimeout(moduleTimeout: number, interval: number): number {
+  return Math.min(moduleTimeout > 0 ? moduleTimeout : TASK_TIMEOUT_CAP, interval);
+}

@@ -1,0 +1,104 @@
+// Public entry point of the config: one YAML file with `modules:` (blackbox_exporter's format, so a
+// blackbox.yml loads unchanged) and `tasks:` (sonde's continuous probes). Every problem is collected
+// and thrown at once as a ConfigError, each positioned at file:line:column with its YAML path.
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import type { Config, Module } from './types';
+import { childPath, Ctx, entries, formatIssue, isNull, scalarText, shown, type ConfigIssue } from './schema';
+import { moduleDecoder, PROBER_NAMES } from './schema_modules';
+import { tasksDecoder, type ModuleInfo } from './schema_tasks';
+
+export type { ConfigIssue } from './schema';
+export { AVAILABLE_PROBERS } from './schema_tasks';
+export { parseDuration } from './duration';
+export { goRegex } from './regex';
+
+/** A config that cannot be used; `message` lists every issue, one per line. */
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+const TOP_KEYS = ['modules', 'tasks'];
+
+function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Record<string, Module> {
+  const modules: Record<string, Module> = {};
+  if (isNull(node)) return modules;
+  if (!isMap(node)) {
+    ctx.report(node, 'modules', `got ${shown(node)}, expected a mapping of module names to modules`);
+    return modules;
+  }
+  for (const e of entries(node, ctx)) {
+    const m = moduleDecoder(e.key)(e.value, childPath('modules', e.key), ctx);
+    if (m) modules[e.key] = m;
+    // Tasks still get checked against a module that failed, by what its YAML says.
+    const raw = isMap(e.value) ? scalarText(entries(e.value, ctx).find((x) => x.key === 'prober')?.value ?? null) : undefined;
+    const prober = m?.prober ?? ((PROBER_NAMES as readonly string[]).includes(raw ?? '') ? raw : undefined);
+    infos.set(e.key, { prober, timeout: m?.timeout ?? 0 });
+  }
+  return modules;
+}
+
+/** An alias inside the node it names (`a: &a [*a]`) would make the walk below endless. */
+function aliasCycles(doc: Document, ctx: Ctx): void {
+  visit(doc, {
+    Alias(_key, alias) {
+      const target = alias.resolve(doc);
+      const [a, t] = [alias.range, target?.range];
+      if (a && t && a[0] >= t[0] && a[1] <= t[1]) ctx.report(alias, '(yaml)', `alias *${alias.source} is inside the node it refers to`);
+    },
+  });
+}
+
+/** Parses and validates config text; `file` names it in messages. Throws ConfigError. */
+export function loadConfigString(text: string, file: string): Config {
+  const lc = new LineCounter();
+  // merge: YAML merge keys (<<: *base), which yaml.v3 and so blackbox accept.
+  const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true });
+  const ctx = new Ctx(file, lc, doc);
+  for (const err of doc.errors) {
+    const { line, col } = lc.linePos(err.pos[0]);
+    ctx.issues.push({ file, path: '(yaml)', line, column: col, message: err.message });
+  }
+  if (ctx.issues.length === 0) aliasCycles(doc, ctx);
+  if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
+
+  const config: Config = { source: file, modules: {}, tasks: [] };
+  const root = ctx.resolve(doc.contents);
+  if (!isNull(root) && !isMap(root)) {
+    ctx.report(root, '(root)', `got ${shown(root)}, expected a mapping with modules: and tasks:`);
+  } else if (root !== null && isMap(root)) {
+    const top = entries(root, ctx);
+    for (const e of top) {
+      if (!TOP_KEYS.includes(e.key)) ctx.report(e.keyNode, e.key, `unknown key (expected one of: ${TOP_KEYS.join(', ')})`);
+    }
+    const infos = new Map<string, ModuleInfo>();
+    config.modules = decodeModules(top.find((e) => e.key === 'modules')?.value ?? null, ctx, infos);
+    config.tasks = tasksDecoder(infos)(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+  }
+  if (ctx.issues.length > 0) {
+    // Report in file order, whatever order the checks ran in.
+    ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    throw new ConfigError(ctx.issues);
+  }
+  return config;
+}
+
+/** Reads, parses and validates a config file. Throws ConfigError, also when the file cannot be read. */
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const detail = (e as Error).message.replace(/, \w+ '.*'$/s, '');
+    throw new ConfigError([{ file, path: '(file)', line: 1, column: 1, message: `cannot read the file: ${detail}` }]);
+  }
+  const config = loadConfigString(text, file);
+  config.source = resolvePath(file);
+  return config;
+}

@@ -1,0 +1,312 @@
+// Go RE2 syntax (https://github.com/google/re2/wiki/Syntax, Go regexp/syntax) → JS RegExp.
+// blackbox_exporter compiles every regexp option with Go's regexp, so a blackbox.yml carries RE2
+// syntax. Most of it is shared with JS; this file rewrites the differences and rejects what RE2
+// itself rejects (lookarounds, backreferences), so a config valid here is valid for blackbox too.
+// Matching stays unanchored, as Go's regexp.Match.
+
+const LOOKAROUND_PREFIXES = ['(?=', '(?!', '(?<=', '(?<!'];
+// Characters that must stay escaped to be literal in a JS pattern (outside a class), u-mode safe.
+const JS_SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''));
+// Go's \s is exactly [\t\n\f\r ]; JS's \s adds \v and Unicode spaces.
+const GO_SPACE = '\\t\\n\\f\\r ';
+// POSIX bracket classes RE2 accepts inside [...] and JS does not know.
+const POSIX: Record<string, string> = {
+  alnum: '0-9A-Za-z',
+  alpha: 'A-Za-z',
+  ascii: '\\x00-\\x7F',
+  blank: '\\t ',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: '\\t\\n\\v\\f\\r ',
+  upper: 'A-Z',
+  word: '0-9A-Za-z_',
+  xdigit: '0-9A-Fa-f',
+};
+const REPEAT = /^\{(\d+)(,(\d*))?\}/;
+// Go regexp/syntax: "invalid repeat count" above 1000.
+const MAX_REPEAT = 1000;
+
+interface State {
+  src: string;
+  i: number;
+  out: string;
+  flags: Set<string>;
+  inClass: boolean;
+  /** index in src of the first character inside the current class (where "]" is a literal) */
+  classStart: number;
+  /** what the last emitted element was; quantifiers after anchors are dropped (RE2 no-op) */
+  last: 'none' | 'atom' | 'anchor';
+}
+
+function fail(st: State, what: string): never {
+  throw new Error(`${what} at offset ${st.i}`);
+}
+
+function codeLiteral(st: State, code: number): string {
+  if (code > 0x10ffff) fail(st, 'code point out of range');
+  if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, '0')}`;
+  st.flags.add('u');
+  return `\\u{${code.toString(16)}}`;
+}
+
+function escapeLiteral(ch: string, inClass: boolean): string {
+  if (inClass) return ch === '\\' || ch === ']' || ch === '[' || ch === '^' || ch === '-' ? `\\${ch}` : ch;
+  return JS_SYNTAX.has(ch) ? `\\${ch}` : ch;
+}
+
+function leadingFlags(st: State): void {
+  // Only flag groups at the very start map onto JS flags; elsewhere they would scope differently.
+  for (;;) {
+    const m = /^\(\?([A-Za-z-]*)\)/.exec(st.src.slice(st.i));
+    if (!m) return;
+    for (const f of m[1]) {
+      if (f === 'i' || f === 'm' || f === 's') st.flags.add(f);
+      else if (f === 'U') fail(st, 'the ungreedy flag (?U) is not supported');
+      else if (f === '-') fail(st, 'clearing flags with (?-...) is not supported');
+      else fail(st, `unknown flag ${JSON.stringify(f)}`);
+    }
+    st.i += m[0].length;
+  }
+}
+
+function group(st: State): void {
+  const rest = st.src.slice(st.i);
+  st.last = 'none';
+  if (!rest.startsWith('(?')) {
+    st.out += '(';
+    st.i += 1;
+    return;
+  }
+  for (const p of LOOKAROUND_PREFIXES) {
+    if (rest.startsWith(p)) fail(st, `lookaround ${p} is not supported by RE2`);
+  }
+  if (rest.startsWith('(?:')) {
+    st.out += '(?:';
+    st.i += 3;
+    return;
+  }
+  const named = /^\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/.exec(rest);
+  if (named) {
+    st.out += `(?<${named[1]}>`;
+    st.i += named[0].length;
+    return;
+  }
+  if (rest.startsWith('(?P=')) fail(st, 'named backreferences (?P=name) are not supported by RE2');
+  if (/^\(\?[A-Za-z-]*\)/.test(rest)) fail(st, 'inline flags are only supported at the start of the expression');
+  if (/^\(\?[A-Za-z-]*:/.test(rest)) fail(st, 'flag groups like (?i:...) are not supported');
+  fail(st, 'invalid or unsupported group syntax');
+}
+
+function quantifier(st: State): boolean {
+  const ch = st.src[st.i];
+  let len = 0;
+  if (ch === '*' || ch === '+' || ch === '?') {
+    len = 1;
+  } else if (ch === '{') {
+    const m = REPEAT.exec(st.src.slice(st.i));
+    if (!m) return false;
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+    if (min > MAX_REPEAT || (max !== Infinity && max > MAX_REPEAT) || max < min) fail(st, `invalid repeat count ${m[0]}`);
+    len = m[0].length;
+  } else {
+    return false;
+  }
+  if (st.src[st.i + len] === '?') len += 1; // lazy form
+  // RE2 accepts a repeated empty-width assertion ("^+OK" in blackbox's own example) as a no-op;
+  // JS rejects it with "Nothing to repeat", so drop the quantifier.
+  if (st.last !== 'anchor') st.out += st.src.slice(st.i, st.i + len);
+  st.i += len;
+  return true;
+}
+
+function quoted(st: State): void {
+  // \Q...\E: everything up to \E (or the end) is literal.
+  const end = st.src.indexOf('\\E', st.i + 2);
+  const text = st.src.slice(st.i + 2, end === -1 ? undefined : end);
+  for (const ch of text) st.out += escapeLiteral(ch, st.inClass);
+  if (text !== '' && !st.inClass) st.last = 'atom';
+  st.i = end === -1 ? st.src.length : end + 2;
+}
+
+function unicodeClass(st: State, negated: boolean): void {
+  const m = /^\\[pP](?:\{(\^?)([A-Za-z_]+)\}|([A-Za-z]))/.exec(st.src.slice(st.i));
+  if (!m) fail(st, 'invalid Unicode class');
+  const name = m[2] ?? m[3];
+  const neg = negated !== (m[1] === '^');
+  // JS accepts general categories bare (\p{Lu}) but scripts only as \p{Script=Greek}.
+  const prop = /^[A-Z][a-z]?$/.test(name) ? name : name === 'Any' ? 'Any' : `Script=${name}`;
+  st.flags.add('u');
+  st.out += `\\${neg ? 'P' : 'p'}{${prop}}`;
+  st.i += m[0].length;
+}
+
+function escape(st: State): void {
+  const c = st.src[st.i + 1];
+  if (c === undefined) fail(st, 'trailing backslash');
+  const inClass = st.inClass;
+  const take = (out: string, last: State['last'] = 'atom', len = 2): void => {
+    st.out += out;
+    st.i += len;
+    if (!inClass) st.last = last;
+  };
+  const multiline = st.flags.has('m');
+  switch (c) {
+    case 'A':
+      if (inClass) fail(st, '\\A inside a character class');
+      return take(multiline ? '(?<![\\s\\S])' : '^', 'anchor');
+    case 'z':
+      if (inClass) fail(st, '\\z inside a character class');
+      return take(multiline ? '(?![\\s\\S])' : '$', 'anchor');
+    case 'b':
+    case 'B':
+      if (inClass) fail(st, `\\${c} inside a character class`);
+      return take(`\\${c}`, 'anchor');
+    case 'Z':
+      return fail(st, '\\Z is not supported by RE2 (use \\z)');
+    case 'C':
+      return fail(st, '\\C (any byte) is not supported');
+    case 'Q':
+      return quoted(st);
+    case 'p':
+    case 'P':
+      unicodeClass(st, c === 'P');
+      if (!inClass) st.last = 'atom';
+      return;
+    case 's':
+      return take(inClass ? GO_SPACE : `[${GO_SPACE}]`);
+    case 'S':
+      return take(inClass ? '\\S' : `[^${GO_SPACE}]`);
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+      return take(`\\${c}`);
+    case 'a':
+      return take('\\x07');
+    case 'x': {
+      const m = /^\\x(?:\{([0-9A-Fa-f]{1,6})\}|([0-9A-Fa-f]{2}))/.exec(st.src.slice(st.i));
+      if (!m) return fail(st, 'invalid \\x escape');
+      return take(codeLiteral(st, parseInt(m[1] ?? m[2], 16)), 'atom', m[0].length);
+    }
+  }
+  if (c >= '0' && c <= '9') {
+    // Go: \0 and \1..\7 followed by another octal digit are octal escapes; a lone \1..\9 is a
+    // backreference, which RE2 does not support.
+    const m = /^\\(0[0-7]{0,2}|[1-7][0-7]{1,2})/.exec(st.src.slice(st.i));
+    if (!m) return fail(st, `backreferences (\\${c}) are not supported by RE2`);
+    return take(codeLiteral(st, parseInt(m[1], 8)), 'atom', m[0].length);
+  }
+  if (/[A-Za-z]/.test(c)) return fail(st, `invalid escape \\${c}`);
+  // Any other escaped character is a literal (Go allows escaping any punctuation).
+  return take(escapeLiteral(c, inClass));
+}
+
+function inClassChar(st: State): void {
+  const ch = st.src[st.i];
+  if (ch === ']' && st.i !== st.classStart) {
+    st.out += ']';
+    st.i += 1;
+    st.inClass = false;
+    st.last = 'atom';
+    return;
+  }
+  if (ch === '\\') return escape(st);
+  if (ch === '[') {
+    const m = /^\[:(\^?)([a-z]+):\]/.exec(st.src.slice(st.i));
+    if (m) {
+      if (m[1] === '^') fail(st, `negated POSIX class [:^${m[2]}:] is not supported`);
+      const set = POSIX[m[2]];
+      if (set === undefined) fail(st, `unknown POSIX class [:${m[2]}:]`);
+      st.out += set;
+      st.i += m[0].length;
+      return;
+    }
+  }
+  // "]" first in a class is a literal in RE2 but closes an empty class in JS; "[" is literal in both
+  // but must be escaped under the u flag.
+  st.out += ch === ']' || ch === '[' ? `\\${ch}` : ch;
+  st.i += 1;
+}
+
+function topLevelChar(st: State): void {
+  const ch = st.src[st.i];
+  if (quantifier(st)) return;
+  switch (ch) {
+    case '[':
+      st.inClass = true;
+      st.out += '[';
+      st.i += 1;
+      if (st.src[st.i] === '^') {
+        st.out += '^';
+        st.i += 1;
+      }
+      st.classStart = st.i;
+      return;
+    case '\\':
+      return escape(st);
+    case '(':
+      return group(st);
+    case ')':
+      st.out += ')';
+      st.last = 'atom';
+      break;
+    case '|':
+      st.out += '|';
+      st.last = 'none';
+      break;
+    case '^':
+    case '$':
+      st.out += ch;
+      st.last = 'anchor';
+      break;
+    case '.':
+      // Go's "." excludes only \n; JS's also excludes \r, U+2028 and U+2029.
+      st.out += st.flags.has('s') ? '.' : '[^\\n]';
+      st.last = 'atom';
+      break;
+    case '{':
+    case '}':
+    case ']':
+      st.out += `\\${ch}`; // literal (not a valid repeat); escaped so the u flag accepts it
+      st.last = 'atom';
+      break;
+    default:
+      st.out += ch;
+      st.last = 'atom';
+  }
+  st.i += 1;
+}
+
+/** Translates a Go RE2 pattern to source + flags for a JS RegExp; throws an Error naming the problem. */
+export function translateGoRegex(src: string): { source: string; flags: string } {
+  const st: State = { src, i: 0, out: '', flags: new Set(), inClass: false, classStart: -1, last: 'none' };
+  if (/[\u{10000}-\u{10FFFF}]/u.test(src)) st.flags.add('u'); // Go works on runes, not UTF-16 units
+  leadingFlags(st);
+  while (st.i < src.length) {
+    if (st.inClass) inClassChar(st);
+    else topLevelChar(st);
+  }
+  if (st.inClass) fail(st, 'missing closing ]');
+  return { source: st.out, flags: [...st.flags].sort().join('') };
+}
+
+/** Compiles a Go RE2 pattern (as found in blackbox.yml) to a JS RegExp; throws an Error naming the problem. */
+export function goRegex(src: string): RegExp {
+  const { source, flags } = translateGoRegex(src);
+  try {
+    return new RegExp(source, flags);
+  } catch (e) {
+    const detail = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
+    throw new Error(`${detail.charAt(0).toLowerCase()}${detail.slice(1)}`);
+  }
+}

@@ -1,0 +1,121 @@
+// The `tasks:` section (sonde only): continuous probes of a list of targets with one module.
+//   tasks:
+//     - name: web              # [a-zA-Z_][a-zA-Z0-9_:-]*, unique
+//       module: http_2xx       # a key of modules:
+//       targets: [https://example.org/]
+//       interval: 15s          # timeout, jitter, thresholds, labels, max_target_series: see docs/config.md
+import { isSeq } from 'yaml';
+import type { ProberName, Task } from './types';
+import { defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
+import { formatDuration } from './duration';
+import { duration, indexPath, int, isNull, list, record, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
+import { LABEL_NAME, TARGET_CHECKS } from './schema_values';
+
+/** Probers a task may use in this version; modules: may name any blackbox prober. */
+export const AVAILABLE_PROBERS: readonly ProberName[] = ['http', 'tcp', 'icmp'];
+
+/** Label names sonde itself puts on task series. */
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase'] as const;
+
+export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
+
+/** What a task needs to know of a module, even of one that failed validation. */
+export interface ModuleInfo {
+  prober?: string;
+  timeout: number;
+}
+
+const labels = record(str(), (key, keyNode, path, ctx) => {
+  if (!LABEL_NAME.test(key) || key.startsWith('__')) {
+    // Prometheus reserves names starting with "__" for internal use.
+    ctx.report(keyNode, path, `got ${JSON.stringify(key)}, expected a Prometheus label name matching [a-zA-Z_][a-zA-Z0-9_]* not starting with __`);
+    return false;
+  }
+  if ((RESERVED_LABELS as readonly string[]).includes(key)) {
+    ctx.report(keyNode, path, `got ${JSON.stringify(key)}, expected a label name other than ${RESERVED_LABELS.join(', ')} (sonde sets them)`);
+    return false;
+  }
+  return true;
+});
+
+function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ctx): boolean {
+  const { path, node } = f.at('targets');
+  if (!isSeq(node)) return true;
+  const shape = prober === undefined ? undefined : TARGET_CHECKS[prober];
+  const first = new Map<string, number>();
+  let ok = true;
+  node.items.forEach((raw, i) => {
+    const item = ctx.resolve(raw);
+    const t = task.targets[i];
+    const p = indexPath(path, i);
+    const seenAt = first.get(t);
+    if (seenAt !== undefined) {
+      ctx.report(item, p, `got ${shown(item)}, expected a target not listed before (same as targets[${seenAt}])`);
+      ok = false;
+      return;
+    }
+    first.set(t, i);
+    const problem = shape?.(t);
+    if (problem !== undefined) {
+      ctx.report(item, p, `got ${shown(item)}, expected ${problem} for a ${prober} module`);
+      ok = false;
+    }
+  });
+  return ok;
+}
+
+function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo>, names: Map<string, string>): boolean {
+  let ok = true;
+  const at = (key: string, expected: string): void => {
+    const { path, node } = f.at(key);
+    ctx.report(node, path, `got ${shown(node)}, expected ${expected}`);
+    ok = false;
+  };
+  const other = names.get(t.name);
+  if (other !== undefined) at('name', `a unique task name (${other} has it too)`);
+  else names.set(t.name, f.at('name').path.replace(/\.name$/, ''));
+
+  const mod = modules.get(t.module);
+  if (mod === undefined) {
+    const known = [...modules.keys()];
+    at('module', `one of the modules: ${known.length > 0 ? known.join(', ') : '(none defined)'}`);
+  } else if (mod.prober !== undefined && !(AVAILABLE_PROBERS as readonly string[]).includes(mod.prober)) {
+    const { path, node } = f.at('module');
+    ctx.report(node, path, `prober ${mod.prober} is not available yet in this version of sonde`);
+    ok = false;
+  }
+
+  const interval = `interval (${formatDuration(t.interval)})`;
+  if (f.set.has('timeout')) {
+    if (t.timeout > t.interval) at('timeout', `a duration no longer than ${interval}`);
+    if (t.timeout <= 0) at('timeout', 'a duration greater than 0s');
+  } else {
+    t.timeout = defaultTaskTimeout(mod?.timeout ?? 0, t.interval);
+  }
+  if (t.jitter > t.interval) at('jitter', `a duration no longer than ${interval}`);
+  return checkTargets(t, mod?.prober, f, ctx) && ok;
+}
+
+/** Decodes `tasks:`, checking module references against `modules` (name → prober, timeout). */
+export function tasksDecoder(modules: Map<string, ModuleInfo>): Decoder<Task[]> {
+  const names = new Map<string, string>();
+  const task = struct<Task>({
+    fields: {
+      name: str({ pattern: TASK_NAME, expected: 'a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*' }),
+      module: str({ nonEmpty: true, expected: 'a module name' }),
+      targets: list(str({ nonEmpty: true, expected: 'a non-empty target string' }), { nonEmpty: true }),
+      interval: duration({ positive: true }),
+      timeout: duration({ positive: true }),
+      jitter: duration(),
+      success_threshold: int(1, 1_000_000),
+      failure_threshold: int(1, 1_000_000),
+      labels,
+      max_target_series: int(1),
+    },
+    defaults: () => ({ name: '', module: '', targets: [], timeout: 0, labels: {}, ...TASK_DEFAULTS }),
+    required: ['name', 'module', 'targets'],
+    check: (t, f, ctx) => checkTask(t, f, ctx, modules, names),
+  });
+  const all = list(task);
+  return (node, path, ctx) => (isNull(node) ? [] : all(node, path, ctx));
+}

@@ -1,0 +1,154 @@
+// The long-running daemon: config → plan → scheduler → results → outputs, one HTTP listener,
+// reload on SIGHUP or POST /-/reload, graceful stop on SIGTERM, sd_notify for Type=notify units.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { startServer, type ListenAddress } from './api/server';
+import { builtinConfig } from './config/builtin';
+import { loadConfigFile } from './config/load';
+import type { Config } from './config/types';
+import { sdNotify } from './native/notify';
+import { LatestResults } from './outputs/latest';
+import { logResult } from './outputs/log';
+import { TaskMetrics } from './outputs/metrics';
+import { planJobs } from './schedule/plan';
+import { Scheduler } from './schedule/scheduler';
+import { VERSION } from './version';
+
+export interface DaemonOptions {
+  configFile?: string;
+  listen: ListenAddress;
+  logger: Logger;
+  /** how long in-flight probes may run on after SIGTERM */
+  stopGraceMs?: number;
+  maxInFlight?: number;
+}
+
+export class Daemon {
+  private config!: Config;
+  private server?: http.Server;
+  private address?: AddressInfo;
+  private readonly metrics = new TaskMetrics(VERSION, () => this.scheduler.inFlight);
+  private readonly latest = new LatestResults();
+  private readonly scheduler: Scheduler;
+  private readonly stopAbort = new AbortController();
+  private watchdog?: NodeJS.Timeout;
+  private stopped?: Promise<void>;
+  private isReady = false;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.scheduler = new Scheduler({
+      logger: opts.logger,
+      maxInFlight: opts.maxInFlight ?? 4096,
+      onResult: (job, result) => {
+        this.metrics.record(job, result);
+        this.latest.record(job, result);
+        logResult(opts.logger, job, result);
+      },
+    });
+  }
+
+  /** The address actually bound (port 0 picks a free one). */
+  get listening(): AddressInfo | undefined {
+    return this.address;
+  }
+
+  private loadConfig(): Config {
+    if (this.opts.configFile) return loadConfigFile(this.opts.configFile);
+    const a = this.address as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    return builtinConfig(`${host}:${a.port}`);
+  }
+
+  private apply(config: Config): void {
+    this.config = config;
+    const jobs = planJobs(config);
+    this.metrics.setTasks(config.tasks);
+    this.latest.retain(jobs);
+    this.scheduler.setPlan(jobs);
+    this.metrics.reloadOk.set(1);
+    this.metrics.reloadTime.set(Date.now() / 1000);
+  }
+
+  /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
+  async start(): Promise<void> {
+    const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    const { server, address } = await startServer(
+      {
+        logger: this.opts.logger,
+        metrics: this.metrics,
+        latest: this.latest,
+        config: () => this.config,
+        ready: () => this.isReady,
+        reload: () => this.reload(),
+        signal: this.stopAbort.signal,
+      },
+      this.opts.listen,
+    );
+    this.server = server;
+    this.address = address;
+    this.apply(early ?? this.loadConfig());
+    this.scheduler.start();
+    this.isReady = true;
+    const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    this.opts.logger.info({ listen: where, config: this.config.source, tasks: this.config.tasks.length }, 'sonde is running');
+    sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
+    this.startWatchdog();
+  }
+
+  private startWatchdog(): void {
+    const usec = Number(process.env.WATCHDOG_USEC);
+    const pid = process.env.WATCHDOG_PID;
+    if (!usec || (pid && Number(pid) !== process.pid)) return;
+    // systemd recommends pinging at half the interval (sd_watchdog_enabled(3)).
+    this.watchdog = setInterval(() => sdNotify({ WATCHDOG: '1' }), Math.max(usec / 2000, 100));
+    this.watchdog.unref();
+  }
+
+  /** Swaps in a new config; a bad one keeps the old running and sets the reload gauge to 0. */
+  async reload(): Promise<{ ok: boolean; error?: string }> {
+    // MONOTONIC_USEC is CLOCK_MONOTONIC, which is what process.hrtime reads on Linux (sd_notify(3)).
+    sdNotify({ RELOADING: '1', MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n) });
+    try {
+      this.apply(this.loadConfig());
+      this.opts.logger.info({ config: this.config.source, tasks: this.config.tasks.length }, 'configuration reloaded');
+      sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks` });
+      return { ok: true };
+    } catch (err) {
+      this.metrics.reloadOk.set(0);
+      const error = (err as Error).message;
+      this.opts.logger.error({ error }, 'configuration reload failed; the previous configuration stays in force');
+      sdNotify({ READY: '1', STATUS: 'reload failed; running the previous configuration' });
+      return { ok: false, error };
+    }
+  }
+
+  /** STOPPING=1, no new probes, in-flight ones finish (or are aborted after the grace), then close. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.isReady = false;
+      sdNotify({ STOPPING: '1', STATUS: 'stopping' });
+      clearInterval(this.watchdog);
+      const grace = this.opts.stopGraceMs ?? 5000;
+      this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
+      await this.scheduler.stop(grace);
+      this.stopAbort.abort();
+      await new Promise<void>((resolve) => {
+        if (!this.server) return resolve();
+        this.server.close(() => resolve());
+        this.server.closeIdleConnections();
+        setTimeout(() => this.server?.closeAllConnections(), 1000).unref();
+      });
+      this.opts.logger.info('stopped');
+    })();
+    return this.stopped;
+  }
+
+  /** Wires SIGHUP to reload and SIGTERM/SIGINT to a graceful stop. */
+  handleSignals(onStopped: () => void): void {
+    process.on('SIGHUP', () => void this.reload());
+    const stop = () => void this.stop().then(onStopped);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  }
+}

@@ -1,0 +1,68 @@
+// TLS series of blackbox_exporter's http and tcp probers (help strings copied from 0.23), plus
+// sonde's per-certificate and OCSP extras. Only called when the probe completed a handshake.
+import { Gauge, type Registry } from 'prom-client';
+import type { TLSFacts } from '../../result';
+import { gauge } from './common';
+
+export function writeTLS(facts: TLSFacts, reg: Registry): void {
+  gauge(reg, 'probe_ssl_earliest_cert_expiry', 'Returns last SSL chain expiry in unixtime', facts.earliestExpiry);
+  gauge(reg, 'probe_ssl_last_chain_expiry_timestamp_seconds', 'Returns last SSL chain expiry in timestamp', facts.lastChainExpiry);
+  const leaf = facts.chain[0];
+  if (leaf) {
+    gauge(reg, 'probe_ssl_last_chain_info', 'Contains SSL leaf certificate information', 1, {
+      // label order as blackbox prints them (sorted)
+      fingerprint_sha256: leaf.fingerprintSha256,
+      issuer: leaf.issuer,
+      subject: leaf.subject,
+      subjectalternative: leaf.subjectAlternative,
+    });
+  }
+  gauge(reg, 'probe_tls_version_info', 'Returns the TLS version used or NaN when unknown', 1, { version: facts.version });
+  // Not in 0.23; added by later blackbox releases with this name, label and help.
+  if (facts.cipher) {
+    gauge(reg, 'probe_tls_cipher_info', 'Returns the TLS cipher negotiated during handshake', 1, { cipher: facts.cipher });
+  }
+  writeChain(facts, reg);
+  writeOCSP(facts, reg);
+}
+
+/** sonde: validity window of every certificate in the chain, so alerts can name the one expiring. */
+function writeChain(facts: TLSFacts, reg: Registry): void {
+  if (facts.chain.length === 0) return;
+  const labelNames = ['depth', 'subject', 'issuer', 'serial', 'fingerprint_sha256'];
+  const before = new Gauge({
+    name: 'sonde_ssl_cert_not_before',
+    help: 'notBefore of each certificate in the peer chain (depth 0 is the leaf), unix seconds',
+    labelNames,
+    registers: [reg],
+  });
+  const after = new Gauge({
+    name: 'sonde_ssl_cert_not_after',
+    help: 'notAfter of each certificate in the peer chain (depth 0 is the leaf), unix seconds',
+    labelNames,
+    registers: [reg],
+  });
+  facts.chain.forEach((c, depth) => {
+    const labels = { depth: String(depth), subject: c.subject, issuer: c.issuer, serial: c.serialNumber, fingerprint_sha256: c.fingerprintSha256 };
+    before.set(labels, c.notBefore);
+    after.set(labels, c.notAfter);
+  });
+}
+
+/** sonde: the stapled OCSP response for the leaf (RFC 6066 status_request, RFC 6960 response). */
+function writeOCSP(facts: TLSFacts, reg: Registry): void {
+  const o = facts.ocsp;
+  if (!o) return;
+  gauge(reg, 'sonde_ocsp_status', 'Stapled OCSP status of the leaf certificate: good, revoked, unknown or absent (none stapled)', 1, {
+    status: o.status,
+  });
+  if (o.thisUpdate !== undefined) {
+    gauge(reg, 'sonde_ocsp_this_update_timestamp_seconds', 'thisUpdate of the stapled OCSP response, unix seconds', o.thisUpdate);
+  }
+  if (o.nextUpdate !== undefined) {
+    gauge(reg, 'sonde_ocsp_next_update_timestamp_seconds', 'nextUpdate of the stapled OCSP response, unix seconds', o.nextUpdate);
+  }
+  if (o.revokedAt !== undefined) {
+    gauge(reg, 'sonde_ocsp_revoked_timestamp_seconds', 'revocationTime in the stapled OCSP response, unix seconds', o.revokedAt);
+  }
+}

@@ -1,0 +1,158 @@
+// /metrics for continuous tasks: turns results into counters, histograms and per-target state.
+// Per-target series exist only while a task has at most `max_target_series` targets; above that a
+// task is reported by its aggregates alone (sonde_task_series_aggregated says so), which keeps a
+// million-target task from becoming a million series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Task } from '../config/types';
+import type { Job } from '../schedule/plan';
+import type { ProbeResult } from '../result';
+
+const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+interface TargetState {
+  up: boolean;
+  streak: number; // consecutive results equal to the last one
+  lastSuccess: boolean;
+}
+
+export class TaskMetrics {
+  readonly registry = new Registry();
+  private readonly probes: Counter<'task' | 'result'>;
+  private readonly failures: Counter<'task' | 'reason'>;
+  private readonly phases: Histogram<'task' | 'phase'>;
+  private readonly icmpRtt: Histogram<'task'>;
+  private readonly icmpLoss: Counter<'task' | 'kind'>;
+  private readonly success: Gauge<'task' | 'target'>;
+  private readonly targetUp: Gauge<'task' | 'target'>;
+  private readonly lastDuration: Gauge<'task' | 'target'>;
+  private readonly certExpiry: Gauge<'task' | 'target'>;
+  private readonly taskTargets: Gauge<'task'>;
+  private readonly taskTargetsUp: Gauge<'task'>;
+  private readonly aggregated: Gauge<'task'>;
+  readonly reloadOk: Gauge;
+  readonly reloadTime: Gauge;
+  readonly inFlight: Gauge;
+  private readonly states = new Map<string, TargetState>();
+  private tasks = new Map<string, Task>();
+
+  /** inFlight: read at scrape time, so the gauge is never stale */
+  constructor(version: string, inFlight: () => number = () => 0) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'sonde_build_info', help: 'sonde version', labelNames: ['version'], registers }).set({ version }, 1);
+    this.probes = new Counter({ name: 'sonde_probes_total', help: 'Probes run, by task and result', labelNames: ['task', 'result'], registers });
+    this.failures = new Counter({ name: 'sonde_probe_failures_total', help: 'Failed probes by task and reason (docs/reasons.md)', labelNames: ['task', 'reason'], registers });
+    this.phases = new Histogram({
+      name: 'sonde_probe_duration_seconds',
+      help: 'Probe duration by phase; phase="total" is the whole probe',
+      labelNames: ['task', 'phase'],
+      buckets: PHASE_BUCKETS,
+      registers,
+    });
+    this.icmpRtt = new Histogram({ name: 'sonde_icmp_rtt_seconds', help: 'Round-trip time of each ICMP echo reply', labelNames: ['task'], buckets: PHASE_BUCKETS, registers });
+    this.icmpLoss = new Counter({ name: 'sonde_icmp_packets_total', help: 'ICMP echo requests sent, replies received and duplicates', labelNames: ['task', 'kind'], registers });
+    this.success = new Gauge({ name: 'sonde_probe_success', help: 'Whether the last probe of the target succeeded', labelNames: ['task', 'target'], registers });
+    this.targetUp = new Gauge({
+      name: 'sonde_target_up',
+      help: 'Target state after the task success/failure thresholds (1 up, 0 down)',
+      labelNames: ['task', 'target'],
+      registers,
+    });
+    this.lastDuration = new Gauge({ name: 'sonde_probe_last_duration_seconds', help: 'Duration of the last probe of the target', labelNames: ['task', 'target'], registers });
+    this.certExpiry = new Gauge({
+      name: 'sonde_ssl_earliest_cert_expiry_timestamp_seconds',
+      help: 'Earliest certificate expiry seen by the last probe of the target',
+      labelNames: ['task', 'target'],
+      registers,
+    });
+    this.taskTargets = new Gauge({ name: 'sonde_task_targets', help: 'Targets of the task', labelNames: ['task'], registers });
+    this.taskTargetsUp = new Gauge({ name: 'sonde_task_targets_up', help: 'Targets of the task that are up (after thresholds)', labelNames: ['task'], registers });
+    this.aggregated = new Gauge({
+      name: 'sonde_task_series_aggregated',
+      help: '1 when the task has more targets than max_target_series and per-target series are omitted',
+      labelNames: ['task'],
+      registers,
+    });
+    this.reloadOk = new Gauge({ name: 'sonde_config_last_reload_successful', help: 'Whether the last configuration reload succeeded', registers });
+    this.reloadTime = new Gauge({ name: 'sonde_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful configuration reload', registers });
+    this.inFlight = new Gauge({
+      name: 'sonde_probes_in_flight',
+      help: 'Probes running now',
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+  }
+
+  private perTarget(task: Task): boolean {
+    return task.targets.length <= task.max_target_series;
+  }
+
+  /** Called with each new plan: drops series of tasks and targets that are gone. */
+  setTasks(tasks: Task[]): void {
+    const next = new Map(tasks.map((t) => [t.name, t]));
+    for (const [name, old] of this.tasks) {
+      const now = next.get(name);
+      const keep = new Set(now && this.perTarget(now) ? now.targets : []);
+      for (const target of old.targets) {
+        if (keep.has(target)) continue;
+        for (const g of [this.success, this.targetUp, this.lastDuration, this.certExpiry]) g.remove({ task: name, target });
+      }
+      if (!now) {
+        for (const g of [this.taskTargets, this.taskTargetsUp, this.aggregated]) g.remove({ task: name });
+      }
+    }
+    for (const key of [...this.states.keys()]) {
+      const [task, target] = key.split('\u0000');
+      if (!next.get(task)?.targets.includes(target)) this.states.delete(key);
+    }
+    this.tasks = next;
+    for (const t of tasks) {
+      this.taskTargets.set({ task: t.name }, t.targets.length);
+      this.aggregated.set({ task: t.name }, this.perTarget(t) ? 0 : 1);
+      this.taskTargetsUp.set({ task: t.name }, this.countUp(t));
+    }
+  }
+
+  private countUp(task: Task): number {
+    let n = 0;
+    for (const target of task.targets) if (this.states.get(`${task.name}\u0000${target}`)?.up ?? true) n++;
+    return n;
+  }
+
+  /** Applies the thresholds: a target flips only after N equal results in a row. */
+  private updateState(job: Job, success: boolean): boolean {
+    const key = job.key;
+    const s = this.states.get(key) ?? { up: true, streak: 0, lastSuccess: true };
+    s.streak = s.lastSuccess === success ? s.streak + 1 : 1;
+    s.lastSuccess = success;
+    if (s.up && !success && s.streak >= job.task.failure_threshold) s.up = false;
+    if (!s.up && success && s.streak >= job.task.success_threshold) s.up = true;
+    this.states.set(key, s);
+    return s.up;
+  }
+
+  record(job: Job, result: ProbeResult): void {
+    const task = job.task.name;
+    this.probes.inc({ task, result: result.success ? 'success' : 'failure' });
+    if (!result.success) this.failures.inc({ task, reason: result.reason ?? 'internal' });
+    this.phases.observe({ task, phase: 'total' }, result.durationSeconds);
+    for (const [phase, seconds] of Object.entries(result.phases)) this.phases.observe({ task, phase }, seconds);
+    if (result.icmp) {
+      for (const rtt of result.icmp.rtts) this.icmpRtt.observe({ task }, rtt);
+      this.icmpLoss.inc({ task, kind: 'sent' }, result.icmp.sent);
+      this.icmpLoss.inc({ task, kind: 'received' }, result.icmp.received);
+      this.icmpLoss.inc({ task, kind: 'duplicate' }, result.icmp.duplicates);
+    }
+    const wasUp = this.states.get(job.key)?.up ?? true;
+    const up = this.updateState(job, result.success);
+    if (up !== wasUp) this.taskTargetsUp.set({ task }, this.countUp(job.task));
+    if (!this.perTarget(job.task)) return;
+    const labels = { task, target: job.target };
+    this.success.set(labels, result.success ? 1 : 0);
+    this.targetUp.set(labels, up ? 1 : 0);
+    this.lastDuration.set(labels, result.durationSeconds);
+    if (result.tls) this.certExpiry.set(labels, result.tls.earliestExpiry);
+  }
+}

@@ -1,0 +1,180 @@
+// Follows one target through its redirect chain from one resolved address, each hop on a fresh
+// connection, summing phases over hops as blackbox does ("summed over all redirects").
+import { isIP } from 'node:net';
+import type { Module } from '../../config/types';
+import type { HTTPHop, ProbeResult, TLSFacts } from '../../result';
+import { ProbeFailure } from '../errors';
+import { resolveTarget } from '../resolve';
+import type { ProbeContext } from '../types';
+import { exchange, type ExchangeOutcome } from './exchange';
+import { bareHost, type RequestSpec } from './request_spec';
+import { checkResponse, hasBodyRules } from './rules';
+
+/** Statuses for which Go's http.Client consults CheckRedirect (net/http/client.go redirectBehavior). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
+
+function headerOne(o: ExchangeOutcome, name: string): string | undefined {
+  const v = o.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+interface Hop {
+  url: URL;
+  method: string;
+  body?: Buffer;
+}
+
+/** Headers and TLS options for a hop: credentials and the Host override stay on the target's host. */
+function hopRequest(spec: RequestSpec, hop: Hop, module: Module) {
+  const sameHost = hop.url.host === spec.url.host;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.headers)) if (sameHost || !spec.sensitive.has(k)) headers[k] = v;
+  headers.host = (sameHost && spec.hostOverride) || hop.url.host;
+  let tls = hop.url.protocol === 'https:' ? spec.tls : undefined;
+  if (tls && !sameHost && !module.http.tls_config.server_name) {
+    const name = bareHost(hop.url);
+    tls = { ...tls, host: name, servername: isIP(name) ? undefined : name };
+  }
+  if (hop.body) headers['content-length'] = String(hop.body.length);
+  return { headers, tls };
+}
+
+/** The request Go's client sends for a redirect (RFC 9110 section 15.4: 303 and, by custom, 301/302 POST become GET). */
+function nextHop(hop: Hop, status: number, location: string): Hop {
+  const url = new URL(location, hop.url);
+  url.hash = '';
+  const toGet = status === 303 || ((status === 301 || status === 302) && hop.method !== 'GET' && hop.method !== 'HEAD');
+  if (toGet) return { url, method: hop.method === 'HEAD' ? 'HEAD' : 'GET' };
+  return { url, method: hop.method, body: hop.body };
+}
+
+export async function probeChain(
+  spec: RequestSpec,
+  module: Module,
+  ctx: ProbeContext,
+  first: { address: string; family: 4 | 6; resolveSeconds: number },
+  base: ProbeResult,
+): Promise<ProbeResult> {
+  const h = module.http;
+  const result: ProbeResult = {
+    ...base,
+    phases: Object.fromEntries(PHASES.map((p) => [p, 0])),
+    address: first.address,
+    ipProtocol: first.family,
+    dnsLookupSeconds: first.resolveSeconds,
+  };
+  result.phases.resolve = first.resolveSeconds;
+  const hops: HTTPHop[] = [];
+  const visited = new Set<string>();
+  let hop: Hop = { url: spec.url, method: spec.method, body: spec.body };
+  let redirects = 0;
+  let out: ExchangeOutcome | undefined;
+  let failure: ProbeFailure | undefined;
+  let revoked: TLSFacts | undefined;
+
+  for (let i = 0; ; i++) {
+    visited.add(hop.url.href);
+    let address = first.address;
+    let resolveSeconds = i === 0 ? first.resolveSeconds : 0;
+    if (i > 0 && bareHost(hop.url) !== bareHost(spec.url)) {
+      try {
+        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx.signal);
+        address = r.addresses[0];
+        resolveSeconds = r.seconds;
+        result.phases.resolve += r.seconds;
+      } catch (err) {
+        failure = err instanceof ProbeFailure ? err : new ProbeFailure('dns_error', (err as Error).message);
+        break;
+      }
+    }
+    const { headers, tls } = hopRequest(spec, hop, module);
+    out = await exchange({
+      url: hop.url,
+      address,
+      method: hop.method,
+      headers,
+      body: hop.body,
+      tls,
+      compression: h.compression === 'identity' ? '' : h.compression,
+      transparentGzip: spec.transparentGzip,
+      bodySizeLimit: h.body_size_limit,
+      keepBody: hasBodyRules(h),
+      signal: ctx.signal,
+      flows: ctx.flows,
+    });
+    hops.push({ url: hop.url.href, address, statusCode: out.statusCode || undefined, phases: { resolve: resolveSeconds, ...out.phases } });
+    for (const [k, v] of Object.entries(out.phases)) result.phases[k] = (result.phases[k] ?? 0) + v;
+    if (out.tls?.ocsp?.status === 'revoked') revoked = out.tls;
+    if (out.failure) {
+      failure = out.failure;
+      break;
+    }
+    const location = headerOne(out, 'location');
+    if (!REDIRECTS.has(out.statusCode) || location === undefined) break;
+    // Go's CheckRedirect runs (and blackbox counts) even for a redirect it then refuses to follow.
+    redirects++;
+    if (!h.follow_redirects) break;
+    let next: Hop;
+    try {
+      next = nextHop(hop, out.statusCode, location);
+    } catch {
+      failure = new ProbeFailure('protocol_error', `unparsable Location header ${JSON.stringify(location)}`);
+      break;
+    }
+    if (redirects > h.max_redirects) {
+      failure = new ProbeFailure('too_many_redirects', `stopped after ${h.max_redirects} redirects`);
+      break;
+    }
+    if (visited.has(next.url.href)) {
+      failure = new ProbeFailure('too_many_redirects', `redirect loop: ${hop.url.href} -> ${next.url.href} was already visited`);
+      break;
+    }
+    if (next.url.protocol !== 'http:' && next.url.protocol !== 'https:') {
+      failure = new ProbeFailure('protocol_error', `redirect to unsupported scheme ${next.url.protocol}`);
+      break;
+    }
+    hop = next;
+  }
+
+  const got = out && out.statusCode > 0 ? out : undefined;
+  const ssl = got ? hop.url.protocol === 'https:' : false;
+  let dueToRegex = false;
+  if (got && (!failure || failure.reason === 'body_too_large' || failure.reason === 'reset')) {
+    // blackbox checks the status before reading the body, so a bad status wins over a body error.
+    const verdict = checkResponse(h, {
+      statusCode: got.statusCode,
+      headers: got.headers,
+      httpVersion: got.httpVersion ?? '1.1',
+      ssl,
+      body: failure ? undefined : got.body,
+    });
+    if (verdict.failure && (!failure || verdict.failure.reason === 'http_status')) {
+      failure = verdict.failure;
+      dueToRegex = verdict.dueToRegex;
+    }
+  }
+  if (!failure && revoked) failure = new ProbeFailure('ocsp_revoked', 'the stapled OCSP response says the certificate is revoked');
+
+  const lastModified = got ? headerOne(got, 'last-modified') : undefined;
+  const lm = lastModified ? Date.parse(lastModified) : NaN;
+  result.http = {
+    statusCode: got?.statusCode ?? 0,
+    version: got ? Number(got.httpVersion ?? '1.1') : 0,
+    ssl,
+    redirects,
+    contentLength: got ? got.contentLength : 0,
+    uncompressedBodyLength: got ? got.uncompressedLength : 0,
+    lastModified: Number.isFinite(lm) ? Math.floor(lm / 1000) : undefined,
+    failedDueToRegex: dueToRegex,
+    hops,
+  };
+  if (out?.tls) result.tls = out.tls;
+  result.success = !failure;
+  if (failure) {
+    result.reason = failure.reason;
+    result.message = failure.message;
+  }
+  return result;
+}

@@ -1,0 +1,135 @@
+// An undici connector that opens exactly one fresh connection to an already resolved address and
+// timestamps it the way Go's httptrace does for blackbox: TCP connect, TLS handshake, request
+// written, first response byte. It also collects the TLS facts and the stapled OCSP response.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls, { type ConnectionOptions } from 'node:tls';
+import type { buildConnector } from 'undici';
+import type { TLSFacts } from '../../result';
+import { parseOCSPResponse } from '../ocsp';
+import { tlsFactsFromSocket } from '../tls_facts';
+import type { FlowRegistry } from '../types';
+
+/** performance.now() marks in ms; 0 means "did not happen". */
+export interface ConnMarks {
+  connectStart: number;
+  connected: number;
+  tlsDone: number;
+  /** last socket write before the first response byte: the request is written */
+  wrote: number;
+  firstByte: number;
+}
+
+export interface ConnState {
+  marks: ConnMarks;
+  stage: 'connecting' | 'tls' | 'ready';
+  tls?: TLSFacts;
+  /** "1.0" / "1.1", from the status line of the first response bytes */
+  httpVersion?: string;
+  localAddress?: string;
+  localPort?: number;
+  /** every socket this connector made, for teardown on abort */
+  sockets: net.Socket[];
+  flowId?: number;
+}
+
+/** tls.connect options; requestOCSP is accepted there (TLSSocket option) but missing from the type. */
+export type ClientTLSOptions = ConnectionOptions & { requestOCSP?: boolean };
+
+export interface ConnectTarget {
+  address: string;
+  port: number;
+  /** TLS options when the hop is https, else undefined */
+  tls?: ClientTLSOptions;
+  flows?: FlowRegistry;
+}
+
+/**
+ * Wraps the socket's read and write so the first bytes read (undici reads on 'readable') and the
+ * last write before them are timed without changing how undici uses the socket.
+ */
+function instrument(sock: net.Socket, state: ConnState): void {
+  const write = sock.write;
+  sock.write = function (this: net.Socket, ...args: unknown[]) {
+    if (state.marks.firstByte === 0) state.marks.wrote = performance.now();
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof sock.write;
+  const read = sock.read;
+  sock.read = function (this: net.Socket, size?: number) {
+    const chunk: unknown = read.call(this, size);
+    if (chunk && state.marks.firstByte === 0) {
+      state.marks.firstByte = performance.now();
+      const head = Buffer.isBuffer(chunk) ? chunk.subarray(0, 9).toString('latin1') : String(chunk).slice(0, 9);
+      const m = /^HTTP\/(\d\.\d) /.exec(head);
+      if (m) state.httpVersion = m[1];
+    }
+    return chunk;
+  };
+}
+
+export function makeConnector(target: ConnectTarget, state: ConnState): buildConnector.connector {
+  return (_opts, callback) => {
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      callback(err, null);
+    };
+    const succeed = (sock: net.Socket) => {
+      if (settled) return;
+      settled = true;
+      state.stage = 'ready';
+      instrument(sock, state);
+      callback(null, sock);
+    };
+    state.marks.connectStart = performance.now();
+    state.stage = 'connecting';
+    const tcp = net.connect({ host: target.address, port: target.port, noDelay: true });
+    state.sockets.push(tcp);
+    tcp.once('error', fail);
+    tcp.once('connect', () => {
+      state.marks.connected = performance.now();
+      state.localAddress = tcp.localAddress;
+      state.localPort = tcp.localPort;
+      if (target.flows && tcp.localAddress && tcp.localPort) {
+        state.flowId = target.flows.addSocketFlow({
+          protocol: 'tcp',
+          local: tcp.localAddress,
+          localPort: tcp.localPort,
+          remote: target.address,
+          remotePort: target.port,
+        });
+      }
+      if (!target.tls) {
+        succeed(tcp);
+        return;
+      }
+      state.stage = 'tls';
+      const sec = tls.connect({ ...target.tls, socket: tcp });
+      state.sockets.push(sec);
+      let ocsp: Buffer | null | undefined;
+      // Emitted before 'secureConnect' when requestOCSP is set; with no staple the buffer is empty.
+      sec.once('OCSPResponse', (resp: Buffer | null | undefined) => {
+        ocsp = resp;
+      });
+      sec.once('error', fail);
+      sec.once('secureConnect', () => {
+        state.marks.tlsDone = performance.now();
+        state.tls = tlsFactsFromSocket(sec);
+        if (target.tls?.requestOCSP) state.tls.ocsp = ocspFacts(ocsp, state.tls);
+        succeed(sec);
+      });
+    });
+  };
+}
+
+function ocspFacts(raw: Buffer | null | undefined, facts: TLSFacts): TLSFacts['ocsp'] {
+  const leaf = facts.chain[0];
+  if (!raw || raw.length === 0 || !leaf) return { status: 'absent' };
+  try {
+    return parseOCSPResponse(raw, leaf.serialNumber);
+  } catch {
+    // A staple that cannot be read protects nothing; report it like no staple.
+    return { status: 'absent' };
+  }
+}

@@ -1,0 +1,189 @@
+// One HTTP request/response on one fresh connection (one redirect hop). Never throws: transport
+// and protocol failures come back as `failure` with the phases measured up to that point.
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import zlib from 'node:zlib';
+import { Client, type Dispatcher } from 'undici';
+import type { TLSFacts } from '../../result';
+import { classifyError, ProbeFailure } from '../errors';
+import type { FlowRegistry } from '../types';
+import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
+
+export interface ExchangeInput {
+  url: URL;
+  address: string;
+  method: string;
+  /** lower-case names; includes host */
+  headers: Record<string, string>;
+  body?: Buffer;
+  tls?: ClientTLSOptions;
+  /** module compression: decode responses that use it */
+  compression: string;
+  /** decode gzip responses and report Content-Length -1 (Go's transparent gzip) */
+  transparentGzip: boolean;
+  /** 0: none */
+  bodySizeLimit: number;
+  /** keep the decoded body for regular expression rules */
+  keepBody: boolean;
+  signal: AbortSignal;
+  flows?: FlowRegistry;
+}
+
+export interface ExchangeOutcome {
+  /** seconds: connect, tls, processing, transfer (only those that happened) */
+  phases: Record<string, number>;
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** "1.0" / "1.1"; undefined without a response */
+  httpVersion?: string;
+  tls?: TLSFacts;
+  /** Content-Length as Go reports it: -1 when absent or transparently decoded */
+  contentLength: number;
+  uncompressedLength: number;
+  body?: Buffer;
+  failure?: ProbeFailure;
+}
+
+const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function phasesOf(state: ConnState, end: number): Record<string, number> {
+  const m = state.marks;
+  const p: Record<string, number> = {};
+  const s = (a: number, b: number) => Math.max(0, (b - a) / 1000);
+  if (m.connected) p.connect = s(m.connectStart, m.connected);
+  if (m.tlsDone) p.tls = s(m.connected, m.tlsDone);
+  if (m.firstByte) {
+    // processing: request written -> first response byte (Go: WroteRequest/GotFirstResponseByte)
+    p.processing = s(m.wrote || m.tlsDone || m.connected, m.firstByte);
+    if (end) p.transfer = s(m.firstByte, end);
+  }
+  return p;
+}
+
+export function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
+  const state: ConnState = {
+    marks: { connectStart: 0, connected: 0, tlsDone: 0, wrote: 0, firstByte: 0 },
+    stage: 'connecting',
+    sockets: [],
+  };
+  const port = Number(input.url.port) || (input.url.protocol === 'https:' ? 443 : 80);
+  const client = new Client(input.url.origin, {
+    connect: makeConnector({ address: input.address, port, tls: input.tls, flows: input.flows }, state),
+    // The probe's deadline bounds everything; undici's own timers would race it.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    pipelining: 1,
+  });
+
+  return new Promise<ExchangeOutcome>((resolve) => {
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    let contentLength = 0;
+    let uncompressed = 0;
+    const chunks: Buffer[] = [];
+    let decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+    let controller: Dispatcher.DispatchController | undefined;
+    let done = false;
+
+    const finish = (failure?: ProbeFailure, end = 0) => {
+      if (done) return;
+      done = true;
+      input.signal.removeEventListener('abort', onAbort);
+      decoder?.destroy();
+      client.destroy().catch(() => undefined);
+      for (const s of state.sockets) s.destroy();
+      if (state.flowId !== undefined) input.flows?.remove(state.flowId);
+      resolve({
+        phases: phasesOf(state, end),
+        statusCode,
+        headers,
+        httpVersion: statusCode ? (state.httpVersion ?? '1.1') : undefined,
+        tls: state.tls,
+        contentLength,
+        uncompressedLength: uncompressed,
+        body: input.keepBody && statusCode ? Buffer.concat(chunks) : undefined,
+        failure,
+      });
+    };
+    const failWith = (err: unknown) => {
+      const { reason, message } = classifyError(err);
+      finish(err instanceof ProbeFailure ? err : new ProbeFailure(reason, message));
+    };
+    function onAbort() {
+      const reason = state.stage === 'connecting' ? 'connect_timeout' : 'timeout';
+      const what = state.stage === 'connecting' ? `connecting to ${input.address}:${port}` : `${input.method} ${input.url.href}`;
+      controller?.abort(new ProbeFailure(reason, `${what} did not finish before the deadline`));
+      finish(new ProbeFailure(reason, `${what} did not finish before the deadline`));
+    }
+    if (input.signal.aborted) return onAbort();
+    input.signal.addEventListener('abort', onAbort, { once: true });
+
+    const count = (chunk: Buffer) => {
+      uncompressed += chunk.length;
+      if (input.bodySizeLimit > 0 && uncompressed > input.bodySizeLimit) {
+        const err = new ProbeFailure('body_too_large', `the response body exceeded body_size_limit (${input.bodySizeLimit} bytes)`);
+        controller?.abort(err);
+        finish(err);
+        return;
+      }
+      if (input.keepBody) chunks.push(chunk);
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+      },
+      onResponseStart(_c, code, h) {
+        statusCode = code;
+        headers = h;
+        const cl = headerValue(h, 'content-length');
+        contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
+        const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
+        const wanted = input.compression || (input.transparentGzip ? 'gzip' : '');
+        if (encoding && encoding === wanted && DECODERS[encoding]) {
+          decoder = DECODERS[encoding]();
+          decoder.on('data', count);
+          decoder.on('error', (err) => finish(new ProbeFailure('protocol_error', `decoding the ${encoding} body: ${err.message}`)));
+          // Go's transport hides the wire length of a body it decoded itself.
+          if (input.transparentGzip && !input.compression) contentLength = -1;
+        }
+      },
+      onResponseData(_c, chunk) {
+        if (decoder) decoder.write(chunk);
+        else count(chunk);
+      },
+      onResponseEnd() {
+        if (!decoder) return finish(undefined, performance.now());
+        decoder.once('end', () => finish(undefined, performance.now()));
+        decoder.end();
+      },
+      onResponseError(_c, err) {
+        failWith(err);
+      },
+    };
+    try {
+      client.dispatch(
+        {
+          origin: input.url.origin,
+          path: input.url.pathname + input.url.search,
+          method: input.method as Dispatcher.HttpMethod,
+          headers: input.headers,
+          body: input.body,
+        },
+        handler,
+      );
+    } catch (err) {
+      failWith(err);
+    }
+  });
+}

@@ -1,0 +1,137 @@
+// Turns an HTTP module into what one probe sends: target URL, method, headers, body, TLS options.
+// Files (body_file, password_file, bearer_token_file, ca/cert/key) are read at probe time, as
+// blackbox does, so rotating a credential needs no reload.
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import type { HTTPModule, Module, TLSVersionName } from '../../config/types';
+import { ProbeFailure } from '../errors';
+import type { ClientTLSOptions } from './connector';
+
+export interface RequestSpec {
+  url: URL;
+  method: string;
+  /** module headers plus auth and Accept-Encoding; Host is kept apart */
+  headers: Record<string, string>;
+  /** names of headers only sent to the target's own host (credentials), as Go's redirect policy */
+  sensitive: Set<string>;
+  /** Host header from module headers (or the /probe `hostname` parameter), if any */
+  hostOverride?: string;
+  body?: Buffer;
+  tls: ClientTLSOptions;
+  /** Go's transport asked for gzip by itself, so it decompresses and reports Content-Length -1 */
+  transparentGzip: boolean;
+}
+
+const TLS_VERSIONS: Record<TLSVersionName, NonNullable<ClientTLSOptions['minVersion']>> = {
+  TLS10: 'TLSv1',
+  TLS11: 'TLSv1.1',
+  TLS12: 'TLSv1.2',
+  TLS13: 'TLSv1.3',
+};
+
+/** "host:port/path" without a scheme means http://, as blackbox's ProbeHTTP. */
+export function targetURL(target: string): URL {
+  const withScheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(target) ? target : `http://${target}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new ProbeFailure('config', `could not parse target URL ${JSON.stringify(target)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ProbeFailure('config', `unsupported URL scheme ${url.protocol} in ${target} (http or https)`);
+  }
+  return url;
+}
+
+/** The URL's host without IPv6 brackets. */
+export function bareHost(url: URL): string {
+  const h = url.hostname;
+  return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
+}
+
+async function readTrimmed(file: string, what: string): Promise<string> {
+  try {
+    // Prometheus' common config trims surrounding white space of secret files.
+    return (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    throw new ProbeFailure('config', `reading ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function readRaw(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new ProbeFailure('config', `reading ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function authorization(h: HTTPModule): Promise<string | undefined> {
+  if (h.basic_auth) {
+    const password = h.basic_auth.password_file
+      ? await readTrimmed(h.basic_auth.password_file, 'basic_auth.password_file')
+      : (h.basic_auth.password ?? '');
+    return `Basic ${Buffer.from(`${h.basic_auth.username}:${password}`).toString('base64')}`;
+  }
+  if (h.bearer_token_file) return `Bearer ${await readTrimmed(h.bearer_token_file, 'bearer_token_file')}`;
+  if (h.bearer_token) return `Bearer ${h.bearer_token}`;
+  return undefined;
+}
+
+async function tlsOptions(h: HTTPModule, url: URL, hostOverride: string | undefined): Promise<ClientTLSOptions> {
+  const c = h.tls_config;
+  const opts: ClientTLSOptions = { rejectUnauthorized: !c.insecure_skip_verify };
+  if (c.ca_file) opts.ca = await readRaw(c.ca_file, 'tls_config.ca_file');
+  if (c.cert_file) opts.cert = await readRaw(c.cert_file, 'tls_config.cert_file');
+  if (c.key_file) opts.key = await readRaw(c.key_file, 'tls_config.key_file');
+  if (c.min_version) opts.minVersion = TLS_VERSIONS[c.min_version];
+  if (c.max_version) opts.maxVersion = TLS_VERSIONS[c.max_version];
+  // blackbox: server_name, else the Host header (avoids verifying against an IP), else the URL host.
+  const name = c.server_name || hostOverride?.replace(/:\d+$/, '') || bareHost(url);
+  opts.host = name; // the name checkServerIdentity verifies
+  // RFC 6066 section 3: SNI carries host names only, never IP literals.
+  if (!isIP(name)) opts.servername = name;
+  if (h.request_ocsp) opts.requestOCSP = true;
+  return opts;
+}
+
+export async function buildRequestSpec(target: string, module: Module): Promise<RequestSpec> {
+  const h = module.http;
+  const url = targetURL(target);
+  const headers: Record<string, string> = {};
+  const sensitive = new Set<string>();
+  let hostOverride: string | undefined;
+  for (const [name, value] of Object.entries(h.headers)) {
+    if (name.toLowerCase() === 'host') hostOverride = value;
+    else headers[name.toLowerCase()] = value;
+  }
+  const auth = await authorization(h);
+  if (auth !== undefined) {
+    headers['authorization'] = auth;
+    sensitive.add('authorization');
+  }
+  let transparentGzip = false;
+  if (h.compression) headers['accept-encoding'] = h.compression;
+  else if (headers['accept-encoding'] === undefined && h.method.toUpperCase() !== 'HEAD') {
+    // Go's http.Transport adds this itself and undoes the gzip (DisableCompression is false).
+    headers['accept-encoding'] = 'gzip';
+    transparentGzip = true;
+  }
+  let body: Buffer | undefined;
+  if (h.body_file) body = await readRaw(h.body_file, 'body_file');
+  else if (h.body !== undefined && h.body !== '') body = Buffer.from(h.body);
+  if (h.fail_if_ssl && h.fail_if_not_ssl) {
+    throw new ProbeFailure('config', 'fail_if_ssl and fail_if_not_ssl cannot both be set');
+  }
+  return {
+    url,
+    method: h.method.toUpperCase() || 'GET',
+    headers,
+    sensitive,
+    hostOverride,
+    body,
+    tls: await tlsOptions(h, url, hostOverride),
+    transparentGzip,
+  };
+}

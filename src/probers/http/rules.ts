@@ -1,0 +1,89 @@
+// The checks blackbox's ProbeHTTP applies to the final response, in its order: status code, body
+// regular expressions, header regular expressions, HTTP version, then fail_if_ssl/fail_if_not_ssl.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { HTTPModule } from '../../config/types';
+import { ProbeFailure } from '../errors';
+
+export interface FinalResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** "1.1" */
+  httpVersion: string;
+  ssl: boolean;
+  /** decoded body, present when a body rule exists */
+  body?: Buffer;
+}
+
+export function statusOK(h: HTTPModule, code: number): boolean {
+  if (h.valid_status_codes.length > 0) return h.valid_status_codes.includes(code);
+  return code >= 200 && code < 300;
+}
+
+export function hasBodyRules(h: HTTPModule): boolean {
+  return h.fail_if_body_matches_regexp.length > 0 || h.fail_if_body_not_matches_regexp.length > 0;
+}
+
+function values(headers: IncomingHttpHeaders, name: string): string[] {
+  const v = headers[name.toLowerCase()];
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+function bodyRule(h: HTTPModule, body: Buffer): ProbeFailure | undefined {
+  const text = body.toString('utf8');
+  for (const re of h.fail_if_body_matches_regexp) {
+    re.lastIndex = 0;
+    if (re.test(text)) return new ProbeFailure('regex_body', `body matched regular expression ${re.source}`);
+  }
+  for (const re of h.fail_if_body_not_matches_regexp) {
+    re.lastIndex = 0;
+    if (!re.test(text)) return new ProbeFailure('regex_body', `body did not match regular expression ${re.source}`);
+  }
+  return undefined;
+}
+
+function headerRule(h: HTTPModule, headers: IncomingHttpHeaders): ProbeFailure | undefined {
+  for (const spec of h.fail_if_header_matches) {
+    const vals = values(headers, spec.header);
+    if (vals.length === 0 && !spec.allow_missing) return new ProbeFailure('regex_header', `missing required header ${spec.header}`);
+    for (const v of vals) {
+      spec.regexp.lastIndex = 0;
+      if (spec.regexp.test(v)) return new ProbeFailure('regex_header', `header ${spec.header} matched regular expression ${spec.regexp.source}`);
+    }
+  }
+  for (const spec of h.fail_if_header_not_matches) {
+    const vals = values(headers, spec.header);
+    if (vals.length === 0) {
+      if (!spec.allow_missing) return new ProbeFailure('regex_header', `missing required header ${spec.header}`);
+      continue;
+    }
+    const any = vals.some((v) => {
+      spec.regexp.lastIndex = 0;
+      return spec.regexp.test(v);
+    });
+    if (!any) return new ProbeFailure('regex_header', `header ${spec.header} did not match regular expression ${spec.regexp.source}`);
+  }
+  return undefined;
+}
+
+/** The first rule the response breaks (with whether it was a regex rule), or nothing. */
+export function checkResponse(h: HTTPModule, r: FinalResponse): { failure?: ProbeFailure; dueToRegex: boolean } {
+  if (!statusOK(h, r.statusCode)) {
+    return { failure: new ProbeFailure('http_status', `invalid HTTP response status code ${r.statusCode}`), dueToRegex: false };
+  }
+  if (r.body && hasBodyRules(h)) {
+    const f = bodyRule(h, r.body);
+    if (f) return { failure: f, dueToRegex: true };
+  }
+  const hf = headerRule(h, r.headers);
+  if (hf) return { failure: hf, dueToRegex: true };
+  const proto = `HTTP/${r.httpVersion}`;
+  if (h.valid_http_versions.length > 0 && !h.valid_http_versions.includes(proto)) {
+    return { failure: new ProbeFailure('http_version', `invalid HTTP version ${proto}`), dueToRegex: false };
+  }
+  if (r.ssl && h.fail_if_ssl) return { failure: new ProbeFailure('ssl_forbidden', 'final response was over TLS and fail_if_ssl is set'), dueToRegex: false };
+  if (!r.ssl && h.fail_if_not_ssl) {
+    return { failure: new ProbeFailure('ssl_required', 'final response was not over TLS and fail_if_not_ssl is set'), dueToRegex: false };
+  }
+  return { dueToRegex: false };
+}

@@ -1,0 +1,141 @@
+// What a TLS handshake tells about the peer, in the form blackbox_exporter reports it (prober/tls.go
+// and the probe_ssl_* series). Shared by the HTTP and TCP probers.
+import { createHash, X509Certificate } from 'node:crypto';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { CertFacts, TLSFacts } from '../result';
+
+/** Go's zero time.Time as Unix seconds: what blackbox prints for an expiry it could not compute. */
+export const GO_ZERO_TIME = -62135596800;
+
+/** At most this many certificates are walked; a longer chain is a loop or an attack. */
+const MAX_CHAIN = 16;
+
+/** "TLSv1.3" (OpenSSL) -> "TLS 1.3" (blackbox's getTLSVersion). */
+export function tlsVersionName(protocol: string | null): string {
+  switch (protocol) {
+    case 'TLSv1':
+      return 'TLS 1.0';
+    case 'TLSv1.1':
+      return 'TLS 1.1';
+    case 'TLSv1.2':
+      return 'TLS 1.2';
+    case 'TLSv1.3':
+      return 'TLS 1.3';
+    default:
+      return 'unknown';
+  }
+}
+
+// Go's pkix.Name keeps these attributes in fixed fields and prints them in this order (RDNs of
+// ToRDNSequence reversed), whatever the order in the certificate. Keys: OpenSSL short names.
+const GO_DN_ORDER: Array<[openssl: string, go: string]> = [
+  ['serialNumber', 'SERIALNUMBER'],
+  ['CN', 'CN'],
+  ['OU', 'OU'],
+  ['O', 'O'],
+  ['postalCode', 'POSTALCODE'],
+  ['street', 'STREET'],
+  ['L', 'L'],
+  ['ST', 'ST'],
+  ['C', 'C'],
+];
+
+/** Go prints other attributes as OID=#hex-of-DER-value; emailAddress (an IA5String) is the usual one. */
+function goOtherAttribute(key: string, value: string): string {
+  if (key !== 'emailAddress') return `${key}=${value}`;
+  const bytes = Buffer.from(value, 'latin1');
+  if (bytes.length > 127) return `${key}=${value}`;
+  return `1.2.840.113549.1.9.1=#16${bytes.length.toString(16).padStart(2, '0')}${bytes.toString('hex')}`;
+}
+
+/**
+ * A distinguished name as Go's pkix.Name.String() renders it: the well-known attributes in Go's
+ * fixed order (values of one type joined by "+"), then the others. Input is OpenSSL's multi-line
+ * form (Node's X509Certificate.subject), one "KEY=value" per line, already escaped per RFC 2253.
+ */
+export function goDN(multiline: string): string {
+  const byKey = new Map<string, string[]>();
+  const others: string[] = [];
+  const known = new Set(GO_DN_ORDER.map(([k]) => k));
+  for (const line of multiline.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1);
+    if (known.has(key)) byKey.set(key, [...(byKey.get(key) ?? []), value]);
+    else others.push(goOtherAttribute(key, value));
+  }
+  const rdns: string[] = [];
+  for (const [key, goKey] of GO_DN_ORDER) {
+    const values = byKey.get(key);
+    if (values) rdns.push(values.map((v) => `${goKey}=${v}`).join('+'));
+  }
+  return [...rdns, ...others.reverse()].join(',');
+}
+
+/** DNS names of the subjectAltName, comma separated, as blackbox's getDNSNames. */
+export function dnsNames(subjectAltName: string | undefined): string {
+  if (!subjectAltName) return '';
+  const names: string[] = [];
+  // Node renders "DNS:a, IP Address:1.2.3.4, DNS:b"; DNS names cannot contain ", ".
+  for (const part of subjectAltName.split(', ')) {
+    if (part.startsWith('DNS:')) names.push(part.slice(4));
+  }
+  return names.join(',');
+}
+
+function seconds(openSSLDate: string): number {
+  // OpenSSL prints "Nov 25 02:54:19 2026 GMT", which Date.parse accepts.
+  const ms = Date.parse(openSSLDate);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : 0;
+}
+
+export function certFacts(raw: Buffer): CertFacts {
+  const c = new X509Certificate(raw);
+  return {
+    subject: goDN(c.subject),
+    issuer: goDN(c.issuer),
+    subjectAlternative: dnsNames(c.subjectAltName),
+    serialNumber: c.serialNumber.toLowerCase(),
+    fingerprintSha256: createHash('sha256').update(raw).digest('hex'),
+    notBefore: seconds(c.validFrom),
+    notAfter: seconds(c.validTo),
+  };
+}
+
+/**
+ * The peer chain, leaf first. Node builds it from the certificates the peer sent, completed from
+ * the trusted store (getPeerCertificate(true) walks issuerCertificate until a self-issued root,
+ * which points at itself).
+ */
+function peerChain(sock: TLSSocket): CertFacts[] {
+  const chain: CertFacts[] = [];
+  let cert: DetailedPeerCertificate | undefined = sock.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (cert && cert.raw && chain.length < MAX_CHAIN) {
+    const facts = certFacts(cert.raw);
+    if (seen.has(facts.fingerprintSha256)) break;
+    seen.add(facts.fingerprintSha256);
+    chain.push(facts);
+    cert = cert.issuerCertificate;
+  }
+  return chain;
+}
+
+/** Facts of an established TLS connection (call after 'secureConnect'). */
+export function tlsFactsFromSocket(sock: TLSSocket): TLSFacts {
+  const chain = peerChain(sock);
+  const expiries = chain.map((c) => c.notAfter).filter((t) => t !== 0);
+  const earliest = expiries.length > 0 ? Math.min(...expiries) : GO_ZERO_TIME;
+  // blackbox's getLastChainExpiry takes the earliest expiry within each *verified* chain. Node
+  // exposes one chain, verified only when the socket is authorized; an unverified connection
+  // (insecure_skip_verify) has no verified chain, so blackbox reports Go's zero time.
+  const lastChainExpiry = sock.authorized ? earliest : GO_ZERO_TIME;
+  return {
+    version: tlsVersionName(sock.getProtocol()),
+    cipher: sock.getCipher()?.standardName ?? '',
+    chain,
+    earliestExpiry: earliest,
+    lastChainExpiry,
+  };
+}

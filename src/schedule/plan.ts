@@ -1,0 +1,35 @@
+// config → plan: one job per (task, target), each with a stable phase offset inside its interval so
+// that many targets of one task are spread evenly rather than fired in one burst every interval.
+import type { Config, Module, Task } from '../config/types';
+
+export interface Job {
+  /** stable identity across reloads: task name + target */
+  key: string;
+  task: Task;
+  module: Module;
+  target: string;
+  /** 0..1: where in each interval this job runs */
+  phase: number;
+}
+
+function hashUnit(s: string): number {
+  // FNV-1a folded to [0,1): stable across restarts, so reloads don't reshuffle probe times.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h / 0x100000000;
+}
+
+export function planJobs(config: Config): Job[] {
+  const jobs: Job[] = [];
+  for (const task of config.tasks) {
+    const module = config.modules[task.module];
+    for (const target of task.targets) {
+      const key = `${task.name}\u0000${target}`;
+      jobs.push({ key, task, module, target, phase: hashUnit(key) });
+    }
+  }
+  return jobs;
+}

@@ -1,0 +1,152 @@
+// Runs every job of the plan on its task's interval, at the job's phase within the interval plus
+// jitter, with a cap on probes in flight. Results go to one callback; nothing here knows about
+// metrics or logs. A reload swaps the plan: jobs that stay keep their rhythm, in-flight probes finish.
+import type { Logger } from 'pino';
+import type { FlowRegistry } from '../probers/types';
+import type { ProbeResult } from '../result';
+import { MinHeap } from './heap';
+import type { Job } from './plan';
+import { runProbe } from './run_probe';
+
+export interface SchedulerOptions {
+  logger: Logger;
+  onResult: (job: Job, result: ProbeResult) => void;
+  /** jobs due while this many probes are in flight wait in a FIFO */
+  maxInFlight: number;
+  flows?: FlowRegistry;
+}
+
+interface Entry {
+  job: Job;
+  /** grid point of this run (Date.now() ms) */
+  anchor: number;
+  /** anchor plus jitter: when it actually runs */
+  due: number;
+}
+
+export class Scheduler {
+  private heap = new MinHeap<Entry>((e) => e.due);
+  private ready: Entry[] = [];
+  private readyHead = 0; // FIFO head: shift() would be O(n) per pop on a long queue
+  private readonly running = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  /** probes not started because the previous run of the same job was still in flight */
+  skipped = 0;
+
+  constructor(private readonly opts: SchedulerOptions) {}
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Replaces the plan. Jobs whose key and interval are unchanged keep their next run time. */
+  setPlan(jobs: Job[], now = Date.now()): void {
+    const previous = new Map<string, Entry>();
+    for (let e = this.heap.pop(); e; e = this.heap.pop()) previous.set(e.job.key, e);
+    for (const e of this.ready.slice(this.readyHead)) previous.set(e.job.key, e);
+    this.ready = [];
+    this.readyHead = 0;
+    for (const job of jobs) {
+      const old = previous.get(job.key);
+      const anchor = old && old.job.task.interval === job.task.interval ? old.anchor : this.nextAnchor(job, now);
+      this.heap.push(this.entry(job, anchor));
+    }
+    this.arm();
+  }
+
+  /** The next grid point of the job's interval at or after `now`. */
+  private nextAnchor(job: Job, now: number): number {
+    const period = job.task.interval * 1000;
+    const offset = job.phase * period;
+    return Math.ceil((now - offset) / period) * period + offset;
+  }
+
+  private entry(job: Job, anchor: number): Entry {
+    const jitter = job.task.jitter > 0 ? Math.random() * job.task.jitter * 1000 : 0;
+    return { job, anchor, due: anchor + jitter };
+  }
+
+  start(): void {
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopping) return;
+    clearTimeout(this.timer);
+    const next = this.heap.peek();
+    if (!next) return;
+    const delay = Math.max(0, Math.min(next.due - Date.now(), 2 ** 31 - 1));
+    this.timer = setTimeout(() => this.tick(), delay);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (let e = this.heap.peek(); e && e.due <= now; e = this.heap.peek()) {
+      this.heap.pop();
+      this.ready.push(e);
+      // The following run comes from the grid, not from now, so that delays don't accumulate;
+      // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting.
+      const following = e.anchor + e.job.task.interval * 1000;
+      this.heap.push(this.entry(e.job, following > now ? following : this.nextAnchor(e.job, now + 1)));
+    }
+    this.drain();
+    this.arm();
+  }
+
+  private drain(): void {
+    while (this.readyHead < this.ready.length && this.running.size < this.opts.maxInFlight && !this.stopping) {
+      const e = this.ready[this.readyHead++];
+      if (this.running.has(e.job.key)) {
+        this.skipped++;
+        continue;
+      }
+      this.launch(e.job);
+    }
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
+    } else if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.readyHead);
+      this.readyHead = 0;
+    }
+  }
+
+  private launch(job: Job): void {
+    const p = runProbe(job.target, job.module, {
+      timeoutSeconds: job.task.timeout,
+      logger: this.opts.logger,
+      flows: this.opts.flows,
+      signal: this.abort.signal,
+    })
+      .then((result) => {
+        try {
+          this.opts.onResult(job, result);
+        } catch (err) {
+          this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'result output failed');
+        }
+      })
+      .finally(() => {
+        this.running.delete(job.key);
+        this.drain();
+      });
+    this.running.set(job.key, p);
+  }
+
+  /**
+   * Stops starting probes and waits for those in flight; after `graceMs` the remaining ones are
+   * aborted (they still report a result). Resolves when none are left.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    this.heap.clear();
+    this.ready = [];
+    this.readyHead = 0;
+    const all = Promise.allSettled([...this.running.values()]);
+    const grace = setTimeout(() => this.abort.abort(), graceMs);
+    await all;
+    clearTimeout(grace);
+  }
+}
