@@ -139,6 +139,6 @@ int BPF_PROG(sonde_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop
 	e->direction = dir;
 	e->len = BPF_CORE_READ(skb, len);
 	sonde_fill_pkt(e, &p);
-	bpf_ringbuf_submit(e, 0);
+	sonde_submit(e);
 	return 0;
 }

@@ -123,6 +123,17 @@ static __always_inline struct sonde_event *sonde_reserve(void)
 	return e;
 }
 
+/* A wakeup per event costs an irq_work (a self-IPI: several microseconds in a VM), so events are
+ * submitted silently and the reader polls on a short timer; it is woken early only once a quarter of the
+ * ring is used, so a burst cannot overflow it between two polls. */
+static __always_inline void sonde_submit(struct sonde_event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(e, avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void sonde_fill_pkt(struct sonde_event *e, const struct sonde_pkt *p)
 {
 	e->family = p->family;

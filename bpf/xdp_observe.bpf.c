@@ -113,6 +113,6 @@ int sonde_xdp_observe(struct xdp_md *ctx)
 	e->direction = dir;
 	e->len = (__u32)(end - data);
 	sonde_fill_pkt(e, &p);
-	bpf_ringbuf_submit(e, 0);
+	sonde_submit(e);
 	return XDP_PASS;
 }

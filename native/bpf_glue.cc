@@ -193,6 +193,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     for (size_t i = 0; i < progs.size(); i++) {
       Napi::Object p = Napi::Object::New(env);
       p.Set("name", progs[i].name);
+      p.Set("id", progs[i].id);
       p.Set("runCnt", static_cast<double>(progs[i].run_cnt));
       p.Set("runTimeNs", static_cast<double>(progs[i].run_time_ns));
       arr.Set(static_cast<uint32_t>(i), p);

@@ -36,6 +36,7 @@ namespace sonde {
 namespace {
 
 constexpr size_t kMaxBatch = 4096;  // events handed to the sink at once
+constexpr int kPollMs = 100;       // ring poll period
 
 // libbpf prints to stderr by default; keep its last lines to explain a failure instead.
 std::mutex g_log_mu;
@@ -194,7 +195,8 @@ void BpfTracer::PollLoop() {
   uint64_t drained = 0;
   epoll_event evs[2];
   while (!stopping_.load()) {
-    int n = epoll_wait(epoll_fd_, evs, 2, 250);
+    // The programs submit without wakeups (see sonde_submit): this timeout is the delivery latency.
+    int n = epoll_wait(epoll_fd_, evs, 2, kPollMs);
     if (n < 0 && errno != EINTR) break;
     uint64_t want = drain_requested_.load();
     uint64_t junk;
@@ -339,7 +341,7 @@ std::vector<BpfProgStats> BpfTracer::ProgramStats() const {
       bpf_prog_info info{};
       __u32 len = sizeof info;
       if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
-      out.push_back({bpf_program__name(prog), info.run_cnt, info.run_time_ns});
+      out.push_back({bpf_program__name(prog), info.id, info.run_cnt, info.run_time_ns});
     }
   }
   return out;

@@ -37,6 +37,7 @@ struct BpfOptions {
 
 struct BpfProgStats {
   std::string name;
+  uint32_t id = 0;  // kernel program id (bpftool prog show id N)
   uint64_t run_cnt = 0;
   uint64_t run_time_ns = 0;
 };

@@ -1,5 +1,6 @@
 // The long-running daemon: config → plan → scheduler → results → outputs, one HTTP listener,
 // reload on SIGHUP or POST /-/reload, graceful stop on SIGTERM, sd_notify for Type=notify units.
+import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -37,6 +38,8 @@ export class Daemon {
   private isReady = false;
 
   constructor(private readonly opts: DaemonOptions) {
+    // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
+    setMaxListeners(0, this.stopAbort.signal);
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,

@@ -3,7 +3,7 @@
 // a bad value instead of throwing: the loader reports ALL problems in one go, as an operator fixing
 // a file wants. null (an empty value, `key:`) counts as absent, as yaml.v3 leaves the Go default.
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import { parseDuration, formatDuration } from './duration';
+import { parseDuration } from './duration';
 import { goRegex } from './regex';
 
 export interface ConfigIssue {
@@ -310,5 +310,3 @@ export function exclusive(f: Fields, ctx: Ctx, a: string, b: string): boolean {
   ctx.report(node, path, `got ${shown(node)}, expected only one of ${a} and ${b}`);
   return false;
 }
-
-export { formatDuration };

@@ -66,6 +66,8 @@ export interface FlowState {
 
 export interface ProgramStats {
   name: string;
+  /** kernel program id (`bpftool prog show id N`) */
+  id: number;
   runCnt: number;
   runTimeNs: number;
   /** run_time_ns / run_cnt, 0 before the first run */
@@ -90,7 +92,7 @@ interface NativeTracer {
   attachXdp(ifindex: number): void;
   detachXdp(ifindex: number): void;
   requestDrain(): number;
-  stats(): { programs: Array<{ name: string; runCnt: number; runTimeNs: number }>; eventsLost: number };
+  stats(): { programs: Array<{ name: string; id: number; runCnt: number; runTimeNs: number }>; eventsLost: number };
   stop(): void;
 }
 type NativeCtor = new (opts: object, cb: (events: BpfEvent[], drained: number) => void) => NativeTracer;
@@ -99,6 +101,7 @@ interface NativeBpf {
   BpfTracer: NativeCtor;
   bpfReasonNames(): Record<string, string>;
   bpfSelfNetns(): number;
+  bpfKernelSymbol(addr: bigint): string;
 }
 
 function flowArgs(spec: FlowSpec): FlowArgs {
@@ -138,6 +141,11 @@ export function dropReasonNames(): Map<number, string> {
   const out = new Map<number, string>();
   for (const [k, v] of Object.entries(loadNative().bpfReasonNames())) out.set(Number(k), v);
   return out;
+}
+
+/** "symbol+0xoff" of a kernel text address, through /proc/kallsyms ("0x..." when unknown). */
+export function kernelSymbol(addr: bigint): string {
+  return loadNative().bpfKernelSymbol(addr);
 }
 
 /** netns inode of this process (as in /proc/self/ns/net). */

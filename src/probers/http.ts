@@ -33,6 +33,20 @@ export function withHostname(module: Module, hostname: string): Module {
   return { ...module, http: { ...module.http, headers } };
 }
 
+/**
+ * The parent result of an all_addresses probe: it speaks for the first failing address (or the
+ * first address) and succeeds only when every address does.
+ */
+export function combinePerAddress(children: ProbeResult[]): ProbeResult {
+  const lead = children.find((c) => !c.success) ?? children[0];
+  const parent: ProbeResult = { ...lead, success: children.every((c) => c.success), perAddress: children };
+  if (parent.success) {
+    delete parent.reason;
+    delete parent.message;
+  }
+  return parent;
+}
+
 function failed(base: ProbeResult, err: unknown): ProbeResult {
   if (err instanceof ProbeFailure) return { ...base, success: false, reason: err.reason, message: err.message };
   const e = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -68,10 +82,7 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
         done(await probeChain(spec, module, ctx, { address, family: resolved.family, resolveSeconds: resolved.seconds }, { ...base })),
       ),
     );
-    if (children.length === 1) return children[0];
-    // The parent speaks for the first failing address (or the first one), and succeeds only if all do.
-    const lead = children.find((c) => !c.success) ?? children[0];
-    return done({ ...lead, success: children.every((c) => c.success), perAddress: children });
+    return h.all_addresses ? done(combinePerAddress(children)) : children[0];
   } catch (err) {
     return done(failed(base, err));
   }

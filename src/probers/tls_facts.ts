@@ -104,11 +104,34 @@ export function certFacts(raw: Buffer): CertFacts {
 }
 
 /**
+ * Chains by leaf certificate. getPeerCertificate(true) converts every certificate to a JS object
+ * and costs about as much as a loopback handshake; a probe target's chain rarely changes, so it is
+ * walked again only after CHAIN_TTL_MS or for a new leaf.
+ */
+const chains = new Map<string, { at: number; chain: CertFacts[] }>();
+const MAX_CHAINS = 256;
+const CHAIN_TTL_MS = 60_000;
+
+function peerChain(sock: TLSSocket): CertFacts[] {
+  const leafRaw = sock.getPeerX509Certificate()?.raw;
+  if (!leafRaw) return [];
+  const key = createHash('sha256').update(leafRaw).digest('hex');
+  const now = Date.now();
+  const hit = chains.get(key);
+  if (hit && now - hit.at < CHAIN_TTL_MS) return hit.chain;
+  const chain = walkChain(sock);
+  chains.delete(key);
+  if (chains.size >= MAX_CHAINS) chains.delete(chains.keys().next().value as string);
+  chains.set(key, { at: now, chain });
+  return chain;
+}
+
+/**
  * The peer chain, leaf first. Node builds it from the certificates the peer sent, completed from
  * the trusted store (getPeerCertificate(true) walks issuerCertificate until a self-issued root,
  * which points at itself).
  */
-function peerChain(sock: TLSSocket): CertFacts[] {
+function walkChain(sock: TLSSocket): CertFacts[] {
   const chain: CertFacts[] = [];
   let cert: DetailedPeerCertificate | undefined = sock.getPeerCertificate(true);
   const seen = new Set<string>();

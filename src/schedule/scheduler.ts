@@ -1,6 +1,7 @@
 // Runs every job of the plan on its task's interval, at the job's phase within the interval plus
 // jitter, with a cap on probes in flight. Results go to one callback; nothing here knows about
 // metrics or logs. A reload swaps the plan: jobs that stay keep their rhythm, in-flight probes finish.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { FlowRegistry } from '../probers/types';
 import type { ProbeResult } from '../result';
@@ -35,7 +36,10 @@ export class Scheduler {
   /** probes not started because the previous run of the same job was still in flight */
   skipped = 0;
 
-  constructor(private readonly opts: SchedulerOptions) {}
+  constructor(private readonly opts: SchedulerOptions) {
+    // Every probe in flight listens on this signal; thousands at once are normal, not a leak.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   get inFlight(): number {
     return this.running.size;

@@ -172,3 +172,32 @@ privilegedTest('a clean run of 10,000 probes has no drops and no attribution', a
   assert.equal(tracer.stats().eventsLost - before, 0, 'no ring overflow');
   assert.equal(tracer.activeFlows, 0, 'the flow map is empty again');
 });
+
+privilegedTest('per-packet overhead of each program is measured (run_time_ns / run_cnt)', async () => {
+  const s0 = tracer.stats().programs;
+  // 2,000 replies that XDP matches and nftables then drops (matched path of both programs, with a
+  // ring event each), then 2,000 clean echo exchanges (XDP matched path, no drop).
+  lab.dropLocal('input', `ip saddr 198.19.241.2 udp sport ${PORTS.burst}`);
+  try {
+    for (let i = 0; i < 20; i++) {
+      const p = await udpExchange(registry, { port: PORTS.burst, timeoutMs: 150 });
+      registry.remove(p.id);
+    }
+  } finally {
+    lab.clearRules();
+  }
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      for (let r = 0; r < 200; r++) registry.remove((await udpExchange(registry, { port: PORTS.echo, timeoutMs: 2000, expect: 1 })).id);
+    }),
+  );
+  const s1 = tracer.stats().programs;
+  for (const p of s1) {
+    const before = s0.find((q) => q.id === p.id) ?? { runCnt: 0, runTimeNs: 0 };
+    const runs = p.runCnt - before.runCnt;
+    const ns = (p.runTimeNs - before.runTimeNs) / runs;
+    console.log(`bpf overhead: ${p.name} ${ns.toFixed(0)} ns/run over ${runs} runs`);
+    assert.ok(runs >= 2000, `${p.name} ran for the load (${runs} runs)`);
+    assert.ok(ns > 0 && ns < 20_000, `${p.name} costs ${ns} ns per run`);
+  }
+});

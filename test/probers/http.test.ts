@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { withHostname } from '../../src/probers/http';
+import { combinePerAddress, withHostname } from '../../src/probers/http';
+import type { FlowRegistry } from '../../src/probers/types';
 import { httpModule, httpServer, type LocalServer, metric, probe, render } from './http_lab';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -295,5 +296,39 @@ describe('http prober, plain HTTP', () => {
     const text = await render(r, m);
     assert.equal(metric(text, 'probe_success'), 0);
     assert.equal(metric(text, 'probe_http_duration_seconds{phase="transfer"}'), 0);
+  });
+
+  test('the TCP 5-tuple is registered with ctx.flows while connected and removed after', async () => {
+    const added: Array<Parameters<FlowRegistry['addSocketFlow']>[0]> = [];
+    const removed: number[] = [];
+    const flows: FlowRegistry = {
+      addSocketFlow: (f) => added.push(f),
+      remove: (id) => void removed.push(id),
+    };
+    const r = await probe(`${srv.url}/redirect?n=1`, httpModule(), flows);
+    assert.equal(r.success, true, r.message);
+    assert.equal(added.length, 2, 'one flow per hop');
+    for (const f of added) {
+      assert.equal(f.protocol, 'tcp');
+      assert.equal(f.remote, '127.0.0.1');
+      assert.equal(f.remotePort, srv.port);
+      assert.equal(f.local, '127.0.0.1');
+      assert.ok(f.localPort > 0);
+    }
+    assert.deepEqual(removed.sort(), [1, 2]);
+  });
+
+  test('all_addresses gives one child per address; the parent fails if any child does', async () => {
+    const r = await probe(`${srv.url}/ok`, httpModule({ all_addresses: true }));
+    assert.equal(r.success, true, r.message);
+    assert.equal(r.perAddress?.length, 1);
+    assert.equal(r.perAddress?.[0].address, '127.0.0.1');
+    const bad = await probe(`${srv.url}/status?code=500`, httpModule());
+    const parent = combinePerAddress([r.perAddress![0], { ...bad, address: '127.0.0.2' }]);
+    assert.equal(parent.success, false);
+    assert.equal(parent.reason, 'http_status');
+    assert.equal(parent.address, '127.0.0.2');
+    assert.equal(parent.perAddress?.length, 2);
+    assert.equal(combinePerAddress([r.perAddress![0], r.perAddress![0]]).success, true);
   });
 });

@@ -8,6 +8,7 @@ import pino from 'pino';
 import type { HTTPModule, Module } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox/index';
 import { probeHTTP } from '../../src/probers/http';
+import type { FlowRegistry } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
 
 export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module {
@@ -65,11 +66,11 @@ export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module 
 const logger = pino({ level: 'silent' });
 
 /** Runs probeHTTP with a deadline of module.timeout seconds. */
-export async function probe(target: string, module: Module): Promise<ProbeResult> {
+export async function probe(target: string, module: Module, flows?: FlowRegistry): Promise<ProbeResult> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), module.timeout * 1000);
   try {
-    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger });
+    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger, flows });
   } finally {
     clearTimeout(timer);
   }

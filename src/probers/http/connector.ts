@@ -86,7 +86,8 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
     state.stage = 'connecting';
     const tcp = net.connect({ host: target.address, port: target.port, noDelay: true });
     state.sockets.push(tcp);
-    tcp.once('error', fail);
+    // Kept for the socket's life (fail is a no-op once settled): a second 'error' must not go unhandled.
+    tcp.on('error', fail);
     tcp.once('connect', () => {
       state.marks.connected = performance.now();
       state.localAddress = tcp.localAddress;
@@ -112,7 +113,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
       sec.once('OCSPResponse', (resp: Buffer | null | undefined) => {
         ocsp = resp;
       });
-      sec.once('error', fail);
+      sec.on('error', fail);
       sec.once('secureConnect', () => {
         state.marks.tlsDone = performance.now();
         state.tls = tlsFactsFromSocket(sec);

@@ -1,8 +1,10 @@
 // Turns an HTTP module into what one probe sends: target URL, method, headers, body, TLS options.
 // Files (body_file, password_file, bearer_token_file, ca/cert/key) are read at probe time, as
 // blackbox does, so rotating a credential needs no reload.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { HTTPModule, Module, TLSVersionName } from '../../config/types';
 import { ProbeFailure } from '../errors';
 import type { ClientTLSOptions } from './connector';
@@ -79,14 +81,43 @@ async function authorization(h: HTTPModule): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Secure contexts by content: building one (parsing the CA bundle into an X509 store) costs more
+ * than the rest of a loopback probe, and the files rarely change. Keyed by file contents, so an
+ * edited file takes effect on the next probe.
+ */
+const contexts = new Map<string, SecureContext>();
+const MAX_CONTEXTS = 64;
+
+function secureContext(opts: SecureContextOptions): SecureContext {
+  const hash = createHash('sha256');
+  for (const k of ['ca', 'cert', 'key', 'minVersion', 'maxVersion'] as const) {
+    const v = opts[k];
+    hash.update(`${k}:`).update(v === undefined ? '-' : Buffer.isBuffer(v) ? v : String(v)).update('\0');
+  }
+  const key = hash.digest('hex');
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    try {
+      ctx = createSecureContext(opts);
+    } catch (err) {
+      throw new ProbeFailure('config', `tls_config: ${(err as Error).message}`);
+    }
+    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value as string);
+    contexts.set(key, ctx);
+  }
+  return ctx;
+}
+
 async function tlsOptions(h: HTTPModule, url: URL, hostOverride: string | undefined): Promise<ClientTLSOptions> {
   const c = h.tls_config;
-  const opts: ClientTLSOptions = { rejectUnauthorized: !c.insecure_skip_verify };
-  if (c.ca_file) opts.ca = await readRaw(c.ca_file, 'tls_config.ca_file');
-  if (c.cert_file) opts.cert = await readRaw(c.cert_file, 'tls_config.cert_file');
-  if (c.key_file) opts.key = await readRaw(c.key_file, 'tls_config.key_file');
-  if (c.min_version) opts.minVersion = TLS_VERSIONS[c.min_version];
-  if (c.max_version) opts.maxVersion = TLS_VERSIONS[c.max_version];
+  const sc: SecureContextOptions = {};
+  if (c.ca_file) sc.ca = await readRaw(c.ca_file, 'tls_config.ca_file');
+  if (c.cert_file) sc.cert = await readRaw(c.cert_file, 'tls_config.cert_file');
+  if (c.key_file) sc.key = await readRaw(c.key_file, 'tls_config.key_file');
+  if (c.min_version) sc.minVersion = TLS_VERSIONS[c.min_version];
+  if (c.max_version) sc.maxVersion = TLS_VERSIONS[c.max_version];
+  const opts: ClientTLSOptions = { rejectUnauthorized: !c.insecure_skip_verify, secureContext: secureContext(sc) };
   // blackbox: server_name, else the Host header (avoids verifying against an IP), else the URL host.
   const name = c.server_name || hostOverride?.replace(/:\d+$/, '') || bareHost(url);
   opts.host = name; // the name checkServerIdentity verifies
