@@ -331,4 +331,12 @@ describe('http prober, plain HTTP', () => {
     assert.equal(parent.perAddress?.length, 2);
     assert.equal(combinePerAddress([r.perAddress![0], r.perAddress![0]]).success, true);
   });
+
+  test('a malformed target or an unsupported scheme is a config result, not an exception', async () => {
+    for (const target of ['http://[::1', 'ftp://127.0.0.1/', 'http://']) {
+      const r = await probe(target, httpModule());
+      assert.equal(r.success, false, target);
+      assert.equal(r.reason, 'config', `${target}: ${r.message}`);
+    }
+  });
 });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { HTTPModule, TLSConfig } from '../../src/config/types';
-import { GO_ZERO_TIME } from '../../src/probers/tls_facts';
+import { dnsNames, GO_ZERO_TIME, goDN } from '../../src/probers/tls_facts';
 import { type LeafKind, makePKI, type PKI } from '../lab/pki';
 import { httpModule, httpsServer, type LocalServer, metric, probe, render } from './http_lab';
 
@@ -168,5 +168,18 @@ describe('http prober, OCSP stapling', () => {
     const plain = await probe(at(g), tlsModule());
     assert.equal(plain.success, true, 'a staple not asked for is not looked at');
     assert.equal(plain.tls?.ocsp, undefined);
+  });
+});
+
+describe('certificate names as blackbox (Go) prints them', () => {
+  const cases = [
+    { desc: 'CN before O whatever the encoding order', in: 'O=Org\nCN=host', out: 'CN=host,O=Org' },
+    { desc: 'Go field order, multi-valued OU joined by +', in: 'C=DE\nOU=a\nOU=b\nCN=h', out: 'CN=h,OU=a+OU=b,C=DE' },
+    { desc: 'emailAddress as OID=#hex of the IA5String', in: 'CN=h\nemailAddress=a@b', out: 'CN=h,1.2.840.113549.1.9.1=#1603614062' },
+  ];
+  for (const c of cases) test(c.desc, () => assert.equal(goDN(c.in), c.out));
+  test('subjectalternative keeps DNS names only', () => {
+    assert.equal(dnsNames('DNS:a.example, IP Address:127.0.0.1, DNS:b.example'), 'a.example,b.example');
+    assert.equal(dnsNames(undefined), '');
   });
 });
