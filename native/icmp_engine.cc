@@ -69,7 +69,9 @@ void IcmpEngine::Impl::SendPending() {
     pending.swap(submitted);
   }
   blocked = false;
-  for (int rounds = 0; rounds < 256 && pending_pos < pending.size(); rounds++) {
+  // A few batches per pass, then back to reading: replies to a long burst would otherwise pile
+  // up past the receive buffer while we are still sending.
+  for (int rounds = 0; rounds < 8 && pending_pos < pending.size(); rounds++) {
     size_t budget = kBatch;
     if (opts.rate > 0) {
       int64_t now = Now(CLOCK_MONOTONIC);
@@ -233,7 +235,8 @@ void IcmpEngine::Impl::Expire(int64_t now) {
 
 int IcmpEngine::Impl::PollTimeout(int64_t now) {
   int64_t wait = 1000;
-  if (pending_pos < pending.size()) wait = 1;  // blocked on buffers, rate or a full table
+  // More to send: go on at once, or in 1 ms when the socket buffer, the rate or the table is full.
+  if (pending_pos < pending.size()) wait = blocked || opts.rate > 0 || table.live() == table.capacity() ? 1 : 0;
   int64_t next = table.NextDeadline();
   if (next > 0) wait = std::min<int64_t>(wait, std::max<int64_t>(0, (next - now + 999999) / 1000000));
   return static_cast<int>(wait);

@@ -5,10 +5,13 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { startServer, type ListenAddress } from './api/server';
+import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
+import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
+import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { LatestResults } from './outputs/latest';
 import { logResult } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
@@ -23,6 +26,10 @@ export interface DaemonOptions {
   /** how long in-flight probes may run on after SIGTERM */
   stopGraceMs?: number;
   maxInFlight?: number;
+  /** load the eBPF drop tracer to attribute lost probes (default true; without privileges it says why once) */
+  ebpf?: boolean;
+  /** interfaces to attach the XDP observer to (replies seen at the NIC before the stack) */
+  xdpInterfaces?: string[];
 }
 
 export class Daemon {
@@ -35,14 +42,18 @@ export class Daemon {
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
   private stopped?: Promise<void>;
+  private tracer: DropTracer | null = null;
+  private flows?: BpfFlowRegistry;
   private isReady = false;
 
   constructor(private readonly opts: DaemonOptions) {
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
+    registerBpfMetrics(this.metrics.registry, () => this.tracer);
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
+      flows: () => this.flows,
       onResult: (job, result) => {
         this.metrics.record(job, result);
         this.latest.record(job, result);
@@ -76,6 +87,7 @@ export class Daemon {
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
   async start(): Promise<void> {
     const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    this.startTracer();
     const { server, address } = await startServer(
       {
         logger: this.opts.logger,
@@ -84,6 +96,7 @@ export class Daemon {
         config: () => this.config,
         ready: () => this.isReady,
         reload: () => this.reload(),
+        flows: () => this.flows,
         signal: this.stopAbort.signal,
       },
       this.opts.listen,
@@ -97,6 +110,22 @@ export class Daemon {
     this.opts.logger.info({ listen: where, config: this.config.source, tasks: this.config.tasks.length }, 'sonde is running');
     sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
     this.startWatchdog();
+  }
+
+  /** eBPF attribution: optional; without it probing goes on and attribution is `unknown`. */
+  private startTracer(): void {
+    if (this.opts.ebpf === false) return;
+    this.tracer = openDropTracer({}, (msg) => this.opts.logger.warn(`${msg}; probing goes on, loss attribution is "unknown"`));
+    if (!this.tracer) return;
+    for (const iface of this.opts.xdpInterfaces ?? []) {
+      try {
+        this.tracer.attachXdp(iface);
+      } catch (err) {
+        this.opts.logger.warn({ iface, error: (err as Error).message }, 'cannot attach the XDP observer; replies are not seen at the NIC');
+      }
+    }
+    this.flows = new BpfFlowRegistry(this.tracer);
+    this.opts.logger.info({ xdp: this.opts.xdpInterfaces ?? [] }, 'eBPF drop tracer attached');
   }
 
   private startWatchdog(): void {
@@ -136,6 +165,7 @@ export class Daemon {
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);
       this.stopAbort.abort();
+      this.tracer?.stop();
       await new Promise<void>((resolve) => {
         if (!this.server) return resolve();
         this.server.close(() => resolve());

@@ -17,16 +17,3 @@ export function probeTimeout(module: Module, header: string | string[] | undefin
   const budget = Math.max(scrape - TIMEOUT_OFFSET, 0.001);
   return module.timeout > 0 && module.timeout < budget ? module.timeout : budget;
 }
-
-/** The `hostname` parameter: Host header and TLS server name of an http module (blackbox 0.23+). */
-export function withHostname(module: Module, hostname: string): Module {
-  if (module.prober !== 'http') return module;
-  return {
-    ...module,
-    http: {
-      ...module.http,
-      headers: { ...module.http.headers, Host: hostname },
-      tls_config: { ...module.http.tls_config, server_name: module.http.tls_config.server_name ?? hostname },
-    },
-  };
-}

@@ -9,7 +9,9 @@ import type { LatestResults } from '../outputs/latest';
 import type { TaskMetrics } from '../outputs/metrics';
 import type { FlowRegistry } from '../probers/types';
 import { runProbe } from '../schedule/run_probe';
-import { probeTimeout, withHostname } from './probe_params';
+import { probeTimeout } from './probe_params';
+import { withHostname } from '../probers/http';
+import { ProbeFailure } from '../probers/errors';
 
 export interface ApiDeps {
   logger: Logger;
@@ -18,7 +20,7 @@ export interface ApiDeps {
   config(): Config;
   ready(): boolean;
   reload(): Promise<{ ok: boolean; error?: string }>;
-  flows?: FlowRegistry;
+  flows: () => FlowRegistry | undefined;
   /** aborts /probe requests in flight when the daemon stops */
   signal: AbortSignal;
 }
@@ -39,8 +41,16 @@ async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, r
   const timeout = probeTimeout(base, req.headers['x-prometheus-scrape-timeout-seconds']);
   if (typeof timeout === 'string') return send(res, 400, `${timeout}\n`);
   const hostname = url.searchParams.get('hostname');
-  const module = hostname ? withHostname(base, hostname) : base;
-  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, flows: deps.flows, signal: deps.signal });
+  let module = base;
+  if (hostname && base.prober === 'http') {
+    try {
+      module = withHostname(base, hostname);
+    } catch (err) {
+      if (err instanceof ProbeFailure) return send(res, 400, `${err.message}\n`);
+      throw err;
+    }
+  }
+  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, flows: deps.flows(), signal: deps.signal });
   if (!result.success) deps.logger.debug({ target, module: moduleName, reason: result.reason, detail: result.message }, 'probe failed');
   if (url.searchParams.get('debug') === 'true') {
     return send(res, 200, `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${await renderProbe(result, module).metrics()}`);

@@ -8,6 +8,7 @@ import type { ProbeResult } from '../result';
 import { runProbe } from '../schedule/run_probe';
 import { UsageError, parseArgs, secondsFlag } from './args';
 import { formatResult } from './format';
+import { openExplainer } from './explain';
 
 const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FILE] [--timeout S] [--json]
 
@@ -15,6 +16,7 @@ const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FI
   --config FILE   config whose modules: to use (default: the built-in modules)
   --timeout S     probe timeout in seconds (default: the module's, else 10)
   --json          print one JSON object: success, reason, phases (seconds), tls, ...
+  --explain       load the eBPF drop tracer and say where a lost probe was lost (attribution)
 exit status: 0 success, 1 failed probe, 2 usage or config error
 `;
 
@@ -53,7 +55,13 @@ export async function probeCommand(argv: string[]): Promise<number> {
   const module: Module | undefined = config.modules[moduleName];
   if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
   const timeout = secondsFlag(flags.timeout, '--timeout', module.timeout > 0 ? module.timeout : 10);
-  const result: ProbeResult = await runProbe(target, module, { timeoutSeconds: timeout, logger: silentLogger });
+  const explain = flags.explain ? await openExplainer() : undefined;
+  let result: ProbeResult;
+  try {
+    result = await runProbe(target, module, { timeoutSeconds: timeout, logger: silentLogger, flows: explain?.flows });
+  } finally {
+    explain?.close();
+  }
   if (flags.json) process.stdout.write(JSON.stringify(resultToJSON(result), null, 2) + '\n');
   else process.stdout.write(formatResult(result, process.stdout.isTTY === true));
   return result.success ? 0 : 1;

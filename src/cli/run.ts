@@ -14,6 +14,8 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT] 
   --web.listen-address ADDR     where /metrics and /probe are served (default ${DEFAULT_LISTEN})
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
   --probes.max-in-flight N      probes running at once across all tasks (default 4096)
+  --ebpf.xdp-interface IFACE    attach the XDP observer to IFACE (comma-separated list allowed)
+  --no-ebpf                     do not load the eBPF drop tracer (attribution becomes "unknown")
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -22,6 +24,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'web.listen-address': { value: true },
     'log.level': { value: true },
     'probes.max-in-flight': { value: true },
+    'ebpf.xdp-interface': { value: true },
+    'no-ebpf': { value: false },
     help: { value: false, aliases: ['-h'] },
   });
   if (flags.help) {
@@ -39,7 +43,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const maxInFlight = intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
   const logger = createLogger(level);
-  const daemon = new Daemon({ configFile: flags.config as string | undefined, listen, logger, maxInFlight });
+  const xdpInterfaces = typeof flags['ebpf.xdp-interface'] === 'string' ? flags['ebpf.xdp-interface'].split(',').filter(Boolean) : [];
+  const daemon = new Daemon({ configFile: flags.config as string | undefined, listen, logger, maxInFlight, ebpf: !flags['no-ebpf'], xdpInterfaces });
   try {
     await daemon.start();
   } catch (err) {

@@ -22,6 +22,8 @@ export class TaskMetrics {
   private readonly phases: Histogram<'task' | 'phase'>;
   private readonly icmpRtt: Histogram<'task'>;
   private readonly icmpLoss: Counter<'task' | 'kind'>;
+  private readonly verdicts: Counter<'task' | 'verdict'>;
+  private readonly drops: Counter<'task' | 'reason' | 'direction'>;
   private readonly success: Gauge<'task' | 'target'>;
   private readonly targetUp: Gauge<'task' | 'target'>;
   private readonly lastDuration: Gauge<'task' | 'target'>;
@@ -51,6 +53,18 @@ export class TaskMetrics {
     });
     this.icmpRtt = new Histogram({ name: 'sonde_icmp_rtt_seconds', help: 'Round-trip time of each ICMP echo reply', labelNames: ['task'], buckets: PHASE_BUCKETS, registers });
     this.icmpLoss = new Counter({ name: 'sonde_icmp_packets_total', help: 'ICMP echo requests sent, replies received and duplicates', labelNames: ['task', 'kind'], registers });
+    this.verdicts = new Counter({
+      name: 'sonde_probe_loss_verdict_total',
+      help: 'Lost probes by where they were lost: local_drop, path_loss, unknown (no eBPF, or not decidable)',
+      labelNames: ['task', 'verdict'],
+      registers,
+    });
+    this.drops = new Counter({
+      name: 'sonde_probe_drops_total',
+      help: 'Probe packets dropped by this host\'s kernel, by drop reason and direction',
+      labelNames: ['task', 'reason', 'direction'],
+      registers,
+    });
     this.success = new Gauge({ name: 'sonde_probe_success', help: 'Whether the last probe of the target succeeded', labelNames: ['task', 'target'], registers });
     this.targetUp = new Gauge({
       name: 'sonde_target_up',
@@ -144,6 +158,10 @@ export class TaskMetrics {
       this.icmpLoss.inc({ task, kind: 'sent' }, result.icmp.sent);
       this.icmpLoss.inc({ task, kind: 'received' }, result.icmp.received);
       this.icmpLoss.inc({ task, kind: 'duplicate' }, result.icmp.duplicates);
+    }
+    for (const a of result.attribution ?? []) {
+      this.verdicts.inc({ task, verdict: a.verdict });
+      if (a.verdict === 'local_drop') this.drops.inc({ task, reason: a.reason ?? 'unknown', direction: a.direction ?? 'unknown' });
     }
     const wasUp = this.states.get(job.key)?.up ?? true;
     const up = this.updateState(job, result.success);

@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Module, TCPModule } from '../config/types';
 import type { ProbeResult } from '../result';
 import { classifyError, ProbeFailure } from './errors';
+import { trackSocketFlow } from './flows';
 import { resolveTarget } from './resolve';
 import { runDialogue, type DialogueIO } from './tcp_dialogue';
 import { LineReader } from './tcp_lines';
@@ -47,7 +48,7 @@ class TCPRun {
   private phase: Phase = 'resolve';
   private phaseStart = performance.now();
   private timer: NodeJS.Timeout | undefined;
-  private flowId: number | undefined;
+  private untrack: () => void = () => undefined;
   /** set when the deadline passed; it wins over whatever error the torn-down socket reports */
   timedOut: ProbeFailure | undefined;
   readonly abort = new AbortController();
@@ -95,6 +96,7 @@ class TCPRun {
     this.enter('connect');
     const sock = net.connect({ host: address, port, family, localAddress });
     this.layers.push(sock);
+    this.untrack = trackSocketFlow(sock, this.ctx.flows, address, port);
     // Errors are read through the promises below and the line reader; a stray late one must not crash the daemon.
     sock.on('error', () => undefined);
     if (this.timedOut) sock.destroy(this.timedOut);
@@ -103,16 +105,6 @@ class TCPRun {
       sock.once('error', reject);
     });
     sock.setNoDelay(true);
-    const flows = this.ctx.flows;
-    if (flows && sock.localAddress && sock.localPort && sock.remoteAddress && sock.remotePort) {
-      this.flowId = flows.addSocketFlow({
-        protocol: 'tcp',
-        local: sock.localAddress,
-        localPort: sock.localPort,
-        remote: sock.remoteAddress,
-        remotePort: sock.remotePort,
-      });
-    }
     return sock;
   }
 
@@ -145,7 +137,7 @@ class TCPRun {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     this.destroyLayers();
-    if (this.flowId !== undefined) this.ctx.flows?.remove(this.flowId);
+    this.untrack();
   }
 }
 

@@ -2,13 +2,15 @@
 // it returns a ProbeResult, and outputs turn that into series, log lines and JSON.
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
-import type { ProbeResult } from '../result';
+import type { Attribution, ProbeResult } from '../result';
 
 /** Lets probes that use kernel sockets tell the eBPF flow map which 5-tuple is theirs (issue 4). */
 export interface FlowRegistry {
   /** returns an id to pass to remove(); must never throw */
   addSocketFlow(flow: { protocol: 'tcp' | 'udp'; local: string; localPort: number; remote: string; remotePort: number }): number;
   remove(id: number): void;
+  /** Where a lost probe of this flow was lost (one entry per ICMP sequence in `seqs`); absent without eBPF. */
+  explain?(id: number, seqs?: readonly number[]): Promise<Attribution[]>;
 }
 
 export interface ProbeContext {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import { PROBERS } from '../probers';
 import type { FlowRegistry } from '../probers/types';
-import type { ProbeResult } from '../result';
+import type { Attribution, ProbeResult } from '../result';
 
 export interface RunOptions {
   timeoutSeconds: number;
@@ -14,6 +14,9 @@ export interface RunOptions {
   /** aborts the probe early (daemon shutdown) */
   signal?: AbortSignal;
 }
+
+// Reasons that mean packets went missing: only these get a loss attribution (a 404 was not lost).
+const LOSS_REASONS: ReadonlySet<string> = new Set(['timeout', 'connect_timeout', 'packet_loss', 'dns_timeout', 'network_error']);
 
 // Grace after the deadline before the runner gives up on a prober that ignores its signal.
 const OVERRUN_GRACE_MS = 250;
@@ -30,6 +33,25 @@ function failed(target: string, module: Module, startedAt: number, t0: number, r
     durationSeconds: (performance.now() - t0) / 1000,
     phases: {},
   };
+}
+
+/** Remembers the flows one probe registers, so that a failed probe can be explained afterwards. */
+class ProbeFlows implements FlowRegistry {
+  readonly ids: number[] = [];
+  constructor(private readonly inner: FlowRegistry) {}
+  addSocketFlow(flow: Parameters<FlowRegistry['addSocketFlow']>[0]): number {
+    const id = this.inner.addSocketFlow(flow);
+    if (id > 0) this.ids.push(id);
+    return id;
+  }
+  remove(id: number): void {
+    this.inner.remove(id);
+  }
+  async attribution(): Promise<Attribution[]> {
+    if (!this.inner.explain || this.ids.length === 0) return [{ verdict: 'unknown' }];
+    const all = await Promise.all(this.ids.map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));
+    return all.flat();
+  }
 }
 
 export async function runProbe(target: string, module: Module, opts: RunOptions): Promise<ProbeResult> {
@@ -51,8 +73,11 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
         timeoutMs + OVERRUN_GRACE_MS,
       );
     });
-    const result = await Promise.race([prober(target, module, { signal: ac.signal, deadline, logger: opts.logger, flows: opts.flows }), guard]);
+    const flows = opts.flows ? new ProbeFlows(opts.flows) : undefined;
+    const result = await Promise.race([prober(target, module, { signal: ac.signal, deadline, logger: opts.logger, flows }), guard]);
     if (!result.success && !result.reason) result.reason = 'internal';
+    // Every failed probe says where it was lost when it can; the ICMP prober attributes per sequence itself.
+    if (!result.success && !result.attribution && LOSS_REASONS.has(result.reason as string)) result.attribution = flows ? await flows.attribution() : [{ verdict: 'unknown' }];
     return result;
   } catch (err) {
     opts.logger.error({ err, target, module: module.name }, 'prober threw instead of returning a result');

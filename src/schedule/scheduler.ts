@@ -14,7 +14,8 @@ export interface SchedulerOptions {
   onResult: (job: Job, result: ProbeResult) => void;
   /** jobs due while this many probes are in flight wait in a FIFO */
   maxInFlight: number;
-  flows?: FlowRegistry;
+  /** read at each launch: the registry may appear after the scheduler is made (eBPF loads at start) */
+  flows?: () => FlowRegistry | undefined;
 }
 
 interface Entry {
@@ -121,7 +122,7 @@ export class Scheduler {
     const p = runProbe(job.target, job.module, {
       timeoutSeconds: job.task.timeout,
       logger: this.opts.logger,
-      flows: this.opts.flows,
+      flows: this.opts.flows?.(),
       signal: this.abort.signal,
     })
       .then((result) => {

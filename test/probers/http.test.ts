@@ -85,6 +85,9 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
       res.end();
       return;
     }
+    case '/echo-auth':
+      res.end(`auth=${req.headers.authorization}`);
+      return;
     case '/echo-host':
       res.end(`host=${req.headers.host}`);
       return;
@@ -338,5 +341,23 @@ describe('http prober, plain HTTP', () => {
       assert.equal(r.success, false, target);
       assert.equal(r.reason, 'config', `${target}: ${r.message}`);
     }
+  });
+
+  test('bearer_token_file and body_file are read at probe time', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-http-'));
+    writeFileSync(path.join(dir, 'token'), ' t0ken \n');
+    writeFileSync(path.join(dir, 'body'), 'from a file');
+    const auth = await probe(
+      `${srv.url}/echo-auth`,
+      httpModule({ bearer_token_file: path.join(dir, 'token'), fail_if_body_not_matches_regexp: [/^auth=Bearer t0ken$/] }),
+    );
+    assert.equal(auth.success, true, auth.message);
+    const post = await probe(
+      `${srv.url}/echo-post`,
+      httpModule({ method: 'PUT', body_file: path.join(dir, 'body'), fail_if_body_not_matches_regexp: [/^PUT from a file$/] }),
+    );
+    assert.equal(post.success, true, post.message);
+    const missing = await probe(`${srv.url}/echo-post`, httpModule({ body_file: path.join(dir, 'nope') }));
+    assert.equal(missing.reason, 'config');
   });
 });

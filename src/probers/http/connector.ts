@@ -8,6 +8,7 @@ import type { buildConnector } from 'undici';
 import type { TLSFacts } from '../../result';
 import { parseOCSPResponse } from '../ocsp';
 import { tlsFactsFromSocket } from '../tls_facts';
+import { trackSocketFlow } from '../flows';
 import type { FlowRegistry } from '../types';
 
 /** performance.now() marks in ms; 0 means "did not happen". */
@@ -30,7 +31,8 @@ export interface ConnState {
   localPort?: number;
   /** every socket this connector made, for teardown on abort */
   sockets: net.Socket[];
-  flowId?: number;
+  /** removes the probe's flow from the eBPF map (a no-op without eBPF) */
+  untrack?: () => void;
 }
 
 /** tls.connect options; requestOCSP is accepted there (TLSSocket option) but missing from the type. */
@@ -86,21 +88,13 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
     state.stage = 'connecting';
     const tcp = net.connect({ host: target.address, port: target.port, noDelay: true });
     state.sockets.push(tcp);
+    state.untrack = trackSocketFlow(tcp, target.flows, target.address, target.port);
     // Kept for the socket's life (fail is a no-op once settled): a second 'error' must not go unhandled.
     tcp.on('error', fail);
     tcp.once('connect', () => {
       state.marks.connected = performance.now();
       state.localAddress = tcp.localAddress;
       state.localPort = tcp.localPort;
-      if (target.flows && tcp.localAddress && tcp.localPort) {
-        state.flowId = target.flows.addSocketFlow({
-          protocol: 'tcp',
-          local: tcp.localAddress,
-          localPort: tcp.localPort,
-          remote: target.address,
-          remotePort: target.port,
-        });
-      }
       if (!target.tls) {
         succeed(tcp);
         return;

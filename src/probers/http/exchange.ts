@@ -102,7 +102,7 @@ export function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       decoder?.destroy();
       client.destroy().catch(() => undefined);
       for (const s of state.sockets) s.destroy();
-      if (state.flowId !== undefined) input.flows?.remove(state.flowId);
+      state.untrack?.();
       resolve({
         phases: phasesOf(state, end),
         statusCode,
