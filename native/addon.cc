@@ -5,6 +5,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNotify(env, exports);
   InitIcmp(env, exports);
   InitBpf(env, exports);
+  InitStream(env, exports);
   return exports;
 }
 

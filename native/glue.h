@@ -6,3 +6,4 @@
 void InitNotify(Napi::Env env, Napi::Object exports);
 void InitIcmp(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);
+void InitStream(Napi::Env env, Napi::Object exports);

@@ -69,6 +69,7 @@ struct IcmpEngine::Impl {
   void SendPending();
   void ReadSocket(int si);
   void ReadErrQueue(int si);
+  void HandleErrMessage(int si, int family, const uint8_t* buf, size_t n, msghdr& mh);
   void HandlePacket(int si, const uint8_t* buf, size_t len, const msghdr& mh);
   void MatchError(const ParsedIcmp& p, const uint8_t* from, uint8_t from_family, uint8_t hop, int64_t rx_ns,
                   uint8_t flags);

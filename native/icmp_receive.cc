@@ -196,78 +196,86 @@ void IcmpEngine::Impl::MatchError(const ParsedIcmp& p, const uint8_t* from, uint
 void IcmpEngine::Impl::ReadErrQueue(int si) {
   int fd = socks[si].fd;
   int family = socks[si].family;
-  for (int k = 0; k < 4096; k++) {  // bounded; level-triggered epoll brings us back for the rest
-    sockaddr_storage name{};
-    iovec iov{rxbuf.data(), kRecvLen};
-    alignas(cmsghdr) uint8_t ctl[512];
-    msghdr mh{};
-    mh.msg_name = &name;
-    mh.msg_namelen = sizeof(name);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof(ctl);
-    ssize_t n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
-    if (n < 0) break;
-    int64_t ts = 0;
-    struct {
-      sock_extended_err ee;
-      sockaddr_storage offender;
-    } err{};
-    bool have_err = false;
-    size_t off_len = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-        ts = TsOf(c);
-      } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-                 (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-        size_t dlen = c->cmsg_len - CMSG_LEN(0);
-        std::memcpy(&err, CMSG_DATA(c), std::min(dlen, sizeof(err)));
-        off_len = dlen > sizeof(sock_extended_err) ? dlen - sizeof(sock_extended_err) : 0;
-        have_err = true;
-      }
+  for (int round = 0; round < 64; round++) {  // bounded; level-triggered epoll brings us back for the rest
+    for (size_t i = 0; i < kBatch; i++) {
+      iovs[i] = {&rxbuf[i * kRecvLen], kRecvLen};
+      msghdr& m = mm[i].msg_hdr;
+      std::memset(&m, 0, sizeof(m));
+      m.msg_name = &names[i];
+      m.msg_namelen = sizeof(names[i]);
+      m.msg_iov = &iovs[i];
+      m.msg_iovlen = 1;
+      m.msg_control = &ctlbuf[i * kCtlLen];
+      m.msg_controllen = kCtlLen;
     }
-    if (!have_err) continue;
-    if (err.ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
-      if (ts <= 0 || txring[si].empty()) continue;
-      uint32_t key = err.ee.ee_data;
-      uint32_t idx = txring[si][key & (table.capacity() - 1)];
-      Slot& s = table.at(idx);
-      // Accept a stamp only for the packet it names and only if it is plausible (after the
-      // user-space send time, within a second), so a lost stamp can never shift another probe.
-      if (s.state == kInFlight && s.sock == si && s.tskey == key && !s.tx_kernel && ts >= s.tx_ns &&
-          ts - s.tx_ns < 1000000000) {
-        s.tx_ns = ts;
-        s.tx_kernel = true;
-        c_txts++;
-      }
-      continue;
-    }
-    if (err.ee.ee_origin != SO_EE_ORIGIN_ICMP && err.ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-    ParsedIcmp quoted;
-    if (!ParseQuotedEcho(rxbuf.data(), static_cast<size_t>(n), family, &quoted)) {
-      c_strays++;
-      continue;
-    }
-    ParsedIcmp p;
-    p.kind = KindOfErrType(family, err.ee.ee_type, err.ee.ee_code);
-    if (p.kind == IcmpKind::kOther) continue;
-    p.family = static_cast<uint8_t>(family);
-    p.type = err.ee.ee_type;
-    p.code = err.ee.ee_code;
-    p.info = err.ee.ee_info;
-    p.has_original = true;
-    p.orig_id = quoted.id;
-    p.orig_seq = quoted.seq;
-    p.orig_payload = quoted.payload;
-    p.orig_payload_len = quoted.payload_len;
-    uint8_t dst_family;
-    AddrOf(&name, mh.msg_namelen, p.orig_dst, &dst_family);
-    uint8_t from[16], ff;
-    AddrOf(&err.offender, off_len, from, &ff);
-    uint8_t flags = ts > 0 ? kFlagRxKernelTs : 0;
-    MatchError(p, from, ff, 0, ts > 0 ? ts : Now(CLOCK_REALTIME), flags);
+    // TX timestamps come one per packet: read them in batches like replies (recvmmsg passes
+    // MSG_ERRQUEUE to every message).
+    int r = recvmmsg(fd, mm, kBatch, MSG_ERRQUEUE | MSG_DONTWAIT, nullptr);
+    if (r <= 0) break;
+    for (int i = 0; i < r; i++) HandleErrMessage(si, family, &rxbuf[static_cast<size_t>(i) * kRecvLen], mm[i].msg_len, mm[i].msg_hdr);
+    if (static_cast<size_t>(r) < kBatch) break;
   }
+}
+
+void IcmpEngine::Impl::HandleErrMessage(int si, int family, const uint8_t* buf, size_t n, msghdr& mh) {
+  int64_t ts = 0;
+  struct {
+    sock_extended_err ee;
+    sockaddr_storage offender;
+  } err{};
+  bool have_err = false;
+  size_t off_len = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      ts = TsOf(c);
+    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      size_t dlen = c->cmsg_len - CMSG_LEN(0);
+      std::memcpy(&err, CMSG_DATA(c), std::min(dlen, sizeof(err)));
+      off_len = dlen > sizeof(sock_extended_err) ? dlen - sizeof(sock_extended_err) : 0;
+      have_err = true;
+    }
+  }
+  if (!have_err) return;
+  if (err.ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+    if (ts <= 0 || txring[si].empty()) return;
+    uint32_t key = err.ee.ee_data;
+    uint32_t idx = txring[si][key & (table.capacity() - 1)];
+    Slot& s = table.at(idx);
+    // Accept a stamp only for the packet it names and only if it is plausible (after the
+    // user-space send time, within a second), so a lost stamp can never shift another probe.
+    if (s.state == kInFlight && s.sock == si && s.tskey == key && !s.tx_kernel && ts >= s.tx_ns &&
+        ts - s.tx_ns < 1000000000) {
+      s.tx_ns = ts;
+      s.tx_kernel = true;
+      c_txts++;
+    }
+    return;
+  }
+  if (err.ee.ee_origin != SO_EE_ORIGIN_ICMP && err.ee.ee_origin != SO_EE_ORIGIN_ICMP6) return;
+  ParsedIcmp quoted;
+  if (!ParseQuotedEcho(buf, n, family, &quoted)) {
+    c_strays++;
+    return;
+  }
+  ParsedIcmp p;
+  p.kind = KindOfErrType(family, err.ee.ee_type, err.ee.ee_code);
+  if (p.kind == IcmpKind::kOther) return;
+  p.family = static_cast<uint8_t>(family);
+  p.type = err.ee.ee_type;
+  p.code = err.ee.ee_code;
+  p.info = err.ee.ee_info;
+  p.has_original = true;
+  p.orig_id = quoted.id;
+  p.orig_seq = quoted.seq;
+  p.orig_payload = quoted.payload;
+  p.orig_payload_len = quoted.payload_len;
+  uint8_t dst_family;
+  AddrOf(mh.msg_name, mh.msg_namelen, p.orig_dst, &dst_family);
+  uint8_t from[16], ff;
+  AddrOf(&err.offender, off_len, from, &ff);
+  uint8_t flags = ts > 0 ? kFlagRxKernelTs : 0;
+  MatchError(p, from, ff, 0, ts > 0 ? ts : Now(CLOCK_REALTIME), flags);
 }
 
 }  // namespace sonde

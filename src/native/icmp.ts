@@ -159,7 +159,13 @@ export class IcmpEngine {
       payloadSize: opts.payloadSize ?? 56,
     };
     if (opts.src !== undefined) native.src = addressBytes(opts.src).bytes;
-    const parsed = addresses.map(addressBytes);
+    // Rounds repeat the same targets: parse each distinct address once.
+    const cache = new Map<string, { family: 4 | 6; bytes: Uint8Array }>();
+    const parsed = addresses.map((a) => {
+      let p = cache.get(a);
+      if (!p) cache.set(a, (p = addressBytes(a)));
+      return p;
+    });
     let pendingChunks = Math.ceil(addresses.length / GROUP_MAX);
     if (pendingChunks === 0) {
       onDone?.();
@@ -214,6 +220,20 @@ export class IcmpEngine {
     if (this.groups.size === 0 && !this.closed) this.native.unref();
   }
 
+  // Replies come from a bounded set of addresses; IPv4 texts are cached by their 32-bit value.
+  private readonly v4Text = new Map<number, string>();
+  private fromText(from: Uint8Array, i: number, fam: number): string {
+    const o = i * 16;
+    if (fam === 6) return formatAddress(from.subarray(o, o + 16), 6);
+    const key = ((from[o] << 24) | (from[o + 1] << 16) | (from[o + 2] << 8) | from[o + 3]) >>> 0;
+    let text = this.v4Text.get(key);
+    if (text === undefined) {
+      text = `${from[o]}.${from[o + 1]}.${from[o + 2]}.${from[o + 3]}`;
+      if (this.v4Text.size < 65536) this.v4Text.set(key, text);
+    }
+    return text;
+  }
+
   private onBatch(b: NativeBatch): void {
     for (let i = 0; i < b.length; i++) {
       const tag = b.tag[i];
@@ -226,7 +246,7 @@ export class IcmpEngine {
         kind,
         code: b.code[i],
         hopLimit: b.hopLimit[i],
-        from: fam === 4 || fam === 6 ? formatAddress(b.from.subarray(i * 16, i * 16 + 16), fam) : undefined,
+        from: fam === 4 || fam === 6 ? this.fromText(b.from, i, fam) : undefined,
         rtt: b.rtt[i],
         info: b.info[i],
         kernelRx: (b.flags[i] & 1) !== 0,

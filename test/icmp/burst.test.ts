@@ -23,7 +23,7 @@ function directLab(): { lab: Lab; targets: string[] } {
   }
 }
 
-privilegedTest('a burst of 100k echoes to 254 addresses is answered in full and faster than fping', async (t) => {
+privilegedTest('a burst of 100k echoes to 254 addresses is answered in full, with its rate reported next to fping', async (t) => {
   const { lab, targets } = directLab();
   try {
     const rounds = 394;

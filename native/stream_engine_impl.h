@@ -1,0 +1,129 @@
+// Internals of the stream engine shared by stream_engine.cc (thread, queue, results, timers) and
+// stream_probe.cc (what happens to one probe's socket). Not included outside those two.
+#pragma once
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+
+#include "http_parse.h"
+#include "stream_engine.h"
+
+namespace sonde {
+
+inline int64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// How long an HTTP socket stays open after its response is complete, waiting for the server's
+// FIN (we asked for "Connection: close"). Closing after the FIN makes us the passive closer, so
+// TIME_WAIT stays on the server (RFC 9293 3.6); past this we reset instead.
+constexpr int64_t kDrainNs = 250 * 1000000LL;
+// Reads per readiness event before the socket waits its turn again: one fast sender must not
+// starve the other probes or the timers.
+constexpr int kReadsPerEvent = 16;
+
+struct Slot {
+  int fd = -1;
+  uint32_t gen = 0;          // bumped on reuse: stale epoll events for an old probe are ignored
+  uint32_t id = 0;
+  uint32_t flags = 0;
+  uint32_t next_free = 0;
+  int32_t heap_pos = -1;
+  bool busy = false;
+  bool draining = false;     // result delivered, waiting for the server's FIN
+  bool early_input = false;  // EPOLLIN seen before the request was written (edge-triggered)
+  StreamPhase phase = StreamPhase::kConnect;
+  uint16_t local_port = 0;
+  int64_t deadline = 0;
+  int64_t t_start = 0, t_connected = 0, t_written = 0, t_first_byte = 0;
+  size_t req_off = 0;
+  std::string request;       // capacity is kept across reuses: no allocation once warm
+  std::vector<char> head;    // capture buffer for the response head, likewise reused
+  HttpResponseParser parser;
+};
+
+// Min-heap of slot indices by deadline, each slot knowing its position so that a finished probe
+// leaves the heap at once (O(log n)); its size never exceeds the slot count.
+class DeadlineHeap {
+ public:
+  void Init(std::vector<Slot>* slots) {
+    slots_ = slots;
+    heap_.reserve(slots->size());
+  }
+  bool empty() const { return heap_.empty(); }
+  uint32_t top() const { return heap_[0]; }
+  void Push(uint32_t idx);
+  void Remove(uint32_t idx);
+
+ private:
+  int64_t Key(size_t pos) const { return (*slots_)[heap_[pos]].deadline; }
+  void Place(size_t pos, uint32_t idx) {
+    heap_[pos] = idx;
+    (*slots_)[idx].heap_pos = static_cast<int32_t>(pos);
+  }
+  void Up(size_t pos);
+  void Down(size_t pos);
+  std::vector<Slot>* slots_ = nullptr;
+  std::vector<uint32_t> heap_;
+};
+
+struct StreamEngine::Impl {
+  // Queue record: this header, then request_len bytes. Copied with memcpy (no alignment).
+  struct Queued {
+    StreamSpec spec;
+    int64_t deadline;
+  };
+
+  uint32_t capacity = 0;
+  std::vector<Slot> slots;
+  uint32_t free_head = UINT32_MAX;
+  uint32_t busy = 0;
+  int ep = -1;
+  int ev = -1;
+  std::thread thread;
+  std::atomic<bool> stop{false};
+  std::function<void()> on_ready;
+
+  std::mutex in_mu;
+  std::vector<uint8_t> in;         // guarded by in_mu
+  bool closed = false;             // guarded by in_mu
+  std::vector<uint8_t> backlog;    // engine thread: submissions not started yet
+  size_t backlog_off = 0;
+
+  StreamBatch local;               // engine thread: results of this loop turn
+  std::mutex out_mu;
+  StreamBatch ready;               // guarded by out_mu
+  std::atomic<bool> notified{false};
+
+  DeadlineHeap heap;
+  std::vector<uint64_t> again, again_next;  // sockets that still had data after kReadsPerEvent
+  std::vector<char> rbuf;
+
+  std::atomic<uint64_t> n_submitted{0}, n_completed{0}, n_timeouts{0}, n_refused{0}, n_errors{0}, n_draining{0};
+
+  // stream_engine.cc
+  void Run();
+  void Intake();
+  void StartQueued();
+  void Expire(int64_t now);
+  void Publish();
+  // stream_probe.cc
+  void Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline);
+  void OnEvent(uint32_t idx, uint32_t events);
+  void OnConnected(Slot& s, uint32_t idx);
+  void WriteRequest(Slot& s, uint32_t idx, bool readable);
+  void ReadResponse(Slot& s, uint32_t idx);
+  void Succeed(Slot& s, int64_t now);
+  void Fail(Slot& s, int err, int64_t now);
+  void Emit(Slot& s, int err, int64_t now);
+  void Close(Slot& s, bool reset);
+  void TimedOut(Slot& s, int64_t now);
+  static uint64_t Tag(uint32_t idx, uint32_t gen) { return (static_cast<uint64_t>(gen) << 32) | idx; }
+};
+
+}  // namespace sonde

@@ -1,0 +1,270 @@
+// Typed wrapper over the native stream engine (native/stream_glue.cc): TCP connect probes and
+// plain HTTP/1.x probes run on the engine's own thread; results come back in batches of typed
+// arrays and are turned into per-probe promises here. One engine per process, created lazily.
+import { constants as osConstants } from 'node:os';
+import { binding } from './addon';
+import { addressBytes } from './ipaddr';
+
+export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done';
+// Indexed by the native StreamPhase values (stream_engine.h).
+const PHASES: readonly StreamPhase[] = ['queued', 'connect', 'write', 'processing', 'transfer', 'done'];
+
+export type HttpParseError =
+  | 'status_line'
+  | 'header_syntax'
+  | 'headers_too_large'
+  | 'content_length'
+  | 'chunk_syntax'
+  | 'truncated'
+  | 'body_too_large';
+// Indexed by the native HttpParseError values (http_parse.h); 0 is "none".
+const PARSE_ERRORS: readonly (HttpParseError | undefined)[] = [
+  undefined,
+  'status_line',
+  'header_syntax',
+  'headers_too_large',
+  'content_length',
+  'chunk_syntax',
+  'truncated',
+  'body_too_large',
+];
+
+// Flags as native/stream_engine.h defines them.
+const FLAG_HTTP = 1;
+const FLAG_GRACEFUL = 2;
+const FLAG_HEAD = 4;
+
+export interface StreamRequest {
+  /** IPv4 or IPv6 literal (resolve names first) */
+  address: string;
+  port: number;
+  /** whole probe, from submission (time waiting for a free engine slot counts) */
+  timeoutMs: number;
+  /** HTTP/1.x request bytes, which should say "Connection: close"; absent: connect-only probe */
+  request?: Buffer;
+  /** the request is HEAD: no body follows the response head */
+  headRequest?: boolean;
+  /** connect-only: close with FIN (leaves TIME_WAIT here) instead of RST */
+  graceful?: boolean;
+  /** body bytes allowed; more is a failure with parseError 'body_too_large'. 0 or absent: none */
+  bodyLimit?: number;
+  /** bytes of the raw response head to return (default 16 KiB) */
+  headerCapture?: number;
+  /** source address to bind (same family as address) */
+  sourceAddress?: string;
+  /** IPv6 zone index for link-local targets */
+  scopeId?: number;
+}
+
+export interface StreamTimings {
+  /** socket to handshake done (or to the failure) */
+  connect: number;
+  /** handshake done to the first response byte, as blackbox's "processing" */
+  processing: number;
+  /** first response byte to the end of the response */
+  transfer: number;
+  /** handshake done to the request fully written */
+  write: number;
+  total: number;
+}
+
+export interface StreamResult {
+  /** 0 on success; else ECONNREFUSED, ETIMEDOUT, ECONNRESET..., EPROTO for an HTTP parse error */
+  errno: number;
+  /** errno as its name, e.g. 'ECONNREFUSED' (undefined on success) */
+  code?: string;
+  /** 'done' on success, else where the probe was when it failed */
+  phase: StreamPhase;
+  parseError?: HttpParseError;
+  /** seconds */
+  timings: StreamTimings;
+  /** 0 when no status line arrived */
+  statusCode: number;
+  /** 1.0 or 1.1; 0 when no status line arrived */
+  httpVersion: number;
+  /** Content-Length, -1 when absent or chunked (as blackbox) */
+  contentLength: number;
+  /** body bytes received (after chunked decoding), at most bodyLimit */
+  bodyBytes: number;
+  /** raw response head (status line and fields, CRLFs included), up to headerCapture bytes */
+  head: string;
+  localPort: number;
+}
+
+interface NativeStreamEngine {
+  submit(
+    id: number,
+    family: number,
+    addr: Uint8Array,
+    port: number,
+    timeoutMs: number,
+    flags: number,
+    request: Buffer | null,
+    bodyLimit: number,
+    headerCap: number,
+    src: Uint8Array | null,
+    scopeId: number,
+  ): void;
+  counters(): Record<string, number>;
+  close(): void;
+  readonly capacity: number;
+}
+type NativeStreamCtor = new (
+  options: { capacity?: number },
+  onBatch: (records: Float64Array, heads: Buffer, n: number) => void,
+) => NativeStreamEngine;
+
+// Record layout, as native/stream_glue.cc writes it.
+const STRIDE = 16;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+interface Pending {
+  resolve: (r: StreamResult) => void;
+  reject: (e: Error) => void;
+}
+
+class StreamClient {
+  private readonly engine: NativeStreamEngine;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(capacity?: number) {
+    const Ctor = binding.StreamEngine as NativeStreamCtor;
+    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n) => this.onBatch(r, h, n));
+  }
+
+  get capacity(): number {
+    return this.engine.capacity;
+  }
+
+  counters(): Record<string, number> {
+    return this.engine.counters();
+  }
+
+  probe(req: StreamRequest): Promise<StreamResult> {
+    const dst = addressBytes(req.address);
+    let src: Uint8Array | null = null;
+    if (req.sourceAddress !== undefined) {
+      const s = addressBytes(req.sourceAddress);
+      if (s.family !== dst.family) {
+        throw new RangeError(`sourceAddress ${req.sourceAddress} is not of the family of ${req.address}`);
+      }
+      src = s.bytes;
+    }
+    let flags = 0;
+    if (req.request !== undefined) flags |= FLAG_HTTP;
+    if (req.headRequest) flags |= FLAG_HEAD;
+    if (req.graceful) flags |= FLAG_GRACEFUL;
+    const id = this.allocateId();
+    return new Promise<StreamResult>((resolve, reject) => {
+      // Validation errors from submit (TypeError/RangeError) reject this promise.
+      this.engine.submit(
+        id,
+        dst.family,
+        dst.bytes,
+        req.port,
+        req.timeoutMs,
+        flags,
+        req.request ?? null,
+        req.bodyLimit ?? 0,
+        req.request === undefined ? 0 : (req.headerCapture ?? 16384),
+        src,
+        req.scopeId ?? 0,
+      );
+      this.pending.set(id, { resolve, reject });
+    });
+  }
+
+  close(): void {
+    this.engine.close();
+    const err = new Error('stream engine closed');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  private allocateId(): number {
+    // uint32 ids, skipping any still pending after a wrap-around.
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  private onBatch(r: Float64Array, heads: Buffer, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const o = i * STRIDE;
+      const id = r[o];
+      const p = this.pending.get(id);
+      if (p === undefined) continue;
+      this.pending.delete(id);
+      const errno = r[o + 1];
+      const minor = r[o + 5];
+      p.resolve({
+        errno,
+        code: errno === 0 ? undefined : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`),
+        phase: PHASES[r[o + 2]] ?? 'connect',
+        parseError: PARSE_ERRORS[r[o + 3]],
+        statusCode: r[o + 4],
+        httpVersion: minor < 0 ? 0 : 1 + minor / 10,
+        contentLength: r[o + 6],
+        bodyBytes: r[o + 7],
+        timings: { connect: r[o + 8], processing: r[o + 9], transfer: r[o + 10], total: r[o + 11], write: r[o + 15] },
+        localPort: r[o + 12],
+        head: heads.toString('latin1', r[o + 13], r[o + 13] + r[o + 14]),
+      });
+    }
+  }
+}
+
+let shared: StreamClient | undefined;
+let sharedCapacity: number | undefined;
+
+function client(): StreamClient {
+  shared ??= new StreamClient(sharedCapacity);
+  return shared;
+}
+
+/**
+ * Sets the slot count (probes with an open socket at once, default 4096, clamped to half of
+ * RLIMIT_NOFILE) of the engine; takes effect when the next engine starts (after closeStreamEngine).
+ */
+export function setStreamCapacity(capacity: number | undefined): void {
+  sharedCapacity = capacity;
+}
+
+/** Runs one TCP connect or plain HTTP probe on the process's stream engine. */
+export function streamProbe(req: StreamRequest): Promise<StreamResult> {
+  try {
+    return client().probe(req);
+  } catch (e) {
+    return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
+  }
+}
+
+/** Slots of the engine (probes with an open socket at once; the rest wait in its queue). */
+export function streamCapacity(): number {
+  return client().capacity;
+}
+
+export function streamCounters(): Record<string, number> {
+  return client().counters();
+}
+
+/** Stops the engine; pending probes reject. The next streamProbe starts a new engine. */
+export function closeStreamEngine(): void {
+  shared?.close();
+  shared = undefined;
+}
+
+/** HTTP/1.1 request bytes for the engine: the given fields plus Host and "Connection: close". */
+export function httpRequestBytes(method: string, host: string, path: string, headers: Record<string, string> = {}): Buffer {
+  let text = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const [k, v] of Object.entries(headers)) {
+    if (/[\r\n]/.test(k + v)) throw new RangeError(`header ${k} contains CR or LF`);
+    text += `${k}: ${v}\r\n`;
+  }
+  // The server closes first, so TIME_WAIT lands on its side, not on the probing host.
+  return Buffer.from(`${text}Connection: close\r\n\r\n`, 'latin1');
+}
