@@ -42,7 +42,7 @@ function continuousConfig(module: string, target: (i: number) => string, n: numb
 async function continuousRate(cfg: string, concurrency: number, seconds: number): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-'));
   writeFileSync(path.join(dir, 'sonde.yml'), cfg);
-  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'error']);
+  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'info']);
   try {
     const count = async () => metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="bench",result="success"}') ?? 0;
     await new Promise((r) => setTimeout(r, 1500)); // warm-up: JIT, first interval
@@ -63,7 +63,7 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
   const blackbox = await startBlackbox(MODULES);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-'));
   writeFileSync(path.join(dir, 'modules.yml'), `${MODULES}tasks: []\n`);
-  const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'error']);
+  const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
   const lines: string[] = [];
   const tcpAddrs = loopbackAddresses(TCP_TARGETS);
   try {

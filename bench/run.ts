@@ -1,11 +1,16 @@
 // `npm run bench [-- SCENARIO...]`: runs each scenario with its peers in the same run and prints
 // one line per figure (median, spread, ratio to the peer). Every load is bounded in time.
+import { icmpRate } from './icmp_rate';
+import { ebpfOverhead } from './ebpf_overhead';
 import { probeRate } from './probe_rate';
 
 type Scenario = () => Promise<string[]>;
 
 const SCENARIOS: Record<string, Scenario> = {
   probe_rate: () => probeRate({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: 64 }),
+  icmp_rate: () => icmpRate({ runs: Number(process.env.BENCH_RUNS ?? 3), probes: Number(process.env.BENCH_ICMP_PROBES ?? 1_000_000), targets: 250 }),
+  ebpf_overhead: () =>
+    ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128 }),
 };
 
 async function main(): Promise<void> {

@@ -19,6 +19,12 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load. */
 const volatile __u8 report_all = 0; /* report drops of every packet, not only probe flows (`sonde drops --all`) */
 const volatile __u32 local_netns = 0; /* probe host's netns inode; 0 = every namespace */
+/* The kernel's SKB_DROP_REASON_NO_SOCKET and _SOCKET_FILTER (0: no filter). Every ICMP packet is
+ * cloned to each raw ICMP socket of the namespace (ip_protocol_deliver_rcu() -> raw_local_deliver());
+ * the sockets it is not for drop their clone in raw_rcv() with SOCKET_FILTER (ping programs filter
+ * by echo id), and ping_rcv() frees the original with NO_SOCKET when no ping socket claims it. For an
+ * echo reply of a probe flow neither is a loss, and an event each per reply would only load the ring. */
+const volatile __u32 echo_reply_clone[2] = {0, 0};
 
 /* Only the field's existence matters: the flavor suffix (___rx) is ignored by CO-RE matching. */
 struct trace_event_raw_kfree_skb___rx {
@@ -113,6 +119,9 @@ int BPF_PROG(sonde_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop
 	if (sonde_parse_skb(skb, &p))
 		st = sonde_match(&p, 0, &dir);
 	if (!st && !report_all)
+		return 0;
+	if (st && dir == SONDE_DIR_INGRESS && (p.proto == SONDE_IPPROTO_ICMP || p.proto == SONDE_IPPROTO_ICMPV6) &&
+	    reason != 0 && (reason == echo_reply_clone[0] || reason == echo_reply_clone[1]))
 		return 0;
 	iif = BPF_CORE_READ(skb, skb_iif);
 	if (!st)

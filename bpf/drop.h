@@ -6,7 +6,9 @@
 
 /* A probe flow as seen from the probe host. Exact keys carry the family and both addresses; wildcard
  * keys (family 0, addresses and remote_port zero) match on protocol and local port alone: an ICMP echo
- * id, or a bound source port (a SYN scanner's range). Ports are in host byte order. */
+ * id, or a bound source port (a SYN scanner's range); remote keys (local address and local_port zero)
+ * match every packet to or from one remote address and port (ICMP: one host), for flows registered
+ * before their local port or echo id is known. Ports are in host byte order. */
 struct sonde_flow_key {
 	__u8 family; /* AF_INET (2), AF_INET6 (10), or 0 for a wildcard key */
 	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */

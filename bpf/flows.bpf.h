@@ -55,20 +55,34 @@ static __always_inline void sonde_count_lost(void)
 		*n += 1; /* per-CPU slot: no atomic needed */
 }
 
-static __always_inline struct sonde_flow_state *sonde_lookup(struct sonde_flow_key *k, int exact,
+/* Key tiers, most specific first:
+ *   SONDE_TIER_EXACT   family, both addresses and ports (ICMP: echo id as local port)
+ *   SONDE_TIER_PORT    proto and local port alone (an echo id, a SYN scanner's bound source port)
+ *   SONDE_TIER_REMOTE  family, proto, remote address and port, local side zero: every packet to or from
+ *                      one service (ICMP: every echo to one host), so a flow can be registered before the
+ *                      kernel or the engine has chosen the local port or echo id */
+#define SONDE_TIER_EXACT 2
+#define SONDE_TIER_PORT 1
+#define SONDE_TIER_REMOTE 0
+
+static __always_inline struct sonde_flow_state *sonde_lookup(struct sonde_flow_key *k, int tier,
 							   const __u8 *local, const __u8 *remote,
 							   __u16 lport, __u16 rport, const struct sonde_pkt *p)
 {
+	int icmp = p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6;
+
 	__builtin_memset(k, 0, sizeof(*k));
 	k->proto = p->proto;
-	k->local_port = lport;
-	if (exact) {
+	if (tier != SONDE_TIER_REMOTE)
+		k->local_port = lport;
+	if (tier != SONDE_TIER_PORT) {
 		k->family = p->family;
 		/* ICMP echo carries one identifier, in sport and dport alike; the key has it as local_port */
-		k->remote_port = (p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6) ? 0 : rport;
-		__builtin_memcpy(k->local, local, 16);
+		k->remote_port = icmp ? 0 : rport;
 		__builtin_memcpy(k->remote, remote, 16);
 	}
+	if (tier == SONDE_TIER_EXACT)
+		__builtin_memcpy(k->local, local, 16);
 	return bpf_map_lookup_elem(&flows, k);
 }
 
@@ -82,7 +96,7 @@ static __always_inline int sonde_icmp_dir(const struct sonde_pkt *p)
 }
 
 /* Finds the probe flow a packet belongs to: exact 5-tuple first (as a request, then as a reply),
- * then the wildcard by local port / echo id. `only_ingress` is for XDP, which sees replies only. */
+ * then the wildcard by local port / echo id, then by remote service. `only_ingress` is for XDP, which sees replies only. */
 static __always_inline struct sonde_flow_state *sonde_match(const struct sonde_pkt *p, int only_ingress, __u8 *dir)
 {
 	struct sonde_flow_key k;
@@ -96,16 +110,16 @@ static __always_inline struct sonde_flow_state *sonde_match(const struct sonde_p
 	}
 	if (only_ingress && want == SONDE_DIR_EGRESS)
 		return 0;
-	for (int exact = 1; exact >= 0; exact--) {
+	for (int tier = SONDE_TIER_EXACT; tier >= SONDE_TIER_REMOTE; tier--) {
 		if (!only_ingress && want != SONDE_DIR_INGRESS) {
-			st = sonde_lookup(&k, exact, p->saddr, p->daddr, p->sport, p->dport, p);
+			st = sonde_lookup(&k, tier, p->saddr, p->daddr, p->sport, p->dport, p);
 			if (st) {
 				*dir = SONDE_DIR_EGRESS;
 				return st;
 			}
 		}
 		if (want != SONDE_DIR_EGRESS) {
-			st = sonde_lookup(&k, exact, p->daddr, p->saddr, p->dport, p->sport, p);
+			st = sonde_lookup(&k, tier, p->daddr, p->saddr, p->dport, p->sport, p);
 			if (st) {
 				*dir = SONDE_DIR_INGRESS;
 				return st;

@@ -6,6 +6,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIcmp(env, exports);
   InitBpf(env, exports);
   InitStream(env, exports);
+  InitTrace(env, exports);
+  InitNdp(env, exports);
   return exports;
 }
 

@@ -63,7 +63,8 @@ uint32_t U32(const Napi::Value& v, const char* what, uint32_t max = UINT32_MAX) 
   return static_cast<uint32_t>(d);
 }
 
-// (proto, local, localPort, remote, remotePort): local '' makes a wildcard key on proto + localPort.
+// (proto, local, localPort, remote, remotePort): local '' and remote '' make a wildcard key on proto +
+// localPort; local '' alone a remote key on (family, proto, remote, remotePort).
 sonde_flow_key FlowKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[1].IsString() || !info[3].IsString()) {
@@ -74,11 +75,12 @@ sonde_flow_key FlowKey(const Napi::CallbackInfo& info) {
   k.local_port = static_cast<uint16_t>(U32(info[2], "localPort", 65535));
   std::string local = info[1].As<Napi::String>().Utf8Value();
   std::string remote = info[3].As<Napi::String>().Utf8Value();
-  if (local.empty()) return k;  // wildcard: family 0, addresses and remote port zero
+  if (local.empty() && remote.empty()) return k;  // wildcard: family 0, addresses and remote port zero
   k.remote_port = static_cast<uint16_t>(U32(info[4], "remotePort", 65535));
-  bool v6 = local.find(':') != std::string::npos;
+  bool v6 = remote.find(':') != std::string::npos;
   k.family = v6 ? 10 : 2;
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, local.c_str(), k.local) != 1 ||
+  if (local.empty()) k.local_port = 0;  // remote key: the local side is not known yet
+  if ((!local.empty() && inet_pton(v6 ? AF_INET6 : AF_INET, local.c_str(), k.local) != 1) ||
       inet_pton(v6 ? AF_INET6 : AF_INET, remote.c_str(), k.remote) != 1) {
     throw Napi::TypeError::New(env, "flow addresses must be IP addresses of one family: " + local + ", " + remote);
   }

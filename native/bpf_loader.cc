@@ -144,9 +144,17 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   drop_obj_ = bpf_object__open_file(path.c_str(), nullptr);
   if (!drop_obj_) return fail(ErrText("opening " + path, errno));
   uint8_t all = opts.report_all ? 1 : 0;
+  // The running kernel's numbers for NO_SOCKET and SOCKET_FILTER (0 if it has none): see
+  // echo_reply_clone in drop.bpf.c.
+  uint32_t clone_reasons[2] = {0, 0};
+  for (const auto& [num, name] : DropReasonNames()) {
+    if (name == "NO_SOCKET") clone_reasons[0] = num;
+    if (name == "SOCKET_FILTER") clone_reasons[1] = num;
+  }
   if (!SetRodata(drop_obj_, "report_all", &all, 1) ||
-      !SetRodata(drop_obj_, "local_netns", &opts.local_netns, 4)) {
-    return fail("drop.bpf.o has no report_all/local_netns knobs (stale build?)");
+      !SetRodata(drop_obj_, "local_netns", &opts.local_netns, 4) ||
+      !SetRodata(drop_obj_, "echo_reply_clone", clone_reasons, sizeof clone_reasons)) {
+    return fail("drop.bpf.o has no report_all/local_netns/echo_reply_clone knobs (stale build?)");
   }
   bpf_map* flows = bpf_object__find_map_by_name(drop_obj_, "flows");
   bpf_map* events = bpf_object__find_map_by_name(drop_obj_, "events");

@@ -7,3 +7,5 @@ void InitNotify(Napi::Env env, Napi::Object exports);
 void InitIcmp(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);
 void InitStream(Napi::Env env, Napi::Object exports);
+void InitNdp(Napi::Env env, Napi::Object exports);
+void InitTrace(Napi::Env env, Napi::Object exports);

@@ -26,9 +26,10 @@ int SockIndex(const ProbeSpec& s) { return (s.family == 6 ? 2 : 0) + (s.df ? 1 :
 void IcmpEngine::Impl::KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t* seq) const {
   // Raw sockets: id:seq is a 32-bit key (generation bits above the slot index) so an ICMP error
   // quoting only the 8-byte echo header (RFC 792 minimum) still names its probe. Ping sockets own
-  // the id (the kernel rewrites it), so the sequence is the slot alone.
-  uint32_t key = (gen << table.log2()) | slot;
-  if (!raw) key = slot;
+  // the id (the kernel rewrites it), so the sequence is the slot alone. The low shard_log2 bits of
+  // the key are the shard's number, which its socket filter selects on (AttachShardFilter).
+  uint32_t local = (slot << shard_log2) | shard;
+  uint32_t key = raw ? (gen << (table.log2() + shard_log2)) | local : local;
   *id = static_cast<uint16_t>((key >> 16) ^ salt);
   *seq = static_cast<uint16_t>(key & 0xffff);
 }
@@ -37,10 +38,17 @@ bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
   if (socks[si].fd >= 0) return true;
   socks[si] = OpenIcmpSocket(si >= 2 ? 6 : 4, (si & 1) != 0, raw ? 1 : 2, opts.tx_timestamps, error);
   if (socks[si].fd < 0) return false;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = static_cast<uint32_t>(si);
-  epoll_ctl(epfd, EPOLL_CTL_ADD, socks[si].fd, &ev);
+  if (raw && shard_log2 > 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
+    close(socks[si].fd);
+    socks[si].fd = -1;
+    return false;
+  }
+  if (watching) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(si);
+    epoll_ctl(epfd, EPOLL_CTL_ADD, socks[si].fd, &ev);
+  }
   if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
   return true;
 }
@@ -58,6 +66,14 @@ void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_
   o.rtt = rx_ns > 0 ? static_cast<double>(rx_ns - s.tx_ns) / 1e9 : 0;
   if (from) std::memcpy(o.from, from, 16);
   else std::memset(o.from, 0, 16);
+  // The echo id:seq this probe went out with (issue 4): eBPF events name packets by it.
+  o.wire = 0;
+  auto at = reinterpret_cast<uintptr_t>(&s), base = reinterpret_cast<uintptr_t>(&table.at(0));
+  if (at >= base && at < base + sizeof(Slot) * table.capacity()) {
+    uint16_t id, seq;
+    KeyOf(static_cast<uint32_t>((at - base) / sizeof(Slot)), s.gen, &id, &seq);
+    o.wire = static_cast<uint32_t>(id) << 16 | seq;
+  }
   out.push_back(o);
 }
 
@@ -209,11 +225,10 @@ void IcmpEngine::Impl::SendPending() {
         blocked = true;  // socket buffer full: retry shortly, keep order
         return;
       }
-      // The first message was refused (e.g. ENETUNREACH, EMSGSIZE): that probe ends here.
+      // The first message was refused (e.g. ENETUNREACH, EMSGSIZE): that probe ends here. Its slot is
+      // free again but still holds its tag and generation, so the outcome names the echo it built.
       int e = errno;
-      Slot tmp{};
-      tmp.tag = pending[pending_pos].tag;
-      Emit(tmp, ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
+      Emit(table.at(batch_slot[0]), ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
       c_send_errors++;
       pending_pos++;
     }
@@ -242,11 +257,37 @@ int IcmpEngine::Impl::PollTimeout(int64_t now) {
   return static_cast<int>(wait);
 }
 
+void IcmpEngine::Impl::Watch(bool on) {
+  if (watching == on) return;
+  watching = on;
+  for (int si = 0; si < 4; si++) {
+    if (socks[si].fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(si);
+    // Level-triggered: on re-adding, whatever is already queued is reported by the next wait.
+    epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, socks[si].fd, &ev);
+  }
+}
+
 void IcmpEngine::Impl::Run() {
   epoll_event evs[8];
   while (!stop.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epfd, evs, 8, PollTimeout(Now(CLOCK_MONOTONIC)));
     bool readable[4] = {}, errq[4] = {};
+    // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
+    // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)
+    // that it would otherwise run for every reply and every TX timestamp.
+    bool busy = opts.rate == 0 && !blocked && pending_pos < pending.size() && table.live() < table.capacity();
+    Watch(!busy);
+    int n = 0;
+    if (busy) {
+      for (int si = 0; si < 4; si++) {
+        readable[si] = socks[si].fd >= 0;
+        errq[si] = readable[si] && (opts.tx_timestamps || !raw);
+      }
+    } else {
+      n = epoll_wait(epfd, evs, 8, PollTimeout(Now(CLOCK_MONOTONIC)));
+    }
     for (int i = 0; i < n; i++) {
       uint32_t t = evs[i].data.u32;
       if (t == kEventFdTag) {
@@ -274,106 +315,6 @@ void IcmpEngine::Impl::Run() {
       sink(std::move(batch));
     }
   }
-}
-
-std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, OutcomeSink sink, std::string* error) {
-  std::unique_ptr<IcmpEngine> e(new IcmpEngine());
-  auto impl = std::make_unique<Impl>();
-  impl->opts = opts;
-  impl->sink = std::move(sink);
-  IcmpSocket v4 = OpenIcmpSocket(4, false, opts.force_mode, opts.tx_timestamps, error);
-  if (v4.fd < 0) return nullptr;
-  impl->raw = v4.raw;
-  uint32_t log2 = std::min<uint32_t>(std::max<uint32_t>(opts.capacity_log2, 4), v4.raw ? 20 : 16);
-  if (!impl->table.Init(log2)) {
-    close(v4.fd);
-    *error = "cannot allocate the probe table";
-    return nullptr;
-  }
-  std::random_device rd;
-  impl->cookie = rd();
-  impl->salt = static_cast<uint16_t>(rd());
-  impl->epfd = epoll_create1(EPOLL_CLOEXEC);
-  impl->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->epfd < 0 || impl->evfd < 0) {
-    *error = std::string("epoll/eventfd: ") + std::strerror(errno);
-    close(v4.fd);
-    if (impl->epfd >= 0) close(impl->epfd);
-    if (impl->evfd >= 0) close(impl->evfd);
-    return nullptr;
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = kEventFdTag;
-  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, impl->evfd, &ev);
-  impl->socks[0] = v4;
-  ev.data.u32 = 0;
-  epoll_ctl(impl->epfd, EPOLL_CTL_ADD, v4.fd, &ev);
-  if (opts.tx_timestamps) impl->txring[0].assign(impl->table.capacity(), 0);
-  impl->txbuf.assign(kBatch * kMaxPacket, 0);
-  impl->rxbuf.assign(kBatch * kRecvLen, 0);
-  impl->ctlbuf.assign(kBatch * kCtlLen, 0);
-  impl->out.reserve(1024);
-  impl->tokens_at = Now(CLOCK_MONOTONIC);
-  e->raw_ = v4.raw;
-  e->cap_log2_ = log2;
-  Impl* p = impl.get();
-  e->impl_ = std::move(impl);
-  p->thread = std::thread([p] { p->Run(); });
-  return e;
-}
-
-bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    if (impl_->stopping) return false;
-    impl_->submitted.insert(impl_->submitted.end(), specs, specs + n);
-  }
-  impl_->c_queued += n;
-  uint64_t one = 1;
-  ssize_t w = write(impl_->evfd, &one, sizeof(one));
-  (void)w;  // a full eventfd counter still wakes the thread
-  return true;
-}
-
-void IcmpEngine::Stop() {
-  if (!impl_) return;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    if (impl_->stopping) return;
-    impl_->stopping = true;
-  }
-  impl_->stop = true;
-  uint64_t one = 1;
-  ssize_t w = write(impl_->evfd, &one, sizeof(one));
-  (void)w;
-  if (impl_->thread.joinable()) impl_->thread.join();
-  for (auto& s : impl_->socks) {
-    if (s.fd >= 0) close(s.fd);
-    s.fd = -1;
-  }
-  close(impl_->epfd);
-  close(impl_->evfd);
-}
-
-IcmpEngine::~IcmpEngine() { Stop(); }
-
-EngineCounters IcmpEngine::Counters() const {
-  EngineCounters c;
-  const Impl& i = *impl_;
-  c.sent = i.c_sent;
-  c.replies = i.c_replies;
-  c.errors = i.c_errors;
-  c.timeouts = i.c_timeouts;
-  c.duplicates = i.c_dups;
-  c.strays = i.c_strays;
-  c.late = i.c_late;
-  c.send_errors = i.c_send_errors;
-  c.tx_kernel_ts = i.c_txts;
-  c.rx_kernel_ts = i.c_rxts;
-  c.queued = i.c_queued;
-  c.in_flight = i.table.live();
-  return c;
 }
 
 }  // namespace sonde

@@ -23,6 +23,11 @@ struct EngineOptions {
   bool tx_timestamps = true;
   uint32_t rate = 0;      // packets per second, 0: as fast as the sockets take them
   int force_mode = 0;     // 0 auto, 1 raw only, 2 ping sockets only
+  // Shards: each is a thread with its own sockets and its share of the table. The kernel answers a
+  // probe to a lab or local target inside the sender's own sendmsg (softirq on the way out), so one
+  // thread saturates one core; shards spread that over cores. 0: one per CPU, at most 4. Rounded
+  // down to a power of two (shard = low bits of the echo sequence).
+  uint32_t threads = 0;
 };
 
 // One echo to send. addr holds 4 (IPv4) or 16 bytes.
@@ -62,6 +67,7 @@ struct ProbeOutcome {
   uint32_t info;      // MTU / pointer / errno
   double rtt;         // seconds from transmit to receive (replies and errors)
   uint8_t from[16];   // who answered (the target, or the router that sent the error)
+  uint32_t wire;      // echo id << 16 | sequence as sent, 0 if never built: matches eBPF drop events
 };
 
 struct EngineCounters {
@@ -94,7 +100,9 @@ class IcmpEngine {
 
  private:
   IcmpEngine() = default;
-  std::unique_ptr<Impl> impl_;
+  std::vector<std::unique_ptr<Impl>> shards_;
+  size_t next_shard_ = 0;  // round-robin for small submissions; guarded by submit_mu_
+  std::mutex submit_mu_;
   bool raw_ = false;
   uint32_t cap_log2_ = 16;
 };

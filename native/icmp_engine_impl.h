@@ -43,10 +43,13 @@ struct IcmpEngine::Impl {
   ProbeTable table;
   uint32_t cookie = 0;
   uint16_t salt = 0;
+  // This shard's number in the low shard_log2 bits of every echo sequence it sends (icmp_engine.h).
+  uint32_t shard = 0, shard_log2 = 0;
   // Thread-only state.
   std::vector<ProbeSpec> pending;
   size_t pending_pos = 0;
   bool blocked = false;
+  bool watching = true;  // sockets registered with epoll (see Watch)
   double tokens = 0;
   int64_t tokens_at = 0;
   uint32_t tskey_next[4] = {};
@@ -65,6 +68,9 @@ struct IcmpEngine::Impl {
       c_late{0}, c_send_errors{0}, c_txts{0}, c_rxts{0}, c_queued{0};
 
   void Run();
+  bool Start(int mode, uint32_t table_log2, std::string* error);
+  void Shutdown();
+  void Watch(bool on);
   bool EnsureSocket(int si, std::string* error);
   void SendPending();
   void ReadSocket(int si);

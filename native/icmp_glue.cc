@@ -54,6 +54,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     opts.tx_timestamps = OptBool(o, "txTimestamps", true);
     opts.rate = OptU32(o, "rate", 0, 100000000);
     opts.force_mode = static_cast<int>(OptU32(o, "mode", 0, 2));
+    opts.threads = OptU32(o, "threads", 0, 64);
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sonde-icmp", 0, 1);
     Napi::ThreadSafeFunction tsfn = tsfn_;
     std::string error;
@@ -89,6 +90,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     auto info = Napi::Uint32Array::New(env, n);
     auto rtt = Napi::Float64Array::New(env, n);
     auto from = Napi::Uint8Array::New(env, n * 16);
+    auto wire = Napi::Uint32Array::New(env, n);
     for (size_t i = 0; i < n; i++) {
       const ProbeOutcome& o = (*batch)[i];
       tag[i] = o.tag;
@@ -100,6 +102,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
       info[i] = o.info;
       rtt[i] = o.rtt;
       std::memcpy(from.Data() + i * 16, o.from, 16);
+      wire[i] = o.wire;
     }
     Napi::Object b = Napi::Object::New(env);
     b.Set("length", Napi::Number::New(env, static_cast<double>(n)));
@@ -112,6 +115,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     b.Set("info", info);
     b.Set("rtt", rtt);
     b.Set("from", from);
+    b.Set("wire", wire);
     cb.Call({b});
   }
 

@@ -166,11 +166,10 @@ void IcmpEngine::Impl::MatchError(const ParsedIcmp& p, const uint8_t* from, uint
   bool stamped = ReadStamp(p.orig_payload, p.orig_payload_len, &st) && st.cookie == cookie;
   if (stamped) {
     idx = st.slot;
-  } else if (raw) {
-    uint32_t key = (static_cast<uint32_t>(p.orig_id ^ salt) << 16) | p.orig_seq;
-    idx = key & (table.capacity() - 1);
   } else {
-    idx = p.orig_seq & (table.capacity() - 1);
+    // The key as KeyOf built it; a key of another shard fails the id/seq check below.
+    uint32_t key = raw ? (static_cast<uint32_t>(p.orig_id ^ salt) << 16) | p.orig_seq : p.orig_seq;
+    idx = (key >> shard_log2) & (table.capacity() - 1);
   }
   if (idx >= table.capacity()) {
     c_strays++;

@@ -5,12 +5,15 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/errqueue.h>
+#include <linux/filter.h>
 #include <linux/icmp.h>
 #include <linux/net_tstamp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace sonde {
 namespace {
@@ -91,6 +94,61 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
 }
 
 }  // namespace
+
+bool AttachShardFilter(int fd, int family, uint32_t mask, uint32_t shard, std::string* error) {
+  const uint32_t others = shard == 0 ? 0xffffffffu : 0;  // non-echo messages: shard 0 takes them
+  std::vector<sock_filter> prog;
+  if (family == 4) {
+    // A raw IPv4 socket's filter sees the IP header first (raw_rcv pushes it back before
+    // sock_queue_rcv_skb): X = its length, then the ICMP message at X (RFC 792).
+    prog = {
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 0),                  // type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0),           // echo reply -> seq at X+6
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 5, 0),           // errors -> quoted packet
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 11, 4, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 12, 3, 0),
+        BPF_STMT(BPF_RET | BPF_K, others),
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 6),
+        BPF_JUMP(BPF_JMP | BPF_JA, 9, 0, 0),                              // -> compare
+        // Error: 8 bytes of ICMP header, then the quoted IP header (its own length), then our echo.
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x0f),
+        BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 2),
+        BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),                        // X = outer + quoted IP header length
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8),                  // quoted ICMP type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 8, 1, 0),           // echo request
+        BPF_STMT(BPF_RET | BPF_K, others),
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 14),                 // quoted sequence
+    };
+  } else {
+    // Raw ICMPv6 sockets see the ICMPv6 message without the IPv6 header (RFC 3542 3); an error
+    // quotes the 40-byte IPv6 header of our request, which carries no extension headers.
+    prog = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),                  // type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 129, 4, 0),         // echo reply -> seq at 6
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, 4, 5, 0),           // not an error (1..4)
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0),
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 48),                 // quoted ICMPv6 type
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 128, 3, 2),         // echo request -> seq at 54
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+        BPF_JUMP(BPF_JMP | BPF_JA, 2, 0, 0),
+        BPF_STMT(BPF_RET | BPF_K, others),
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 54),
+    };
+  }
+  prog.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask));
+  prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, shard, 0, 1));
+  prog.push_back(BPF_STMT(BPF_RET | BPF_K, 0xffffffffu));
+  prog.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) != 0) {
+    *error = std::string("setsockopt SO_ATTACH_FILTER: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
 
 IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error) {
   IcmpSocket s;

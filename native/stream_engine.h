@@ -31,6 +31,7 @@ struct StreamSpec {
   uint8_t family = 4;       // 4 or 6
   bool has_src = false;
   uint16_t port = 0;
+  uint16_t src_port = 0;    // 0: the kernel picks at connect time
   uint8_t addr[16] = {};    // IPv4 in the first 4 bytes
   uint8_t src[16] = {};
   uint32_t scope_id = 0;

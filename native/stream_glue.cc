@@ -143,12 +143,12 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
   ~StreamEngineWrap() override { shared_->Shutdown(); }
 
  private:
-  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId)
+  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort])
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 11) {
-      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId)");
+    if (info.Length() != 11 && info.Length() != 12) {
+      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort])");
     }
     StreamSpec s;
     s.id = ArgU32(info, 0, "id", 0xffffffffu);
@@ -183,6 +183,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       std::memcpy(s.src, src, 16);
     }
     s.scope_id = ArgU32(info, 10, "scopeId", 0xffffffffu);
+    if (info.Length() == 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
     if (!shared_->engine->Submit(s, req)) throw Napi::Error::New(env, "StreamEngine is closed");
     if (shared_->in_flight++ == 0 && !shared_->refed) {
       shared_->tsfn.Ref(env);  // pending probes keep the process alive until their results arrive

@@ -58,12 +58,19 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s.fd < 0) return Fail(s, errno, MonoNs());
   sockaddr_storage ss;
-  if (spec.has_src) {
-    // IP_BIND_ADDRESS_NO_PORT (Linux 4.2): pick the source port at connect time, from the full
-    // 4-tuple space, rather than reserving a port per bind (which exhausts ports at high rates).
+  if (spec.has_src || spec.src_port != 0) {
     int one = 1;
-    setsockopt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-    socklen_t len = FillAddr(&ss, spec.family, spec.src, 0, spec.scope_id);
+    if (spec.src_port == 0) {
+      // IP_BIND_ADDRESS_NO_PORT (Linux 4.2): pick the source port at connect time, from the full
+      // 4-tuple space, rather than reserving a port per bind (which exhausts ports at high rates).
+      setsockopt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    } else {
+      // A caller-chosen port lets the eBPF flow map know the 5-tuple before the first SYN leaves;
+      // SO_REUSEADDR lets it be reused while an older connection on it lingers in TIME_WAIT.
+      setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    }
+    static const uint8_t kAny[16] = {};
+    socklen_t len = FillAddr(&ss, spec.family, spec.has_src ? spec.src : kAny, spec.src_port, spec.scope_id);
     if (bind(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Fail(s, errno, MonoNs());
   }
   epoll_event ee{};

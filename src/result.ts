@@ -30,6 +30,7 @@ export const FAILURE_REASONS = {
   icmp_unreachable: 'an ICMP destination unreachable came back for the probe',
   icmp_time_exceeded: 'an ICMP time exceeded came back (TTL too small, or a loop)',
   packet_loss: 'no reply to some or all ICMP echo requests',
+  trace_incomplete: 'a path trace did not reach the target within max_ttl hops (see message for the last hop that answered)',
   timeout: 'the probe did not finish before its timeout',
   config: 'the module cannot be used for this target (see message)',
   internal: 'a bug in sonde (see message); please report it',
@@ -49,6 +50,8 @@ export interface Attribution {
   direction?: 'ingress' | 'egress';
   location?: string; // kernel symbol+offset
   ifindex?: number;
+  /** with the XDP observer attached: whether the reply reached the probe interface (before the stack) */
+  replyAtNic?: boolean;
 }
 
 export interface CertFacts {
@@ -115,6 +118,29 @@ export interface ICMPFacts {
   rtts: number[]; // seconds of each received reply, in send order
 }
 
+/** One TTL of a path trace (issue 3, path probing). */
+export interface TraceHop {
+  ttl: number;
+  /** every address that answered at this TTL, most frequent first; more than one: ECMP (or a path change) */
+  addresses: string[];
+  multipath: boolean;
+  sent: number;
+  received: number;
+  loss: number; // 0..1
+  rtt?: RTTStats; // seconds; absent when nothing came back
+}
+
+export interface TraceFacts {
+  proto: 'icmp' | 'udp' | 'tcp';
+  reached: boolean;
+  /** TTL first_ttl up to the target (or the last hop that answered, plus one silent hop) */
+  hops: TraceHop[];
+  /** Paris flows probed per TTL and round (1: a single flow, one ECMP path) */
+  flows: number;
+  /** FNV-1a 32-bit of the per-TTL address sets: changes when the path does */
+  pathHash: number;
+}
+
 export interface ProbeResult {
   target: string;
   module: string;
@@ -137,6 +163,7 @@ export interface ProbeResult {
   tls?: TLSFacts;
   tcp?: TCPFacts;
   icmp?: ICMPFacts;
+  trace?: TraceFacts;
   attribution?: Attribution[];
   /** with all_addresses: one result per resolved address (the parent succeeds when all do) */
   perAddress?: ProbeResult[];

@@ -5,6 +5,7 @@ import type { FlowRegistry } from '../probers/types';
 import type { Attribution } from '../result';
 import type { BpfEvent, DropTracer, FlowSpec } from '../native/bpf';
 import { classifyLoss } from './classify';
+import { EchoFlows, type ExplainEchoOptions, type LostEcho } from './echo_flows';
 
 export interface FlowRegistryOptions {
   /** events kept per flow; further ones are counted but not stored */
@@ -23,6 +24,7 @@ export class BpfFlowRegistry implements FlowRegistry {
   private readonly ended = new Map<number, FlowRecord>();
   private readonly maxEvents: number;
   private readonly keepEnded: number;
+  private readonly echoes: EchoFlows;
 
   constructor(
     private readonly tracer: DropTracer | null,
@@ -30,6 +32,7 @@ export class BpfFlowRegistry implements FlowRegistry {
   ) {
     this.maxEvents = opts.maxEventsPerFlow ?? 64;
     this.keepEnded = opts.keepEnded ?? 4096;
+    this.echoes = new EchoFlows(tracer);
     tracer?.onEvents((events) => this.collect(events));
   }
 
@@ -41,11 +44,23 @@ export class BpfFlowRegistry implements FlowRegistry {
     return this.add({ ...flow });
   }
 
-  /** ICMP echo flows of the raw engine: by id and addresses, or by id alone (local '' / remote ''). */
-  addEchoFlow(flow: { family: 4 | 6; echoId: number; local?: string; remote?: string }): number {
-    const protocol = flow.family === 6 ? 'icmp6' : 'icmp';
-    if (!flow.local || !flow.remote) return this.add({ protocol, wildcardPort: flow.echoId });
-    return this.add({ protocol, local: flow.local, remote: flow.remote, echoId: flow.echoId });
+  /** A flow by local port alone: for probes that bind a port sonde holds exclusively (src/probers/source_ports.ts). */
+  addPortFlow(protocol: 'tcp' | 'udp', localPort: number): number {
+    return this.add({ protocol, wildcardPort: localPort });
+  }
+
+  /** Every ICMP echo of the native engine to and from one host (src/attribution/echo_flows.ts). */
+  addEchoFlow(flow: { family: 4 | 6; remote: string }): number {
+    return this.echoes.add(flow.family, flow.remote);
+  }
+
+  /** One attribution per lost echo of an addEchoFlow() id. */
+  explainEchoes(id: number, lost: readonly LostEcho[], opts?: ExplainEchoOptions): Promise<Attribution[]> {
+    return this.echoes.explain(id, lost, opts);
+  }
+
+  echoEvents(id: number, echoId: number, echoSeq: number): readonly BpfEvent[] {
+    return this.echoes.events(id, echoId, echoSeq);
   }
 
   /** A flow's id, or 0 when it could not be registered (no eBPF, map full, duplicate). Never throws. */
@@ -63,6 +78,7 @@ export class BpfFlowRegistry implements FlowRegistry {
 
   /** Removes the flow from the kernel map at once; its events stay for explain() (bounded). */
   remove(id: number): void {
+    if (this.echoes.owns(id)) return this.echoes.remove(id);
     const rec = this.live.get(id);
     if (!rec) return;
     this.live.delete(id);
@@ -90,6 +106,7 @@ export class BpfFlowRegistry implements FlowRegistry {
 
   private collect(events: readonly BpfEvent[]): void {
     for (const e of events) {
+      if (this.echoes.collect(e)) continue;
       const rec = this.live.get(e.flowId);
       if (!rec) continue;
       if (rec.events.length < this.maxEvents) rec.events.push(e);

@@ -7,8 +7,18 @@ export interface Explainer {
   close(): void;
 }
 
-/** Opens the tracer; without eBPF it prints why once and returns a registry whose verdicts are `unknown`. */
-export async function openExplainer(): Promise<Explainer> {
+/**
+ * Opens the tracer; without eBPF it prints why once and returns a registry whose verdicts are `unknown`.
+ * `xdpInterface`: attach the XDP observer there too, so a lost reply can be told "reached the NIC".
+ */
+export async function openExplainer(opts: { xdpInterface?: string } = {}): Promise<Explainer> {
   const tracer = openDropTracer({}, (msg) => process.stderr.write(`sonde: ${msg}; attribution will be "unknown"\n`));
+  if (tracer && opts.xdpInterface) {
+    try {
+      tracer.attachXdp(opts.xdpInterface);
+    } catch (err) {
+      process.stderr.write(`sonde: XDP observer not attached to ${opts.xdpInterface}: ${(err as Error).message}\n`);
+    }
+  }
   return { flows: new BpfFlowRegistry(tracer), close: () => tracer?.stop() };
 }

@@ -1,7 +1,7 @@
 // Defaults, taken from blackbox_exporter (config/config.go DefaultModule & co, and the prober code
 // where a zero value means "use X"), plus sonde's own options. Fresh objects on every call: the
 // loader fills them in place.
-import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, TCPModule, Task, TLSConfig } from './types';
+import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, TCPModule, Task, TLSConfig, TraceModule } from './types';
 
 // Module timeout: blackbox leaves it 0 and uses the scrape timeout (X-Prometheus-Scrape-Timeout-
 // Seconds minus a 0.5 s offset). sonde keeps 0 too: /probe derives it the same way and a task uses
@@ -40,7 +40,22 @@ export function defaultHTTP(): HTTPModule {
 }
 
 export function defaultTCP(): TCPModule {
-  return { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: defaultTLS() };
+  return { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: defaultTLS(), reset_on_close: false };
+}
+
+export function defaultTrace(): TraceModule {
+  return {
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    protocol: 'icmp',
+    port: 0, // 0: 33434 for UDP (traceroute's base port), 80 for TCP
+    first_ttl: 1,
+    max_ttl: 30, // traceroute's default
+    rounds: 3, // traceroute's 3 queries per hop
+    interval: 0.1,
+    flows: 1,
+    payload_size: 24,
+  };
 }
 
 export function defaultICMP(): ICMPModule {

@@ -2,8 +2,8 @@
 // blackbox 0.23 and later, http_client_config and tls_config of prometheus/common inlined as blackbox
 // does), plus sonde's own options. Checks and their wording follow blackbox's UnmarshalYAML methods.
 import { isIP } from 'node:net';
-import type { BasicAuth, DNSModule, DNSRRValidator, GRPCModule, HeaderMatch, HTTPModule, ICMPModule, Module, ProberName, QueryResponse, TCPModule, TLSConfig, TLSVersionName } from './types';
-import { defaultDNS, defaultGRPC, defaultHTTP, defaultICMP, defaultTCP, defaultTLS, MODULE_TIMEOUT_DEFAULT } from './defaults';
+import type { BasicAuth, DNSModule, DNSRRValidator, GRPCModule, HeaderMatch, HTTPModule, ICMPModule, Module, ProberName, QueryResponse, TCPModule, TLSConfig, TLSVersionName, TraceModule } from './types';
+import { defaultDNS, defaultGRPC, defaultHTTP, defaultICMP, defaultTCP, defaultTLS, defaultTrace, MODULE_TIMEOUT_DEFAULT } from './defaults';
 import { bool, duration, exclusive, int, list, oneOf, record, regex, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
 import { labelName, sizeBytes } from './schema_values';
 
@@ -201,6 +201,7 @@ const tcpModule = struct<TCPModule>({
     query_response: list(queryResponse),
     tls: bool(),
     tls_config: tlsConfig,
+    reset_on_close: bool(),
   },
   defaults: defaultTCP,
 });
@@ -217,6 +218,28 @@ const icmpModule = struct<ICMPModule>({
     interval: duration({ positive: true }),
   },
   defaults: defaultICMP,
+});
+
+const traceModule = struct<TraceModule>({
+  fields: {
+    preferred_ip_protocol: ipProtocol,
+    ip_protocol_fallback: bool(),
+    protocol: oneOf(['icmp', 'udp', 'tcp'] as const),
+    port: int(0, 65535),
+    first_ttl: int(1, 255),
+    max_ttl: int(1, 255),
+    rounds: int(1, 100),
+    interval: duration({ positive: true }),
+    flows: int(1, 64),
+    payload_size: int(8, 1400),
+  },
+  defaults: defaultTrace,
+  check: (t, f, ctx) => {
+    if (t.max_ttl >= t.first_ttl) return true;
+    const { path, node } = f.at('max_ttl');
+    ctx.report(node, path, `got ${shown(node)}, expected a TTL not below first_ttl (${t.first_ttl})`);
+    return false;
+  },
 });
 
 const regexList = list(regex());
@@ -267,6 +290,7 @@ const moduleBody = struct<ModuleBody>({
     icmp: icmpModule,
     dns: dnsModule,
     grpc: grpcModule,
+    trace: traceModule,
   },
   defaults: () => ({
     prober: 'http',
@@ -276,6 +300,7 @@ const moduleBody = struct<ModuleBody>({
     icmp: defaultICMP(),
     dns: defaultDNS(),
     grpc: defaultGRPC(),
+    trace: defaultTrace(),
   }),
   required: ['prober'],
   check: (m, f, ctx) => {

@@ -12,7 +12,7 @@ import { duration, indexPath, int, isNull, list, record, shown, str, struct, typ
 import { LABEL_NAME, TARGET_CHECKS } from './schema_values';
 
 /** Probers a task may use in this version; modules: may name any blackbox prober. */
-export const AVAILABLE_PROBERS: readonly ProberName[] = ['http', 'tcp', 'icmp'];
+export const AVAILABLE_PROBERS: readonly ProberName[] = ['http', 'tcp', 'icmp', 'trace'];
 
 /** Label names sonde itself puts on task series. */
 export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase'] as const;

@@ -70,4 +70,5 @@ export const TARGET_CHECKS: Record<string, ((t: string) => string | undefined) |
   http: httpTarget,
   tcp: tcpTarget,
   icmp: icmpTarget,
+  trace: icmpTarget,
 };

@@ -76,6 +76,8 @@ export interface TCPModule {
   query_response: QueryResponse[];
   tls: boolean;
   tls_config: TLSConfig;
+  /** sonde: end a plain connect probe with RST instead of FIN, so the probe host keeps no TIME_WAIT */
+  reset_on_close: boolean;
 }
 
 export interface ICMPModule {
@@ -89,6 +91,25 @@ export interface ICMPModule {
   pings: number;
   /** sonde: seconds between echoes of one round. */
   interval: number;
+}
+
+/** sonde: the `trace` prober (path probing, issue 3); no blackbox equivalent. */
+export interface TraceModule {
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  /** probe packets: ICMP echo, UDP to a high port, or TCP SYN */
+  protocol: 'icmp' | 'udp' | 'tcp';
+  /** UDP/TCP destination port (UDP: 33434 as traceroute, TCP: 80) */
+  port: number;
+  first_ttl: number;
+  max_ttl: number;
+  /** probes per TTL per flow in one probe run (mtr's cycles) */
+  rounds: number;
+  /** seconds between rounds */
+  interval: number;
+  /** Paris flows per round: 1 follows one ECMP path; more enumerate parallel next hops */
+  flows: number;
+  payload_size: number;
 }
 
 export interface DNSRRValidator {
@@ -135,6 +156,8 @@ export interface Module {
   icmp: ICMPModule;
   dns: DNSModule;
   grpc: GRPCModule;
+  /** always set by the loader; optional so that modules built by hand (tests, built-ins) need not list it */
+  trace?: TraceModule;
 }
 
 export interface Task {

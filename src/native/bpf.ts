@@ -56,7 +56,9 @@ export type FlowSpec =
   | { protocol: 'tcp' | 'udp'; local: string; localPort: number; remote: string; remotePort: number }
   | { protocol: 'icmp' | 'icmp6'; local: string; remote: string; echoId: number }
   /** any address: matches on protocol and local port (ICMP: echo id) alone */
-  | { protocol: 'tcp' | 'udp' | 'icmp' | 'icmp6'; wildcardPort: number };
+  | { protocol: 'tcp' | 'udp' | 'icmp' | 'icmp6'; wildcardPort: number }
+  /** any local address and port (ICMP: any echo id) to or from one remote service (ICMP: remotePort 0) */
+  | { protocol: 'tcp' | 'udp' | 'icmp' | 'icmp6'; remote: string; remotePort: number; anyLocal: true };
 
 export interface FlowState {
   xdpPackets: number;
@@ -107,6 +109,7 @@ interface NativeBpf {
 function flowArgs(spec: FlowSpec): FlowArgs {
   const proto = PROTO[spec.protocol];
   if ('wildcardPort' in spec) return [proto, '', spec.wildcardPort, '', 0];
+  if ('anyLocal' in spec) return [proto, '', 0, spec.remote, spec.remotePort];
   if ('echoId' in spec) return [proto, spec.local, spec.echoId, spec.remote, 0];
   return [proto, spec.local, spec.localPort, spec.remote, spec.remotePort];
 }

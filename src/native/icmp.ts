@@ -31,6 +31,9 @@ export interface IcmpOutcome {
   info: number;
   kernelRx: boolean;
   kernelTx: boolean;
+  /** echo identifier and sequence the request went out with (eBPF events name packets by them); 0 when never built */
+  echoId: number;
+  echoSeq: number;
 }
 
 export interface IcmpEngineOptions {
@@ -40,6 +43,8 @@ export interface IcmpEngineOptions {
   /** packets per second, 0 = unpaced */
   rate?: number;
   mode?: 'auto' | 'raw' | 'dgram';
+  /** sender threads (shards), each with its own sockets; 0 or unset: one per CPU, at most 4 */
+  threads?: number;
 }
 
 export interface EchoOptions {
@@ -77,6 +82,7 @@ interface NativeBatch {
   info: Uint32Array;
   rtt: Float64Array;
   from: Uint8Array;
+  wire: Uint32Array;
 }
 
 interface NativeEngine {
@@ -124,7 +130,7 @@ export class IcmpEngine {
     const Ctor = binding.IcmpEngine as NativeCtor;
     const mode = opts.mode === 'raw' ? 1 : opts.mode === 'dgram' ? 2 : 0;
     try {
-      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode }, (b) => this.onBatch(b));
+      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode, threads: opts.threads }, (b) => this.onBatch(b));
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_SONDE_ICMP_SOCKET') throw new IcmpSocketError((err as Error).message);
       throw err;
@@ -251,6 +257,8 @@ export class IcmpEngine {
         info: b.info[i],
         kernelRx: (b.flags[i] & 1) !== 0,
         kernelTx: (b.flags[i] & 2) !== 0,
+        echoId: b.wire[i] >>> 16,
+        echoSeq: b.wire[i] & 0xffff,
       };
       if (kind !== 'duplicate') g.finals++;
       g.listener(tag & 0xffff, outcome);

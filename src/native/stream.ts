@@ -54,6 +54,8 @@ export interface StreamRequest {
   sourceAddress?: string;
   /** IPv6 zone index for link-local targets */
   scopeId?: number;
+  /** source port to bind (0 or absent: the kernel picks one at connect time) */
+  sourcePort?: number;
 }
 
 export interface StreamTimings {
@@ -104,6 +106,7 @@ interface NativeStreamEngine {
     headerCap: number,
     src: Uint8Array | null,
     scopeId: number,
+    srcPort: number,
   ): void;
   counters(): Record<string, number>;
   close(): void;
@@ -171,6 +174,7 @@ class StreamClient {
         req.request === undefined ? 0 : (req.headerCapture ?? 16384),
         src,
         req.scopeId ?? 0,
+        req.sourcePort ?? 0,
       );
       this.pending.set(id, { resolve, reject });
     });

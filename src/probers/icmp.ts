@@ -88,6 +88,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
       payloadSize: cfg.payload_size,
       src,
       signal: ctx.signal,
+      flows: ctx.flows,
     });
     const stats = rttStats(round.rtts);
     result.icmp = {
@@ -99,6 +100,8 @@ export const probeICMP: Prober = async (target, module, ctx) => {
       replyHopLimit: round.replyHopLimit,
       rtts: round.rtts,
     };
+    // Every lost echo says where it was lost, also in a round that succeeded with some loss (issue 4).
+    if (round.attribution) result.attribution = round.attribution;
     // blackbox's rtt phase is its one echo's round trip; for rounds, the median stands for it.
     result.phases.rtt = stats?.median ?? 0;
     if (round.sent === 0) {

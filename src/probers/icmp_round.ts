@@ -2,8 +2,10 @@
 // engine, for the icmp prober (one target) and `sonde ping` (many targets at once).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
+import { isIP } from 'node:net';
 import type { IcmpEngine, IcmpOutcome } from '../native/icmp';
-import type { RTTStats } from '../result';
+import type { Attribution, RTTStats } from '../result';
+import type { FlowRegistry, LostEcho } from './types';
 
 export interface RoundOptions {
   pings: number;
@@ -18,6 +20,8 @@ export interface RoundOptions {
   /** performance.now() by which every echo must have ended */
   deadline?: number;
   signal?: AbortSignal;
+  /** eBPF flow registry: each target's echoes are watched and every lost one is attributed (issue 4) */
+  flows?: FlowRegistry;
 }
 
 export interface RoundResult {
@@ -26,9 +30,15 @@ export interface RoundResult {
   duplicates: number;
   /** seconds, per reply in send order */
   rtts: number[];
+  /** the ping number (0-based) of each element of `rtts` */
+  replySeqs: number[];
   replyHopLimit?: number;
   /** the first ICMP error (or refused send) seen, if any */
   error?: IcmpOutcome;
+  /** echoes that got no answer (timeout or refused send), by ping number (0-based) */
+  lost: LostEcho[];
+  /** with `flows`: where each lost echo was lost, one entry per element of `lost` */
+  attribution?: Attribution[];
 }
 
 export function rttStats(rtts: readonly number[]): RTTStats | undefined {
@@ -44,7 +54,38 @@ export function rttStats(rtts: readonly number[]): RTTStats | undefined {
 
 /** Sends `pings` echoes to each address, `interval` apart, and waits for every outcome. */
 export async function echoRounds(engine: IcmpEngine, addresses: readonly string[], opts: RoundOptions): Promise<RoundResult[]> {
-  const results: RoundResult[] = addresses.map(() => ({ sent: 0, received: 0, duplicates: 0, rtts: [] }));
+  const results: RoundResult[] = addresses.map(() => ({ sent: 0, received: 0, duplicates: 0, rtts: [], replySeqs: [], lost: [] }));
+  const watch = opts.flows ? watchEchoes(opts.flows, addresses) : undefined;
+  try {
+    await sendRounds(engine, addresses, opts, results);
+    if (watch) await explainLost(opts.flows!, addresses.map((a) => watch.get(a) ?? 0), results, engine.privileged);
+  } finally {
+    for (const id of watch?.values() ?? []) if (id > 0) opts.flows!.remove(id);
+  }
+  return results;
+}
+
+/** One echo flow per distinct address, registered before the first echo leaves. */
+function watchEchoes(flows: FlowRegistry, addresses: readonly string[]): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const a of addresses) {
+    if (!ids.has(a)) ids.set(a, flows.addEchoFlow?.({ family: isIP(a) === 6 ? 6 : 4, remote: a }) ?? 0);
+  }
+  return ids;
+}
+
+async function explainLost(flows: FlowRegistry, ids: readonly number[], results: RoundResult[], rawSocket: boolean): Promise<void> {
+  await Promise.all(
+    results.map(async (r, i) => {
+      if (r.lost.length === 0) return;
+      r.lost.sort((a, b) => a.seq - b.seq);
+      const unknown = (): Attribution[] => r.lost.map((l) => ({ seq: l.seq, verdict: 'unknown' }));
+      r.attribution = flows.explainEchoes && ids[i] > 0 ? await flows.explainEchoes(ids[i], r.lost, { rawSocket }) : unknown();
+    }),
+  );
+}
+
+async function sendRounds(engine: IcmpEngine, addresses: readonly string[], opts: RoundOptions, results: RoundResult[]): Promise<void> {
   const perPing: Array<Array<number | undefined>> = addresses.map(() => []);
   const waits: Array<Promise<void>> = [];
   const start = performance.now();
@@ -74,6 +115,8 @@ export async function echoRounds(engine: IcmpEngine, addresses: readonly string[
             } else if (o.kind !== 'timeout' && !r.error) {
               r.error = o;
             }
+            // Unanswered: no reply and no ICMP error telling why (an error is the path's own answer).
+            if (o.kind === 'timeout' || o.kind === 'send_error') r.lost.push({ seq: ping, echoId: o.echoId, echoSeq: o.echoSeq });
           },
           resolve,
         );
@@ -82,6 +125,8 @@ export async function echoRounds(engine: IcmpEngine, addresses: readonly string[
     for (const r of results) r.sent++;
   }
   await Promise.all(waits);
-  results.forEach((r, i) => (r.rtts = perPing[i].filter((x): x is number => x !== undefined)));
-  return results;
+  results.forEach((r, i) => {
+    r.replySeqs = perPing[i].flatMap((x, k) => (x === undefined ? [] : [k]));
+    r.rtts = r.replySeqs.map((k) => perPing[i][k] as number);
+  });
 }

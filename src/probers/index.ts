@@ -5,9 +5,11 @@ import type { Prober } from './types';
 import { probeHTTP } from './http';
 import { probeTCP } from './tcp';
 import { probeICMP } from './icmp';
+import { probeTrace } from './trace';
 
 export const PROBERS: Partial<Record<ProberName, Prober>> = {
   http: probeHTTP,
   tcp: probeTCP,
   icmp: probeICMP,
+  trace: probeTrace,
 };

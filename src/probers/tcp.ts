@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Module, TCPModule } from '../config/types';
 import type { ProbeResult } from '../result';
 import { classifyError, ProbeFailure } from './errors';
+import { fastConnect, fastPathFor } from './fast';
 import { trackSocketFlow } from './flows';
 import { resolveTarget } from './resolve';
 import { runDialogue, type DialogueIO } from './tcp_dialogue';
@@ -182,6 +183,41 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   await runDialogue(tcp.query_response, io, (result.tcp ??= { failedDueToRegex: false }));
 }
 
+/** tcp_connect without TLS or dialogue: on the native stream engine (src/probers/fast.ts). */
+async function probeConnectOnly(target: string, module: Module, ctx: ProbeContext, result: ProbeResult, start: number): Promise<ProbeResult> {
+  const tcp = module.tcp;
+  try {
+    if (ctx.signal.aborted) throw new ProbeFailure('timeout', 'the probe was cancelled before it started');
+    const { host, port } = splitHostPort(target);
+    if (tcp.source_ip_address !== undefined && !net.isIP(tcp.source_ip_address)) {
+      throw new ProbeFailure('config', `source_ip_address ${tcp.source_ip_address} is not an IP address`);
+    }
+    const lookupStart = performance.now();
+    try {
+      const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, ctx.signal);
+      result.address = resolved.addresses[0];
+      result.ipProtocol = resolved.family;
+    } finally {
+      result.dnsLookupSeconds = result.phases.resolve = (performance.now() - lookupStart) / 1000;
+    }
+    const { seconds, failure } = await fastConnect(result.address, port, {
+      sourceAddress: tcp.source_ip_address,
+      resetOnClose: tcp.reset_on_close,
+      deadline: ctx.deadline,
+      flows: ctx.flows,
+    });
+    result.phases.connect = seconds;
+    if (failure) throw failure;
+    result.success = true;
+  } catch (err) {
+    const { reason, message } = classifyError(err);
+    result.reason = reason;
+    result.message = message;
+  }
+  result.durationSeconds = (performance.now() - start) / 1000;
+  return result;
+}
+
 export const probeTCP: Prober = async (target: string, module: Module, ctx: ProbeContext) => {
   const start = performance.now();
   const result: ProbeResult = {
@@ -194,6 +230,7 @@ export const probeTCP: Prober = async (target: string, module: Module, ctx: Prob
     phases: {},
     tcp: { failedDueToRegex: false },
   };
+  if (fastPathFor(ctx.flows) && !module.tcp.tls && module.tcp.query_response.length === 0) return probeConnectOnly(target, module, ctx, result, start);
   const run = new TCPRun(ctx, result);
   try {
     await probe(target, module.tcp, run, result);

@@ -4,10 +4,23 @@ import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import type { Attribution, ProbeResult } from '../result';
 
+/** A lost ICMP echo: `seq` as the caller numbers its probes, echoId/echoSeq as sent on the wire. */
+export interface LostEcho {
+  seq: number;
+  echoId: number;
+  echoSeq: number;
+}
+
 /** Lets probes that use kernel sockets tell the eBPF flow map which 5-tuple is theirs (issue 4). */
 export interface FlowRegistry {
   /** returns an id to pass to remove(); must never throw */
   addSocketFlow(flow: { protocol: 'tcp' | 'udp'; local: string; localPort: number; remote: string; remotePort: number }): number;
+  /** A flow known by its local port alone (a port sonde chose and holds exclusively). */
+  addPortFlow?(protocol: 'tcp' | 'udp', localPort: number): number;
+  /** ICMP echoes of the native engine to and from one host (issue 4); returns an id for remove(). */
+  addEchoFlow?(flow: { family: 4 | 6; remote: string }): number;
+  /** One attribution per lost echo of an addEchoFlow() id; rawSocket: the engine reads replies on a raw socket. */
+  explainEchoes?(id: number, lost: readonly LostEcho[], opts?: { rawSocket?: boolean }): Promise<Attribution[]>;
   remove(id: number): void;
   /** Where a lost probe of this flow was lost (one entry per ICMP sequence in `seqs`); absent without eBPF. */
   explain?(id: number, seqs?: readonly number[]): Promise<Attribution[]>;

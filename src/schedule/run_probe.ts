@@ -38,11 +38,29 @@ function failed(target: string, module: Module, startedAt: number, t0: number, r
 /** Remembers the flows one probe registers, so that a failed probe can be explained afterwards. */
 class ProbeFlows implements FlowRegistry {
   readonly ids: number[] = [];
-  constructor(private readonly inner: FlowRegistry) {}
+  /** present only when the inner registry has it: probers choose their path by its presence */
+  readonly addPortFlow?: (protocol: 'tcp' | 'udp', localPort: number) => number;
+  constructor(private readonly inner: FlowRegistry) {
+    if (inner.addPortFlow) {
+      const add = inner.addPortFlow.bind(inner);
+      this.addPortFlow = (protocol, localPort) => {
+        const id = add(protocol, localPort);
+        if (id > 0) this.ids.push(id);
+        return id;
+      };
+    }
+  }
   addSocketFlow(flow: Parameters<FlowRegistry['addSocketFlow']>[0]): number {
     const id = this.inner.addSocketFlow(flow);
     if (id > 0) this.ids.push(id);
     return id;
+  }
+  // Echo flows are explained by the icmp prober itself, per sequence: not part of attribution().
+  addEchoFlow(flow: { family: 4 | 6; remote: string }): number {
+    return this.inner.addEchoFlow?.(flow) ?? 0;
+  }
+  explainEchoes(...args: Parameters<NonNullable<FlowRegistry['explainEchoes']>>): Promise<Attribution[]> {
+    return this.inner.explainEchoes ? this.inner.explainEchoes(...args) : Promise.resolve(args[1].map((l) => ({ seq: l.seq, verdict: 'unknown' as const })));
   }
   remove(id: number): void {
     this.inner.remove(id);

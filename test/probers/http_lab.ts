@@ -43,7 +43,7 @@ export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module 
     prober: 'http',
     timeout,
     http,
-    tcp: { ...unused, query_response: [], tls: false, tls_config: tlsDefaults },
+    tcp: { ...unused, query_response: [], tls: false, tls_config: tlsDefaults, reset_on_close: false },
     icmp: { ...unused, payload_size: 0, dont_fragment: false, ttl: 0, pings: 1, interval: 1 },
     dns: {
       ...unused,

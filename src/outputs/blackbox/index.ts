@@ -7,6 +7,7 @@ import { writeCommon } from './common';
 import { writeHTTP } from './http';
 import { writeTCP } from './tcp';
 import { writeICMP } from './icmp';
+import { writeTrace } from './trace';
 
 export type BlackboxWriter = (result: ProbeResult, module: Module, reg: Registry) => void;
 
@@ -14,6 +15,7 @@ const WRITERS: Partial<Record<ProberName, BlackboxWriter>> = {
   http: writeHTTP,
   tcp: writeTCP,
   icmp: writeICMP,
+  trace: writeTrace,
 };
 
 export function renderProbe(result: ProbeResult, module: Module): Registry {

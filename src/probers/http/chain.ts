@@ -27,12 +27,12 @@ interface Hop {
 }
 
 /** Headers and TLS options for a hop: credentials and the Host override stay on the target's host. */
-function hopRequest(spec: RequestSpec, hop: Hop, module: Module) {
+async function hopRequest(spec: RequestSpec, hop: Hop, module: Module) {
   const sameHost = hop.url.host === spec.url.host;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.headers)) if (sameHost || !spec.sensitive.has(k)) headers[k] = v;
   headers.host = (sameHost && spec.hostOverride) || hop.url.host;
-  let tls = hop.url.protocol === 'https:' ? spec.tls : undefined;
+  let tls = hop.url.protocol === 'https:' ? await spec.tls() : undefined;
   if (tls && !sameHost && !module.http.tls_config.server_name) {
     const name = bareHost(hop.url);
     tls = { ...tls, host: name, servername: isIP(name) ? undefined : name };
@@ -89,7 +89,14 @@ export async function probeChain(
         break;
       }
     }
-    const { headers, tls } = hopRequest(spec, hop, module);
+    let req;
+    try {
+      req = await hopRequest(spec, hop, module);
+    } catch (err) {
+      failure = err instanceof ProbeFailure ? err : new ProbeFailure('config', (err as Error).message);
+      break;
+    }
+    const { headers, tls } = req;
     out = await exchange({
       url: hop.url,
       address,
@@ -102,6 +109,7 @@ export async function probeChain(
       bodySizeLimit: h.body_size_limit,
       keepBody: hasBodyRules(h),
       signal: ctx.signal,
+      deadline: ctx.deadline,
       flows: ctx.flows,
     });
     hops.push({ url: hop.url.href, address, statusCode: out.statusCode || undefined, phases: { resolve: resolveSeconds, ...out.phases } });

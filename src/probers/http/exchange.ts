@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { Client, type Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
+import { fastHTTP, fastPathFor } from '../fast';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 
@@ -26,6 +27,8 @@ export interface ExchangeInput {
   /** keep the decoded body for regular expression rules */
   keepBody: boolean;
   signal: AbortSignal;
+  /** performance.now() by which the exchange must end */
+  deadline: number;
   flows?: FlowRegistry;
 }
 
@@ -70,7 +73,30 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
   return p;
 }
 
-export function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
+/**
+ * One hop. Plain HTTP whose answer needs no body (no body rules, no decoding) runs on the native
+ * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
+ */
+export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
+  if (fastPathFor(input.flows) && !input.tls && !input.keepBody && !input.compression && input.url.protocol === 'http:') {
+    const fast = await fastHTTP({
+      url: input.url,
+      address: input.address,
+      port: Number(input.url.port) || 80,
+      method: input.method,
+      headers: input.headers,
+      body: input.body,
+      bodySizeLimit: input.bodySizeLimit,
+      transparentGzip: input.transparentGzip,
+      deadline: input.deadline,
+      flows: input.flows,
+    });
+    if (fast) return fast;
+  }
+  return exchangeUndici(input);
+}
+
+function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
   const state: ConnState = {
     marks: { connectStart: 0, connected: 0, tlsDone: 0, wrote: 0, firstByte: 0 },
     stage: 'connecting',

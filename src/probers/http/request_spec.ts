@@ -19,7 +19,8 @@ export interface RequestSpec {
   /** Host header from module headers (or the /probe `hostname` parameter), if any */
   hostOverride?: string;
   body?: Buffer;
-  tls: ClientTLSOptions;
+  /** TLS options, built on first use: reading and hashing the files costs more than a plain-HTTP probe */
+  tls: () => Promise<ClientTLSOptions>;
   /** Go's transport asked for gzip by itself, so it decompresses and reports Content-Length -1 */
   transparentGzip: boolean;
 }
@@ -127,6 +128,11 @@ async function tlsOptions(h: HTTPModule, url: URL, hostOverride: string | undefi
   return opts;
 }
 
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
 export async function buildRequestSpec(target: string, module: Module): Promise<RequestSpec> {
   const h = module.http;
   const url = targetURL(target);
@@ -162,7 +168,7 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
     sensitive,
     hostOverride,
     body,
-    tls: await tlsOptions(h, url, hostOverride),
+    tls: memo(() => tlsOptions(h, url, hostOverride)),
     transparentGzip,
   };
 }

@@ -1,0 +1,151 @@
+// The fast path: plain TCP connects and plain-HTTP exchanges run on the native stream engine
+// (its own thread, epoll, no per-probe JS sockets) instead of Node sockets and undici. Only
+// probes whose every option the engine honours take it; TLS, dialogues, body rules and decoding
+// stay on the rich path. SONDE_FAST_PATH=0 turns it off (for comparison and debugging).
+import type { IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { streamProbe, type StreamRequest, type StreamResult } from '../native/stream';
+import { classifyError, ProbeFailure } from './errors';
+import { sourcePorts } from './source_ports';
+import type { FlowRegistry } from './types';
+
+const ENABLED = process.env.SONDE_FAST_PATH !== '0';
+
+/**
+ * Whether a probe may take the fast path: a flow registry that cannot register a flow by port
+ * (src/probers/source_ports.ts) needs the Node socket path, where the 5-tuple is known.
+ */
+export function fastPathFor(flows: FlowRegistry | undefined): boolean {
+  return ENABLED && (!flows || flows.addPortFlow !== undefined);
+}
+
+function remainingMs(deadline: number): number {
+  return Math.max(1, Math.floor(deadline - performance.now()));
+}
+
+/** The engine's outcome as one of sonde's failure reasons (undefined: success). */
+export function streamFailure(r: StreamResult, what: string): ProbeFailure | undefined {
+  if (r.errno === 0) return undefined;
+  if (r.code === 'ETIMEDOUT') {
+    const connecting = r.phase === 'connect' || r.phase === 'queued';
+    return new ProbeFailure(connecting ? 'connect_timeout' : 'timeout', `${what} did not finish before the deadline (${r.phase} phase)`);
+  }
+  if (r.code === 'EPROTO') {
+    if (r.parseError === 'body_too_large') return new ProbeFailure('body_too_large', 'the response body exceeded body_size_limit');
+    return new ProbeFailure('protocol_error', `malformed HTTP response (${r.parseError ?? 'parse error'})`);
+  }
+  const { reason, message } = classifyError({ code: r.code, message: `${what}: ${r.code}` });
+  return new ProbeFailure(reason, message);
+}
+
+/**
+ * Runs one engine probe. With an eBPF flow registry, the probe binds a source port sonde holds
+ * and registers it first, so that even a dropped first SYN is attributed to it.
+ */
+async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise<StreamResult> {
+  if (!flows?.addPortFlow) return streamProbe(req);
+  // A port a local service listens on fails with EADDRINUSE: move on to the next one.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = sourcePorts.take();
+    if (port === undefined) break;
+    const id = flows.addPortFlow('tcp', port);
+    try {
+      const r = await streamProbe({ ...req, sourcePort: port });
+      if (r.code !== 'EADDRINUSE') return r;
+    } finally {
+      if (id > 0) flows.remove(id);
+      sourcePorts.give(port);
+    }
+  }
+  return streamProbe(req);
+}
+
+/** A TCP connect probe: the connect time in seconds (also of a failed attempt) and the failure, if any. */
+export async function fastConnect(
+  address: string,
+  port: number,
+  opts: { sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry },
+): Promise<{ seconds: number; failure?: ProbeFailure }> {
+  const r = await run({ address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline) }, opts.flows);
+  return { seconds: r.timings.connect, failure: streamFailure(r, `connecting to ${address}:${port}`) };
+}
+
+/** Response header fields from the raw head, as Node's IncomingHttpHeaders (lower-case names). */
+export function parseHead(head: string): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  const lines = head.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const prev = headers[name];
+    if (prev === undefined) headers[name] = value;
+    else if (name === 'set-cookie') headers[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+    else headers[name] = `${prev as string}, ${value}`; // RFC 9110 section 5.3: fields combine with commas
+  }
+  return headers as IncomingHttpHeaders;
+}
+
+export interface FastExchange {
+  phases: Record<string, number>;
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  httpVersion?: string;
+  contentLength: number;
+  uncompressedLength: number;
+  failure?: ProbeFailure;
+}
+
+/**
+ * One plain-HTTP request/response on a fresh connection. Returns null when the answer needs what
+ * only the rich path does (a gzip body Go's transport would decode), so the caller re-runs it there.
+ */
+export async function fastHTTP(input: {
+  url: URL;
+  address: string;
+  port: number;
+  method: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  bodySizeLimit: number;
+  transparentGzip: boolean;
+  deadline: number;
+  flows?: FlowRegistry;
+}): Promise<FastExchange | null> {
+  const { host, ...rest } = input.headers;
+  let request = `${input.method} ${input.url.pathname}${input.url.search} HTTP/1.1\r\nhost: ${host ?? input.url.host}\r\n`;
+  for (const [k, v] of Object.entries(rest)) request += `${k}: ${v}\r\n`;
+  // The server closes first, so TIME_WAIT lands on its side, not on the probe host.
+  request += 'connection: close\r\n\r\n';
+  const bytes = input.body ? Buffer.concat([Buffer.from(request, 'latin1'), input.body]) : Buffer.from(request, 'latin1');
+  const r = await run(
+    {
+      address: input.address,
+      port: input.port,
+      timeoutMs: remainingMs(input.deadline),
+      request: bytes,
+      headRequest: input.method === 'HEAD',
+      bodyLimit: input.bodySizeLimit,
+    },
+    input.flows,
+  );
+  const headers = r.head ? parseHead(r.head) : {};
+  const encoding = String(headers['content-encoding'] ?? '').toLowerCase();
+  if (r.errno === 0 && input.transparentGzip && encoding === 'gzip') return null;
+  const phases: Record<string, number> = { connect: r.timings.connect };
+  if (r.statusCode > 0) {
+    phases.processing = r.timings.processing;
+    if (r.errno === 0) phases.transfer = r.timings.transfer;
+  }
+  return {
+    phases,
+    statusCode: r.statusCode,
+    headers,
+    httpVersion: r.statusCode ? (r.httpVersion === 1 ? '1.0' : '1.1') : undefined,
+    contentLength: r.contentLength,
+    uncompressedLength: r.bodyBytes,
+    failure: streamFailure(r, `${input.method} ${input.url.href}`),
+  };
+}

@@ -1,0 +1,128 @@
+// Pure pieces of path probing: the `trace:` config section, `sonde trace` arguments and report,
+// the path hash, and the /probe series (no privileges, no packets).
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { parseTraceArgs, formatTraceReport } from '../../src/cli/trace';
+import { ConfigError, loadConfigFile } from '../../src/config/load';
+import type { Module } from '../../src/config/types';
+import { renderProbe } from '../../src/outputs/blackbox';
+import { flowBaseFor, pathHash } from '../../src/probers/trace_run';
+import type { ProbeResult, TraceFacts, TraceHop } from '../../src/result';
+import { sondeTrace } from './helpers';
+
+const FIXTURES = resolve(__dirname, '../../../test/fixtures/config/trace');
+
+test('a trace module loads with every key, and an empty one gets the defaults', () => {
+  const c = loadConfigFile(`${FIXTURES}/valid.yml`);
+  assert.deepEqual(c.modules.path_udp.trace, {
+    preferred_ip_protocol: 'ip4',
+    ip_protocol_fallback: true,
+    protocol: 'udp',
+    port: 33500,
+    first_ttl: 2,
+    max_ttl: 12,
+    rounds: 5,
+    interval: 0.05,
+    flows: 4,
+    payload_size: 32,
+  });
+  assert.deepEqual(c.modules.path_default.trace, {
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    protocol: 'icmp',
+    port: 0,
+    first_ttl: 1,
+    max_ttl: 30,
+    rounds: 3,
+    interval: 0.1,
+    flows: 1,
+    payload_size: 24,
+  });
+  assert.equal(c.tasks[0].module, 'path_udp', 'a task may use the trace prober');
+});
+
+test('invalid trace sections are rejected with a message naming the key', () => {
+  const cases: Array<[string, string]> = [
+    ['max-ttl-below-first.yml', '6:16: modules.path.trace.max_ttl: got 3, expected a TTL not below first_ttl (5)'],
+    ['bad-protocol.yml', '5:17: modules.path.trace.protocol: got "sctp", expected one of: icmp, udp, tcp'],
+    ['target-with-port.yml', '7:15: tasks[0].targets[0]: got "198.51.100.7:80", expected a host name or IP address (no port, no scheme) for a trace module'],
+  ];
+  for (const [name, expected] of cases) {
+    const file = `${FIXTURES}/${name}`;
+    assert.throws(() => loadConfigFile(file), (e: unknown) => e instanceof ConfigError && e.message === `${file}:${expected}`, name);
+  }
+});
+
+test('sonde trace arguments: defaults, every flag, and usage errors', () => {
+  const a = parseTraceArgs(['example.org']);
+  assert.deepEqual(a, {
+    target: 'example.org',
+    family: 4,
+    json: false,
+    options: { proto: 'icmp', port: 0, firstTtl: 1, maxTtl: 30, rounds: 10, flows: 1, interval: 0.25, timeout: 1 },
+  });
+  const b = parseTraceArgs(['-6', 'h', '--proto', 'tcp', '--port', '443', '--rounds', '3', '--max-ttl', '9', '--first-ttl', '2', '--flows', '8', '--interval', '0.1', '--timeout', '0.5', '--json']);
+  assert.deepEqual(b, { target: 'h', family: 6, json: true, options: { proto: 'tcp', port: 443, firstTtl: 2, maxTtl: 9, rounds: 3, flows: 8, interval: 0.1, timeout: 0.5 } });
+  for (const bad of [[], ['a', 'b'], ['a', '--proto', 'sctp'], ['a', '--max-ttl', '0'], ['a', '--max-ttl', '256'], ['a', '--first-ttl', '5', '--max-ttl', '3'], ['a', '--rounds'], ['a', '-4', '-6'], ['a', '--bogus']]) {
+    assert.throws(() => parseTraceArgs(bad), { name: 'UsageError' }, JSON.stringify(bad));
+  }
+});
+
+test('sonde trace exits 2 on a usage error, before opening any socket', () => {
+  const r = sondeTrace(['198.19.204.2', '--proto', 'sctp']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--proto: got "sctp", expected icmp, udp or tcp/);
+});
+
+const rtt = { min: 0.001, median: 0.002, mean: 0.002, max: 0.003, stddev: 0.0005 };
+const hop = (ttl: number, addresses: string[], received = 3): TraceHop => ({
+  ttl,
+  addresses,
+  multipath: addresses.length > 1,
+  sent: 3,
+  received,
+  loss: 1 - received / 3,
+  ...(received ? { rtt } : {}),
+});
+
+test('the report shows every address of a multipath hop and a silent hop as ???', () => {
+  const facts: TraceFacts = { proto: 'udp', reached: false, flows: 4, hops: [hop(1, ['10.0.0.1']), hop(2, ['10.0.1.1', '10.0.2.1']), hop(3, [], 0)], pathHash: 1 };
+  const lines = formatTraceReport('t', '192.0.2.9', facts).trimEnd().split('\n');
+  assert.equal(lines[0], 'TRACE t (192.0.2.9) udp, 4 flows; rtt in ms');
+  assert.match(lines[2], /^ {2}1\.\|-- 10\.0\.0\.1 +0\.0% +3 +3 +1\.00 +2\.00 +2\.00 +3\.00 +0\.50$/);
+  assert.match(lines[3], /^ {2}2\.\|-- 10\.0\.1\.1 .* multipath: 2 next hops$/);
+  assert.equal(lines[4], '         10.0.2.1');
+  assert.match(lines[5], /^ {2}3\.\|-- \?\?\? +100\.0% +3 +0 *$/);
+  assert.equal(lines[6], 'did not reach 192.0.2.9 (max TTL 3 shown)');
+});
+
+test('the path hash depends on the address sets per TTL, not on their order or counts', () => {
+  const a = pathHash([hop(1, ['10.0.0.1']), hop(2, ['10.0.1.1', '10.0.2.1'])]);
+  assert.equal(a, pathHash([hop(1, ['10.0.0.1'], 1), hop(2, ['10.0.2.1', '10.0.1.1'])]));
+  assert.notEqual(a, pathHash([hop(1, ['10.0.0.1']), hop(2, ['10.0.1.1'])]));
+  assert.notEqual(a, pathHash([hop(1, ['10.0.0.1']), hop(2, [], 0)]));
+  // Flow identifiers are stable per target and protocol, in the unprivileged-port range.
+  assert.equal(flowBaseFor('192.0.2.1', 'udp'), flowBaseFor('192.0.2.1', 'udp'));
+  assert.notEqual(flowBaseFor('192.0.2.1', 'udp'), flowBaseFor('192.0.2.1', 'tcp'));
+  assert.ok(flowBaseFor('2001:db8::1', 'tcp') >= 33000 && flowBaseFor('2001:db8::1', 'tcp') < 49000);
+});
+
+test('/probe series of a trace: per-hop loss and rtt by TTL and address, hops, reached, path hash', async () => {
+  const trace: TraceFacts = { proto: 'icmp', reached: true, flows: 1, hops: [hop(1, ['10.0.0.1']), hop(2, [], 0), hop(3, ['10.0.3.1', '10.0.3.2'], 2)], pathHash: 12345 };
+  const result: ProbeResult = { target: 't', module: 'm', prober: 'trace', success: true, startedAt: 0, durationSeconds: 0.5, phases: { resolve: 0, trace: 0.5 }, address: '10.0.3.1', ipProtocol: 4, trace };
+  const text = await renderProbe(result, { name: 'm', prober: 'trace' } as Module).metrics();
+  for (const line of [
+    'sonde_trace_reached 1',
+    'sonde_trace_hops 3',
+    'sonde_trace_path_hash 12345',
+    'sonde_trace_hop_loss_ratio{ttl="1",address="10.0.0.1"} 0',
+    'sonde_trace_hop_loss_ratio{ttl="2",address="*"} 1',
+    'sonde_trace_hop_addresses{ttl="3"} 2',
+    'sonde_trace_hop_rtt_seconds{ttl="1",address="10.0.0.1",stat="median"} 0.002',
+    'probe_success 1',
+  ]) {
+    assert.ok(text.split('\n').includes(line), `missing: ${line}`);
+  }
+  assert.doesNotMatch(text, /sonde_trace_hop_rtt_seconds\{ttl="2"/, 'a silent hop has no rtt');
+});
