@@ -13,6 +13,8 @@ interface TargetState {
   up: boolean;
   streak: number; // consecutive results equal to the last one
   lastSuccess: boolean;
+  /** trace tasks: the hash of the last path seen */
+  pathHash?: number;
 }
 
 export class TaskMetrics {
@@ -22,6 +24,7 @@ export class TaskMetrics {
   private readonly phases: Histogram<'task' | 'phase'>;
   private readonly icmpRtt: Histogram<'task'>;
   private readonly icmpLoss: Counter<'task' | 'kind'>;
+  private readonly pathChanges: Counter<'task'>;
   private readonly verdicts: Counter<'task' | 'verdict'>;
   private readonly drops: Counter<'task' | 'reason' | 'direction'>;
   private readonly success: Gauge<'task' | 'target'>;
@@ -53,6 +56,12 @@ export class TaskMetrics {
     });
     this.icmpRtt = new Histogram({ name: 'sonde_icmp_rtt_seconds', help: 'Round-trip time of each ICMP echo reply', labelNames: ['task'], buckets: PHASE_BUCKETS, registers });
     this.icmpLoss = new Counter({ name: 'sonde_icmp_packets_total', help: 'ICMP echo requests sent, replies received and duplicates', labelNames: ['task', 'kind'], registers });
+    this.pathChanges = new Counter({
+      name: 'sonde_trace_path_changes_total',
+      help: 'Trace probes whose path (the addresses answering at each TTL) differed from the previous probe of the same target',
+      labelNames: ['task'],
+      registers,
+    });
     this.verdicts = new Counter({
       name: 'sonde_probe_loss_verdict_total',
       help: 'Lost probes by where they were lost: local_drop, path_loss, unknown (no eBPF, or not decidable)',
@@ -165,6 +174,11 @@ export class TaskMetrics {
     }
     const wasUp = this.states.get(job.key)?.up ?? true;
     const up = this.updateState(job, result.success);
+    if (result.trace) {
+      const s = this.states.get(job.key) as TargetState;
+      if (s.pathHash !== undefined && s.pathHash !== result.trace.pathHash) this.pathChanges.inc({ task });
+      s.pathHash = result.trace.pathHash;
+    }
     if (up !== wasUp) this.taskTargetsUp.set({ task }, this.countUp(job.task));
     if (!this.perTarget(job.task)) return;
     const labels = { task, target: job.target };

@@ -79,3 +79,21 @@ test('series of targets removed by a reload disappear', async () => {
   assert.equal(metric(text, 'sonde_probe_success{task="t",target="127.0.0.1:1001"}'), undefined);
   assert.equal(metric(text, 'sonde_task_targets{task="t"}'), 1);
 });
+
+test('a trace task counts path changes per task, not the first path', async () => {
+  const m = new TaskMetrics('test');
+  const cfg = config(1, 10);
+  m.setTasks(cfg.tasks);
+  const [job] = planJobs(cfg);
+  const changes = async () => metric(await m.registry.metrics(), 'sonde_trace_path_changes_total{task="t"}') ?? 0;
+  for (const [hash, expected] of [
+    [1, 0],
+    [1, 0],
+    [2, 1],
+    [2, 1],
+    [1, 2],
+  ] as const) {
+    m.record(job, { ...result(job, true), trace: { proto: 'icmp', reached: true, hops: [], pathHash: hash } as unknown as NonNullable<ProbeResult['trace']> });
+    assert.equal(await changes(), expected);
+  }
+});
