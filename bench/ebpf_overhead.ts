@@ -21,6 +21,8 @@ export interface EbpfOverheadOptions {
   tcpSeconds: number;
   /** TCP connects in flight */
   concurrency: number;
+  /** XDP also sends a ring event per reply (the cost before the seen map; BENCH_XDP_EVENTS=1) */
+  xdpEvents?: boolean;
 }
 
 const HOST = '198.19.230.1';
@@ -120,8 +122,8 @@ function nsPerRun(before: ProgramStats[], after: ProgramStats[]): Map<string, nu
   return out;
 }
 
-async function attached<T>(iface: string, fn: (flows: BpfFlowRegistry) => Promise<T>, costs: Map<string, number[]>): Promise<T> {
-  const tracer = DropTracer.open({ localNetns: 'self' });
+async function attached<T>(iface: string, fn: (flows: BpfFlowRegistry) => Promise<T>, costs: Map<string, number[]>, xdpEvents: boolean): Promise<T> {
+  const tracer = DropTracer.open({ localNetns: 'self', xdpEvents });
   try {
     tracer.attachXdp(iface);
     const flows = new BpfFlowRegistry(tracer);
@@ -147,12 +149,12 @@ export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<string[]>
     await icmpRun(engine, 1000); // warm-up: sockets, pages of the probe table
     for (let r = 0; r < opts.runs; r++) {
       const off = await icmpRun(engine, opts.icmpProbes);
-      const on = await attached(iface, (flows) => icmpRun(engine, opts.icmpProbes, flows), icmpCosts);
+      const on = await attached(iface, (flows) => icmpRun(engine, opts.icmpProbes, flows), icmpCosts, opts.xdpEvents ?? false);
       icmp.off.push(off.rate);
       icmp.on.push(on.rate);
       icmpLost += off.lost + on.lost;
       tcp.off.push(await tcpRun(opts.tcpSeconds, opts.concurrency));
-      tcp.on.push(await attached(iface, (flows) => tcpRun(opts.tcpSeconds, opts.concurrency, flows), tcpCosts));
+      tcp.on.push(await attached(iface, (flows) => tcpRun(opts.tcpSeconds, opts.concurrency, flows), tcpCosts, opts.xdpEvents ?? false));
     }
   } finally {
     engine.close();
@@ -161,7 +163,7 @@ export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<string[]>
   }
   const lines = [
     report({ name: 'ICMP echoes/s, eBPF attached, flows registered', unit: 'echoes/s', runs: icmp.on, peer: { name: 'detached', runs: icmp.off } }),
-    `ICMP overhead: throughput ratio attached/detached ${(median(icmp.on) / median(icmp.off)).toFixed(3)} (${icmpLost} echoes unanswered over all runs)`,
+    `ICMP overhead: throughput ratio attached/detached ${(median(icmp.on) / median(icmp.off)).toFixed(3)} (${icmpLost} echoes unanswered over all runs; XDP ${opts.xdpEvents ? 'ring event per reply' : 'seen map, no event per reply'})`,
     report({ name: 'TCP connects/s, eBPF attached, flows registered', unit: 'connects/s', runs: tcp.on, peer: { name: 'detached', runs: tcp.off } }),
     `TCP overhead: throughput ratio attached/detached ${(median(tcp.on) / median(tcp.off)).toFixed(3)} (kernel connect(); a SYN scanner does not exist yet)`,
   ];

@@ -10,7 +10,7 @@ const SCENARIOS: Record<string, Scenario> = {
   probe_rate: () => probeRate({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: 64 }),
   icmp_rate: () => icmpRate({ runs: Number(process.env.BENCH_RUNS ?? 3), probes: Number(process.env.BENCH_ICMP_PROBES ?? 1_000_000), targets: 250 }),
   ebpf_overhead: () =>
-    ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128 }),
+    ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128, xdpEvents: process.env.BENCH_XDP_EVENTS === '1' }),
 };
 
 async function main(): Promise<void> {

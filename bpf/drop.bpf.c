@@ -24,7 +24,9 @@ const volatile __u32 local_netns = 0; /* probe host's netns inode; 0 = every nam
  * the sockets it is not for drop their clone in raw_rcv() with SOCKET_FILTER (ping programs filter
  * by echo id), and ping_rcv() frees the original with NO_SOCKET when no ping socket claims it. For an
  * echo reply of a probe flow neither is a loss, and an event each per reply would only load the ring. */
-const volatile __u32 echo_reply_clone[2] = {0, 0};
+/* Third: QUEUE_PURGE, a socket closed with the clone still queued: the engine closes its sockets only
+ * at exit, and another process's raw ICMP socket (a ping, a second sonde) gets a clone of every reply. */
+const volatile __u32 echo_reply_clone[3] = {0, 0, 0};
 
 /* Only the field's existence matters: the flavor suffix (___rx) is ignored by CO-RE matching. */
 struct trace_event_raw_kfree_skb___rx {
@@ -66,6 +68,7 @@ static __always_inline int sonde_parse_skb(struct sk_buff *skb, struct sonde_pkt
 			return 0;
 		p->family = SONDE_AF_INET;
 		p->proto = ip.protocol;
+		p->wire_tag = bpf_ntohs(ip.id);
 		__builtin_memcpy(p->saddr, &ip.saddr, 4);
 		__builtin_memcpy(p->daddr, &ip.daddr, 4);
 		l4off = nh + ip.ihl * 4;
@@ -86,6 +89,7 @@ static __always_inline int sonde_parse_skb(struct sk_buff *skb, struct sonde_pkt
 	switch (p->proto) {
 	case SONDE_IPPROTO_TCP:
 		p->tcp_flags = l4[13];
+		p->wire_tag = (__u32)l4[4] << 24 | (__u32)l4[5] << 16 | (__u32)l4[6] << 8 | l4[7];
 		/* fallthrough */
 	case SONDE_IPPROTO_UDP:
 		p->sport = (__u16)(l4[0] << 8 | l4[1]);
@@ -116,12 +120,22 @@ int BPF_PROG(sonde_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop
 	netns = sonde_netns(skb, rx_sk);
 	if (local_netns && netns != local_netns)
 		return 0;
-	if (sonde_parse_skb(skb, &p))
+	if (!sonde_parse_skb(skb, &p)) {
+		if (!report_all)
+			return 0;
+	} else if (!report_all && reason != 0 && (p.proto == SONDE_IPPROTO_ICMP || p.proto == SONDE_IPPROTO_ICMPV6) &&
+		   sonde_icmp_dir(&p) == SONDE_DIR_INGRESS &&
+		   (reason == echo_reply_clone[0] || reason == echo_reply_clone[1] || reason == echo_reply_clone[2])) {
+		/* An echo reply's shadow copy: decided before the flow lookups, which would cost more than
+		 * the rest of this program for every reply a probe gets back. */
+		return 0;
+	} else {
 		st = sonde_match(&p, 0, &dir);
+	}
 	if (!st && !report_all)
 		return 0;
 	if (st && dir == SONDE_DIR_INGRESS && (p.proto == SONDE_IPPROTO_ICMP || p.proto == SONDE_IPPROTO_ICMPV6) &&
-	    reason != 0 && (reason == echo_reply_clone[0] || reason == echo_reply_clone[1]))
+	    reason != 0 && (reason == echo_reply_clone[0] || reason == echo_reply_clone[1] || reason == echo_reply_clone[2]))
 		return 0;
 	iif = BPF_CORE_READ(skb, skb_iif);
 	if (!st)

@@ -58,10 +58,30 @@ struct sonde_event {
 	__u8 icmp_type;
 	__u8 tcp_flags;
 	__u32 len; /* skb->len or XDP frame length */
+	/* What tells the probes of one flow apart on the wire when ports cannot: the TCP sequence number,
+	 * else the IPv4 identification (a trace's UDP probes, RFC 791); 0 for IPv6 non-TCP. */
+	__u32 wire_tag;
+	__u32 pad2;
 };
 
-/* Index 0 of the per-CPU `lost` array: ring buffer reservations that failed (ring full). */
+/* Replies seen by the XDP observer, per probe, so no event per reply has to reach user space: the
+ * classifier looks a lost probe up here. wire is an ICMP echo's id << 16 | sequence, 0 for other flows
+ * (one entry per flow). The map is an LRU hash: bounded, the oldest entries are forgotten first. */
+struct sonde_seen_key {
+	__u32 flow_id;
+	__u32 wire;
+};
+
+struct sonde_seen {
+	__u64 first_ns; /* bpf_ktime_get_ns() of the first reply: compared with drop events' ts_ns */
+	__u64 last_ns;
+	__u64 packets;
+};
+
+/* Slots of the per-CPU `lost` counter array: ring buffer reservations that failed (ring full), and
+ * replies of probe flows the XDP observer matched. */
 #define SONDE_LOST_RING 0
-#define SONDE_LOST_SLOTS 1
+#define SONDE_CNT_XDP_MATCHED 1
+#define SONDE_LOST_SLOTS 2
 
 #endif

@@ -27,6 +27,13 @@ struct {
 } events SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sonde_seen_key);
+	__type(value, struct sonde_seen);
+} seen SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SONDE_LOST_SLOTS);
 	__type(key, __u32);
@@ -43,16 +50,21 @@ struct sonde_pkt {
 	__u16 dport;
 	__u16 icmp_seq;
 	__u16 pad;
+	__u32 wire_tag; /* see struct sonde_event */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
 
-static __always_inline void sonde_count_lost(void)
+static __always_inline void sonde_count(__u32 slot)
 {
-	__u32 slot = SONDE_LOST_RING;
 	__u64 *n = bpf_map_lookup_elem(&lost, &slot);
 	if (n)
 		*n += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline void sonde_count_lost(void)
+{
+	sonde_count(SONDE_LOST_RING);
 }
 
 /* Key tiers, most specific first:
@@ -157,6 +169,8 @@ static __always_inline void sonde_fill_pkt(struct sonde_event *e, const struct s
 	e->icmp_seq = p->icmp_seq;
 	e->icmp_type = p->icmp_type;
 	e->tcp_flags = p->tcp_flags;
+	e->wire_tag = p->wire_tag;
+	e->pad2 = 0;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* XDP observer on the probe interface's ingress: counts replies of probe flows before the stack sees
+/* XDP observer on the probe interface's ingress: records replies of probe flows before the stack sees
  * them, so a lost reply can be told apart: reached the NIC and dropped locally, or never arrived (path
- * loss). It never changes a packet's fate: every path returns XDP_PASS. */
+ * loss). It never changes a packet's fate: every path returns XDP_PASS.
+ *
+ * A reply is recorded in the `seen` map (per ICMP echo id:seq, or per flow), which user space reads only
+ * for the few probes that were lost; one ring event per reply (the xdp_events knob, off by default)
+ * cost the probe host more than half its echo throughput, all of it in carrying events nobody needed. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -10,7 +14,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u8 xdp_events = 1; /* also send one ring event per matched reply (per-probe attribution) */
+const volatile __u8 xdp_events = 0; /* also send one ring event per matched reply (debugging, `sonde drops`) */
 const volatile __u32 local_netns = 0; /* reported in events: XDP has no socket or netns of its own */
 
 #define ETH_P_IP_BE bpf_htons(0x0800)
@@ -79,6 +83,25 @@ static __always_inline int sonde_parse_xdp(void *data, void *end, struct sonde_p
 	return 0;
 }
 
+static __always_inline void sonde_record_seen(__u32 flow_id, const struct sonde_pkt *p, __u64 now)
+{
+	struct sonde_seen_key k = { .flow_id = flow_id, .wire = 0 };
+	struct sonde_seen *s;
+
+	if (p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6)
+		k.wire = (__u32)p->sport << 16 | p->icmp_seq;
+	s = bpf_map_lookup_elem(&seen, &k);
+	if (s) {
+		s->last_ns = now;
+		__sync_fetch_and_add(&s->packets, 1);
+		return;
+	}
+	/* Two CPUs inserting the same key at once: BPF_NOEXIST lets the first win; the second reply's
+	 * count is lost, its presence is not. */
+	struct sonde_seen v = { .first_ns = now, .last_ns = now, .packets = 1 };
+	bpf_map_update_elem(&seen, &k, &v, BPF_NOEXIST);
+}
+
 SEC("xdp")
 int sonde_xdp_observe(struct xdp_md *ctx)
 {
@@ -98,6 +121,8 @@ int sonde_xdp_observe(struct xdp_md *ctx)
 	now = bpf_ktime_get_ns();
 	__sync_fetch_and_add(&st->xdp_packets, 1);
 	st->xdp_last_ns = now;
+	sonde_count(SONDE_CNT_XDP_MATCHED);
+	sonde_record_seen(st->flow_id, &p, now);
 	if (!xdp_events)
 		return XDP_PASS;
 	e = sonde_reserve();

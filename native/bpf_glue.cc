@@ -50,6 +50,7 @@ Napi::Object EventObject(Napi::Env env, const sonde_event& e) {
     o.Set("icmpSeq", e.icmp_seq);
   }
   if (e.proto == 6) o.Set("tcpFlags", e.tcp_flags);
+  o.Set("wireTag", e.wire_tag);
   o.Set("len", e.len);
   return o;
 }
@@ -94,6 +95,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
                        {InstanceMethod("addFlow", &BpfTracerWrap::AddFlow),
                         InstanceMethod("removeFlow", &BpfTracerWrap::RemoveFlow),
                         InstanceMethod("flowState", &BpfTracerWrap::FlowState),
+                        InstanceMethod("seen", &BpfTracerWrap::Seen),
                         InstanceMethod("attachXdp", &BpfTracerWrap::AttachXdp),
                         InstanceMethod("detachXdp", &BpfTracerWrap::DetachXdp),
                         InstanceMethod("requestDrain", &BpfTracerWrap::RequestDrain),
@@ -101,7 +103,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
                         InstanceMethod("stop", &BpfTracerWrap::Stop)});
   }
 
-  // new BpfTracer({objectDir, reportAll, localNetns, maxFlows, ringBytes, xdpEvents, runStats}, onEvents)
+  // new BpfTracer({objectDir, reportAll, localNetns, maxFlows, ringBytes, maxSeen, xdpEvents, runStats}, onEvents)
   explicit BpfTracerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfTracerWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsFunction()) {
@@ -115,6 +117,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     opts.local_netns = U32(o.Get("localNetns"), "options.localNetns");
     opts.max_flows = U32(o.Get("maxFlows"), "options.maxFlows", 1u << 24);
     opts.ring_bytes = U32(o.Get("ringBytes"), "options.ringBytes", 1u << 30);
+    opts.max_seen = U32(o.Get("maxSeen"), "options.maxSeen", 1u << 24);
     opts.xdp_events = o.Get("xdpEvents").ToBoolean();
     opts.run_stats = o.Get("runStats").ToBoolean();
     tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sonde-bpf-events", 0, 1);
@@ -171,6 +174,18 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     return o;
   }
 
+  // seen(flowId, wire): what XDP recorded of one probe's replies, or null.
+  Napi::Value Seen(const Napi::CallbackInfo& info) {
+    if (info.Length() != 2) throw Napi::TypeError::New(info.Env(), "seen(flowId: number, wire: number)");
+    sonde_seen s{};
+    if (!tracer_.Seen(U32(info[0], "flowId"), U32(info[1], "wire"), &s)) return info.Env().Null();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("firstTime", static_cast<double>(s.first_ns) / 1e9);
+    o.Set("lastTime", static_cast<double>(s.last_ns) / 1e9);
+    o.Set("packets", static_cast<double>(s.packets));
+    return o;
+  }
+
   Napi::Value AttachXdp(const Napi::CallbackInfo& info) {
     std::string err = tracer_.AttachXdp(static_cast<int>(U32(info[0], "ifindex", INT32_MAX)));
     if (!err.empty()) throw Napi::Error::New(info.Env(), err);
@@ -202,6 +217,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     }
     o.Set("programs", arr);
     o.Set("eventsLost", static_cast<double>(tracer_.EventsLost()));
+    o.Set("xdpMatched", static_cast<double>(tracer_.XdpMatched()));
     return o;
   }
 

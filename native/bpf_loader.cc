@@ -24,7 +24,9 @@ static_assert(offsetof(sonde_flow_key, remote) == 24, "sonde_flow_key.remote");
 static_assert(sizeof(sonde_flow_state) == 32, "sonde_flow_state layout");
 static_assert(offsetof(sonde_flow_state, xdp_packets) == 8, "sonde_flow_state.xdp_packets");
 static_assert(offsetof(sonde_flow_state, drops) == 24, "sonde_flow_state.drops");
-static_assert(sizeof(sonde_event) == 80, "sonde_event layout");
+static_assert(sizeof(sonde_event) == 88, "sonde_event layout");
+static_assert(offsetof(sonde_event, wire_tag) == 80, "sonde_event.wire_tag");
+static_assert(sizeof(sonde_seen_key) == 8 && sizeof(sonde_seen) == 24, "sonde_seen layout");
 static_assert(offsetof(sonde_event, reason) == 16, "sonde_event.reason");
 static_assert(offsetof(sonde_event, kind) == 32, "sonde_event.kind");
 static_assert(offsetof(sonde_event, sport) == 36, "sonde_event.sport");
@@ -146,10 +148,11 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   uint8_t all = opts.report_all ? 1 : 0;
   // The running kernel's numbers for NO_SOCKET and SOCKET_FILTER (0 if it has none): see
   // echo_reply_clone in drop.bpf.c.
-  uint32_t clone_reasons[2] = {0, 0};
+  uint32_t clone_reasons[3] = {0, 0, 0};
   for (const auto& [num, name] : DropReasonNames()) {
     if (name == "NO_SOCKET") clone_reasons[0] = num;
     if (name == "SOCKET_FILTER") clone_reasons[1] = num;
+    if (name == "QUEUE_PURGE") clone_reasons[2] = num;
   }
   if (!SetRodata(drop_obj_, "report_all", &all, 1) ||
       !SetRodata(drop_obj_, "local_netns", &opts.local_netns, 4) ||
@@ -159,8 +162,10 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   bpf_map* flows = bpf_object__find_map_by_name(drop_obj_, "flows");
   bpf_map* events = bpf_object__find_map_by_name(drop_obj_, "events");
   bpf_map* lost = bpf_object__find_map_by_name(drop_obj_, "lost");
-  if (!flows || !events || !lost) return fail("drop.bpf.o lacks its maps (stale build?)");
+  bpf_map* seen = bpf_object__find_map_by_name(drop_obj_, "seen");
+  if (!flows || !events || !lost || !seen) return fail("drop.bpf.o lacks its maps (stale build?)");
   bpf_map__set_max_entries(flows, std::max<uint32_t>(opts.max_flows, 1));
+  bpf_map__set_max_entries(seen, std::max<uint32_t>(opts.max_seen, 64));
   bpf_map__set_max_entries(events, RoundRing(opts.ring_bytes));
   int rc = bpf_object__load(drop_obj_);
   if (rc) return fail(ErrText("loading drop.bpf.o", rc));
@@ -169,6 +174,7 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   drop_link_ = bpf_program__attach(prog);
   if (!drop_link_) return fail(ErrText("attaching tp_btf/kfree_skb", errno));
   flows_fd_ = bpf_map__fd(flows);
+  seen_fd_ = bpf_map__fd(seen);
   lost_fd_ = bpf_map__fd(lost);
 
   if (opts.run_stats) {
@@ -263,7 +269,7 @@ void BpfTracer::Stop() {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
-  flows_fd_ = lost_fd_ = -1;
+  flows_fd_ = seen_fd_ = lost_fd_ = -1;
 }
 
 int BpfTracer::AddFlow(const sonde_flow_key& key, uint32_t flow_id) {
@@ -286,6 +292,11 @@ bool BpfTracer::FlowState(const sonde_flow_key& key, sonde_flow_state* out) cons
   return flows_fd_ >= 0 && bpf_map_lookup_elem(flows_fd_, &key, out) == 0;
 }
 
+bool BpfTracer::Seen(uint32_t flow_id, uint32_t wire, sonde_seen* out) const {
+  sonde_seen_key k{flow_id, wire};
+  return seen_fd_ >= 0 && bpf_map_lookup_elem(seen_fd_, &k, out) == 0;
+}
+
 std::string BpfTracer::LoadXdpObject() {
   std::string path = opts_.object_dir + "/xdp_observe.bpf.o";
   bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
@@ -293,7 +304,7 @@ std::string BpfTracer::LoadXdpObject() {
   uint8_t xdp_events = opts_.xdp_events ? 1 : 0;
   bool ok = SetRodata(obj, "xdp_events", &xdp_events, 1) && SetRodata(obj, "local_netns", &opts_.local_netns, 4);
   // Share the drop tracer's maps: one flow table, one ring, one lost counter.
-  for (const char* name : {"flows", "events", "lost"}) {
+  for (const char* name : {"flows", "events", "lost", "seen"}) {
     bpf_map* mine = bpf_object__find_map_by_name(obj, name);
     bpf_map* theirs = bpf_object__find_map_by_name(drop_obj_, name);
     ok = ok && mine && theirs && bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) == 0;
@@ -355,12 +366,16 @@ std::vector<BpfProgStats> BpfTracer::ProgramStats() const {
   return out;
 }
 
-uint64_t BpfTracer::EventsLost() const {
+uint64_t BpfTracer::EventsLost() const { return SumCounter(SONDE_LOST_RING); }
+
+uint64_t BpfTracer::XdpMatched() const { return SumCounter(SONDE_CNT_XDP_MATCHED); }
+
+uint64_t BpfTracer::SumCounter(uint32_t slot) const {
   if (lost_fd_ < 0) return 0;
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return 0;
   std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
-  __u32 key = SONDE_LOST_RING;
+  __u32 key = slot;
   if (bpf_map_lookup_elem(lost_fd_, &key, per_cpu.data()) != 0) return 0;
   uint64_t sum = 0;
   for (uint64_t v : per_cpu) sum += v;

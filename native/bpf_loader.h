@@ -31,7 +31,8 @@ struct BpfOptions {
   uint32_t local_netns = 0;     // netns inode of the probe host; 0 = all namespaces
   uint32_t max_flows = 65536;   // flow map entries
   uint32_t ring_bytes = 1 << 20;  // ring buffer size (rounded up to a power of two, >= page size)
-  bool xdp_events = true;       // XDP sends one event per matched reply (else only per-flow counters)
+  uint32_t max_seen = 65536;    // `seen` map entries (replies recorded by XDP, LRU)
+  bool xdp_events = false;      // XDP also sends one ring event per matched reply (else the seen map only)
   bool run_stats = true;        // BPF_ENABLE_STATS while running, for run_time_ns / run_cnt
 };
 
@@ -62,6 +63,8 @@ class BpfTracer {
   int AddFlow(const sonde_flow_key& key, uint32_t flow_id);
   int RemoveFlow(const sonde_flow_key& key);
   bool FlowState(const sonde_flow_key& key, sonde_flow_state* out) const;
+  // What XDP recorded of the replies of one probe: (flow_id, ICMP id << 16 | seq, or 0 for a flow).
+  bool Seen(uint32_t flow_id, uint32_t wire, sonde_seen* out) const;
 
   // Attaches the XDP observer to an interface of this process's netns. Returns "" or an error.
   std::string AttachXdp(int ifindex);
@@ -72,6 +75,7 @@ class BpfTracer {
 
   std::vector<BpfProgStats> ProgramStats() const;
   uint64_t EventsLost() const;
+  uint64_t XdpMatched() const;
   bool running() const { return running_.load(); }
 
  private:
@@ -86,6 +90,7 @@ class BpfTracer {
   std::map<int, bpf_link*> xdp_links_;
   ring_buffer* ring_ = nullptr;
   int flows_fd_ = -1;
+  int seen_fd_ = -1;
   int lost_fd_ = -1;
   int stats_fd_ = -1;
   int wake_fd_ = -1;   // eventfd: drain requests and stop
@@ -96,6 +101,8 @@ class BpfTracer {
   std::atomic<uint64_t> drain_requested_{0};
   mutable std::mutex mu_;  // guards xdp_obj_ and xdp_links_
   std::vector<sonde_event> pending_;  // poll thread only
+
+  uint64_t SumCounter(uint32_t slot) const;
 };
 
 // Drop reason names of the running kernel, from its BTF (enum skb_drop_reason), value -> name without

@@ -36,9 +36,11 @@ void IcmpEngine::Impl::KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t
 
 bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
   if (socks[si].fd >= 0) return true;
+  // A raw DF socket only sends (OpenIcmpSocket): the plain socket of its family receives for it.
+  if (raw && (si & 1) != 0 && !EnsureSocket(si & ~1, error)) return false;
   socks[si] = OpenIcmpSocket(si >= 2 ? 6 : 4, (si & 1) != 0, raw ? 1 : 2, opts.tx_timestamps, error);
   if (socks[si].fd < 0) return false;
-  if (raw && shard_log2 > 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
+  if (raw && shard_log2 > 0 && (si & 1) == 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
     close(socks[si].fd);
     socks[si].fd = -1;
     return false;

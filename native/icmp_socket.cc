@@ -40,20 +40,37 @@ void SetBuf(int fd, int force_opt, int opt, int bytes) {
   }
 }
 
+// Discards what a new socket queued before its filters were set. Bounded by what the receive
+// buffer can hold.
+void DrainReceiveQueue(int fd) {
+  uint8_t sink[1];
+  for (int i = 0; i < (1 << 20) && recv(fd, sink, sizeof(sink), MSG_DONTWAIT | MSG_TRUNC) >= 0; i++) {
+  }
+}
+
 bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
   int one = 1;
   auto fail = [&](const char* what) {
     *error = std::string("setsockopt ") + what + ": " + std::strerror(errno);
     return false;
   };
+  // A raw socket receives every ICMP message of its namespace (raw(7)), so the DF twin of a plain
+  // socket would see each reply a second time, as a duplicate: it only sends (its error queue, with
+  // the TX timestamps, is not filtered), and the plain socket of its family receives for both.
+  bool send_only = s.raw && s.df;
   if (s.raw && s.family == 4) {
     // Only replies and errors wake us; other ICMP (e.g. echo requests to this host) stays out.
     icmp_filter filt{};
     filt.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) | (1u << ICMP_TIME_EXCEEDED) |
                   (1u << ICMP_PARAMETERPROB));
+    if (send_only) filt.data = ~0u;
     if (setsockopt(s.fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP_FILTER");
   }
-  if (s.raw && s.family == 6) {
+  if (s.raw && s.family == 6 && send_only) {
+    icmp6_filter filt;
+    ICMP6_FILTER_SETBLOCKALL(&filt);
+    if (setsockopt(s.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP6_FILTER");
+  } else if (s.raw && s.family == 6) {
     icmp6_filter filt;
     ICMP6_FILTER_SETBLOCKALL(&filt);
     ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
@@ -63,6 +80,7 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
     ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filt);
     if (setsockopt(s.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP6_FILTER");
   }
+  if (send_only) DrainReceiveQueue(s.fd);
   if (s.family == 6) {
     if (setsockopt(s.fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0) return fail("IPV6_RECVHOPLIMIT");
   } else if (!s.raw) {
@@ -147,6 +165,9 @@ bool AttachShardFilter(int fd, int family, uint32_t mask, uint32_t shard, std::s
     *error = std::string("setsockopt SO_ATTACH_FILTER: ") + std::strerror(errno);
     return false;
   }
+  // The socket received everything from socket() until now (siblings' replies included), and its
+  // shard has not sent on it yet: drop that backlog.
+  DrainReceiveQueue(fd);
   return true;
 }
 

@@ -39,8 +39,9 @@ int64_t Now(clockid_t c) {
 struct TSlot {
   uint8_t dst[16];
   int64_t tx_ns;  // CLOCK_REALTIME, comparable with SO_TIMESTAMPNS receive stamps
+  int64_t tx_mono_ns;  // CLOCK_MONOTONIC, comparable with the drop tracer's event times
   uint32_t tag;
-  uint16_t gen, flow, dport;
+  uint16_t key, gen, flow, dport;
   uint8_t family, proto, state;
 };
 
@@ -105,6 +106,7 @@ struct TraceEngine::Impl {
   bool blocked = false;
   std::unordered_map<uint32_t, uint32_t> src4;  // destination -> source the kernel routes from
   std::vector<TraceOutcome> out;
+  TSlot attempt{};  // the last probe SendOne built (key, gen, send time), for its send error
   uint8_t buf[kBuf];
   std::atomic<uint64_t> c_sent{0}, c_answered{0}, c_timeouts{0}, c_strays{0}, c_late{0}, c_send_errors{0};
 
@@ -226,6 +228,9 @@ void TraceEngine::Impl::Emit(const TSlot& s, TraceKind kind, uint8_t code, uint8
   o.rtt = rx_ns > 0 ? static_cast<double>(rx_ns - s.tx_ns) / 1e9 : 0;
   if (from) std::memcpy(o.from, from, 16);
   else std::memset(o.from, 0, 16);
+  o.key = s.key;
+  o.gen = s.gen;
+  o.sent_mono_ns = s.tx_mono_ns;
   out.push_back(o);
 }
 
@@ -288,6 +293,9 @@ int TraceEngine::Impl::SendOne(const TraceSpec& spec) {
     std::memcpy(CMSG_DATA(c), &hl, sizeof(int));
   }
   int64_t tx = Now(CLOCK_REALTIME);
+  attempt.key = key;
+  attempt.gen = p.gen;
+  attempt.tx_mono_ns = Now(CLOCK_MONOTONIC);
   if (sendmsg(fds[which], &mh, MSG_DONTWAIT) < 0) {
     if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) return -1;
     return errno;
@@ -295,6 +303,8 @@ int TraceEngine::Impl::SendOne(const TraceSpec& spec) {
   free_keys.pop_back();
   s.gen = p.gen;
   s.tx_ns = tx;
+  s.tx_mono_ns = attempt.tx_mono_ns;
+  s.key = key;
   s.tag = spec.tag;
   s.flow = spec.flow;
   s.dport = spec.dport;
@@ -319,14 +329,22 @@ void TraceEngine::Impl::SendPending() {
   for (int n = 0; n < 256 && pending_pos < pending.size(); n++) {
     const TraceSpec& spec = pending[pending_pos];
     errno = 0;
+    attempt = TSlot{};
     int r = SendOne(spec);
     if (r < 0) {
       blocked = true;  // full buffer or table: retry in a millisecond, in order
       return;
     }
     if (r > 0) {
-      TSlot tmp{};
+      TSlot tmp = attempt;  // key and send time of the packet, if one was built (a local drop fails sendmsg)
       tmp.tag = spec.tag;
+      if (attempt.key != 0 && !free_keys.empty() && free_keys.back() == attempt.key) {
+        // The key stays free, but goes to the back of the line: otherwise every probe after a failed
+        // send would carry the same key and be indistinguishable to the drop tracer.
+        free_keys.pop_back();
+        free_keys.insert(free_keys.begin(), attempt.key);
+        slots[attempt.key].gen = attempt.gen;
+      }
       Emit(tmp, TraceKind::kSendError, 0, 0, static_cast<uint32_t>(r), 0, nullptr, 0);
       c_send_errors++;
     }

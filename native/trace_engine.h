@@ -47,6 +47,12 @@ struct TraceOutcome {
   uint32_t info;
   double rtt;          // seconds
   uint8_t from[16];
+  // What names the probe on the wire, so a lost probe can be found in the drop tracer's events: the
+  // ICMP sequence (ICMP), the IPv4 identification (UDP over IPv4), sequence >> 16 (TCP) all carry `key`;
+  // the TCP sequence's low half is `gen`. 0/0 when no packet was built.
+  uint16_t key;
+  uint16_t gen;
+  int64_t sent_mono_ns;  // CLOCK_MONOTONIC at send (bpf_ktime_get_ns() clock), 0 when never sent
 };
 
 struct TraceCounters {

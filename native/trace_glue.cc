@@ -81,6 +81,9 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
     auto info = Napi::Uint32Array::New(env, n);
     auto rtt = Napi::Float64Array::New(env, n);
     auto from = Napi::Uint8Array::New(env, n * 16);
+    auto key = Napi::Uint16Array::New(env, n);
+    auto gen = Napi::Uint16Array::New(env, n);
+    auto sent = Napi::Float64Array::New(env, n);
     for (size_t i = 0; i < n; i++) {
       const TraceOutcome& o = (*batch)[i];
       tag[i] = o.tag;
@@ -91,6 +94,9 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
       info[i] = o.info;
       rtt[i] = o.rtt;
       std::memcpy(from.Data() + i * 16, o.from, 16);
+      key[i] = o.key;
+      gen[i] = o.gen;
+      sent[i] = static_cast<double>(o.sent_mono_ns) / 1e9;
     }
     Napi::Object b = Napi::Object::New(env);
     b.Set("length", Napi::Number::New(env, static_cast<double>(n)));
@@ -102,6 +108,9 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
     b.Set("info", info);
     b.Set("rtt", rtt);
     b.Set("from", from);
+    b.Set("key", key);
+    b.Set("gen", gen);
+    b.Set("sentMono", sent);
     cb.Call({b});
   }
 

@@ -2,10 +2,12 @@
 //   - a kfree_skb with a reason inside the probe host's netns  -> local_drop (reason, location, direction)
 //   - nothing dropped locally and no reply reached the NIC     -> path_loss (request left, reply never came)
 //   - a reply reached the NIC (XDP) but no local drop was seen -> unknown (late reply, or drop without reason)
+// "Reached the NIC" is the XDP observer's seen map (one record per echo or flow, read for lost probes
+// only), or an XDP ring event when those are enabled.
 //   - eBPF unavailable                                          -> unknown
 // Pure: no I/O, so every rule is tested without privileges.
 import type { Attribution } from '../result';
-import type { BpfEvent } from '../native/bpf';
+import type { BpfEvent, SeenRecord } from '../native/bpf';
 
 export interface LossEvidence {
   /** false when eBPF is unavailable: the verdict is always unknown */
@@ -16,6 +18,8 @@ export interface LossEvidence {
   events: readonly BpfEvent[];
   /** ICMP echo sequence of the lost probe: only events of that sequence count */
   seq?: number;
+  /** what the XDP observer recorded of this probe's replies (null: nothing reached the NIC) */
+  seen?: SeenRecord | null;
 }
 
 function sameProbe(e: BpfEvent, seq: number | undefined): boolean {
@@ -34,14 +38,19 @@ export function classifyLoss(ev: LossEvidence): Attribution {
     if (d.direction !== 'unknown') out.direction = d.direction;
     return out;
   }
-  if (mine.some((e) => e.kind === 'xdp')) return base;
+  if (ev.seen || mine.some((e) => e.kind === 'xdp')) return base;
   return { ...base, verdict: 'path_loss' };
 }
 
-/** Whether the reply was seen at XDP before the first local drop (the "seen by XDP first" check). */
-export function xdpSawReplyBeforeDrop(events: readonly BpfEvent[], seq?: number): boolean {
+/**
+ * Whether the reply was seen at XDP before the first ingress drop (the "seen by XDP first" check): the
+ * seen map's first timestamp, or XDP events, against the drop events' timestamps (one clock: both are
+ * bpf_ktime_get_ns()).
+ */
+export function xdpSawReplyBeforeDrop(events: readonly BpfEvent[], seq?: number, seen?: SeenRecord | null): boolean {
   const mine = events.filter((e) => sameProbe(e, seq));
   const xdp = mine.filter((e) => e.kind === 'xdp').map((e) => e.time);
+  if (seen) xdp.push(seen.firstTime);
   const drop = mine.filter((e) => e.kind === 'drop' && e.direction === 'ingress').map((e) => e.time);
   return xdp.length > 0 && drop.length > 0 && Math.min(...xdp) <= Math.min(...drop);
 }

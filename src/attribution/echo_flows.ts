@@ -9,7 +9,7 @@
 // shared and reference-counted, and every watcher sees the events of the host.
 import type { LostEcho } from '../probers/types';
 import type { Attribution } from '../result';
-import type { BpfEvent, DropTracer } from '../native/bpf';
+import type { BpfEvent, DropTracer, SeenRecord } from '../native/bpf';
 import { classifyLoss } from './classify';
 
 export type { LostEcho };
@@ -25,6 +25,9 @@ export interface ExplainEchoOptions {
 
 interface Watcher {
   key: string;
+  tracerId: number;
+  /** CLOCK_MONOTONIC seconds at add(): seen records older than this belong to an earlier echo with the same id:seq */
+  since: number;
   /** events by echo id << 16 | sequence, a few each */
   byWire: Map<number, BpfEvent[]>;
   overflow: number;
@@ -83,7 +86,8 @@ export class EchoFlows {
     }
     const id = this.nextId++;
     shared.watchers.add(id);
-    this.watchers.set(id, { key, byWire: new Map(), overflow: 0 });
+    // process.hrtime is CLOCK_MONOTONIC (libuv), the clock of bpf_ktime_get_ns().
+    this.watchers.set(id, { key, tracerId: shared.tracerId, since: Number(process.hrtime.bigint()) / 1e9, byWire: new Map(), overflow: 0 });
     return id;
   }
 
@@ -127,6 +131,14 @@ export class EchoFlows {
     return this.watchers.get(id)?.byWire.get(((echoId << 16) | echoSeq) >>> 0) ?? [];
   }
 
+  /** What XDP recorded of one echo's reply, when it is newer than the watcher. */
+  seen(id: number, echoId: number, echoSeq: number): SeenRecord | null {
+    const w = this.watchers.get(id);
+    if (!w || !this.tracer) return null;
+    const rec = this.tracer.seen(w.tracerId, ((echoId << 16) | echoSeq) >>> 0);
+    return rec && rec.lastTime >= w.since ? rec : null;
+  }
+
   /** One attribution per lost echo, after the ring buffer is drained. */
   async explain(id: number, lost: readonly LostEcho[], opts: ExplainEchoOptions = {}): Promise<Attribution[]> {
     const w = this.watchers.get(id);
@@ -139,8 +151,9 @@ export class EchoFlows {
       let events = this.events(id, l.echoId, l.echoSeq);
       events = events.filter((e) => !(isRawShadowDrop(e) && (opts.rawSocket || e.reason === 'SOCKET_FILTER')));
       // The events are this echo's already: no sequence filter (l.seq is the caller's number, not the wire's).
-      const a: Attribution = { seq: l.seq, ...classifyLoss({ available: true, localNetns: this.tracer!.localNetns, events }) };
-      if (xdp) a.replyAtNic = events.some((e) => e.kind === 'xdp');
+      const seen = this.seen(id, l.echoId, l.echoSeq);
+      const a: Attribution = { seq: l.seq, ...classifyLoss({ available: true, localNetns: this.tracer!.localNetns, events, seen }) };
+      if (xdp) a.replyAtNic = seen !== null || events.some((e) => e.kind === 'xdp');
       return a;
     });
   }

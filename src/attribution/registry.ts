@@ -3,7 +3,7 @@
 // Without eBPF every call is a cheap no-op and every verdict is `unknown`.
 import type { FlowRegistry } from '../probers/types';
 import type { Attribution } from '../result';
-import type { BpfEvent, DropTracer, FlowSpec } from '../native/bpf';
+import type { BpfEvent, DropTracer, FlowSpec, SeenRecord } from '../native/bpf';
 import { classifyLoss } from './classify';
 import { EchoFlows, type ExplainEchoOptions, type LostEcho } from './echo_flows';
 
@@ -59,6 +59,11 @@ export class BpfFlowRegistry implements FlowRegistry {
     return this.echoes.explain(id, lost, opts);
   }
 
+  /** What XDP recorded of one echo's reply (an addEchoFlow() id and the echo's wire id:seq). */
+  echoSeen(id: number, echoId: number, echoSeq: number): SeenRecord | null {
+    return this.echoes.seen(id, echoId, echoSeq);
+  }
+
   echoEvents(id: number, echoId: number, echoSeq: number): readonly BpfEvent[] {
     return this.echoes.events(id, echoId, echoSeq);
   }
@@ -91,6 +96,26 @@ export class BpfFlowRegistry implements FlowRegistry {
     return (this.live.get(id) ?? this.ended.get(id))?.events ?? [];
   }
 
+  /** Resolves once every event the kernel produced so far has been collected. */
+  async drain(): Promise<void> {
+    await this.tracer?.drain();
+  }
+
+  /** true when the XDP observer is attached somewhere: "no reply reached the NIC" means something */
+  get xdpAttached(): boolean {
+    return this.tracer?.hasXdp() ?? false;
+  }
+
+  get localNetns(): number {
+    return this.tracer?.localNetns ?? 0;
+  }
+
+  /** What the XDP observer recorded of the flow's replies (also after remove(), until the LRU map forgets). */
+  seen(id: number): SeenRecord | null {
+    if (!this.tracer || id === 0 || this.echoes.owns(id)) return null;
+    return this.tracer.seen(id);
+  }
+
   /**
    * One attribution per lost probe (per ICMP sequence in `seqs`, or one for the whole flow), after
    * the ring buffer is drained so that drops up to now are counted.
@@ -100,7 +125,7 @@ export class BpfFlowRegistry implements FlowRegistry {
     await this.tracer.drain();
     const events = this.events(id);
     const base = { available: true, localNetns: this.tracer.localNetns, events };
-    if (!seqs) return [classifyLoss(base)];
+    if (!seqs) return [classifyLoss({ ...base, seen: this.seen(id) })];
     return seqs.map((seq) => classifyLoss({ ...base, seq }));
   }
 

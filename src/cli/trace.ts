@@ -1,13 +1,17 @@
-// `sonde trace TARGET [--proto icmp|udp|tcp] [--rounds N] [--max-ttl N] [--json] ...`: a Paris
-// traceroute printed like `mtr --report` (per TTL: addresses, loss, sent, received, RTT stats).
+// `sonde trace TARGET [--proto icmp|udp|tcp] [--rounds N] [--max-ttl N] [--explain] [--json] ...`: a
+// Paris traceroute printed like `mtr --report` (per TTL: addresses, loss, sent, received, RTT stats).
+// With --explain every probe that got no answer gets an eBPF verdict (issue 4): lost on the probe
+// host (kernel drop reason, direction, location) or out on the path.
 // Exit 0 when the target was reached, 1 otherwise, 2 on usage errors.
 import { closeSharedTraceEngine, sharedTraceEngine, TraceSocketError, type TraceProto } from '../native/trace';
 import { resolveTarget } from '../probers/resolve';
-import { runTrace, type TraceOptions } from '../probers/trace_run';
-import type { TraceFacts } from '../result';
+import { explainTrace, summarizeAttribution, watchTrace, type TraceWatch } from '../attribution/trace_flows';
+import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace_run';
+import type { Attribution, TraceFacts } from '../result';
 import { intFlag, parseArgs, secondsFlag, UsageError } from './args';
+import { openExplainer, type Explainer } from './explain';
 
-const USAGE = `usage: sonde trace TARGET [--proto icmp|udp|tcp] [--rounds N] [--max-ttl N] [--json]
+const USAGE = `usage: sonde trace TARGET [--proto icmp|udp|tcp] [--rounds N] [--max-ttl N] [--explain [--xdp-interface IFACE]] [--json]
   --proto P       probe packets: icmp (echo, default), udp (to port 33434), tcp (SYN to port 80)
   --port N        UDP/TCP destination port
   --rounds N      probes per TTL (and flow), like mtr's cycles (default 10)
@@ -17,7 +21,11 @@ const USAGE = `usage: sonde trace TARGET [--proto icmp|udp|tcp] [--rounds N] [--
   --interval S    seconds between rounds (default 0.25)
   --timeout S     seconds each probe waits for its answer (default 1)
   -4, -6          resolve TARGET to IPv4 (default) or IPv6
-  --json          print one object: target, address, reached, hops[]`;
+  --explain       load the eBPF drop tracer: each lost probe gets a verdict (local_drop with the kernel's
+                  reason and location, or path_loss); needs CAP_BPF and CAP_PERFMON
+  --xdp-interface IFACE
+                  with --explain, also watch echo replies arriving on IFACE (XDP)
+  --json          print one object: target, address, reached, hops[] (with --explain, hops[].attribution)`;
 
 const SPEC = {
   proto: { value: true },
@@ -29,6 +37,8 @@ const SPEC = {
   interval: { value: true },
   timeout: { value: true },
   json: { value: false },
+  explain: { value: false },
+  'xdp-interface': { value: true },
   ipv4: { value: false, aliases: ['-4'] },
   ipv6: { value: false, aliases: ['-6'] },
   help: { value: false, aliases: ['-h'] },
@@ -38,7 +48,9 @@ export interface TraceArgs {
   target: string;
   family: 4 | 6;
   json: boolean;
-  options: Omit<TraceOptions, 'signal' | 'deadline' | 'flowBase'>;
+  explain: boolean;
+  xdpInterface?: string;
+  options: Omit<TraceOptions, 'signal' | 'deadline' | 'flowBase' | 'onLost'>;
 }
 
 export function parseTraceArgs(argv: string[]): TraceArgs {
@@ -51,10 +63,15 @@ export function parseTraceArgs(argv: string[]): TraceArgs {
   const firstTtl = intFlag(flags['first-ttl'], '--first-ttl', 1, 1, 255);
   const maxTtl = intFlag(flags['max-ttl'], '--max-ttl', 30, 1, 255);
   if (maxTtl < firstTtl) throw new UsageError(`--max-ttl: got ${maxTtl}, expected at least --first-ttl (${firstTtl})`);
+  const xdp = flags['xdp-interface'] as string | undefined;
+  if (xdp !== undefined && !/^[\w.@-]{1,15}$/.test(xdp)) throw new UsageError(`--xdp-interface: got ${JSON.stringify(xdp)}, expected an interface name`);
+  if (xdp !== undefined && flags.explain !== true) throw new UsageError('--xdp-interface needs --explain');
   return {
     target: positional[0],
     family: flags.ipv6 ? 6 : 4,
     json: flags.json === true,
+    explain: flags.explain === true,
+    xdpInterface: xdp,
     options: {
       proto: proto as TraceProto,
       port: intFlag(flags.port, '--port', 0, 1, 65535),
@@ -71,7 +88,7 @@ export function parseTraceArgs(argv: string[]): TraceArgs {
 const ms = (s: number | undefined) => (s === undefined ? '' : (s * 1000).toFixed(2));
 
 /** mtr --report's table: one line per TTL, further addresses of a multipath hop on their own lines. */
-export function formatTraceReport(target: string, address: string, t: TraceFacts): string {
+export function formatTraceReport(target: string, address: string, t: TraceFacts, attribution?: ReadonlyMap<number, Attribution[]>): string {
   const width = Math.max(20, ...t.hops.flatMap((h) => h.addresses.map((a) => a.length + 2)));
   const cols = ['Loss%', 'Snt', 'Rcv', 'Min', 'Median', 'Avg', 'Max', 'StDev'];
   const sizes = [6, 5, 5, 8, 8, 8, 8, 8];
@@ -85,6 +102,8 @@ export function formatTraceReport(target: string, address: string, t: TraceFacts
     out += row([`${(h.loss * 100).toFixed(1)}%`, String(h.sent), String(h.received), ms(r?.min), ms(r?.median), ms(r?.mean), ms(r?.max), ms(r?.stddev)]);
     out += h.multipath ? `  multipath: ${h.addresses.length} next hops\n` : '\n';
     for (const a of more) out += `${' '.repeat(9)}${a}\n`;
+    const lost = attribution?.get(h.ttl);
+    if (lost && lost.length > 0) out += `${' '.repeat(9)}lost: ${summarizeAttribution(lost)}\n`;
   }
   out += t.reached ? `reached ${address} in ${t.hops[t.hops.length - 1]?.ttl ?? 0} hops\n` : `did not reach ${address} (max TTL ${t.hops[t.hops.length - 1]?.ttl ?? 0} shown)\n`;
   return out;
@@ -112,9 +131,20 @@ export async function traceCommand(argv: string[]): Promise<number> {
     process.stderr.write(`sonde trace: ${args.target}: ${(err as Error).message}\n`);
     return 1;
   }
+  let explainer: Explainer | undefined;
+  let watch: TraceWatch | undefined;
+  const lost: LostTraceProbe[] = [];
+  const port = args.options.port || DEFAULT_PORTS[args.options.proto];
+  if (args.explain) {
+    // Registered before the first probe leaves, so even a probe dropped on its way out is seen.
+    explainer = await openExplainer({ xdpInterface: args.xdpInterface, registry: { maxEventsPerFlow: 1 << 16 } });
+    watch = watchTrace(explainer.flows, args.family, address, args.options.proto, port);
+  }
   let facts: TraceFacts;
+  let attribution: Map<number, Attribution[]> | undefined;
   try {
-    facts = await runTrace(sharedTraceEngine(), address, args.options);
+    facts = await runTrace(sharedTraceEngine(), address, { ...args.options, onLost: watch ? (p) => lost.push(p) : undefined });
+    if (explainer && watch) attribution = await explainTrace(explainer.flows, watch, lost, args.options.timeout);
   } catch (err) {
     if (err instanceof TraceSocketError) {
       process.stderr.write(`sonde trace: ${err.message}\n`);
@@ -123,6 +153,8 @@ export async function traceCommand(argv: string[]): Promise<number> {
     throw err;
   } finally {
     closeSharedTraceEngine();
+    if (explainer && watch) explainer.flows.remove(watch.id);
+    explainer?.close();
   }
   if (args.json) {
     const out = {
@@ -141,11 +173,12 @@ export async function traceCommand(argv: string[]): Promise<number> {
         received: h.received,
         loss: h.loss,
         rtt: h.rtt ?? null,
+        ...(attribution ? { attribution: attribution.get(h.ttl) ?? [] } : {}),
       })),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
-    process.stdout.write(formatTraceReport(args.target, address, facts));
+    process.stdout.write(formatTraceReport(args.target, address, facts, attribution));
   }
   return facts.reached ? 0 : 1;
 }

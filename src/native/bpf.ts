@@ -32,6 +32,8 @@ export interface BpfEvent {
   icmpType?: number;
   icmpSeq?: number;
   tcpFlags?: number;
+  /** TCP sequence number, else the IPv4 identification (tells a trace's probes of one flow apart); 0 otherwise */
+  wireTag: number;
   len: number;
 }
 
@@ -44,7 +46,9 @@ export interface DropTracerOptions {
   maxFlows?: number;
   /** ring buffer bytes (default 1 MiB, rounded up to a power of two) */
   ringBytes?: number;
-  /** XDP sends one event per matched reply (default true) */
+  /** `seen` map entries: replies recorded by the XDP observer, per echo or per flow (default 65536, LRU) */
+  maxSeen?: number;
+  /** XDP also sends one ring event per matched reply (default false: the seen map is read for lost probes only) */
   xdpEvents?: boolean;
   /** enable BPF run-time statistics while running (default true) */
   runStats?: boolean;
@@ -64,6 +68,13 @@ export interface FlowState {
   xdpPackets: number;
   xdpLastTime: number;
   drops: number;
+}
+
+/** What the XDP observer recorded of one probe's replies (times: CLOCK_MONOTONIC seconds, as BpfEvent.time). */
+export interface SeenRecord {
+  firstTime: number;
+  lastTime: number;
+  packets: number;
 }
 
 export interface ProgramStats {
@@ -91,10 +102,11 @@ interface NativeTracer {
   addFlow(...args: [...FlowArgs, number]): number;
   removeFlow(...args: FlowArgs): number;
   flowState(...args: FlowArgs): (FlowState & { flowId: number }) | null;
+  seen(flowId: number, wire: number): SeenRecord | null;
   attachXdp(ifindex: number): void;
   detachXdp(ifindex: number): void;
   requestDrain(): number;
-  stats(): { programs: Array<{ name: string; id: number; runCnt: number; runTimeNs: number }>; eventsLost: number };
+  stats(): { programs: Array<{ name: string; id: number; runCnt: number; runTimeNs: number }>; eventsLost: number; xdpMatched: number };
   stop(): void;
 }
 type NativeCtor = new (opts: object, cb: (events: BpfEvent[], drained: number) => void) => NativeTracer;
@@ -204,7 +216,8 @@ export class DropTracer {
           localNetns,
           maxFlows: opts.maxFlows ?? 65536,
           ringBytes: opts.ringBytes ?? 1 << 20,
-          xdpEvents: opts.xdpEvents ?? true,
+          maxSeen: opts.maxSeen ?? 65536,
+          xdpEvents: opts.xdpEvents ?? false,
           runStats: opts.runStats ?? true,
         },
         (events, drained) => holder.t?.deliver(events, drained),
@@ -254,6 +267,16 @@ export class DropTracer {
     return st ? { xdpPackets: st.xdpPackets, xdpLastTime: st.xdpLastTime, drops: st.drops } : null;
   }
 
+  /**
+   * What XDP recorded of the replies of flow `id` (from addFlow): `wire` = an ICMP echo's id << 16 | seq,
+   * 0 for the whole flow of any other protocol. Stays readable after removeFlow() until the LRU map
+   * forgets it. null: no reply seen (or forgotten, or no XDP observer attached).
+   */
+  seen(id: number, wire = 0): SeenRecord | null {
+    if (this.stopped || !this.native || id <= 0) return null;
+    return this.native.seen(id, wire >>> 0);
+  }
+
   get activeFlows(): number {
     return this.flows.size;
   }
@@ -286,11 +309,13 @@ export class DropTracer {
     });
   }
 
-  stats(): { programs: ProgramStats[]; eventsLost: number } {
-    if (this.stopped || !this.native) return { programs: [], eventsLost: 0 };
+  /** Program costs, ring overflows, and replies of probe flows matched at XDP (all since open). */
+  stats(): { programs: ProgramStats[]; eventsLost: number; xdpMatched: number } {
+    if (this.stopped || !this.native) return { programs: [], eventsLost: 0, xdpMatched: 0 };
     const s = this.native.stats();
     return {
       eventsLost: s.eventsLost,
+      xdpMatched: s.xdpMatched,
       programs: s.programs.map((p) => ({ ...p, nsPerRun: p.runCnt > 0 ? p.runTimeNs / p.runCnt : 0 })),
     };
   }

@@ -25,6 +25,15 @@ export interface TraceOutcome {
   info: number;
   /** TTL left in the probe quoted by an ICMP error (1 normally; more: the router rewrote it) */
   quotedTtl: number;
+  /**
+   * What names the probe on the wire (0 when no packet was built): the ICMP sequence, the IPv4
+   * identification of a UDP probe, and the TCP sequence's high half all carry `key`; `gen` is the TCP
+   * sequence's low half. With the flow (ICMP id / source port) it finds the probe's eBPF events.
+   */
+  key: number;
+  gen: number;
+  /** CLOCK_MONOTONIC seconds at send (the clock of eBPF event times), 0 when never sent */
+  sentAt: number;
 }
 
 export interface TraceProbeSpec {
@@ -61,6 +70,9 @@ interface NativeBatch {
   info: Uint32Array;
   rtt: Float64Array;
   from: Uint8Array;
+  key: Uint16Array;
+  gen: Uint16Array;
+  sentMono: Float64Array;
 }
 
 interface NativeEngine {
@@ -174,6 +186,9 @@ export class TraceEngine {
         rtt: b.rtt[i],
         info: b.info[i],
         quotedTtl: b.quotedTtl[i],
+        key: b.key[i],
+        gen: b.gen[i],
+        sentAt: b.sentMono[i],
       });
     }
     if (this.waiting.size === 0 && !this.closed) this.native.unref();

@@ -26,6 +26,19 @@ export interface TraceOptions {
   /** performance.now() by which every probe must have ended */
   deadline?: number;
   signal?: AbortSignal;
+  /** called for every probe that got no answer (timeout or send error), e.g. to explain it with eBPF */
+  onLost?: (probe: LostTraceProbe) => void;
+}
+
+/** A probe that got no answer: where it was aimed, and what names it on the wire (outcome.key/gen). */
+export interface LostTraceProbe {
+  ttl: number;
+  round: number;
+  /** ICMP identifier or UDP/TCP source port */
+  flow: number;
+  /** the probe's index among those sent at this TTL (round * flows + flow index) */
+  index: number;
+  outcome: TraceOutcome;
 }
 
 /** FNV-1a 32-bit over a string's UTF-8 bytes. */
@@ -83,7 +96,8 @@ export async function runTrace(engine: TraceEngine, address: string, opts: Trace
     for (let ttl = opts.firstTtl; ttl <= last; ttl++) {
       for (let f = 0; f < opts.flows; f++) probes.push({ address, ttl, flow: (flowBase + f) & 0xffff });
     }
-    for (const p of probes) acc[p.ttl].sent++;
+    const indexAtTtl = probes.map((p) => acc[p.ttl].sent++);
+    const round = r;
     waits.push(
       new Promise<void>((resolve) => {
         engine.send(
@@ -91,7 +105,10 @@ export async function runTrace(engine: TraceEngine, address: string, opts: Trace
           { proto: opts.proto, port, timeoutMs, payloadSize: opts.payloadSize },
           (i, o) => {
             const hop = acc[probes[i].ttl];
-            if (o.kind === 'timeout' || o.kind === 'send_error' || o.from === undefined) return;
+            if (o.kind === 'timeout' || o.kind === 'send_error' || o.from === undefined) {
+              opts.onLost?.({ ttl: probes[i].ttl, round, flow: probes[i].flow, index: indexAtTtl[i], outcome: o });
+              return;
+            }
             hop.received++;
             hop.rtts.push(o.rtt);
             hop.seen.set(o.from, (hop.seen.get(o.from) ?? 0) + 1);

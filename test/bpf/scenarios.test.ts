@@ -49,7 +49,10 @@ privilegedTest('nft drop of replies in the input chain is a local NETFILTER_DROP
       );
       // where netfilter frees it: nf_hook_slow, or nft_do_chain itself on newer kernels
       assert.match(a.location ?? '', /^nft?_\w+\+0x[0-9a-f]+$/);
-      assert.ok(xdpSawReplyBeforeDrop(registry.events(p.id)), 'XDP saw the reply before the stack dropped it');
+      const seen = registry.seen(p.id);
+      assert.equal(seen?.packets, 1, 'XDP recorded the reply in the seen map');
+      assert.equal(registry.events(p.id).filter((e) => e.kind === 'xdp').length, 0, 'and sent no ring event for it');
+      assert.ok(xdpSawReplyBeforeDrop(registry.events(p.id), undefined, seen), 'XDP saw the reply before the stack dropped it');
       registry.remove(p.id);
     }
   } finally {
@@ -65,7 +68,7 @@ privilegedTest('nft drop of requests in the output chain is a local NETFILTER_DR
       assert.equal(p.sendError, 'EPERM', 'netfilter drops on LOCAL_OUT fail sendmsg with EPERM');
       const [a] = await registry.explain(p.id);
       assert.deepEqual({ verdict: a.verdict, reason: a.reason, direction: a.direction }, { verdict: 'local_drop', reason: 'NETFILTER_DROP', direction: 'egress' });
-      assert.equal(registry.events(p.id).filter((e) => e.kind === 'xdp').length, 0, 'no reply can have come back');
+      assert.equal(registry.seen(p.id), null, 'no reply can have come back');
       registry.remove(p.id);
     }
   } finally {
@@ -110,7 +113,7 @@ privilegedTest('a burst into a tiny receive buffer: every lost reply is a local 
   const drops = registry.events(p.id).filter((e) => e.kind === 'drop');
   assert.equal(drops.length, lost, 'one drop event per lost reply');
   for (const d of drops) assert.deepEqual({ reason: d.reason, direction: d.direction }, { reason: 'SOCKET_RCVBUFF', direction: 'ingress' });
-  assert.equal(registry.events(p.id).filter((e) => e.kind === 'xdp').length, BURST_COUNT, 'XDP saw every reply');
+  assert.equal(registry.seen(p.id)?.packets, BURST_COUNT, 'XDP saw every reply');
   const [a] = await registry.explain(p.id);
   assert.deepEqual({ verdict: a.verdict, reason: a.reason }, { verdict: 'local_drop', reason: 'SOCKET_RCVBUFF' });
   registry.remove(p.id);
@@ -160,7 +163,7 @@ privilegedTest('a clean run of 10,000 probes has no drops and no attribution', a
         await tracer.drain();
         const evs = registry.events(p.id);
         drops += evs.filter((e) => e.kind === 'drop').length;
-        xdp += evs.filter((e) => e.kind === 'xdp').length;
+        xdp += registry.seen(p.id)?.packets ?? 0;
         registry.remove(p.id);
       }
     }),
@@ -175,8 +178,8 @@ privilegedTest('a clean run of 10,000 probes has no drops and no attribution', a
 
 privilegedTest('per-packet overhead of each program is measured (run_time_ns / run_cnt)', async () => {
   const s0 = tracer.stats().programs;
-  // 2,000 replies that XDP matches and nftables then drops (matched path of both programs, with a
-  // ring event each), then 2,000 clean echo exchanges (XDP matched path, no drop).
+  // 2,000 replies that XDP matches and nftables then drops (matched path of both programs: a seen-map
+  // update, a drop ring event), then 2,000 clean echo exchanges (XDP matched path, no drop).
   lab.dropLocal('input', `ip saddr 198.19.241.2 udp sport ${PORTS.burst}`);
   try {
     for (let i = 0; i < 20; i++) {

@@ -35,7 +35,7 @@ test('rtt statistics: min, median (even and odd counts), mean, max, population s
 });
 
 test('sonde ping arguments: counts, durations with units, and usage errors', () => {
-  assert.deepEqual(parsePingArgs(['a', '-c', '5', '-i', '200ms', 'b', '--json']), { targets: ['a', 'b'], count: 5, interval: 0.2, timeout: 1, size: 56, json: true });
+  assert.deepEqual(parsePingArgs(['a', '-c', '5', '-i', '200ms', 'b', '--json']), { targets: ['a', 'b'], count: 5, interval: 0.2, timeout: 1, size: 56, json: true, explain: false });
   assert.equal(parsePingArgs(['a', '-i', '0.5']).interval, 0.5);
   for (const bad of [[], ['a', '-c'], ['a', '-c', '0'], ['a', '-i', 'x'], ['a', '--bogus'], ['a', '--ttl', '256']]) {
     assert.throws(() => parsePingArgs(bad), Error, JSON.stringify(bad));

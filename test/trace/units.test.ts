@@ -60,11 +60,22 @@ test('sonde trace arguments: defaults, every flag, and usage errors', () => {
     target: 'example.org',
     family: 4,
     json: false,
+    explain: false,
+    xdpInterface: undefined,
     options: { proto: 'icmp', port: 0, firstTtl: 1, maxTtl: 30, rounds: 10, flows: 1, interval: 0.25, timeout: 1 },
   });
   const b = parseTraceArgs(['-6', 'h', '--proto', 'tcp', '--port', '443', '--rounds', '3', '--max-ttl', '9', '--first-ttl', '2', '--flows', '8', '--interval', '0.1', '--timeout', '0.5', '--json']);
-  assert.deepEqual(b, { target: 'h', family: 6, json: true, options: { proto: 'tcp', port: 443, firstTtl: 2, maxTtl: 9, rounds: 3, flows: 8, interval: 0.1, timeout: 0.5 } });
-  for (const bad of [[], ['a', 'b'], ['a', '--proto', 'sctp'], ['a', '--max-ttl', '0'], ['a', '--max-ttl', '256'], ['a', '--first-ttl', '5', '--max-ttl', '3'], ['a', '--rounds'], ['a', '-4', '-6'], ['a', '--bogus']]) {
+  assert.deepEqual(b, {
+    target: 'h',
+    family: 6,
+    json: true,
+    explain: false,
+    xdpInterface: undefined,
+    options: { proto: 'tcp', port: 443, firstTtl: 2, maxTtl: 9, rounds: 3, flows: 8, interval: 0.1, timeout: 0.5 },
+  });
+  const c = parseTraceArgs(['h', '--explain', '--xdp-interface', 'eth0']);
+  assert.deepEqual({ explain: c.explain, xdpInterface: c.xdpInterface }, { explain: true, xdpInterface: 'eth0' });
+  for (const bad of [[], ['a', 'b'], ['a', '--proto', 'sctp'], ['a', '--max-ttl', '0'], ['a', '--max-ttl', '256'], ['a', '--first-ttl', '5', '--max-ttl', '3'], ['a', '--rounds'], ['a', '-4', '-6'], ['a', '--bogus'], ['a', '--xdp-interface', 'eth0'], ['a', '--explain', '--xdp-interface', 'bad name!']]) {
     assert.throws(() => parseTraceArgs(bad), { name: 'UsageError' }, JSON.stringify(bad));
   }
 });

@@ -1,5 +1,5 @@
 // Series every blackbox prober emits, plus sonde's failure-reason info series.
-import { Gauge, Registry } from 'prom-client';
+import type { ProbeRegistry as Registry } from './registry';
 import type { ProbeResult } from '../../result';
 
 /** FNV-1a 32-bit of a string's UTF-8 bytes, or of raw bytes. */
@@ -52,14 +52,14 @@ export function ipAddrHash(address: string): number {
 }
 
 export function gauge(reg: Registry, name: string, help: string, value: number, labels?: Record<string, string>): void {
-  const g = new Gauge({ name, help, labelNames: labels ? Object.keys(labels) : [], registers: [reg] });
+  const g = reg.gauge(name, help, labels ? Object.keys(labels) : []);
   if (labels) g.set(labels, value);
   else g.set(value);
 }
 
 /** A gauge with several label sets (e.g. a phase histogram flattened as blackbox does). */
 export function gaugeVec(reg: Registry, name: string, help: string, labelName: string, values: Record<string, number>): void {
-  const g = new Gauge({ name, help, labelNames: [labelName], registers: [reg] });
+  const g = reg.gauge(name, help, [labelName]);
   for (const [k, v] of Object.entries(values)) g.set({ [labelName]: k }, v);
 }
 

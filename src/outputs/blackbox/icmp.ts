@@ -1,6 +1,6 @@
 // blackbox_exporter's icmp series (probe_icmp_duration_seconds by phase, reply hop limit) plus
 // sonde's round statistics (sonde_icmp_*), which blackbox has no equivalent for.
-import type { Registry } from 'prom-client';
+import type { ProbeRegistry as Registry } from './registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, gaugeVec, writeResolve } from './common';

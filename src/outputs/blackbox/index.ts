@@ -1,6 +1,6 @@
 // Renders one ProbeResult as blackbox_exporter's /probe series, on a fresh registry per request,
 // so dashboards and alerts written for blackbox_exporter work unchanged.
-import { Registry } from 'prom-client';
+import { ProbeRegistry as Registry } from './registry';
 import type { Module, ProberName } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { writeCommon } from './common';

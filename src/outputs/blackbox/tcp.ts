@@ -1,5 +1,5 @@
 // /probe series of blackbox_exporter's tcp prober (prober/tcp.go, query_response.go).
-import { Gauge, type Registry } from 'prom-client';
+import type { ProbeRegistry as Registry } from './registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from './common';
@@ -14,7 +14,7 @@ function writeExpectInfo(result: ProbeResult, reg: Registry): void {
   const infos = result.tcp?.expectInfo ?? [];
   if (infos.length === 0) return;
   const labelNames = Object.keys(infos[0].labels);
-  const g = new Gauge({ name: 'probe_expect_info', help: 'Explicit content matched', labelNames, registers: [reg] });
+  const g = reg.gauge('probe_expect_info', 'Explicit content matched', labelNames);
   for (const info of infos) {
     const names = Object.keys(info.labels);
     if (names.length === labelNames.length && names.every((n) => labelNames.includes(n))) g.set(info.labels, 1);

@@ -1,6 +1,6 @@
 // TLS series of blackbox_exporter's http and tcp probers (help strings copied from 0.23), plus
 // sonde's per-certificate and OCSP extras. Only called when the probe completed a handshake.
-import { Gauge, type Registry } from 'prom-client';
+import type { ProbeRegistry as Registry } from './registry';
 import type { TLSFacts } from '../../result';
 import { gauge } from './common';
 
@@ -30,18 +30,8 @@ export function writeTLS(facts: TLSFacts, reg: Registry): void {
 function writeChain(facts: TLSFacts, reg: Registry): void {
   if (facts.chain.length === 0) return;
   const labelNames = ['depth', 'subject', 'issuer', 'serial', 'fingerprint_sha256'];
-  const before = new Gauge({
-    name: 'sonde_ssl_cert_not_before',
-    help: 'notBefore of each certificate in the peer chain (depth 0 is the leaf), unix seconds',
-    labelNames,
-    registers: [reg],
-  });
-  const after = new Gauge({
-    name: 'sonde_ssl_cert_not_after',
-    help: 'notAfter of each certificate in the peer chain (depth 0 is the leaf), unix seconds',
-    labelNames,
-    registers: [reg],
-  });
+  const before = reg.gauge('sonde_ssl_cert_not_before', 'notBefore of each certificate in the peer chain (depth 0 is the leaf), unix seconds', labelNames);
+  const after = reg.gauge('sonde_ssl_cert_not_after', 'notAfter of each certificate in the peer chain (depth 0 is the leaf), unix seconds', labelNames);
   facts.chain.forEach((c, depth) => {
     const labels = { depth: String(depth), subject: c.subject, issuer: c.issuer, serial: c.serialNumber, fingerprint_sha256: c.fingerprintSha256 };
     before.set(labels, c.notBefore);

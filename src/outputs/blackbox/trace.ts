@@ -1,7 +1,7 @@
 // /probe series of the trace prober (sonde only; blackbox_exporter has no path probing): per-hop
 // loss and RTT labelled by TTL and the hop's address, the hop count, whether the target answered,
 // and the path hash (the lead's sonde_trace_path_changes_total counts its changes across probes).
-import { Gauge, type Registry } from 'prom-client';
+import type { ProbeRegistry as Registry } from './registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from './common';
@@ -15,9 +15,9 @@ export function writeTrace(result: ProbeResult, _module: Module, reg: Registry):
   gauge(reg, 'sonde_trace_path_hash', 'FNV-1a hash of the addresses seen per TTL; changes when the path does', t.pathHash);
   // One series per TTL: labelled with the address that answered most (a silent hop: "*"), so
   // ECMP does not multiply series; sonde_trace_hop_addresses says how many answered.
-  const loss = new Gauge({ name: 'sonde_trace_hop_loss_ratio', help: 'Share of probes at this TTL without an answer (0..1)', labelNames: ['ttl', 'address'], registers: [reg] });
-  const addrs = new Gauge({ name: 'sonde_trace_hop_addresses', help: 'Distinct addresses that answered at this TTL (more than 1: multipath)', labelNames: ['ttl'], registers: [reg] });
-  const rtt = new Gauge({ name: 'sonde_trace_hop_rtt_seconds', help: 'Round-trip time statistics of the answers at this TTL', labelNames: ['ttl', 'address', 'stat'], registers: [reg] });
+  const loss = reg.gauge('sonde_trace_hop_loss_ratio', 'Share of probes at this TTL without an answer (0..1)', ['ttl', 'address']);
+  const addrs = reg.gauge('sonde_trace_hop_addresses', 'Distinct addresses that answered at this TTL (more than 1: multipath)', ['ttl']);
+  const rtt = reg.gauge('sonde_trace_hop_rtt_seconds', 'Round-trip time statistics of the answers at this TTL', ['ttl', 'address', 'stat']);
   for (const h of t.hops) {
     const labels = { ttl: String(h.ttl), address: h.addresses[0] ?? '*' };
     loss.set(labels, h.loss);
