@@ -56,14 +56,14 @@ test('the full fixture sets every supported key', () => {
   assert.equal(h.timeout, 90);
   assert.deepEqual(h.http.valid_status_codes, [200, 204, 301]);
   assert.deepEqual(h.http.valid_http_versions, ['HTTP/1.1', 'HTTP/2.0']);
-  assert.deepEqual(h.http.headers, { Host: 'vhost.example.com', 'Accept-Encoding': 'gzip, br;q=0.5', 'X-Number': '42' });
+  assert.deepEqual(h.http.headers, { Host: 'vhost.example.test', 'Accept-Encoding': 'gzip, br;q=0.5', 'X-Number': '42' });
   assert.equal(h.http.body, '{"ping": true}');
   assert.equal(h.http.compression, 'gzip');
   assert.equal(h.http.follow_redirects, false);
   assert.equal(h.http.fail_if_not_ssl, true);
   assert.equal(h.http.fail_if_body_matches_regexp[1].test('an ERROR happened'), true, '(?i) applied');
   assert.equal(h.http.fail_if_header_matches[0].allow_missing, true);
-  assert.equal(h.http.fail_if_header_not_matches[0].regexp.test('https://example.com'), true);
+  assert.equal(h.http.fail_if_header_not_matches[0].regexp.test('https://example.test'), true);
   assert.deepEqual(h.http.basic_auth, { username: 'probe', password_file: '/etc/sonde/password' });
   assert.equal(h.http.body_size_limit, 1024 * 1024, 'Base2Bytes: 1MB is 1 MiB');
   assert.equal(h.http.preferred_ip_protocol, 'ip4');
@@ -100,9 +100,9 @@ test('the full fixture sets every supported key', () => {
   const d = c.modules.dns_full.dns;
   assert.deepEqual(
     [d.transport_protocol, d.dns_over_tls, d.query_name, d.query_type, d.query_class, d.recursion_desired, d.valid_rcodes, d.source_ip_address],
-    ['tcp', true, 'example.com', 'MX', 'CH', false, ['NOERROR', 'NXDOMAIN'], '127.0.0.1'],
+    ['tcp', true, 'example.test', 'MX', 'CH', false, ['NOERROR', 'NXDOMAIN'], '127.0.0.1'],
   );
-  assert.equal(d.validate_answer_rrs.fail_if_not_matches_regexp[0].test('example.com.\t300\tIN\tMX\t10 mail.example.com.'), true);
+  assert.equal(d.validate_answer_rrs.fail_if_not_matches_regexp[0].test('example.test.\t300\tIN\tMX\t10 mail.example.test.'), true);
   assert.equal(d.validate_answer_rrs.fail_if_none_matches_regexp.length, 1);
   assert.equal(d.validate_authority_rrs.fail_if_matches_regexp.length, 1);
   assert.equal(d.validate_additional_rrs.fail_if_matches_regexp.length, 1);

@@ -23,7 +23,7 @@ test('addresses round-trip through the 16-byte form, IPv6 printed per RFC 5952',
     const { family, bytes } = addressBytes(input);
     assert.equal(formatAddress(bytes, family), printed, input);
   }
-  assert.throws(() => addressBytes('example.com'), RangeError);
+  assert.throws(() => addressBytes('example.test'), RangeError);
 });
 
 test('rtt statistics: min, median (even and odd counts), mean, max, population stddev', () => {

@@ -36,11 +36,11 @@ for (const e of expansions) {
 }
 
 const splits: Array<{ target: string; host?: string; port?: number }> = [
-  { target: 'example.com:22', host: 'example.com', port: 22 },
+  { target: 'example.test:22', host: 'example.test', port: 22 },
   { target: '127.0.0.1:65535', host: '127.0.0.1', port: 65535 },
   { target: '[::1]:443', host: '::1', port: 443 },
   { target: '[fd5e:ed00::1%eth0]:25', host: 'fd5e:ed00::1%eth0', port: 25 },
-  { target: 'example.com' },
+  { target: 'example.test' },
   { target: '::1' },
   { target: '[::1]' },
   { target: '[::1:80' },
