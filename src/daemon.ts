@@ -30,6 +30,8 @@ export interface DaemonOptions {
   ebpf?: boolean;
   /** interfaces to attach the XDP observer to (replies seen at the NIC before the stack) */
   xdpInterfaces?: string[];
+  /** bounds of the eBPF flow map and ring buffer */
+  ebpfLimits?: { maxFlows: number; ringBytes: number };
 }
 
 export class Daemon {
@@ -115,7 +117,7 @@ export class Daemon {
   /** eBPF attribution: optional; without it probing goes on and attribution is `unknown`. */
   private startTracer(): void {
     if (this.opts.ebpf === false) return;
-    this.tracer = openDropTracer({}, (msg) => this.opts.logger.warn(`${msg}; probing goes on, loss attribution is "unknown"`));
+    this.tracer = openDropTracer({ ...this.opts.ebpfLimits }, (msg) => this.opts.logger.warn(`${msg}; probing goes on, loss attribution is "unknown"`));
     if (!this.tracer) return;
     for (const iface of this.opts.xdpInterfaces ?? []) {
       try {

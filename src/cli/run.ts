@@ -16,6 +16,8 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT] 
   --probes.max-in-flight N      probes running at once across all tasks (default 4096)
   --ebpf.xdp-interface IFACE    attach the XDP observer to IFACE (comma-separated list allowed)
   --no-ebpf                     do not load the eBPF drop tracer (attribution becomes "unknown")
+  --ebpf.max-flows N            probe flows the eBPF flow map holds at once (default 65536)
+  --ebpf.ring-bytes N           eBPF ring buffer size (default 1 MiB; overflow is counted in sonde_bpf_events_lost_total)
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -26,6 +28,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'probes.max-in-flight': { value: true },
     'ebpf.xdp-interface': { value: true },
     'no-ebpf': { value: false },
+    'ebpf.max-flows': { value: true },
+    'ebpf.ring-bytes': { value: true },
     help: { value: false, aliases: ['-h'] },
   });
   if (flags.help) {
@@ -44,7 +48,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const maxInFlight = intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
   const logger = createLogger(level);
   const xdpInterfaces = typeof flags['ebpf.xdp-interface'] === 'string' ? flags['ebpf.xdp-interface'].split(',').filter(Boolean) : [];
-  const daemon = new Daemon({ configFile: flags.config as string | undefined, listen, logger, maxInFlight, ebpf: !flags['no-ebpf'], xdpInterfaces });
+  const ebpfLimits = {
+    maxFlows: intFlag(flags['ebpf.max-flows'], '--ebpf.max-flows', 65536, 1024, 1 << 24),
+    ringBytes: intFlag(flags['ebpf.ring-bytes'], '--ebpf.ring-bytes', 1 << 20, 4096, 1 << 30),
+  };
+  const daemon = new Daemon({ configFile: flags.config as string | undefined, listen, logger, maxInFlight, ebpf: !flags['no-ebpf'], xdpInterfaces, ebpfLimits });
   try {
     await daemon.start();
   } catch (err) {

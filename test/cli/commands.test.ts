@@ -68,6 +68,8 @@ test('usage errors exit 2 and name what was wrong', async () => {
     [['probe', 'x', '--bogus'], /sonde probe: unknown flag --bogus/],
     [['probe', `http://127.0.0.1:${port}/`, '--module', 'nope'], /--module: got "nope", expected one of: /],
     [['run', '--log.level', 'loud'], /--log.level: got "loud", expected one of trace, debug/],
+    [['run', '--ebpf.max-flows', '5'], /--ebpf.max-flows: got "5", expected an integer from 1024 to 16777216/],
+    [['run', '--probes.max-in-flight', 'lots'], /--probes.max-in-flight: got "lots", expected an integer/],
     [['frobnicate'], /sonde: unknown command "frobnicate"/],
   ];
   for (const [args, message] of cases) {
