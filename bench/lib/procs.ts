@@ -56,14 +56,14 @@ export function loopbackAddresses(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
 }
 
-/** nginx serving a small 200 on 127.0.0.1 and on `extra` more loopback addresses, same port. */
+/** nginx serving a small 200 on 127.0.0.1 and on `extra` more loopback addresses, same port; one worker per core, so the target is not what limits the probers. */
 export async function startNginx(extra = 0): Promise<{ port: number; proc: Proc }> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-nginx-'));
   writeFileSync(
     path.join(dir, 'nginx.conf'),
     `daemon off;
-worker_processes 1;
+worker_processes auto;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log error;
 worker_rlimit_nofile 16384;
