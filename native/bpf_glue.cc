@@ -5,8 +5,10 @@
 #include <cstring>
 #include <memory>
 
+#include "batch_delivery.h"
 #include "bpf_loader.h"
 #include "glue.h"
+#include "glue_args.h"
 
 namespace {
 
@@ -120,37 +122,30 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     opts.max_seen = U32(o.Get("maxSeen"), "options.maxSeen", 1u << 24);
     opts.xdp_events = o.Get("xdpEvents").ToBoolean();
     opts.run_stats = o.Get("runStats").ToBoolean();
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sonde-bpf-events", 0, 1);
-    tsfn_.Unref(env);  // the tracer alone must not keep the process alive
-    std::string err = tracer_.Start(opts, [this](std::vector<sonde_event>&& evs, uint64_t drained) {
-      auto* batch = new Batch{std::move(evs), drained};
-      napi_status st = tsfn_.NonBlockingCall(batch, [](Napi::Env env, Napi::Function cb, Batch* b) {
-        std::unique_ptr<Batch> own(b);
-        if (!env || !cb) return;
-        Napi::Array arr = Napi::Array::New(env, b->events.size());
-        for (size_t i = 0; i < b->events.size(); i++) arr.Set(static_cast<uint32_t>(i), EventObject(env, b->events[i]));
-        cb.Call({arr, Napi::Number::New(env, static_cast<double>(b->drained))});
-      });
-      if (st != napi_ok) delete batch;  // closing: the events go nowhere
+    // The tracer alone must not keep the process alive.
+    events_.Start(env, info[1].As<Napi::Function>(), "sonde-bpf-events", false);
+    auto send = events_.MakeSender(DeliverEvents);
+    std::string err = tracer_.Start(opts, [send](std::vector<sonde_event>&& evs, uint64_t drained) {
+      send(Batch{std::move(evs), drained});
     });
     if (!err.empty()) {
-      tsfn_.Release();
-      released_ = true;
-      Napi::Error e = Napi::Error::New(env, err);
-      e.Set("code", "EBPF_UNAVAILABLE");
-      throw e;
+      events_.Release();
+      sonde::ThrowWithCode(env, err, "EBPF_UNAVAILABLE");
     }
   }
 
   ~BpfTracerWrap() override { Shutdown(); }
 
  private:
+  static void DeliverEvents(Napi::Env env, Napi::Function cb, Batch& b) {
+    Napi::Array arr = Napi::Array::New(env, b.events.size());
+    for (size_t i = 0; i < b.events.size(); i++) arr.Set(static_cast<uint32_t>(i), EventObject(env, b.events[i]));
+    cb.Call({arr, Napi::Number::New(env, static_cast<double>(b.drained))});
+  }
+
   void Shutdown() {
-    tracer_.Stop();
-    if (!released_) {
-      tsfn_.Release();
-      released_ = true;
-    }
+    tracer_.Stop();  // joins the poll thread: nothing is posted after this
+    events_.Release();
   }
 
   Napi::Value AddFlow(const Napi::CallbackInfo& info) {
@@ -227,8 +222,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
   }
 
   sonde::BpfTracer tracer_;
-  Napi::ThreadSafeFunction tsfn_;
-  bool released_ = false;
+  sonde::BatchDelivery<Batch> events_;
 };
 
 Napi::Value ReasonNames(const Napi::CallbackInfo& info) {

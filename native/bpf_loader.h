@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "drop.h"
+#include "kernel_names.h"  // the names events carry (reasons, locations)
 
 struct bpf_object;
 struct bpf_link;
@@ -104,17 +105,5 @@ class BpfTracer {
 
   uint64_t SumCounter(uint32_t slot) const;
 };
-
-// Drop reason names of the running kernel, from its BTF (enum skb_drop_reason), value -> name without
-// the SKB_DROP_REASON_ prefix. Empty when the kernel has no BTF or no such enum.
-const std::map<uint32_t, std::string>& DropReasonNames();
-std::string DropReasonName(uint32_t reason);
-
-// Resolves a kernel text address to "symbol+0xoff" through /proc/kallsyms (read once, cached).
-// Returns "0x<hex>" when the address is unknown or kallsyms hides addresses (kptr_restrict).
-std::string KernelSymbol(uint64_t addr);
-
-// Inode of this process's network namespace (/proc/self/ns/net), 0 on error.
-uint32_t SelfNetnsInode();
 
 }  // namespace sonde

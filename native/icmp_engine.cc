@@ -45,12 +45,7 @@ bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
     socks[si].fd = -1;
     return false;
   }
-  if (watching) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(si);
-    epoll_ctl(epfd, EPOLL_CTL_ADD, socks[si].fd, &ev);
-  }
+  if (watching) EpollAddIn(epfd, socks[si].fd, static_cast<uint32_t>(si));
   if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
   return true;
 }
@@ -135,19 +130,7 @@ void IcmpEngine::Impl::SendPending() {
       iovs[n] = {pkt, tx_len[n]};
       msghdr& mh = mm[n].msg_hdr;
       std::memset(&mh, 0, sizeof(mh));
-      std::memset(&names[n], 0, sizeof(names[n]));
-      if (spec.family == 4) {
-        auto* sin = reinterpret_cast<sockaddr_in*>(&names[n]);
-        sin->sin_family = AF_INET;
-        std::memcpy(&sin->sin_addr, spec.addr, 4);
-        mh.msg_namelen = sizeof(sockaddr_in);
-      } else {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&names[n]);
-        sin6->sin6_family = AF_INET6;
-        std::memcpy(&sin6->sin6_addr, spec.addr, 16);
-        sin6->sin6_scope_id = spec.scope_id;
-        mh.msg_namelen = sizeof(sockaddr_in6);
-      }
+      mh.msg_namelen = FillSockaddr(spec.family, spec.addr, spec.scope_id, &names[n]);
       mh.msg_name = &names[n];
       mh.msg_iov = &iovs[n];
       mh.msg_iovlen = 1;
@@ -293,9 +276,7 @@ void IcmpEngine::Impl::Run() {
     for (int i = 0; i < n; i++) {
       uint32_t t = evs[i].data.u32;
       if (t == kEventFdTag) {
-        uint64_t v;
-        while (read(evfd, &v, sizeof(v)) > 0) {
-        }
+        DrainWakes(evfd);
       } else if (t < 4) {
         readable[t] = (evs[i].events & EPOLLIN) != 0;
         errq[t] = (evs[i].events & EPOLLERR) != 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine_io.h"
 #include "icmp_engine.h"
 #include "icmp_socket.h"
 #include "icmp_table.h"
@@ -22,12 +23,6 @@ constexpr size_t kMaxPacket = 8 + 8192;  // the engine's payload limit (ICMP hea
 constexpr size_t kRecvLen = 60 + kMaxPacket;
 constexpr size_t kCtlLen = 256;
 constexpr uint32_t kEventFdTag = 100;
-
-inline int64_t Now(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 struct IcmpEngine::Impl {
   EngineOptions opts;

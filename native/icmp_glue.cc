@@ -5,32 +5,18 @@
 #include <memory>
 #include <vector>
 
+#include "batch_delivery.h"
 #include "glue.h"
+#include "glue_args.h"
 #include "icmp_engine.h"
 
 namespace {
 
 using sonde::IcmpEngine;
+using sonde::OptBool;
+using sonde::OptU32;
 using sonde::ProbeOutcome;
 using sonde::ProbeSpec;
-
-uint32_t OptU32(Napi::Object o, const char* key, uint32_t def, uint32_t max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), std::string("options.") + key + " must be an integer in 0.." + std::to_string(max));
-  }
-  return static_cast<uint32_t>(d);
-}
-
-bool OptBool(Napi::Object o, const char* key, bool def) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
 
 class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
  public:
@@ -50,37 +36,25 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     }
     Napi::Object o = info[0].As<Napi::Object>();
     sonde::EngineOptions opts;
-    opts.capacity_log2 = OptU32(o, "capacityLog2", 16, 20);
+    opts.capacity_log2 = OptU32(o, "capacityLog2", 16, 0, 20);
     opts.tx_timestamps = OptBool(o, "txTimestamps", true);
-    opts.rate = OptU32(o, "rate", 0, 100000000);
-    opts.force_mode = static_cast<int>(OptU32(o, "mode", 0, 2));
-    opts.threads = OptU32(o, "threads", 0, 64);
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sonde-icmp", 0, 1);
-    Napi::ThreadSafeFunction tsfn = tsfn_;
+    opts.rate = OptU32(o, "rate", 0, 0, 100000000);
+    opts.force_mode = static_cast<int>(OptU32(o, "mode", 0, 0, 2));
+    opts.threads = OptU32(o, "threads", 0, 0, 64);
+    batches_.Start(env, info[1].As<Napi::Function>(), "sonde-icmp", true);
     std::string error;
-    engine_ = IcmpEngine::Create(
-        opts,
-        [tsfn](std::vector<ProbeOutcome>&& batch) mutable {
-          auto* data = new std::vector<ProbeOutcome>(std::move(batch));
-          if (tsfn.NonBlockingCall(data, Deliver) != napi_ok) delete data;  // env closing
-        },
-        &error);
+    engine_ = IcmpEngine::Create(opts, batches_.MakeSender(Deliver), &error);
     if (!engine_) {
-      tsfn_.Release();
-      released_ = true;
-      Napi::Error e = Napi::Error::New(env, error);
-      e.Set("code", Napi::String::New(env, "ERR_SONDE_ICMP_SOCKET"));
-      throw e;
+      batches_.Release();
+      sonde::ThrowWithCode(env, error, "ERR_SONDE_ICMP_SOCKET");
     }
   }
 
   ~IcmpEngineWrap() override { Shutdown(); }
 
  private:
-  static void Deliver(Napi::Env env, Napi::Function cb, std::vector<ProbeOutcome>* data) {
-    std::unique_ptr<std::vector<ProbeOutcome>> batch(data);
-    if (env == nullptr || cb.IsEmpty()) return;
-    size_t n = batch->size();
+  static void Deliver(Napi::Env env, Napi::Function cb, std::vector<ProbeOutcome>& batch) {
+    size_t n = batch.size();
     auto tag = Napi::Uint32Array::New(env, n);
     auto kind = Napi::Uint8Array::New(env, n);
     auto code = Napi::Uint8Array::New(env, n);
@@ -92,7 +66,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     auto from = Napi::Uint8Array::New(env, n * 16);
     auto wire = Napi::Uint32Array::New(env, n);
     for (size_t i = 0; i < n; i++) {
-      const ProbeOutcome& o = (*batch)[i];
+      const ProbeOutcome& o = batch[i];
       tag[i] = o.tag;
       kind[i] = static_cast<uint8_t>(o.kind);
       code[i] = o.code;
@@ -140,11 +114,11 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     }
     Napi::Object o = info[3].As<Napi::Object>();
     ProbeSpec base;
-    base.ttl = static_cast<uint8_t>(OptU32(o, "ttl", 0, 255));
+    base.ttl = static_cast<uint8_t>(OptU32(o, "ttl", 0, 0, 255));
     base.df = OptBool(o, "df", false);
-    base.payload_len = static_cast<uint16_t>(OptU32(o, "payloadSize", 56, 8192));
-    base.timeout_ms = OptU32(o, "timeoutMs", 1000, 3600000);
-    base.scope_id = OptU32(o, "scopeId", 0, 0xffffffffu);
+    base.payload_len = static_cast<uint16_t>(OptU32(o, "payloadSize", 56, 0, 8192));
+    base.timeout_ms = OptU32(o, "timeoutMs", 1000, 0, 3600000);
+    base.scope_id = OptU32(o, "scopeId", 0, 0, 0xffffffffu);
     Napi::Value src = o.Get("src");
     if (!src.IsUndefined()) {
       if (!src.IsTypedArray() || src.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
@@ -192,11 +166,11 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (!released_) tsfn_.Ref(info.Env());
+    batches_.Ref(info.Env());
     return info.Env().Undefined();
   }
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (!released_) tsfn_.Unref(info.Env());
+    batches_.Unref(info.Env());
     return info.Env().Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -215,15 +189,11 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
       engine_->Stop();  // joins the thread: no NonBlockingCall after this
       engine_.reset();
     }
-    if (!released_) {
-      tsfn_.Release();
-      released_ = true;
-    }
+    batches_.Release();
   }
 
   std::unique_ptr<IcmpEngine> engine_;
-  Napi::ThreadSafeFunction tsfn_;
-  bool released_ = false;
+  sonde::BatchDelivery<std::vector<ProbeOutcome>> batches_;
   std::vector<ProbeSpec> specs_;
 };
 

@@ -56,12 +56,6 @@ bool SameAddr(const Slot& s, const uint8_t* addr, uint8_t family) {
   return s.family == family && std::memcmp(s.addr, addr, family == 4 ? 4 : 16) == 0;
 }
 
-int64_t TsOf(const cmsghdr* c) {
-  scm_timestamping ts;
-  std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-  return static_cast<int64_t>(ts.ts[0].tv_sec) * 1000000000 + ts.ts[0].tv_nsec;
-}
-
 }  // namespace
 
 void IcmpEngine::Impl::ReadSocket(int si) {
@@ -95,10 +89,9 @@ void IcmpEngine::Impl::HandlePacket(int si, const uint8_t* buf, size_t len, cons
   int64_t rx_ns = 0;
   int hop = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&mh), c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-      rx_ns = TsOf(c);
-    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
+    if (ReadSocketTimestamp(c, &rx_ns)) continue;
+    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
       std::memcpy(&hop, CMSG_DATA(c), sizeof(int));
     }
   }
@@ -225,10 +218,9 @@ void IcmpEngine::Impl::HandleErrMessage(int si, int family, const uint8_t* buf, 
   bool have_err = false;
   size_t off_len = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-      ts = TsOf(c);
-    } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-               (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+    if (ReadSocketTimestamp(c, &ts)) continue;
+    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
       size_t dlen = c->cmsg_len - CMSG_LEN(0);
       std::memcpy(&err, CMSG_DATA(c), std::min(dlen, sizeof(err)));
       off_len = dlen > sizeof(sock_extended_err) ? dlen - sizeof(sock_extended_err) : 0;

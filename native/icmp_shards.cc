@@ -54,12 +54,8 @@ bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) 
     *error = std::string("epoll/eventfd: ") + std::strerror(errno);
     return false;
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = kEventFdTag;
-  epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev);
-  ev.data.u32 = 0;
-  epoll_ctl(epfd, EPOLL_CTL_ADD, v4.fd, &ev);
+  EpollAddIn(epfd, evfd, kEventFdTag);
+  EpollAddIn(epfd, v4.fd, 0);
   if (opts.tx_timestamps) txring[0].assign(table.capacity(), 0);
   txbuf.assign(kBatch * kMaxPacket, 0);
   rxbuf.assign(kBatch * kRecvLen, 0);
@@ -78,11 +74,7 @@ void IcmpEngine::Impl::Shutdown() {
     stopping = true;
   }
   stop = true;
-  if (evfd >= 0) {
-    uint64_t one = 1;
-    ssize_t w = write(evfd, &one, sizeof(one));
-    (void)w;
-  }
+  if (evfd >= 0) Wake(evfd);
   if (thread.joinable()) thread.join();
   for (auto& s : socks) {
     if (s.fd >= 0) close(s.fd);
@@ -139,9 +131,7 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
       s.submitted.insert(s.submitted.end(), specs + from, specs + to);
     }
     s.c_queued += to - from;
-    uint64_t one = 1;
-    ssize_t w = write(s.evfd, &one, sizeof(one));
-    (void)w;  // a full eventfd counter still wakes the thread
+    Wake(s.evfd);
   }
   return true;
 }

@@ -15,6 +15,8 @@
 
 #include <vector>
 
+#include "engine_io.h"
+
 namespace sonde {
 namespace {
 
@@ -33,21 +35,6 @@ std::string ReadPingGroupRange() {
   return s;
 }
 
-void SetBuf(int fd, int force_opt, int opt, int bytes) {
-  // SO_*BUFFORCE ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; else take what is allowed.
-  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof(bytes)) != 0) {
-    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
-  }
-}
-
-// Discards what a new socket queued before its filters were set. Bounded by what the receive
-// buffer can hold.
-void DrainReceiveQueue(int fd) {
-  uint8_t sink[1];
-  for (int i = 0; i < (1 << 20) && recv(fd, sink, sizeof(sink), MSG_DONTWAIT | MSG_TRUNC) >= 0; i++) {
-  }
-}
-
 bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
   int one = 1;
   auto fail = [&](const char* what) {
@@ -58,27 +45,14 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
   // socket would see each reply a second time, as a duplicate: it only sends (its error queue, with
   // the TX timestamps, is not filtered), and the plain socket of its family receives for both.
   bool send_only = s.raw && s.df;
-  if (s.raw && s.family == 4) {
+  if (s.raw) {
     // Only replies and errors wake us; other ICMP (e.g. echo requests to this host) stays out.
-    icmp_filter filt{};
-    filt.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) | (1u << ICMP_TIME_EXCEEDED) |
-                  (1u << ICMP_PARAMETERPROB));
-    if (send_only) filt.data = ~0u;
-    if (setsockopt(s.fd, SOL_RAW, ICMP_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP_FILTER");
-  }
-  if (s.raw && s.family == 6 && send_only) {
-    icmp6_filter filt;
-    ICMP6_FILTER_SETBLOCKALL(&filt);
-    if (setsockopt(s.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP6_FILTER");
-  } else if (s.raw && s.family == 6) {
-    icmp6_filter filt;
-    ICMP6_FILTER_SETBLOCKALL(&filt);
-    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
-    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filt);
-    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filt);
-    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filt);
-    ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filt);
-    if (setsockopt(s.fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) != 0) return fail("ICMP6_FILTER");
+    std::vector<uint8_t> pass;
+    if (!send_only && s.family == 4) pass = {ICMP_ECHOREPLY, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAMETERPROB};
+    if (!send_only && s.family == 6) {
+      pass = {ICMP6_ECHO_REPLY, ICMP6_DST_UNREACH, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED, ICMP6_PARAM_PROB};
+    }
+    if (!SetIcmpTypeFilter(s.fd, s.family, pass)) return fail(s.family == 4 ? "ICMP_FILTER" : "ICMP6_FILTER");
   }
   if (send_only) DrainReceiveQueue(s.fd);
   if (s.family == 6) {
@@ -106,8 +80,8 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
   unsigned flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
   if (tx_timestamps) flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
   if (setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) != 0) return fail("SO_TIMESTAMPING");
-  SetBuf(s.fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
-  SetBuf(s.fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 << 20);
+  SetSocketBuffer(s.fd, SO_RCVBUFFORCE, SO_RCVBUF, 8 << 20);
+  SetSocketBuffer(s.fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 << 20);
   return true;
 }
 

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "bytes.h"
+
 namespace sonde {
 namespace {
 
@@ -18,13 +20,6 @@ constexpr uint8_t kOptMtu = 5;
 constexpr uint8_t kOptRouteInfo = 24;
 constexpr uint8_t kOptRdnss = 25;
 constexpr uint8_t kOptDnssl = 31;
-
-uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-
-uint32_t Be32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | static_cast<uint32_t>(p[3]);
-}
 
 // RFC 4191 §2.1 encoding: 01 high, 00 medium, 11 low, 10 reserved.
 RouterPreference Preference(uint8_t two_bits) {
@@ -43,8 +38,8 @@ bool ParsePrefixInfo(const uint8_t* p, size_t n, RaPrefix* out) {
   out->length = p[2];
   out->on_link = (p[3] & 0x80) != 0;
   out->autonomous = (p[3] & 0x40) != 0;
-  out->valid_lifetime = Be32(p + 4);
-  out->preferred_lifetime = Be32(p + 8);
+  out->valid_lifetime = Get32(p + 4);
+  out->preferred_lifetime = Get32(p + 8);
   std::memcpy(out->prefix.data(), p + 16, 16);
   return true;
 }
@@ -58,7 +53,7 @@ bool ParseRouteInfo(const uint8_t* p, size_t n, RaRoute* out) {
   out->preference = Preference(static_cast<uint8_t>(p[3] >> 3));
   if (out->preference == RouterPreference::kReserved) return false;
   out->length = plen;
-  out->lifetime = Be32(p + 4);
+  out->lifetime = Get32(p + 4);
   out->prefix.fill(0);
   std::memcpy(out->prefix.data(), p + 8, n - 8);  // n - 8 is 0, 8 or 16
   return true;
@@ -68,7 +63,7 @@ bool ParseRdnss(const uint8_t* p, size_t n, RaRdnss* out) {
   // RFC 8106 §5.1: Length is 1 + 2 * (number of addresses), at least 3.
   size_t units = n / 8;
   if (units < 3 || units % 2 == 0) return false;
-  out->lifetime = Be32(p + 4);
+  out->lifetime = Get32(p + 4);
   for (size_t off = 8; off + 16 <= n; off += 16) {
     Ip6Bytes a;
     std::memcpy(a.data(), p + off, 16);
@@ -95,7 +90,7 @@ void AppendLabel(const uint8_t* s, size_t n, std::string* out) {
 bool ParseDnssl(const uint8_t* p, size_t n, RaDnssl* out) {
   // RFC 8106 §5.2: Length >= 2; names in uncompressed RFC 1035 §3.1 form, zero-padded.
   if (n < 16) return false;
-  out->lifetime = Be32(p + 4);
+  out->lifetime = Get32(p + 4);
   size_t pos = 8;
   while (pos < n && p[pos] != 0) {
     std::string name;
@@ -154,9 +149,9 @@ RaParseStatus ParseRouterAdvert(const uint8_t* data, size_t len, RouterAdvert* o
   out->home_agent = (flags & 0x20) != 0;
   out->preference = Preference(static_cast<uint8_t>(flags >> 3));
   out->proxy = (flags & 0x04) != 0;
-  out->router_lifetime = Be16(data + 6);
-  out->reachable_time = Be32(data + 8);
-  out->retrans_timer = Be32(data + 12);
+  out->router_lifetime = Get16(data + 6);
+  out->reachable_time = Get32(data + 8);
+  out->retrans_timer = Get32(data + 12);
 
   size_t pos = kRaHeaderLen;
   while (pos < len) {
@@ -181,7 +176,7 @@ RaParseStatus ParseRouterAdvert(const uint8_t* data, size_t len, RouterAdvert* o
         ok = n == 8;
         if (ok && !out->has_mtu) {
           out->has_mtu = true;
-          out->mtu = Be32(p + 4);
+          out->mtu = Get32(p + 4);
         }
         break;
       case kOptRouteInfo: {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "glue.h"
+#include "glue_args.h"
 #include "ndp.h"
 #include "ndp_socket.h"
 
@@ -174,28 +175,16 @@ class DiscoverWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-int IntOption(Napi::Object o, const char* key, int def, int min, int max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int>(d))) {
-    throw Napi::RangeError::New(o.Env(), std::string("options.") + key + " must be an integer in " + std::to_string(min) + ".." +
-                                             std::to_string(max));
-  }
-  return static_cast<int>(d);
-}
-
 Napi::Value Discover(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "ndpDiscover(options: object)");
   Napi::Object o = info[0].As<Napi::Object>();
   sonde::NdpDiscoverOptions opts;
   if (o.Get("index").IsUndefined()) throw Napi::TypeError::New(env, "options.index (interface index) is required");
-  opts.ifindex = static_cast<unsigned>(IntOption(o, "index", 0, 1, 0x7fffffff));
-  opts.timeout_ms = IntOption(o, "timeoutMs", opts.timeout_ms, 1, 3600 * 1000);
-  opts.resend_ms = IntOption(o, "resendMs", opts.resend_ms, 100, 3600 * 1000);
-  opts.max_solicitations = IntOption(o, "maxSolicitations", opts.max_solicitations, 1, 100);
+  opts.ifindex = sonde::OptU32(o, "index", 0, 1, 0x7fffffff);
+  opts.timeout_ms = static_cast<int>(sonde::OptU32(o, "timeoutMs", static_cast<uint32_t>(opts.timeout_ms), 1, 3600 * 1000));
+  opts.resend_ms = static_cast<int>(sonde::OptU32(o, "resendMs", static_cast<uint32_t>(opts.resend_ms), 100, 3600 * 1000));
+  opts.max_solicitations = static_cast<int>(sonde::OptU32(o, "maxSolicitations", static_cast<uint32_t>(opts.max_solicitations), 1, 100));
   Napi::Value ll = o.Get("lladdr");
   if (!ll.IsUndefined() && !ll.IsNull()) {
     if (!ll.IsTypedArray()) throw Napi::TypeError::New(env, "options.lladdr must be a Uint8Array");

@@ -2,24 +2,10 @@
 
 #include <cstring>
 
+#include "bytes.h"
+
 namespace sonde {
 namespace {
-
-// Big-endian reads/writes through bytes: no casts of packet pointers, so neither alignment nor
-// strict aliasing can bite (gcc -O2 has broken hand-written checksums that way).
-inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t Get32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void Put32(uint8_t* p, uint32_t v) {
-  Put16(p, static_cast<uint16_t>(v >> 16));
-  Put16(p + 2, static_cast<uint16_t>(v));
-}
 
 constexpr uint8_t kIcmp4EchoReply = 0, kIcmp4Unreach = 3, kIcmp4Echo = 8, kIcmp4TimeExceeded = 11,
                   kIcmp4ParamProb = 12;
@@ -81,20 +67,6 @@ void FillEcho(const uint8_t* icmp, size_t len, ParsedIcmp* out) {
 }
 
 }  // namespace
-
-uint32_t ChecksumPartial(const uint8_t* data, size_t len, uint32_t sum) {
-  size_t i = 0;
-  for (; i + 1 < len; i += 2) sum += Get16(data + i);
-  if (i < len) sum += static_cast<uint32_t>(data[i]) << 8;
-  // Fold often enough that 32 bits never overflow (each word adds < 2^16).
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return sum;
-}
-
-uint16_t ChecksumFinish(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
 
 size_t BuildEchoRequest(uint8_t* buf, size_t cap, int family, uint16_t id, uint16_t seq,
                         const ProbeStamp& stamp, size_t payload_len) {

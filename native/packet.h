@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "checksum.h"
+
 namespace sonde {
 
 // The bytes sonde puts at the start of every echo payload (RFC 792 / RFC 4443: the payload of an
@@ -53,11 +55,6 @@ struct ParsedIcmp {
   size_t orig_payload_len = 0;
   uint32_t info = 0;  // next-hop MTU (packet too big / frag needed) or pointer (parameter problem)
 };
-
-// Internet checksum (RFC 1071) over `len` bytes, continuing from a partial 32-bit `sum`.
-uint32_t ChecksumPartial(const uint8_t* data, size_t len, uint32_t sum);
-uint16_t ChecksumFinish(uint32_t sum);
-inline uint16_t InetChecksum(const uint8_t* data, size_t len) { return ChecksumFinish(ChecksumPartial(data, len, 0)); }
 
 // Writes an echo request (ICMP type 8 or ICMPv6 type 128) with the stamp and a filler up to
 // payload_len payload bytes (at least kProbeStampLen). IPv4 gets its checksum here; for ICMPv6 the

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "batch_delivery.h"
 #include "glue.h"
 #include "stream_engine.h"
 
@@ -45,8 +46,7 @@ void WriteRecord(double* r, const StreamOutcome& o) {
 // a call still queued after close() finds a closed engine rather than freed memory.
 struct Shared : std::enable_shared_from_this<Shared> {
   std::unique_ptr<StreamEngine> engine;
-  Napi::ThreadSafeFunction tsfn;
-  bool released = false;
+  sonde::JsCallback js;
   bool refed = false;
   uint64_t in_flight = 0;  // JS thread only
   StreamBatch batch;       // JS thread only
@@ -61,8 +61,8 @@ struct Shared : std::enable_shared_from_this<Shared> {
     for (size_t i = 0; i < n; i++) WriteRecord(r + i * kStride, batch.outcomes[i]);
     auto heads = Napi::Buffer<char>::Copy(env, batch.heads.data(), batch.heads.size());
     in_flight = in_flight > n ? in_flight - n : 0;
-    if (in_flight == 0 && refed && !released) {
-      tsfn.Unref(env);  // idle: let the process exit
+    if (in_flight == 0 && refed && !js.released()) {
+      js.Unref(env);  // idle: let the process exit
       refed = false;
     }
     cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n))});
@@ -71,10 +71,7 @@ struct Shared : std::enable_shared_from_this<Shared> {
   void Shutdown() {
     if (engine) engine->Stop();  // joins the thread: no notification after this
     engine.reset();
-    if (!released) {
-      tsfn.Release();
-      released = true;
-    }
+    js.Release();
   }
 };
 
@@ -123,15 +120,14 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       opts.capacity = static_cast<uint32_t>(d);
     }
     shared_ = std::make_shared<Shared>();
-    shared_->tsfn = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "sonde-stream", 0, 1);
-    shared_->tsfn.Unref(env);
+    shared_->js.Start(env, info[1].As<Napi::Function>(), "sonde-stream", false);
     Shared* raw = shared_.get();
     std::string error;
     shared_->engine = StreamEngine::Create(
         opts,
         [raw] {
           std::shared_ptr<Shared> keep = raw->shared_from_this();
-          raw->tsfn.NonBlockingCall([keep](Napi::Env env, Napi::Function cb) { keep->Deliver(env, cb); });
+          raw->js.tsfn().NonBlockingCall([keep](Napi::Env env, Napi::Function cb) { keep->Deliver(env, cb); });
         },
         &error);
     if (!shared_->engine) {
@@ -186,7 +182,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     if (info.Length() == 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
     if (!shared_->engine->Submit(s, req)) throw Napi::Error::New(env, "StreamEngine is closed");
     if (shared_->in_flight++ == 0 && !shared_->refed) {
-      shared_->tsfn.Ref(env);  // pending probes keep the process alive until their results arrive
+      shared_->js.Ref(env);  // pending probes keep the process alive until their results arrive
       shared_->refed = true;
     }
     return env.Undefined();

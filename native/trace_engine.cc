@@ -1,15 +1,10 @@
 #include "trace_engine.h"
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
-#include <linux/filter.h>
-#include <linux/icmp.h>
 #include <mutex>
-#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <random>
 #include <sys/epoll.h>
@@ -17,10 +12,11 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
-#include <unordered_map>
 #include <utility>
 
+#include "engine_io.h"
 #include "trace_packet.h"
+#include "trace_socket.h"
 
 namespace sonde {
 namespace {
@@ -30,12 +26,6 @@ constexpr size_t kBuf = 2048;
 enum Sock { kEv = 0, kIcmp4 = 1, kTcp4 = 2, kIcmp6 = 3, kTcp6 = 4, kUdp6 = 5, kRaw4 = 6, kNumSocks = 7 };
 enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2 };
 
-int64_t Now(clockid_t c) {
-  timespec ts;
-  clock_gettime(c, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 struct TSlot {
   uint8_t dst[16];
   int64_t tx_ns;  // CLOCK_REALTIME, comparable with SO_TIMESTAMPNS receive stamps
@@ -44,47 +34,6 @@ struct TSlot {
   uint16_t key, gen, flow, dport;
   uint8_t family, proto, state;
 };
-
-// A socket that only sends must not queue copies of every packet of its protocol (raw(7)): a
-// classic BPF filter returning 0 drops them all before they are queued.
-void DropAllInput(int fd) {
-  sock_filter code[] = {{BPF_RET | BPF_K, 0, 0, 0}};
-  sock_fprog prog{1, code};
-  setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-}
-
-// Raw sockets see every packet of their protocol on the host: at probe-engine rates (sonde's own
-// echo engine, a benchmark) that would overflow our receive buffer and lose our answers. Classic
-// BPF filters (Documentation/networking/filter.rst) queue only what can be ours: ICMP errors, echo
-// replies carrying our cookie, and TCP SYN-ACK/RST to a port in the trace flow range.
-// v4: the filter sees the IP header first (X = its length); v6: the transport header.
-void AttachFilter(int fd, bool v4, bool tcp, uint32_t cookie) {
-  const uint16_t kLdxMsh = BPF_LDX | BPF_B | BPF_MSH, kRet = BPF_RET | BPF_K;
-  const uint16_t kLdB = BPF_LD | BPF_B | (v4 ? BPF_IND : BPF_ABS), kLdH = BPF_LD | BPF_H | (v4 ? BPF_IND : BPF_ABS),
-                 kLdW = BPF_LD | BPF_W | (v4 ? BPF_IND : BPF_ABS);
-  std::vector<sock_filter> f;
-  if (v4) f.push_back({kLdxMsh, 0, 0, 0});
-  if (!tcp) {
-    f.push_back({kLdB, 0, 0, 0});                                                // ICMP type
-    f.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 2, v4 ? 0u : 129u});             // echo reply?
-    f.push_back({kLdW, 0, 0, 12});                                               // its cookie
-    f.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 1, cookie});
-    f.push_back({kRet, 0, 0, 0xffff});
-    f.push_back({kRet, 0, 0, 0});
-  } else {
-    f.push_back({kLdB, 0, 0, 13});                                               // TCP flags
-    f.push_back({BPF_JMP | BPF_JSET | BPF_K, 2, 0, 0x04});                      // RST
-    f.push_back({BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x12});
-    f.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0x12});                       // SYN+ACK
-    f.push_back({kLdH, 0, 0, 2});                                                // destination port
-    f.push_back({BPF_JMP | BPF_JGE | BPF_K, 0, 2, kTraceFlowMin});
-    f.push_back({BPF_JMP | BPF_JGT | BPF_K, 1, 0, kTraceFlowMax});
-    f.push_back({kRet, 0, 0, 0xffff});
-    f.push_back({kRet, 0, 0, 0});
-  }
-  sock_fprog prog{static_cast<unsigned short>(f.size()), f.data()};
-  setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-}
 
 }  // namespace
 
@@ -104,7 +53,7 @@ struct TraceEngine::Impl {
   std::vector<TraceSpec> pending;
   size_t pending_pos = 0;
   bool blocked = false;
-  std::unordered_map<uint32_t, uint32_t> src4;  // destination -> source the kernel routes from
+  Source4Cache src4;
   std::vector<TraceOutcome> out;
   TSlot attempt{};  // the last probe SendOne built (key, gen, send time), for its send error
   uint8_t buf[kBuf];
@@ -118,7 +67,6 @@ struct TraceEngine::Impl {
 
   bool OpenRecv(int which, int domain, int proto, std::string* error);
   bool Ensure(int which);
-  bool Source4(const uint8_t* dst, uint8_t* src, int* err);
   void Emit(const TSlot& s, TraceKind kind, uint8_t code, uint8_t qttl, uint32_t info, int64_t rx_ns, const uint8_t* from,
             uint8_t family);
   void SendPending();
@@ -130,38 +78,10 @@ struct TraceEngine::Impl {
 };
 
 bool TraceEngine::Impl::OpenRecv(int which, int domain, int proto, std::string* error) {
-  int fd = socket(domain, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-  if (fd < 0) {
-    if (error) *error = std::string("trace needs raw sockets (CAP_NET_RAW): ") + std::strerror(errno);
-    return false;
-  }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
-  int rcv = 4 << 20;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-  if (which == kIcmp4) {
-    icmp_filter f{};
-    f.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH) | (1u << ICMP_TIME_EXCEEDED));
-    setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f));
-  } else if (which == kIcmp6) {
-    icmp6_filter f;
-    ICMP6_FILTER_SETBLOCKALL(&f);
-    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
-    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &f);
-    ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &f);
-    ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &f);
-    setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
-  }
-  AttachFilter(fd, which == kIcmp4 || which == kTcp4, which == kTcp4 || which == kTcp6, cookie);
-  if (which == kTcp6) {
-    int off = 16;  // the kernel checksums what we send (RFC 3542 3.1, IPV6_CHECKSUM)
-    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off));
-  }
+  int fd = OpenTraceReceiver(domain, proto, cookie, error);
+  if (fd < 0) return false;
   fds[which] = fd;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = static_cast<uint32_t>(which);
-  epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+  EpollAddIn(epfd, fd, static_cast<uint32_t>(which));
   return true;
 }
 
@@ -172,48 +92,10 @@ bool TraceEngine::Impl::Ensure(int which) {
   if (which == kTcp4) return OpenRecv(kTcp4, AF_INET, IPPROTO_TCP, nullptr);
   if (which == kTcp6) return OpenRecv(kTcp6, AF_INET6, IPPROTO_TCP, nullptr);
   if (which == kUdp6) {
-    int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-    if (fd < 0) return false;
-    int off = 6;
-    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &off, sizeof(off));
-    DropAllInput(fd);
-    fds[kUdp6] = fd;
-    return true;
+    fds[kUdp6] = OpenTraceUdp6Sender();
+    return fds[kUdp6] >= 0;
   }
   return false;
-}
-
-// The source address the kernel would use towards dst (ip(7): connect on a UDP socket does the
-// route lookup without sending), needed in the IPv4 header we write and in TCP's pseudo-header.
-bool TraceEngine::Impl::Source4(const uint8_t* dst, uint8_t* src, int* err) {
-  uint32_t d;
-  std::memcpy(&d, dst, 4);
-  auto it = src4.find(d);
-  if (it != src4.end()) {
-    std::memcpy(src, &it->second, 4);
-    return true;
-  }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *err = errno;
-    return false;
-  }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(9);
-  std::memcpy(&sin.sin_addr, dst, 4);
-  socklen_t sl = sizeof(sin);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &sl) == 0;
-  if (!ok) *err = errno;
-  close(fd);
-  if (!ok) return false;
-  if (src4.size() >= 4096) src4.clear();  // bounded: routes may change, a refresh costs one lookup
-  uint32_t s;
-  std::memcpy(&s, &sin.sin_addr, 4);
-  src4.emplace(d, s);
-  std::memcpy(src, &s, 4);
-  return true;
 }
 
 void TraceEngine::Impl::Emit(const TSlot& s, TraceKind kind, uint8_t code, uint8_t qttl, uint32_t info, int64_t rx_ns,
@@ -242,7 +124,7 @@ int TraceEngine::Impl::SendOne(const TraceSpec& spec) {
   uint8_t src[16] = {};
   if (spec.family == 4) {
     int err = 0;
-    if (!Source4(spec.dst, src, &err)) return err ? err : ENETUNREACH;
+    if (!src4.Lookup(spec.dst, src, &err)) return err ? err : ENETUNREACH;
   }
   if (free_keys.empty()) return -1;
   uint16_t key = free_keys.back();
@@ -261,19 +143,8 @@ int TraceEngine::Impl::SendOne(const TraceSpec& spec) {
   p.payload_len = spec.payload_len;
   size_t len = BuildTraceProbe(buf, kBuf, p);
   if (len == 0) return EINVAL;
-  sockaddr_storage ss{};
-  socklen_t sl;
-  if (spec.family == 4) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, spec.dst, 4);
-    sl = sizeof(sockaddr_in);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    std::memcpy(&sin6->sin6_addr, spec.dst, 16);
-    sl = sizeof(sockaddr_in6);
-  }
+  sockaddr_storage ss;
+  socklen_t sl = FillSockaddr(spec.family, spec.dst, 0, &ss);
   iovec iov{buf, len};
   msghdr mh{};
   mh.msg_name = &ss;
@@ -398,13 +269,7 @@ void TraceEngine::Impl::Read(int which) {
     ssize_t n = recvmsg(fds[which], &mh, MSG_DONTWAIT);
     if (n < 0) return;
     int64_t rx = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        rx = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-      }
-    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) ReadSocketTimestamp(c, &rx);
     if (rx == 0) rx = Now(CLOCK_REALTIME);
     if (mh.msg_flags & MSG_TRUNC) continue;
     TraceParsed p;
@@ -457,9 +322,7 @@ void TraceEngine::Impl::Run() {
     for (int i = 0; i < n; i++) {
       uint32_t t = evs[i].data.u32;
       if (t == kEv) {
-        uint64_t v;
-        while (read(fds[kEv], &v, sizeof(v)) > 0) {
-        }
+        DrainWakes(fds[kEv]);
       } else if (t < kNumSocks && fds[t] >= 0) {
         Read(static_cast<int>(t));
       }
@@ -486,10 +349,7 @@ std::unique_ptr<TraceEngine> TraceEngine::Create(TraceSink sink, std::string* er
     *error = std::string("epoll/eventfd: ") + std::strerror(errno);
     return nullptr;
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = kEv;
-  epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->fds[kEv], &ev);
+  EpollAddIn(p->epfd, p->fds[kEv], kEv);
   // IPPROTO_RAW implies IP_HDRINCL (raw(7)): we write the IPv4 header, so the ID and TTL are ours.
   p->fds[kRaw4] = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
   if (p->fds[kRaw4] < 0) {
@@ -515,9 +375,7 @@ bool TraceEngine::Submit(const TraceSpec* specs, size_t n) {
     if (impl_->stopping) return false;
     impl_->submitted.insert(impl_->submitted.end(), specs, specs + n);
   }
-  uint64_t one = 1;
-  ssize_t w = write(impl_->fds[kEv], &one, sizeof(one));
-  (void)w;  // a full eventfd counter still wakes the thread
+  Wake(impl_->fds[kEv]);
   return true;
 }
 
@@ -529,11 +387,7 @@ void TraceEngine::Stop() {
     impl_->stopping = true;
   }
   impl_->stop = true;
-  if (impl_->fds[kEv] >= 0) {
-    uint64_t one = 1;
-    ssize_t w = write(impl_->fds[kEv], &one, sizeof(one));
-    (void)w;
-  }
+  if (impl_->fds[kEv] >= 0) Wake(impl_->fds[kEv]);
   if (impl_->thread.joinable()) impl_->thread.join();
   for (int& fd : impl_->fds) {
     if (fd >= 0) close(fd);

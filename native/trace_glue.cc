@@ -5,26 +5,17 @@
 #include <memory>
 #include <vector>
 
+#include "batch_delivery.h"
 #include "glue.h"
+#include "glue_args.h"
 #include "trace_engine.h"
 
 namespace {
 
+using sonde::OptU32;
 using sonde::TraceEngine;
 using sonde::TraceOutcome;
 using sonde::TraceSpec;
-
-uint32_t OptU32(Napi::Object o, const char* key, uint32_t def, uint32_t min, uint32_t max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("options.") + key + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint32_t>(d))) {
-    throw Napi::RangeError::New(o.Env(), std::string("options.") + key + " must be an integer in " + std::to_string(min) +
-                                             ".." + std::to_string(max));
-  }
-  return static_cast<uint32_t>(d);
-}
 
 template <typename T>
 const T* Typed(const Napi::Value& v, napi_typedarray_type type, size_t n, const char* what) {
@@ -48,31 +39,20 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
   explicit TraceEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TraceEngineWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "new TraceEngine(onBatch: function)");
-    tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "sonde-trace", 0, 1);
-    Napi::ThreadSafeFunction tsfn = tsfn_;
+    batches_.Start(env, info[0].As<Napi::Function>(), "sonde-trace", true);
     std::string error;
-    engine_ = TraceEngine::Create(
-        [tsfn](std::vector<TraceOutcome>&& batch) mutable {
-          auto* data = new std::vector<TraceOutcome>(std::move(batch));
-          if (tsfn.NonBlockingCall(data, Deliver) != napi_ok) delete data;  // env closing
-        },
-        &error);
+    engine_ = TraceEngine::Create(batches_.MakeSender(Deliver), &error);
     if (!engine_) {
-      tsfn_.Release();
-      released_ = true;
-      Napi::Error e = Napi::Error::New(env, error);
-      e.Set("code", Napi::String::New(env, "ERR_SONDE_TRACE_SOCKET"));
-      throw e;
+      batches_.Release();
+      sonde::ThrowWithCode(env, error, "ERR_SONDE_TRACE_SOCKET");
     }
   }
 
   ~TraceEngineWrap() override { Shutdown(); }
 
  private:
-  static void Deliver(Napi::Env env, Napi::Function cb, std::vector<TraceOutcome>* data) {
-    std::unique_ptr<std::vector<TraceOutcome>> batch(data);
-    if (env == nullptr || cb.IsEmpty()) return;
-    size_t n = batch->size();
+  static void Deliver(Napi::Env env, Napi::Function cb, std::vector<TraceOutcome>& batch) {
+    size_t n = batch.size();
     auto tag = Napi::Uint32Array::New(env, n);
     auto kind = Napi::Uint8Array::New(env, n);
     auto code = Napi::Uint8Array::New(env, n);
@@ -85,7 +65,7 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
     auto gen = Napi::Uint16Array::New(env, n);
     auto sent = Napi::Float64Array::New(env, n);
     for (size_t i = 0; i < n; i++) {
-      const TraceOutcome& o = (*batch)[i];
+      const TraceOutcome& o = batch[i];
       tag[i] = o.tag;
       kind[i] = static_cast<uint8_t>(o.kind);
       code[i] = o.code;
@@ -172,11 +152,11 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {
-    if (!released_) tsfn_.Ref(info.Env());
+    batches_.Ref(info.Env());
     return info.Env().Undefined();
   }
   Napi::Value Unref(const Napi::CallbackInfo& info) {
-    if (!released_) tsfn_.Unref(info.Env());
+    batches_.Unref(info.Env());
     return info.Env().Undefined();
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -189,15 +169,11 @@ class TraceEngineWrap : public Napi::ObjectWrap<TraceEngineWrap> {
       engine_->Stop();  // joins the thread: no NonBlockingCall after this
       engine_.reset();
     }
-    if (!released_) {
-      tsfn_.Release();
-      released_ = true;
-    }
+    batches_.Release();
   }
 
   std::unique_ptr<TraceEngine> engine_;
-  Napi::ThreadSafeFunction tsfn_;
-  bool released_ = false;
+  sonde::BatchDelivery<std::vector<TraceOutcome>> batches_;
   std::vector<TraceSpec> specs_;
 };
 

@@ -2,44 +2,11 @@
 
 #include <cstring>
 
+#include "bytes.h"
+#include "checksum.h"
+
 namespace sonde {
 namespace {
-
-// Big-endian access through bytes only: no casts of packet pointers (alignment, strict aliasing).
-inline uint16_t Get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
-inline uint32_t Get32(const uint8_t* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
-         (static_cast<uint32_t>(p[2]) << 8) | p[3];
-}
-inline void Put16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-inline void Put32(uint8_t* p, uint32_t v) {
-  Put16(p, static_cast<uint16_t>(v >> 16));
-  Put16(p + 2, static_cast<uint16_t>(v));
-}
-
-// RFC 1071 one's complement sum, folded to 16 bits.
-uint32_t Sum(const uint8_t* d, size_t n, uint32_t s) {
-  size_t i = 0;
-  for (; i + 1 < n; i += 2) s += Get16(d + i);
-  if (i < n) s += static_cast<uint32_t>(d[i]) << 8;
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return s;
-}
-uint16_t Fold(uint32_t s) {
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return static_cast<uint16_t>(~s & 0xffff);
-}
-
-// The pseudo-header of RFC 768 / RFC 793 (IPv4) and RFC 8200 8.1 (IPv6).
-uint32_t Pseudo(int family, const uint8_t* src, const uint8_t* dst, uint8_t proto, size_t len) {
-  size_t alen = family == 4 ? 4 : 16;
-  uint32_t s = Sum(src, alen, 0);
-  s = Sum(dst, alen, s);
-  return s + proto + static_cast<uint32_t>(len >> 16) + static_cast<uint32_t>(len & 0xffff);
-}
 
 constexpr size_t kIp4Len = 20, kIp6Len = 40, kTcpSynLen = 24;  // TCP header + MSS option
 
@@ -136,9 +103,9 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
     vary = (vary & 0xffff) + (vary >> 16);
     PutStamp(l4 + 8, pl, static_cast<uint16_t>(~vary & 0xffff), p.gen, p.cookie);
     if (p.family == 4) {
-      Put16(l4 + 2, Fold(Sum(l4, l4len, 0)));
+      Put16(l4 + 2, ChecksumFinish(ChecksumPartial(l4, l4len, 0)));
     } else if (p.src != nullptr) {
-      Put16(l4 + 2, Fold(Sum(l4, l4len, Pseudo(6, p.src, p.dst, kProtoIcmp6, l4len))));
+      Put16(l4 + 2, ChecksumFinish(ChecksumPartial(l4, l4len, PseudoHeaderSum(6, p.src, p.dst, kProtoIcmp6, l4len))));
     }
   } else if (p.proto == kProtoUdp) {
     Put16(l4, p.flow);
@@ -148,7 +115,7 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
     // IPv4: checksum 0, "no checksum" (RFC 768). IPv6 requires one (RFC 8200 8.1): ours when
     // the source is known, else the kernel's (IPV6_CHECKSUM on the socket).
     if (p.family == 6 && p.src != nullptr) {
-      uint16_t c = Fold(Sum(l4, l4len, Pseudo(6, p.src, p.dst, kProtoUdp, l4len)));
+      uint16_t c = ChecksumFinish(ChecksumPartial(l4, l4len, PseudoHeaderSum(6, p.src, p.dst, kProtoUdp, l4len)));
       Put16(l4 + 6, c == 0 ? 0xffff : c);
     }
   } else {
@@ -161,7 +128,7 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
     l4[20] = 2;  // MSS option (RFC 9293 3.2): what a real SYN carries
     l4[21] = 4;
     Put16(l4 + 22, 1460);
-    if (p.src != nullptr) Put16(l4 + 16, Fold(Sum(l4, l4len, Pseudo(p.family, p.src, p.dst, kProtoTcp, l4len))));
+    if (p.src != nullptr) Put16(l4 + 16, ChecksumFinish(ChecksumPartial(l4, l4len, PseudoHeaderSum(p.family, p.src, p.dst, kProtoTcp, l4len))));
   }
   if (p.family == 4) {
     buf[0] = 0x45;
@@ -171,7 +138,7 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
     buf[9] = wire_proto;
     std::memcpy(buf + 12, p.src, 4);
     std::memcpy(buf + 16, p.dst, 4);
-    Put16(buf + 10, Fold(Sum(buf, kIp4Len, 0)));
+    Put16(buf + 10, ChecksumFinish(ChecksumPartial(buf, kIp4Len, 0)));
   }
   return off + l4len;
 }
@@ -193,7 +160,7 @@ bool ParseTrace4(const uint8_t* pkt, size_t len, TraceParsed* out) {
     std::memcpy(out->dst, out->from, 4);
     return true;
   }
-  if (pkt[9] != kProtoIcmp || n < 8 || Fold(Sum(l4, n, 0)) != 0) return false;
+  if (pkt[9] != kProtoIcmp || n < 8 || ChecksumFinish(ChecksumPartial(l4, n, 0)) != 0) return false;
   out->type = l4[0];
   out->code = l4[1];
   if (out->type == 0) {

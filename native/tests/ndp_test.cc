@@ -6,19 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "../ndp.h"
 
 using namespace sonde;
 using Bytes = std::vector<uint8_t>;
 
-static int failures = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                    \
-    }                                                                                \
-  } while (0)
 
 static void Put32(Bytes* b, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b->push_back(static_cast<uint8_t>(v >> s));
@@ -192,19 +185,13 @@ static void WriteSeeds(const char* dir) {
   Bytes d = Header();
   Dnssl(&d, 1, {3, 'a', 'b', 'c', 0});
   seeds.push_back(d);
-  for (size_t i = 0; i < seeds.size(); i++) {
-    std::string path = std::string(dir) + "/ra" + std::to_string(i);
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) continue;
-    std::fwrite(seeds[i].data(), 1, seeds[i].size(), f);
-    std::fclose(f);
-  }
+  for (size_t i = 0; i < seeds.size(); i++) check::WriteSeed(std::string(dir) + "/ra" + std::to_string(i), -1, seeds[i]);
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "--write-seeds") == 0) {
-    WriteSeeds(argv[2]);
-    return 0;
+  if (const char* dir = check::SeedDir(argc, argv)) {
+    WriteSeeds(dir);
+    return check::Finish("ndp_test --write-seeds");
   }
   TestFull();
   TestFraming();
@@ -212,10 +199,5 @@ int main(int argc, char** argv) {
   TestDnsslEscapes();
   TestPreferenceAndEnvelope();
   TestSolicitation();
-  if (failures) {
-    std::fprintf(stderr, "ndp_test: %d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("ndp_test: all checks passed\n");
-  return 0;
+  return check::Finish("ndp_test");
 }

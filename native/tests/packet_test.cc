@@ -7,18 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "../packet.h"
 
 using namespace sonde;
 
-static int failures = 0;
-#define CHECK(cond)                                                    \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                      \
-    }                                                                  \
-  } while (0)
 
 using Bytes = std::vector<uint8_t>;
 
@@ -91,14 +84,6 @@ static Bytes Error6(uint8_t type, uint8_t code, const Bytes& quoted, uint32_t in
 
 static const uint8_t kHost[4] = {198, 19, 201, 1}, kTarget[4] = {198, 19, 204, 2}, kRouter[4] = {198, 19, 202, 2};
 static const uint8_t kTarget6[16] = {0xfd, 0x5e, 0xed, 0, 0x32, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-
-static void TestChecksum() {
-  // RFC 1071 section 3 example: the one's complement sum of these words is 0xddf2.
-  const uint8_t v[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
-  CHECK(ChecksumFinish(ChecksumPartial(v, sizeof(v), 0)) == static_cast<uint16_t>(~0xddf2));
-  const uint8_t odd[] = {0x01};
-  CHECK(InetChecksum(odd, 1) == static_cast<uint16_t>(~0x0100));
-}
 
 static void TestBuildAndPatch() {
   std::mt19937 rng(7);
@@ -211,33 +196,17 @@ static void WriteSeeds(const std::string& dir) {
       {3, Echo(6, 1, 2, {3, 4, 5}, 20, false)},
   };
   int i = 0;
-  for (auto& [sel, b] : seeds) {
-    std::string path = dir + "/seed" + std::to_string(i++);
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) {
-      std::perror(path.c_str());
-      std::exit(1);
-    }
-    std::fputc(sel, f);
-    std::fwrite(b.data(), 1, b.size(), f);
-    std::fclose(f);
-  }
+  for (auto& [sel, b] : seeds) check::WriteSeed(dir + "/seed" + std::to_string(i++), sel, b);
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::string(argv[1]) == "--write-seeds") {
-    WriteSeeds(argv[2]);
-    return 0;
+  if (const char* dir = check::SeedDir(argc, argv)) {
+    WriteSeeds(dir);
+    return check::Finish("packet_test --write-seeds");
   }
-  TestChecksum();
   TestBuildAndPatch();
   TestReply4();
   TestErrors4();
   TestErrors6();
-  if (failures) {
-    std::fprintf(stderr, "packet_test: %d failures\n", failures);
-    return 1;
-  }
-  std::printf("packet_test: ok\n");
-  return 0;
+  return check::Finish("packet_test");
 }

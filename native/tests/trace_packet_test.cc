@@ -5,19 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
 #include "../trace_packet.h"
 
 using namespace sonde;
 using Bytes = std::vector<uint8_t>;
 
-static int failures = 0;
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
 
 static const uint8_t kSrc4[4] = {198, 19, 201, 1}, kDst4[4] = {198, 19, 204, 2}, kRtr4[4] = {198, 19, 202, 2};
 static const uint8_t kSrc6[16] = {0xfd, 0x5e, 0xed, 0, 0x32, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -25,12 +18,7 @@ static const uint8_t kDst6[16] = {0xfd, 0x5e, 0xed, 0, 0x32, 0x04, 0, 0, 0, 0, 0
 
 static uint16_t G16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
-static uint32_t Sum(const uint8_t* d, size_t n, uint32_t s) {
-  for (size_t i = 0; i + 1 < n; i += 2) s += G16(d + i);
-  if (n & 1) s += static_cast<uint32_t>(d[n - 1]) << 8;
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return s;
-}
+using check::ReferenceSum;
 
 static Bytes Probe(int family, uint8_t proto, uint16_t key, uint16_t gen, size_t payload = 24) {
   TraceProbe p;
@@ -64,7 +52,7 @@ static Bytes Error4(uint8_t type, uint8_t code, const Bytes& probe, size_t quote
   b[20] = type;
   b[21] = code;
   std::memcpy(&b[28], probe.data(), quote);
-  uint16_t c = static_cast<uint16_t>(~Sum(&b[20], b.size() - 20, 0));
+  uint16_t c = static_cast<uint16_t>(~ReferenceSum(&b[20], b.size() - 20, 0));
   b[22] = static_cast<uint8_t>(c >> 8);
   b[23] = static_cast<uint8_t>(c);
   return b;
@@ -97,9 +85,9 @@ static void TestIcmpChecksumIsConstantPerFlow() {
     CHECK(G16(&a[off + 6]) == 1 && G16(&b[off + 6]) == 777);  // the sequence differs
     uint32_t pseudo = 0;
     if (family == 6) {
-      pseudo = Sum(kSrc6, 16, Sum(kDst6, 16, 0)) + 58 + static_cast<uint32_t>(a.size());
+      pseudo = ReferenceSum(kSrc6, 16, ReferenceSum(kDst6, 16, 0)) + 58 + static_cast<uint32_t>(a.size());
     }
-    for (const Bytes* x : {&a, &b, &c}) CHECK(static_cast<uint16_t>(~Sum(&(*x)[off], x->size() - off, pseudo)) == 0);
+    for (const Bytes* x : {&a, &b, &c}) CHECK(static_cast<uint16_t>(~ReferenceSum(&(*x)[off], x->size() - off, pseudo)) == 0);
   }
 }
 
@@ -108,12 +96,12 @@ static void TestIpv4Header() {
   CHECK(u.size() == 20 + 8 + 24);
   CHECK(u[0] == 0x45 && u[8] == 3 && u[9] == 17);
   CHECK(G16(&u[4]) == 4242);  // IPv4 ID = key
-  CHECK(static_cast<uint16_t>(~Sum(u.data(), 20, 0)) == 0);
+  CHECK(static_cast<uint16_t>(~ReferenceSum(u.data(), 20, 0)) == 0);
   CHECK(G16(&u[20]) == 40001 && G16(&u[22]) == 33434 && G16(&u[24]) == 32);
   Bytes t = Probe(4, kProtoTcp, 5, 6);
   CHECK(t.size() == 20 + 24 && t[33] == 0x02);
-  uint32_t pseudo = Sum(kSrc4, 4, Sum(kDst4, 4, 0)) + 6 + 24;
-  CHECK(static_cast<uint16_t>(~Sum(&t[20], 24, pseudo)) == 0);  // valid TCP checksum
+  uint32_t pseudo = ReferenceSum(kSrc4, 4, ReferenceSum(kDst4, 4, 0)) + 6 + 24;
+  CHECK(static_cast<uint16_t>(~ReferenceSum(&t[20], 24, pseudo)) == 0);  // valid TCP checksum
   TraceProbe bad;
   bad.dst = kDst4;  // IPv4 without a source cannot be built
   uint8_t buf[64];
@@ -197,13 +185,7 @@ static void TestIpv6AndTcpAnswers() {
 }
 
 static void WriteSeeds(const std::string& dir) {
-  auto put = [&](const std::string& name, uint8_t sel, const Bytes& b) {
-    FILE* f = std::fopen((dir + "/" + name).c_str(), "wb");
-    if (!f) return;
-    std::fputc(sel, f);
-    std::fwrite(b.data(), 1, b.size(), f);
-    std::fclose(f);
-  };
+  auto put = [&](const std::string& name, uint8_t sel, const Bytes& b) { check::WriteSeed(dir + "/" + name, sel, b); };
   put("te4-icmp", 0, Error4(11, 0, Probe(4, kProtoIcmp, 3, 4), 200));
   put("te4-udp", 0, Error4(11, 0, Probe(4, kProtoUdp, 3, 4), 28));
   put("un4-tcp", 0, Error4(3, 4, Probe(4, kProtoTcp, 3, 4), 44));
@@ -212,18 +194,13 @@ static void WriteSeeds(const std::string& dir) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::string(argv[1]) == "--write-seeds") {
-    WriteSeeds(argv[2]);
-    return 0;
+  if (const char* dir = check::SeedDir(argc, argv)) {
+    WriteSeeds(dir);
+    return check::Finish("trace_packet_test --write-seeds");
   }
   TestIcmpChecksumIsConstantPerFlow();
   TestIpv4Header();
   TestQuotedProbesMatchBack();
   TestIpv6AndTcpAnswers();
-  if (failures) {
-    std::fprintf(stderr, "trace_packet_test: %d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("trace_packet_test: ok\n");
-  return 0;
+  return check::Finish("trace_packet_test");
 }

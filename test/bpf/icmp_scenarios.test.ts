@@ -2,14 +2,13 @@
 // expected verdict, reason and direction, one entry per lost sequence; a clean run of 10,000 echoes
 // through the engine has no drop and no attribution.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
 import { DropTracer, type BpfEvent } from '../../src/native/bpf';
 import { closeSharedIcmpEngine, sharedIcmpEngine } from '../../src/native/icmp';
 import { echoRounds } from '../../src/probers/icmp_round';
 import type { Attribution } from '../../src/result';
-import { SONDE_BIN } from '../lab/daemon';
+import { runSonde } from '../lab/cli';
 import { FaultLab, TARGET_ADDR } from '../lab/faultlab';
 import { isRoot, privilegedTest } from '../lab/privileged';
 
@@ -37,15 +36,8 @@ const COUNT = 5;
 
 /** `sonde ping --explain --json` as an operator runs it, bounded to 20 s. */
 async function pingExplain(extra: string[] = []): Promise<{ code: number | null; targets: PingTarget[]; stderr: string }> {
-  const args = [SONDE_BIN, 'ping', '-c', String(COUNT), '-i', '100ms', '-t', '400ms', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
+  const args = ['ping', '-c', String(COUNT), '-i', '100ms', '-t', '400ms', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
+  const { code, stdout, stderr } = await runSonde(args);
   assert.ok(stdout.trim().startsWith('['), `sonde ping printed no JSON (exit ${code}):\n${stderr}`);
   return { code, targets: JSON.parse(stdout) as PingTarget[], stderr };
 }

@@ -1,12 +1,11 @@
 // `sonde trace --explain` in the fault lab (issue 4): every probe that got no answer gets exactly the
 // expected verdict. Probe host (root netns) -> router (TTL 1) -> target (TTL 2).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { DropTracer, type BpfEvent } from '../../src/native/bpf';
 import type { Attribution } from '../../src/result';
-import { SONDE_BIN } from '../lab/daemon';
+import { runSonde } from '../lab/cli';
 import { FaultLab, PROBE_ADDR, ROUTER_P0, TARGET_ADDR } from '../lab/faultlab';
 import { isRoot, privilegedTest } from '../lab/privileged';
 
@@ -36,16 +35,9 @@ const ROUNDS = 4;
 
 /** `sonde trace --explain --json` as an operator runs it, bounded to 20 s. */
 async function traceExplain(proto: 'icmp' | 'udp' | 'tcp'): Promise<{ reached: boolean; hops: Hop[] }> {
-  const args = [SONDE_BIN, 'trace', '--proto', proto, '--rounds', String(ROUNDS), '--max-ttl', '3', '--interval', '0.05', '--timeout', '0.4'];
+  const args = ['trace', '--proto', proto, '--rounds', String(ROUNDS), '--max-ttl', '3', '--interval', '0.05', '--timeout', '0.4'];
   args.push('--explain', '--xdp-interface', lab.p0, '--json', TARGET_ADDR);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
+  const { code, stdout, stderr } = await runSonde(args);
   assert.ok(stdout.trim().startsWith('{'), `sonde trace printed no JSON (exit ${code}):\n${stderr}`);
   return JSON.parse(stdout) as { reached: boolean; hops: Hop[] };
 }

@@ -6,6 +6,7 @@
 //   host .201.1 ── .201.2 r1 .202.1 ── .202.2 r2 .203.1 ── .203.2 r3 .204.1 ── .204.2 t
 //                                                               (t also owns 198.19.205.1-254 on lo)
 import { Lab } from './netns';
+import { linkNet, routeNet, unlimitIcmpErrors, v4, v6 } from './routed';
 
 export interface IcmpLab {
   lab: Lab;
@@ -21,41 +22,22 @@ export interface IcmpLab {
   close(): void;
 }
 
-const v4 = (net: number, host: number) => `198.19.${net}.${host}`;
-const v6 = (net: number, host: number) => `fd5e:ed00:${net + 3000}::${host.toString(16)}`;
-
 export function buildIcmpLab(prefix = 'sdicmp'): IcmpLab {
   const lab = new Lab(prefix);
   try {
     for (const n of ['r1', 'r2', 'r3', 't']) lab.addNs(n);
-    const hop = (a: string | null, ai: string, b: string, bi: string, net: number) =>
-      lab.link(
-        { ns: a, ifname: `${prefix}${ai}`, addrs: [`${v4(net, 1)}/24`, `${v6(net, 1)}/64`] },
-        { ns: b, ifname: `${prefix}${bi}`, addrs: [`${v4(net, 2)}/24`, `${v6(net, 2)}/64`] },
-      );
-    hop(null, 'h', 'r1', 'r1a', 201);
-    hop('r1', 'r1b', 'r2', 'r2a', 202);
-    hop('r2', 'r2b', 'r3', 'r3a', 203);
-    hop('r3', 'r3b', 't', 'ta', 204);
-    for (const net of [202, 203, 204, 205]) {
-      lab.route(null, `${v4(net, 0)}/24`, v4(201, 2));
-      lab.route(null, `${v6(net, 0)}/64`, v6(201, 2));
-    }
+    linkNet(lab, prefix, null, 'h', 'r1', 'r1a', 201);
+    linkNet(lab, prefix, 'r1', 'r1b', 'r2', 'r2a', 202);
+    linkNet(lab, prefix, 'r2', 'r2b', 'r3', 'r3a', 203);
+    linkNet(lab, prefix, 'r3', 'r3b', 't', 'ta', 204);
+    for (const net of [202, 203, 204, 205]) routeNet(lab, null, net, 201, 2);
     // Towards the target: each router forwards to the next; back: to the previous.
-    lab.route('r1', 'default', v4(202, 2));
-    lab.route('r1', '::/0', v6(202, 2));
-    lab.route('r2', 'default', v4(203, 2));
-    lab.route('r2', '::/0', v6(203, 2));
-    lab.route('r2', `${v4(201, 0)}/24`, v4(202, 1));
-    lab.route('r2', `${v6(201, 0)}/64`, v6(202, 1));
-    for (const net of [201, 202]) {
-      lab.route('r3', `${v4(net, 0)}/24`, v4(203, 1));
-      lab.route('r3', `${v6(net, 0)}/64`, v6(203, 1));
-    }
-    lab.route('r3', `${v4(205, 0)}/24`, v4(204, 2));
-    lab.route('r3', `${v6(205, 0)}/64`, v6(204, 2));
-    lab.route('t', 'default', v4(204, 1));
-    lab.route('t', '::/0', v6(204, 1));
+    routeNet(lab, 'r1', 'default', 202, 2);
+    routeNet(lab, 'r2', 'default', 203, 2);
+    routeNet(lab, 'r2', 201, 202, 1);
+    for (const net of [201, 202]) routeNet(lab, 'r3', net, 203, 1);
+    routeNet(lab, 'r3', 205, 204, 2);
+    routeNet(lab, 't', 'default', 204, 1);
     const many4: string[] = [];
     const many6: string[] = [];
     const batch: string[] = [];
@@ -65,11 +47,7 @@ export function buildIcmpLab(prefix = 'sdicmp'): IcmpLab {
       batch.push(`addr add ${v4(205, h)}/32 dev lo`, `addr add ${v6(205, h)}/128 dev lo nodad`);
     }
     lab.exec('t', ['ip', '-batch', '-'], { input: `${batch.join('\n')}\n` });
-    // Routers answer with ICMP errors at the test's pace, not the kernel's 1/s default per source.
-    for (const n of ['r1', 'r2', 'r3', 't']) {
-      lab.sysctl(n, 'net.ipv4.icmp_ratelimit', '0');
-      lab.sysctl(n, 'net.ipv6.icmp.ratelimit', '0');
-    }
+    unlimitIcmpErrors(lab, ['r1', 'r2', 'r3', 't']);
     return {
       lab,
       target4: v4(204, 2),
