@@ -5,61 +5,24 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { defaultDNS, defaultGRPC, defaultHTTP, defaultICMP, defaultTCP } from '../../src/config/defaults';
 import type { HTTPModule, Module } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox/index';
 import { probeHTTP } from '../../src/probers/http';
 import type { FlowRegistry } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
 
+/** An http module with blackbox's defaults, IPv4 preferred (tests serve on 127.0.0.1) and OCSP not requested. */
 export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module {
-  const tlsDefaults = { insecure_skip_verify: false };
-  const http: HTTPModule = {
-    valid_status_codes: [],
-    valid_http_versions: [],
-    method: 'GET',
-    headers: {},
-    compression: '',
-    follow_redirects: true,
-    fail_if_ssl: false,
-    fail_if_not_ssl: false,
-    fail_if_body_matches_regexp: [],
-    fail_if_body_not_matches_regexp: [],
-    fail_if_header_matches: [],
-    fail_if_header_not_matches: [],
-    body_size_limit: 0,
-    preferred_ip_protocol: 'ip4',
-    ip_protocol_fallback: true,
-    tls_config: tlsDefaults,
-    enable_http2: true,
-    skip_resolve_phase_with_proxy: false,
-    all_addresses: false,
-    max_redirects: 10,
-    request_ocsp: false,
-    ...over,
-  };
-  const unused = { preferred_ip_protocol: 'ip4' as const, ip_protocol_fallback: true };
   return {
     name: 'http_test',
     prober: 'http',
     timeout,
-    http,
-    tcp: { ...unused, query_response: [], tls: false, tls_config: tlsDefaults, reset_on_close: false },
-    icmp: { ...unused, payload_size: 0, dont_fragment: false, ttl: 0, pings: 1, interval: 1 },
-    dns: {
-      ...unused,
-      transport_protocol: 'udp',
-      dns_over_tls: false,
-      tls_config: tlsDefaults,
-      query_name: '',
-      query_type: 'A',
-      query_class: 'IN',
-      recursion_desired: true,
-      valid_rcodes: [],
-      validate_answer_rrs: { fail_if_matches_regexp: [], fail_if_all_match_regexp: [], fail_if_not_matches_regexp: [], fail_if_none_matches_regexp: [] },
-      validate_authority_rrs: { fail_if_matches_regexp: [], fail_if_all_match_regexp: [], fail_if_not_matches_regexp: [], fail_if_none_matches_regexp: [] },
-      validate_additional_rrs: { fail_if_matches_regexp: [], fail_if_all_match_regexp: [], fail_if_not_matches_regexp: [], fail_if_none_matches_regexp: [] },
-    },
-    grpc: { service: '', ...unused, tls: false, tls_config: tlsDefaults },
+    http: { ...defaultHTTP(), preferred_ip_protocol: 'ip4', request_ocsp: false, ...over },
+    tcp: defaultTCP(),
+    icmp: defaultICMP(),
+    dns: defaultDNS(),
+    grpc: defaultGRPC(),
   };
 }
 
