@@ -40,6 +40,8 @@ interface ChildSpec {
   count: number;
   /** one burst per entry, with DF set or not */
   df: boolean[];
+  /** per-probe timeout (default 500 ms) */
+  timeoutMs?: number;
 }
 
 interface ChildResult {
@@ -56,13 +58,13 @@ async function childMain(spec: ChildSpec): Promise<ChildResult> {
     const kinds = new Map<IcmpOutcomeKind, number>();
     const perProbe = addrs.map(() => 0);
     await new Promise<void>((resolve) =>
-      e.echo(addrs, { timeoutMs: 500, df }, (i, o) => {
+      e.echo(addrs, { timeoutMs: spec.timeoutMs ?? 500, df }, (i, o) => {
         kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
         if (o.kind !== 'duplicate') perProbe[i]++;
       }, resolve),
     );
     // Past the deadline, so a late copy would show as a duplicate or a late reply in the counters.
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, (spec.timeoutMs ?? 500) + 100));
     bursts.push({ kinds: [...kinds], notOnce: perProbe.filter((n) => n !== 1).length });
   }
   const counters = e.counters();
@@ -112,7 +114,8 @@ if (process.env.SONDE_SHARDS_CHILD) {
       }
     }`);
     try {
-      const r = inLab({ threads: 4, count: 1000, df: [false] });
+      // A longer deadline: under the sanitizer build four shards, JS and the lab share two cores.
+      const r = inLab({ threads: 4, count: 1000, df: [false], timeoutMs: 3000 });
       assert.deepEqual(r.bursts, [{ kinds: [['unreachable', 1000]], notOnce: 0 }]);
       assert.equal(r.counters.errors, 1000);
       assert.equal(r.counters.strays, 0, 'no error went to a shard that did not send its probe');
