@@ -21,10 +21,15 @@ export function routeNet(lab: Lab, ns: string | null, to: number | 'default', vi
   lab.route(ns, to === 'default' ? '::/0' : `${v6(to, 0)}/64`, v6(viaNet, viaHost));
 }
 
-/** Routers answer with ICMP errors at the test's pace, not the kernel's 1/s default per source. */
+/**
+ * Routers answer with ICMP errors at the test's pace: not the kernel's per-destination limit (1/s
+ * after a burst), nor its per-namespace global one (icmp_msgs_per_sec 1000, burst 50).
+ */
 export function unlimitIcmpErrors(lab: Lab, namespaces: string[]): void {
   for (const n of namespaces) {
     lab.sysctl(n, 'net.ipv4.icmp_ratelimit', '0');
     lab.sysctl(n, 'net.ipv6.icmp.ratelimit', '0');
+    lab.sysctl(n, 'net.ipv4.icmp_msgs_per_sec', '1000000');
+    lab.sysctl(n, 'net.ipv4.icmp_msgs_burst', '1000000');
   }
 }
