@@ -38,6 +38,8 @@ export class TaskMetrics {
   readonly reloadTime: Gauge;
   readonly inFlight: Gauge;
   private readonly states = new Map<string, TargetState>();
+  /** targets currently down, per task: kept as results come, so no result scans a task's targets */
+  private readonly down = new Map<string, number>();
   private tasks = new Map<string, Task>();
 
   /** inFlight: read at scrape time, so the gauge is never stale */
@@ -117,31 +119,34 @@ export class TaskMetrics {
     const next = new Map(tasks.map((t) => [t.name, t]));
     for (const [name, old] of this.tasks) {
       const now = next.get(name);
+      if (!now) {
+        for (const g of [this.taskTargets, this.taskTargetsUp, this.aggregated]) g.remove({ task: name });
+      }
+      // An aggregated task never had per-target series: nothing to remove, however many targets.
+      if (!this.perTarget(old)) continue;
       const keep = new Set(now && this.perTarget(now) ? now.targets : []);
       for (const target of old.targets) {
         if (keep.has(target)) continue;
         for (const g of [this.success, this.targetUp, this.lastDuration, this.certExpiry]) g.remove({ task: name, target });
       }
-      if (!now) {
-        for (const g of [this.taskTargets, this.taskTargetsUp, this.aggregated]) g.remove({ task: name });
-      }
     }
-    for (const key of [...this.states.keys()]) {
-      const [task, target] = key.split('\u0000');
-      if (!next.get(task)?.targets.includes(target)) this.states.delete(key);
+    // Keep the state of targets still planned (thresholds carry over a reload), recount the down ones.
+    const planned = new Set<string>();
+    for (const t of tasks) for (const target of t.targets) planned.add(`${t.name}\u0000${target}`);
+    this.down.clear();
+    for (const [key, st] of this.states) {
+      if (!planned.has(key)) this.states.delete(key);
+      else if (!st.up) {
+        const task = key.slice(0, key.indexOf('\u0000'));
+        this.down.set(task, (this.down.get(task) ?? 0) + 1);
+      }
     }
     this.tasks = next;
     for (const t of tasks) {
       this.taskTargets.set({ task: t.name }, t.targets.length);
       this.aggregated.set({ task: t.name }, this.perTarget(t) ? 0 : 1);
-      this.taskTargetsUp.set({ task: t.name }, this.countUp(t));
+      this.taskTargetsUp.set({ task: t.name }, t.targets.length - (this.down.get(t.name) ?? 0));
     }
-  }
-
-  private countUp(task: Task): number {
-    let n = 0;
-    for (const target of task.targets) if (this.states.get(`${task.name}\u0000${target}`)?.up ?? true) n++;
-    return n;
   }
 
   /** Applies the thresholds: a target flips only after N equal results in a row. */
@@ -179,7 +184,11 @@ export class TaskMetrics {
       if (s.pathHash !== undefined && s.pathHash !== result.trace.pathHash) this.pathChanges.inc({ task });
       s.pathHash = result.trace.pathHash;
     }
-    if (up !== wasUp) this.taskTargetsUp.set({ task }, this.countUp(job.task));
+    if (up !== wasUp) {
+      const down = (this.down.get(task) ?? 0) + (up ? -1 : 1);
+      this.down.set(task, down);
+      this.taskTargetsUp.set({ task }, job.task.targets.length - down);
+    }
     if (!this.perTarget(job.task)) return;
     const labels = { task, target: job.target };
     this.success.set(labels, result.success ? 1 : 0);

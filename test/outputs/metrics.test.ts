@@ -97,3 +97,20 @@ test('a trace task counts path changes per task, not the first path', async () =
     assert.equal(await changes(), expected);
   }
 });
+
+test('sonde_task_targets_up follows flips and survives a reload that drops a down target', async () => {
+  const m = new TaskMetrics('test');
+  const two = config(2, 10);
+  m.setTasks(two.tasks);
+  const jobs = planJobs(two);
+  const up = async () => metric(await m.registry.metrics(), 'sonde_task_targets_up{task="t"}');
+  assert.equal(await up(), 2);
+  for (const job of jobs) m.record(job, result(job, false));
+  assert.equal(await up(), 0);
+  const one = config(1, 10);
+  m.setTasks(one.tasks);
+  assert.equal(await up(), 0, 'the remaining target keeps its down state across the reload');
+  const [job] = planJobs(one);
+  m.record(job, result(job, true));
+  assert.equal(await up(), 1);
+});
