@@ -86,7 +86,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const StreamEngineOptions& op
   }
   epoll_event ee{};
   ee.events = EPOLLIN;
-  ee.data.u64 = UINT64_MAX;
+  ee.data.u64 = kEventTag;
   epoll_ctl(m.ep, EPOLL_CTL_ADD, m.ev, &ee);
   m.thread = std::thread([&m] { m.Run(); });
   return e;
@@ -142,6 +142,9 @@ void StreamEngine::Stop() {
     if (s.fd >= 0) close(s.fd);
     s.fd = -1;
   }
+  m.CloseGateway();
+  for (int fd : m.ready.handoffs) close(fd);  // never taken by JS
+  m.ready.handoffs.clear();
   if (m.ep >= 0) close(m.ep);
   if (m.ev >= 0) close(m.ev);
   m.ep = m.ev = -1;
@@ -157,6 +160,9 @@ StreamCounters StreamEngine::Counters() const {
   c.errors = m.n_errors.load(std::memory_order_relaxed);
   c.draining = m.n_draining.load(std::memory_order_relaxed);
   c.active = c.submitted >= c.completed ? c.submitted - c.completed : 0;
+  c.gateway_answered = m.n_gw_answered.load(std::memory_order_relaxed);
+  c.gateway_asked = m.n_gw_asked.load(std::memory_order_relaxed);
+  c.gateway_handoffs = m.n_gw_handoffs.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -177,11 +183,22 @@ void StreamEngine::Impl::Run() {
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;
-      if (tag == UINT64_MAX) {
+      if (tag == kEventTag) {
         Intake();
         continue;
       }
+      if (tag == kListenTag) {
+        OnAccept();
+        continue;
+      }
       uint32_t idx = static_cast<uint32_t>(tag);
+      if (idx & kConnBit) {
+        idx &= ~kConnBit;
+        if (idx < conns.size() && conns[idx].busy && conns[idx].gen == static_cast<uint32_t>(tag >> 32)) {
+          OnConnEvent(idx, events[i].events);
+        }
+        continue;
+      }
       if (idx < capacity && slots[idx].busy && slots[idx].gen == static_cast<uint32_t>(tag >> 32)) {
         OnEvent(idx, events[i].events);
       }
@@ -204,8 +221,17 @@ void StreamEngine::Impl::Intake() {
   uint64_t count;
   ssize_t r = read(ev, &count, sizeof(count));
   (void)r;
-  std::lock_guard<std::mutex> lock(in_mu);
-  if (in.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(in_mu);
+    answers.swap(answers_in);
+    if (!in.empty()) {
+      IntakeLocked();
+    }
+  }
+  TakeAnswers();
+}
+
+void StreamEngine::Impl::IntakeLocked() {
   if (backlog_off >= backlog.size()) {
     backlog.clear();
     backlog_off = 0;
@@ -231,7 +257,7 @@ void StreamEngine::Impl::StartQueued() {
       o.phase = StreamPhase::kQueued;
       o.version_minor = 255;
       o.content_length = -1;
-      local.outcomes.push_back(o);
+      Deliver(o, nullptr, q.spec.flags);
       n_timeouts.fetch_add(1, std::memory_order_relaxed);
       n_completed.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -248,11 +274,19 @@ void StreamEngine::Impl::Expire(int64_t now) {
   while (!heap.empty() && slots[heap.top()].deadline <= now) TimedOut(slots[heap.top()], now);
 }
 
+void StreamEngine::Impl::Deliver(const StreamOutcome& o, const char* head, uint32_t flags) {
+  if (flags & kStreamGateway) return OnGatewayOutcome(o, head);
+  StreamOutcome copy = o;
+  copy.head_off = static_cast<uint32_t>(local.heads.size());
+  if (o.head_len) local.heads.insert(local.heads.end(), head, head + o.head_len);
+  local.outcomes.push_back(copy);
+}
+
 void StreamEngine::Impl::Publish() {
-  if (local.outcomes.empty()) return;
+  if (local.empty()) return;
   {
     std::lock_guard<std::mutex> lock(out_mu);
-    if (ready.outcomes.empty()) {
+    if (ready.empty()) {
       ready.clear();
       std::swap(ready, local);
     } else {
@@ -263,6 +297,8 @@ void StreamEngine::Impl::Publish() {
         ready.outcomes.push_back(o);
       }
       ready.heads.insert(ready.heads.end(), local.heads.begin(), local.heads.end());
+      ready.handoffs.insert(ready.handoffs.end(), local.handoffs.begin(), local.handoffs.end());
+      for (GatewayAsk& a : local.asks) ready.asks.push_back(std::move(a));
     }
   }
   local.clear();

@@ -25,6 +25,7 @@ struct StreamEngineOptions {
 constexpr uint32_t kStreamHttp = 1;      // send the request bytes and read an HTTP/1.x response
 constexpr uint32_t kStreamGraceful = 2;  // connect-only: close with FIN instead of RST
 constexpr uint32_t kStreamHead = 4;      // the request is HEAD: the response has no body
+constexpr uint32_t kStreamGateway = 8;   // engine-internal: a /probe request of the gateway started it
 
 struct StreamSpec {
   uint32_t id = 0;          // the caller's handle, returned with the result
@@ -67,18 +68,34 @@ struct StreamOutcome {
   uint32_t head_off, head_len;  // raw response head in StreamBatch::heads
 };
 
+// A /probe request the gateway started but only the TypeScript prober can finish (a redirect to
+// follow, say): JS probes it again and answers with StreamEngine::Answer(token, ...).
+struct GatewayAsk {
+  uint64_t token;
+  std::string module, target;
+  double timeout_s;
+};
+
 struct StreamBatch {
   std::vector<StreamOutcome> outcomes;
   std::vector<char> heads;
+  std::vector<int> handoffs;  // accepted connections the gateway leaves to Node's HTTP server
+  std::vector<GatewayAsk> asks;
+  bool empty() const { return outcomes.empty() && handoffs.empty() && asks.empty(); }
   void clear() {
     outcomes.clear();
     heads.clear();
+    handoffs.clear();
+    asks.clear();
   }
 };
+
+struct GatewayTables;
 
 struct StreamCounters {
   uint64_t submitted = 0, completed = 0, timeouts = 0, refused = 0, errors = 0, queued = 0, active = 0;
   uint64_t draining = 0;  // HTTP sockets kept open after the result, waiting for the server's FIN
+  uint64_t gateway_answered = 0, gateway_asked = 0, gateway_handoffs = 0;
 };
 
 class StreamEngine {
@@ -99,6 +116,15 @@ class StreamEngine {
   void Stop();
   StreamCounters Counters() const;
   uint32_t capacity() const;
+
+  // The /probe gateway (stream_gateway.cc): the engine accepts on sonde's listener, answers the
+  // /probe requests it can from its own thread and hands every other connection to Node.
+  // Listen returns the bound port or -errno; thread-safe, once.
+  int Listen(uint8_t family, const uint8_t* addr, uint16_t port);
+  // Which modules the gateway may answer (replaced whole on each config load); thread-safe.
+  void SetGatewayTables(std::shared_ptr<const GatewayTables> tables);
+  // The answer to a GatewayAsk; thread-safe.
+  void Answer(uint64_t token, int status, const std::string& content_type, const std::string& body);
 
   struct Impl;
 

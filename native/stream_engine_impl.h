@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "http_parse.h"
+#include "probe_render.h"
 #include "stream_engine.h"
 
 namespace sonde {
@@ -72,6 +73,30 @@ class DeadlineHeap {
   std::vector<uint32_t> heap_;
 };
 
+// One connection to sonde's listener while the gateway holds it (stream_gateway.cc).
+struct GatewayConn {
+  int fd = -1;
+  uint32_t gen = 0;
+  uint32_t next_free = 0;
+  bool busy = false;
+  bool probing = false;     // a probe (or JS) works on its request: read nothing more meanwhile
+  bool close_after = false; // HTTP/1.0, "Connection: close" or the peer half-closed
+  int64_t t_start = 0;
+  const GatewayModule* module = nullptr;  // valid while `tables` below is held
+  std::shared_ptr<const GatewayTables> tables;
+  GatewayTarget target;
+  std::string target_text;  // as the request gave it, for a GatewayAsk
+  double timeout_s = 0;
+  std::string out;          // response bytes not written yet
+  size_t out_off = 0;
+};
+
+// Epoll tags besides probe slots (Tag(idx, gen) with idx < capacity).
+constexpr uint64_t kEventTag = UINT64_MAX;
+constexpr uint64_t kListenTag = UINT64_MAX - 1;
+constexpr uint32_t kConnBit = 0x80000000u;  // set in a tag's index half: a gateway connection
+constexpr uint32_t kMaxConns = 1u << 16;
+
 struct StreamEngine::Impl {
   // Queue record: this header, then request_len bytes. Copied with memcpy (no alignment).
   struct Queued {
@@ -106,12 +131,41 @@ struct StreamEngine::Impl {
 
   std::atomic<uint64_t> n_submitted{0}, n_completed{0}, n_timeouts{0}, n_refused{0}, n_errors{0}, n_draining{0};
 
+  // gateway (stream_gateway.cc)
+  std::atomic<int> listen_fd{-1};
+  std::vector<GatewayConn> conns;
+  uint32_t conn_free = UINT32_MAX;
+  std::mutex tables_mu;
+  std::shared_ptr<const GatewayTables> tables;  // guarded by tables_mu
+  struct JsAnswer {
+    uint64_t token;
+    std::string bytes;  // the whole HTTP response
+  };
+  std::vector<JsAnswer> answers_in;  // guarded by in_mu
+  std::vector<JsAnswer> answers;     // engine thread
+  std::vector<char> peek;
+  std::atomic<uint64_t> n_gw_answered{0}, n_gw_asked{0}, n_gw_handoffs{0};
+
   // stream_engine.cc
   void Run();
   void Intake();
+  void IntakeLocked();  // in_mu held
   void StartQueued();
   void Expire(int64_t now);
   void Publish();
+  void Deliver(const StreamOutcome& o, const char* head, uint32_t flags);
+  // stream_gateway.cc
+  void OnAccept();
+  void OnConnEvent(uint32_t idx, uint32_t events);
+  void TryRequest(uint32_t idx);
+  void StartGatewayProbe(uint32_t idx, const std::string& module_name, const std::string& target, double timeout_s);
+  void OnGatewayOutcome(const StreamOutcome& o, const char* head);
+  void Respond(uint32_t idx, const std::string& body);
+  void FlushConn(uint32_t idx);
+  void Handoff(uint32_t idx);
+  void CloseConn(uint32_t idx);
+  void TakeAnswers();
+  void CloseGateway();
   // stream_probe.cc
   void Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline);
   void OnEvent(uint32_t idx, uint32_t events);

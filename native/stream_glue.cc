@@ -7,6 +7,7 @@
 
 #include "batch_delivery.h"
 #include "glue.h"
+#include "probe_render.h"
 #include "stream_engine.h"
 
 namespace {
@@ -19,9 +20,8 @@ using sonde::StreamSpec;
 // Record layout (doubles), mirrored by src/native/stream.ts.
 constexpr size_t kStride = 16;
 
-double Seconds(int64_t from, int64_t to) { return from != 0 && to >= from ? static_cast<double>(to - from) / 1e9 : 0; }
-
 void WriteRecord(double* r, const StreamOutcome& o) {
+  sonde::OutcomeSeconds secs = sonde::PhaseSeconds(o);
   r[0] = o.id;
   r[1] = o.err;
   r[2] = static_cast<double>(o.phase);
@@ -30,16 +30,14 @@ void WriteRecord(double* r, const StreamOutcome& o) {
   r[5] = o.version_minor == 255 ? -1 : o.version_minor;
   r[6] = static_cast<double>(o.content_length);
   r[7] = static_cast<double>(o.body_bytes);
-  // Phases as blackbox_exporter names them: connect ends at the handshake (or the failure),
-  // processing runs from connected to the first response byte, transfer from there to the end.
-  r[8] = Seconds(o.t_start, o.t_connected ? o.t_connected : o.t_done);
-  r[9] = o.t_connected ? Seconds(o.t_connected, o.t_first_byte ? o.t_first_byte : (o.t_written ? o.t_done : 0)) : 0;
-  r[10] = Seconds(o.t_first_byte, o.t_done);
-  r[11] = Seconds(o.t_start, o.t_done);
+  r[8] = secs.connect;
+  r[9] = secs.processing;
+  r[10] = secs.transfer;
+  r[11] = secs.total;
   r[12] = o.local_port;
   r[13] = o.head_off;
   r[14] = o.head_len;
-  r[15] = Seconds(o.t_connected, o.t_written);
+  r[15] = secs.write;
 }
 
 // Shared between the JS object, the engine thread's notification and queued TSFN calls, so that
@@ -48,6 +46,7 @@ struct Shared : std::enable_shared_from_this<Shared> {
   std::unique_ptr<StreamEngine> engine;
   sonde::JsCallback js;
   bool refed = false;
+  bool listening = false;  // JS thread only: the gateway's listener keeps the process alive
   uint64_t in_flight = 0;  // JS thread only
   StreamBatch batch;       // JS thread only
 
@@ -55,17 +54,30 @@ struct Shared : std::enable_shared_from_this<Shared> {
     if (!engine || env == nullptr) return;
     engine->Take(&batch);
     size_t n = batch.outcomes.size();
-    if (n == 0) return;
+    if (batch.empty()) return;
     auto records = Napi::Float64Array::New(env, n * kStride);
     double* r = records.Data();
     for (size_t i = 0; i < n; i++) WriteRecord(r + i * kStride, batch.outcomes[i]);
     auto heads = Napi::Buffer<char>::Copy(env, batch.heads.data(), batch.heads.size());
     in_flight = in_flight > n ? in_flight - n : 0;
-    if (in_flight == 0 && refed && !js.released()) {
+    if (in_flight == 0 && refed && !listening && !js.released()) {
       js.Unref(env);  // idle: let the process exit
       refed = false;
     }
-    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n))});
+    auto handoffs = Napi::Array::New(env, batch.handoffs.size());
+    for (size_t i = 0; i < batch.handoffs.size(); i++) handoffs.Set(i, Napi::Number::New(env, batch.handoffs[i]));
+    auto asks = Napi::Array::New(env, batch.asks.size());
+    for (size_t i = 0; i < batch.asks.size(); i++) {
+      const sonde::GatewayAsk& a = batch.asks[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("conn", Napi::Number::New(env, static_cast<double>(static_cast<uint32_t>(a.token))));
+      o.Set("gen", Napi::Number::New(env, static_cast<double>(a.token >> 32)));
+      o.Set("module", a.module);
+      o.Set("target", a.target);
+      o.Set("timeoutSeconds", a.timeout_s);
+      asks.Set(i, o);
+    }
+    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n)), handoffs, asks});
   }
 
   void Shutdown() {
@@ -101,6 +113,9 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     return DefineClass(env, "StreamEngine",
                        {InstanceMethod("submit", &StreamEngineWrap::Submit),
                         InstanceMethod("counters", &StreamEngineWrap::Counters),
+                        InstanceMethod("listen", &StreamEngineWrap::Listen),
+                        InstanceMethod("setGatewayModules", &StreamEngineWrap::SetGatewayModules),
+                        InstanceMethod("answer", &StreamEngineWrap::Answer),
                         InstanceMethod("close", &StreamEngineWrap::Close),
                         InstanceAccessor("capacity", &StreamEngineWrap::Capacity, nullptr)});
   }
@@ -201,7 +216,100 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("errors", c.errors);
     num("active", c.active);
     num("draining", c.draining);
+    num("gatewayAnswered", c.gateway_answered);
+    num("gatewayAsked", c.gateway_asked);
+    num("gatewayHandoffs", c.gateway_handoffs);
     return o;
+  }
+
+  // listen(family, addr, port): the gateway's listener; returns the bound port.
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
+    if (info.Length() != 3) throw Napi::TypeError::New(env, "listen(family, addr, port)");
+    uint32_t family = ArgU32(info, 0, "family", 6);
+    if (family != 4 && family != 6) throw Napi::RangeError::New(env, "listen: family must be 4 or 6");
+    const uint8_t* addr = ArgAddr(info, 1, "addr", false);
+    uint16_t port = static_cast<uint16_t>(ArgU32(info, 2, "port", 65535));
+    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port);
+    if (r < 0) {
+      Napi::Error e = Napi::Error::New(env, std::string("listen: ") + std::strerror(-r));
+      e.Set("errno", Napi::Number::New(env, -r));
+      throw e;
+    }
+    if (!shared_->refed) {
+      shared_->js.Ref(env);
+      shared_->refed = true;
+    }
+    shared_->listening = true;
+    return Napi::Number::New(env, r);
+  }
+
+  static std::string Str(Napi::Object o, const char* key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("setGatewayModules: ") + key + " must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  static double Num(Napi::Object o, const char* key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("setGatewayModules: ") + key + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  static bool Bool(Napi::Object o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+
+  // setGatewayModules(modules, errnoReasons): see src/api/gateway.ts for the shapes.
+  Napi::Value SetGatewayModules(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
+    if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsArray()) {
+      throw Napi::TypeError::New(env, "setGatewayModules(modules: object[], errnoReasons: [number, string][])");
+    }
+    auto t = std::make_shared<sonde::GatewayTables>();
+    Napi::Array mods = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < mods.Length(); i++) {
+      Napi::Object o = mods.Get(i).As<Napi::Object>();
+      sonde::GatewayModule m;
+      m.name = Str(o, "name");
+      std::string kind = Str(o, "kind");
+      if (kind != "tcp" && kind != "http") throw Napi::RangeError::New(env, "setGatewayModules: kind must be tcp or http");
+      m.kind = kind == "tcp" ? sonde::GatewayKind::kTcp : sonde::GatewayKind::kHttp;
+      m.timeout_s = Num(o, "timeout");
+      m.preferred = Num(o, "preferred") == 4 ? 4 : 6;
+      m.fallback = Bool(o, "fallback");
+      m.reset_on_close = Bool(o, "resetOnClose");
+      if (m.kind == sonde::GatewayKind::kHttp) {
+        m.method = Str(o, "method");
+        m.header_lines = Str(o, "headerLines");
+        Napi::Array codes = o.Get("validStatus").As<Napi::Array>();
+        for (uint32_t j = 0; j < codes.Length(); j++) m.valid_status.push_back(static_cast<uint16_t>(codes.Get(j).As<Napi::Number>().Uint32Value()));
+        Napi::Array versions = o.Get("validVersions").As<Napi::Array>();
+        for (uint32_t j = 0; j < versions.Length(); j++) m.valid_versions.push_back(versions.Get(j).As<Napi::String>().Utf8Value());
+        m.follow_redirects = Bool(o, "followRedirects");
+        m.transparent_gzip = Bool(o, "transparentGzip");
+        m.body_limit = static_cast<uint64_t>(Num(o, "bodyLimit"));
+      }
+      t->modules.push_back(std::move(m));
+    }
+    Napi::Array reasons = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < reasons.Length(); i++) {
+      Napi::Array pair = reasons.Get(i).As<Napi::Array>();
+      t->errno_reasons.emplace_back(pair.Get(0u).As<Napi::Number>().Int32Value(), pair.Get(1u).As<Napi::String>().Utf8Value());
+    }
+    shared_->engine->SetGatewayTables(std::move(t));
+    return env.Undefined();
+  }
+
+  // answer(conn, gen, status, contentType, body): the reply to a gateway ask.
+  Napi::Value Answer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_->engine) return env.Undefined();
+    if (info.Length() != 5 || !info[3].IsString() || !info[4].IsString()) {
+      throw Napi::TypeError::New(env, "answer(conn, gen, status, contentType: string, body: string)");
+    }
+    uint64_t token = (static_cast<uint64_t>(ArgU32(info, 1, "gen", 0xffffffffu)) << 32) | ArgU32(info, 0, "conn", 0xffffffffu);
+    int status = static_cast<int>(ArgU32(info, 2, "status", 599));
+    shared_->engine->Answer(token, status, info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::String>().Utf8Value());
+    return env.Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

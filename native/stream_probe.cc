@@ -187,14 +187,12 @@ void StreamEngine::Impl::Emit(Slot& s, int err, int64_t now) {
   o.t_written = s.t_written;
   o.t_first_byte = s.t_first_byte;
   o.t_done = now;
-  o.head_off = static_cast<uint32_t>(local.heads.size());
   o.head_len = static_cast<uint32_t>(s.parser.captured());
-  local.heads.insert(local.heads.end(), s.head.data(), s.head.data() + o.head_len);
-  local.outcomes.push_back(o);
   n_completed.fetch_add(1, std::memory_order_relaxed);
   if (err == ETIMEDOUT) n_timeouts.fetch_add(1, std::memory_order_relaxed);
   else if (err == ECONNREFUSED) n_refused.fetch_add(1, std::memory_order_relaxed);
   else if (err != 0) n_errors.fetch_add(1, std::memory_order_relaxed);
+  Deliver(o, s.head.data(), s.flags);
 }
 
 void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {

@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { configureGateway } from './api/gateway';
 import { startServer, type ListenAddress } from './api/server';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
@@ -11,7 +12,9 @@ import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
+import { closeStreamEngine } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
+import { registerGatewayMetrics } from './outputs/gateway_metrics';
 import { LatestResults } from './outputs/latest';
 import { logResult } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
@@ -47,6 +50,9 @@ export class Daemon {
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
   private isReady = false;
+  /** the stream engine's /probe gateway owns the listener (src/api/gateway.ts) */
+  private gateway = false;
+  private gatewaySeq = 0;
 
   constructor(private readonly opts: DaemonOptions) {
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
@@ -82,6 +88,11 @@ export class Daemon {
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);
+    if (this.gateway) {
+      const seq = ++this.gatewaySeq;
+      // Until the tables are in, the gateway hands every request to Node: slower, never wrong.
+      configureGateway(config).catch((err) => seq === this.gatewaySeq && this.opts.logger.error({ err }, 'configuring the /probe gateway failed; Node answers /probe'));
+    }
     this.metrics.reloadOk.set(1);
     this.metrics.reloadTime.set(Date.now() / 1000);
   }
@@ -90,7 +101,7 @@ export class Daemon {
   async start(): Promise<void> {
     const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
     this.startTracer();
-    const { server, address } = await startServer(
+    const { server, address, gateway } = await startServer(
       {
         logger: this.opts.logger,
         metrics: this.metrics,
@@ -104,6 +115,8 @@ export class Daemon {
       this.opts.listen,
     );
     this.server = server;
+    this.gateway = gateway;
+    if (gateway) registerGatewayMetrics(this.metrics.registry);
     this.address = address;
     this.apply(early ?? this.loadConfig());
     this.scheduler.start();
@@ -174,6 +187,8 @@ export class Daemon {
         this.server.closeIdleConnections();
         setTimeout(() => this.server?.closeAllConnections(), 1000).unref();
       });
+      // The gateway's listener and connections close with the engine (no probe is left in flight).
+      if (this.gateway) closeStreamEngine();
       this.opts.logger.info('stopped');
     })();
     return this.stopped;

@@ -1,6 +1,6 @@
 // The one HTTP listener: /metrics, blackbox-compatible /probe, /results, /-/healthy, /-/ready, /-/reload.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config, Module } from '../config/types';
 import { renderProbe } from '../outputs/blackbox';
@@ -12,6 +12,7 @@ import { runProbe } from '../schedule/run_probe';
 import { probeTimeout } from './probe_params';
 import { withHostname } from '../probers/http';
 import { ProbeFailure } from '../probers/errors';
+import { gatewayWanted, startGateway } from './gateway';
 
 export interface ApiDeps {
   logger: Logger;
@@ -50,13 +51,26 @@ async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, r
       throw err;
     }
   }
+  const a = await probeAnswer(deps, module, target, timeout, url.searchParams.get('debug') === 'true');
+  return send(res, a.status, a.body, a.contentType);
+}
+
+/** Runs one /probe request's probe and renders its answer (also for requests the gateway leaves to JS). */
+export async function probeAnswer(
+  deps: ApiDeps,
+  module: Module,
+  target: string,
+  timeout: number,
+  debug = false,
+): Promise<{ status: number; contentType: string; body: string }> {
   const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, flows: deps.flows(), signal: deps.signal });
-  if (!result.success) deps.logger.debug({ target, module: moduleName, reason: result.reason, detail: result.message }, 'probe failed');
-  if (url.searchParams.get('debug') === 'true') {
-    return send(res, 200, `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${await renderProbe(result, module).metrics()}`);
-  }
+  if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message }, 'probe failed');
   const reg = renderProbe(result, module);
-  return send(res, 200, await reg.metrics(), reg.contentType);
+  if (debug) {
+    const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
+    return { status: 200, contentType: 'text/plain; charset=utf-8', body };
+  }
+  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
 }
 
 async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -105,7 +119,7 @@ export function parseListenAddress(s: string): ListenAddress {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{ server: http.Server; address: AddressInfo }> {
+export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{ server: http.Server; address: AddressInfo; gateway: boolean }> {
   const server = http.createServer((req, res) => {
     route(deps, req, res).catch((err) => {
       deps.logger.error({ err, url: req.url }, 'request failed');
@@ -114,6 +128,19 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
     });
   });
   server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
+  if (gatewayWanted(addr.host)) {
+    // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
+    const port = startGateway(addr.host, addr.port, {
+      server,
+      finish: async (a) => {
+        const module = deps.config().modules[a.module];
+        if (!module) return { status: 400, contentType: 'text/plain; charset=utf-8', body: `Unknown module "${a.module}"\n` };
+        return probeAnswer(deps, module, a.target, a.timeoutSeconds);
+      },
+      onError: (err, what) => deps.logger.error({ err }, what),
+    });
+    return { server, address: { address: addr.host, family: isIP(addr.host) === 6 ? 'IPv6' : 'IPv4', port }, gateway: true };
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(addr.port, addr.host, () => {
@@ -121,5 +148,5 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
       resolve();
     });
   });
-  return { server, address: server.address() as AddressInfo };
+  return { server, address: server.address() as AddressInfo, gateway: false };
 }

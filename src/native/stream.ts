@@ -109,13 +109,56 @@ interface NativeStreamEngine {
     srcPort: number,
   ): void;
   counters(): Record<string, number>;
+  listen(family: number, addr: Uint8Array, port: number): number;
+  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void;
+  answer(conn: number, gen: number, status: number, contentType: string, body: string): void;
   close(): void;
   readonly capacity: number;
 }
 type NativeStreamCtor = new (
   options: { capacity?: number },
-  onBatch: (records: Float64Array, heads: Buffer, n: number) => void,
+  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], asks: GatewayAsk[]) => void,
 ) => NativeStreamEngine;
+
+/** A module the /probe gateway may answer natively (native/probe_render.h GatewayModule). */
+export type GatewayModuleSpec = {
+  name: string;
+  /** seconds, 0: none */
+  timeout: number;
+  preferred: 4 | 6;
+  fallback: boolean;
+  resetOnClose: boolean;
+} & (
+  | { kind: 'tcp' }
+  | {
+      kind: 'http';
+      method: string;
+      /** "name: value\r\n" per header except Host, in the order the prober sends them */
+      headerLines: string;
+      /** empty: 2xx */
+      validStatus: number[];
+      /** "HTTP/1.1"...; empty: any */
+      validVersions: string[];
+      followRedirects: boolean;
+      transparentGzip: boolean;
+      bodyLimit: number;
+    }
+);
+
+/** A /probe request the gateway started but leaves to the TypeScript prober to finish. */
+export interface GatewayAsk {
+  conn: number;
+  gen: number;
+  module: string;
+  target: string;
+  timeoutSeconds: number;
+}
+
+export interface GatewayHandlers {
+  /** an accepted connection for Node's HTTP server (its request is still unread) */
+  handoff(fd: number): void;
+  ask(a: GatewayAsk): void;
+}
 
 // Record layout, as native/stream_glue.cc writes it.
 const STRIDE = 16;
@@ -131,10 +174,30 @@ class StreamClient {
   private readonly engine: NativeStreamEngine;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private gateway?: GatewayHandlers;
 
   constructor(capacity?: number) {
     const Ctor = binding.StreamEngine as NativeStreamCtor;
-    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n) => this.onBatch(r, h, n));
+    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, asks) => {
+      this.onBatch(r, h, n);
+      for (const fd of handoffs) this.gateway?.handoff(fd);
+      for (const a of asks) this.gateway?.ask(a);
+    });
+  }
+
+  /** Starts the /probe gateway's listener on the engine's thread; returns the bound port. */
+  listen(address: string, port: number, handlers: GatewayHandlers): number {
+    const a = addressBytes(address);
+    this.gateway = handlers;
+    return this.engine.listen(a.family, a.bytes, port);
+  }
+
+  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void {
+    this.engine.setGatewayModules(modules, errnoReasons);
+  }
+
+  answer(a: GatewayAsk, status: number, contentType: string, body: string): void {
+    this.engine.answer(a.conn, a.gen, status, contentType, body);
   }
 
   get capacity(): number {
@@ -250,6 +313,11 @@ export function streamProbe(req: StreamRequest): Promise<StreamResult> {
 /** Slots of the engine (probes with an open socket at once; the rest wait in its queue). */
 export function streamCapacity(): number {
   return client().capacity;
+}
+
+/** The /probe gateway of the process's stream engine (src/api/gateway.ts). */
+export function streamGateway(): Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer'> {
+  return client();
 }
 
 export function streamCounters(): Record<string, number> {

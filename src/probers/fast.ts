@@ -11,6 +11,11 @@ import type { FlowRegistry } from './types';
 
 const ENABLED = process.env.SONDE_FAST_PATH !== '0';
 
+/** false under SONDE_FAST_PATH=0: every probe (and /probe request) takes the TypeScript path. */
+export function fastPathEnabled(): boolean {
+  return ENABLED;
+}
+
 /**
  * Whether a probe may take the fast path: a flow registry that cannot register a flow by port
  * (src/probers/source_ports.ts) needs the Node socket path, where the 5-tuple is known.

@@ -1,0 +1,299 @@
+// The native /probe gateway (src/api/gateway.ts, native/stream_gateway.cc) against the TypeScript
+// path: for every case the two daemons (one with the gateway, one with SONDE_GATEWAY=0) must give
+// the same /probe text but for timings, and the gateway's counters must show which path
+// answered. Then the connection handling a client can throw at it: keep-alive mixing native and
+// Node requests, pipelining, garbage, an oversized head, a client gone mid-probe, and a reload.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { get, metric, startDaemon, type RunningDaemon } from '../lab/daemon';
+
+const GZIPPED = gzipSync(Buffer.from('hello, compressed'));
+
+function targetServer(): http.Server {
+  return http.createServer((req, res) => {
+    switch (req.url) {
+      case '/ok':
+        return res.end('hello');
+      case '/missing':
+        res.statusCode = 404;
+        return res.end('no');
+      case '/redir':
+        res.writeHead(302, { Location: '/ok' });
+        return res.end();
+      case '/gzip':
+        res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': GZIPPED.length });
+        return res.end(GZIPPED);
+      case '/lm':
+        res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
+        return res.end('dated');
+      case '/lm-iso':
+        res.writeHead(200, { 'Last-Modified': '2015-10-21T07:28:00Z' });
+        return res.end('dated');
+      case '/big':
+        return res.end(Buffer.alloc(100_000, 120));
+      case '/slow':
+        setTimeout(() => res.end('late'), 400);
+        return;
+      default:
+        res.statusCode = 500;
+        return res.end();
+    }
+  });
+}
+
+/** Answers every connection with an HTTP/1.0 response and closes. */
+function http10Server(): net.Server {
+  return net.createServer((s) => {
+    s.once('data', () => s.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    s.on('error', () => undefined);
+  });
+}
+
+async function listen(srv: net.Server): Promise<number> {
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return (srv.address() as net.AddressInfo).port;
+}
+
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  const port = await listen(srv);
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const MODULES = `modules:
+  http_2xx:
+    prober: http
+    timeout: 3s
+    http:
+      preferred_ip_protocol: ip4
+  http_limit:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      body_size_limit: 1000
+  http_no_follow:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      follow_redirects: false
+  http_404:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      valid_status_codes: [404]
+  http_10_only:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      valid_http_versions: ["HTTP/1.0"]
+  http_body_rule:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_body_not_matches_regexp: ["hello"]
+  tcp_connect:
+    prober: tcp
+    tcp:
+      preferred_ip_protocol: ip4
+  tcp_v6_only:
+    prober: tcp
+    tcp:
+      preferred_ip_protocol: ip6
+      ip_protocol_fallback: false
+tasks: []
+`;
+
+// Series whose values are times: equal in name and labels only.
+const TIMED = /^(probe_duration_seconds|probe_http_duration_seconds|probe_dns_lookup_time_seconds)(\{[^}]*\})? .*/;
+
+function normalize(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.replace(TIMED, '$1$2 <time>'))
+    .join('\n');
+}
+
+async function gatewayCounts(port: number): Promise<Record<string, number>> {
+  const text = (await fresh(port, '/metrics')).text;
+  const out: Record<string, number> = {};
+  for (const p of ['native', 'typescript', 'node']) out[p] = metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? NaN;
+  return out;
+}
+
+/** Sends raw bytes on one connection and collects `count` HTTP responses (Content-Length framed). */
+async function rawExchange(port: number, bytes: string, count: number, sock?: net.Socket): Promise<Array<{ status: number; body: string }>> {
+  const s = sock ?? net.connect(port, '127.0.0.1');
+  const out: Array<{ status: number; body: string }> = [];
+  let buf = Buffer.alloc(0);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} responses:\n${buf.toString('latin1')}`)), 10_000);
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('latin1');
+        const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        out.push({ status: Number(head.split(' ')[1]), body: buf.subarray(end + 4, end + 4 + len).toString('utf8') });
+        buf = buf.subarray(end + 4 + len);
+        if (out.length === count) {
+          clearTimeout(timer);
+          s.off('data', onData);
+          if (!sock) s.destroy();
+          return resolve(out);
+        }
+      }
+    };
+    s.on('data', onData);
+    s.on('error', reject);
+    s.write(bytes);
+  });
+}
+
+/**
+ * One GET on a connection of its own. fetch() would reuse pooled connections, and a connection the
+ * gateway once handed to Node stays with Node.
+ */
+async function fresh(port: number, pathAndQuery: string): Promise<{ status: number; text: string }> {
+  const [r] = await rawExchange(port, `GET ${pathAndQuery} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 1);
+  return { status: r.status, text: r.body };
+}
+
+let gw: RunningDaemon;
+let ts: RunningDaemon;
+let cfgFile: string;
+const servers: net.Server[] = [];
+let web = 0;
+let old = 0;
+let closed = 0;
+
+before(async () => {
+  const target = targetServer();
+  const v10 = http10Server();
+  servers.push(target, v10);
+  web = await listen(target);
+  old = await listen(v10);
+  closed = await closedPort();
+  cfgFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sonde-gateway-')), 'sonde.yml');
+  writeFileSync(cfgFile, MODULES);
+  gw = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf']);
+  ts = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf'], { SONDE_GATEWAY: '0' });
+  // The gateway takes its module tables a moment after it listens.
+  for (let i = 0; i < 50 && (await gatewayCounts(gw.port)).native === 0; i++) {
+    await fresh(gw.port, `/probe?module=tcp_connect&target=127.0.0.1:${web}`);
+  }
+});
+
+after(async () => {
+  for (const d of [gw, ts]) {
+    d?.child.kill('SIGTERM');
+    await d?.exited;
+  }
+  for (const s of servers) s.close();
+});
+
+test('the gateway answers /probe as the TypeScript prober does, and says which path answered', { timeout: 60_000 }, async () => {
+  const cases: Array<{ module: string; target: string; path: 'native' | 'typescript' | 'node'; success: 0 | 1; reason?: string }> = [
+    { module: 'tcp_connect', target: `127.0.0.1:${web}`, path: 'native', success: 1 },
+    { module: 'tcp_connect', target: `127.0.0.1:${closed}`, path: 'native', success: 0, reason: 'refused' },
+    { module: 'tcp_connect', target: `localhost:${web}`, path: 'node', success: 1 },
+    { module: 'tcp_v6_only', target: `127.0.0.1:${web}`, path: 'node', success: 0 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/ok`, path: 'native', success: 1 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/ok?x=1&y=%20z`, path: 'native', success: 0, reason: 'http_status' },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/missing`, path: 'native', success: 0, reason: 'http_status' },
+    { module: 'http_404', target: `http://127.0.0.1:${web}/missing`, path: 'native', success: 1 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/lm`, path: 'native', success: 1 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${old}/`, path: 'native', success: 1 },
+    { module: 'http_10_only', target: `http://127.0.0.1:${web}/ok`, path: 'native', success: 0, reason: 'http_version' },
+    { module: 'http_10_only', target: `http://127.0.0.1:${old}/`, path: 'native', success: 1 },
+    { module: 'http_limit', target: `http://127.0.0.1:${web}/big`, path: 'native', success: 0, reason: 'body_too_large' },
+    { module: 'http_2xx', target: `http://127.0.0.1:${closed}/`, path: 'native', success: 0, reason: 'refused' },
+    { module: 'http_no_follow', target: `http://127.0.0.1:${web}/redir`, path: 'native', success: 0, reason: 'http_status' },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/redir`, path: 'typescript', success: 1 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/gzip`, path: 'typescript', success: 1 },
+    { module: 'http_2xx', target: `http://127.0.0.1:${web}/lm-iso`, path: 'typescript', success: 1 },
+    { module: 'http_2xx', target: `127.0.0.1:${web}/ok`, path: 'node', success: 1 },
+    { module: 'http_body_rule', target: `http://127.0.0.1:${web}/ok`, path: 'node', success: 1 },
+  ];
+  for (const c of cases) {
+    const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
+    const before = await gatewayCounts(gw.port);
+    const [a, b] = await Promise.all([fresh(gw.port, q), fresh(ts.port, q)]);
+    const counts = await gatewayCounts(gw.port);
+    const what = `${c.module} ${c.target}`;
+    assert.equal(a.status, 200, what);
+    assert.equal(metric(a.text, 'probe_success'), c.success, `${what}:\n${a.text}`);
+    if (c.reason) assert.equal(metric(a.text, `sonde_probe_failure_reason{reason="${c.reason}"}`), 1, `${what}:\n${a.text}`);
+    assert.equal(normalize(a.text), normalize(b.text), what);
+    // The /metrics scrape itself is one request handed to Node.
+    const expect = { native: 0, typescript: 0, node: 1, [c.path]: c.path === 'node' ? 2 : 1 };
+    for (const p of ['native', 'typescript', 'node']) assert.equal(counts[p] - before[p], expect[p], `${what}: ${p} requests`);
+  }
+});
+
+test('one keep-alive connection mixes native and Node requests; pipelined requests are answered in order', { timeout: 30_000 }, async () => {
+  const probe = (t: string) => `GET /probe?module=tcp_connect&target=${t} HTTP/1.1\r\nHost: x\r\n\r\n`;
+  const sock = net.connect(gw.port, '127.0.0.1');
+  try {
+    const [first] = await rawExchange(gw.port, probe(`127.0.0.1:${web}`), 1, sock);
+    assert.equal(metric(first.body, 'probe_success'), 1);
+    const [healthy] = await rawExchange(gw.port, 'GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n', 1, sock);
+    assert.deepEqual(healthy, { status: 200, body: 'Healthy\n' });
+  } finally {
+    sock.destroy();
+  }
+  const answers = await rawExchange(gw.port, probe(`127.0.0.1:${web}`) + probe(`127.0.0.1:${closed}`) + probe(`127.0.0.1:${web}`), 3);
+  assert.deepEqual(
+    answers.map((a) => metric(a.body, 'probe_success')),
+    [1, 0, 1],
+  );
+});
+
+test('malformed and oversized requests get Node answers; a client gone mid-probe harms nothing', { timeout: 30_000 }, async () => {
+  const [garbage] = await rawExchange(gw.port, 'HELLO THERE\r\n\r\n', 1);
+  assert.equal(garbage.status, 400);
+  const [big] = await rawExchange(gw.port, `GET /probe?module=tcp_connect HTTP/1.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 1);
+  assert.equal(big.status, 431);
+  const [timeout] = await rawExchange(gw.port, `GET /probe?module=tcp_connect&target=127.0.0.1:${web} HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: soon\r\n\r\n`, 1);
+  assert.equal(timeout.status, 400);
+  assert.match(timeout.body, /Failed to parse timeout from Prometheus header/);
+
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect(gw.port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(`GET /probe?module=http_2xx&target=${encodeURIComponent(`http://127.0.0.1:${web}/slow`)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    setTimeout(() => s.destroy(), 20);
+  }
+  await new Promise((r) => setTimeout(r, 600)); // the slow answers arrive for connections that are gone
+  const after = await fresh(gw.port, `/probe?module=http_2xx&target=${encodeURIComponent(`http://127.0.0.1:${web}/ok`)}`);
+  assert.equal(metric(after.text, 'probe_success'), 1);
+  assert.equal(gw.child.exitCode, null);
+});
+
+test('a reload hands the gateway the new modules', { timeout: 30_000 }, async () => {
+  const q = `/probe?module=http_2xx&target=${encodeURIComponent(`http://127.0.0.1:${web}/missing`)}`;
+  assert.equal(metric((await fresh(gw.port, q)).text, 'probe_success'), 0);
+  writeFileSync(cfgFile, MODULES.replace('      preferred_ip_protocol: ip4\n  http_limit:', '      preferred_ip_protocol: ip4\n      valid_status_codes: [404]\n  http_limit:'));
+  try {
+    assert.equal((await get(gw.port, '/-/reload', { method: 'POST' })).status, 200);
+    let ok: number | undefined;
+    for (let i = 0; i < 50 && ok !== 1; i++) {
+      const before = (await gatewayCounts(gw.port)).native;
+      ok = metric((await fresh(gw.port, q)).text, 'probe_success');
+      if (ok === 1) assert.equal((await gatewayCounts(gw.port)).native - before, 1, 'answered natively');
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(ok, 1);
+  } finally {
+    writeFileSync(cfgFile, MODULES);
+    await get(gw.port, '/-/reload', { method: 'POST' });
+  }
+});
