@@ -7,7 +7,7 @@ import path from 'node:path';
 import { get, metric, startDaemon } from '../test/lab/daemon';
 import { loopbackAddresses, startBlackbox, startNginx } from './lib/procs';
 import { report, type Figure } from './lib/stats';
-import { haveWrk, wrkProbe } from './lib/wrk';
+import { haveWrk, wrkFreshConnections, wrkProbe } from './lib/wrk';
 
 const MODULES = `modules:
   http_2xx:
@@ -57,6 +57,11 @@ async function continuousRate(cfg: string, concurrency: number, seconds: number)
   }
 }
 
+async function gatewayPaths(port: number): Promise<string> {
+  const text = (await get(port, '/metrics')).text;
+  return ['native', 'typescript', 'node'].map((p) => `${p} ${metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? 0}`).join(', ');
+}
+
 export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
   if (!haveWrk()) return ['probe_rate: skipped: wrk is not installed (npm run bench installs it as root)'];
   const nginx = await startNginx(TCP_TARGETS);
@@ -67,6 +72,11 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
   const lines: string[] = [];
   const tcpAddrs = loopbackAddresses(TCP_TARGETS);
   try {
+    // Context for every ratio below: what this machine does for the same fresh-connection work
+    // with no prober at all (PEERS.md's machine: 54,000/s).
+    const ceiling: number[] = [];
+    for (let run = 0; run < opts.runs; run++) ceiling.push(wrkFreshConnections(`http://127.0.0.1:${nginx.port}/`, opts.concurrency, opts.seconds));
+    lines.push(report({ name: `ceiling: wrk alone, fresh connection per request to the same nginx (c=${opts.concurrency})`, unit: 'requests/s', runs: ceiling }));
     const cases = [
       { module: 'http_2xx', target: `http://127.0.0.1:${nginx.port}/`, continuousTarget: (i: number) => `http://127.0.0.1:${nginx.port}/?t=${i}`, targets: HTTP_TARGETS },
       { module: 'tcp_connect', target: `127.0.0.1:${nginx.port}`, continuousTarget: (i: number) => `${tcpAddrs[i]}:${nginx.port}`, targets: TCP_TARGETS },
@@ -87,12 +97,15 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
         bad += s.bad;
         continuous.push(await continuousRate(continuousConfig(c.module, c.continuousTarget, c.targets), opts.concurrency, opts.seconds));
       }
+      const paths = await gatewayPaths(sonde.port);
       const peerFig = { name: 'blackbox_exporter /probe', runs: peer };
       const figs: Figure[] = [
         { name: `${c.module} sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },
         { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
       ];
       lines.push(...figs.map(report));
+      // Which way sonde's /probe answers went (src/api/gateway.ts): the figure is the native path's only if these say so.
+      lines.push(`${c.module}: sonde /probe answers so far by path: ${paths}`);
       if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
     }
   } finally {

@@ -179,6 +179,7 @@ void StreamEngine::Impl::Run() {
       // Round up to whole milliseconds: waking early would only spin until the deadline.
       timeout = wait <= 0 ? 0 : static_cast<int>((wait + 999999) / 1000000);
     }
+    if (conns_open > 0 && (timeout < 0 || timeout > 1000)) timeout = 1000;  // SweepIdle's turn
     int n = epoll_wait(ep, events, 256, timeout);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; i++) {
@@ -211,7 +212,9 @@ void StreamEngine::Impl::Run() {
       if (slots[idx].busy && slots[idx].gen == static_cast<uint32_t>(tag >> 32)) OnEvent(idx, EPOLLIN);
     }
     again_next.clear();
-    Expire(MonoNs());
+    int64_t now = MonoNs();
+    Expire(now);
+    if (conns_open > 0) SweepIdle(now);
     StartQueued();
     Publish();
   }

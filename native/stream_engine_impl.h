@@ -81,7 +81,9 @@ struct GatewayConn {
   bool busy = false;
   bool probing = false;     // a probe (or JS) works on its request: read nothing more meanwhile
   bool close_after = false; // HTTP/1.0, "Connection: close" or the peer half-closed
+  bool more = false;        // bytes beyond the request in hand were seen: read again after answering
   int64_t t_start = 0;
+  int64_t idle_since = 0;   // accepted or last answered: an idle connection is closed after kIdleNs
   const GatewayModule* module = nullptr;  // valid while `tables` below is held
   std::shared_ptr<const GatewayTables> tables;
   GatewayTarget target;
@@ -96,6 +98,9 @@ constexpr uint64_t kEventTag = UINT64_MAX;
 constexpr uint64_t kListenTag = UINT64_MAX - 1;
 constexpr uint32_t kConnBit = 0x80000000u;  // set in a tag's index half: a gateway connection
 constexpr uint32_t kMaxConns = 1u << 16;
+// Node's server.keepAliveTimeout in src/api/server.ts: an idle client's connection is closed
+// after this, also one that never completes a request (a slow or stuck client holds no slot).
+constexpr int64_t kIdleNs = 65LL * 1000000000;
 
 struct StreamEngine::Impl {
   // Queue record: this header, then request_len bytes. Copied with memcpy (no alignment).
@@ -145,6 +150,8 @@ struct StreamEngine::Impl {
   std::vector<JsAnswer> answers;     // engine thread
   std::vector<char> peek;
   std::atomic<uint64_t> n_gw_answered{0}, n_gw_asked{0}, n_gw_handoffs{0};
+  uint32_t conns_open = 0;
+  int64_t next_sweep = 0;
 
   // stream_engine.cc
   void Run();
@@ -166,6 +173,7 @@ struct StreamEngine::Impl {
   void CloseConn(uint32_t idx);
   void TakeAnswers();
   void CloseGateway();
+  void SweepIdle(int64_t now);
   // stream_probe.cc
   void Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline);
   void OnEvent(uint32_t idx, uint32_t events);

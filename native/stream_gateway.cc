@@ -146,8 +146,11 @@ void StreamEngine::Impl::OnAccept() {
     c.busy = true;
     c.probing = false;
     c.close_after = false;
+    c.more = false;
     c.out.clear();
     c.out_off = 0;
+    c.idle_since = MonoNs();
+    conns_open++;
     epoll_event ee{};
     ee.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ee.data.u64 = ConnTag(idx, c.gen);
@@ -164,7 +167,9 @@ void StreamEngine::Impl::OnConnEvent(uint32_t idx, uint32_t events) {
   if (events & (EPOLLERR | EPOLLHUP)) return CloseConn(idx);
   if (events & EPOLLRDHUP) c.close_after = true;  // answer what was asked, then close
   if ((events & EPOLLOUT) && c.out_off < c.out.size()) return FlushConn(idx);
-  if ((events & EPOLLIN) && !c.probing && c.out.empty()) TryRequest(idx);
+  if (!(events & EPOLLIN)) return;
+  if (!c.probing && c.out.empty()) return TryRequest(idx);
+  c.more = true;  // a request behind the one in hand (edge-triggered: no second notice comes)
 }
 
 void StreamEngine::Impl::TryRequest(uint32_t idx) {
@@ -193,6 +198,7 @@ void StreamEngine::Impl::TryRequest(uint32_t idx) {
   // Ours: consume exactly this request; a pipelined next one stays queued in the socket.
   ssize_t got = recv(c.fd, peek.data(), h.head_len, MSG_DONTWAIT);
   if (got != static_cast<ssize_t>(h.head_len)) return CloseConn(idx);
+  c.more = static_cast<size_t>(n) > h.head_len;
   if (!h.keep_alive) c.close_after = true;
   c.tables = std::move(t);
   c.module = m;
@@ -275,8 +281,14 @@ void StreamEngine::Impl::FlushConn(uint32_t idx) {
   c.probing = false;
   c.tables.reset();
   c.module = nullptr;
+  c.idle_since = MonoNs();
   if (c.close_after) return CloseConn(idx);
-  TryRequest(idx);  // a pipelined request may already wait: no new edge would announce it
+  // A pipelined request already waiting gets no new edge: read it now. Otherwise the next
+  // request's arrival wakes us (one recv saved per request).
+  if (c.more) {
+    c.more = false;
+    TryRequest(idx);
+  }
 }
 
 void StreamEngine::Impl::Handoff(uint32_t idx) {
@@ -290,6 +302,8 @@ void StreamEngine::Impl::Handoff(uint32_t idx) {
 
 void StreamEngine::Impl::CloseConn(uint32_t idx) {
   GatewayConn& c = conns[idx];
+  if (!c.busy) return;
+  conns_open--;
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
   c.busy = false;
@@ -300,6 +314,15 @@ void StreamEngine::Impl::CloseConn(uint32_t idx) {
   c.gen++;  // a probe still running for this connection finds it gone
   c.next_free = conn_free;
   conn_free = idx;
+}
+
+void StreamEngine::Impl::SweepIdle(int64_t now) {
+  if (now < next_sweep) return;
+  next_sweep = now + 1000000000;  // once a second is plenty for a 65 s limit
+  for (uint32_t i = 0; i < conns.size(); i++) {
+    const GatewayConn& c = conns[i];
+    if (c.busy && !c.probing && c.out.empty() && now - c.idle_since > kIdleNs) CloseConn(i);
+  }
 }
 
 void StreamEngine::Impl::TakeAnswers() {

@@ -45,7 +45,7 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.id = spec.id;
   s.flags = spec.flags;
   s.phase = StreamPhase::kConnect;
-  s.local_port = 0;
+  s.local_port = spec.src_port;
   s.deadline = deadline;
   s.t_start = MonoNs();
   s.t_connected = s.t_written = s.t_first_byte = 0;
@@ -90,10 +90,14 @@ void StreamEngine::Impl::OnEvent(uint32_t idx, uint32_t events) {
   switch (s.phase) {
     case StreamPhase::kConnect: {
       if (events & EPOLLIN) s.early_input = true;
-      int err = 0;
-      socklen_t len = sizeof(err);
-      if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      if (err != 0) return Fail(s, err, MonoNs());
+      // Writable without an error condition is a completed handshake (connect(2), EINPROGRESS):
+      // SO_ERROR is read only when there is an error to name.
+      if ((events & (EPOLLERR | EPOLLHUP)) || !(events & EPOLLOUT)) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err != 0) return Fail(s, err, MonoNs());
+      }
       // Spurious wake-up (no error, not writable yet): the next edge will come.
       if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
       return OnConnected(s, idx);
@@ -110,7 +114,8 @@ void StreamEngine::Impl::OnConnected(Slot& s, uint32_t idx) {
   s.t_connected = MonoNs();
   sockaddr_storage local;
   socklen_t len = sizeof(local);
-  if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+  // The kernel's pick, when there was one and someone reads it (the gateway does not).
+  if (s.local_port == 0 && !(s.flags & kStreamGateway) && getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
     // sin_port and sin6_port sit at the same offset.
     s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
   }

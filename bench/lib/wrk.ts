@@ -41,3 +41,14 @@ export function wrkProbe(url: string, connections: number, seconds: number): Wrk
   const ok = Number(m[1]);
   return { ok, bad: Number(m[2]), okPerSecond: ok / Number(m[3]) };
 }
+
+/** wrk's own rate with a fresh connection per request ("Connection: close"): this machine's ceiling for that work. */
+export function wrkFreshConnections(url: string, connections: number, seconds: number): number {
+  const out = execFileSync('/usr/bin/wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '-H', 'Connection: close', url], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`wrk output not understood:\n${out}`);
+  return Number(m[1]);
+}

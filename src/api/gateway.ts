@@ -95,6 +95,17 @@ export function gatewayWanted(host: string): boolean {
 /** Starts the gateway's listener; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
 export function startGateway(host: string, port: number, deps: GatewayDeps): number {
   const gw = streamGateway();
+  try {
+    return listenOn(gw, host, port, deps);
+  } catch (err) {
+    // The same words as Node's listen error, which operators search for.
+    const errno = (err as { errno?: number }).errno;
+    const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? 'listen error';
+    throw Object.assign(new Error(`listen ${code}: ${(err as Error).message.replace(/^listen: /, '').toLowerCase()} ${host.includes(':') ? `[${host}]` : host}:${port}`), { code });
+  }
+}
+
+function listenOn(gw: ReturnType<typeof streamGateway>, host: string, port: number, deps: GatewayDeps): number {
   return gw.listen(host, port, {
     handoff(fd) {
       try {
