@@ -124,7 +124,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   const addresses: Array<string | undefined> = await Promise.all(
     args.targets.map(async (t) => {
       try {
-        return (await resolveTarget(t, 'ip4', true, ctl.signal)).addresses[0];
+        return (await resolveTarget(t, 'ip4', true, ctl)).addresses[0];
       } catch (err) {
         process.stderr.write(`${t}: ${(err as Error).message}\n`);
         return undefined;

@@ -126,7 +126,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
   }
   let address: string;
   try {
-    address = (await resolveTarget(args.target, args.family === 6 ? 'ip6' : 'ip4', true, new AbortController().signal)).addresses[0];
+    address = (await resolveTarget(args.target, args.family === 6 ? 'ip6' : 'ip4', true, new AbortController())).addresses[0];
   } catch (err) {
     process.stderr.write(`sonde trace: ${args.target}: ${(err as Error).message}\n`);
     return 1;

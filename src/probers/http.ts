@@ -71,7 +71,7 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
   let resolved;
   try {
     spec = await buildRequestSpec(target, module);
-    resolved = await resolveTarget(bareHost(spec.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx.signal);
+    resolved = await resolveTarget(bareHost(spec.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx);
   } catch (err) {
     return done(failed(base, err));
   }

@@ -60,7 +60,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, setup: 0, rtt: 0 },
   };
   try {
-    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx.signal);
+    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx);
     result.phases.resolve = resolved.seconds;
     result.dnsLookupSeconds = resolved.seconds;
     result.address = resolved.addresses[0];

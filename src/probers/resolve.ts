@@ -17,7 +17,8 @@ function familyOf(p: IpProtocol): 4 | 6 {
   return p === 'ip6' ? 6 : 4;
 }
 
-async function lookupFamily(host: string, family: 4 | 6, signal: AbortSignal): Promise<string[]> {
+async function lookupFamily(host: string, family: 4 | 6, abort: { readonly signal: AbortSignal }): Promise<string[]> {
+  const signal = abort.signal;
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(new ProbeFailure('dns_timeout', `resolving ${host} did not finish before the deadline`));
     if (signal.aborted) onAbort();
@@ -37,12 +38,15 @@ async function lookupFamily(host: string, family: 4 | 6, signal: AbortSignal): P
   }
 }
 
-/** Resolves `host` (a name or an IP literal, brackets allowed for IPv6). */
+/**
+ * Resolves `host` (a name or an IP literal, brackets allowed for IPv6). `abort` is an AbortController
+ * or a ProbeContext: its signal is read only for a lookup, so a literal makes no signal (run_probe.ts).
+ */
 export async function resolveTarget(
   host: string,
   preferred: IpProtocol,
   fallback: boolean,
-  signal: AbortSignal,
+  abort: { readonly signal: AbortSignal },
 ): Promise<Resolved> {
   const start = performance.now();
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -55,11 +59,11 @@ export async function resolveTarget(
     return { addresses: [bare], family: fam, seconds: (performance.now() - start) / 1000 };
   }
   const first = familyOf(preferred);
-  let addresses = await lookupFamily(bare, first, signal);
+  let addresses = await lookupFamily(bare, first, abort);
   let family = first;
   if (addresses.length === 0 && fallback) {
     family = first === 4 ? 6 : 4;
-    addresses = await lookupFamily(bare, family, signal);
+    addresses = await lookupFamily(bare, family, abort);
   }
   if (addresses.length === 0) {
     throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${first}`} address`);

@@ -156,7 +156,7 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   }
   const lookupStart = performance.now();
   try {
-    const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run.abort.signal);
+    const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run.abort);
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {
@@ -187,14 +187,14 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
 async function probeConnectOnly(target: string, module: Module, ctx: ProbeContext, result: ProbeResult, start: number): Promise<ProbeResult> {
   const tcp = module.tcp;
   try {
-    if (ctx.signal.aborted) throw new ProbeFailure('timeout', 'the probe was cancelled before it started');
+    if (ctx.aborted ?? ctx.signal.aborted) throw new ProbeFailure('timeout', 'the probe was cancelled before it started');
     const { host, port } = splitHostPort(target);
     if (tcp.source_ip_address !== undefined && !net.isIP(tcp.source_ip_address)) {
       throw new ProbeFailure('config', `source_ip_address ${tcp.source_ip_address} is not an IP address`);
     }
     const lookupStart = performance.now();
     try {
-      const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, ctx.signal);
+      const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, ctx);
       result.address = resolved.addresses[0];
       result.ipProtocol = resolved.family;
     } finally {

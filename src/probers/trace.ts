@@ -24,7 +24,7 @@ export const probeTrace: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, trace: 0 },
   };
   try {
-    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx.signal);
+    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx);
     result.phases.resolve = resolved.seconds;
     result.dnsLookupSeconds = resolved.seconds;
     const address = resolved.addresses[0];

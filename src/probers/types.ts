@@ -27,8 +27,10 @@ export interface FlowRegistry {
 }
 
 export interface ProbeContext {
-  /** aborted when the probe's deadline passes (or the daemon stops) */
-  signal: AbortSignal;
+  /** aborted when the probe's deadline passes (or the daemon stops); runProbe makes it on first read */
+  readonly signal: AbortSignal;
+  /** signal.aborted without making the signal; absent: read signal.aborted */
+  readonly aborted?: boolean;
   /** the probe must return by this performance.now() value */
   deadline: number;
   logger: Logger;

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import { PROBERS } from '../probers';
-import type { FlowRegistry } from '../probers/types';
+import type { FlowRegistry, ProbeContext } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
 
 export interface RunOptions {
@@ -37,23 +37,14 @@ function failed(target: string, module: Module, startedAt: number, t0: number, r
 
 /** Remembers the flows one probe registers, so that a failed probe can be explained afterwards. */
 class ProbeFlows implements FlowRegistry {
-  readonly ids: number[] = [];
-  /** present only when the inner registry has it: probers choose their path by its presence */
-  readonly addPortFlow?: (protocol: 'tcp' | 'udp', localPort: number) => number;
-  constructor(private readonly inner: FlowRegistry) {
-    if (inner.addPortFlow) {
-      const add = inner.addPortFlow.bind(inner);
-      this.addPortFlow = (protocol, localPort) => {
-        const id = add(protocol, localPort);
-        if (id > 0) this.ids.push(id);
-        return id;
-      };
-    }
+  ids: number[] | undefined; // most probes never fail: the array is made on the first flow
+  constructor(protected readonly inner: FlowRegistry) {}
+  protected keep(id: number): number {
+    if (id > 0) (this.ids ??= []).push(id);
+    return id;
   }
   addSocketFlow(flow: Parameters<FlowRegistry['addSocketFlow']>[0]): number {
-    const id = this.inner.addSocketFlow(flow);
-    if (id > 0) this.ids.push(id);
-    return id;
+    return this.keep(this.inner.addSocketFlow(flow));
   }
   // Echo flows are explained by the icmp prober itself, per sequence: not part of attribution().
   addEchoFlow(flow: { family: 4 | 6; remote: string }): number {
@@ -66,9 +57,62 @@ class ProbeFlows implements FlowRegistry {
     this.inner.remove(id);
   }
   async attribution(): Promise<Attribution[]> {
-    if (!this.inner.explain || this.ids.length === 0) return [{ verdict: 'unknown' }];
+    if (!this.inner.explain || !this.ids) return [{ verdict: 'unknown' }];
     const all = await Promise.all(this.ids.map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));
     return all.flat();
+  }
+}
+
+/**
+ * ProbeFlows for a registry that registers flows by port. A subclass rather than a per-probe closure:
+ * probers choose their path by whether addPortFlow is present (src/probers/fast.ts).
+ */
+class ProbePortFlows extends ProbeFlows {
+  addPortFlow(protocol: 'tcp' | 'udp', localPort: number): number {
+    return this.keep((this.inner.addPortFlow as NonNullable<FlowRegistry['addPortFlow']>)(protocol, localPort));
+  }
+}
+
+/**
+ * The context a prober gets. The AbortController is made on the first read of `signal`: the native
+ * fast path never reads it (the engine keeps the deadline itself), and one controller per probe
+ * was 3-4% of the JS thread in continuous mode.
+ */
+class LazyContext implements ProbeContext {
+  private ac: AbortController | undefined;
+  private expired = false;
+  private onOuterAbort: (() => void) | undefined;
+
+  constructor(
+    readonly deadline: number,
+    readonly logger: Logger,
+    readonly flows: ProbeFlows | undefined,
+    private readonly outer: AbortSignal | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.ac) return this.ac.signal;
+    const ac = (this.ac = new AbortController());
+    if (this.expired) ac.abort(new Error('probe deadline passed'));
+    else if (this.outer?.aborted) ac.abort(new Error('daemon stopping'));
+    else if (this.outer) {
+      this.onOuterAbort = () => ac.abort(new Error('daemon stopping'));
+      this.outer.addEventListener('abort', this.onOuterAbort, { once: true });
+    }
+    return ac.signal;
+  }
+
+  get aborted(): boolean {
+    return this.ac ? this.ac.signal.aborted : this.expired || this.outer?.aborted === true;
+  }
+
+  expire(): void {
+    this.expired = true;
+    this.ac?.abort(new Error('probe deadline passed'));
+  }
+
+  dispose(): void {
+    if (this.onOuterAbort) this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
 }
 
@@ -77,22 +121,22 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   const t0 = performance.now();
   const prober = PROBERS[module.prober];
   if (!prober) return failed(target, module, startedAt, t0, 'config', `prober ${module.prober} is not available in this version of sonde`);
-  const ac = new AbortController();
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
-  const deadline = t0 + timeoutMs;
-  const timer = setTimeout(() => ac.abort(new Error('probe deadline passed')), timeoutMs);
-  const onOuterAbort = () => ac.abort(new Error('daemon stopping'));
-  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  let overrun: NodeJS.Timeout | undefined;
+  const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
+  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, flows, opts.signal);
+  // One timer per probe: at the deadline it aborts the probe and re-arms itself as the overrun guard.
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const guard = new Promise<ProbeResult>((resolve) => {
-      overrun = setTimeout(
-        () => resolve(failed(target, module, startedAt, t0, 'timeout', `prober ${module.prober} overran its ${opts.timeoutSeconds}s deadline`)),
-        timeoutMs + OVERRUN_GRACE_MS,
-      );
+    const result = await new Promise<ProbeResult>((resolve, reject) => {
+      timer = setTimeout(() => {
+        ctx.expire();
+        timer = setTimeout(
+          () => resolve(failed(target, module, startedAt, t0, 'timeout', `prober ${module.prober} overran its ${opts.timeoutSeconds}s deadline`)),
+          OVERRUN_GRACE_MS,
+        );
+      }, timeoutMs);
+      prober(target, module, ctx).then(resolve, reject);
     });
-    const flows = opts.flows ? new ProbeFlows(opts.flows) : undefined;
-    const result = await Promise.race([prober(target, module, { signal: ac.signal, deadline, logger: opts.logger, flows }), guard]);
     if (!result.success && !result.reason) result.reason = 'internal';
     // Every failed probe says where it was lost when it can; the ICMP prober attributes per sequence itself.
     if (!result.success && !result.attribution && LOSS_REASONS.has(result.reason as string)) result.attribution = flows ? await flows.attribution() : [{ verdict: 'unknown' }];
@@ -102,7 +146,6 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
     return failed(target, module, startedAt, t0, 'internal', `prober threw: ${(err as Error)?.message ?? String(err)}`);
   } finally {
     clearTimeout(timer);
-    clearTimeout(overrun);
-    opts.signal?.removeEventListener('abort', onOuterAbort);
+    ctx.dispose();
   }
 }

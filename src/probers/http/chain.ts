@@ -80,7 +80,7 @@ export async function probeChain(
     let resolveSeconds = i === 0 ? first.resolveSeconds : 0;
     if (i > 0 && bareHost(hop.url) !== bareHost(spec.url)) {
       try {
-        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx.signal);
+        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx);
         address = r.addresses[0];
         resolveSeconds = r.seconds;
         result.phases.resolve += r.seconds;
@@ -108,7 +108,7 @@ export async function probeChain(
       transparentGzip: spec.transparentGzip,
       bodySizeLimit: h.body_size_limit,
       keepBody: hasBodyRules(h),
-      signal: ctx.signal,
+      abort: ctx,
       deadline: ctx.deadline,
       flows: ctx.flows,
     });

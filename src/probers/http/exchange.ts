@@ -26,7 +26,8 @@ export interface ExchangeInput {
   bodySizeLimit: number;
   /** keep the decoded body for regular expression rules */
   keepBody: boolean;
-  signal: AbortSignal;
+  /** an AbortController or the ProbeContext; read only off the fast path (a probe's signal is made lazily) */
+  abort: { readonly signal: AbortSignal };
   /** performance.now() by which the exchange must end */
   deadline: number;
   flows?: FlowRegistry;
@@ -124,7 +125,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     const finish = (failure?: ProbeFailure, end = 0) => {
       if (done) return;
       done = true;
-      input.signal.removeEventListener('abort', onAbort);
+      input.abort.signal.removeEventListener('abort', onAbort);
       decoder?.destroy();
       client.destroy().catch(() => undefined);
       for (const s of state.sockets) s.destroy();
@@ -151,8 +152,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
       controller?.abort(new ProbeFailure(reason, `${what} did not finish before the deadline`));
       finish(new ProbeFailure(reason, `${what} did not finish before the deadline`));
     }
-    if (input.signal.aborted) return onAbort();
-    input.signal.addEventListener('abort', onAbort, { once: true });
+    if (input.abort.signal.aborted) return onAbort();
+    input.abort.signal.addEventListener('abort', onAbort, { once: true });
 
     const count = (chunk: Buffer) => {
       uncompressed += chunk.length;

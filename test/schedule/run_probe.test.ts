@@ -1,0 +1,102 @@
+// runProbe keeps every probe to its deadline whatever the prober does, and makes the probe's
+// AbortController only when the prober reads ctx.signal (the fast path never does).
+import assert from 'node:assert/strict';
+import { afterEach, test } from 'node:test';
+import type { Module } from '../../src/config/types';
+import { silentLogger } from '../../src/log';
+import { PROBERS } from '../../src/probers';
+import type { ProbeContext, Prober } from '../../src/probers/types';
+import type { ProbeResult } from '../../src/result';
+import { runProbe } from '../../src/schedule/run_probe';
+
+// A prober name no real prober uses yet: each test installs its own prober under it.
+const MODULE = { name: 'm', prober: 'dns', timeout: 1 } as unknown as Module;
+
+function ok(target: string): ProbeResult {
+  return { target, module: 'm', prober: 'dns', success: true, startedAt: Date.now(), durationSeconds: 0, phases: {} };
+}
+
+function install(p: Prober): void {
+  PROBERS.dns = p;
+}
+
+afterEach(() => {
+  delete PROBERS.dns;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a prober that never reads its signal sees ctx.aborted flip at the deadline', async () => {
+  const seen: boolean[] = [];
+  install(async (target, _m, ctx) => {
+    seen.push(ctx.aborted ?? ctx.signal.aborted);
+    await sleep(80);
+    seen.push(ctx.aborted ?? ctx.signal.aborted);
+    return ok(target);
+  });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger });
+  assert.equal(r.success, true);
+  assert.deepEqual(seen, [false, true]);
+});
+
+test('a signal read after the deadline is already aborted; one read before it aborts at the deadline', async () => {
+  let early: AbortSignal | undefined;
+  let late: AbortSignal | undefined;
+  install(async (target, _m, ctx) => {
+    early = ctx.signal;
+    const abortedAt = new Promise<void>((r) => early?.addEventListener('abort', () => r()));
+    await abortedAt;
+    late = ctx.signal;
+    return ok(target);
+  });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger });
+  assert.equal(r.success, true);
+  assert.equal(early, late, 'one controller per probe');
+  assert.equal(late?.aborted, true);
+});
+
+test('a prober that ignores its deadline yields a timeout result after the grace period', async () => {
+  let ctxSeen: ProbeContext | undefined;
+  install((_t, _m, ctx) => {
+    ctxSeen = ctx;
+    return new Promise<ProbeResult>(() => undefined);
+  });
+  const t0 = Date.now();
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.05, logger: silentLogger });
+  const took = Date.now() - t0;
+  assert.equal(r.success, false);
+  assert.equal(r.reason, 'timeout');
+  assert.match(r.message ?? '', /overran its 0.05s deadline/);
+  assert.ok(took >= 290 && took < 1000, `deadline + 250 ms grace, took ${took} ms`);
+  assert.equal(ctxSeen?.signal.aborted, true);
+});
+
+test('the outer signal (daemon stopping) aborts a probe that reads its signal, before or after the abort', async () => {
+  const outer = new AbortController();
+  const reasons: string[] = [];
+  install(async (target, _m, ctx) => {
+    const s = ctx.signal;
+    await new Promise<void>((r) => s.addEventListener('abort', () => r()));
+    reasons.push((s.reason as Error).message);
+    return ok(target);
+  });
+  const p = runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, signal: outer.signal });
+  await sleep(10);
+  outer.abort();
+  await p;
+  install(async (target, _m, ctx) => {
+    reasons.push(ctx.aborted ? 'aborted before the read' : 'not aborted');
+    reasons.push((ctx.signal.reason as Error).message);
+    return ok(target);
+  });
+  await runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, signal: outer.signal });
+  assert.deepEqual(reasons, ['daemon stopping', 'aborted before the read', 'daemon stopping']);
+});
+
+test('a prober that throws, even synchronously, yields an internal result', async () => {
+  install(() => {
+    throw new Error('boom');
+  });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 1, logger: silentLogger });
+  assert.deepEqual([r.success, r.reason, r.message], [false, 'internal', 'prober threw: boom']);
+});
