@@ -170,6 +170,21 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+// Continuous mode submits the same targets' addresses over and over: each is parsed once. The
+// engine copies the bytes at submit, so one Uint8Array serves every probe to the address.
+const MAX_CACHED_ADDRESSES = 65536;
+const parsedAddresses = new Map<string, ReturnType<typeof addressBytes>>();
+
+function parsedAddress(address: string): ReturnType<typeof addressBytes> {
+  let p = parsedAddresses.get(address);
+  if (p === undefined) {
+    p = addressBytes(address); // throws RangeError before anything is cached
+    if (parsedAddresses.size >= MAX_CACHED_ADDRESSES) parsedAddresses.clear();
+    parsedAddresses.set(address, p);
+  }
+  return p;
+}
+
 class StreamClient {
   private readonly engine: NativeStreamEngine;
   private readonly pending = new Map<number, Pending>();
@@ -209,10 +224,10 @@ class StreamClient {
   }
 
   probe(req: StreamRequest): Promise<StreamResult> {
-    const dst = addressBytes(req.address);
+    const dst = parsedAddress(req.address);
     let src: Uint8Array | null = null;
     if (req.sourceAddress !== undefined) {
-      const s = addressBytes(req.sourceAddress);
+      const s = parsedAddress(req.sourceAddress);
       if (s.family !== dst.family) {
         throw new RangeError(`sourceAddress ${req.sourceAddress} is not of the family of ${req.address}`);
       }

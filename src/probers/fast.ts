@@ -44,8 +44,9 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
 }
 
 /**
- * Runs one engine probe. With an eBPF flow registry, the probe binds a source port sonde holds
- * and registers it first, so that even a dropped first SYN is attributed to it.
+ * Runs one engine probe (`req` is the caller's own: its sourcePort is set here). With an eBPF flow
+ * registry, the probe binds a source port sonde holds and registers it first, so that even a
+ * dropped first SYN is attributed to it.
  */
 async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise<StreamResult> {
   if (!flows?.addPortFlow) return streamProbe(req);
@@ -54,14 +55,16 @@ async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise
     const port = sourcePorts.take();
     if (port === undefined) break;
     const id = flows.addPortFlow('tcp', port);
+    req.sourcePort = port;
     try {
-      const r = await streamProbe({ ...req, sourcePort: port });
+      const r = await streamProbe(req);
       if (r.code !== 'EADDRINUSE') return r;
     } finally {
       if (id > 0) flows.remove(id);
       sourcePorts.give(port);
     }
   }
+  req.sourcePort = undefined;
   return streamProbe(req);
 }
 
