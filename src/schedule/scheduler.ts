@@ -28,7 +28,9 @@ interface Entry {
 
 export class Scheduler {
   private heap = new MinHeap<Entry>((e) => e.due);
-  private ready: Entry[] = [];
+  private ready: Job[] = [];
+  /** anchor of each waiting run in `ready` (a parallel array: no object per run) */
+  private readyAnchors: number[] = [];
   private readyHead = 0; // FIFO head: shift() would be O(n) per pop on a long queue
   private readonly running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -50,8 +52,13 @@ export class Scheduler {
   setPlan(jobs: Job[], now = Date.now()): void {
     const previous = new Map<string, Entry>();
     for (let e = this.heap.pop(); e; e = this.heap.pop()) previous.set(e.job.key, e);
-    for (const e of this.ready.slice(this.readyHead)) previous.set(e.job.key, e);
+    // A run still waiting for a slot keeps its place: the job resumes from that run, not the following one.
+    for (let i = this.readyHead; i < this.ready.length; i++) {
+      const job = this.ready[i];
+      previous.set(job.key, { job, anchor: this.readyAnchors[i], due: this.readyAnchors[i] });
+    }
     this.ready = [];
+    this.readyAnchors = [];
     this.readyHead = 0;
     for (const job of jobs) {
       const old = previous.get(job.key);
@@ -69,8 +76,14 @@ export class Scheduler {
   }
 
   private entry(job: Job, anchor: number): Entry {
-    const jitter = job.task.jitter > 0 ? Math.random() * job.task.jitter * 1000 : 0;
-    return { job, anchor, due: anchor + jitter };
+    return this.place({ job, anchor, due: anchor }, anchor);
+  }
+
+  /** Moves an entry to the run at `anchor` (entries are reused: one object per job, not per run). */
+  private place(e: Entry, anchor: number): Entry {
+    e.anchor = anchor;
+    e.due = anchor + (e.job.task.jitter > 0 ? Math.random() * e.job.task.jitter * 1000 : 0);
+    return e;
   }
 
   start(): void {
@@ -90,11 +103,12 @@ export class Scheduler {
     const now = Date.now();
     for (let e = this.heap.peek(); e && e.due <= now; e = this.heap.peek()) {
       this.heap.pop();
-      this.ready.push(e);
+      this.ready.push(e.job);
+      this.readyAnchors.push(e.anchor);
       // The following run comes from the grid, not from now, so that delays don't accumulate;
       // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting.
       const following = e.anchor + e.job.task.interval * 1000;
-      this.heap.push(this.entry(e.job, following > now ? following : this.nextAnchor(e.job, now + 1)));
+      this.heap.push(this.place(e, following > now ? following : this.nextAnchor(e.job, now + 1)));
     }
     this.drain();
     this.arm();
@@ -102,18 +116,20 @@ export class Scheduler {
 
   private drain(): void {
     while (this.readyHead < this.ready.length && this.running.size < this.opts.maxInFlight && !this.stopping) {
-      const e = this.ready[this.readyHead++];
-      if (this.running.has(e.job.key)) {
+      const job = this.ready[this.readyHead++];
+      if (this.running.has(job.key)) {
         this.skipped++;
         continue;
       }
-      this.launch(e.job);
+      this.launch(job);
     }
     if (this.readyHead === this.ready.length) {
-      this.ready = [];
+      this.ready.length = 0;
+      this.readyAnchors.length = 0;
       this.readyHead = 0;
     } else if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
       this.ready = this.ready.slice(this.readyHead);
+      this.readyAnchors = this.readyAnchors.slice(this.readyHead);
       this.readyHead = 0;
     }
   }
@@ -148,6 +164,7 @@ export class Scheduler {
     clearTimeout(this.timer);
     this.heap.clear();
     this.ready = [];
+    this.readyAnchors = [];
     this.readyHead = 0;
     const all = Promise.allSettled([...this.running.values()]);
     const grace = setTimeout(() => this.abort.abort(), graceMs);
