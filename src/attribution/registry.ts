@@ -20,7 +20,8 @@ interface FlowRecord {
 }
 
 export class BpfFlowRegistry implements FlowRegistry {
-  private readonly live = new Map<number, FlowRecord>();
+  /** null until the flow's first event: most probes have none, and then need no record */
+  private readonly live = new Map<number, FlowRecord | null>();
   private readonly ended = new Map<number, FlowRecord>();
   private readonly maxEvents: number;
   private readonly keepEnded: number;
@@ -74,7 +75,7 @@ export class BpfFlowRegistry implements FlowRegistry {
     try {
       const id = this.tracer.addFlow(spec);
       if (id <= 0) return 0;
-      this.live.set(id, { events: [], overflow: 0 });
+      this.live.set(id, null);
       return id;
     } catch {
       return 0;
@@ -85,9 +86,11 @@ export class BpfFlowRegistry implements FlowRegistry {
   remove(id: number): void {
     if (this.echoes.owns(id)) return this.echoes.remove(id);
     const rec = this.live.get(id);
-    if (!rec) return;
+    if (rec === undefined) return;
     this.live.delete(id);
     this.tracer?.removeFlow(id);
+    // A flow without events explains the same as a forgotten one: only those with events are kept.
+    if (rec === null) return;
     this.ended.set(id, rec);
     if (this.ended.size > this.keepEnded) this.ended.delete(this.ended.keys().next().value as number);
   }
@@ -132,8 +135,9 @@ export class BpfFlowRegistry implements FlowRegistry {
   private collect(events: readonly BpfEvent[]): void {
     for (const e of events) {
       if (this.echoes.collect(e)) continue;
-      const rec = this.live.get(e.flowId);
-      if (!rec) continue;
+      let rec = this.live.get(e.flowId);
+      if (rec === undefined) continue;
+      if (rec === null) this.live.set(e.flowId, (rec = { events: [], overflow: 0 }));
       if (rec.events.length < this.maxEvents) rec.events.push(e);
       else rec.overflow++;
     }

@@ -118,6 +118,14 @@ interface NativeBpf {
   bpfKernelSymbol(addr: bigint): string;
 }
 
+/**
+ * Which flow owns a kernel key. Wildcard port keys (one per fast-path probe, thousands a second) are
+ * a number, which is cheaper to make and hash than the joined text the other kinds use.
+ */
+function ownerKey(args: FlowArgs): string | number {
+  return args[1] === '' && args[3] === '' && args[4] === 0 ? args[0] * 65536 + args[2] : args.join('|');
+}
+
 function flowArgs(spec: FlowSpec): FlowArgs {
   const proto = PROTO[spec.protocol];
   if ('wildcardPort' in spec) return [proto, '', spec.wildcardPort, '', 0];
@@ -181,7 +189,7 @@ export class DropTracer {
   private readonly listeners = new Set<EventListener>();
   private readonly flows = new Map<number, FlowArgs>();
   /** which flow id owns a key: a socket bound to a port whose ended probe is not removed yet takes it over */
-  private readonly owners = new Map<string, number>();
+  private readonly owners = new Map<string | number, number>();
   private readonly drains: Array<{ seq: number; resolve: () => void }> = [];
   private readonly xdp = new Set<number>();
   private nextId = 1;
@@ -242,7 +250,7 @@ export class DropTracer {
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
     const rc = this.native.addFlow(...args, id);
     if (rc < 0) return rc;
-    const key = args.join('|');
+    const key = ownerKey(args);
     const previous = this.owners.get(key);
     if (previous !== undefined) this.flows.delete(previous);
     this.owners.set(key, id);
@@ -254,7 +262,7 @@ export class DropTracer {
     const args = this.flows.get(id);
     if (!args) return;
     this.flows.delete(id);
-    const key = args.join('|');
+    const key = ownerKey(args);
     if (this.owners.get(key) !== id) return;
     this.owners.delete(key);
     if (!this.stopped) this.native?.removeFlow(...args);
