@@ -40,7 +40,10 @@ export function defaultHTTP(): HTTPModule {
 }
 
 export function defaultTCP(): TCPModule {
-  return { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: defaultTLS(), reset_on_close: false };
+  // reset_on_close: a connect-only probe ends with RST, so the probe host keeps no TIME_WAIT socket
+  // (and source port) per probe; as kubelet's TCP probes (SO_LINGER 0, kubernetes PR #115143) and
+  // EaseProbe (PR #159) do. FIN close stays one option away (docs/config.md).
+  return { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: defaultTLS(), reset_on_close: true };
 }
 
 export function defaultTrace(): TraceModule {

@@ -40,7 +40,7 @@ test('modules get blackbox defaults (and sonde defaults for sonde options)', () 
       skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true,
     },
   );
-  assert.deepEqual(t.tcp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: { insecure_skip_verify: false }, reset_on_close: false });
+  assert.deepEqual(t.tcp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: { insecure_skip_verify: false }, reset_on_close: true });
   assert.deepEqual(i.icmp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, payload_size: 0, dont_fragment: false, ttl: 0, pings: 1, interval: 1 });
   assert.equal(d.dns.query_type, 'ANY');
   assert.equal(d.dns.query_class, 'IN');
@@ -87,7 +87,7 @@ test('the full fixture sets every supported key', () => {
   assert.equal(c.modules.http_token.http.bearer_token, 's3cret');
 
   const t = c.modules.tcp_full.tcp;
-  assert.deepEqual([t.preferred_ip_protocol, t.ip_protocol_fallback, t.source_ip_address, t.tls, t.reset_on_close], ['ip4', false, '127.0.0.1', true, true]);
+  assert.deepEqual([t.preferred_ip_protocol, t.ip_protocol_fallback, t.source_ip_address, t.tls, t.reset_on_close], ['ip4', false, '127.0.0.1', true, false]);
   assert.equal(t.tls_config.server_name, 'probe.example', 'an alias (*tls) as a whole tls_config');
   assert.equal(t.query_response.length, 3);
   assert.deepEqual({ ...t.query_response[2], expect: undefined }, { expect: undefined, starttls: true, labels: [{ name: 'greeting', value: '${rest}' }] });

@@ -13,6 +13,8 @@ async function tcpServer(): Promise<{ port: number; accepted: () => number; clos
   let n = 0;
   const srv = net.createServer((s) => {
     n++;
+    // tcp_connect ends with RST by default (reset_on_close): the server side sees ECONNRESET.
+    s.on('error', () => undefined);
     s.end();
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

@@ -13,7 +13,11 @@ import type { ProbeResult } from '../../src/result';
 async function listeners(n: number, onConn: (s: net.Socket) => void): Promise<{ targets: string[]; close: () => void }> {
   const servers: net.Server[] = [];
   for (let i = 0; i < n; i++) {
-    const s = net.createServer(onConn);
+    // tcp_connect ends with RST by default (reset_on_close): the server side sees ECONNRESET.
+    const s = net.createServer((c) => {
+      c.on('error', () => undefined);
+      onConn(c);
+    });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     servers.push(s);
   }
