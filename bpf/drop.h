@@ -78,6 +78,11 @@ struct sonde_seen {
 	__u64 packets;
 };
 
+/* The `port_flows` array: one struct sonde_flow_state per local TCP port, then one per UDP port
+ * (index SONDE_PORT_FLOWS_UDP + port). flow_id 0: no flow on that port. */
+#define SONDE_PORT_FLOWS_UDP 65536
+#define SONDE_PORT_FLOWS_SLOTS (2 * 65536)
+
 /* Slots of the per-CPU `lost` counter array: ring buffer reservations that failed (ring full), and
  * replies of probe flows the XDP observer matched. */
 #define SONDE_LOST_RING 0

@@ -21,6 +21,17 @@ struct {
 	__type(value, struct sonde_flow_state);
 } flows SEC(".maps");
 
+/* Flows by local TCP/UDP port alone (SONDE_TIER_PORT). User space mmaps this array and registers a
+ * probe by writing its flow id into the port's slot: no bpf() syscall per probe, where the fast path
+ * binds thousands of ports a second from sonde's own range. Looked up before the hash's port tier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SONDE_PORT_FLOWS_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sonde_flow_state);
+} port_flows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -83,6 +94,13 @@ static __always_inline struct sonde_flow_state *sonde_lookup(struct sonde_flow_k
 {
 	int icmp = p->proto == SONDE_IPPROTO_ICMP || p->proto == SONDE_IPPROTO_ICMPV6;
 
+	if (tier == SONDE_TIER_PORT && (p->proto == SONDE_IPPROTO_TCP || p->proto == SONDE_IPPROTO_UDP)) {
+		__u32 slot = (p->proto == SONDE_IPPROTO_UDP ? SONDE_PORT_FLOWS_UDP : 0) + lport;
+		struct sonde_flow_state *st = bpf_map_lookup_elem(&port_flows, &slot);
+
+		if (st && st->flow_id)
+			return st;
+	}
 	__builtin_memset(k, 0, sizeof(*k));
 	k->proto = p->proto;
 	if (tier != SONDE_TIER_REMOTE)

@@ -1,6 +1,7 @@
 // N-API surface of the eBPF tracer (bpf_loader.h does the work). Events reach JS in batches through a
 // ThreadSafeFunction; arguments are validated here and become TypeError/RangeError.
 #include <arpa/inet.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <memory>
@@ -97,6 +98,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
                        {InstanceMethod("addFlow", &BpfTracerWrap::AddFlow),
                         InstanceMethod("removeFlow", &BpfTracerWrap::RemoveFlow),
                         InstanceMethod("flowState", &BpfTracerWrap::FlowState),
+                        InstanceMethod("portFlows", &BpfTracerWrap::PortFlows),
                         InstanceMethod("seen", &BpfTracerWrap::Seen),
                         InstanceMethod("attachXdp", &BpfTracerWrap::AttachXdp),
                         InstanceMethod("detachXdp", &BpfTracerWrap::DetachXdp),
@@ -167,6 +169,18 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     o.Set("xdpLastTime", static_cast<double>(st.xdp_last_ns) / 1e9);
     o.Set("drops", static_cast<double>(st.drops));
     return o;
+  }
+
+  // portFlows(): the `port_flows` array mapped into this process (SONDE_PORT_FLOWS_SLOTS struct
+  // sonde_flow_state), or null. The mapping is the ArrayBuffer's own (unmapped when it is collected),
+  // so it stays valid after stop(); it also keeps the map alive until then.
+  Napi::Value PortFlows(const Napi::CallbackInfo& info) {
+    int fd = tracer_.port_flows_fd();
+    size_t len = sizeof(sonde_flow_state) * SONDE_PORT_FLOWS_SLOTS;
+    if (fd < 0) return info.Env().Null();
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return info.Env().Null();
+    return Napi::ArrayBuffer::New(info.Env(), p, len, [len](Napi::Env, void* data) { munmap(data, len); });
   }
 
   // seen(flowId, wire): what XDP recorded of one probe's replies, or null.

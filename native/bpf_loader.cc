@@ -161,7 +161,8 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   bpf_map* events = bpf_object__find_map_by_name(drop_obj_, "events");
   bpf_map* lost = bpf_object__find_map_by_name(drop_obj_, "lost");
   bpf_map* seen = bpf_object__find_map_by_name(drop_obj_, "seen");
-  if (!flows || !events || !lost || !seen) return fail("drop.bpf.o lacks its maps (stale build?)");
+  bpf_map* port_flows = bpf_object__find_map_by_name(drop_obj_, "port_flows");
+  if (!flows || !events || !lost || !seen || !port_flows) return fail("drop.bpf.o lacks its maps (stale build?)");
   bpf_map__set_max_entries(flows, std::max<uint32_t>(opts.max_flows, 1));
   bpf_map__set_max_entries(seen, std::max<uint32_t>(opts.max_seen, 64));
   bpf_map__set_max_entries(events, RoundRing(opts.ring_bytes));
@@ -174,6 +175,7 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
   flows_fd_ = bpf_map__fd(flows);
   seen_fd_ = bpf_map__fd(seen);
   lost_fd_ = bpf_map__fd(lost);
+  port_flows_fd_ = bpf_map__fd(port_flows);
 
   if (opts.run_stats) {
     // Holds run-time accounting on while the fd lives (kernel 5.8+); without CAP_SYS_ADMIN the
@@ -267,7 +269,7 @@ void BpfTracer::Stop() {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
-  flows_fd_ = seen_fd_ = lost_fd_ = -1;
+  flows_fd_ = seen_fd_ = lost_fd_ = port_flows_fd_ = -1;
 }
 
 int BpfTracer::AddFlow(const sonde_flow_key& key, uint32_t flow_id) {
@@ -302,7 +304,7 @@ std::string BpfTracer::LoadXdpObject() {
   uint8_t xdp_events = opts_.xdp_events ? 1 : 0;
   bool ok = SetRodata(obj, "xdp_events", &xdp_events, 1) && SetRodata(obj, "local_netns", &opts_.local_netns, 4);
   // Share the drop tracer's maps: one flow table, one ring, one lost counter.
-  for (const char* name : {"flows", "events", "lost", "seen"}) {
+  for (const char* name : {"flows", "port_flows", "events", "lost", "seen"}) {
     bpf_map* mine = bpf_object__find_map_by_name(obj, name);
     bpf_map* theirs = bpf_object__find_map_by_name(drop_obj_, name);
     ok = ok && mine && theirs && bpf_map__reuse_fd(mine, bpf_map__fd(theirs)) == 0;

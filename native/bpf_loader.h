@@ -64,6 +64,9 @@ class BpfTracer {
   int AddFlow(const sonde_flow_key& key, uint32_t flow_id);
   int RemoveFlow(const sonde_flow_key& key);
   bool FlowState(const sonde_flow_key& key, sonde_flow_state* out) const;
+  // The BPF_F_MMAPABLE `port_flows` array (SONDE_PORT_FLOWS_SLOTS states), -1 when not running: the
+  // caller mmaps it and registers port flows by writing flow ids, without a syscall each.
+  int port_flows_fd() const { return port_flows_fd_; }
   // What XDP recorded of the replies of one probe: (flow_id, ICMP id << 16 | seq, or 0 for a flow).
   bool Seen(uint32_t flow_id, uint32_t wire, sonde_seen* out) const;
 
@@ -93,6 +96,7 @@ class BpfTracer {
   int flows_fd_ = -1;
   int seen_fd_ = -1;
   int lost_fd_ = -1;
+  int port_flows_fd_ = -1;
   int stats_fd_ = -1;
   int wake_fd_ = -1;   // eventfd: drain requests and stop
   int epoll_fd_ = -1;  // ring buffer's epoll fd + wake_fd_

@@ -102,6 +102,7 @@ interface NativeTracer {
   addFlow(...args: [...FlowArgs, number]): number;
   removeFlow(...args: FlowArgs): number;
   flowState(...args: FlowArgs): (FlowState & { flowId: number }) | null;
+  portFlows(): ArrayBuffer | null;
   seen(flowId: number, wire: number): SeenRecord | null;
   attachXdp(ifindex: number): void;
   detachXdp(ifindex: number): void;
@@ -125,6 +126,12 @@ interface NativeBpf {
 function ownerKey(args: FlowArgs): string | number {
   return args[1] === '' && args[3] === '' && args[4] === 0 ? args[0] * 65536 + args[2] : args.join('|');
 }
+
+// The `port_flows` array (bpf/drop.h): a 32-byte struct sonde_flow_state per local TCP port, then per
+// UDP port; as 32-bit words: flow_id at 0, then pad and three u64 counters (xdp_packets,
+// xdp_last_ns, drops).
+const PORT_SLOT_WORDS = 8;
+const PORT_FLOWS_UDP = 65536;
 
 function flowArgs(spec: FlowSpec): FlowArgs {
   const proto = PROTO[spec.protocol];
@@ -190,6 +197,10 @@ export class DropTracer {
   private readonly flows = new Map<number, FlowArgs>();
   /** which flow id owns a key: a socket bound to a port whose ended probe is not removed yet takes it over */
   private readonly owners = new Map<string | number, number>();
+  /** the kernel's port_flows array, mapped here: port flows are registered without a syscall */
+  private readonly portSlots: Uint32Array | null;
+  /** port flow id -> its first word in portSlots */
+  private readonly portFlows = new Map<number, number>();
   private readonly drains: Array<{ seq: number; resolve: () => void }> = [];
   private readonly xdp = new Set<number>();
   private nextId = 1;
@@ -200,6 +211,8 @@ export class DropTracer {
     localNetns: number,
   ) {
     this.localNetns = localNetns;
+    const ab = native?.portFlows() ?? null;
+    this.portSlots = ab ? new Uint32Array(ab) : null;
   }
 
   /** Loads and attaches the drop tracer; throws BpfUnavailableError saying what is missing. */
@@ -245,9 +258,17 @@ export class DropTracer {
   /** Registers a probe flow; returns its id (> 0), or -errno (-E2BIG: flow map full). */
   addFlow(spec: FlowSpec): number {
     if (this.stopped || !this.native) return -107; // ENOTCONN
-    const args = flowArgs(spec);
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    if (this.portSlots && 'wildcardPort' in spec && (spec.protocol === 'tcp' || spec.protocol === 'udp')) {
+      // A socket bound to a port whose ended probe is not removed yet takes the slot over, as a key in the hash.
+      const w = ((spec.protocol === 'udp' ? PORT_FLOWS_UDP : 0) + (spec.wildcardPort & 0xffff)) * PORT_SLOT_WORDS;
+      this.portSlots.fill(0, w + 1, w + PORT_SLOT_WORDS);
+      this.portSlots[w] = id; // last: the programs match on a non-zero flow_id
+      this.portFlows.set(id, w);
+      return id;
+    }
+    const args = flowArgs(spec);
     const rc = this.native.addFlow(...args, id);
     if (rc < 0) return rc;
     const key = ownerKey(args);
@@ -259,6 +280,12 @@ export class DropTracer {
   }
 
   removeFlow(id: number): void {
+    const w = this.portFlows.get(id);
+    if (w !== undefined) {
+      this.portFlows.delete(id);
+      if (this.portSlots && this.portSlots[w] === id) this.portSlots[w] = 0;
+      return;
+    }
     const args = this.flows.get(id);
     if (!args) return;
     this.flows.delete(id);
@@ -269,6 +296,12 @@ export class DropTracer {
   }
 
   flowState(id: number): FlowState | null {
+    const w = this.portFlows.get(id);
+    if (w !== undefined && this.portSlots && !this.stopped) {
+      if (this.portSlots[w] !== id) return null;
+      const u64 = (i: number) => (this.portSlots as Uint32Array)[w + i] + (this.portSlots as Uint32Array)[w + i + 1] * 2 ** 32;
+      return { xdpPackets: u64(2), xdpLastTime: u64(4) / 1e9, drops: u64(6) };
+    }
     const args = this.flows.get(id);
     if (!args || this.stopped || !this.native) return null;
     const st = this.native.flowState(...args);
@@ -286,7 +319,7 @@ export class DropTracer {
   }
 
   get activeFlows(): number {
-    return this.flows.size;
+    return this.flows.size + this.portFlows.size;
   }
 
   /** Attaches the XDP observer to an interface (name or ifindex) of this network namespace. */

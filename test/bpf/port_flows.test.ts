@@ -1,0 +1,69 @@
+// Port flows (the fast path's source ports) live in the mmapped port_flows array, not the flows hash:
+// a drop on a registered port carries the flow's id, a slot taken over by a newer flow is not cleared
+// by the older one, and a removed flow matches nothing. Loopback only: a SYN to a port nobody listens
+// on is freed with NO_SOCKET (the kernel answers with RST), which the tracer sees without any lab.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before } from 'node:test';
+import { BpfFlowRegistry } from '../../src/attribution/registry';
+import { DropTracer } from '../../src/native/bpf';
+import { closeStreamEngine, streamProbe } from '../../src/native/stream';
+import { isRoot, privilegedTest } from '../lab/privileged';
+
+let tracer: DropTracer;
+let registry: BpfFlowRegistry;
+let closedPort: number;
+
+before(async () => {
+  if (!isRoot()) return;
+  tracer = DropTracer.open({ localNetns: 'self' });
+  registry = new BpfFlowRegistry(tracer);
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  closedPort = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+});
+
+after(() => {
+  tracer?.stop();
+  closeStreamEngine();
+});
+
+// Ports from the top of sonde's source range, away from what other tests of this process take.
+async function refusedFrom(sourcePort: number): Promise<void> {
+  const r = await streamProbe({ address: '127.0.0.1', port: closedPort, timeoutMs: 2000, sourcePort });
+  assert.equal(r.code, 'ECONNREFUSED');
+  await registry.drain();
+}
+
+privilegedTest('a SYN from a registered port that is refused is a NO_SOCKET egress drop of that flow', async () => {
+  const id = registry.addPortFlow('tcp', 32760);
+  assert.ok(id > 0);
+  await refusedFrom(32760);
+  const got = registry.events(id).map((e) => ({ kind: e.kind, reason: e.reason, direction: e.direction, sport: e.sport, dport: e.dport }));
+  assert.deepEqual(got, [{ kind: 'drop', reason: 'NO_SOCKET', direction: 'egress', sport: 32760, dport: closedPort }]);
+  assert.equal(tracer.flowState(id)?.drops, 1);
+  registry.remove(id);
+  assert.equal(tracer.flowState(id), null, 'no state once removed');
+  assert.equal(registry.events(id).length, 1, 'the ended flow keeps its events for explain()');
+});
+
+privilegedTest('a newer flow on the same port takes the slot over; removing the older one leaves it', async () => {
+  const older = registry.addPortFlow('tcp', 32761);
+  const newer = registry.addPortFlow('tcp', 32761);
+  registry.remove(older);
+  await refusedFrom(32761);
+  assert.equal(registry.events(older).length, 0);
+  assert.equal(registry.events(newer).length, 1);
+  assert.equal(tracer.flowState(newer)?.drops, 1, 'counters start from zero for the newer flow');
+  registry.remove(newer);
+});
+
+privilegedTest('a removed port flow matches nothing', async () => {
+  const id = registry.addPortFlow('tcp', 32762);
+  registry.remove(id);
+  const before = tracer.activeFlows;
+  await refusedFrom(32762);
+  assert.equal(registry.events(id).length, 0);
+  assert.equal(tracer.activeFlows, before);
+});
