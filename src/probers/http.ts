@@ -65,7 +65,11 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     durationSeconds: 0,
     phases: { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 },
   };
-  const done = (r: ProbeResult): ProbeResult => ({ ...r, durationSeconds: (performance.now() - t0) / 1000 });
+  // Every result passed here is this probe's own, made by probeChain, failed() or combinePerAddress().
+  const done = (r: ProbeResult): ProbeResult => {
+    r.durationSeconds = (performance.now() - t0) / 1000;
+    return r;
+  };
   const h = module.http;
   let spec;
   let resolved;
@@ -79,7 +83,7 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     const addresses = h.all_addresses ? resolved.addresses : resolved.addresses.slice(0, 1);
     const children = await Promise.all(
       addresses.map(async (address) =>
-        done(await probeChain(spec, module, ctx, { address, family: resolved.family, resolveSeconds: resolved.seconds }, { ...base })),
+        done(await probeChain(spec, module, ctx, { address, family: resolved.family, resolveSeconds: resolved.seconds }, base)),
       ),
     );
     return h.all_addresses ? done(combinePerAddress(children)) : children[0];

@@ -55,12 +55,13 @@ export async function probeChain(
   module: Module,
   ctx: ProbeContext,
   first: { address: string; family: 4 | 6; resolveSeconds: number },
-  base: ProbeResult,
+  /** copied, never changed */
+  base: Readonly<ProbeResult>,
 ): Promise<ProbeResult> {
   const h = module.http;
   const result: ProbeResult = {
     ...base,
-    phases: Object.fromEntries(PHASES.map((p) => [p, 0])),
+    phases: { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 } satisfies Record<(typeof PHASES)[number], number>,
     address: first.address,
     ipProtocol: first.family,
     dnsLookupSeconds: first.resolveSeconds,
