@@ -142,6 +142,10 @@ void StreamEngine::Stop() {
     if (s.fd >= 0) close(s.fd);
     s.fd = -1;
   }
+  for (int fd : m.pool4) close(fd);
+  for (int fd : m.pool6) close(fd);
+  m.pool4.clear();
+  m.pool6.clear();
   m.CloseGateway();
   for (int fd : m.ready.handoffs) close(fd);  // never taken by JS
   m.ready.handoffs.clear();

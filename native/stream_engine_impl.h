@@ -38,6 +38,8 @@ struct Slot {
   bool busy = false;
   bool draining = false;     // result delivered, waiting for the server's FIN
   bool early_input = false;  // EPOLLIN seen before the request was written (edge-triggered)
+  bool poolable = false;     // connect-only, reset on close, nothing bound: its socket may be reused
+  uint8_t family = 4;
   StreamPhase phase = StreamPhase::kConnect;
   uint16_t local_port = 0;
   int64_t deadline = 0;
@@ -133,6 +135,10 @@ struct StreamEngine::Impl {
   DeadlineHeap heap;
   std::vector<uint64_t> again, again_next;  // sockets that still had data after kReadsPerEvent
   std::vector<char> rbuf;
+  // Disconnected sockets of finished connect-only probes, by family (4, 6), still in the epoll set:
+  // connect(AF_UNSPEC) sends the RST and leaves a socket that connects again, which costs a third
+  // less than socket()+epoll_ctl(ADD)+close() per probe (kernel 6.18, loopback: 40k vs 29k/s).
+  std::vector<int> pool4, pool6;
 
   std::atomic<uint64_t> n_submitted{0}, n_completed{0}, n_timeouts{0}, n_refused{0}, n_errors{0}, n_draining{0};
 
@@ -184,6 +190,7 @@ struct StreamEngine::Impl {
   void Fail(Slot& s, int err, int64_t now);
   void Emit(Slot& s, int err, int64_t now);
   void Close(Slot& s, bool reset);
+  void Recycle(Slot& s);
   void TimedOut(Slot& s, int64_t now);
   static uint64_t Tag(uint32_t idx, uint32_t gen) { return (static_cast<uint64_t>(gen) << 32) | idx; }
 };

@@ -55,8 +55,17 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.parser.Reset((spec.flags & kStreamHead) != 0, spec.body_limit, s.head.data(), spec.header_cap);
   heap.Push(idx);
 
-  s.fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd < 0) return Fail(s, errno, MonoNs());
+  s.family = spec.family;
+  s.poolable = !(spec.flags & (kStreamHttp | kStreamGraceful)) && !spec.has_src && spec.src_port == 0;
+  std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
+  bool pooled = s.poolable && !pool.empty();
+  if (pooled) {
+    s.fd = pool.back();
+    pool.pop_back();
+  } else {
+    s.fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.fd < 0) return Fail(s, errno, MonoNs());
+  }
   sockaddr_storage ss;
   if (spec.has_src || spec.src_port != 0) {
     int one = 1;
@@ -77,7 +86,10 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   // Edge-triggered, registered once: EPOLLOUT reports the handshake's end, EPOLLIN the response.
   ee.events = EPOLLOUT | EPOLLET | ((spec.flags & kStreamHttp) ? uint32_t{EPOLLIN} : 0u);
   ee.data.u64 = Tag(idx, s.gen);
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
+  // A reused socket is still in the set under its last probe's tag. An event queued for it before
+  // this MOD is delivered with the new tag but with readiness computed at delivery (tcp_poll), and
+  // connect() clears the error the disconnect left (tcp_connect_init): it cannot pass for ours.
+  if (epoll_ctl(ep, pooled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
   socklen_t len = FillAddr(&ss, spec.family, spec.addr, spec.port, spec.scope_id);
   if (connect(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
     return Fail(s, errno, MonoNs());
@@ -206,6 +218,7 @@ void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {
     // Connect-only: close with RST (SO_LINGER {1, 0}) unless asked to be graceful. A FIN close
     // would make us the active closer and leave a TIME_WAIT socket per probe on this host
     // (RFC 9293 3.6.1), which at thousands of probes/s exhausts ephemeral ports.
+    if (s.poolable) return Recycle(s);
     return Close(s, (s.flags & kStreamGraceful) == 0);
   }
   s.draining = true;
@@ -224,6 +237,18 @@ void StreamEngine::Impl::Fail(Slot& s, int err, int64_t now) {
 void StreamEngine::Impl::TimedOut(Slot& s, int64_t now) {
   if (s.draining) return Close(s, true);  // the server kept the connection open despite "close"
   Fail(s, ETIMEDOUT, now);
+}
+
+void StreamEngine::Impl::Recycle(Slot& s) {
+  std::vector<int>& pool = s.family == 6 ? pool6 : pool4;
+  sockaddr un{};
+  un.sa_family = AF_UNSPEC;
+  // connect(AF_UNSPEC) is tcp_disconnect: RST to the peer, the auto-bound port released, no TIME_WAIT.
+  if (pool.size() < capacity && connect(s.fd, &un, sizeof(un)) == 0) {
+    pool.push_back(s.fd);
+    s.fd = -1;
+  }
+  Close(s, true);
 }
 
 void StreamEngine::Impl::Close(Slot& s, bool reset) {
