@@ -57,7 +57,9 @@ export function classifyError(err: unknown): { reason: FailureReason; message: s
   for (let depth = 0; e && depth < 5; depth++) {
     if (e instanceof ProbeFailure) return { reason: e.reason, message: e.message };
     const code = (e as { code?: unknown }).code;
-    const message = e instanceof Error ? e.message : String(e);
+    // Engine outcomes arrive as plain { code, message } objects, not Errors.
+    const m = (e as { message?: unknown }).message;
+    const message = e instanceof Error ? e.message : typeof m === 'string' ? m : String(e);
     if (typeof code === 'string') {
       if (TLS_CODES[code]) return { reason: TLS_CODES[code], message: `${code}: ${message}` };
       if (NET_CODES[code]) return { reason: NET_CODES[code], message: `${code}: ${message}` };
