@@ -184,6 +184,7 @@ void StreamEngine::Impl::Run() {
       timeout = wait <= 0 ? 0 : static_cast<int>((wait + 999999) / 1000000);
     }
     if (conns_open > 0 && (timeout < 0 || timeout > 1000)) timeout = 1000;  // SweepIdle's turn
+    if (accept_paused_until != 0 && (timeout < 0 || timeout > 100)) timeout = 100;  // ResumeAccept's
     int n = epoll_wait(ep, events, 256, timeout);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; i++) {
@@ -219,6 +220,7 @@ void StreamEngine::Impl::Run() {
     int64_t now = MonoNs();
     Expire(now);
     if (conns_open > 0) SweepIdle(now);
+    ResumeAccept(now);
     StartQueued();
     Publish();
   }

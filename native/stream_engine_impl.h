@@ -157,6 +157,7 @@ struct StreamEngine::Impl {
   std::vector<char> peek;
   std::atomic<uint64_t> n_gw_answered{0}, n_gw_asked{0}, n_gw_handoffs{0};
   uint32_t conns_open = 0;
+  int64_t accept_paused_until = 0;  // accept4 ran out of descriptors: the listener rests until then
   int64_t next_sweep = 0;
 
   // stream_engine.cc
@@ -180,6 +181,7 @@ struct StreamEngine::Impl {
   void TakeAnswers();
   void CloseGateway();
   void SweepIdle(int64_t now);
+  void ResumeAccept(int64_t now);
   // stream_probe.cc
   void Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline);
   void OnEvent(uint32_t idx, uint32_t events);

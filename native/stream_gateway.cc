@@ -125,7 +125,17 @@ void StreamEngine::Impl::OnAccept() {
   int lfd = listen_fd.load();
   for (;;) {
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or an error the next accept will report again
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener would stay readable and spin this loop. Stop watching
+        // it for a while; connections wait in the backlog meanwhile.
+        epoll_event ee{};
+        ee.data.u64 = kListenTag;
+        epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ee);
+        accept_paused_until = MonoNs() + 100000000;
+      }
+      return;  // EAGAIN, or an error the next accept reports again
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // as Node's HTTP server
     if (conn_free == UINT32_MAX && conns.size() < kMaxConns) {
@@ -314,6 +324,15 @@ void StreamEngine::Impl::CloseConn(uint32_t idx) {
   c.gen++;  // a probe still running for this connection finds it gone
   c.next_free = conn_free;
   conn_free = idx;
+}
+
+void StreamEngine::Impl::ResumeAccept(int64_t now) {
+  if (accept_paused_until == 0 || now < accept_paused_until) return;
+  accept_paused_until = 0;
+  epoll_event ee{};
+  ee.events = EPOLLIN;
+  ee.data.u64 = kListenTag;
+  epoll_ctl(ep, EPOLL_CTL_MOD, listen_fd.load(), &ee);
 }
 
 void StreamEngine::Impl::SweepIdle(int64_t now) {
