@@ -74,26 +74,50 @@ export async function fastConnect(
   port: number,
   opts: { sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry },
 ): Promise<{ seconds: number; failure?: ProbeFailure }> {
-  const r = await run({ address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline) }, opts.flows);
+  const r = await run(
+    { address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline), sourcePort: undefined },
+    opts.flows,
+  );
   return { seconds: r.timings.connect, failure: streamFailure(r, `connecting to ${address}:${port}`) };
 }
 
-/** Response header fields from the raw head, as Node's IncomingHttpHeaders (lower-case names). */
-export function parseHead(head: string): IncomingHttpHeaders {
+/** The fields the http prober reads itself; the others matter only to header rules. */
+export const PROBER_HEADERS: ReadonlySet<string> = new Set(['content-encoding', 'location', 'last-modified']);
+
+/**
+ * Response header fields from the raw head, as Node's IncomingHttpHeaders (lower-case names);
+ * with `only`, just those fields (the rest of a head costs a string per field for nothing).
+ */
+export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHttpHeaders {
   const headers: Record<string, string | string[]> = {};
-  const lines = head.split('\r\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    const prev = headers[name];
-    if (prev === undefined) headers[name] = value;
-    else if (name === 'set-cookie') headers[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
-    else headers[name] = `${prev as string}, ${value}`; // RFC 9110 section 5.3: fields combine with commas
+  let start = head.indexOf('\r\n'); // the status line is not a field
+  while (start >= 0 && start < head.length) {
+    start += 2;
+    let end = head.indexOf('\r\n', start);
+    if (end < 0) end = head.length;
+    const colon = head.indexOf(':', start);
+    if (colon > start && colon < end) {
+      const name = head.slice(start, colon).trim().toLowerCase();
+      if (only === undefined || only.has(name)) {
+        const value = head.slice(colon + 1, end).trim();
+        const prev = headers[name];
+        if (prev === undefined) headers[name] = value;
+        else if (name === 'set-cookie') headers[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
+        else headers[name] = `${prev as string}, ${value}`; // RFC 9110 section 5.3: fields combine with commas
+      }
+    }
+    start = end;
   }
   return headers as IncomingHttpHeaders;
+}
+
+/** The request bytes: the given fields (host among them) and "connection: close". */
+function requestWire(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined): Buffer {
+  let request = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${headers.host ?? url.host}\r\n`;
+  for (const k in headers) if (k !== 'host') request += `${k}: ${headers[k]}\r\n`;
+  // The server closes first, so TIME_WAIT lands on its side, not on the probe host.
+  request += 'connection: close\r\n\r\n';
+  return body ? Buffer.concat([Buffer.from(request, 'latin1'), body]) : Buffer.from(request, 'latin1');
 }
 
 export interface FastExchange {
@@ -121,13 +145,16 @@ export async function fastHTTP(input: {
   transparentGzip: boolean;
   deadline: number;
   flows?: FlowRegistry;
+  /** keeps the request bytes for the next probe sending the same request (the engine copies them) */
+  wire?: { wire?: Buffer };
+  /** parse every header field (header rules need them), not just PROBER_HEADERS */
+  allHeaders: boolean;
 }): Promise<FastExchange | null> {
-  const { host, ...rest } = input.headers;
-  let request = `${input.method} ${input.url.pathname}${input.url.search} HTTP/1.1\r\nhost: ${host ?? input.url.host}\r\n`;
-  for (const [k, v] of Object.entries(rest)) request += `${k}: ${v}\r\n`;
-  // The server closes first, so TIME_WAIT lands on its side, not on the probe host.
-  request += 'connection: close\r\n\r\n';
-  const bytes = input.body ? Buffer.concat([Buffer.from(request, 'latin1'), input.body]) : Buffer.from(request, 'latin1');
+  let bytes = input.wire?.wire;
+  if (bytes === undefined) {
+    bytes = requestWire(input.method, input.url, input.headers, input.body);
+    if (input.wire) input.wire.wire = bytes;
+  }
   const r = await run(
     {
       address: input.address,
@@ -136,10 +163,11 @@ export async function fastHTTP(input: {
       request: bytes,
       headRequest: input.method === 'HEAD',
       bodyLimit: input.bodySizeLimit,
+      sourcePort: undefined, // present from the start: run() sets it, and a new property would change the object's shape
     },
     input.flows,
   );
-  const headers = r.head ? parseHead(r.head) : {};
+  const headers = r.head ? parseHead(r.head, input.allHeaders ? undefined : PROBER_HEADERS) : {};
   const encoding = String(headers['content-encoding'] ?? '').toLowerCase();
   if (r.errno === 0 && input.transparentGzip && encoding === 'gzip') return null;
   const phases: Record<string, number> = { connect: r.timings.connect };

@@ -9,8 +9,8 @@ import type { Module } from '../config/types';
 import type { ProbeResult } from '../result';
 import { ProbeFailure } from './errors';
 import { probeChain } from './http/chain';
-import { bareHost, buildRequestSpec } from './http/request_spec';
-import { resolveTarget } from './resolve';
+import { bareHost, type RequestSpec, requestSpec } from './http/request_spec';
+import { type Resolved, resolveLiteral, resolveTarget } from './resolve';
 import type { Prober } from './types';
 
 /**
@@ -71,22 +71,22 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     return r;
   };
   const h = module.http;
-  let spec;
-  let resolved;
+  let spec: RequestSpec;
+  let resolved: Resolved;
   try {
-    spec = await buildRequestSpec(target, module);
-    resolved = await resolveTarget(bareHost(spec.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx);
+    // No await when neither is needed: continuous mode reaches the engine's submit synchronously.
+    const s = requestSpec(target, module);
+    spec = s instanceof Promise ? await s : s;
+    const host = bareHost(spec.url);
+    resolved = resolveLiteral(host, h.preferred_ip_protocol, h.ip_protocol_fallback) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx));
   } catch (err) {
     return done(failed(base, err));
   }
   try {
-    const addresses = h.all_addresses ? resolved.addresses : resolved.addresses.slice(0, 1);
-    const children = await Promise.all(
-      addresses.map(async (address) =>
-        done(await probeChain(spec, module, ctx, { address, family: resolved.family, resolveSeconds: resolved.seconds }, base)),
-      ),
-    );
-    return h.all_addresses ? done(combinePerAddress(children)) : children[0];
+    const first = (address: string) => ({ address, family: resolved.family, resolveSeconds: resolved.seconds });
+    if (!h.all_addresses) return done(await probeChain(spec, module, ctx, first(resolved.addresses[0]), base));
+    const children = await Promise.all(resolved.addresses.map(async (address) => done(await probeChain(spec, module, ctx, first(address), base))));
+    return done(combinePerAddress(children));
   } catch (err) {
     return done(failed(base, err));
   }

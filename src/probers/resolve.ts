@@ -39,6 +39,22 @@ async function lookupFamily(host: string, family: 4 | 6, abort: { readonly signa
 }
 
 /**
+ * An IP literal (brackets allowed for IPv6) as resolveTarget would return it, without a promise:
+ * the http prober's continuous path stays synchronous up to the engine's submit. undefined: a name.
+ */
+export function resolveLiteral(host: string, preferred: IpProtocol, fallback: boolean): Resolved | undefined {
+  const start = performance.now();
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const literal = isIP(bare);
+  if (!literal) return undefined;
+  const fam = literal as 4 | 6;
+  if (fam !== familyOf(preferred) && !fallback) {
+    throw new ProbeFailure('dns_nxdomain', `${bare} is an IPv${fam} address but preferred_ip_protocol is ${preferred} without fallback`);
+  }
+  return { addresses: [bare], family: fam, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
  * Resolves `host` (a name or an IP literal, brackets allowed for IPv6). `abort` is an AbortController
  * or a ProbeContext: its signal is read only for a lookup, so a literal makes no signal (run_probe.ts).
  */
@@ -49,15 +65,9 @@ export async function resolveTarget(
   abort: { readonly signal: AbortSignal },
 ): Promise<Resolved> {
   const start = performance.now();
+  const lit = resolveLiteral(host, preferred, fallback);
+  if (lit) return lit;
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const literal = isIP(bare);
-  if (literal) {
-    const fam = literal as 4 | 6;
-    if (fam !== familyOf(preferred) && !fallback) {
-      throw new ProbeFailure('dns_nxdomain', `${bare} is an IPv${fam} address but preferred_ip_protocol is ${preferred} without fallback`);
-    }
-    return { addresses: [bare], family: fam, seconds: (performance.now() - start) / 1000 };
-  }
   const first = familyOf(preferred);
   let addresses = await lookupFamily(bare, first, abort);
   let family = first;

@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { PROBER_HEADERS, parseHead } from '../../src/probers/fast';
 import { combinePerAddress, withHostname } from '../../src/probers/http';
+import { requestSpec } from '../../src/probers/http/request_spec';
 import type { FlowRegistry } from '../../src/probers/types';
 import { httpModule, httpServer, type LocalServer, metric, probe, render } from './http_lab';
 
@@ -359,5 +361,49 @@ describe('http prober, plain HTTP', () => {
     assert.equal(post.success, true, post.message);
     const missing = await probe(`${srv.url}/echo-post`, httpModule({ body_file: path.join(dir, 'nope') }));
     assert.equal(missing.reason, 'config');
+  });
+
+  test('a rotated bearer_token_file takes effect on the next probe of the same module object', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-http-'));
+    writeFileSync(path.join(dir, 'token'), 'one');
+    const m = httpModule({ bearer_token_file: path.join(dir, 'token'), fail_if_body_not_matches_regexp: [/^auth=Bearer one$/] });
+    assert.equal((await probe(`${srv.url}/echo-auth`, m)).success, true);
+    writeFileSync(path.join(dir, 'token'), 'two');
+    const r = await probe(`${srv.url}/echo-auth`, m);
+    assert.equal(r.success, false, 'the spec of a module reading files is never reused');
+    assert.equal(r.reason, 'regex_body');
+  });
+});
+
+describe('http prober, per-probe costs', () => {
+  test('probes of a module that reads no file share one request spec, made once', async () => {
+    const m = httpModule({ headers: { 'X-Probe': 'yes' } });
+    const first = await requestSpec('http://127.0.0.1:1/a', m);
+    const again = requestSpec('http://127.0.0.1:1/a', m);
+    assert.equal(again, first, 'the second probe gets the spec without a promise');
+    assert.notEqual(await requestSpec('http://127.0.0.1:1/b', m), first, 'another target has its own');
+    assert.notEqual(await requestSpec('http://127.0.0.1:1/a', httpModule()), first, 'another module has its own');
+    const withFile = httpModule({ bearer_token_file: '/nonexistent' });
+    const read = requestSpec('http://127.0.0.1:1/a', withFile);
+    assert.ok(read instanceof Promise, 'a module reading files reads them per probe');
+    await assert.rejects(read);
+  });
+
+  const head = 'HTTP/1.1 301 Moved\r\nServer: x\r\nLocation: /b\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nVia: 1\r\nvia: 2\r\nbad line\r\nLast-Modified:  Mon, 01 Jan 2024 00:00:00 GMT \r\n';
+  const cases: Array<{ description: string; only?: ReadonlySet<string>; want: Record<string, string | string[]> }> = [
+    {
+      description: 'every field, repeated ones combined (Set-Cookie kept apart), lines without a colon skipped',
+      want: { server: 'x', location: '/b', 'set-cookie': ['a=1', 'b=2'], via: '1, 2', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' },
+    },
+    { description: 'only the fields the prober reads', only: PROBER_HEADERS, want: { location: '/b', 'last-modified': 'Mon, 01 Jan 2024 00:00:00 GMT' } },
+  ];
+  for (const c of cases) {
+    test(`parseHead: ${c.description}`, () => {
+      assert.deepEqual({ ...parseHead(head, c.only) }, c.want);
+      assert.deepEqual({ ...parseHead(`${head}\r\n`, c.only) }, c.want, 'with the blank line that ends a head');
+    });
+  }
+  test('parseHead: a status line alone has no fields', () => {
+    assert.deepEqual({ ...parseHead('HTTP/1.1 200 OK') }, {});
   });
 });

@@ -6,9 +6,21 @@ import type { HTTPHop, ProbeResult, TLSFacts } from '../../result';
 import { ProbeFailure } from '../errors';
 import { resolveTarget } from '../resolve';
 import type { ProbeContext } from '../types';
+import type { ClientTLSOptions } from './connector';
 import { exchange, type ExchangeOutcome } from './exchange';
 import { bareHost, type RequestSpec } from './request_spec';
-import { checkResponse, hasBodyRules } from './rules';
+import { checkResponse, hasBodyRules, hasHeaderRules } from './rules';
+
+// A server sends the same Last-Modified to every probe of a target: one parse while it does not change.
+let lastDateText = '';
+let lastDateValue = NaN;
+function parseHTTPDate(text: string): number {
+  if (text !== lastDateText) {
+    lastDateValue = Date.parse(text);
+    lastDateText = text;
+  }
+  return lastDateValue;
+}
 
 /** Statuses for which Go's http.Client consults CheckRedirect (net/http/client.go redirectBehavior). */
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -26,19 +38,24 @@ interface Hop {
   body?: Buffer;
 }
 
-/** Headers and TLS options for a hop: credentials and the Host override stay on the target's host. */
-async function hopRequest(spec: RequestSpec, hop: Hop, module: Module) {
+/** The headers of a hop: credentials and the Host override stay on the target's host. */
+function hopHeaders(spec: RequestSpec, hop: Hop): Record<string, string> {
   const sameHost = hop.url.host === spec.url.host;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(spec.headers)) if (sameHost || !spec.sensitive.has(k)) headers[k] = v;
+  for (const k in spec.headers) if (sameHost || !spec.sensitive.has(k)) headers[k] = spec.headers[k];
   headers.host = (sameHost && spec.hostOverride) || hop.url.host;
-  let tls = hop.url.protocol === 'https:' ? await spec.tls() : undefined;
-  if (tls && !sameHost && !module.http.tls_config.server_name) {
+  if (hop.body) headers['content-length'] = String(hop.body.length);
+  return headers;
+}
+
+/** TLS options for an https hop (read on first use: building them reads files). */
+async function hopTLS(spec: RequestSpec, hop: Hop, module: Module): Promise<ClientTLSOptions> {
+  let tls = await spec.tls();
+  if (hop.url.host !== spec.url.host && !module.http.tls_config.server_name) {
     const name = bareHost(hop.url);
     tls = { ...tls, host: name, servername: isIP(name) ? undefined : name };
   }
-  if (hop.body) headers['content-length'] = String(hop.body.length);
-  return { headers, tls };
+  return tls;
 }
 
 /** The request Go's client sends for a redirect (RFC 9110 section 15.4: 303 and, by custom, 301/302 POST become GET). */
@@ -68,7 +85,6 @@ export async function probeChain(
   };
   result.phases.resolve = first.resolveSeconds;
   const hops: HTTPHop[] = [];
-  const visited = new Set<string>();
   let hop: Hop = { url: spec.url, method: spec.method, body: spec.body };
   let redirects = 0;
   let out: ExchangeOutcome | undefined;
@@ -76,7 +92,7 @@ export async function probeChain(
   let revoked: TLSFacts | undefined;
 
   for (let i = 0; ; i++) {
-    visited.add(hop.url.href);
+    const href = hop.url.href;
     let address = first.address;
     let resolveSeconds = i === 0 ? first.resolveSeconds : 0;
     if (i > 0 && bareHost(hop.url) !== bareHost(spec.url)) {
@@ -90,14 +106,20 @@ export async function probeChain(
         break;
       }
     }
-    let req;
+    let headers: Record<string, string>;
+    let wire: RequestSpec['firstHop'];
+    let tls: ClientTLSOptions | undefined;
     try {
-      req = await hopRequest(spec, hop, module);
+      if (i === 0) {
+        // The first hop's headers depend on the spec alone; a shared spec (requestSpec) keeps them.
+        wire = spec.firstHop ??= { headers: hopHeaders(spec, hop) };
+        headers = wire.headers;
+      } else headers = hopHeaders(spec, hop);
+      if (hop.url.protocol === 'https:') tls = await hopTLS(spec, hop, module);
     } catch (err) {
       failure = err instanceof ProbeFailure ? err : new ProbeFailure('config', (err as Error).message);
       break;
     }
-    const { headers, tls } = req;
     out = await exchange({
       url: hop.url,
       address,
@@ -112,9 +134,16 @@ export async function probeChain(
       abort: ctx,
       deadline: ctx.deadline,
       flows: ctx.flows,
+      wire,
+      allHeaders: hasHeaderRules(h),
     });
-    hops.push({ url: hop.url.href, address, statusCode: out.statusCode || undefined, phases: { resolve: resolveSeconds, ...out.phases } });
-    for (const [k, v] of Object.entries(out.phases)) result.phases[k] = (result.phases[k] ?? 0) + v;
+    const phases: Record<string, number> = { resolve: resolveSeconds };
+    for (const k in out.phases) {
+      const v = out.phases[k];
+      phases[k] = v;
+      result.phases[k] = (result.phases[k] ?? 0) + v;
+    }
+    hops.push({ url: href, address, statusCode: out.statusCode || undefined, phases });
     if (out.tls?.ocsp?.status === 'revoked') revoked = out.tls;
     if (out.failure) {
       failure = out.failure;
@@ -136,8 +165,10 @@ export async function probeChain(
       failure = new ProbeFailure('too_many_redirects', `stopped after ${h.max_redirects} redirects`);
       break;
     }
-    if (visited.has(next.url.href)) {
-      failure = new ProbeFailure('too_many_redirects', `redirect loop: ${hop.url.href} -> ${next.url.href} was already visited`);
+    // The hops so far are the URLs visited (a redirect chain is short: no set needed).
+    const nextHref = next.url.href;
+    if (hops.some((v) => v.url === nextHref)) {
+      failure = new ProbeFailure('too_many_redirects', `redirect loop: ${href} -> ${nextHref} was already visited`);
       break;
     }
     if (next.url.protocol !== 'http:' && next.url.protocol !== 'https:') {
@@ -167,7 +198,7 @@ export async function probeChain(
   if (!failure && revoked) failure = new ProbeFailure('ocsp_revoked', 'the stapled OCSP response says the certificate is revoked');
 
   const lastModified = got ? headerOne(got, 'last-modified') : undefined;
-  const lm = lastModified ? Date.parse(lastModified) : NaN;
+  const lm = lastModified ? parseHTTPDate(lastModified) : NaN;
   result.http = {
     statusCode: got?.statusCode ?? 0,
     version: got ? Number(got.httpVersion ?? '1.1') : 0,

@@ -31,6 +31,10 @@ export interface ExchangeInput {
   /** performance.now() by which the exchange must end */
   deadline: number;
   flows?: FlowRegistry;
+  /** where the fast path keeps the request bytes it made, for the next probe sending the same request */
+  wire?: { wire?: Buffer };
+  /** every response header field is needed (header rules); else only those the prober reads */
+  allHeaders?: boolean;
 }
 
 export interface ExchangeOutcome {
@@ -91,6 +95,8 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
+      wire: input.wire,
+      allHeaders: input.allHeaders !== false,
     });
     if (fast) return fast;
   }

@@ -23,6 +23,11 @@ export interface RequestSpec {
   tls: () => Promise<ClientTLSOptions>;
   /** Go's transport asked for gzip by itself, so it decompresses and reports Content-Length -1 */
   transparentGzip: boolean;
+  /**
+   * What the first hop sends, made on first use (src/probers/http/chain.ts): a spec shared by the
+   * probes of one (module, target) makes them once, not per probe.
+   */
+  firstHop?: { headers: Record<string, string>; wire?: Buffer };
 }
 
 const TLS_VERSIONS: Record<TLSVersionName, NonNullable<ClientTLSOptions['minVersion']>> = {
@@ -171,4 +176,31 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
     tls: memo(() => tlsOptions(h, url, hostOverride)),
     transparentGzip,
   };
+}
+
+/** Whether a spec of this module stays valid across probes: it reads no file (blackbox reads them per probe). */
+function reusable(h: HTTPModule): boolean {
+  const c = h.tls_config;
+  return !h.body_file && !h.basic_auth?.password_file && !h.bearer_token_file && !c.ca_file && !c.cert_file && !c.key_file;
+}
+
+const MAX_SPECS_PER_MODULE = 65536;
+const specs = new WeakMap<Module, Map<string, RequestSpec>>();
+
+/**
+ * buildRequestSpec, shared by the probes of one (module, target) when the module reads no file:
+ * then the spec comes back without a promise, so continuous mode builds it once per target.
+ * Modules are replaced whole on reload, so a cache keyed by the module object never goes stale.
+ */
+export function requestSpec(target: string, module: Module): RequestSpec | Promise<RequestSpec> {
+  let byTarget = specs.get(module);
+  const cached = byTarget?.get(target);
+  if (cached) return cached;
+  if (!reusable(module.http)) return buildRequestSpec(target, module);
+  return buildRequestSpec(target, module).then((spec) => {
+    if (!byTarget) specs.set(module, (byTarget = new Map()));
+    if (byTarget.size >= MAX_SPECS_PER_MODULE) byTarget.clear();
+    byTarget.set(target, spec);
+    return spec;
+  });
 }

@@ -19,6 +19,10 @@ export function statusOK(h: HTTPModule, code: number): boolean {
   return code >= 200 && code < 300;
 }
 
+export function hasHeaderRules(h: HTTPModule): boolean {
+  return h.fail_if_header_matches.length > 0 || h.fail_if_header_not_matches.length > 0;
+}
+
 export function hasBodyRules(h: HTTPModule): boolean {
   return h.fail_if_body_matches_regexp.length > 0 || h.fail_if_body_not_matches_regexp.length > 0;
 }
