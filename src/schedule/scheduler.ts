@@ -140,19 +140,28 @@ export class Scheduler {
       logger: this.opts.logger,
       flows: this.opts.flows?.(),
       signal: this.abort.signal,
-    })
-      .then((result) => {
+    }).then(
+      (result) => {
+        // The slot goes to the next probe before the result is written out: a fast-path probe
+        // reaches the engine synchronously, so it starts while the outputs of this batch run.
+        this.settle(job);
         try {
           this.opts.onResult(job, result);
         } catch (err) {
           this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'result output failed');
         }
-      })
-      .finally(() => {
-        this.running.delete(job.key);
-        this.drain();
-      });
+      },
+      (err: unknown) => {
+        this.settle(job); // runProbe never rejects; a bug there must not leak the slot
+        this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'probe runner failed');
+      },
+    );
     this.running.set(job.key, p);
+  }
+
+  private settle(job: Job): void {
+    this.running.delete(job.key);
+    this.drain();
   }
 
   /**
