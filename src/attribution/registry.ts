@@ -47,7 +47,15 @@ export class BpfFlowRegistry implements FlowRegistry {
 
   /** A flow by local port alone: for probes that bind a port sonde holds exclusively (src/probers/source_ports.ts). */
   addPortFlow(protocol: 'tcp' | 'udp', localPort: number): number {
-    return this.add({ protocol, wildcardPort: localPort });
+    if (!this.tracer) return 0;
+    try {
+      const id = this.tracer.addPortFlow(protocol, localPort);
+      if (id <= 0) return 0;
+      this.live.set(id, null);
+      return id;
+    } catch {
+      return 0;
+    }
   }
 
   /** Every ICMP echo of the native engine to and from one host (src/attribution/echo_flows.ts). */

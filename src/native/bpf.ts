@@ -260,14 +260,7 @@ export class DropTracer {
     if (this.stopped || !this.native) return -107; // ENOTCONN
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-    if (this.portSlots && 'wildcardPort' in spec && (spec.protocol === 'tcp' || spec.protocol === 'udp')) {
-      // A socket bound to a port whose ended probe is not removed yet takes the slot over, as a key in the hash.
-      const w = ((spec.protocol === 'udp' ? PORT_FLOWS_UDP : 0) + (spec.wildcardPort & 0xffff)) * PORT_SLOT_WORDS;
-      this.portSlots.fill(0, w + 1, w + PORT_SLOT_WORDS);
-      this.portSlots[w] = id; // last: the programs match on a non-zero flow_id
-      this.portFlows.set(id, w);
-      return id;
-    }
+    if (this.portSlots && 'wildcardPort' in spec && (spec.protocol === 'tcp' || spec.protocol === 'udp')) return this.portFlow(id, spec.protocol, spec.wildcardPort);
     const args = flowArgs(spec);
     const rc = this.native.addFlow(...args, id);
     if (rc < 0) return rc;
@@ -276,6 +269,28 @@ export class DropTracer {
     if (previous !== undefined) this.flows.delete(previous);
     this.owners.set(key, id);
     this.flows.set(id, args);
+    return id;
+  }
+
+  /**
+   * addFlow({ protocol, wildcardPort }) for TCP/UDP without the spec object: the fast path registers
+   * one per probe, thousands a second.
+   */
+  addPortFlow(protocol: 'tcp' | 'udp', port: number): number {
+    if (!this.portSlots) return this.addFlow({ protocol, wildcardPort: port });
+    if (this.stopped || !this.native) return -107; // ENOTCONN
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    return this.portFlow(id, protocol, port);
+  }
+
+  private portFlow(id: number, protocol: 'tcp' | 'udp', port: number): number {
+    const slots = this.portSlots as Uint32Array;
+    // A socket bound to a port whose ended probe is not removed yet takes the slot over, as a key in the hash.
+    const w = ((protocol === 'udp' ? PORT_FLOWS_UDP : 0) + (port & 0xffff)) * PORT_SLOT_WORDS;
+    slots.fill(0, w + 1, w + PORT_SLOT_WORDS);
+    slots[w] = id; // last: the programs match on a non-zero flow_id
+    this.portFlows.set(id, w);
     return id;
   }
 

@@ -6,7 +6,8 @@ export class SourcePorts {
   private readonly free: Uint16Array;
   private head = 0;
   private count: number;
-  private readonly inUse = new Set<number>();
+  /** 1 for a port taken and not given back (a byte per port: no hashing per probe) */
+  private readonly inUse = new Uint8Array(65536);
 
   constructor(
     readonly low = 20000,
@@ -24,13 +25,14 @@ export class SourcePorts {
     const port = this.free[this.head];
     this.head = (this.head + 1) % this.free.length;
     this.count--;
-    this.inUse.add(port);
+    this.inUse[port] = 1;
     return port;
   }
 
   /** Returns a port; it goes to the back of the queue, so it rests as long as possible before reuse. */
   give(port: number): void {
-    if (!this.inUse.delete(port)) return;
+    if (this.inUse[port] !== 1) return;
+    this.inUse[port] = 0;
     this.free[(this.head + this.count) % this.free.length] = port;
     this.count++;
   }

@@ -37,10 +37,15 @@ function failed(target: string, module: Module, startedAt: number, t0: number, r
 
 /** Remembers the flows one probe registers, so that a failed probe can be explained afterwards. */
 class ProbeFlows implements FlowRegistry {
-  ids: number[] | undefined; // most probes never fail: the array is made on the first flow
+  /** the first flow; most probes have one and never fail, so no array is made for it */
+  first = 0;
+  more: number[] | undefined;
   constructor(protected readonly inner: FlowRegistry) {}
   protected keep(id: number): number {
-    if (id > 0) (this.ids ??= []).push(id);
+    if (id > 0) {
+      if (this.first === 0) this.first = id;
+      else (this.more ??= []).push(id);
+    }
     return id;
   }
   addSocketFlow(flow: Parameters<FlowRegistry['addSocketFlow']>[0]): number {
@@ -57,8 +62,8 @@ class ProbeFlows implements FlowRegistry {
     this.inner.remove(id);
   }
   async attribution(): Promise<Attribution[]> {
-    if (!this.inner.explain || !this.ids) return [{ verdict: 'unknown' }];
-    const all = await Promise.all(this.ids.map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));
+    if (!this.inner.explain || this.first === 0) return [{ verdict: 'unknown' }];
+    const all = await Promise.all([this.first, ...(this.more ?? [])].map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));
     return all.flat();
   }
 }
