@@ -129,6 +129,13 @@ int BPF_PROG(sonde_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop
 		/* An echo reply's shadow copy: decided before the flow lookups, which would cost more than
 		 * the rest of this program for every reply a probe gets back. */
 		return 0;
+	} else if (!report_all && reason != 0 && reason == echo_reply_clone[2] && BPF_CORE_READ(skb, skb_iif)) {
+		/* QUEUE_PURGE of a packet that had been received (skb_iif is set on receive): it reached
+		 * its socket, which closed without reading it. Every HTTP probe makes one: the server
+		 * closes first and its socket goes to TIME_WAIT with the client's FIN still queued
+		 * (sk_stream_kill_queues). Not a loss, and an event per probe costs more than the probe's
+		 * own bookkeeping. A purged packet never received (unsent or unacked data) still counts. */
+		return 0;
 	} else {
 		st = sonde_match(&p, 0, &dir);
 	}
