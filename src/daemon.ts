@@ -62,6 +62,7 @@ export class Daemon {
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
       flows: () => this.flows,
+      onSkip: (job) => this.metrics.recordSkip(job.task.name),
       onResult: (job, result) => {
         this.metrics.record(job, result);
         this.latest.record(job, result);

@@ -30,6 +30,7 @@ interface TargetState {
 export class TaskMetrics {
   readonly registry = new Registry();
   private readonly probes: Counter<'task' | 'result'>;
+  private readonly skipped: Counter<'task'>;
   private readonly failures: Counter<'task' | 'reason'>;
   private readonly phases: Histogram<'task' | 'phase'>;
   private readonly icmpRtt: Histogram<'task'>;
@@ -59,6 +60,12 @@ export class TaskMetrics {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'sonde_build_info', help: 'sonde version', labelNames: ['version'], registers }).set({ version }, 1);
     this.probes = new Counter({ name: 'sonde_probes_total', help: 'Probes run, by task and result', labelNames: ['task', 'result'], registers });
+    this.skipped = new Counter({
+      name: 'sonde_probes_skipped_total',
+      help: 'Runs not started because the previous run of the same target was still waiting for a slot or in flight: the task asks for more than --probes.max-in-flight and its timeouts allow',
+      labelNames: ['task'],
+      registers,
+    });
     this.failures = new Counter({ name: 'sonde_probe_failures_total', help: 'Failed probes by task and reason (docs/reasons.md)', labelNames: ['task', 'reason'], registers });
     this.phases = new Histogram({
       name: 'sonde_probe_duration_seconds',
@@ -189,6 +196,11 @@ export class TaskMetrics {
       s.phases.set(phase, h);
     }
     h.observe(seconds);
+  }
+
+  /** A run the scheduler did not start (src/schedule/scheduler.ts onSkip). */
+  recordSkip(task: string): void {
+    this.skipped.inc({ task });
   }
 
   record(job: Job, result: ProbeResult): void {

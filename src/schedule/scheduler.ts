@@ -12,6 +12,8 @@ import { runProbe } from './run_probe';
 export interface SchedulerOptions {
   logger: Logger;
   onResult: (job: Job, result: ProbeResult) => void;
+  /** a run not started: the job's previous run was still waiting or in flight (overload, or probes slower than the interval) */
+  onSkip?: (job: Job) => void;
   /** jobs due while this many probes are in flight wait in a FIFO */
   maxInFlight: number;
   /** read at each launch: the registry may appear after the scheduler is made (eBPF loads at start) */
@@ -32,11 +34,13 @@ export class Scheduler {
   /** anchor of each waiting run in `ready` (a parallel array: no object per run) */
   private readyAnchors: number[] = [];
   private readyHead = 0; // FIFO head: shift() would be O(n) per pop on a long queue
+  /** keys of the jobs waiting in `ready`: a job waits there once, so the queue never exceeds the plan */
+  private readonly waiting = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private readonly abort = new AbortController();
-  /** probes not started because the previous run of the same job was still in flight */
+  /** runs not started because the previous run of the same job was still waiting or in flight */
   skipped = 0;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -46,6 +50,11 @@ export class Scheduler {
 
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** runs due and waiting for a slot: at most one per job */
+  get queued(): number {
+    return this.ready.length - this.readyHead;
   }
 
   /** Replaces the plan. Jobs whose key and interval are unchanged keep their next run time. */
@@ -60,6 +69,7 @@ export class Scheduler {
     this.ready = [];
     this.readyAnchors = [];
     this.readyHead = 0;
+    this.waiting.clear();
     for (const job of jobs) {
       const old = previous.get(job.key);
       const anchor = old && old.job.task.interval === job.task.interval ? old.anchor : this.nextAnchor(job, now);
@@ -103,8 +113,14 @@ export class Scheduler {
     const now = Date.now();
     for (let e = this.heap.peek(); e && e.due <= now; e = this.heap.peek()) {
       this.heap.pop();
-      this.ready.push(e.job);
-      this.readyAnchors.push(e.anchor);
+      // Demand above capacity must not grow the queue without bound (and make every run late):
+      // a job whose last run still waits for a slot skips this one.
+      if (this.waiting.has(e.job.key)) this.skip(e.job);
+      else {
+        this.waiting.add(e.job.key);
+        this.ready.push(e.job);
+        this.readyAnchors.push(e.anchor);
+      }
       // The following run comes from the grid, not from now, so that delays don't accumulate;
       // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting.
       const following = e.anchor + e.job.task.interval * 1000;
@@ -117,8 +133,9 @@ export class Scheduler {
   private drain(): void {
     while (this.readyHead < this.ready.length && this.running.size < this.opts.maxInFlight && !this.stopping) {
       const job = this.ready[this.readyHead++];
+      this.waiting.delete(job.key);
       if (this.running.has(job.key)) {
-        this.skipped++;
+        this.skip(job);
         continue;
       }
       this.launch(job);
@@ -132,6 +149,11 @@ export class Scheduler {
       this.readyAnchors = this.readyAnchors.slice(this.readyHead);
       this.readyHead = 0;
     }
+  }
+
+  private skip(job: Job): void {
+    this.skipped++;
+    this.opts.onSkip?.(job);
   }
 
   private launch(job: Job): void {
@@ -175,6 +197,7 @@ export class Scheduler {
     this.ready = [];
     this.readyAnchors = [];
     this.readyHead = 0;
+    this.waiting.clear();
     const all = Promise.allSettled([...this.running.values()]);
     const grace = setTimeout(() => this.abort.abort(), graceMs);
     await all;

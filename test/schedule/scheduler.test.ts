@@ -89,3 +89,26 @@ test('the in-flight cap holds, and stop waits for the probes in flight', async (
   assert.equal(results.length, before + inFlight, 'each probe in flight at stop still reported its result');
   assert.ok(results.every((r) => !r.success && r.reason === 'timeout'), 'silent servers time out');
 });
+
+test('demand above the in-flight cap skips runs instead of queueing them without bound', async () => {
+  const srv = await listeners(20, (c) => c.on('error', () => undefined));
+  const skippedBy = new Map<string, number>();
+  const sched = new Scheduler({
+    logger: silentLogger,
+    maxInFlight: 2,
+    onResult: () => undefined,
+    onSkip: (job) => skippedBy.set(job.target, (skippedBy.get(job.target) ?? 0) + 1),
+  });
+  // 20 targets due every 100 ms (200 runs/s) against 2 slots of probes that each take 100 ms (20/s).
+  sched.setPlan(plan(SILENT, srv.targets, '100ms', '100ms'));
+  sched.start();
+  let maxQueued = 0;
+  const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, sched.queued)), 5);
+  await new Promise((r) => setTimeout(r, 1000));
+  clearInterval(sampler);
+  await sched.stop(1000);
+  srv.close();
+  assert.ok(maxQueued <= 20, `at most one waiting run per job, saw ${maxQueued} queued`);
+  assert.ok(sched.skipped > 100, `the runs that could not start were skipped (${sched.skipped})`);
+  assert.equal([...skippedBy.values()].reduce((a, b) => a + b, 0), sched.skipped, 'every skip was reported');
+});
