@@ -84,6 +84,7 @@ struct GatewayConn {
   bool probing = false;     // a probe (or JS) works on its request: read nothing more meanwhile
   bool close_after = false; // HTTP/1.0, "Connection: close" or the peer half-closed
   bool more = false;        // bytes beyond the request in hand were seen: read again after answering
+  bool watch_out = false;   // EPOLLOUT is in the interest set: an answer waits for send buffer space
   int64_t t_start = 0;
   int64_t idle_since = 0;   // accepted or last answered: an idle connection is closed after kIdleNs
   const GatewayModule* module = nullptr;  // valid while `tables` below is held
@@ -177,6 +178,7 @@ struct StreamEngine::Impl {
   void Respond(uint32_t idx, const std::string& body);
   void FlushConn(uint32_t idx);
   void Handoff(uint32_t idx);
+  void WatchWritable(uint32_t idx, bool on);
   void CloseConn(uint32_t idx);
   void TakeAnswers();
   void CloseGateway();

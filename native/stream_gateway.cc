@@ -157,12 +157,14 @@ void StreamEngine::Impl::OnAccept() {
     c.probing = false;
     c.close_after = false;
     c.more = false;
+    c.watch_out = false;
     c.out.clear();
     c.out_off = 0;
     c.idle_since = MonoNs();
     conns_open++;
     epoll_event ee{};
-    ee.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    // No EPOLLOUT while nothing waits to be sent: every ACK of an answer would be an event.
+    ee.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
     ee.data.u64 = ConnTag(idx, c.gen);
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) != 0) {
       CloseConn(idx);
@@ -281,10 +283,15 @@ void StreamEngine::Impl::FlushConn(uint32_t idx) {
   while (c.out_off < c.out.size()) {
     ssize_t n = send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT (edge) resumes
-      return CloseConn(idx);
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return CloseConn(idx);
+      if (!c.watch_out) WatchWritable(idx, true);  // EPOLLOUT resumes
+      return;
     }
     c.out_off += static_cast<size_t>(n);
+  }
+  if (c.watch_out) {
+    WatchWritable(idx, false);
+    if (!c.busy) return;
   }
   c.out.clear();
   c.out_off = 0;
@@ -299,6 +306,15 @@ void StreamEngine::Impl::FlushConn(uint32_t idx) {
     c.more = false;
     TryRequest(idx);
   }
+}
+
+void StreamEngine::Impl::WatchWritable(uint32_t idx, bool on) {
+  GatewayConn& c = conns[idx];
+  epoll_event ee{};
+  ee.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (on ? uint32_t{EPOLLOUT} : 0u);
+  ee.data.u64 = ConnTag(idx, c.gen);
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ee) != 0) return CloseConn(idx);
+  c.watch_out = on;
 }
 
 void StreamEngine::Impl::Handoff(uint32_t idx) {

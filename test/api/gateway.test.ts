@@ -154,7 +154,8 @@ async function rawExchange(port: number, bytes: string, count: number, sock?: ne
     };
     s.on('data', onData);
     s.on('error', reject);
-    s.write(bytes);
+    s.resume(); // a socket the caller paused
+    if (bytes) s.write(bytes);
   });
 }
 
@@ -255,6 +256,16 @@ test('one keep-alive connection mixes native and Node requests; pipelined reques
     answers.map((a) => metric(a.body, 'probe_success')),
     [1, 0, 1],
   );
+  // A client that writes 1,500 requests before reading: the answers outgrow the socket buffers, the
+  // gateway waits for room (EPOLLOUT) and every answer still arrives, in order.
+  const slow = net.connect(gw.port, '127.0.0.1');
+  slow.pause(); // nothing is read until the gateway has had to wait for room
+  slow.write(probe(`127.0.0.1:${closed}`).repeat(1500));
+  await new Promise((r) => setTimeout(r, 500));
+  const many = await rawExchange(gw.port, '', 1500, slow);
+  slow.destroy();
+  assert.equal(many.length, 1500);
+  assert.ok(many.every((a) => a.status === 200 && metric(a.body, 'probe_success') === 0));
 });
 
 test('malformed and oversized requests get Node answers; a client gone mid-probe harms nothing', { timeout: 30_000 }, async () => {
