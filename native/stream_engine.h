@@ -119,8 +119,9 @@ class StreamEngine {
 
   // The /probe gateway (stream_gateway.cc): the engine accepts on sonde's listener, answers the
   // /probe requests it can from its own thread and hands every other connection to Node.
-  // Listen returns the bound port or -errno; thread-safe, once.
-  int Listen(uint8_t family, const uint8_t* addr, uint16_t port);
+  // Listen returns the bound port or -errno; thread-safe, once. reuse_port: SO_REUSEPORT, so that
+  // several engines (threads) share one port and the kernel spreads connections over them.
+  int Listen(uint8_t family, const uint8_t* addr, uint16_t port, bool reuse_port);
   // Which modules the gateway may answer (replaced whole on each config load); thread-safe.
   void SetGatewayTables(std::shared_ptr<const GatewayTables> tables);
   // The answer to a GatewayAsk; thread-safe.

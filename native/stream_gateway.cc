@@ -50,13 +50,18 @@ uint32_t ProbeId(uint32_t idx, uint32_t gen) { return ((gen & 0xfffu) << 20) | i
 
 }  // namespace
 
-int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port) {
+int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port, bool reuse_port) {
   Impl& m = *impl_;
   if (m.listen_fd.load() >= 0) return -EALREADY;
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
   sockaddr_storage ss{};
   socklen_t len;
   if (family == 6) {

@@ -222,16 +222,16 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     return o;
   }
 
-  // listen(family, addr, port): the gateway's listener; returns the bound port.
+  // listen(family, addr, port, reusePort): the gateway's listener; returns the bound port.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 3) throw Napi::TypeError::New(env, "listen(family, addr, port)");
+    if (info.Length() != 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(env, "listen(family, addr, port, reusePort: boolean)");
     uint32_t family = ArgU32(info, 0, "family", 6);
     if (family != 4 && family != 6) throw Napi::RangeError::New(env, "listen: family must be 4 or 6");
     const uint8_t* addr = ArgAddr(info, 1, "addr", false);
     uint16_t port = static_cast<uint16_t>(ArgU32(info, 2, "port", 65535));
-    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port);
+    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port, info[3].As<Napi::Boolean>().Value());
     if (r < 0) {
       Napi::Error e = Napi::Error::New(env, std::string("listen: ") + std::strerror(-r));
       e.Set("errno", Napi::Number::New(env, -r));

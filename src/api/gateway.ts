@@ -5,12 +5,12 @@
 // (buildRequestSpec, classifyError), so that both paths give the same answer.
 import type http from 'node:http';
 import net from 'node:net';
-import { constants as osConstants } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import type { Config, Module } from '../config/types';
 import { classifyError } from '../probers/errors';
 import { fastPathEnabled } from '../probers/fast';
 import { buildRequestSpec } from '../probers/http/request_spec';
-import { streamGateway, type GatewayAsk, type GatewayModuleSpec } from '../native/stream';
+import { gatewayEngines, type GatewayAsk, type GatewayEngine, type GatewayModuleSpec } from '../native/stream';
 
 /**
  * Whether the gateway may answer a module natively: options the engine honours only. Anything
@@ -92,21 +92,37 @@ export function gatewayWanted(host: string): boolean {
   return fastPathEnabled() && process.env.SONDE_GATEWAY !== '0' && net.isIP(host) !== 0;
 }
 
-/** Starts the gateway's listener; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
+/**
+ * Engine threads answering /probe: SONDE_GATEWAY_THREADS, else one per core up to 2. Each has its
+ * own listening socket on the port (SO_REUSEPORT) and the kernel spreads connections over them.
+ */
+function gatewayThreads(): number {
+  const env = Number(process.env.SONDE_GATEWAY_THREADS);
+  if (Number.isInteger(env) && env >= 1 && env <= 64) return env;
+  return Math.min(2, availableParallelism());
+}
+
+let active: GatewayEngine[] = [];
+
+/** Starts the gateway's listeners; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
 export function startGateway(host: string, port: number, deps: GatewayDeps): number {
-  const gw = streamGateway();
+  const engines = gatewayEngines(gatewayThreads());
+  let bound = port;
   try {
-    return listenOn(gw, host, port, deps);
+    // The first listener picks the port when 0 was asked; the others join it.
+    for (const gw of engines) bound = listenOn(gw, host, bound, engines.length > 1, deps);
   } catch (err) {
     // The same words as Node's listen error, which operators search for.
     const errno = (err as { errno?: number }).errno;
     const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? 'listen error';
     throw Object.assign(new Error(`listen ${code}: ${(err as Error).message.replace(/^listen: /, '').toLowerCase()} ${host.includes(':') ? `[${host}]` : host}:${port}`), { code });
   }
+  active = engines;
+  return bound;
 }
 
-function listenOn(gw: ReturnType<typeof streamGateway>, host: string, port: number, deps: GatewayDeps): number {
-  return gw.listen(host, port, {
+function listenOn(gw: GatewayEngine, host: string, port: number, reusePort: boolean, deps: GatewayDeps): number {
+  return gw.listen(host, port, reusePort, {
     handoff(fd) {
       try {
         const sock = new net.Socket({ fd, readable: true, writable: true });
@@ -130,5 +146,18 @@ function listenOn(gw: ReturnType<typeof streamGateway>, host: string, port: numb
 /** Hands the gateway the modules of a (re)loaded config it may answer natively. */
 export async function configureGateway(config: Config): Promise<void> {
   const mods = await Promise.all(Object.values(config.modules).filter(gatewayEligible).map(gatewayModule));
-  streamGateway().setGatewayModules(mods, errnoReasons());
+  const reasons = errnoReasons();
+  for (const gw of active) gw.setGatewayModules(mods, reasons);
+}
+
+/** The gateway's request counts over all its engines. */
+export function gatewayCounts(): { native: number; typescript: number; node: number } {
+  const sum = { native: 0, typescript: 0, node: 0 };
+  for (const gw of active) {
+    const c = gw.counters();
+    sum.native += c.gatewayAnswered ?? 0;
+    sum.typescript += c.gatewayAsked ?? 0;
+    sum.node += c.gatewayHandoffs ?? 0;
+  }
+  return sum;
 }

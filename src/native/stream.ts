@@ -109,7 +109,7 @@ interface NativeStreamEngine {
     srcPort: number,
   ): void;
   counters(): Record<string, number>;
-  listen(family: number, addr: Uint8Array, port: number): number;
+  listen(family: number, addr: Uint8Array, port: number, reusePort: boolean): number;
   setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void;
   answer(conn: number, gen: number, status: number, contentType: string, body: string): void;
   close(): void;
@@ -201,10 +201,10 @@ class StreamClient {
   }
 
   /** Starts the /probe gateway's listener on the engine's thread; returns the bound port. */
-  listen(address: string, port: number, handlers: GatewayHandlers): number {
+  listen(address: string, port: number, reusePort: boolean, handlers: GatewayHandlers): number {
     const a = addressBytes(address);
     this.gateway = handlers;
-    return this.engine.listen(a.family, a.bytes, port);
+    return this.engine.listen(a.family, a.bytes, port, reusePort);
   }
 
   setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void {
@@ -316,10 +316,17 @@ export function setStreamCapacity(capacity: number | undefined): void {
   sharedCapacity = capacity;
 }
 
-/** Runs one TCP connect or plain HTTP probe on the process's stream engine. */
+let turn = 0;
+
+/**
+ * Runs one TCP connect or plain HTTP probe on the process's stream engine, or in turn on each of
+ * the engines gatewayEngines() started: one engine thread is the limit of a busy probe host.
+ */
 export function streamProbe(req: StreamRequest): Promise<StreamResult> {
   try {
-    return client().probe(req);
+    const c = extra.length === 0 ? client() : turn === 0 ? client() : extra[turn - 1];
+    turn = turn >= extra.length ? 0 : turn + 1;
+    return c.probe(req);
   } catch (e) {
     return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
   }
@@ -330,9 +337,19 @@ export function streamCapacity(): number {
   return client().capacity;
 }
 
-/** The /probe gateway of the process's stream engine (src/api/gateway.ts). */
-export function streamGateway(): Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer'> {
-  return client();
+// Engines beyond the shared one, each on its own thread, started for the /probe gateway and then
+// sharing the probes of streamProbe too.
+let extra: StreamClient[] = [];
+
+export type GatewayEngine = Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer' | 'counters'>;
+
+/**
+ * `n` engines for the /probe gateway (src/api/gateway.ts): the process's shared engine and n-1
+ * more. One engine thread answering every /probe request was the limit with cores to spare.
+ */
+export function gatewayEngines(n: number): GatewayEngine[] {
+  while (extra.length < n - 1) extra.push(new StreamClient(sharedCapacity));
+  return [client(), ...extra.slice(0, Math.max(0, n - 1))];
 }
 
 export function streamCounters(): Record<string, number> {
@@ -343,6 +360,9 @@ export function streamCounters(): Record<string, number> {
 export function closeStreamEngine(): void {
   shared?.close();
   shared = undefined;
+  for (const e of extra) e.close();
+  extra = [];
+  turn = 0;
 }
 
 /** HTTP/1.1 request bytes for the engine: the given fields plus Host and "Connection: close". */

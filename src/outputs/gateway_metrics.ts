@@ -1,7 +1,7 @@
 // /probe gateway series on /metrics: how many /probe requests the native gateway answered itself,
 // how many it left to the TypeScript prober to finish, and how many connections it handed to Node.
 import { Counter, type Registry } from 'prom-client';
-import { streamCounters } from '../native/stream';
+import { gatewayCounts } from '../api/gateway';
 
 export function registerGatewayMetrics(reg: Registry): void {
   new Counter({
@@ -10,11 +10,11 @@ export function registerGatewayMetrics(reg: Registry): void {
     labelNames: ['path'],
     registers: [reg],
     collect() {
-      const c = streamCounters();
+      const c = gatewayCounts();
       this.reset();
-      this.inc({ path: 'native' }, c.gatewayAnswered ?? 0);
-      this.inc({ path: 'typescript' }, c.gatewayAsked ?? 0);
-      this.inc({ path: 'node' }, c.gatewayHandoffs ?? 0);
+      this.inc({ path: 'native' }, c.native);
+      this.inc({ path: 'typescript' }, c.typescript);
+      this.inc({ path: 'node' }, c.node);
     },
   });
 }
