@@ -25,8 +25,8 @@ test('a connect to a listening port succeeds, reports its local port and resets 
   assert.ok(r.localPort > 0);
   assert.ok(r.timings.connect > 0 && r.timings.connect < 1, `connect ${r.timings.connect}`);
   assert.equal(r.statusCode, 0);
-  // RST close: no TIME_WAIT left behind for our port.
-  const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `sport = :${r.localPort}`]).toString().trim();
+  // RST close: no TIME_WAIT left behind for this connection (the port alone may match others' sockets).
+  const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${port} )`]).toString().trim();
   assert.equal(tw, '');
 });
 
@@ -38,7 +38,7 @@ test('a graceful connect probe closes with FIN and so leaves TIME_WAIT on this s
   let tw = '';
   for (let i = 0; i < 20 && tw === ''; i++) {
     await new Promise((res) => setTimeout(res, 20));
-    tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `sport = :${r.localPort}`]).toString().trim();
+    tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${port} )`]).toString().trim();
   }
   assert.notEqual(tw, '', 'expected a TIME_WAIT socket for the graceful close');
 });
@@ -145,7 +145,7 @@ test('the raw response head is returned, capped at headerCapture bytes', async (
   const r = await streamProbe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl') });
   assert.equal(r.head, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\n');
   // The server closed first ("Connection: close"), so no TIME_WAIT is left on our side.
-  const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `sport = :${r.localPort}`]).toString().trim();
+  const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${srv.port} )`]).toString().trim();
   assert.equal(tw, '');
   const short = await streamProbe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl'), headerCapture: 15 });
   assert.equal(short.head, 'HTTP/1.1 200 OK');
