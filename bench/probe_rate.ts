@@ -110,6 +110,9 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
     }
   } finally {
     sonde.child.kill('SIGTERM');
+    // Wait for it: a daemon left behind would load the next scenario's machine.
+    await Promise.race([sonde.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (sonde.child.exitCode === null) sonde.child.kill('SIGKILL');
     blackbox?.proc.stop();
     nginx.proc.stop();
   }

@@ -1,5 +1,6 @@
 // JSON logs (pino). One root logger per process; components take children with a `component` field.
-import pino, { type Logger } from 'pino';
+import { writeSync } from 'node:fs';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -8,9 +9,35 @@ export function isLogLevel(s: string): s is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(s);
 }
 
+/** Log lines lost because stderr would not take them (its reader gone, or not reading). */
+export let droppedLogLines = 0;
+
+/**
+ * stderr, written synchronously, where a line stderr will not take is dropped and counted. A
+ * logger must never stop the daemon: pino.destination (sonic-boom 4.2) retries a failed write
+ * forever at exit, so a daemon whose reader had gone (EPIPE: journald restarted, a parent that
+ * exited) never finished its SIGTERM; and a reader that stops reading must not stall probing.
+ */
+export function stderrDestination(fd = 2): DestinationStream {
+  return {
+    write(line: string): void {
+      const buf = Buffer.from(line);
+      let off = 0;
+      for (let tries = 0; off < buf.length && tries < 4; tries++) {
+        try {
+          off += writeSync(fd, buf, off);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') break;
+        }
+      }
+      if (off < buf.length) droppedLogLines++;
+    },
+  };
+}
+
 /** Logs go to stderr so that command output on stdout (e.g. --json) stays machine-readable. */
 export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stderrDestination());
 }
 
 /** A logger that drops everything, for one-shot commands and tests. */

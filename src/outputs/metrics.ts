@@ -2,6 +2,7 @@
 // Per-target series exist only while a task has at most `max_target_series` targets; above that a
 // task is reported by its aggregates alone (sonde_task_series_aggregated says so), which keeps a
 // million-target task from becoming a million series.
+import { droppedLogLines } from '../log';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Task } from '../config/types';
 import type { Job } from '../schedule/plan';
@@ -59,6 +60,15 @@ export class TaskMetrics {
   constructor(version: string, inFlight: () => number = () => 0) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    new Counter({
+      name: 'sonde_log_lines_dropped_total',
+      help: 'Log lines stderr would not take (its reader gone or not reading); logging never holds up probing',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(droppedLogLines);
+      },
+    });
     new Gauge({ name: 'sonde_build_info', help: 'sonde version', labelNames: ['version'], registers }).set({ version }, 1);
     this.probes = new Counter({ name: 'sonde_probes_total', help: 'Probes run, by task and result', labelNames: ['task', 'result'], registers });
     this.skipped = new Counter({

@@ -107,3 +107,23 @@ test('a bad config at start exits 1 with the error and never reports READY', { t
   writeFileSync(cfgFile, 'modules:\n  x:\n    prober: nope\n');
   await assert.rejects(startDaemon(['--config', cfgFile]), /sonde exited with 1 before listening:\n.*bad\.yml:3:13: modules\.x\.prober/s);
 });
+
+test('a daemon whose log reader is gone keeps running, counts the lost lines and still stops on SIGTERM', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-daemon-'));
+  const cfgFile = path.join(dir, 'sonde.yml');
+  const target = await tcpServer();
+  writeFileSync(cfgFile, config(target.port));
+  const d = await startDaemon(['--config', cfgFile]);
+  try {
+    d.child.stderr?.destroy(); // as when journald restarts or the parent that read the logs exits
+    assert.equal((await get(d.port, '/-/reload', { method: 'POST' })).status, 200); // logs a line at info
+    const text = (await get(d.port, '/metrics')).text;
+    assert.ok((metric(text, 'sonde_log_lines_dropped_total') ?? 0) >= 1, 'the lost line is counted');
+    d.child.kill('SIGTERM');
+    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+    assert.equal(code, 0);
+  } finally {
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+    target.close();
+  }
+});
