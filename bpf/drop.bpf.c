@@ -27,6 +27,7 @@ const volatile __u32 local_netns = 0; /* probe host's netns inode; 0 = every nam
 /* Third: QUEUE_PURGE, a socket closed with the clone still queued: the engine closes its sockets only
  * at exit, and another process's raw ICMP socket (a ping, a second sonde) gets a clone of every reply. */
 const volatile __u32 echo_reply_clone[3] = {0, 0, 0};
+#define REASON_QUEUE_PURGE (echo_reply_clone[2])
 
 /* Only the field's existence matters: the flavor suffix (___rx) is ignored by CO-RE matching. */
 struct trace_event_raw_kfree_skb___rx {
@@ -129,7 +130,7 @@ int BPF_PROG(sonde_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop
 		/* An echo reply's shadow copy: decided before the flow lookups, which would cost more than
 		 * the rest of this program for every reply a probe gets back. */
 		return 0;
-	} else if (!report_all && reason != 0 && reason == echo_reply_clone[2] && BPF_CORE_READ(skb, skb_iif)) {
+	} else if (!report_all && reason != 0 && reason == REASON_QUEUE_PURGE && BPF_CORE_READ(skb, skb_iif)) {
 		/* QUEUE_PURGE of a packet that had been received (skb_iif is set on receive): it reached
 		 * its socket, which closed without reading it. Every HTTP probe makes one: the server
 		 * closes first and its socket goes to TIME_WAIT with the client's FIN still queued

@@ -151,7 +151,8 @@ struct StreamEngine::Impl {
   std::shared_ptr<const GatewayTables> tables;  // guarded by tables_mu
   struct JsAnswer {
     uint64_t token;
-    std::string bytes;  // the whole HTTP response
+    int status;
+    std::string content_type, body;
   };
   std::vector<JsAnswer> answers_in;  // guarded by in_mu
   std::vector<JsAnswer> answers;     // engine thread
@@ -175,7 +176,7 @@ struct StreamEngine::Impl {
   void TryRequest(uint32_t idx);
   void StartGatewayProbe(uint32_t idx, const std::string& module_name, const std::string& target, double timeout_s);
   void OnGatewayOutcome(const StreamOutcome& o, const char* head);
-  void Respond(uint32_t idx, const std::string& body);
+  void Respond(uint32_t idx, int status, const std::string& content_type, const std::string& body);
   void FlushConn(uint32_t idx);
   void Handoff(uint32_t idx);
   void WatchWritable(uint32_t idx, bool on);

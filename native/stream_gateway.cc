@@ -27,6 +27,8 @@ constexpr double kTimeoutOffset = 0.5;
 constexpr double kDefaultScrapeTimeout = 120;
 // A request head larger than this is not a /probe Prometheus sends: Node answers it.
 constexpr size_t kMaxHead = 8192;
+// The Prometheus text format, as src/outputs/blackbox/registry.ts names it.
+const std::string kProbeContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 bool ProbeTimeout(const GatewayModule& m, const RequestHead& h, double* out) {
   double scrape = kDefaultScrapeTimeout;
@@ -109,15 +111,12 @@ void StreamEngine::SetGatewayTables(std::shared_ptr<const GatewayTables> tables)
 
 void StreamEngine::Answer(uint64_t token, int status, const std::string& content_type, const std::string& body) {
   Impl& m = *impl_;
-  const char* text = status == 200 ? "OK" : status == 400 ? "Bad Request" : "Internal Server Error";
-  std::string bytes = "HTTP/1.1 " + std::to_string(status) + " " + text + "\r\nContent-Type: " + content_type +
-                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return;
     wake = m.in.empty() && m.answers_in.empty();
-    m.answers_in.push_back({token, std::move(bytes)});
+    m.answers_in.push_back({token, status, content_type, body});
   }
   if (wake) {
     uint64_t one = 1;
@@ -270,13 +269,14 @@ void StreamEngine::Impl::OnGatewayOutcome(const StreamOutcome& o, const char* he
     return;
   }
   r.duration_s = static_cast<double>(MonoNs() - c.t_start) / 1e9;
-  Respond(idx, RenderProbe(*c.module, r));
+  Respond(idx, 200, kProbeContentType, RenderProbe(*c.module, r));
   n_gw_answered.fetch_add(1, std::memory_order_relaxed);
 }
 
-void StreamEngine::Impl::Respond(uint32_t idx, const std::string& body) {
+void StreamEngine::Impl::Respond(uint32_t idx, int status, const std::string& content_type, const std::string& body) {
   GatewayConn& c = conns[idx];
-  c.out.assign("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8");
+  const char* text = status == 200 ? " OK" : status == 400 ? " Bad Request" : " Internal Server Error";
+  c.out.assign("HTTP/1.1 ").append(std::to_string(status)).append(text).append("\r\nContent-Type: ").append(content_type);
   c.out.append("\r\nContent-Length: ").append(std::to_string(body.size()));
   c.out.append(c.close_after ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n").append(body);
   c.out_off = 0;
@@ -371,9 +371,7 @@ void StreamEngine::Impl::TakeAnswers() {
     if (idx >= conns.size()) continue;
     GatewayConn& c = conns[idx];
     if (!c.busy || !c.probing || c.gen != static_cast<uint32_t>(a.token >> 32)) continue;
-    c.out = std::move(a.bytes);
-    c.out_off = 0;
-    FlushConn(idx);
+    Respond(idx, a.status, a.content_type, a.body);
   }
   answers.clear();
 }
