@@ -1,0 +1,38 @@
+// What a prober is: one descriptor, registered once in src/probers/index.ts. Every table that
+// lists probers (config decoding, target checks, /probe writers, task metrics, JSON) is derived
+// from the registry, so adding a prober is one folder plus one line and the lists cannot drift.
+import type { Module } from '../config/types';
+import type { ProbeResult } from '../result';
+import type { ProbeRegistry } from '../outputs/blackbox/registry';
+import type { Prober } from './types';
+
+/**
+ * A series a prober adds to the per-task metrics of continuous tasks (beyond the common
+ * probes/failures/phases every prober gets). The metrics output registers it once, with the task
+ * label and the task's own labels in front of `labelNames`, and calls observe() with each result.
+ */
+export interface TaskMetricSpec {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  /** label names after task (and the task's labels) */
+  labelNames: readonly string[];
+  /** histogram buckets (seconds); absent: the phase buckets */
+  buckets?: readonly number[];
+  /** what one result adds: a counter increment or one histogram observation per call */
+  observe(result: ProbeResult, add: (value: number, ...labelValues: string[]) => void): void;
+}
+
+export interface ProberDescriptor {
+  name: string;
+  /** the probe itself: returns a result, never throws for a target's failure */
+  probe: Prober;
+  /** why a target cannot be probed by this prober (undefined: fine), checked at config load */
+  checkTarget(target: string): string | undefined;
+  /** blackbox_exporter's /probe series of this prober (writeCommon adds probe_success etc.) */
+  writeBlackbox(result: ProbeResult, module: Module, reg: ProbeRegistry): void;
+  /** the prober's own facts in JSON results (`sonde probe --json`, /results, logs) */
+  json(result: ProbeResult): Record<string, unknown>;
+  /** per-task series beyond the common ones */
+  taskMetrics: readonly TaskMetricSpec[];
+}
