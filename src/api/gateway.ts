@@ -1,4 +1,4 @@
-// The native /probe gateway (native/stream_gateway.cc): the stream engine's thread owns sonde's
+// The native /probe gateway (native/gateway/gateway.cc): the stream engine's thread owns sonde's
 // listener, answers /probe for the modules below itself (no JS turn per probe) and hands every
 // other connection to Node's HTTP server, request unread. Which modules qualify, and the tables
 // the native side evaluates them with, are decided here from the same code the probers use

@@ -1,4 +1,4 @@
-// Typed wrapper over the native ICMP engine (native/icmp_glue.cc). The engine sends echoes on its
+// Typed wrapper over the native ICMP engine (native/glue/icmp.cc). The engine sends echoes on its
 // own thread and hands outcomes back in batches of typed arrays; this module turns them into
 // per-request callbacks. Use sharedIcmpEngine(): one engine (and one set of sockets) per process.
 import { binding } from './addon';

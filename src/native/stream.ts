@@ -1,4 +1,4 @@
-// Typed wrapper over the native stream engine (native/stream_glue.cc): TCP connect probes and
+// Typed wrapper over the native stream engine (native/glue/stream.cc): TCP connect probes and
 // plain HTTP/1.x probes run on the engine's own thread; results come back in batches of typed
 // arrays and are turned into per-probe promises here. One engine per process, created lazily.
 import { constants as osConstants } from 'node:os';
@@ -29,7 +29,7 @@ const PARSE_ERRORS: readonly (HttpParseError | undefined)[] = [
   'body_too_large',
 ];
 
-// Flags as native/stream_engine.h defines them.
+// Flags as native/stream/engine.h defines them.
 const FLAG_HTTP = 1;
 const FLAG_GRACEFUL = 2;
 const FLAG_HEAD = 4;
@@ -120,7 +120,7 @@ type NativeStreamCtor = new (
   onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], asks: GatewayAsk[]) => void,
 ) => NativeStreamEngine;
 
-/** A module the /probe gateway may answer natively (native/probe_render.h GatewayModule). */
+/** A module the /probe gateway may answer natively (native/gateway/render.h GatewayModule). */
 export type GatewayModuleSpec = {
   name: string;
   /** seconds, 0: none */
@@ -160,7 +160,7 @@ export interface GatewayHandlers {
   ask(a: GatewayAsk): void;
 }
 
-// Record layout, as native/stream_glue.cc writes it.
+// Record layout, as native/glue/stream.cc writes it.
 const STRIDE = 16;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));

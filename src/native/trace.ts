@@ -1,4 +1,4 @@
-// Typed wrapper over the native trace engine (native/trace_glue.cc): TTL-limited ICMP, UDP and TCP
+// Typed wrapper over the native trace engine (native/glue/trace.cc): TTL-limited ICMP, UDP and TCP
 // SYN probes with Paris-traceroute flow identifiers, outcomes delivered in batches of typed arrays
 // and turned here into per-probe callbacks. Use sharedTraceEngine(): one engine per process.
 import { binding } from './addon';
