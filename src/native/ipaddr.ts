@@ -1,7 +1,12 @@
-// IP address text <-> 16-byte buffers as the ICMP engine takes them (IPv4 in the first 4 bytes).
+// IP address text <-> bytes: 16-byte buffers as the native engines take them (IPv4 in the first 4
+// bytes), and Go's net.IP form for blackbox's address hash. sonde's only IP address parser and
+// formatter in TypeScript: everything else asks node:net isIP() or these.
 import { isIP } from 'node:net';
 
-/** Parses an IPv4 or IPv6 literal (no zone) into 16 bytes; throws RangeError on anything else. */
+/**
+ * Parses an IPv4 or IPv6 literal into 16 bytes; an IPv6 zone (fe80::1%eth0) is dropped (the
+ * engines take it as a scope id). Throws RangeError on anything else.
+ */
 export function addressBytes(address: string): { family: 4 | 6; bytes: Uint8Array } {
   const bytes = new Uint8Array(16);
   const fam = isIP(address);
@@ -10,7 +15,8 @@ export function addressBytes(address: string): { family: 4 | 6; bytes: Uint8Arra
     return { family: 4, bytes };
   }
   if (fam !== 6) throw new RangeError(`not an IP address: ${address}`);
-  let text = address;
+  const zone = address.indexOf('%');
+  let text = zone < 0 ? address : address.slice(0, zone);
   // An embedded dotted quad (::ffff:1.2.3.4) becomes two hex groups.
   const dot = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dot) {
@@ -53,4 +59,16 @@ export function formatAddress(bytes: Uint8Array, family: number): string {
   const hex = (a: number[]) => a.map((v) => v.toString(16)).join(':');
   if (best < 0) return hex(g);
   return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+/**
+ * The address as Go's net.IP holds it after To4(): 4 bytes for IPv4 and IPv4-mapped IPv6, 16 for
+ * other IPv6, zone dropped (blackbox_exporter hashes these bytes). undefined: not an IP literal.
+ */
+export function goIPBytes(address: string): Uint8Array | undefined {
+  if (isIP(address) === 0) return undefined;
+  const { family, bytes } = addressBytes(address);
+  if (family === 4) return bytes.subarray(0, 4);
+  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return mapped ? bytes.subarray(12) : bytes;
 }

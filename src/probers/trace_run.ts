@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { TraceEngine, TraceOutcome, TraceProbeSpec, TraceProto } from '../native/trace';
 import type { TraceFacts, TraceHop } from '../result';
 import { rttStats } from './icmp_round';
+import { fnv32a } from '../util/fnv';
 
 export interface TraceOptions {
   proto: TraceProto;
@@ -39,13 +40,6 @@ export interface LostTraceProbe {
   /** the probe's index among those sent at this TTL (round * flows + flow index) */
   index: number;
   outcome: TraceOutcome;
-}
-
-/** FNV-1a 32-bit over a string's UTF-8 bytes. */
-function fnv32a(s: string): number {
-  let h = 0x811c9dc5;
-  for (const b of Buffer.from(s, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h;
 }
 
 export const DEFAULT_PORTS: Record<TraceProto, number> = { icmp: 0, udp: 33434, tcp: 80 };

@@ -1,54 +1,12 @@
 // Series every blackbox prober emits, plus sonde's failure-reason info series.
 import type { ProbeRegistry as Registry } from './registry';
+import { goIPBytes } from '../../native/ipaddr';
 import type { ProbeResult } from '../../result';
-
-/** FNV-1a 32-bit of a string's UTF-8 bytes, or of raw bytes. */
-export function fnv32a(s: string | Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const b of typeof s === 'string' ? Buffer.from(s, 'utf8') : s) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/**
- * The address in network byte order as Go's net.IP holds it after To4(): 4 bytes for IPv4 (and
- * IPv4-mapped IPv6), 16 for IPv6; a zone (%eth0) is dropped. Undefined when not an IP literal.
- */
-export function ipBytes(address: string): Uint8Array | undefined {
-  const ip = address.replace(/%.*$/, '');
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (v4) {
-    const parts = v4.slice(1).map(Number);
-    return parts.every((p) => p <= 255) ? Uint8Array.from(parts) : undefined;
-  }
-  if (!ip.includes(':')) return undefined;
-  let words: number[] = [];
-  let tail = ip;
-  const dotted = /:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(ip);
-  if (dotted) {
-    const b = ipBytes(dotted[1]);
-    if (!b) return undefined;
-    tail = ip.slice(0, dotted.index + 1) + `${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
-  }
-  const halves = tail.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (h: string) => (h === '' ? [] : h.split(':').map((w) => (/^[0-9a-fA-F]{1,4}$/.test(w) ? parseInt(w, 16) : NaN)));
-  const head = parse(halves[0]);
-  const rest = halves.length === 2 ? parse(halves[1]) : [];
-  const fill = 8 - head.length - rest.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  words = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...rest];
-  if (words.some((w) => Number.isNaN(w))) return undefined;
-  const bytes = Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]));
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  return mapped ? bytes.subarray(12) : bytes;
-}
+import { fnv32a } from '../../util/fnv';
 
 /** blackbox_exporter's probe_ip_addr_hash (prober/utils.go ipHash): FNV-1a over the address bytes, not its text. */
 export function ipAddrHash(address: string): number {
-  return fnv32a(ipBytes(address) ?? address);
+  return fnv32a(goIPBytes(address) ?? address);
 }
 
 export function gauge(reg: Registry, name: string, help: string, value: number, labels?: Record<string, string>): void {
