@@ -42,6 +42,26 @@ export function isFailureReason(s: string): s is FailureReason {
   return Object.prototype.hasOwnProperty.call(FAILURE_REASONS, s);
 }
 
+/**
+ * What each phase of ProbeResult.phases measures. One meaning whatever carries the probe: the
+ * native stream engine (the fast path), Node sockets and undici, or the /probe gateway. The HTTP
+ * phases are blackbox_exporter's probe_http_duration_seconds (prober/http.go, from Go's httptrace
+ * marks), summed over the redirect hops as blackbox does; a phase that did not happen is 0 or absent.
+ */
+export const PHASE_MEANINGS = {
+  resolve: 'the name lookup (DNSStart -> DNSDone); 0 for an IP literal',
+  connect: 'TCP connect started -> connection established (ConnectStart -> ConnectDone)',
+  tls: 'TLS handshake started -> done (TLSHandshakeStart -> TLSHandshakeDone); tcp: also STARTTLS upgrades',
+  processing:
+    'http: the connection ready, after TLS if any (GotConn) -> the first response byte (GotFirstResponseByte): ' +
+    'writing the request and the server\'s think time; only once a response began',
+  transfer: 'http: the first response byte -> the end of the read, whatever ended it (end of body, a body error, the deadline)',
+  dialogue: 'tcp: the query_response exchange after the connection (and its first TLS handshake)',
+  setup: 'icmp: checking the source and reaching the echo engine (its socket opens on first use)',
+  rtt: 'icmp: the median round trip of the echoes that came back',
+  trace: 'trace: every TTL round, first probe sent -> last answer or timeout',
+} as const;
+
 /** Where a lost probe was lost (issue 4: eBPF attribution). */
 export interface Attribution {
   seq?: number;
@@ -153,7 +173,7 @@ export interface ProbeResult {
   /** unix ms when the probe started */
   startedAt: number;
   durationSeconds: number;
-  /** seconds by phase name (resolve, connect, tls, processing, transfer, rtt, setup, ...) */
+  /** seconds by phase name: see PHASE_MEANINGS */
   phases: Record<string, number>;
   /** resolved address actually probed */
   address?: string;

@@ -11,16 +11,29 @@ export interface RuntimeOptions {
   streamCapacity?: number;
   /** log2 of the ICMP engine's probe table; default 20 (a million echoes in flight) */
   icmpCapacityLog2?: number;
+  /**
+   * Plain TCP connects and plain HTTP on the native stream engine (the fast path,
+   * src/probers/fast.ts); false: on Node sockets and undici. Default: fastPathFromEnv().
+   */
+  fastPath?: boolean;
+}
+
+/** The fast path's default: on, unless SONDE_FAST_PATH=0 (to compare the transports, or rule one out). */
+export function fastPathFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SONDE_FAST_PATH !== '0';
 }
 
 export class Runtime {
   /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads */
   readonly stream: StreamPool;
+  /** whether probes may take the stream engine (RuntimeOptions.fastPath), fixed for the runtime's life */
+  readonly fastPath: boolean;
   private icmpEngine: IcmpEngine | undefined;
   private traceEngine: TraceEngine | undefined;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
     this.stream = new StreamPool({ capacity: opts.streamCapacity });
+    this.fastPath = opts.fastPath ?? fastPathFromEnv();
   }
 
   /** The ICMP echo engine; throws IcmpSocketError when no ICMP socket can be opened. */

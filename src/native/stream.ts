@@ -363,14 +363,3 @@ export class StreamPool {
     this.turn = 0;
   }
 }
-
-/** HTTP/1.1 request bytes for the engine: the given fields plus Host and "Connection: close". */
-export function httpRequestBytes(method: string, host: string, path: string, headers: Record<string, string> = {}): Buffer {
-  let text = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
-  for (const [k, v] of Object.entries(headers)) {
-    if (/[\r\n]/.test(k + v)) throw new RangeError(`header ${k} contains CR or LF`);
-    text += `${k}: ${v}\r\n`;
-  }
-  // The server closes first, so TIME_WAIT lands on its side, not on the probing host.
-  return Buffer.from(`${text}Connection: close\r\n\r\n`, 'latin1');
-}

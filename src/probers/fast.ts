@@ -1,27 +1,29 @@
 // The fast path: plain TCP connects and plain-HTTP exchanges run on the native stream engine
 // (its own thread, epoll, no per-probe JS sockets) instead of Node sockets and undici. Only
 // probes whose every option the engine honours take it; TLS, dialogues, body rules and decoding
-// stay on the rich path. SONDE_FAST_PATH=0 turns it off (for comparison and debugging).
+// stay on the rich path. A runtime made with fastPath false (the default under SONDE_FAST_PATH=0)
+// sends everything the rich way: the prober suites run both ways and must give the same results.
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { StreamPool, StreamRequest, StreamResult } from '../native/stream';
+import { fastPathFromEnv, type Runtime } from '../runtime';
 import { classifyError, ProbeFailure } from './errors';
+import { requestBytes } from './http/wire';
 import { sourcePorts } from './source_ports';
 import type { FlowRegistry } from './types';
 
-const ENABLED = process.env.SONDE_FAST_PATH !== '0';
-
-/** false under SONDE_FAST_PATH=0: every probe (and /probe request) takes the TypeScript path. */
+/** false under SONDE_FAST_PATH=0 (read on each call): every /probe request takes the TypeScript path. */
 export function fastPathEnabled(): boolean {
-  return ENABLED;
+  return fastPathFromEnv();
 }
 
 /**
- * Whether a probe may take the fast path: a flow registry that cannot register a flow by port
- * (src/probers/source_ports.ts) needs the Node socket path, where the 5-tuple is known.
+ * Whether a probe may take the fast path: its runtime allows it, and its flow registry (if any) can
+ * register a flow by port (src/probers/source_ports.ts); else the Node socket path, where the
+ * 5-tuple is known.
  */
-export function fastPathFor(flows: FlowRegistry | undefined): boolean {
-  return ENABLED && (!flows || flows.addPortFlow !== undefined);
+export function fastPathFor(runtime: Runtime, flows: FlowRegistry | undefined): boolean {
+  return runtime.fastPath && (!flows || flows.addPortFlow !== undefined);
 }
 
 function remainingMs(deadline: number): number {
@@ -112,15 +114,6 @@ export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHtt
   return headers as IncomingHttpHeaders;
 }
 
-/** The request bytes: the given fields (host among them) and "connection: close". */
-function requestWire(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined): Buffer {
-  let request = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${headers.host ?? url.host}\r\n`;
-  for (const k in headers) if (k !== 'host') request += `${k}: ${headers[k]}\r\n`;
-  // The server closes first, so TIME_WAIT lands on its side, not on the probe host.
-  request += 'connection: close\r\n\r\n';
-  return body ? Buffer.concat([Buffer.from(request, 'latin1'), body]) : Buffer.from(request, 'latin1');
-}
-
 export interface FastExchange {
   phases: Record<string, number>;
   statusCode: number;
@@ -154,7 +147,7 @@ export async function fastHTTP(input: {
 }): Promise<FastExchange | null> {
   let bytes = input.wire?.wire;
   if (bytes === undefined) {
-    bytes = requestWire(input.method, input.url, input.headers, input.body);
+    bytes = requestBytes(input.method, input.url.pathname + input.url.search, input.headers.host ?? input.url.host, input.headers, input.body);
     if (input.wire) input.wire.wire = bytes;
   }
   const r = await run(
@@ -173,10 +166,11 @@ export async function fastHTTP(input: {
   const headers = r.head ? parseHead(r.head, input.allHeaders ? undefined : PROBER_HEADERS) : {};
   const encoding = String(headers['content-encoding'] ?? '').toLowerCase();
   if (r.errno === 0 && input.transparentGzip && encoding === 'gzip') return null;
+  // Phases as src/result.ts defines them; the engine's clock: connected -> first byte -> end of read.
   const phases: Record<string, number> = { connect: r.timings.connect };
   if (r.statusCode > 0) {
     phases.processing = r.timings.processing;
-    if (r.errno === 0) phases.transfer = r.timings.transfer;
+    phases.transfer = r.timings.transfer;
   }
   return {
     phases,

@@ -231,7 +231,7 @@ export const probeTCP: Prober = async (target: string, module: Module, ctx: Prob
     phases: {},
     tcp: { failedDueToRegex: false },
   };
-  if (fastPathFor(ctx.flows) && !module.tcp.tls && module.tcp.query_response.length === 0) return probeConnectOnly(target, module, ctx, result, start);
+  if (fastPathFor(ctx.runtime, ctx.flows) && !module.tcp.tls && module.tcp.query_response.length === 0) return probeConnectOnly(target, module, ctx, result, start);
   const run = new TCPRun(ctx, result);
   try {
     await probe(target, module.tcp, run, result);

@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { StreamPool, httpRequestBytes } from '../../src/native/stream';
+import { StreamPool } from '../../src/native/stream';
+import { requestBytes } from '../../src/probers/http/wire';
 import { closedPort } from './stream_servers';
 
 const pool = new StreamPool();
@@ -105,7 +106,7 @@ after(() => {
 });
 
 test('throughput against nginx, 64 in flight (prints, does not assert speed)', { skip: !existsSync(NGINX) && 'no nginx', timeout: 120_000 }, async () => {
-  const request = httpRequestBytes('GET', `127.0.0.1:${port}`, '/', { 'User-Agent': 'sonde' });
+  const request = requestBytes('GET', '/', `127.0.0.1:${port}`, { 'user-agent': 'sonde' });
   // Warm-up: the engine thread, nginx workers, the page cache.
   await windowed(2000, IN_FLIGHT, async () => (await pool.probe({ address: '127.0.0.1', port, timeoutMs: 5000, request })).statusCode === 200);
 

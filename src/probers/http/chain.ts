@@ -44,7 +44,7 @@ function hopHeaders(spec: RequestSpec, hop: Hop): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const k in spec.headers) if (sameHost || !spec.sensitive.has(k)) headers[k] = spec.headers[k];
   headers.host = (sameHost && spec.hostOverride) || hop.url.host;
-  if (hop.body) headers['content-length'] = String(hop.body.length);
+  // content-length follows the body (src/probers/http/wire.ts; undici alike).
   return headers;
 }
 
@@ -134,7 +134,7 @@ export async function probeChain(
       abort: ctx,
       deadline: ctx.deadline,
       flows: ctx.flows,
-      stream: ctx.runtime.stream,
+      runtime: ctx.runtime,
       wire,
       allHeaders: hasHeaderRules(h),
     });

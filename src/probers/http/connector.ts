@@ -1,6 +1,6 @@
 // An undici connector that opens exactly one fresh connection to an already resolved address and
-// timestamps it the way Go's httptrace does for blackbox: TCP connect, TLS handshake, request
-// written, first response byte. It also collects the TLS facts and the stapled OCSP response.
+// timestamps it the way Go's httptrace does for blackbox: TCP connect, TLS handshake, first
+// response byte. It also collects the TLS facts and the stapled OCSP response.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls, { type ConnectionOptions } from 'node:tls';
@@ -16,8 +16,6 @@ export interface ConnMarks {
   connectStart: number;
   connected: number;
   tlsDone: number;
-  /** last socket write before the first response byte: the request is written */
-  wrote: number;
   firstByte: number;
 }
 
@@ -29,6 +27,12 @@ export interface ConnState {
   httpVersion?: string;
   localAddress?: string;
   localPort?: number;
+  /**
+   * The first error a socket of this connection reported. It is the cause: undici reads an RST
+   * after a response that said Connection: close as the end of the body (client-h1.js) and then
+   * reports a length mismatch, where the engine and Go see the reset.
+   */
+  socketError?: Error;
   /** every socket this connector made, for teardown on abort */
   sockets: net.Socket[];
   /** removes the probe's flow from the eBPF map (a no-op without eBPF) */
@@ -47,15 +51,10 @@ export interface ConnectTarget {
 }
 
 /**
- * Wraps the socket's read and write so the first bytes read (undici reads on 'readable') and the
- * last write before them are timed without changing how undici uses the socket.
+ * Wraps the socket's read so the first bytes read (undici reads on 'readable') are timed without
+ * changing how undici uses the socket.
  */
 function instrument(sock: net.Socket, state: ConnState): void {
-  const write = sock.write;
-  sock.write = function (this: net.Socket, ...args: unknown[]) {
-    if (state.marks.firstByte === 0) state.marks.wrote = performance.now();
-    return (write as (...a: unknown[]) => boolean).apply(this, args);
-  } as typeof sock.write;
   const read = sock.read;
   sock.read = function (this: net.Socket, size?: number) {
     const chunk: unknown = read.call(this, size);
@@ -73,6 +72,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
   return (_opts, callback) => {
     let settled = false;
     const fail = (err: Error) => {
+      state.socketError ??= err;
       if (settled) return;
       settled = true;
       callback(err, null);

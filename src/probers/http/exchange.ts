@@ -7,7 +7,7 @@ import { Client, type Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { fastHTTP, fastPathFor } from '../fast';
-import type { StreamPool } from '../../native/stream';
+import type { Runtime } from '../../runtime';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 
@@ -32,8 +32,8 @@ export interface ExchangeInput {
   /** performance.now() by which the exchange must end */
   deadline: number;
   flows?: FlowRegistry;
-  /** the runtime's stream engines, for the fast path */
-  stream: StreamPool;
+  /** the probe's runtime: whether the fast path is allowed, and its stream engines */
+  runtime: Runtime;
   /** where the fast path keeps the request bytes it made, for the next probe sending the same request */
   wire?: { wire?: Buffer };
   /** every response header field is needed (header rules); else only those the prober reads */
@@ -67,6 +67,7 @@ function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The phases of one hop, as src/result.ts defines them for every transport. */
 function phasesOf(state: ConnState, end: number): Record<string, number> {
   const m = state.marks;
   const p: Record<string, number> = {};
@@ -74,9 +75,10 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
   if (m.connected) p.connect = s(m.connectStart, m.connected);
   if (m.tlsDone) p.tls = s(m.connected, m.tlsDone);
   if (m.firstByte) {
-    // processing: request written -> first response byte (Go: WroteRequest/GotFirstResponseByte)
-    p.processing = s(m.wrote || m.tlsDone || m.connected, m.firstByte);
-    if (end) p.transfer = s(m.firstByte, end);
+    // From the connection (Go's GotConn: after the TLS handshake, if any), as blackbox and the
+    // native engine measure it: writing the request is part of processing.
+    p.processing = s(m.tlsDone || m.connected, m.firstByte);
+    p.transfer = s(m.firstByte, end);
   }
   return p;
 }
@@ -86,7 +88,7 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
-  if (fastPathFor(input.flows) && !input.tls && !input.keepBody && !input.compression && input.url.protocol === 'http:') {
+  if (fastPathFor(input.runtime, input.flows) && !input.tls && !input.keepBody && !input.compression && input.url.protocol === 'http:') {
     const fast = await fastHTTP({
       url: input.url,
       address: input.address,
@@ -98,7 +100,7 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
-      stream: input.stream,
+      stream: input.runtime.stream,
       wire: input.wire,
       allHeaders: input.allHeaders !== false,
     });
@@ -109,7 +111,7 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
 
 function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
   const state: ConnState = {
-    marks: { connectStart: 0, connected: 0, tlsDone: 0, wrote: 0, firstByte: 0 },
+    marks: { connectStart: 0, connected: 0, tlsDone: 0, firstByte: 0 },
     stage: 'connecting',
     sockets: [],
   };
@@ -132,9 +134,12 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     let controller: Dispatcher.DispatchController | undefined;
     let done = false;
 
-    const finish = (failure?: ProbeFailure, end = 0) => {
+    // Whatever ends the read (the end of the body, a body error, the deadline) ends the transfer
+    // phase, as blackbox's trace.end after its body read.
+    const finish = (failure?: ProbeFailure) => {
       if (done) return;
       done = true;
+      const end = performance.now();
       input.abort.signal.removeEventListener('abort', onAbort);
       decoder?.destroy();
       client.destroy().catch(() => undefined);
@@ -153,8 +158,9 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
       });
     };
     const failWith = (err: unknown) => {
-      const { reason, message } = classifyError(err);
-      finish(err instanceof ProbeFailure ? err : new ProbeFailure(reason, message));
+      const cause = state.socketError ?? err;
+      const { reason, message } = classifyError(cause);
+      finish(cause instanceof ProbeFailure ? cause : new ProbeFailure(reason, message));
     };
     function onAbort() {
       const reason = state.stage === 'connecting' ? 'connect_timeout' : 'timeout';
@@ -168,6 +174,9 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     const count = (chunk: Buffer) => {
       uncompressed += chunk.length;
       if (input.bodySizeLimit > 0 && uncompressed > input.bodySizeLimit) {
+        // Go's http.MaxBytesReader hands out the bytes up to the limit, then the error: blackbox
+        // (and the engine) count the limit, not what the last read happened to bring.
+        uncompressed = input.bodySizeLimit;
         const err = new ProbeFailure('body_too_large', `the response body exceeded body_size_limit (${input.bodySizeLimit} bytes)`);
         controller?.abort(err);
         finish(err);
@@ -200,8 +209,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         else count(chunk);
       },
       onResponseEnd() {
-        if (!decoder) return finish(undefined, performance.now());
-        decoder.once('end', () => finish(undefined, performance.now()));
+        if (!decoder) return finish();
+        decoder.once('end', () => finish());
         decoder.end();
       },
       onResponseError(_c, err) {
@@ -216,6 +225,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
           method: input.method as Dispatcher.HttpMethod,
           headers: input.headers,
           body: input.body,
+          // connection: close, as src/probers/http/wire.ts writes it for the engine: one request set.
+          reset: true,
         },
         handler,
       );
