@@ -40,40 +40,53 @@ export function splitHostPort(target: string): { host: string; port: number } {
   return { host, port: Number(portText) };
 }
 
-type Phase = 'resolve' | 'connect' | 'tls' | 'dialogue';
+type Phase = 'resolve' | 'connect' | 'tls' | 'dialogue' | 'done';
 
-/** One probe's sockets, phase clock and deadline. close() releases everything. */
+/**
+ * One probe's connection, phase clock and deadline, whichever transport carries it: a bare connect
+ * runs whole on the native stream engine when the runtime allows it (src/probers/fast.ts), anything
+ * that reads or writes on the connection (TLS, a dialogue) on Node sockets. Results, phases,
+ * failure reasons and the deadline are the same on both. close() releases everything.
+ */
 class TCPRun {
   /** the TCP socket, then each TLS layer over it; the last one is where the dialogue reads and writes */
   private readonly layers: net.Socket[] = [];
   private phase: Phase = 'resolve';
   private phaseStart = performance.now();
   private timer: NodeJS.Timeout | undefined;
+  private controller: AbortController | undefined;
+  private onAbort: (() => void) | undefined;
   private untrack: () => void = () => undefined;
+  /** end a connect-only Node socket with RST, as the engine does (reset_on_close) */
+  private resetOnClose = false;
   /** set when the deadline passed; it wins over whatever error the torn-down socket reports */
   timedOut: ProbeFailure | undefined;
-  readonly abort = new AbortController();
 
   constructor(
     private readonly ctx: ProbeContext,
     private readonly result: ProbeResult,
-  ) {
-    const onAbort = () => this.expire();
-    if (ctx.signal.aborted) {
-      this.timedOut = new ProbeFailure('timeout', 'the probe was cancelled before it started');
-      this.abort.abort(this.timedOut);
-      return;
+  ) {}
+
+  /**
+   * Aborted at the deadline, for a name lookup and the Node sockets. Made on first use: a bare
+   * connect to an address on the engine needs no timer (the engine keeps the deadline itself).
+   */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      this.onAbort = () => this.expire();
+      this.ctx.signal.addEventListener('abort', this.onAbort, { once: true });
+      this.timer = setTimeout(this.onAbort, Math.max(0, this.ctx.deadline - performance.now()));
+      if (this.timedOut) controller.abort(this.timedOut);
     }
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    this.abort.signal.addEventListener('abort', () => ctx.signal.removeEventListener('abort', onAbort), { once: true });
-    this.timer = setTimeout(onAbort, Math.max(0, ctx.deadline - performance.now()));
+    return this.controller.signal;
   }
 
   private expire(): void {
     if (this.timedOut) return;
     const what = this.phase === 'connect' ? 'connect_timeout' : this.phase === 'resolve' ? 'dns_timeout' : 'timeout';
     this.timedOut = new ProbeFailure(what, `the deadline passed during the ${this.phase} phase`);
-    this.abort.abort(this.timedOut);
+    this.controller?.abort(this.timedOut);
     this.destroyLayers(this.timedOut);
   }
 
@@ -82,25 +95,56 @@ class TCPRun {
    * 20.20's TLSWrap read into a freed SSL object (SIGSEGV in ssl3_read_n, reproduced here).
    */
   private destroyLayers(err?: Error): void {
-    for (let i = this.layers.length - 1; i >= 0; i--) this.layers[i].destroy(err);
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const layer = this.layers[i];
+      // SO_LINGER 0: the probe host keeps no TIME_WAIT socket (a reset of a socket that is gone is an 'error', ignored).
+      if (i === 0 && this.resetOnClose && !err && !layer.destroyed) layer.resetAndDestroy();
+      else layer.destroy(err);
+    }
   }
 
   /** Ends the current phase (adding its time, so a phase entered twice accumulates) and starts `next`. */
   enter(next: Phase): void {
     const now = performance.now();
-    this.result.phases[this.phase] = (this.result.phases[this.phase] ?? 0) + (now - this.phaseStart) / 1000;
+    if (this.phase !== 'done') this.result.phases[this.phase] = (this.result.phases[this.phase] ?? 0) + (now - this.phaseStart) / 1000;
     this.phase = next;
     this.phaseStart = now;
   }
 
+  /**
+   * A connect with nothing said on it (no TLS, no dialogue). On the engine, which connects and
+   * closes (RST with reset_on_close, FIN without) on its own thread, timed by its clock; else on a
+   * Node socket closed the same way.
+   */
+  async connectOnly(address: string, port: number, family: 4 | 6, tcp: TCPModule): Promise<void> {
+    if (!fastPathFor(this.ctx.runtime, this.ctx.flows)) {
+      await this.connect(address, port, family, tcp.source_ip_address);
+      this.resetOnClose = tcp.reset_on_close;
+      this.enter('done');
+      return;
+    }
+    this.enter('connect');
+    const { seconds, failure } = await fastConnect(address, port, {
+      sourceAddress: tcp.source_ip_address,
+      resetOnClose: tcp.reset_on_close,
+      deadline: this.ctx.deadline,
+      stream: this.ctx.runtime.stream,
+      flows: this.ctx.flows,
+    });
+    this.result.phases.connect = (this.result.phases.connect ?? 0) + seconds;
+    this.phase = 'done';
+    if (failure) throw failure;
+  }
+
   async connect(address: string, port: number, family: 4 | 6, localAddress: string | undefined): Promise<net.Socket> {
+    const signal = this.signal; // arms the deadline before the socket exists
     this.enter('connect');
     const sock = net.connect({ host: address, port, family, localAddress });
     this.layers.push(sock);
     this.untrack = trackSocketFlow(sock, this.ctx.flows, address, port);
     // Errors are read through the promises below and the line reader; a stray late one must not crash the daemon.
     sock.on('error', () => undefined);
-    if (this.timedOut) sock.destroy(this.timedOut);
+    if (signal.aborted) sock.destroy(this.timedOut);
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', resolve);
       sock.once('error', reject);
@@ -134,9 +178,10 @@ class TCPRun {
   }
 
   close(): void {
-    this.enter(this.phase);
+    this.enter('done');
     if (this.timer) clearTimeout(this.timer);
-    this.abort.abort();
+    if (this.onAbort) this.ctx.signal.removeEventListener('abort', this.onAbort);
+    this.controller?.abort();
     this.destroyLayers();
     this.untrack();
   }
@@ -148,24 +193,27 @@ function write(sock: net.Socket, data: string): Promise<void> {
   });
 }
 
-async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeResult): Promise<void> {
-  if (run.timedOut) throw run.timedOut;
+async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeResult, ctx: ProbeContext): Promise<void> {
+  // ctx.aborted first: reading ctx.signal makes the signal (src/schedule/run_probe.ts).
+  if (ctx.aborted ?? ctx.signal.aborted) throw new ProbeFailure('timeout', 'the probe was cancelled before it started');
   const { host, port } = splitHostPort(target);
   if (tcp.source_ip_address !== undefined && !net.isIP(tcp.source_ip_address)) {
     throw new ProbeFailure('config', `source_ip_address ${tcp.source_ip_address} is not an IP address`);
   }
   const lookupStart = performance.now();
   try {
-    const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run.abort);
+    // The run's signal is read only for a name lookup: an address makes no timer.
+    const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run);
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {
     // blackbox sets probe_dns_lookup_time_seconds even when the lookup fails.
     result.dnsLookupSeconds = (performance.now() - lookupStart) / 1000;
   }
+  if (tcp.query_response.length === 0 && !tcp.tls) return run.connectOnly(result.address, port, result.ipProtocol, tcp);
   let sock: net.Socket = await run.connect(result.address, port, result.ipProtocol, tcp.source_ip_address);
   if (tcp.query_response.length === 0) {
-    if (tcp.tls) await run.startTLS(tcp, host, 'tls');
+    await run.startTLS(tcp, host, 'tls');
     return;
   }
   if (tcp.tls) sock = await run.startTLS(tcp, host, 'dialogue');
@@ -183,42 +231,6 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   await runDialogue(tcp.query_response, io, (result.tcp ??= { failedDueToRegex: false }));
 }
 
-/** tcp_connect without TLS or dialogue: on the native stream engine (src/probers/fast.ts). */
-async function probeConnectOnly(target: string, module: Module, ctx: ProbeContext, result: ProbeResult, start: number): Promise<ProbeResult> {
-  const tcp = module.tcp;
-  try {
-    if (ctx.aborted ?? ctx.signal.aborted) throw new ProbeFailure('timeout', 'the probe was cancelled before it started');
-    const { host, port } = splitHostPort(target);
-    if (tcp.source_ip_address !== undefined && !net.isIP(tcp.source_ip_address)) {
-      throw new ProbeFailure('config', `source_ip_address ${tcp.source_ip_address} is not an IP address`);
-    }
-    const lookupStart = performance.now();
-    try {
-      const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, ctx);
-      result.address = resolved.addresses[0];
-      result.ipProtocol = resolved.family;
-    } finally {
-      result.dnsLookupSeconds = result.phases.resolve = (performance.now() - lookupStart) / 1000;
-    }
-    const { seconds, failure } = await fastConnect(result.address, port, {
-      sourceAddress: tcp.source_ip_address,
-      resetOnClose: tcp.reset_on_close,
-      deadline: ctx.deadline,
-      stream: ctx.runtime.stream,
-      flows: ctx.flows,
-    });
-    result.phases.connect = seconds;
-    if (failure) throw failure;
-    result.success = true;
-  } catch (err) {
-    const { reason, message } = classifyError(err);
-    result.reason = reason;
-    result.message = message;
-  }
-  result.durationSeconds = (performance.now() - start) / 1000;
-  return result;
-}
-
 export const probeTCP: Prober = async (target: string, module: Module, ctx: ProbeContext) => {
   const start = performance.now();
   const result: ProbeResult = {
@@ -231,10 +243,9 @@ export const probeTCP: Prober = async (target: string, module: Module, ctx: Prob
     phases: {},
     tcp: { failedDueToRegex: false },
   };
-  if (fastPathFor(ctx.runtime, ctx.flows) && !module.tcp.tls && module.tcp.query_response.length === 0) return probeConnectOnly(target, module, ctx, result, start);
   const run = new TCPRun(ctx, result);
   try {
-    await probe(target, module.tcp, run, result);
+    await probe(target, module.tcp, run, result, ctx);
     result.success = true;
   } catch (err) {
     // After the deadline, the error the torn-down socket reports is a symptom; the timeout is the cause.

@@ -185,14 +185,29 @@ test('source_ip_address sets the local address of the connection', async () => {
   const port = await serve((c) => {
     peer = c.remoteAddress ?? '';
   });
-  // A flow registry without addPortFlow keeps the probe on Node sockets, which close with FIN: the
-  // fast path's RST can reach the server before it reads the peer address (the stream engine's
-  // own tests check its source binding).
-  const flows = { addSocketFlow: () => 1, remove: () => undefined };
-  const r = await probeTCP(`127.0.0.1:${port}`, tcpModule({ source_ip_address: '127.0.0.2' }), { ...probeContext(2), flows });
+  // reset_on_close off: with an RST the server may see the connection gone before it reads the peer.
+  const r = await probeTCP(`127.0.0.1:${port}`, tcpModule({ source_ip_address: '127.0.0.2', reset_on_close: false }), probeContext(2));
   assert.equal(r.success, true, r.message);
-  await new Promise((res) => setTimeout(res, 20));
+  for (let i = 0; i < 500 && peer === ''; i++) await new Promise((res) => setTimeout(res, 10));
   assert.equal(peer, '127.0.0.2');
+});
+
+test('a connect-only probe ends with RST under reset_on_close (the default), with FIN without it', async () => {
+  const ends: string[] = [];
+  const port = await serve((c) => {
+    c.on('error', (err: NodeJS.ErrnoException) => ends.push(err.code ?? 'error'));
+    c.on('end', () => ends.push('FIN'));
+    c.resume();
+  });
+  const waitEnd = async (n: number) => {
+    for (let i = 0; i < 500 && ends.length < n; i++) await new Promise((res) => setTimeout(res, 10));
+  };
+  assert.equal((await probeTCP(`127.0.0.1:${port}`, tcpModule(), probeContext(2))).success, true);
+  await waitEnd(1);
+  assert.deepEqual(ends, ['ECONNRESET']);
+  assert.equal((await probeTCP(`127.0.0.1:${port}`, tcpModule({ reset_on_close: false }), probeContext(2))).success, true);
+  await waitEnd(2);
+  assert.deepEqual(ends, ['ECONNRESET', 'FIN']);
 });
 
 test('a probe whose signal is already aborted returns a timeout result', async () => {
