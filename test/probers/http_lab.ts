@@ -11,6 +11,7 @@ import { renderProbe } from '../../src/outputs/blackbox/index';
 import { probeHTTP } from '../../src/probers/http';
 import type { FlowRegistry } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
+import type { Runtime } from '../../src/runtime';
 import { testRuntime } from '../runtime';
 
 /** An http module with blackbox's defaults, IPv4 preferred (tests serve on 127.0.0.1) and OCSP not requested. */
@@ -29,12 +30,12 @@ export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module 
 
 const logger = pino({ level: 'silent' });
 
-/** Runs probeHTTP with a deadline of module.timeout seconds. */
-export async function probe(target: string, module: Module, flows?: FlowRegistry): Promise<ProbeResult> {
+/** Runs probeHTTP with a deadline of module.timeout seconds (on the test runtime unless given another). */
+export async function probe(target: string, module: Module, flows?: FlowRegistry, runtime: Runtime = testRuntime): Promise<ProbeResult> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), module.timeout * 1000);
   try {
-    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger, flows, runtime: testRuntime });
+    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger, flows, runtime });
   } finally {
     clearTimeout(timer);
   }

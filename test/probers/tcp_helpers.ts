@@ -8,6 +8,7 @@ import type { Module, TCPModule } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { renderProbe } from '../../src/outputs/blackbox/index';
 import type { ProbeResult } from '../../src/result';
+import type { Runtime } from '../../src/runtime';
 import type { FlowRegistry, ProbeContext } from '../../src/probers/types';
 import type { PKI } from '../lab/pki';
 import { testRuntime } from '../runtime';
@@ -26,12 +27,12 @@ export function tcpModule(tcp: Partial<TCPModule> = {}, timeout = 2): Module {
   };
 }
 
-export function probeContext(timeoutSeconds: number, flows?: FlowRegistry): ProbeContext {
+export function probeContext(timeoutSeconds: number, flows?: FlowRegistry, runtime: Runtime = testRuntime): ProbeContext {
   return {
     signal: AbortSignal.timeout(timeoutSeconds * 1000),
     deadline: performance.now() + timeoutSeconds * 1000,
     logger: silentLogger,
-    runtime: testRuntime,
+    runtime,
     flows,
   };
 }
