@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { HTTPModule, TCPModule } from '../../src/config/types';
 import { requestBytes } from '../../src/probers/http/wire';
 import { probeTCP } from '../../src/probers/tcp';
-import type { ProbeResult } from '../../src/result';
+import { PHASE_MEANINGS, type ProbeResult } from '../../src/result';
 import { Runtime } from '../../src/runtime';
 import { httpModule, probe } from './http_lab';
 import { listen, probeContext, tcpModule } from './tcp_helpers';
@@ -71,6 +71,7 @@ after(async () => {
 
 /** What must not depend on the transport: verdict, reason, HTTP facts, which phases each hop measured. */
 function comparable(r: ProbeResult): unknown {
+  for (const p of Object.keys(r.phases)) assert.ok(p in PHASE_MEANINGS, `phase ${p} has no meaning in src/result.ts PHASE_MEANINGS`);
   return {
     success: r.success,
     reason: r.reason,
