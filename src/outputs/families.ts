@@ -151,8 +151,9 @@ export abstract class TaskFamily<C> extends CustomMetric {
     this.groups.delete(name);
   }
 
+  /** Zeroes every child (Registry.resetMetrics); callers keep the children they hold. */
   reset(): void {
-    this.groups.clear();
+    for (const g of this.groups.values()) for (const c of g.children.values()) this.zero(c);
   }
 
   make(scope: TaskScope, values: readonly string[]): C {
@@ -165,6 +166,7 @@ export abstract class TaskFamily<C> extends CustomMetric {
   }
 
   protected abstract newChild(labels: Labels): C;
+  protected abstract zero(c: C): void;
   protected abstract render(c: C, out: PromValue[]): void;
 
   protected values(out: PromValue[]): void {
@@ -179,6 +181,10 @@ export class CounterFamily extends TaskFamily<CounterChild> {
 
   protected newChild(labels: Labels): CounterChild {
     return new CounterChild(labels);
+  }
+
+  protected zero(c: CounterChild): void {
+    c.value = 0;
   }
 
   protected render(c: CounterChild, out: PromValue[]): void {
@@ -204,6 +210,12 @@ export class HistogramFamily extends TaskFamily<HistogramChild> {
 
   protected newChild(labels: Labels): HistogramChild {
     return new HistogramChild(labels, this.buckets);
+  }
+
+  protected zero(c: HistogramChild): void {
+    c.counts.fill(0);
+    c.sum = 0;
+    c.count = 0;
   }
 
   protected render(c: HistogramChild, out: PromValue[]): void {

@@ -257,3 +257,17 @@ test('names, HELP and bucket layout are those prom-client rendered before', asyn
   assert.deepEqual(probes?.values, [{ value: 6, metricName: undefined, labels: { task: 't', result: 'success' } }]);
   assert.equal(probes?.help, 'Probes run, by task and result');
 });
+
+test('Registry.resetMetrics zeroes our families and counting goes on', async () => {
+  const p = pipeline(config());
+  const [job] = p.jobs;
+  p.record(job, result(job, true));
+  p.m.registry.resetMetrics();
+  let text = await p.text();
+  assert.equal(metric(text, 'sonde_probes_total{task="t",result="success"}'), 0);
+  assert.equal(metric(text, 'sonde_probe_duration_seconds_count{task="t",phase="total"}'), 0);
+  p.record(job, result(job, true));
+  text = await p.text();
+  assert.equal(metric(text, 'sonde_probes_total{task="t",result="success"}'), 1);
+  assert.equal(metric(text, 'sonde_probe_duration_seconds_bucket{le="+Inf",task="t",phase="total"}'), 1);
+});
