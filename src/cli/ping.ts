@@ -4,7 +4,7 @@
 // Exit 0 when every target answered at least once, 1 otherwise, 2 on usage errors.
 import { closeSharedIcmpEngine, IcmpSocketError, sharedIcmpEngine } from '../native/icmp';
 import { resolveTarget } from '../probers/resolve';
-import { echoRounds, rttStats, type RoundResult } from '../probers/icmp_round';
+import { echoRounds, rttStats, type RoundResult } from '../probers/icmp/round';
 import type { Attribution } from '../result';
 import { openExplainer, type Explainer } from './explain';
 

@@ -6,7 +6,7 @@
 import { closeSharedTraceEngine, sharedTraceEngine, TraceSocketError, type TraceProto } from '../native/trace';
 import { resolveTarget } from '../probers/resolve';
 import { explainTrace, summarizeAttribution, watchTrace, type TraceWatch } from '../attribution/trace_flows';
-import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace_run';
+import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace/run';
 import type { Attribution, TraceFacts } from '../result';
 import { intFlag, parseArgs, secondsFlag, UsageError } from './args';
 import { openExplainer, type Explainer } from './explain';

@@ -6,7 +6,7 @@ import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
 import { DropTracer, type BpfEvent } from '../../src/native/bpf';
 import { closeSharedIcmpEngine, sharedIcmpEngine } from '../../src/native/icmp';
-import { echoRounds } from '../../src/probers/icmp_round';
+import { echoRounds } from '../../src/probers/icmp/round';
 import type { Attribution } from '../../src/result';
 import { runSonde } from '../lab/cli';
 import { FaultLab, TARGET_ADDR } from '../lab/faultlab';

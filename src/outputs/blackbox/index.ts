@@ -4,10 +4,10 @@ import { ProbeRegistry as Registry } from './registry';
 import type { Module, ProberName } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { writeCommon } from './common';
-import { writeHTTP } from './http';
-import { writeTCP } from './tcp';
-import { writeICMP } from './icmp';
-import { writeTrace } from './trace';
+import { writeHTTP } from '../../probers/http/blackbox';
+import { writeTCP } from '../../probers/tcp/blackbox';
+import { writeICMP } from '../../probers/icmp/blackbox';
+import { writeTrace } from '../../probers/trace/blackbox';
 
 export type BlackboxWriter = (result: ProbeResult, module: Module, reg: Registry) => void;
 
