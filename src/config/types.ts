@@ -144,7 +144,18 @@ export interface GRPCModule {
   tls_config: TLSConfig;
 }
 
-export type ProberName = 'http' | 'tcp' | 'icmp' | 'dns' | 'grpc' | 'trace';
+/** Each prober's section of a module (modules.<name>.<prober>), by prober name. */
+export interface ModuleSections {
+  http: HTTPModule;
+  tcp: TCPModule;
+  icmp: ICMPModule;
+  dns: DNSModule;
+  grpc: GRPCModule;
+  trace: TraceModule;
+}
+
+/** Every prober a module may name; src/probers/index.ts says which ones sonde runs. */
+export type ProberName = keyof ModuleSections;
 
 export interface Module {
   name: string;
