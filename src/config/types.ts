@@ -157,16 +157,12 @@ export interface ModuleSections {
 /** Every prober a module may name; src/probers/index.ts says which ones sonde runs. */
 export type ProberName = keyof ModuleSections;
 
-export interface Module {
+/** A module: its prober, its timeout, and every prober's section (defaults where the YAML has none). */
+export interface Module extends Omit<ModuleSections, 'trace'> {
   name: string;
   prober: ProberName;
   /** seconds; 0 means "derive from the scrape timeout / task timeout". */
   timeout: number;
-  http: HTTPModule;
-  tcp: TCPModule;
-  icmp: ICMPModule;
-  dns: DNSModule;
-  grpc: GRPCModule;
   /** always set by the loader; optional so that modules built by hand (tests, built-ins) need not list it */
   trace?: TraceModule;
 }
