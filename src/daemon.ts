@@ -12,7 +12,6 @@ import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
-import { closeStreamEngine } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerGatewayMetrics } from './outputs/gateway_metrics';
 import { LatestResults } from './outputs/latest';
@@ -20,6 +19,7 @@ import { logResult } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
 import { Scheduler } from './schedule/scheduler';
+import { Runtime } from './runtime';
 import { VERSION } from './version';
 
 export interface DaemonOptions {
@@ -44,6 +44,8 @@ export class Daemon {
   private readonly metrics = new TaskMetrics(VERSION, () => this.scheduler.inFlight);
   private readonly latest = new LatestResults();
   private readonly scheduler: Scheduler;
+  /** the engines of every probe this daemon runs (tasks and /probe) */
+  private readonly runtime = new Runtime();
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
   private stopped?: Promise<void>;
@@ -61,6 +63,7 @@ export class Daemon {
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
+      runtime: this.runtime,
       flows: () => this.flows,
       onSkip: (job) => this.metrics.recordSkip(job.task.name),
       onResult: (job, result) => {
@@ -111,6 +114,7 @@ export class Daemon {
         ready: () => this.isReady,
         reload: () => this.reload(),
         flows: () => this.flows,
+        runtime: this.runtime,
         signal: this.stopAbort.signal,
       },
       this.opts.listen,
@@ -188,8 +192,8 @@ export class Daemon {
         this.server.closeIdleConnections();
         setTimeout(() => this.server?.closeAllConnections(), 1000).unref();
       });
-      // The gateway's listener and connections close with the engine (no probe is left in flight).
-      if (this.gateway) closeStreamEngine();
+      // The engines close, the gateway's listener and connections with them (no probe is left in flight).
+      this.runtime.close();
       this.opts.logger.info('stopped');
     })();
     return this.stopped;

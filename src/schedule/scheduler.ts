@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { FlowRegistry } from '../probers/types';
+import type { Runtime } from '../runtime';
 import type { ProbeResult } from '../result';
 import { MinHeap } from './heap';
 import type { Job } from './plan';
@@ -14,6 +15,8 @@ export interface SchedulerOptions {
   onResult: (job: Job, result: ProbeResult) => void;
   /** a run not started: the job's previous run was still waiting or in flight (overload, or probes slower than the interval) */
   onSkip?: (job: Job) => void;
+  /** the engines probes use */
+  runtime: Runtime;
   /** jobs due while this many probes are in flight wait in a FIFO */
   maxInFlight: number;
   /** read at each launch: the registry may appear after the scheduler is made (eBPF loads at start) */
@@ -160,6 +163,7 @@ export class Scheduler {
     const p = runProbe(job.target, job.module, {
       timeoutSeconds: job.task.timeout,
       logger: this.opts.logger,
+      runtime: this.opts.runtime,
       flows: this.opts.flows?.(),
       signal: this.abort.signal,
     }).then(

@@ -10,6 +10,7 @@ import { LatestResults } from '../../src/outputs/latest';
 import { TaskMetrics } from '../../src/outputs/metrics';
 import type { ProbeResult } from '../../src/result';
 import type { Job } from '../../src/schedule/plan';
+import { testRuntime } from '../runtime';
 
 const latest = new LatestResults();
 let server: http.Server;
@@ -28,6 +29,7 @@ before(async () => {
       ready: () => true,
       reload: async () => ({ ok: true }),
       flows: () => undefined,
+      runtime: testRuntime,
       signal: stop.signal,
     },
     { host: '127.0.0.1', port: 0 },

@@ -16,6 +16,7 @@ import { NOT_YET_AVAILABLE, PROBER_NAMES, PROBERS, RUNNABLE_PROBERS, moduleSecti
 import type { ProbeResult } from '../../src/result';
 import { silentLogger } from '../../src/log';
 import { runProbe } from '../../src/schedule/run_probe';
+import { testRuntime } from '../runtime';
 
 /** The parts of a descriptor and what each must be; missingParts names those that are not. */
 const PARTS: Record<string, (v: unknown) => boolean> = {
@@ -117,7 +118,7 @@ test('tasks check targets with the prober\'s checkTarget, and refuse probers tha
 
 test('runProbe runs the registered probe and refuses a prober that cannot run yet', async () => {
   for (const name of Object.keys(NOT_YET_AVAILABLE)) {
-    const r = await runProbe('x', { name: 'm', prober: name, timeout: 1 } as unknown as Module, { timeoutSeconds: 1, logger: silentLogger });
+    const r = await runProbe('x', { name: 'm', prober: name, timeout: 1 } as unknown as Module, { timeoutSeconds: 1, logger: silentLogger, runtime: testRuntime });
     assert.equal(r.reason, 'config', name);
     assert.match(r.message ?? '', /not available/);
   }

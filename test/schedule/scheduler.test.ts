@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/log';
 import { planJobs } from '../../src/schedule/plan';
 import { Scheduler } from '../../src/schedule/scheduler';
 import type { ProbeResult } from '../../src/result';
+import { testRuntime } from '../runtime';
 
 /** n listeners on 127.0.0.1, so that a task can have n distinct targets. */
 async function listeners(n: number, onConn: (s: net.Socket) => void): Promise<{ targets: string[]; close: () => void }> {
@@ -44,6 +45,7 @@ test('each target runs once per interval, at spread-out times', async () => {
   const times = new Map<string, number[]>();
   const sched = new Scheduler({
     logger: silentLogger,
+    runtime: testRuntime,
     maxInFlight: 100,
     onResult: (job, r: ProbeResult) => {
       assert.equal(r.success, true, r.message);
@@ -67,7 +69,7 @@ test('each target runs once per interval, at spread-out times', async () => {
 test('the in-flight cap holds, and stop waits for the probes in flight', async () => {
   const srv = await listeners(10, (c) => c.on('error', () => undefined));
   const results: ProbeResult[] = [];
-  const sched = new Scheduler({ logger: silentLogger, maxInFlight: 3, onResult: (_j, r) => results.push(r) });
+  const sched = new Scheduler({ logger: silentLogger, runtime: testRuntime, maxInFlight: 3, onResult: (_j, r) => results.push(r) });
   sched.setPlan(plan(SILENT, srv.targets, '5s', '800ms'));
   sched.start();
   let maxOpen = 0;
@@ -95,6 +97,7 @@ test('demand above the in-flight cap skips runs instead of queueing them without
   const skippedBy = new Map<string, number>();
   const sched = new Scheduler({
     logger: silentLogger,
+    runtime: testRuntime,
     maxInFlight: 2,
     onResult: () => undefined,
     onSkip: (job) => skippedBy.set(job.target, (skippedBy.get(job.target) ?? 0) + 1),
