@@ -10,7 +10,7 @@ import type { TaskMetrics } from '../outputs/metrics';
 import type { FlowRegistry } from '../probers/types';
 import { runProbe } from '../schedule/run_probe';
 import { probeTimeout } from './probe_params';
-import { withHostname } from '../probers/http';
+import { withHostname } from '../probers/http/probe';
 import { ProbeFailure } from '../probers/errors';
 import { gatewayWanted, startGateway } from './gateway';
 import type { Runtime } from '../runtime';
