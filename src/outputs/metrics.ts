@@ -9,36 +9,16 @@ import type { Task } from '../config/types';
 import type { HealthStage, Transition } from '../health/stage';
 import { droppedLogLines } from '../log';
 import type { TaskMetricSpec } from '../probers/descriptor';
+import { PROBERS, RUNNABLE_PROBERS } from '../probers';
 import type { ProbeResult } from '../result';
 import type { Job } from '../schedule/plan';
 import { CounterFamily, GaugeView, HistogramFamily, taskScope, type CounterChild, type Group, type HistogramChild, type Labels, type TaskScope } from './families';
 
 export const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-// until the registry lands: PROBERS' taskMetrics
-const PROBER_TASK_METRICS: TaskMetricSpec[] = [
-  {
-    name: 'sonde_icmp_rtt_seconds',
-    help: 'Round-trip time of each ICMP echo reply',
-    type: 'histogram',
-    labelNames: [],
-    observe(result, add) {
-      for (const rtt of result.icmp?.rtts ?? []) add(rtt);
-    },
-  },
-  {
-    name: 'sonde_icmp_packets_total',
-    help: 'ICMP echo requests sent, replies received and duplicates',
-    type: 'counter',
-    labelNames: ['kind'],
-    observe(result, add) {
-      if (!result.icmp) return;
-      add(result.icmp.sent, 'sent');
-      add(result.icmp.received, 'received');
-      add(result.icmp.duplicates, 'duplicate');
-    },
-  },
-];
+// The series each prober adds (its descriptor's taskMetrics). Every result is shown to every spec:
+// a spec adds only what its own facts (result.icmp...) say.
+const PROBER_TASK_METRICS: readonly TaskMetricSpec[] = RUNNABLE_PROBERS.flatMap((name) => PROBERS[name].taskMetrics);
 
 /** The last result of one target, for the per-target gauges (only tasks within max_target_series). */
 interface TargetRecord {

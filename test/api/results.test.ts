@@ -8,6 +8,7 @@ import { startServer } from '../../src/api/server';
 import { silentLogger } from '../../src/log';
 import { LatestResults } from '../../src/outputs/latest';
 import { TaskMetrics } from '../../src/outputs/metrics';
+import { HealthStage } from '../../src/health/stage';
 import type { ProbeResult } from '../../src/result';
 import type { Job } from '../../src/schedule/plan';
 import { testRuntime } from '../runtime';
@@ -23,7 +24,7 @@ before(async () => {
   const s = await startServer(
     {
       logger: silentLogger,
-      metrics: new TaskMetrics('test'),
+      metrics: new TaskMetrics('test', new HealthStage()),
       latest,
       config: () => ({ source: 'test', modules: {}, tasks: [] }),
       ready: () => true,
