@@ -160,13 +160,15 @@ test('stop waits for the runs in flight, starts no more, and leaves no timer', a
   assert.equal(stopped, false, 'stop waits while a run is in flight');
   await h.clock.advance(1);
   assert.equal(stopped, true, 'stop resolves as the last run ends');
+  assert.equal(h.sched.queued, 0, 'the run waiting for a slot was dropped');
   assert.ok(h.signals.every((s) => !s.aborted), 'runs that end within the grace are not aborted');
   assert.deepEqual(
     h.results.map((r) => [r.target, r.at, r.result.success]),
     [[a.target, 3000, true]],
   );
+  h.sched.setPlan([a, b]); // a reload racing the stop
   await h.clock.advance(60_000);
-  assert.deepEqual(h.startOrder, [a.target], 'the waiting run and later ones never start');
+  assert.deepEqual(h.startOrder, [a.target], 'the waiting run and later ones never start, even after a reload');
   assert.equal(h.clock.pending, 0, 'no timer left behind');
   assert.equal(h.sched.inFlight + h.sched.queued, 0);
 });
