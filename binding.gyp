@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "sonde",
-      "sources": ["<!@(ls -1 native/*.cc)"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "bpf"],
+      "sources": ["<!@(find native -name '*.cc' -not -path 'native/tests/*' -not -path 'native/fuzz/*' | sort)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native", "bpf"],
       "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

@@ -9,9 +9,11 @@ import { performance } from 'node:perf_hooks';
 import { BpfFlowRegistry } from '../src/attribution/registry';
 import { DropTracer, type ProgramStats } from '../src/native/bpf';
 import { IcmpEngine } from '../src/native/icmp';
-import { closeStreamEngine, streamProbe } from '../src/native/stream';
+import { StreamPool } from '../src/native/stream';
 import { Lab } from '../test/lab/netns';
 import { median, report } from './lib/stats';
+
+const pool = new StreamPool();
 
 export interface EbpfOverheadOptions {
   runs: number;
@@ -101,7 +103,7 @@ async function tcpRun(seconds: number, concurrency: number, flows?: BpfFlowRegis
       while (performance.now() < end) {
         const port = PORT_LOW + (next++ % PORT_SPAN);
         const id = flows?.add({ protocol: 'tcp', local: HOST, localPort: port, remote: TARGET, remotePort: TCP_PORT }) ?? 0;
-        const r = await streamProbe({ address: TARGET, port: TCP_PORT, timeoutMs: 2000, sourceAddress: HOST, sourcePort: port });
+        const r = await pool.probe({ address: TARGET, port: TCP_PORT, timeoutMs: 2000, sourceAddress: HOST, sourcePort: port });
         if (id > 0) flows!.remove(id);
         if (r.errno === 0) ok++;
         else failed++;
@@ -158,7 +160,7 @@ export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<string[]>
     }
   } finally {
     engine.close();
-    closeStreamEngine();
+    pool.close();
     lab.close();
   }
   const lines = [

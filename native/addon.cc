@@ -1,5 +1,5 @@
-// Registration only: every capability lives in its own *_glue.cc.
-#include "glue.h"
+// Registration only: every capability's N-API surface lives in glue/.
+#include "glue/glue.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNotify(env, exports);

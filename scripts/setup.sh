@@ -54,7 +54,7 @@ if [ -f bpf/Makefile ]; then
 fi
 
 # The addon: reconfigure when the set of sources changed, rebuild when any source is newer.
-sources=$(ls -1 native/*.cc native/*.h bpf/*.h 2>/dev/null | tr '\n' ' ')
+sources=$( { find native -name '*.cc' -o -name '*.h' | grep -v -e '^native/tests/' -e '^native/fuzz/'; ls -1 bpf/*.h; } 2>/dev/null | sort | tr '\n' ' ')
 addon=build/Release/sonde.node
 if [ ! -f build/Makefile ] || [ "$(cat build/.sonde-sources 2>/dev/null)" != "$sources" ]; then
   log "configuring the addon"

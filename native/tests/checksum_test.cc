@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.h"
-#include "../checksum.h"
+#include "common/checksum.h"
 
 using namespace sonde;
 using check::ReferenceSum;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "check.h"
-#include "../probe_render.h"
-#include "../probe_request.h"
+#include "gateway/render.h"
+#include "gateway/request_head.h"
 
 using namespace sonde;
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.h"
-#include "../http_parse.h"
+#include "stream/http_parse.h"
 
 using sonde::HttpParseError;
 using sonde::HttpParseStatus;
@@ -156,7 +156,7 @@ void TestHeadLimit() {
   }
 }
 
-// The fuzzer's seeds (fuzz_http_parse.cc: the first byte picks HEAD, body limit and piece size):
+// The fuzzer's seeds (fuzz/http_parse.cc: the first byte picks HEAD, body limit and piece size):
 // a chunked body with an extension and a trailer; an interim 100 and a repeated Content-Length.
 void WriteSeeds(const std::string& dir) {
   auto seed = [](const std::string& text) { return std::vector<uint8_t>(text.begin(), text.end()); };

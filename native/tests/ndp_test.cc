@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "check.h"
-#include "../ndp.h"
+#include "packet/ndp.h"
 
 using namespace sonde;
 using Bytes = std::vector<uint8_t>;

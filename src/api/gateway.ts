@@ -1,4 +1,4 @@
-// The native /probe gateway (native/stream_gateway.cc): the stream engine's thread owns sonde's
+// The native /probe gateway (native/gateway/gateway.cc): the stream engine's thread owns sonde's
 // listener, answers /probe for the modules below itself (no JS turn per probe) and hands every
 // other connection to Node's HTTP server, request unread. Which modules qualify, and the tables
 // the native side evaluates them with, are decided here from the same code the probers use
@@ -10,7 +10,7 @@ import type { Config, Module } from '../config/types';
 import { classifyError } from '../probers/errors';
 import { fastPathEnabled } from '../probers/fast';
 import { buildRequestSpec } from '../probers/http/request_spec';
-import { gatewayEngines, type GatewayAsk, type GatewayEngine, type GatewayModuleSpec } from '../native/stream';
+import type { GatewayAsk, GatewayEngine, GatewayModuleSpec, StreamPool } from '../native/stream';
 
 /**
  * Whether the gateway may answer a module natively: options the engine honours only. Anything
@@ -79,6 +79,8 @@ export function errnoReasons(): Array<[number, string]> {
 
 export interface GatewayDeps {
   server: http.Server;
+  /** the runtime's stream engines: the gateway's listeners run on their threads */
+  stream: StreamPool;
   /** runs a probe the native side could not finish and renders its /probe text */
   finish(a: GatewayAsk): Promise<{ status: number; contentType: string; body: string }>;
   onError(err: unknown, what: string): void;
@@ -106,7 +108,7 @@ let active: GatewayEngine[] = [];
 
 /** Starts the gateway's listeners; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
 export function startGateway(host: string, port: number, deps: GatewayDeps): number {
-  const engines = gatewayEngines(gatewayThreads());
+  const engines = deps.stream.gatewayEngines(gatewayThreads());
   let bound = port;
   try {
     // The first listener picks the port when 0 was asked; the others join it.

@@ -13,6 +13,7 @@ import { probeTimeout } from './probe_params';
 import { withHostname } from '../probers/http';
 import { ProbeFailure } from '../probers/errors';
 import { gatewayWanted, startGateway } from './gateway';
+import type { Runtime } from '../runtime';
 
 export interface ApiDeps {
   logger: Logger;
@@ -22,6 +23,8 @@ export interface ApiDeps {
   ready(): boolean;
   reload(): Promise<{ ok: boolean; error?: string }>;
   flows: () => FlowRegistry | undefined;
+  /** the daemon's engines */
+  runtime: Runtime;
   /** aborts /probe requests in flight when the daemon stops */
   signal: AbortSignal;
 }
@@ -63,7 +66,7 @@ export async function probeAnswer(
   timeout: number,
   debug = false,
 ): Promise<{ status: number; contentType: string; body: string }> {
-  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, flows: deps.flows(), signal: deps.signal });
+  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: deps.signal });
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message }, 'probe failed');
   const reg = renderProbe(result, module);
   if (debug) {
@@ -83,7 +86,7 @@ async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerR
     case '/results': {
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 100_000);
       const list = deps.latest.list(url.searchParams.get('task') ?? undefined, limit);
-      return send(res, 200, JSON.stringify(list.map((e) => ({ task: e.task, ...resultToJSON(e.result) }))) + '\n', 'application/json');
+      return send(res, 200, JSON.stringify(list.map((e) => deps.latest.toJSON(e))) + '\n', 'application/json');
     }
     case '/-/healthy':
       return send(res, 200, 'Healthy\n');
@@ -132,6 +135,7 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
     // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
     const port = startGateway(addr.host, addr.port, {
       server,
+      stream: deps.runtime.stream,
       finish: async (a) => {
         const module = deps.config().modules[a.module];
         if (!module) return { status: 400, contentType: 'text/plain; charset=utf-8', body: `Unknown module "${a.module}"\n` };

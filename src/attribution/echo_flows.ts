@@ -1,5 +1,5 @@
 // ICMP echo flows of the native engine (issue 4). The engine picks each echo's identifier and sequence
-// on its own thread at send time (native/icmp_engine.cc KeyOf), so no flow can be registered by echo id
+// on its own thread at send time (native/icmp/engine.cc KeyOf), so no flow can be registered by echo id
 // before the request leaves. Instead one "remote" key per target host (every echo to or from that
 // address, bpf/flows.bpf.h SONDE_TIER_REMOTE) is registered before the first send, the programs report
 // the id and sequence of every packet they match, and each outcome of the engine names the id:seq it

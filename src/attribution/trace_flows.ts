@@ -2,7 +2,7 @@
 // gets a verdict. The trace engine picks each probe's wire identity on its own thread, so the flow is
 // registered before the first probe by remote service (bpf/flows.bpf.h SONDE_TIER_REMOTE: every packet
 // to or from the target, and port for UDP/TCP), and each lost probe is then found among the events of
-// that flow by what names it on the wire (native/trace_packet.h):
+// that flow by what names it on the wire (native/packet/trace.h):
 //   ICMP  echo id = flow, sequence = key                 (events keyed by id:seq, src/attribution/echo_flows.ts)
 //   UDP   source port = flow, IPv4 identification = key (BpfEvent.wireTag; IPv6 carries it in the payload only)
 //   TCP   source port = flow, sequence = key << 16 | gen (BpfEvent.wireTag)

@@ -2,7 +2,8 @@
 // round of echoes to many targets at once through the native engine, printed like `fping -c`; with
 // --explain, every lost echo says where it was lost (eBPF attribution, issue 4).
 // Exit 0 when every target answered at least once, 1 otherwise, 2 on usage errors.
-import { closeSharedIcmpEngine, IcmpSocketError, sharedIcmpEngine } from '../native/icmp';
+import { IcmpSocketError } from '../native/icmp';
+import { Runtime } from '../runtime';
 import { resolveTarget } from '../probers/resolve';
 import { echoRounds, rttStats, type RoundResult } from '../probers/icmp_round';
 import type { Attribution } from '../result';
@@ -131,9 +132,10 @@ export async function pingCommand(argv: string[]): Promise<number> {
       }
     }),
   );
+  const runtime = new Runtime();
   let engine;
   try {
-    engine = sharedIcmpEngine();
+    engine = runtime.icmp();
   } catch (err) {
     if (err instanceof IcmpSocketError) {
       process.stderr.write(`sonde ping: ${err.message}\n`);
@@ -155,7 +157,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
   }
   const byTarget: Array<RoundResult | undefined> = args.targets.map(() => undefined);
   live.forEach((x, k) => (byTarget[x.i] = rounds[k]));
-  closeSharedIcmpEngine();
+  runtime.close();
   const none: RoundResult = { sent: 0, received: 0, duplicates: 0, rtts: [], replySeqs: [], lost: [] };
 
   if (args.json) {

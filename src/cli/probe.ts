@@ -9,6 +9,7 @@ import { runProbe } from '../schedule/run_probe';
 import { UsageError, parseArgs, secondsFlag } from './args';
 import { formatResult } from './format';
 import { openExplainer } from './explain';
+import { Runtime } from '../runtime';
 
 const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FILE] [--timeout S] [--json]
 
@@ -56,10 +57,12 @@ export async function probeCommand(argv: string[]): Promise<number> {
   if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
   const timeout = secondsFlag(flags.timeout, '--timeout', module.timeout > 0 ? module.timeout : 10);
   const explain = flags.explain ? await openExplainer() : undefined;
+  const runtime = new Runtime();
   let result: ProbeResult;
   try {
-    result = await runProbe(target, module, { timeoutSeconds: timeout, logger: silentLogger, flows: explain?.flows });
+    result = await runProbe(target, module, { timeoutSeconds: timeout, logger: silentLogger, runtime, flows: explain?.flows });
   } finally {
+    runtime.close();
     explain?.close();
   }
   if (flags.json) process.stdout.write(JSON.stringify(resultToJSON(result), null, 2) + '\n');

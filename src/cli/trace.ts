@@ -3,7 +3,8 @@
 // With --explain every probe that got no answer gets an eBPF verdict (issue 4): lost on the probe
 // host (kernel drop reason, direction, location) or out on the path.
 // Exit 0 when the target was reached, 1 otherwise, 2 on usage errors.
-import { closeSharedTraceEngine, sharedTraceEngine, TraceSocketError, type TraceProto } from '../native/trace';
+import { TraceSocketError, type TraceProto } from '../native/trace';
+import { Runtime } from '../runtime';
 import { resolveTarget } from '../probers/resolve';
 import { explainTrace, summarizeAttribution, watchTrace, type TraceWatch } from '../attribution/trace_flows';
 import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace_run';
@@ -140,10 +141,11 @@ export async function traceCommand(argv: string[]): Promise<number> {
     explainer = await openExplainer({ xdpInterface: args.xdpInterface, registry: { maxEventsPerFlow: 1 << 16 } });
     watch = watchTrace(explainer.flows, args.family, address, args.options.proto, port);
   }
+  const runtime = new Runtime();
   let facts: TraceFacts;
   let attribution: Map<number, Attribution[]> | undefined;
   try {
-    facts = await runTrace(sharedTraceEngine(), address, { ...args.options, onLost: watch ? (p) => lost.push(p) : undefined });
+    facts = await runTrace(runtime.trace(), address, { ...args.options, onLost: watch ? (p) => lost.push(p) : undefined });
     if (explainer && watch) attribution = await explainTrace(explainer.flows, watch, lost, args.options.timeout);
   } catch (err) {
     if (err instanceof TraceSocketError) {
@@ -152,7 +154,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
     }
     throw err;
   } finally {
-    closeSharedTraceEngine();
+    runtime.close();
     if (explainer && watch) explainer.flows.remove(watch.id);
     explainer?.close();
   }

@@ -14,8 +14,11 @@ import { LABEL_NAME, TARGET_CHECKS } from './schema_values';
 /** Probers a task may use in this version; modules: may name any blackbox prober. */
 export const AVAILABLE_PROBERS: readonly ProberName[] = ['http', 'tcp', 'icmp', 'trace'];
 
-/** Label names sonde itself puts on task series. */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase'] as const;
+/**
+ * Label names sonde itself puts on task series (a task label of the same name would repeat it):
+ * test/outputs/metrics.test.ts checks every per-task series' label names are here.
+ */
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le'] as const;
 
 export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 

@@ -1,4 +1,4 @@
-// Typed wrapper of the eBPF drop tracer and XDP observer (native/bpf_glue.cc). When eBPF cannot be used
+// Typed wrapper of the eBPF drop tracer and XDP observer (native/glue/bpf.cc). When eBPF cannot be used
 // (no CAP_BPF/CAP_PERFMON, no BTF, objects not built, load refused) openDropTracer() returns null after
 // reporting ONE "eBPF unavailable: <what is missing>" message per process; callers go on without it.
 import { existsSync, readFileSync } from 'node:fs';

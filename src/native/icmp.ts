@@ -1,6 +1,6 @@
-// Typed wrapper over the native ICMP engine (native/icmp_glue.cc). The engine sends echoes on its
+// Typed wrapper over the native ICMP engine (native/glue/icmp.cc). The engine sends echoes on its
 // own thread and hands outcomes back in batches of typed arrays; this module turns them into
-// per-request callbacks. Use sharedIcmpEngine(): one engine (and one set of sockets) per process.
+// per-request callbacks. One engine (and one set of sockets) per runtime (src/runtime.ts).
 import { binding } from './addon';
 import { addressBytes, formatAddress } from './ipaddr';
 
@@ -268,18 +268,4 @@ export class IcmpEngine {
       }
     }
   }
-}
-
-let shared: IcmpEngine | undefined;
-
-/** The process-wide engine, created on first use with a table of 2^20 probes. */
-export function sharedIcmpEngine(): IcmpEngine {
-  shared ??= new IcmpEngine({ capacityLog2: 20 });
-  return shared;
-}
-
-/** Closes the process-wide engine (a one-shot CLI command calls it before exiting). */
-export function closeSharedIcmpEngine(): void {
-  shared?.close();
-  shared = undefined;
 }

@@ -1,4 +1,4 @@
-// Typed binding of IPv6 router discovery (native/ndp_glue.cc): the RS/RA exchange on a raw
+// Typed binding of IPv6 router discovery (native/glue/ndp.cc): the RS/RA exchange on a raw
 // ICMPv6 socket runs on a libuv worker thread; this module only shapes its results.
 import { binding } from './addon';
 
@@ -20,7 +20,7 @@ export interface NativeRoute {
   lifetime: number;
 }
 
-/** One Router Advertisement as parsed by native/ndp.cc (RFC 4861 §4.2, RFC 4191, RFC 8106). */
+/** One Router Advertisement as parsed by native/packet/ndp.cc (RFC 4861 §4.2, RFC 4191, RFC 8106). */
 export interface NativeAdvert {
   curHopLimit: number;
   managed: boolean;

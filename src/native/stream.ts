@@ -1,6 +1,6 @@
-// Typed wrapper over the native stream engine (native/stream_glue.cc): TCP connect probes and
+// Typed wrapper over the native stream engine (native/glue/stream.cc): TCP connect probes and
 // plain HTTP/1.x probes run on the engine's own thread; results come back in batches of typed
-// arrays and are turned into per-probe promises here. One engine per process, created lazily.
+// arrays and are turned into per-probe promises here. A StreamPool per runtime (src/runtime.ts).
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
@@ -29,7 +29,7 @@ const PARSE_ERRORS: readonly (HttpParseError | undefined)[] = [
   'body_too_large',
 ];
 
-// Flags as native/stream_engine.h defines them.
+// Flags as native/stream/engine.h defines them.
 const FLAG_HTTP = 1;
 const FLAG_GRACEFUL = 2;
 const FLAG_HEAD = 4;
@@ -120,7 +120,7 @@ type NativeStreamCtor = new (
   onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], asks: GatewayAsk[]) => void,
 ) => NativeStreamEngine;
 
-/** A module the /probe gateway may answer natively (native/probe_render.h GatewayModule). */
+/** A module the /probe gateway may answer natively (native/gateway/render.h GatewayModule). */
 export type GatewayModuleSpec = {
   name: string;
   /** seconds, 0: none */
@@ -160,7 +160,7 @@ export interface GatewayHandlers {
   ask(a: GatewayAsk): void;
 }
 
-// Record layout, as native/stream_glue.cc writes it.
+// Record layout, as native/glue/stream.cc writes it.
 const STRIDE = 16;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
@@ -300,69 +300,68 @@ class StreamClient {
   }
 }
 
-let shared: StreamClient | undefined;
-let sharedCapacity: number | undefined;
-
-function client(): StreamClient {
-  shared ??= new StreamClient(sharedCapacity);
-  return shared;
-}
-
-/**
- * Sets the slot count (probes with an open socket at once, default 4096, clamped to half of
- * RLIMIT_NOFILE) of the engine; takes effect when the next engine starts (after closeStreamEngine).
- */
-export function setStreamCapacity(capacity: number | undefined): void {
-  sharedCapacity = capacity;
-}
-
-let turn = 0;
-
-/**
- * Runs one TCP connect or plain HTTP probe on the process's stream engine, or in turn on each of
- * the engines gatewayEngines() started: one engine thread is the limit of a busy probe host.
- */
-export function streamProbe(req: StreamRequest): Promise<StreamResult> {
-  try {
-    const c = extra.length === 0 ? client() : turn === 0 ? client() : extra[turn - 1];
-    turn = turn >= extra.length ? 0 : turn + 1;
-    return c.probe(req);
-  } catch (e) {
-    return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
-  }
-}
-
-/** Slots of the engine (probes with an open socket at once; the rest wait in its queue). */
-export function streamCapacity(): number {
-  return client().capacity;
-}
-
-// Engines beyond the shared one, each on its own thread, started for the /probe gateway and then
-// sharing the probes of streamProbe too.
-let extra: StreamClient[] = [];
-
 export type GatewayEngine = Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer' | 'counters'>;
 
 /**
- * `n` engines for the /probe gateway (src/api/gateway.ts): the process's shared engine and n-1
- * more. One engine thread answering every /probe request was the limit with cores to spare.
+ * The stream engines of one runtime (src/runtime.ts): one engine thread, started on first use, and
+ * more for the /probe gateway (gatewayEngines), which then share the probes of probe() in turn:
+ * one engine thread is the limit of a busy probe host.
  */
-export function gatewayEngines(n: number): GatewayEngine[] {
-  while (extra.length < n - 1) extra.push(new StreamClient(sharedCapacity));
-  return [client(), ...extra.slice(0, Math.max(0, n - 1))];
-}
+export class StreamPool {
+  private first: StreamClient | undefined;
+  // Engines beyond the first, each on its own thread.
+  private extra: StreamClient[] = [];
+  private turn = 0;
 
-export function streamCounters(): Record<string, number> {
-  return client().counters();
-}
+  /**
+   * capacity: the slot count of each engine (probes with an open socket at once, default 4096,
+   * clamped to half of RLIMIT_NOFILE).
+   */
+  constructor(private readonly opts: { capacity?: number } = {}) {}
 
-/** Stops the engine; pending probes reject. The next streamProbe starts a new engine. */
-export function closeStreamEngine(): void {
-  shared?.close();
-  shared = undefined;
-  for (const e of extra) e.close();
-  extra = [];
-  turn = 0;
+  private client(): StreamClient {
+    this.first ??= new StreamClient(this.opts.capacity);
+    return this.first;
+  }
+
+  /** Runs one TCP connect or plain HTTP probe, on the engines in turn. */
+  probe(req: StreamRequest): Promise<StreamResult> {
+    try {
+      const extra = this.extra;
+      const c = extra.length === 0 || this.turn === 0 ? this.client() : extra[this.turn - 1];
+      this.turn = this.turn >= extra.length ? 0 : this.turn + 1;
+      return c.probe(req);
+    } catch (e) {
+      return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
+    }
+  }
+
+  /** Slots of an engine (probes with an open socket at once; the rest wait in its queue). */
+  get capacity(): number {
+    return this.client().capacity;
+  }
+
+  /**
+   * `n` engines for the /probe gateway (src/api/gateway.ts): the first engine and n-1 more. One
+   * engine thread answering every /probe request was the limit with cores to spare.
+   */
+  gatewayEngines(n: number): GatewayEngine[] {
+    while (this.extra.length < n - 1) this.extra.push(new StreamClient(this.opts.capacity));
+    return [this.client(), ...this.extra.slice(0, Math.max(0, n - 1))];
+  }
+
+  counters(): Record<string, number> {
+    return this.client().counters();
+  }
+
+  /** Stops the engines; pending probes reject. The next probe() starts a new engine. */
+  close(): void {
+    this.first?.close();
+    this.first = undefined;
+    for (const e of this.extra) e.close();
+    this.extra = [];
+    this.turn = 0;
+  }
 }
 
 /** HTTP/1.1 request bytes for the engine: the given fields plus Host and "Connection: close". */

@@ -1,6 +1,6 @@
-// Typed wrapper over the native trace engine (native/trace_glue.cc): TTL-limited ICMP, UDP and TCP
+// Typed wrapper over the native trace engine (native/glue/trace.cc): TTL-limited ICMP, UDP and TCP
 // SYN probes with Paris-traceroute flow identifiers, outcomes delivered in batches of typed arrays
-// and turned here into per-probe callbacks. Use sharedTraceEngine(): one engine per process.
+// and turned here into per-probe callbacks. One engine per runtime (src/runtime.ts).
 import { binding } from './addon';
 import { addressBytes, formatAddress } from './ipaddr';
 
@@ -193,18 +193,4 @@ export class TraceEngine {
     }
     if (this.waiting.size === 0 && !this.closed) this.native.unref();
   }
-}
-
-let shared: TraceEngine | undefined;
-
-/** The process-wide trace engine, created on first use. */
-export function sharedTraceEngine(): TraceEngine {
-  shared ??= new TraceEngine();
-  return shared;
-}
-
-/** Closes the process-wide engine (a one-shot CLI command calls it before exiting). */
-export function closeSharedTraceEngine(): void {
-  shared?.close();
-  shared = undefined;
 }

@@ -4,7 +4,7 @@
 // stay on the rich path. SONDE_FAST_PATH=0 turns it off (for comparison and debugging).
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { streamProbe, type StreamRequest, type StreamResult } from '../native/stream';
+import type { StreamPool, StreamRequest, StreamResult } from '../native/stream';
 import { classifyError, ProbeFailure } from './errors';
 import { sourcePorts } from './source_ports';
 import type { FlowRegistry } from './types';
@@ -48,8 +48,8 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
  * registry, the probe binds a source port sonde holds and registers it first, so that even a
  * dropped first SYN is attributed to it.
  */
-async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise<StreamResult> {
-  if (!flows?.addPortFlow) return streamProbe(req);
+async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined): Promise<StreamResult> {
+  if (!flows?.addPortFlow) return stream.probe(req);
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = sourcePorts.take();
@@ -57,7 +57,7 @@ async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise
     const id = flows.addPortFlow('tcp', port);
     req.sourcePort = port;
     try {
-      const r = await streamProbe(req);
+      const r = await stream.probe(req);
       if (r.code !== 'EADDRINUSE') return r;
     } finally {
       if (id > 0) flows.remove(id);
@@ -65,16 +65,17 @@ async function run(req: StreamRequest, flows: FlowRegistry | undefined): Promise
     }
   }
   req.sourcePort = undefined;
-  return streamProbe(req);
+  return stream.probe(req);
 }
 
 /** A TCP connect probe: the connect time in seconds (also of a failed attempt) and the failure, if any. */
 export async function fastConnect(
   address: string,
   port: number,
-  opts: { sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry },
+  opts: { stream: StreamPool; sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry },
 ): Promise<{ seconds: number; failure?: ProbeFailure }> {
   const r = await run(
+    opts.stream,
     { address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline), sourcePort: undefined },
     opts.flows,
   );
@@ -144,6 +145,7 @@ export async function fastHTTP(input: {
   bodySizeLimit: number;
   transparentGzip: boolean;
   deadline: number;
+  stream: StreamPool;
   flows?: FlowRegistry;
   /** keeps the request bytes for the next probe sending the same request (the engine copies them) */
   wire?: { wire?: Buffer };
@@ -156,6 +158,7 @@ export async function fastHTTP(input: {
     if (input.wire) input.wire.wire = bytes;
   }
   const r = await run(
+    input.stream,
     {
       address: input.address,
       port: input.port,

@@ -3,7 +3,7 @@
 // timestamps. Unanswered echoes are results (packet_loss), ICMP errors name what the path said.
 import { performance } from 'node:perf_hooks';
 import type { ICMPModule } from '../config/types';
-import { IcmpSocketError, sharedIcmpEngine, type IcmpOutcome } from '../native/icmp';
+import { IcmpSocketError, type IcmpOutcome } from '../native/icmp';
 import { addressBytes } from '../native/ipaddr';
 import type { FailureReason, ProbeResult } from '../result';
 import { classifyError, ProbeFailure } from './errors';
@@ -70,7 +70,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
     const src = checkSource(cfg, resolved.family);
     let engine;
     try {
-      engine = sharedIcmpEngine();
+      engine = ctx.runtime.icmp();
     } catch (err) {
       if (err instanceof IcmpSocketError) throw new ProbeFailure('network_error', err.message);
       throw err;

@@ -204,6 +204,7 @@ async function probeConnectOnly(target: string, module: Module, ctx: ProbeContex
       sourceAddress: tcp.source_ip_address,
       resetOnClose: tcp.reset_on_close,
       deadline: ctx.deadline,
+      stream: ctx.runtime.stream,
       flows: ctx.flows,
     });
     result.phases.connect = seconds;

@@ -4,7 +4,7 @@
 // Success: the target answered. A path that dies before it is a result (trace_incomplete).
 import { performance } from 'node:perf_hooks';
 import { defaultTrace } from '../config/defaults';
-import { sharedTraceEngine, TraceSocketError } from '../native/trace';
+import { TraceSocketError } from '../native/trace';
 import type { ProbeResult } from '../result';
 import { classifyError, ProbeFailure } from './errors';
 import { resolveTarget } from './resolve';
@@ -32,7 +32,7 @@ export const probeTrace: Prober = async (target, module, ctx) => {
     result.ipProtocol = resolved.family;
     let engine;
     try {
-      engine = sharedTraceEngine();
+      engine = ctx.runtime.trace();
     } catch (err) {
       if (err instanceof TraceSocketError) throw new ProbeFailure('network_error', err.message);
       throw err;

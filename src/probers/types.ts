@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import type { Attribution, ProbeResult } from '../result';
+import type { Runtime } from '../runtime';
 
 /** A lost ICMP echo: `seq` as the caller numbers its probes, echoId/echoSeq as sent on the wire. */
 export interface LostEcho {
@@ -35,6 +36,8 @@ export interface ProbeContext {
   deadline: number;
   logger: Logger;
   flows?: FlowRegistry;
+  /** the engines this probe may use (src/runtime.ts) */
+  readonly runtime: Runtime;
 }
 
 export type Prober = (target: string, module: Module, ctx: ProbeContext) => Promise<ProbeResult>;

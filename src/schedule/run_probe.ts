@@ -6,10 +6,13 @@ import type { Module } from '../config/types';
 import { PROBERS } from '../probers';
 import type { FlowRegistry, ProbeContext } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
+import type { Runtime } from '../runtime';
 
 export interface RunOptions {
   timeoutSeconds: number;
   logger: Logger;
+  /** the engines probes use (the daemon's, a CLI command's) */
+  runtime: Runtime;
   flows?: FlowRegistry;
   /** aborts the probe early (daemon shutdown) */
   signal?: AbortSignal;
@@ -91,6 +94,7 @@ class LazyContext implements ProbeContext {
   constructor(
     readonly deadline: number,
     readonly logger: Logger,
+    readonly runtime: Runtime,
     readonly flows: ProbeFlows | undefined,
     private readonly outer: AbortSignal | undefined,
   ) {}
@@ -128,7 +132,7 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   if (!prober) return failed(target, module, startedAt, t0, 'config', `prober ${module.prober} is not available in this version of sonde`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
-  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, flows, opts.signal);
+  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal);
   // One timer per probe: at the deadline it aborts the probe and re-arms itself as the overrun guard.
   let timer: NodeJS.Timeout | undefined;
   try {

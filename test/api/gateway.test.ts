@@ -1,4 +1,4 @@
-// The native /probe gateway (src/api/gateway.ts, native/stream_gateway.cc) against the TypeScript
+// The native /probe gateway (src/api/gateway.ts, native/gateway/gateway.cc) against the TypeScript
 // path: for every case the two daemons (one with the gateway, one with SONDE_GATEWAY=0) must give
 // the same /probe text but for timings, and the gateway's counters must show which path
 // answered. Then the connection handling a client can throw at it: keep-alive mixing native and

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
 import { DropTracer, type BpfEvent } from '../../src/native/bpf';
-import { closeSharedIcmpEngine, sharedIcmpEngine } from '../../src/native/icmp';
 import { echoRounds } from '../../src/probers/icmp_round';
 import type { Attribution } from '../../src/result';
 import { runSonde } from '../lab/cli';
 import { FaultLab, TARGET_ADDR } from '../lab/faultlab';
 import { isRoot, privilegedTest } from '../lab/privileged';
+import { testRuntime } from '../runtime';
 
 let lab: FaultLab;
 
@@ -21,7 +21,7 @@ before(async () => {
 });
 
 after(() => {
-  closeSharedIcmpEngine();
+  testRuntime.close();
   lab?.close();
 });
 
@@ -128,7 +128,7 @@ privilegedTest('a clean run of 10,000 echoes has no drop and no attribution', as
   try {
     tracer.attachXdp(lab.p0);
     const matched0 = tracer.stats().xdpMatched;
-    const engine = sharedIcmpEngine();
+    const engine = testRuntime.icmp();
     const [round] = await echoRounds(engine, [TARGET_ADDR], { pings: 10_000, interval: 0.0005, timeout: 2, flows: registry });
     await tracer.drain();
     assert.equal(round.sent, 10_000);

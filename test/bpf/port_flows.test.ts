@@ -7,8 +7,10 @@ import net from 'node:net';
 import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
 import { DropTracer } from '../../src/native/bpf';
-import { closeStreamEngine, streamProbe } from '../../src/native/stream';
+import { StreamPool } from '../../src/native/stream';
 import { isRoot, privilegedTest } from '../lab/privileged';
+
+const pool = new StreamPool();
 
 let tracer: DropTracer;
 let registry: BpfFlowRegistry;
@@ -26,12 +28,12 @@ before(async () => {
 
 after(() => {
   tracer?.stop();
-  closeStreamEngine();
+  pool.close();
 });
 
 // Ports from the top of sonde's source range, away from what other tests of this process take.
 async function refusedFrom(sourcePort: number): Promise<void> {
-  const r = await streamProbe({ address: '127.0.0.1', port: closedPort, timeoutMs: 2000, sourcePort });
+  const r = await pool.probe({ address: '127.0.0.1', port: closedPort, timeoutMs: 2000, sourcePort });
   assert.equal(r.code, 'ECONNREFUSED');
   await registry.drain();
 }

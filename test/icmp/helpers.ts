@@ -5,6 +5,7 @@ import pino from 'pino';
 import type { ICMPModule, Module } from '../../src/config/types';
 import { probeICMP } from '../../src/probers/icmp';
 import type { ProbeResult } from '../../src/result';
+import { testRuntime } from '../runtime';
 
 export function icmpModule(over: Partial<ICMPModule> = {}): Module {
   const icmp: ICMPModule = {
@@ -28,6 +29,7 @@ export async function probe(target: string, over: Partial<ICMPModule> = {}, time
       signal: ctl.signal,
       deadline: performance.now() + timeoutSeconds * 1000,
       logger: pino({ level: 'silent' }),
+      runtime: testRuntime,
     });
   } finally {
     clearTimeout(timer);

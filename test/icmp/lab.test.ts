@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after } from 'node:test';
-import { sharedIcmpEngine } from '../../src/native/icmp';
 import { buildIcmpLab, type IcmpLab } from '../lab/icmplab';
 import { privilegedTest } from '../lab/privileged';
 import { median, probe } from './helpers';
+import { testRuntime } from '../runtime';
 
 let lab: IcmpLab | undefined;
 function getLab(): IcmpLab {
@@ -164,7 +164,7 @@ privilegedTest('forged replies from the target address are strays, never success
     }
   }`);
   try {
-    const before = sharedIcmpEngine().counters().strays;
+    const before = testRuntime.icmp().counters().strays;
     const forger = l.lab.spawn('t', ['/usr/bin/python3', '-c', FORGER, target, '198.19.201.1', '300']);
     await new Promise<void>((resolve, reject) => {
       forger.stdout?.once('data', () => resolve());
@@ -175,7 +175,7 @@ privilegedTest('forged replies from the target address are strays, never success
     assert.equal(r.success, false);
     assert.equal(r.reason, 'packet_loss');
     assert.equal(r.icmp?.received, 0);
-    const strays = sharedIcmpEngine().counters().strays - before;
+    const strays = testRuntime.icmp().counters().strays - before;
     assert.ok(strays >= 290, `strays ${strays}`);
   } finally {
     l.lab.exec('r3', ['nft', 'delete', 'table', 'inet', 'sdstray']);

@@ -1,4 +1,4 @@
-// The engine's shards (native/icmp_shards.cc): every reply and every ICMP error reaches exactly
+// The engine's shards (native/icmp/shards.cc): every reply and every ICMP error reaches exactly
 // the shard that sent the probe, whatever the number of shards, and a DF probe's socket does not
 // hand its replies over a second time as duplicates.
 import assert from 'node:assert/strict';

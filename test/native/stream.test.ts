@@ -5,12 +5,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import type net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { closeStreamEngine, httpRequestBytes, setStreamCapacity, streamCapacity, streamProbe, type StreamResult } from '../../src/native/stream';
+import { StreamPool, httpRequestBytes, type StreamResult } from '../../src/native/stream';
 import { cannedHttp, close, closedPort, fullBacklog, tcpListener } from './stream_servers';
+
+let pool = new StreamPool();
 
 const servers: net.Server[] = [];
 after(async () => {
-  closeStreamEngine();
+  pool.close();
   await Promise.all(servers.map(close));
 });
 
@@ -19,7 +21,7 @@ const get = (p: string, host = '127.0.0.1') => httpRequestBytes('GET', host, p, 
 test('a connect to a listening port succeeds, reports its local port and resets the connection', async () => {
   const { server, port } = await tcpListener();
   servers.push(server);
-  const r = await streamProbe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
   assert.equal(r.errno, 0);
   assert.equal(r.phase, 'done');
   assert.ok(r.localPort > 0);
@@ -33,7 +35,7 @@ test('a connect to a listening port succeeds, reports its local port and resets 
 test('a graceful connect probe closes with FIN and so leaves TIME_WAIT on this side', async () => {
   const { server, port } = await tcpListener();
   servers.push(server);
-  const r = await streamProbe({ address: '127.0.0.1', port, timeoutMs: 2000, graceful: true });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, graceful: true });
   assert.equal(r.errno, 0);
   let tw = '';
   for (let i = 0; i < 20 && tw === ''; i++) {
@@ -44,7 +46,7 @@ test('a graceful connect probe closes with FIN and so leaves TIME_WAIT on this s
 });
 
 test('a connect to a closed port fails with ECONNREFUSED in the connect phase', async () => {
-  const r = await streamProbe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: 2000 });
+  const r = await pool.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: 2000 });
   assert.equal(r.code, 'ECONNREFUSED');
   assert.equal(r.phase, 'connect');
 });
@@ -52,7 +54,7 @@ test('a connect to a closed port fails with ECONNREFUSED in the connect phase', 
 test('a connect to a listener with a full accept queue times out in the connect phase', async () => {
   const lst = await fullBacklog();
   try {
-    const r = await streamProbe({ address: '127.0.0.1', port: lst.port, timeoutMs: 300 });
+    const r = await pool.probe({ address: '127.0.0.1', port: lst.port, timeoutMs: 300 });
     assert.equal(r.code, 'ETIMEDOUT');
     assert.equal(r.phase, 'connect');
     assert.ok(r.timings.total >= 0.29 && r.timings.total < 1, `total ${r.timings.total}`);
@@ -64,7 +66,7 @@ test('a connect to a listener with a full accept queue times out in the connect 
 test('a server that accepts but never answers times out in the processing phase', async () => {
   const { server, port } = await cannedHttp(() => null);
   servers.push(server);
-  const r = await streamProbe({ address: '127.0.0.1', port, timeoutMs: 300, request: get('/') });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 300, request: get('/') });
   assert.equal(r.code, 'ETIMEDOUT');
   assert.equal(r.phase, 'processing');
   assert.ok(r.timings.connect > 0);
@@ -125,7 +127,7 @@ test('HTTP responses are framed, counted and judged', async (t) => {
   for (const c of HTTP_CASES) {
     await t.test(c.what, async () => {
       const request = httpRequestBytes(c.head ? 'HEAD' : 'GET', 'localhost', c.path);
-      const r = await streamProbe({ address: '127.0.0.1', port: srv.port, timeoutMs: 3000, request, headRequest: c.head, bodyLimit: c.bodyLimit });
+      const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 3000, request, headRequest: c.head, bodyLimit: c.bodyLimit });
       const got = Object.fromEntries(Object.keys(c.want).map((k) => [k, r[k as keyof StreamResult]]));
       assert.deepEqual(got, c.want);
       if (r.errno === 0) {
@@ -142,12 +144,12 @@ test('HTTP responses are framed, counted and judged', async (t) => {
 test('the raw response head is returned, capped at headerCapture bytes', async () => {
   const srv = await cannedHttp((p) => RESPONSES[p] ?? '');
   servers.push(srv.server);
-  const r = await streamProbe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl') });
+  const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl') });
   assert.equal(r.head, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\n');
   // The server closed first ("Connection: close"), so no TIME_WAIT is left on our side.
   const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${srv.port} )`]).toString().trim();
   assert.equal(tw, '');
-  const short = await streamProbe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl'), headerCapture: 15 });
+  const short = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl'), headerCapture: 15 });
   assert.equal(short.head, 'HTTP/1.1 200 OK');
 });
 
@@ -156,7 +158,7 @@ test('probes bound to a source address come from it', async () => {
   const { server, port } = await tcpListener();
   server.on('connection', (s) => seen.push(s.remoteAddress ?? ''));
   servers.push(server);
-  const r = await streamProbe({ address: '127.0.0.1', port, timeoutMs: 2000, sourceAddress: '127.0.0.2', graceful: true });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, sourceAddress: '127.0.0.2', graceful: true });
   assert.equal(r.errno, 0);
   for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
   assert.deepEqual(seen, ['127.0.0.2']);
@@ -165,11 +167,11 @@ test('probes bound to a source address come from it', async () => {
 test('IPv6 ::1 works for connect and HTTP probes', async () => {
   const srv = await cannedHttp((p) => RESPONSES[p] ?? '', '::1');
   servers.push(srv.server);
-  const c = await streamProbe({ address: '::1', port: srv.port, timeoutMs: 2000 });
+  const c = await pool.probe({ address: '::1', port: srv.port, timeoutMs: 2000 });
   assert.equal(c.errno, 0);
-  const h = await streamProbe({ address: '::1', port: srv.port, timeoutMs: 2000, request: get('/404', '[::1]') });
+  const h = await pool.probe({ address: '::1', port: srv.port, timeoutMs: 2000, request: get('/404', '[::1]') });
   assert.equal(h.statusCode, 404);
-  const refused = await streamProbe({ address: '::1', port: await closedPort('::1'), timeoutMs: 2000 });
+  const refused = await pool.probe({ address: '::1', port: await closedPort('::1'), timeoutMs: 2000 });
   assert.equal(refused.code, 'ECONNREFUSED');
 });
 
@@ -187,9 +189,9 @@ test('20,000 probes in flight at once each get their own result', { timeout: 60_
   const promises: Promise<StreamResult>[] = [];
   for (let i = 0; i < N; i++) {
     const kind = i % 3;
-    if (kind === 0) promises.push(streamProbe({ address: '127.0.0.1', port: open.port, timeoutMs: 30_000 }));
-    else if (kind === 1) promises.push(streamProbe({ address: '127.0.0.1', port: closedP, timeoutMs: 30_000 }));
-    else promises.push(streamProbe({ address: '127.0.0.1', port: http.port, timeoutMs: 30_000, request: get(`/${i}`) }));
+    if (kind === 0) promises.push(pool.probe({ address: '127.0.0.1', port: open.port, timeoutMs: 30_000 }));
+    else if (kind === 1) promises.push(pool.probe({ address: '127.0.0.1', port: closedP, timeoutMs: 30_000 }));
+    else promises.push(pool.probe({ address: '127.0.0.1', port: http.port, timeoutMs: 30_000, request: get(`/${i}`) }));
   }
   const results = await Promise.all(promises);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -208,15 +210,15 @@ test('20,000 probes in flight at once each get their own result', { timeout: 60_
 test('an idle engine does not keep the process alive, a pending probe does', () => {
   const mod = path.resolve(__dirname, '../../src/native/stream.js');
   const script = `
-    const s = require(${JSON.stringify(mod)});
+    const s = new (require(${JSON.stringify(mod)}).StreamPool)();
     const net = require('net');
     // Unref'd server and connections: only the engine can keep this process alive.
     const srv = net.createServer((c) => c.unref().on('error', () => {})).listen(0, '127.0.0.1', async () => {
       srv.unref();
       const port = srv.address().port;
-      const r = await s.streamProbe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+      const r = await s.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
       // The server never answers: this probe is pending for 300 ms with nothing else alive.
-      s.streamProbe({ address: '127.0.0.1', port, timeoutMs: 300, request: Buffer.from('GET / HTTP/1.1\\r\\n\\r\\n') })
+      s.probe({ address: '127.0.0.1', port, timeoutMs: 300, request: Buffer.from('GET / HTTP/1.1\\r\\n\\r\\n') })
         .then((r2) => console.log('first', r.errno, 'second', r2.code));
     });`;
   const t0 = Date.now();
@@ -229,25 +231,25 @@ test('an idle engine does not keep the process alive, a pending probe does', () 
 test('with every slot busy a probe waits in the queue, and its timeout counts there', async () => {
   const { server, port } = await cannedHttp(() => null);
   servers.push(server);
-  closeStreamEngine();
-  setStreamCapacity(1);
+  pool.close();
+  pool = new StreamPool({ capacity: 1 });
   try {
-    assert.equal(streamCapacity(), 1);
-    const first = streamProbe({ address: '127.0.0.1', port, timeoutMs: 400, request: get('/') });
-    const second = streamProbe({ address: '127.0.0.1', port, timeoutMs: 100 });
-    const third = streamProbe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+    assert.equal(pool.capacity, 1);
+    const first = pool.probe({ address: '127.0.0.1', port, timeoutMs: 400, request: get('/') });
+    const second = pool.probe({ address: '127.0.0.1', port, timeoutMs: 100 });
+    const third = pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
     const [a, b, c] = await Promise.all([first, second, third]);
     assert.deepEqual([a.code, a.phase], ['ETIMEDOUT', 'processing']);
     assert.deepEqual([b.code, b.phase], ['ETIMEDOUT', 'queued']);
     assert.deepEqual([c.errno, c.phase], [0, 'done'], 'the third starts once the first frees its slot');
   } finally {
-    closeStreamEngine();
-    setStreamCapacity(undefined);
+    pool.close();
+    pool = new StreamPool();
   }
 });
 
 test('bad arguments are TypeError/RangeError, not a crash', async () => {
-  await assert.rejects(streamProbe({ address: 'not-an-ip', port: 80, timeoutMs: 100 }), RangeError);
-  await assert.rejects(streamProbe({ address: '127.0.0.1', port: 70000, timeoutMs: 100 }), RangeError);
-  await assert.rejects(streamProbe({ address: '127.0.0.1', port: 80, timeoutMs: 100, sourceAddress: '::1' }), RangeError);
+  await assert.rejects(pool.probe({ address: 'not-an-ip', port: 80, timeoutMs: 100 }), RangeError);
+  await assert.rejects(pool.probe({ address: '127.0.0.1', port: 70000, timeoutMs: 100 }), RangeError);
+  await assert.rejects(pool.probe({ address: '127.0.0.1', port: 80, timeoutMs: 100, sourceAddress: '::1' }), RangeError);
 });

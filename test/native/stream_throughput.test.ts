@@ -9,8 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { closeStreamEngine, httpRequestBytes, streamProbe } from '../../src/native/stream';
+import { StreamPool, httpRequestBytes } from '../../src/native/stream';
 import { closedPort } from './stream_servers';
+
+const pool = new StreamPool();
 
 const NGINX = '/usr/sbin/nginx';
 const IN_FLIGHT = 64;
@@ -97,7 +99,7 @@ const line = (what: string, rate: number, peer: number, peerName: string) =>
 
 before(startNginx);
 after(() => {
-  closeStreamEngine();
+  pool.close();
   if (nginx?.pid !== undefined) process.kill(nginx.pid, 'SIGTERM');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -105,15 +107,15 @@ after(() => {
 test('throughput against nginx, 64 in flight (prints, does not assert speed)', { skip: !existsSync(NGINX) && 'no nginx', timeout: 120_000 }, async () => {
   const request = httpRequestBytes('GET', `127.0.0.1:${port}`, '/', { 'User-Agent': 'sonde' });
   // Warm-up: the engine thread, nginx workers, the page cache.
-  await windowed(2000, IN_FLIGHT, async () => (await streamProbe({ address: '127.0.0.1', port, timeoutMs: 5000, request })).statusCode === 200);
+  await windowed(2000, IN_FLIGHT, async () => (await pool.probe({ address: '127.0.0.1', port, timeoutMs: 5000, request })).statusCode === 200);
 
   const nodeTcp = await windowed(30_000, IN_FLIGHT, nodeConnect);
-  const tcp = await windowed(100_000, IN_FLIGHT, async () => (await streamProbe({ address: '127.0.0.1', port, timeoutMs: 5000 })).errno === 0);
+  const tcp = await windowed(100_000, IN_FLIGHT, async () => (await pool.probe({ address: '127.0.0.1', port, timeoutMs: 5000 })).errno === 0);
   const nodeGet = await windowed(10_000, IN_FLIGHT, nodeHttp);
   const web = await windowed(
     50_000,
     IN_FLIGHT,
-    async () => (await streamProbe({ address: '127.0.0.1', port, timeoutMs: 5000, request })).statusCode === 200,
+    async () => (await pool.probe({ address: '127.0.0.1', port, timeoutMs: 5000, request })).statusCode === 200,
   );
   line('stream engine tcp connect (100,000)', tcp.rate, nodeTcp.rate, 'net.connect');
   line('stream engine http GET (50,000)', web.rate, nodeGet.rate, 'http.get agent:false');

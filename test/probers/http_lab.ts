@@ -11,6 +11,7 @@ import { renderProbe } from '../../src/outputs/blackbox/index';
 import { probeHTTP } from '../../src/probers/http';
 import type { FlowRegistry } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
+import { testRuntime } from '../runtime';
 
 /** An http module with blackbox's defaults, IPv4 preferred (tests serve on 127.0.0.1) and OCSP not requested. */
 export function httpModule(over: Partial<HTTPModule> = {}, timeout = 5): Module {
@@ -33,7 +34,7 @@ export async function probe(target: string, module: Module, flows?: FlowRegistry
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), module.timeout * 1000);
   try {
-    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger, flows });
+    return await probeHTTP(target, module, { signal: ac.signal, deadline: performance.now() + module.timeout * 1000, logger, flows, runtime: testRuntime });
   } finally {
     clearTimeout(timer);
   }

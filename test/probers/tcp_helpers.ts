@@ -10,6 +10,7 @@ import { renderProbe } from '../../src/outputs/blackbox/index';
 import type { ProbeResult } from '../../src/result';
 import type { FlowRegistry, ProbeContext } from '../../src/probers/types';
 import type { PKI } from '../lab/pki';
+import { testRuntime } from '../runtime';
 
 /** A tcp module as blackbox's defaults give it (ip6 preferred with fallback), with `tcp` overrides. */
 export function tcpModule(tcp: Partial<TCPModule> = {}, timeout = 2): Module {
@@ -30,6 +31,7 @@ export function probeContext(timeoutSeconds: number, flows?: FlowRegistry): Prob
     signal: AbortSignal.timeout(timeoutSeconds * 1000),
     deadline: performance.now() + timeoutSeconds * 1000,
     logger: silentLogger,
+    runtime: testRuntime,
     flows,
   };
 }

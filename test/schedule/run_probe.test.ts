@@ -8,6 +8,7 @@ import { PROBERS } from '../../src/probers';
 import type { ProbeContext, Prober } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
 import { runProbe } from '../../src/schedule/run_probe';
+import { testRuntime } from '../runtime';
 
 // A prober name no real prober uses yet: each test installs its own prober under it.
 const MODULE = { name: 'm', prober: 'dns', timeout: 1 } as unknown as Module;
@@ -34,7 +35,7 @@ test('a prober that never reads its signal sees ctx.aborted flip at the deadline
     seen.push(ctx.aborted ?? ctx.signal.aborted);
     return ok(target);
   });
-  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger, runtime: testRuntime });
   assert.equal(r.success, true);
   assert.deepEqual(seen, [false, true]);
 });
@@ -49,7 +50,7 @@ test('a signal read after the deadline is already aborted; one read before it ab
     late = ctx.signal;
     return ok(target);
   });
-  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.03, logger: silentLogger, runtime: testRuntime });
   assert.equal(r.success, true);
   assert.equal(early, late, 'one controller per probe');
   assert.equal(late?.aborted, true);
@@ -62,7 +63,7 @@ test('a prober that ignores its deadline yields a timeout result after the grace
     return new Promise<ProbeResult>(() => undefined);
   });
   const t0 = Date.now();
-  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.05, logger: silentLogger });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 0.05, logger: silentLogger, runtime: testRuntime });
   const took = Date.now() - t0;
   assert.equal(r.success, false);
   assert.equal(r.reason, 'timeout');
@@ -80,7 +81,7 @@ test('the outer signal (daemon stopping) aborts a probe that reads its signal, b
     reasons.push((s.reason as Error).message);
     return ok(target);
   });
-  const p = runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, signal: outer.signal });
+  const p = runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime, signal: outer.signal });
   await sleep(10);
   outer.abort();
   await p;
@@ -89,7 +90,7 @@ test('the outer signal (daemon stopping) aborts a probe that reads its signal, b
     reasons.push((ctx.signal.reason as Error).message);
     return ok(target);
   });
-  await runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, signal: outer.signal });
+  await runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime, signal: outer.signal });
   assert.deepEqual(reasons, ['daemon stopping', 'aborted before the read', 'daemon stopping']);
 });
 
@@ -97,6 +98,6 @@ test('a prober that throws, even synchronously, yields an internal result', asyn
   install(() => {
     throw new Error('boom');
   });
-  const r = await runProbe('t', MODULE, { timeoutSeconds: 1, logger: silentLogger });
+  const r = await runProbe('t', MODULE, { timeoutSeconds: 1, logger: silentLogger, runtime: testRuntime });
   assert.deepEqual([r.success, r.reason, r.message], [false, 'internal', 'prober threw: boom']);
 });

@@ -13,6 +13,7 @@ import { probeTrace } from '../../src/probers/trace';
 import { buildIcmpLab, type IcmpLab } from '../lab/icmplab';
 import { privilegedTest } from '../lab/privileged';
 import { fast, sondeTrace } from './helpers';
+import { testRuntime } from '../runtime';
 
 let lab: IcmpLab | undefined;
 function getLab(): IcmpLab {
@@ -110,7 +111,7 @@ function traceModule(over: Partial<TraceModule>): Module {
 
 async function probe(target: string, over: Partial<TraceModule>) {
   const ctl = new AbortController();
-  return probeTrace(target, traceModule(over), { signal: ctl.signal, deadline: performance.now() + 3000, logger: pino({ level: 'silent' }) });
+  return probeTrace(target, traceModule(over), { signal: ctl.signal, deadline: performance.now() + 3000, logger: pino({ level: 'silent' }), runtime: testRuntime });
 }
 
 privilegedTest('the trace prober succeeds with per-hop facts, a stable path hash, and /probe series', async () => {

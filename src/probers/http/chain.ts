@@ -134,6 +134,7 @@ export async function probeChain(
       abort: ctx,
       deadline: ctx.deadline,
       flows: ctx.flows,
+      stream: ctx.runtime.stream,
       wire,
       allHeaders: hasHeaderRules(h),
     });

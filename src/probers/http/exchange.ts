@@ -7,6 +7,7 @@ import { Client, type Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { fastHTTP, fastPathFor } from '../fast';
+import type { StreamPool } from '../../native/stream';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 
@@ -31,6 +32,8 @@ export interface ExchangeInput {
   /** performance.now() by which the exchange must end */
   deadline: number;
   flows?: FlowRegistry;
+  /** the runtime's stream engines, for the fast path */
+  stream: StreamPool;
   /** where the fast path keeps the request bytes it made, for the next probe sending the same request */
   wire?: { wire?: Buffer };
   /** every response header field is needed (header rules); else only those the prober reads */
@@ -95,6 +98,7 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
+      stream: input.stream,
       wire: input.wire,
       allHeaders: input.allHeaders !== false,
     });

@@ -1,0 +1,85 @@
+// What the kernel's own tables say about a drop: reason names from its BTF, code locations from
+// /proc/kallsyms, and this process's network namespace. Read once, cached; no BPF object needed.
+#include "bpf/kernel_names.h"
+
+#include <bpf/btf.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+namespace sonde {
+
+const std::map<uint32_t, std::string>& DropReasonNames() {
+  static const std::map<uint32_t, std::string> names = [] {
+    std::map<uint32_t, std::string> out;
+    btf* b = btf__load_vmlinux_btf();
+    if (!b) return out;
+    int id = btf__find_by_name_kind(b, "skb_drop_reason", BTF_KIND_ENUM);
+    if (id > 0) {
+      const btf_type* t = btf__type_by_id(b, id);
+      const struct btf_enum* e = btf_enum(t);
+      static const char kPrefix[] = "SKB_DROP_REASON_";
+      for (int i = 0; i < btf_vlen(t); i++, e++) {
+        std::string name = btf__name_by_offset(b, e->name_off);
+        if (name.rfind(kPrefix, 0) == 0) name = name.substr(sizeof kPrefix - 1);
+        out[static_cast<uint32_t>(e->val)] = name;
+      }
+    }
+    btf__free(b);
+    return out;
+  }();
+  return names;
+}
+
+std::string DropReasonName(uint32_t reason) {
+  const auto& names = DropReasonNames();
+  auto it = names.find(reason);
+  if (it != names.end()) return it->second;
+  // Since 6.8 the upper 16 bits name a subsystem (SKB_DROP_REASON_SUBSYS_SHIFT) with its own enum.
+  if (reason >> 16) return "SUBSYS_" + std::to_string(reason >> 16) + "_" + std::to_string(reason & 0xffff);
+  return "REASON_" + std::to_string(reason);
+}
+
+std::string KernelSymbol(uint64_t addr) {
+  struct Sym {
+    uint64_t addr;
+    std::string name;
+  };
+  static std::once_flag once;
+  static std::vector<Sym> syms;
+  std::call_once(once, [] {
+    std::ifstream in("/proc/kallsyms");
+    std::string line;
+    while (std::getline(in, line)) {
+      // "ffffffff81000000 T _stext" or with " [module]"; only text symbols can free an skb.
+      std::istringstream ls(line);
+      std::string a, type, name;
+      if (!(ls >> a >> type >> name) || (type != "t" && type != "T")) continue;
+      uint64_t v = strtoull(a.c_str(), nullptr, 16);
+      if (v) syms.push_back({v, name});
+    }
+    std::sort(syms.begin(), syms.end(), [](const Sym& x, const Sym& y) { return x.addr < y.addr; });
+  });
+  char hex[32];
+  snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(addr));
+  auto it = std::upper_bound(syms.begin(), syms.end(), addr, [](uint64_t v, const Sym& s) { return v < s.addr; });
+  if (addr == 0 || it == syms.begin()) return hex;
+  --it;
+  char off[32];
+  snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(addr - it->addr));
+  return it->name + off;
+}
+
+uint32_t SelfNetnsInode() {
+  struct stat st;
+  if (stat("/proc/self/ns/net", &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+}  // namespace sonde

@@ -1,0 +1,204 @@
+// N-API wrapper of the ICMP engine: `new IcmpEngine(options, onBatch)`. Outcomes reach JS in
+// batches through a ThreadSafeFunction, as one set of typed arrays per batch (never one object
+// per packet). Arguments are validated here and become TypeError/RangeError.
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "glue/batch_delivery.h"
+#include "glue/glue.h"
+#include "glue/args.h"
+#include "icmp/engine.h"
+
+namespace {
+
+using sonde::IcmpEngine;
+using sonde::OptBool;
+using sonde::OptU32;
+using sonde::ProbeOutcome;
+using sonde::ProbeSpec;
+
+class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "IcmpEngine",
+                       {InstanceMethod("send", &IcmpEngineWrap::Send), InstanceMethod("counters", &IcmpEngineWrap::Counters),
+                        InstanceMethod("ref", &IcmpEngineWrap::Ref), InstanceMethod("unref", &IcmpEngineWrap::Unref),
+                        InstanceMethod("close", &IcmpEngineWrap::Close),
+                        InstanceAccessor("privileged", &IcmpEngineWrap::Privileged, nullptr),
+                        InstanceAccessor("capacity", &IcmpEngineWrap::Capacity, nullptr)});
+  }
+
+  explicit IcmpEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IcmpEngineWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+      throw Napi::TypeError::New(env, "new IcmpEngine(options: object, onBatch: function)");
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    sonde::EngineOptions opts;
+    opts.capacity_log2 = OptU32(o, "capacityLog2", 16, 0, 20);
+    opts.tx_timestamps = OptBool(o, "txTimestamps", true);
+    opts.rate = OptU32(o, "rate", 0, 0, 100000000);
+    opts.force_mode = static_cast<int>(OptU32(o, "mode", 0, 0, 2));
+    opts.threads = OptU32(o, "threads", 0, 0, 64);
+    batches_.Start(env, info[1].As<Napi::Function>(), "sonde-icmp", true);
+    std::string error;
+    engine_ = IcmpEngine::Create(opts, batches_.MakeSender(Deliver), &error);
+    if (!engine_) {
+      batches_.Release();
+      sonde::ThrowWithCode(env, error, "ERR_SONDE_ICMP_SOCKET");
+    }
+  }
+
+  ~IcmpEngineWrap() override { Shutdown(); }
+
+ private:
+  static void Deliver(Napi::Env env, Napi::Function cb, std::vector<ProbeOutcome>& batch) {
+    size_t n = batch.size();
+    auto tag = Napi::Uint32Array::New(env, n);
+    auto kind = Napi::Uint8Array::New(env, n);
+    auto code = Napi::Uint8Array::New(env, n);
+    auto hop = Napi::Uint8Array::New(env, n);
+    auto family = Napi::Uint8Array::New(env, n);
+    auto flags = Napi::Uint8Array::New(env, n);
+    auto info = Napi::Uint32Array::New(env, n);
+    auto rtt = Napi::Float64Array::New(env, n);
+    auto from = Napi::Uint8Array::New(env, n * 16);
+    auto wire = Napi::Uint32Array::New(env, n);
+    for (size_t i = 0; i < n; i++) {
+      const ProbeOutcome& o = batch[i];
+      tag[i] = o.tag;
+      kind[i] = static_cast<uint8_t>(o.kind);
+      code[i] = o.code;
+      hop[i] = o.hop_limit;
+      family[i] = o.family;
+      flags[i] = o.flags;
+      info[i] = o.info;
+      rtt[i] = o.rtt;
+      std::memcpy(from.Data() + i * 16, o.from, 16);
+      wire[i] = o.wire;
+    }
+    Napi::Object b = Napi::Object::New(env);
+    b.Set("length", Napi::Number::New(env, static_cast<double>(n)));
+    b.Set("tag", tag);
+    b.Set("kind", kind);
+    b.Set("code", code);
+    b.Set("hopLimit", hop);
+    b.Set("family", family);
+    b.Set("flags", flags);
+    b.Set("info", info);
+    b.Set("rtt", rtt);
+    b.Set("from", from);
+    b.Set("wire", wire);
+    cb.Call({b});
+  }
+
+  // send(addrs: Uint8Array(16n), families: Uint8Array(n), tags: Uint32Array(n), opts): number
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw Napi::Error::New(env, "IcmpEngine is closed");
+    if (info.Length() != 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
+        !info[3].IsObject()) {
+      throw Napi::TypeError::New(env, "send(addrs: Uint8Array, families: Uint8Array, tags: Uint32Array, options: object)");
+    }
+    auto addrs = info[0].As<Napi::TypedArray>();
+    auto fams = info[1].As<Napi::TypedArray>();
+    auto tags = info[2].As<Napi::TypedArray>();
+    if (addrs.TypedArrayType() != napi_uint8_array || fams.TypedArrayType() != napi_uint8_array ||
+        tags.TypedArrayType() != napi_uint32_array) {
+      throw Napi::TypeError::New(env, "send: addrs and families must be Uint8Array, tags Uint32Array");
+    }
+    size_t n = tags.ElementLength();
+    if (fams.ElementLength() != n || addrs.ElementLength() != n * 16) {
+      throw Napi::RangeError::New(env, "send: addrs must hold 16 bytes per tag and families one byte per tag");
+    }
+    Napi::Object o = info[3].As<Napi::Object>();
+    ProbeSpec base;
+    base.ttl = static_cast<uint8_t>(OptU32(o, "ttl", 0, 0, 255));
+    base.df = OptBool(o, "df", false);
+    base.payload_len = static_cast<uint16_t>(OptU32(o, "payloadSize", 56, 0, 8192));
+    base.timeout_ms = OptU32(o, "timeoutMs", 1000, 0, 3600000);
+    base.scope_id = OptU32(o, "scopeId", 0, 0, 0xffffffffu);
+    Napi::Value src = o.Get("src");
+    if (!src.IsUndefined()) {
+      if (!src.IsTypedArray() || src.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+          src.As<Napi::Uint8Array>().ElementLength() != 16) {
+        throw Napi::TypeError::New(env, "options.src must be a Uint8Array of 16 bytes");
+      }
+      base.has_src = true;
+      std::memcpy(base.src, src.As<Napi::Uint8Array>().Data(), 16);
+    }
+    const uint8_t* a = addrs.As<Napi::Uint8Array>().Data();
+    const uint8_t* f = fams.As<Napi::Uint8Array>().Data();
+    const uint32_t* t = tags.As<Napi::Uint32Array>().Data();
+    specs_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      if (f[i] != 4 && f[i] != 6) throw Napi::RangeError::New(env, "send: families must be 4 or 6");
+      ProbeSpec& s = specs_[i];
+      s = base;
+      s.family = f[i];
+      s.tag = t[i];
+      std::memcpy(s.addr, a + i * 16, 16);
+    }
+    engine_->Submit(specs_.data(), n);
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (!engine_) return o;
+    sonde::EngineCounters c = engine_->Counters();
+    auto num = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+    num("sent", c.sent);
+    num("replies", c.replies);
+    num("errors", c.errors);
+    num("timeouts", c.timeouts);
+    num("duplicates", c.duplicates);
+    num("strays", c.strays);
+    num("late", c.late);
+    num("sendErrors", c.send_errors);
+    num("txKernelTimestamps", c.tx_kernel_ts);
+    num("rxKernelTimestamps", c.rx_kernel_ts);
+    num("queued", c.queued);
+    num("inFlight", c.in_flight);
+    return o;
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    batches_.Ref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    batches_.Unref(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+  Napi::Value Privileged(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), engine_ ? engine_->privileged() : false);
+  }
+  Napi::Value Capacity(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), engine_ ? engine_->capacity() : 0);
+  }
+
+  void Shutdown() {
+    if (engine_) {
+      engine_->Stop();  // joins the thread: no NonBlockingCall after this
+      engine_.reset();
+    }
+    batches_.Release();
+  }
+
+  std::unique_ptr<IcmpEngine> engine_;
+  sonde::BatchDelivery<std::vector<ProbeOutcome>> batches_;
+  std::vector<ProbeSpec> specs_;
+};
+
+}  // namespace
+
+void InitIcmp(Napi::Env env, Napi::Object exports) {
+  exports.Set("IcmpEngine", IcmpEngineWrap::Define(env));
+}

@@ -1,0 +1,303 @@
+#include "icmp/engine.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <random>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "icmp/engine_impl.h"
+
+namespace sonde {
+namespace {
+
+int SockIndex(const ProbeSpec& s) { return (s.family == 6 ? 2 : 0) + (s.df ? 1 : 0); }
+
+}  // namespace
+
+void IcmpEngine::Impl::KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t* seq) const {
+  // Raw sockets: id:seq is a 32-bit key (generation bits above the slot index) so an ICMP error
+  // quoting only the 8-byte echo header (RFC 792 minimum) still names its probe. Ping sockets own
+  // the id (the kernel rewrites it), so the sequence is the slot alone. The low shard_log2 bits of
+  // the key are the shard's number, which its socket filter selects on (AttachShardFilter).
+  uint32_t local = (slot << shard_log2) | shard;
+  uint32_t key = raw ? (gen << (table.log2() + shard_log2)) | local : local;
+  *id = static_cast<uint16_t>((key >> 16) ^ salt);
+  *seq = static_cast<uint16_t>(key & 0xffff);
+}
+
+bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
+  if (socks[si].fd >= 0) return true;
+  // A raw DF socket only sends (OpenIcmpSocket): the plain socket of its family receives for it.
+  if (raw && (si & 1) != 0 && !EnsureSocket(si & ~1, error)) return false;
+  socks[si] = OpenIcmpSocket(si >= 2 ? 6 : 4, (si & 1) != 0, raw ? 1 : 2, opts.tx_timestamps, error);
+  if (socks[si].fd < 0) return false;
+  if (raw && shard_log2 > 0 && (si & 1) == 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
+    close(socks[si].fd);
+    socks[si].fd = -1;
+    return false;
+  }
+  if (watching) EpollAddIn(epfd, socks[si].fd, static_cast<uint32_t>(si));
+  if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
+  return true;
+}
+
+void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+                            const uint8_t* from, uint8_t from_family, uint8_t flags) {
+  ProbeOutcome o;
+  o.tag = s.tag;
+  o.kind = kind;
+  o.code = code;
+  o.hop_limit = hop;
+  o.family = from_family;
+  o.flags = static_cast<uint8_t>(flags | (s.tx_kernel ? kFlagTxKernelTs : 0));
+  o.info = info;
+  o.rtt = rx_ns > 0 ? static_cast<double>(rx_ns - s.tx_ns) / 1e9 : 0;
+  if (from) std::memcpy(o.from, from, 16);
+  else std::memset(o.from, 0, 16);
+  // The echo id:seq this probe went out with (issue 4): eBPF events name packets by it.
+  o.wire = 0;
+  auto at = reinterpret_cast<uintptr_t>(&s), base = reinterpret_cast<uintptr_t>(&table.at(0));
+  if (at >= base && at < base + sizeof(Slot) * table.capacity()) {
+    uint16_t id, seq;
+    KeyOf(static_cast<uint32_t>((at - base) / sizeof(Slot)), s.gen, &id, &seq);
+    o.wire = static_cast<uint32_t>(id) << 16 | seq;
+  }
+  out.push_back(o);
+}
+
+void IcmpEngine::Impl::SendPending() {
+  if (pending_pos >= pending.size()) {
+    std::lock_guard<std::mutex> lk(mu);
+    pending.clear();
+    pending_pos = 0;
+    pending.swap(submitted);
+  }
+  blocked = false;
+  // A few batches per pass, then back to reading: replies to a long burst would otherwise pile
+  // up past the receive buffer while we are still sending.
+  for (int rounds = 0; rounds < 8 && pending_pos < pending.size(); rounds++) {
+    size_t budget = kBatch;
+    if (opts.rate > 0) {
+      int64_t now = Now(CLOCK_MONOTONIC);
+      tokens = std::min<double>(tokens + (now - tokens_at) * 1e-9 * opts.rate, std::max<double>(kBatch, opts.rate / 1000.0));
+      tokens_at = now;
+      if (tokens < 1) return;
+      budget = std::min<size_t>(budget, static_cast<size_t>(tokens));
+    }
+    int si = SockIndex(pending[pending_pos]);
+    std::string err;
+    if (!EnsureSocket(si, &err)) {
+      Slot tmp{};
+      tmp.tag = pending[pending_pos].tag;
+      Emit(tmp, ResultKind::kSendError, 0, 0, EAFNOSUPPORT, 0, nullptr, 0, 0);
+      c_send_errors++;
+      pending_pos++;
+      continue;
+    }
+    size_t n = 0;
+    for (; n < budget && pending_pos + n < pending.size(); n++) {
+      const ProbeSpec& spec = pending[pending_pos + n];
+      if (SockIndex(spec) != si) break;
+      uint32_t idx;
+      if (!table.Alloc(&idx)) break;
+      Slot& s = table.at(idx);
+      s.tag = spec.tag;
+      s.family = spec.family;
+      std::memcpy(s.addr, spec.addr, 16);
+      s.deadline = 0;
+      s.tx_kernel = false;
+      batch_slot[n] = idx;
+      uint16_t id, seq;
+      KeyOf(idx, s.gen, &id, &seq);
+      ProbeStamp stamp{cookie, idx, s.gen};
+      uint8_t* pkt = &txbuf[n * kMaxPacket];
+      size_t want = kIcmpHeaderLen + std::max<size_t>(spec.payload_len, kProbeStampLen);
+      if (tx_len[n] == want && tx_family[n] == spec.family) {
+        PatchEchoRequest(pkt, want, spec.family, id, seq, stamp);
+      } else {
+        tx_len[n] = BuildEchoRequest(pkt, kMaxPacket, spec.family, id, seq, stamp, spec.payload_len);
+        tx_family[n] = spec.family;
+      }
+      iovs[n] = {pkt, tx_len[n]};
+      msghdr& mh = mm[n].msg_hdr;
+      std::memset(&mh, 0, sizeof(mh));
+      mh.msg_namelen = FillSockaddr(spec.family, spec.addr, spec.scope_id, &names[n]);
+      mh.msg_name = &names[n];
+      mh.msg_iov = &iovs[n];
+      mh.msg_iovlen = 1;
+      // Per-packet TTL and source address as ancillary data (ip(7) IP_TTL/IP_PKTINFO, RFC 3542
+      // IPV6_HOPLIMIT/IPV6_PKTINFO), so probes with different TTLs share one socket.
+      if (spec.ttl != 0 || spec.has_src) {
+        uint8_t* ctl = &ctlbuf[n * kCtlLen];
+        std::memset(ctl, 0, kCtlLen);
+        mh.msg_control = ctl;
+        mh.msg_controllen = kCtlLen;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        size_t used = 0;
+        if (spec.ttl != 0) {
+          int ttl = spec.ttl;
+          c->cmsg_level = spec.family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
+          c->cmsg_type = spec.family == 4 ? IP_TTL : IPV6_HOPLIMIT;
+          c->cmsg_len = CMSG_LEN(sizeof(int));
+          std::memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+          used += CMSG_SPACE(sizeof(int));
+          c = CMSG_NXTHDR(&mh, c);
+        }
+        if (spec.has_src) {
+          if (spec.family == 4) {
+            in_pktinfo pi{};
+            std::memcpy(&pi.ipi_spec_dst, spec.src, 4);
+            c->cmsg_level = IPPROTO_IP;
+            c->cmsg_type = IP_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(pi));
+            std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+            used += CMSG_SPACE(sizeof(pi));
+          } else {
+            in6_pktinfo pi{};
+            std::memcpy(&pi.ipi6_addr, spec.src, 16);
+            c->cmsg_level = IPPROTO_IPV6;
+            c->cmsg_type = IPV6_PKTINFO;
+            c->cmsg_len = CMSG_LEN(sizeof(pi));
+            std::memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+            used += CMSG_SPACE(sizeof(pi));
+          }
+        }
+        mh.msg_controllen = used;
+      }
+    }
+    if (n == 0) return;  // table full: wait for deadlines to free slots
+    int64_t tx_ns = Now(CLOCK_REALTIME);
+    int64_t mono = Now(CLOCK_MONOTONIC);
+    int r = sendmmsg(socks[si].fd, mm, static_cast<unsigned>(n), MSG_DONTWAIT);
+    if (r < 0 && !raw && errno != EAGAIN && errno != ENOBUFS) {
+      // A ping socket with IP_RECVERR reports an earlier probe's ICMP error (sk_err) on the next
+      // call once (ip(7)); that error belongs to the error queue, not to this batch: retry once.
+      r = sendmmsg(socks[si].fd, mm, static_cast<unsigned>(n), MSG_DONTWAIT);
+    }
+    size_t sent = r > 0 ? static_cast<size_t>(r) : 0;
+    for (size_t i = 0; i < n; i++) {
+      uint32_t idx = batch_slot[i];
+      Slot& s = table.at(idx);
+      if (i >= sent) {
+        table.Free(idx);
+        continue;
+      }
+      const ProbeSpec& spec = pending[pending_pos + i];
+      s.tx_ns = tx_ns;
+      s.deadline = mono + static_cast<int64_t>(spec.timeout_ms) * 1000000;
+      s.sock = static_cast<uint8_t>(si);
+      s.state = kInFlight;
+      if (opts.tx_timestamps) {
+        s.tskey = tskey_next[si]++;
+        txring[si][s.tskey & (table.capacity() - 1)] = idx;
+      }
+      table.Schedule(idx);
+    }
+    pending_pos += sent;
+    c_sent += sent;
+    if (opts.rate > 0) tokens -= static_cast<double>(sent);
+    if (r < 0) {
+      if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+        blocked = true;  // socket buffer full: retry shortly, keep order
+        return;
+      }
+      // The first message was refused (e.g. ENETUNREACH, EMSGSIZE): that probe ends here. Its slot is
+      // free again but still holds its tag and generation, so the outcome names the echo it built.
+      int e = errno;
+      Emit(table.at(batch_slot[0]), ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
+      c_send_errors++;
+      pending_pos++;
+    }
+  }
+  c_queued = pending.size() - pending_pos;
+}
+
+void IcmpEngine::Impl::Expire(int64_t now) {
+  uint32_t idx;
+  while (table.PopExpired(now, &idx)) {
+    Slot& s = table.at(idx);
+    if (s.state == kInFlight) {
+      Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
+      c_timeouts++;
+    }
+    table.Free(idx);
+  }
+}
+
+int IcmpEngine::Impl::PollTimeout(int64_t now) {
+  int64_t wait = 1000;
+  // More to send: go on at once, or in 1 ms when the socket buffer, the rate or the table is full.
+  if (pending_pos < pending.size()) wait = blocked || opts.rate > 0 || table.live() == table.capacity() ? 1 : 0;
+  int64_t next = table.NextDeadline();
+  if (next > 0) wait = std::min<int64_t>(wait, std::max<int64_t>(0, (next - now + 999999) / 1000000));
+  return static_cast<int>(wait);
+}
+
+void IcmpEngine::Impl::Watch(bool on) {
+  if (watching == on) return;
+  watching = on;
+  for (int si = 0; si < 4; si++) {
+    if (socks[si].fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(si);
+    // Level-triggered: on re-adding, whatever is already queued is reported by the next wait.
+    epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, socks[si].fd, &ev);
+  }
+}
+
+void IcmpEngine::Impl::Run() {
+  epoll_event evs[8];
+  while (!stop.load(std::memory_order_relaxed)) {
+    bool readable[4] = {}, errq[4] = {};
+    // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
+    // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)
+    // that it would otherwise run for every reply and every TX timestamp.
+    bool busy = opts.rate == 0 && !blocked && pending_pos < pending.size() && table.live() < table.capacity();
+    Watch(!busy);
+    int n = 0;
+    if (busy) {
+      for (int si = 0; si < 4; si++) {
+        readable[si] = socks[si].fd >= 0;
+        errq[si] = readable[si] && (opts.tx_timestamps || !raw);
+      }
+    } else {
+      n = epoll_wait(epfd, evs, 8, PollTimeout(Now(CLOCK_MONOTONIC)));
+    }
+    for (int i = 0; i < n; i++) {
+      uint32_t t = evs[i].data.u32;
+      if (t == kEventFdTag) {
+        DrainWakes(evfd);
+      } else if (t < 4) {
+        readable[t] = (evs[i].events & EPOLLIN) != 0;
+        errq[t] = (evs[i].events & EPOLLERR) != 0;
+      }
+    }
+    // TX stamps first: a reply read in this pass should use its packet's kernel TX time.
+    for (int si = 0; si < 4; si++) {
+      if (errq[si]) ReadErrQueue(si);
+    }
+    for (int si = 0; si < 4; si++) {
+      if (readable[si]) ReadSocket(si);
+    }
+    SendPending();
+    Expire(Now(CLOCK_MONOTONIC));
+    if (!out.empty()) {
+      std::vector<ProbeOutcome> batch;
+      batch.swap(out);
+      out.reserve(1024);
+      sink(std::move(batch));
+    }
+  }
+}
+
+}  // namespace sonde

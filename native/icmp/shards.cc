@@ -1,0 +1,165 @@
+// The engine's life cycle: it runs as 2^k shards, each an Impl with its own thread, epoll, sockets
+// and slice of the probe table (icmp/engine.cc runs one). Why shards: on a local or lab target the
+// kernel builds and delivers the reply inside the sender's own sendmsg (veth_xmit -> netif_rx ->
+// softirq on local_bh_enable), so one thread keeps exactly one core busy; more cores need more
+// senders. Each shard's raw socket carries a kernel filter for its own sequence bits, because a raw
+// socket receives every ICMP message of its namespace (raw(7)) and siblings must not pay for copies.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <thread>
+#include <unistd.h>
+
+#include "icmp/engine.h"
+#include "icmp/engine_impl.h"
+
+namespace sonde {
+namespace {
+
+// Below this many probes a submission goes whole to one shard (round-robin): splitting a handful
+// of probes costs more wake-ups than it saves.
+constexpr size_t kSplitAbove = 2 * kBatch;
+
+uint32_t ShardLog2(uint32_t threads, uint32_t table_log2) {
+  uint32_t want = threads != 0 ? threads : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
+  uint32_t k = 0;
+  while ((2u << k) <= std::min<uint32_t>(want, 64)) k++;
+  // Keep at least 4 slots per shard.
+  return std::min<uint32_t>(k, table_log2 > 2 ? table_log2 - 2 : 0);
+}
+
+}  // namespace
+
+// Opens the IPv4 socket, sizes the table (2^table_log2 for the whole engine: at most 2^20 probes
+// with raw sockets, 2^16 with ping sockets, whose 16-bit sequence is the key) and starts the thread.
+bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) {
+  IcmpSocket v4 = OpenIcmpSocket(4, false, mode, opts.tx_timestamps, error);
+  if (v4.fd < 0) return false;
+  raw = v4.raw;
+  socks[0] = v4;
+  if (!table.Init(std::min<uint32_t>(table_log2, raw ? 20 : 16) - shard_log2)) {
+    *error = "cannot allocate the probe table";
+    return false;
+  }
+  if (raw && shard_log2 > 0 && !AttachShardFilter(v4.fd, 4, (1u << shard_log2) - 1, shard, error)) return false;
+  std::random_device rd;
+  cookie = rd();
+  salt = static_cast<uint16_t>(rd());
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epfd < 0 || evfd < 0) {
+    *error = std::string("epoll/eventfd: ") + std::strerror(errno);
+    return false;
+  }
+  EpollAddIn(epfd, evfd, kEventFdTag);
+  EpollAddIn(epfd, v4.fd, 0);
+  if (opts.tx_timestamps) txring[0].assign(table.capacity(), 0);
+  txbuf.assign(kBatch * kMaxPacket, 0);
+  rxbuf.assign(kBatch * kRecvLen, 0);
+  ctlbuf.assign(kBatch * kCtlLen, 0);
+  out.reserve(1024);
+  tokens_at = Now(CLOCK_MONOTONIC);
+  thread = std::thread([this] { Run(); });
+  return true;
+}
+
+// Stops the thread (no outcome after this returns) and closes everything Start opened.
+void IcmpEngine::Impl::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (stopping) return;
+    stopping = true;
+  }
+  stop = true;
+  if (evfd >= 0) Wake(evfd);
+  if (thread.joinable()) thread.join();
+  for (auto& s : socks) {
+    if (s.fd >= 0) close(s.fd);
+    s.fd = -1;
+  }
+  if (epfd >= 0) close(epfd);
+  if (evfd >= 0) close(evfd);
+  epfd = evfd = -1;
+}
+
+std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, OutcomeSink sink, std::string* error) {
+  std::unique_ptr<IcmpEngine> e(new IcmpEngine());
+  // The table's size is the engine's; shards split it.
+  uint32_t total_log2 = std::max<uint32_t>(opts.capacity_log2, 4);
+  uint32_t shard_log2 = ShardLog2(opts.threads, std::min<uint32_t>(total_log2, 16));
+  int mode = opts.force_mode;
+  for (uint32_t k = 0; k < (1u << shard_log2); k++) {
+    auto impl = std::make_unique<Impl>();
+    impl->opts = opts;
+    impl->opts.rate = opts.rate == 0 ? 0 : std::max<uint32_t>(1, opts.rate >> shard_log2);
+    impl->sink = sink;
+    impl->shard = k;
+    impl->shard_log2 = shard_log2;
+    Impl* p = impl.get();
+    e->shards_.push_back(std::move(impl));  // from here, Stop() closes whatever it opened
+    if (!p->Start(mode, total_log2, error)) {
+      e->Stop();
+      return nullptr;
+    }
+    // The first shard finds out raw or ping sockets; the others follow it.
+    if (k == 0) {
+      mode = p->raw ? 1 : 2;
+      total_log2 = std::min<uint32_t>(total_log2, p->raw ? 20 : 16);
+    }
+  }
+  e->raw_ = mode == 1;
+  e->cap_log2_ = total_log2;
+  return e;
+}
+
+bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
+  std::lock_guard<std::mutex> order(submit_mu_);
+  size_t shards = shards_.size();
+  if (shards == 0) return false;
+  // Contiguous parts keep each shard's share in submission order (a round of pings stays in order
+  // per shard); small submissions rotate over the shards.
+  size_t parts = n > kSplitAbove ? shards : 1;
+  for (size_t part = 0; part < parts; part++) {
+    size_t from = n * part / parts, to = n * (part + 1) / parts;
+    Impl& s = *shards_[parts == 1 ? next_shard_++ % shards : part];
+    {
+      std::lock_guard<std::mutex> lk(s.mu);
+      if (s.stopping) return false;
+      s.submitted.insert(s.submitted.end(), specs + from, specs + to);
+    }
+    s.c_queued += to - from;
+    Wake(s.evfd);
+  }
+  return true;
+}
+
+void IcmpEngine::Stop() {
+  for (auto& s : shards_) s->Shutdown();
+}
+
+IcmpEngine::~IcmpEngine() { Stop(); }
+
+EngineCounters IcmpEngine::Counters() const {
+  EngineCounters c;
+  for (const auto& p : shards_) {
+    const Impl& i = *p;
+    c.sent += i.c_sent;
+    c.replies += i.c_replies;
+    c.errors += i.c_errors;
+    c.timeouts += i.c_timeouts;
+    c.duplicates += i.c_dups;
+    c.strays += i.c_strays;
+    c.late += i.c_late;
+    c.send_errors += i.c_send_errors;
+    c.tx_kernel_ts += i.c_txts;
+    c.rx_kernel_ts += i.c_rxts;
+    c.queued += i.c_queued;
+    c.in_flight += i.table.live();
+  }
+  return c;
+}
+
+}  // namespace sonde

@@ -1,0 +1,317 @@
+// Stream engine: the thread, the submission queue, deadlines and result batches. What happens to
+// one probe's socket is in stream/probe.cc.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "stream/engine_impl.h"
+
+namespace sonde {
+
+void DeadlineHeap::Up(size_t pos) {
+  uint32_t idx = heap_[pos];
+  int64_t key = (*slots_)[idx].deadline;
+  while (pos > 0) {
+    size_t parent = (pos - 1) / 2;
+    if (Key(parent) <= key) break;
+    Place(pos, heap_[parent]);
+    pos = parent;
+  }
+  Place(pos, idx);
+}
+
+void DeadlineHeap::Down(size_t pos) {
+  uint32_t idx = heap_[pos];
+  int64_t key = (*slots_)[idx].deadline;
+  size_t n = heap_.size();
+  while (true) {
+    size_t child = 2 * pos + 1;
+    if (child >= n) break;
+    if (child + 1 < n && Key(child + 1) < Key(child)) child++;
+    if (Key(child) >= key) break;
+    Place(pos, heap_[child]);
+    pos = child;
+  }
+  Place(pos, idx);
+}
+
+void DeadlineHeap::Push(uint32_t idx) {
+  heap_.push_back(idx);
+  Up(heap_.size() - 1);
+}
+
+void DeadlineHeap::Remove(uint32_t idx) {
+  int32_t pos = (*slots_)[idx].heap_pos;
+  if (pos < 0) return;
+  (*slots_)[idx].heap_pos = -1;
+  uint32_t last = heap_.back();
+  heap_.pop_back();
+  if (static_cast<size_t>(pos) == heap_.size()) return;
+  Place(static_cast<size_t>(pos), last);
+  Down(static_cast<size_t>(pos));
+  Up(static_cast<size_t>((*slots_)[last].heap_pos));
+}
+
+std::unique_ptr<StreamEngine> StreamEngine::Create(const StreamEngineOptions& opts, std::function<void()> on_ready,
+                                                   std::string* error) {
+  std::unique_ptr<StreamEngine> e(new StreamEngine());
+  e->impl_ = std::make_unique<Impl>();
+  Impl& m = *e->impl_;
+  // Every slot can hold a socket: leave half of the descriptor limit to the rest of the process.
+  rlimit rl{};
+  uint64_t cap = opts.capacity == 0 ? 1 : opts.capacity;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && cap > rl.rlim_cur / 2) {
+    cap = rl.rlim_cur / 2 > 16 ? rl.rlim_cur / 2 : 16;
+  }
+  m.capacity = static_cast<uint32_t>(cap);
+  m.slots.resize(m.capacity);
+  for (uint32_t i = 0; i < m.capacity; i++) m.slots[i].next_free = i + 1 < m.capacity ? i + 1 : UINT32_MAX;
+  m.free_head = 0;
+  m.heap.Init(&m.slots);
+  m.again.reserve(m.capacity);
+  m.again_next.reserve(m.capacity);
+  m.rbuf.resize(64 * 1024);
+  m.on_ready = std::move(on_ready);
+  m.ep = epoll_create1(EPOLL_CLOEXEC);
+  m.ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (m.ep < 0 || m.ev < 0) {
+    *error = std::string("stream engine: epoll/eventfd: ") + std::strerror(errno);
+    if (m.ep >= 0) close(m.ep);
+    if (m.ev >= 0) close(m.ev);
+    return nullptr;
+  }
+  epoll_event ee{};
+  ee.events = EPOLLIN;
+  ee.data.u64 = kEventTag;
+  epoll_ctl(m.ep, EPOLL_CTL_ADD, m.ev, &ee);
+  m.thread = std::thread([&m] { m.Run(); });
+  return e;
+}
+
+StreamEngine::~StreamEngine() { Stop(); }
+
+bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request) {
+  Impl& m = *impl_;
+  Impl::Queued q{spec, MonoNs() + static_cast<int64_t>(spec.timeout_ms) * 1000000};
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(m.in_mu);
+    if (m.closed) return false;
+    wake = m.in.empty();  // one eventfd write per batch of submissions, not per probe
+    size_t off = m.in.size();
+    m.in.resize(off + sizeof(q) + spec.request_len);
+    std::memcpy(m.in.data() + off, &q, sizeof(q));
+    if (spec.request_len) std::memcpy(m.in.data() + off + sizeof(q), request, spec.request_len);
+  }
+  m.n_submitted.fetch_add(1, std::memory_order_relaxed);
+  if (wake) {
+    uint64_t one = 1;
+    ssize_t r = write(m.ev, &one, sizeof(one));
+    (void)r;  // EAGAIN only when the counter is saturated, and then the thread is awake anyway
+  }
+  return true;
+}
+
+void StreamEngine::Take(StreamBatch* out) {
+  Impl& m = *impl_;
+  out->clear();
+  m.notified.store(false);
+  std::lock_guard<std::mutex> lock(m.out_mu);
+  std::swap(*out, m.ready);
+}
+
+void StreamEngine::Stop() {
+  if (!impl_) return;
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.in_mu);
+    m.closed = true;
+  }
+  if (m.thread.joinable()) {
+    m.stop.store(true);
+    uint64_t one = 1;
+    ssize_t r = write(m.ev, &one, sizeof(one));
+    (void)r;
+    m.thread.join();
+  }
+  for (Slot& s : m.slots) {
+    if (s.fd >= 0) close(s.fd);
+    s.fd = -1;
+  }
+  for (int fd : m.pool4) close(fd);
+  for (int fd : m.pool6) close(fd);
+  m.pool4.clear();
+  m.pool6.clear();
+  m.CloseGateway();
+  for (int fd : m.ready.handoffs) close(fd);  // never taken by JS
+  m.ready.handoffs.clear();
+  if (m.ep >= 0) close(m.ep);
+  if (m.ev >= 0) close(m.ev);
+  m.ep = m.ev = -1;
+}
+
+StreamCounters StreamEngine::Counters() const {
+  const Impl& m = *impl_;
+  StreamCounters c;
+  c.submitted = m.n_submitted.load(std::memory_order_relaxed);
+  c.completed = m.n_completed.load(std::memory_order_relaxed);
+  c.timeouts = m.n_timeouts.load(std::memory_order_relaxed);
+  c.refused = m.n_refused.load(std::memory_order_relaxed);
+  c.errors = m.n_errors.load(std::memory_order_relaxed);
+  c.draining = m.n_draining.load(std::memory_order_relaxed);
+  c.active = c.submitted >= c.completed ? c.submitted - c.completed : 0;
+  c.gateway_answered = m.n_gw_answered.load(std::memory_order_relaxed);
+  c.gateway_asked = m.n_gw_asked.load(std::memory_order_relaxed);
+  c.gateway_handoffs = m.n_gw_handoffs.load(std::memory_order_relaxed);
+  return c;
+}
+
+uint32_t StreamEngine::capacity() const { return impl_->capacity; }
+
+void StreamEngine::Impl::Run() {
+  epoll_event events[256];
+  while (!stop.load(std::memory_order_relaxed)) {
+    int timeout = -1;
+    if (!again.empty()) {
+      timeout = 0;
+    } else if (!heap.empty()) {
+      int64_t wait = slots[heap.top()].deadline - MonoNs();
+      // Round up to whole milliseconds: waking early would only spin until the deadline.
+      timeout = wait <= 0 ? 0 : static_cast<int>((wait + 999999) / 1000000);
+    }
+    if (conns_open > 0 && (timeout < 0 || timeout > 1000)) timeout = 1000;  // SweepIdle's turn
+    if (accept_paused_until != 0 && (timeout < 0 || timeout > 100)) timeout = 100;  // ResumeAccept's
+    int n = epoll_wait(ep, events, 256, timeout);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; i++) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == kEventTag) {
+        Intake();
+        continue;
+      }
+      if (tag == kListenTag) {
+        OnAccept();
+        continue;
+      }
+      uint32_t idx = static_cast<uint32_t>(tag);
+      if (idx & kConnBit) {
+        idx &= ~kConnBit;
+        if (idx < conns.size() && conns[idx].busy && conns[idx].gen == static_cast<uint32_t>(tag >> 32)) {
+          OnConnEvent(idx, events[i].events);
+        }
+        continue;
+      }
+      if (idx < capacity && slots[idx].busy && slots[idx].gen == static_cast<uint32_t>(tag >> 32)) {
+        OnEvent(idx, events[i].events);
+      }
+    }
+    // Sockets that still had data: read them again now that everyone else had a turn.
+    again_next.swap(again);
+    again.clear();
+    for (uint64_t tag : again_next) {
+      uint32_t idx = static_cast<uint32_t>(tag);
+      if (slots[idx].busy && slots[idx].gen == static_cast<uint32_t>(tag >> 32)) OnEvent(idx, EPOLLIN);
+    }
+    again_next.clear();
+    int64_t now = MonoNs();
+    Expire(now);
+    if (conns_open > 0) SweepIdle(now);
+    ResumeAccept(now);
+    StartQueued();
+    Publish();
+  }
+}
+
+void StreamEngine::Impl::Intake() {
+  uint64_t count;
+  ssize_t r = read(ev, &count, sizeof(count));
+  (void)r;
+  {
+    std::lock_guard<std::mutex> lock(in_mu);
+    answers.swap(answers_in);
+    if (!in.empty()) {
+      IntakeLocked();
+    }
+  }
+  TakeAnswers();
+}
+
+void StreamEngine::Impl::IntakeLocked() {
+  if (backlog_off >= backlog.size()) {
+    backlog.clear();
+    backlog_off = 0;
+    backlog.swap(in);  // the common case: no copy, and both buffers keep their capacity
+  } else {
+    backlog.insert(backlog.end(), in.begin(), in.end());
+    in.clear();
+  }
+}
+
+void StreamEngine::Impl::StartQueued() {
+  int64_t now = MonoNs();
+  while (free_head != UINT32_MAX && backlog_off + sizeof(Queued) <= backlog.size()) {
+    Queued q;
+    std::memcpy(&q, backlog.data() + backlog_off, sizeof(q));
+    const uint8_t* req = backlog.data() + backlog_off + sizeof(q);
+    backlog_off += sizeof(q) + q.spec.request_len;
+    if (q.deadline <= now) {
+      // Its whole timeout went by in the queue: every slot was busy.
+      StreamOutcome o{};
+      o.id = q.spec.id;
+      o.err = ETIMEDOUT;
+      o.phase = StreamPhase::kQueued;
+      o.version_minor = 255;
+      o.content_length = -1;
+      Deliver(o, nullptr, q.spec.flags);
+      n_timeouts.fetch_add(1, std::memory_order_relaxed);
+      n_completed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    Start(q.spec, req, q.deadline);
+  }
+  if (backlog_off >= backlog.size()) {
+    backlog.clear();
+    backlog_off = 0;
+  }
+}
+
+void StreamEngine::Impl::Expire(int64_t now) {
+  while (!heap.empty() && slots[heap.top()].deadline <= now) TimedOut(slots[heap.top()], now);
+}
+
+void StreamEngine::Impl::Deliver(const StreamOutcome& o, const char* head, uint32_t flags) {
+  if (flags & kStreamGateway) return OnGatewayOutcome(o, head);
+  StreamOutcome copy = o;
+  copy.head_off = static_cast<uint32_t>(local.heads.size());
+  if (o.head_len) local.heads.insert(local.heads.end(), head, head + o.head_len);
+  local.outcomes.push_back(copy);
+}
+
+void StreamEngine::Impl::Publish() {
+  if (local.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(out_mu);
+    if (ready.empty()) {
+      ready.clear();
+      std::swap(ready, local);
+    } else {
+      // JS has not taken the last batch yet: append, rebasing the head offsets.
+      uint32_t base = static_cast<uint32_t>(ready.heads.size());
+      for (StreamOutcome o : local.outcomes) {
+        o.head_off += base;
+        ready.outcomes.push_back(o);
+      }
+      ready.heads.insert(ready.heads.end(), local.heads.begin(), local.heads.end());
+      ready.handoffs.insert(ready.handoffs.end(), local.handoffs.begin(), local.handoffs.end());
+      for (GatewayAsk& a : local.asks) ready.asks.push_back(std::move(a));
+    }
+  }
+  local.clear();
+  if (!notified.exchange(true)) on_ready();
+}
+
+}  // namespace sonde

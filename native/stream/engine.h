@@ -1,0 +1,137 @@
+// The stream engine: TCP connect probes and plain HTTP/1.x probes on one thread with one epoll.
+// The fast path for tcp_connect and http modules without TLS. Probe slots are preallocated and
+// reused through a free list; per probe the only new resource is its socket. Submissions arrive
+// through a mutex-protected byte queue and an eventfd; results leave in batches (Take). No N-API
+// here: glue/stream.cc wraps it.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sonde {
+
+struct StreamEngineOptions {
+  // Probes with an open socket at once. Further submissions wait in the queue (their timeout
+  // runs from submission). Clamped to what RLIMIT_NOFILE leaves room for.
+  uint32_t capacity = 4096;
+};
+
+// Per-probe flags (stable numbers: they cross from JS).
+constexpr uint32_t kStreamHttp = 1;      // send the request bytes and read an HTTP/1.x response
+constexpr uint32_t kStreamGraceful = 2;  // connect-only: close with FIN instead of RST
+constexpr uint32_t kStreamHead = 4;      // the request is HEAD: the response has no body
+constexpr uint32_t kStreamGateway = 8;   // engine-internal: a /probe request of the gateway started it
+
+struct StreamSpec {
+  uint32_t id = 0;          // the caller's handle, returned with the result
+  uint8_t family = 4;       // 4 or 6
+  bool has_src = false;
+  uint16_t port = 0;
+  uint16_t src_port = 0;    // 0: the kernel picks at connect time
+  uint8_t addr[16] = {};    // IPv4 in the first 4 bytes
+  uint8_t src[16] = {};
+  uint32_t scope_id = 0;
+  uint32_t timeout_ms = 1000;
+  uint32_t flags = 0;
+  uint32_t header_cap = 0;  // bytes of the raw response head to return
+  uint64_t body_limit = 0;  // 0: none
+  uint32_t request_len = 0; // bytes that follow the spec in the queue
+};
+
+// Where a probe was when it ended (stable numbers, named in src/native/stream.ts).
+enum class StreamPhase : uint8_t {
+  kQueued = 0,      // never got a slot before its deadline
+  kConnect = 1,     // socket, bind, connect, waiting for the handshake
+  kWrite = 2,       // writing the request
+  kProcessing = 3,  // request written, waiting for the first response byte
+  kTransfer = 4,    // reading the response
+  kDone = 5,
+};
+
+struct StreamOutcome {
+  uint32_t id;
+  int32_t err;            // 0, an errno (ECONNREFUSED, ETIMEDOUT, ECONNRESET...), or EPROTO for a parse error
+  StreamPhase phase;      // kDone on success, else the phase the probe failed in
+  uint8_t parse_error;    // HttpParseError
+  uint8_t version_minor;  // HTTP/1.x minor version, 255 when no status line
+  uint16_t status;        // HTTP status code, 0 when none
+  uint16_t local_port;
+  int64_t content_length; // -1 when unknown
+  uint64_t body_bytes;
+  // CLOCK_MONOTONIC nanoseconds; 0 for a phase not reached
+  int64_t t_start, t_connected, t_written, t_first_byte, t_done;
+  uint32_t head_off, head_len;  // raw response head in StreamBatch::heads
+};
+
+// A /probe request the gateway started but only the TypeScript prober can finish (a redirect to
+// follow, say): JS probes it again and answers with StreamEngine::Answer(token, ...).
+struct GatewayAsk {
+  uint64_t token;
+  std::string module, target;
+  double timeout_s;
+};
+
+struct StreamBatch {
+  std::vector<StreamOutcome> outcomes;
+  std::vector<char> heads;
+  std::vector<int> handoffs;  // accepted connections the gateway leaves to Node's HTTP server
+  std::vector<GatewayAsk> asks;
+  bool empty() const { return outcomes.empty() && handoffs.empty() && asks.empty(); }
+  void clear() {
+    outcomes.clear();
+    heads.clear();
+    handoffs.clear();
+    asks.clear();
+  }
+};
+
+struct GatewayTables;
+
+struct StreamCounters {
+  uint64_t submitted = 0, completed = 0, timeouts = 0, refused = 0, errors = 0, queued = 0, active = 0;
+  uint64_t draining = 0;  // HTTP sockets kept open after the result, waiting for the server's FIN
+  uint64_t gateway_answered = 0, gateway_asked = 0, gateway_handoffs = 0;
+};
+
+class StreamEngine {
+ public:
+  // Starts the thread. on_ready is called from the engine thread when results are waiting and
+  // the previous on_ready has been answered by Take (so at most one notification is pending).
+  static std::unique_ptr<StreamEngine> Create(const StreamEngineOptions& opts, std::function<void()> on_ready,
+                                              std::string* error);
+  ~StreamEngine();
+  StreamEngine(const StreamEngine&) = delete;
+  StreamEngine& operator=(const StreamEngine&) = delete;
+
+  // Thread-safe. Copies the request bytes. Returns false after Stop().
+  bool Submit(const StreamSpec& spec, const uint8_t* request);
+  // Moves the waiting results into *out (cleared first) and re-arms on_ready.
+  void Take(StreamBatch* out);
+  // Joins the thread and closes every socket; probes not finished produce no result.
+  void Stop();
+  StreamCounters Counters() const;
+  uint32_t capacity() const;
+
+  // The /probe gateway (gateway/gateway.cc): the engine accepts on sonde's listener, answers the
+  // /probe requests it can from its own thread and hands every other connection to Node.
+  // Listen returns the bound port or -errno; thread-safe, once. reuse_port: SO_REUSEPORT, so that
+  // several engines (threads) share one port and the kernel spreads connections over them.
+  int Listen(uint8_t family, const uint8_t* addr, uint16_t port, bool reuse_port);
+  // Which modules the gateway may answer (replaced whole on each config load); thread-safe.
+  void SetGatewayTables(std::shared_ptr<const GatewayTables> tables);
+  // The answer to a GatewayAsk; thread-safe.
+  void Answer(uint64_t token, int status, const std::string& content_type, const std::string& body);
+
+  struct Impl;
+
+ private:
+  StreamEngine() = default;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sonde

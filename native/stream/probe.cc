@@ -1,0 +1,273 @@
+// One probe's socket in the stream engine: non-blocking connect, the optional HTTP request and
+// response, and the close. Runs on the engine thread only.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "stream/engine_impl.h"
+
+namespace sonde {
+
+namespace {
+
+socklen_t FillAddr(sockaddr_storage* ss, uint8_t family, const uint8_t* addr, uint16_t port, uint32_t scope) {
+  std::memset(ss, 0, sizeof(*ss));
+  if (family == 6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_scope_id = scope;
+    std::memcpy(&a->sin6_addr, addr, 16);
+    return sizeof(*a);
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  std::memcpy(&a->sin_addr, addr, 4);
+  return sizeof(*a);
+}
+
+}  // namespace
+
+void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline) {
+  uint32_t idx = free_head;
+  Slot& s = slots[idx];
+  free_head = s.next_free;
+  busy++;
+  s.busy = true;
+  s.draining = false;
+  s.early_input = false;
+  s.gen++;
+  s.id = spec.id;
+  s.flags = spec.flags;
+  s.phase = StreamPhase::kConnect;
+  s.local_port = spec.src_port;
+  s.deadline = deadline;
+  s.t_start = MonoNs();
+  s.t_connected = s.t_written = s.t_first_byte = 0;
+  s.req_off = 0;
+  s.request.assign(reinterpret_cast<const char*>(request), spec.request_len);
+  if (s.head.size() < spec.header_cap) s.head.resize(spec.header_cap);
+  s.parser.Reset((spec.flags & kStreamHead) != 0, spec.body_limit, s.head.data(), spec.header_cap);
+  heap.Push(idx);
+
+  s.family = spec.family;
+  s.poolable = !(spec.flags & (kStreamHttp | kStreamGraceful)) && !spec.has_src && spec.src_port == 0;
+  std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
+  bool pooled = s.poolable && !pool.empty();
+  if (pooled) {
+    s.fd = pool.back();
+    pool.pop_back();
+  } else {
+    s.fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s.fd < 0) return Fail(s, errno, MonoNs());
+  }
+  sockaddr_storage ss;
+  if (spec.has_src || spec.src_port != 0) {
+    int one = 1;
+    if (spec.src_port == 0) {
+      // IP_BIND_ADDRESS_NO_PORT (Linux 4.2): pick the source port at connect time, from the full
+      // 4-tuple space, rather than reserving a port per bind (which exhausts ports at high rates).
+      setsockopt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    } else {
+      // A caller-chosen port lets the eBPF flow map know the 5-tuple before the first SYN leaves;
+      // SO_REUSEADDR lets it be reused while an older connection on it lingers in TIME_WAIT.
+      setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    }
+    static const uint8_t kAny[16] = {};
+    socklen_t len = FillAddr(&ss, spec.family, spec.has_src ? spec.src : kAny, spec.src_port, spec.scope_id);
+    if (bind(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Fail(s, errno, MonoNs());
+  }
+  epoll_event ee{};
+  // Edge-triggered, registered once: EPOLLOUT reports the handshake's end, EPOLLIN the response.
+  ee.events = EPOLLOUT | EPOLLET | ((spec.flags & kStreamHttp) ? uint32_t{EPOLLIN} : 0u);
+  ee.data.u64 = Tag(idx, s.gen);
+  // A reused socket is still in the set under its last probe's tag. An event queued for it before
+  // this MOD is delivered with the new tag but with readiness computed at delivery (tcp_poll), and
+  // connect() clears the error the disconnect left (tcp_connect_init): it cannot pass for ours.
+  if (epoll_ctl(ep, pooled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
+  socklen_t len = FillAddr(&ss, spec.family, spec.addr, spec.port, spec.scope_id);
+  if (connect(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    return Fail(s, errno, MonoNs());
+  }
+  // Even when connect completed at once, EPOLLOUT follows: the registration precedes it.
+}
+
+void StreamEngine::Impl::OnEvent(uint32_t idx, uint32_t events) {
+  Slot& s = slots[idx];
+  switch (s.phase) {
+    case StreamPhase::kConnect: {
+      if (events & EPOLLIN) s.early_input = true;
+      // Writable without an error condition is a completed handshake (connect(2), EINPROGRESS):
+      // SO_ERROR is read only when there is an error to name.
+      if ((events & (EPOLLERR | EPOLLHUP)) || !(events & EPOLLOUT)) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err != 0) return Fail(s, err, MonoNs());
+      }
+      // Spurious wake-up (no error, not writable yet): the next edge will come.
+      if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      return OnConnected(s, idx);
+    }
+    case StreamPhase::kWrite:
+      return WriteRequest(s, idx, (events & EPOLLIN) != 0);
+    default:
+      if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ReadResponse(s, idx);
+      return;
+  }
+}
+
+void StreamEngine::Impl::OnConnected(Slot& s, uint32_t idx) {
+  s.t_connected = MonoNs();
+  sockaddr_storage local;
+  socklen_t len = sizeof(local);
+  // The kernel's pick, when there was one and someone reads it (the gateway does not).
+  if (s.local_port == 0 && !(s.flags & kStreamGateway) && getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    // sin_port and sin6_port sit at the same offset.
+    s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  }
+  if (!(s.flags & kStreamHttp)) return Succeed(s, s.t_connected);
+  s.phase = StreamPhase::kWrite;
+  WriteRequest(s, idx, s.early_input);
+}
+
+void StreamEngine::Impl::WriteRequest(Slot& s, uint32_t idx, bool readable) {
+  if (readable) s.early_input = true;
+  while (s.req_off < s.request.size()) {
+    // MSG_NOSIGNAL: a peer that already closed must give EPIPE, not kill the process.
+    ssize_t n = send(s.fd, s.request.data() + s.req_off, s.request.size() - s.req_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      s.req_off += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;  // the next EPOLLOUT edge continues
+    } else {
+      return Fail(s, n < 0 ? errno : EPIPE, MonoNs());
+    }
+  }
+  s.t_written = MonoNs();
+  s.phase = StreamPhase::kProcessing;
+  // The response may have begun before the request was fully out (an early error response).
+  if (s.early_input) ReadResponse(s, idx);
+}
+
+void StreamEngine::Impl::ReadResponse(Slot& s, uint32_t idx) {
+  for (int round = 0; round < kReadsPerEvent; round++) {
+    ssize_t n = read(s.fd, rbuf.data(), rbuf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (s.draining) return Close(s, false);
+      return Fail(s, errno, MonoNs());
+    }
+    if (n == 0) {
+      if (s.draining) return Close(s, false);  // the server closed first: its side keeps TIME_WAIT
+      int64_t now = MonoNs();
+      if (s.parser.Finish() == HttpParseStatus::kDone) {
+        Succeed(s, now);
+        return Close(s, false);
+      }
+      return Fail(s, EPROTO, now);
+    }
+    if (s.draining) continue;  // bytes after a complete response are not ours to judge
+    if (s.t_first_byte == 0) {
+      s.t_first_byte = MonoNs();
+      s.phase = StreamPhase::kTransfer;
+    }
+    size_t used = 0;
+    HttpParseStatus st = s.parser.Feed(rbuf.data(), static_cast<size_t>(n), &used);
+    if (st == HttpParseStatus::kError) return Fail(s, EPROTO, MonoNs());
+    if (st == HttpParseStatus::kDone) Succeed(s, MonoNs());  // then drain: keep reading for the FIN
+  }
+  again.push_back(Tag(idx, s.gen));
+}
+
+void StreamEngine::Impl::Emit(Slot& s, int err, int64_t now) {
+  StreamOutcome o{};
+  o.id = s.id;
+  o.err = err;
+  o.phase = err == 0 ? StreamPhase::kDone : s.phase;
+  o.parse_error = static_cast<uint8_t>(s.parser.error());
+  o.version_minor = s.parser.version_minor() < 0 ? 255 : static_cast<uint8_t>(s.parser.version_minor());
+  o.status = static_cast<uint16_t>(s.parser.status_code());
+  o.local_port = s.local_port;
+  o.content_length = s.parser.content_length();
+  o.body_bytes = s.parser.body_bytes();
+  o.t_start = s.t_start;
+  o.t_connected = s.t_connected;
+  o.t_written = s.t_written;
+  o.t_first_byte = s.t_first_byte;
+  o.t_done = now;
+  o.head_len = static_cast<uint32_t>(s.parser.captured());
+  n_completed.fetch_add(1, std::memory_order_relaxed);
+  if (err == ETIMEDOUT) n_timeouts.fetch_add(1, std::memory_order_relaxed);
+  else if (err == ECONNREFUSED) n_refused.fetch_add(1, std::memory_order_relaxed);
+  else if (err != 0) n_errors.fetch_add(1, std::memory_order_relaxed);
+  Deliver(o, s.head.data(), s.flags);
+}
+
+void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {
+  Emit(s, 0, now);
+  if (!(s.flags & kStreamHttp)) {
+    // Connect-only: close with RST (SO_LINGER {1, 0}) unless asked to be graceful. A FIN close
+    // would make us the active closer and leave a TIME_WAIT socket per probe on this host
+    // (RFC 9293 3.6.1), which at thousands of probes/s exhausts ephemeral ports.
+    if (s.poolable) return Recycle(s);
+    return Close(s, (s.flags & kStreamGraceful) == 0);
+  }
+  s.draining = true;
+  n_draining.fetch_add(1, std::memory_order_relaxed);
+  heap.Remove(static_cast<uint32_t>(&s - slots.data()));
+  s.deadline = now + kDrainNs;
+  heap.Push(static_cast<uint32_t>(&s - slots.data()));
+}
+
+void StreamEngine::Impl::Fail(Slot& s, int err, int64_t now) {
+  Emit(s, err, now);
+  // The probe is over and nothing more is wanted from the peer: reset, leaving no TIME_WAIT.
+  Close(s, true);
+}
+
+void StreamEngine::Impl::TimedOut(Slot& s, int64_t now) {
+  if (s.draining) return Close(s, true);  // the server kept the connection open despite "close"
+  Fail(s, ETIMEDOUT, now);
+}
+
+void StreamEngine::Impl::Recycle(Slot& s) {
+  std::vector<int>& pool = s.family == 6 ? pool6 : pool4;
+  sockaddr un{};
+  un.sa_family = AF_UNSPEC;
+  // connect(AF_UNSPEC) is tcp_disconnect: RST to the peer, the auto-bound port released, no TIME_WAIT.
+  if (pool.size() < capacity && connect(s.fd, &un, sizeof(un)) == 0) {
+    pool.push_back(s.fd);
+    s.fd = -1;
+  }
+  Close(s, true);
+}
+
+void StreamEngine::Impl::Close(Slot& s, bool reset) {
+  uint32_t idx = static_cast<uint32_t>(&s - slots.data());
+  if (s.fd >= 0) {
+    if (reset) {
+      linger lg{1, 0};
+      setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    }
+    close(s.fd);  // also leaves the epoll set: the descriptor was never duplicated
+    s.fd = -1;
+  }
+  if (s.draining) n_draining.fetch_sub(1, std::memory_order_relaxed);
+  s.draining = false;
+  heap.Remove(idx);
+  s.busy = false;
+  s.next_free = free_head;
+  free_head = idx;
+  busy--;
+}
+
+}  // namespace sonde
