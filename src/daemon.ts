@@ -19,6 +19,7 @@ import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
+import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
 import { Runtime } from './runtime';
 import { VERSION } from './version';
@@ -66,8 +67,9 @@ export class Daemon {
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
-      runtime: this.runtime,
-      flows: () => this.flows,
+      // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
+      runner: (job, signal) =>
+        runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
       onSkip: (job) => this.metrics.recordSkip(job.task.name),
       onResult: (job, result) => {
         this.health.record(job, result);
