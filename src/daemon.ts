@@ -10,14 +10,16 @@ import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
+import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerGatewayMetrics } from './outputs/gateway_metrics';
 import { LatestResults } from './outputs/latest';
-import { logResult } from './outputs/log';
+import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
+import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
 import { Runtime } from './runtime';
 import { VERSION } from './version';
@@ -41,8 +43,9 @@ export class Daemon {
   private config!: Config;
   private server?: http.Server;
   private address?: AddressInfo;
-  private readonly metrics = new TaskMetrics(VERSION, () => this.scheduler.inFlight);
-  private readonly latest = new LatestResults();
+  private readonly health = new HealthStage({ onListenerError: (err) => this.opts.logger.error({ err }, 'a health transition listener failed') });
+  private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight);
+  private readonly latest = new LatestResults(this.health);
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
   private readonly runtime = new Runtime();
@@ -60,13 +63,16 @@ export class Daemon {
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
+    this.health.subscribe((t) => logTransition(opts.logger, t));
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
-      runtime: this.runtime,
-      flows: () => this.flows,
+      // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
+      runner: (job, signal) =>
+        runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
       onSkip: (job) => this.metrics.recordSkip(job.task.name),
       onResult: (job, result) => {
+        this.health.record(job, result);
         this.metrics.record(job, result);
         this.latest.record(job, result);
         logResult(opts.logger, job, result);
@@ -89,6 +95,7 @@ export class Daemon {
   private apply(config: Config): void {
     this.config = config;
     const jobs = planJobs(config);
+    this.health.setPlan(jobs);
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);

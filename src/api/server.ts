@@ -10,7 +10,7 @@ import type { TaskMetrics } from '../outputs/metrics';
 import type { FlowRegistry } from '../probers/types';
 import { runProbe } from '../schedule/run_probe';
 import { probeTimeout } from './probe_params';
-import { withHostname } from '../probers/http';
+import { withHostname } from '../probers/http/probe';
 import { ProbeFailure } from '../probers/errors';
 import { gatewayWanted, startGateway } from './gateway';
 import type { Runtime } from '../runtime';
@@ -86,7 +86,7 @@ async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerR
     case '/results': {
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 100_000);
       const list = deps.latest.list(url.searchParams.get('task') ?? undefined, limit);
-      return send(res, 200, JSON.stringify(list.map((e) => ({ task: e.task, ...resultToJSON(e.result) }))) + '\n', 'application/json');
+      return send(res, 200, JSON.stringify(list.map((e) => deps.latest.toJSON(e))) + '\n', 'application/json');
     }
     case '/-/healthy':
       return send(res, 200, 'Healthy\n');

@@ -12,7 +12,7 @@
 // (the tracer only reports the probe host's netns).
 import type { BpfEvent } from '../native/bpf';
 import type { TraceProto } from '../native/trace';
-import type { LostTraceProbe } from '../probers/trace_run';
+import type { LostTraceProbe } from '../probers/trace/run';
 import type { Attribution } from '../result';
 import { classifyLoss } from './classify';
 import { isRawShadowDrop } from './echo_flows';

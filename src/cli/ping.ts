@@ -5,7 +5,7 @@
 import { IcmpSocketError } from '../native/icmp';
 import { Runtime } from '../runtime';
 import { resolveTarget } from '../probers/resolve';
-import { echoRounds, rttStats, type RoundResult } from '../probers/icmp_round';
+import { echoRounds, rttStats, type RoundResult } from '../probers/icmp/round';
 import type { Attribution } from '../result';
 import { openExplainer, type Explainer } from './explain';
 

@@ -7,7 +7,8 @@ import { TraceSocketError, type TraceProto } from '../native/trace';
 import { Runtime } from '../runtime';
 import { resolveTarget } from '../probers/resolve';
 import { explainTrace, summarizeAttribution, watchTrace, type TraceWatch } from '../attribution/trace_flows';
-import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace_run';
+import { traceHopJSON } from '../probers/trace/json';
+import { runTrace, DEFAULT_PORTS, type LostTraceProbe, type TraceOptions } from '../probers/trace/run';
 import type { Attribution, TraceFacts } from '../result';
 import { intFlag, parseArgs, secondsFlag, UsageError } from './args';
 import { openExplainer, type Explainer } from './explain';
@@ -167,16 +168,7 @@ export async function traceCommand(argv: string[]): Promise<number> {
       flows: facts.flows,
       multipath: facts.hops.some((h) => h.multipath),
       pathHash: facts.pathHash,
-      hops: facts.hops.map((h) => ({
-        ttl: h.ttl,
-        addresses: h.addresses,
-        multipath: h.multipath,
-        sent: h.sent,
-        received: h.received,
-        loss: h.loss,
-        rtt: h.rtt ?? null,
-        ...(attribution ? { attribution: attribution.get(h.ttl) ?? [] } : {}),
-      })),
+      hops: facts.hops.map((h) => ({ ...traceHopJSON(h), ...(attribution ? { attribution: attribution.get(h.ttl) ?? [] } : {}) })),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {

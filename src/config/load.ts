@@ -6,7 +6,8 @@ import { resolve as resolvePath } from 'node:path';
 import { isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Config, Module } from './types';
 import { childPath, Ctx, entries, formatIssue, isNull, scalarText, shown, type ConfigIssue } from './schema';
-import { moduleDecoder, PROBER_NAMES } from './schema_modules';
+import { moduleDecoder } from './schema_modules';
+import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 
 export type { ConfigIssue } from './schema';

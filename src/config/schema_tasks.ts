@@ -5,17 +5,21 @@
 //       targets: [https://example.org/]
 //       interval: 15s          # timeout, jitter, thresholds, labels, max_target_series: see docs/config.md
 import { isSeq } from 'yaml';
-import type { ProberName, Task } from './types';
+import type { Task } from './types';
 import { defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
 import { duration, indexPath, int, isNull, list, record, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
-import { LABEL_NAME, TARGET_CHECKS } from './schema_values';
+import { LABEL_NAME } from './schema_values';
+import { proberFor, RUNNABLE_PROBERS, type RunnableProber } from '../probers/index';
 
-/** Probers a task may use in this version; modules: may name any blackbox prober. */
-export const AVAILABLE_PROBERS: readonly ProberName[] = ['http', 'tcp', 'icmp', 'trace'];
+/** Probers a task may use in this version (the registry's); modules: may name any blackbox prober. */
+export const AVAILABLE_PROBERS: readonly RunnableProber[] = RUNNABLE_PROBERS;
 
-/** Label names sonde itself puts on task series. */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase'] as const;
+/**
+ * Label names sonde itself puts on task series (a task label of the same name would repeat it):
+ * test/outputs/metrics.test.ts checks every per-task series' label names are here.
+ */
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le'] as const;
 
 export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 
@@ -41,7 +45,7 @@ const labels = record(str(), (key, keyNode, path, ctx) => {
 function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ctx): boolean {
   const { path, node } = f.at('targets');
   if (!isSeq(node)) return true;
-  const shape = prober === undefined ? undefined : TARGET_CHECKS[prober];
+  const check = prober === undefined ? undefined : proberFor(prober)?.checkTarget;
   const first = new Map<string, number>();
   let ok = true;
   node.items.forEach((raw, i) => {
@@ -55,7 +59,7 @@ function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ct
       return;
     }
     first.set(t, i);
-    const problem = shape?.(t);
+    const problem = check?.(t);
     if (problem !== undefined) {
       ctx.report(item, p, `got ${shown(item)}, expected ${problem} for a ${prober} module`);
       ok = false;
@@ -79,7 +83,7 @@ function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo
   if (mod === undefined) {
     const known = [...modules.keys()];
     at('module', `one of the modules: ${known.length > 0 ? known.join(', ') : '(none defined)'}`);
-  } else if (mod.prober !== undefined && !(AVAILABLE_PROBERS as readonly string[]).includes(mod.prober)) {
+  } else if (mod.prober !== undefined && proberFor(mod.prober) === undefined) {
     const { path, node } = f.at('module');
     ctx.report(node, path, `prober ${mod.prober} is not available yet in this version of sonde`);
     ok = false;

@@ -1,5 +1,5 @@
 // Value kinds shared by modules and tasks that are more than a primitive: sizes, label names, and
-// the shape of a target for each prober.
+// host names (the target shapes probers check build on it).
 import { isIP } from 'node:net';
 import { isScalar } from 'yaml';
 import { scalarText, shown, str, type Decoder } from './schema';
@@ -36,39 +36,9 @@ export const labelName = str({ pattern: LABEL_NAME, expected: 'a Prometheus labe
 
 // RFC 1123 host names (letters, digits, hyphens, dots; underscores tolerated as resolvers do).
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-const isHost = (h: string): boolean => isIP(h) !== 0 || HOSTNAME.test(h);
+export const isHost = (h: string): boolean => isIP(h) !== 0 || HOSTNAME.test(h);
 
-/** host:port or [v6]:port, as Go's net.SplitHostPort (blackbox's tcp prober requires the port). */
-function tcpTarget(t: string): string | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(t);
-  const host = m?.[1] ?? m?.[2];
-  if (!m || host === undefined || !isHost(host) || (m[1] !== undefined && isIP(m[1]) !== 6)) return 'host:port (e.g. "127.0.0.1:22" or "[::1]:22")';
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return 'a port from 1 to 65535';
-  return undefined;
-}
-
-/** blackbox's http prober prepends "http://" to a target without a scheme. */
-function httpTarget(t: string): string | undefined {
-  const expected = 'an http:// or https:// URL (or host[:port][/path])';
-  const withScheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(t) ? t : `http://${t}`;
-  try {
-    const u = new URL(withScheme);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') return expected;
-    return u.hostname === '' ? expected : undefined;
-  } catch {
-    return expected;
-  }
-}
-
-function icmpTarget(t: string): string | undefined {
+/** A target that is a host alone (icmp, trace); each prober's check is in its descriptor. */
+export function hostTarget(t: string): string | undefined {
   return isHost(t) ? undefined : 'a host name or IP address (no port, no scheme)';
 }
-
-/** What a target must look like for each prober sonde can run; undefined when anything goes. */
-export const TARGET_CHECKS: Record<string, ((t: string) => string | undefined) | undefined> = {
-  http: httpTarget,
-  tcp: tcpTarget,
-  icmp: icmpTarget,
-  trace: icmpTarget,
-};

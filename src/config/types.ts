@@ -144,18 +144,25 @@ export interface GRPCModule {
   tls_config: TLSConfig;
 }
 
-export type ProberName = 'http' | 'tcp' | 'icmp' | 'dns' | 'grpc' | 'trace';
-
-export interface Module {
-  name: string;
-  prober: ProberName;
-  /** seconds; 0 means "derive from the scrape timeout / task timeout". */
-  timeout: number;
+/** Each prober's section of a module (modules.<name>.<prober>), by prober name. */
+export interface ModuleSections {
   http: HTTPModule;
   tcp: TCPModule;
   icmp: ICMPModule;
   dns: DNSModule;
   grpc: GRPCModule;
+  trace: TraceModule;
+}
+
+/** Every prober a module may name; src/probers/index.ts says which ones sonde runs. */
+export type ProberName = keyof ModuleSections;
+
+/** A module: its prober, its timeout, and every prober's section (defaults where the YAML has none). */
+export interface Module extends Omit<ModuleSections, 'trace'> {
+  name: string;
+  prober: ProberName;
+  /** seconds; 0 means "derive from the scrape timeout / task timeout". */
+  timeout: number;
   /** always set by the loader; optional so that modules built by hand (tests, built-ins) need not list it */
   trace?: TraceModule;
 }

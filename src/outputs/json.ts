@@ -1,13 +1,8 @@
-// The JSON shape of a result, shared by `sonde probe --json`, the /results endpoint and logs.
+// The JSON shape of a result, shared by `sonde probe --json`, the /results endpoint and logs. The
+// prober's own facts come from its descriptor's json(), so no prober's facts can go missing here.
+import { proberFor } from '../probers/index';
 import type { ProbeResult } from '../result';
-
-function round(n: number): number {
-  return Math.round(n * 1e9) / 1e9; // nanosecond precision is all a clock here gives
-}
-
-function roundPhases(p: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, round(v)]));
-}
+import { round, roundPhases } from './json_numbers';
 
 export function resultToJSON(r: ProbeResult): Record<string, unknown> {
   return {
@@ -23,9 +18,7 @@ export function resultToJSON(r: ProbeResult): Record<string, unknown> {
     address: r.address ?? null,
     ip_protocol: r.ipProtocol ?? null,
     tls: r.tls ?? null,
-    ...(r.http ? { http: { ...r.http, hops: r.http.hops.map((h) => ({ ...h, phases: roundPhases(h.phases) })) } } : {}),
-    ...(r.tcp ? { tcp: r.tcp } : {}),
-    ...(r.icmp ? { icmp: r.icmp } : {}),
+    ...proberFor(r.prober)?.json(r),
     ...(r.attribution ? { attribution: r.attribution } : {}),
     ...(r.perAddress ? { per_address: r.perAddress.map(resultToJSON) } : {}),
   };

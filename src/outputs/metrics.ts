@@ -1,65 +1,93 @@
-// /metrics for continuous tasks: turns results into counters, histograms and per-target state.
-// Per-target series exist only while a task has at most `max_target_series` targets; above that a
-// task is reported by its aggregates alone (sonde_task_series_aggregated says so), which keeps a
-// million-target task from becoming a million series.
-import { droppedLogLines } from '../log';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// /metrics for continuous tasks: renders results and the health stage's state as counters,
+// histograms and per-target gauges. Every per-task and per-target series carries the task label and
+// then the task's own `labels:` (src/outputs/families.ts). Per-target series exist only while a task
+// has at most `max_target_series` targets; above that a task is reported by its aggregates alone
+// (sonde_task_series_aggregated says so), which keeps a million-target task from becoming a million
+// series. Up/down, thresholds and path changes are the health stage's (src/health/stage.ts).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Task } from '../config/types';
-import type { Job } from '../schedule/plan';
+import type { HealthStage, Transition } from '../health/stage';
+import { droppedLogLines } from '../log';
+import type { TaskMetricSpec } from '../probers/descriptor';
+import { PROBERS, RUNNABLE_PROBERS } from '../probers';
 import type { ProbeResult } from '../result';
+import type { Job } from '../schedule/plan';
+import { CounterFamily, GaugeView, HistogramFamily, taskScope, type CounterChild, type Group, type HistogramChild, type Labels, type TaskScope } from './families';
 
-const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/**
- * Labelled children of one task's per-probe series. prom-client builds a label object and closure per
- * observe() otherwise; at tens of thousands of probes a second that was a few % of the JS thread.
- */
-interface TaskSeries {
-  success: { inc(value?: number): void };
-  failure: { inc(value?: number): void };
-  skipped: { inc(value?: number): void };
-  phases: Map<string, { observe(value: number): void }>;
+// The series each prober adds (its descriptor's taskMetrics). Every result is shown to every spec:
+// a spec adds only what its own facts (result.icmp...) say.
+const PROBER_TASK_METRICS: readonly TaskMetricSpec[] = RUNNABLE_PROBERS.flatMap((name) => PROBERS[name].taskMetrics);
+
+/** The last result of one target, for the per-target gauges (only tasks within max_target_series). */
+interface TargetRecord {
+  /** task, task labels, target: kept, so its text is formatted once */
+  labels: Labels;
+  key: string;
+  success: boolean;
+  duration: number;
+  certExpiry?: number;
 }
 
-interface TargetState {
-  up: boolean;
-  streak: number; // consecutive results equal to the last one
-  lastSuccess: boolean;
-  /** trace tasks: the hash of the last path seen */
-  pathHash?: number;
+type Add = (value: number, ...labelValues: string[]) => void;
+
+/** One task's groups in every family, and the children every result touches (found once). */
+interface TaskSeries {
+  task: Task;
+  scope: TaskScope;
+  /** the task's labels in a comparable form: a reload that changes them starts new series */
+  labelsKey: string;
+  probes: Group<CounterChild>;
+  success?: CounterChild;
+  failure?: CounterChild;
+  skipped: Group<CounterChild>;
+  skip?: CounterChild;
+  failures: Group<CounterChild>;
+  phases: Group<HistogramChild>;
+  total?: HistogramChild;
+  verdicts: Group<CounterChild>;
+  drops: Group<CounterChild>;
+  pathChanges: Group<CounterChild>;
+  /** one per PROBER_TASK_METRICS entry */
+  specs: Add[];
+  /** per-target tasks only, by target */
+  targets?: Map<string, TargetRecord>;
+}
+
+function labelsKey(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function perTarget(task: Task): boolean {
+  return task.targets.length <= task.max_target_series;
 }
 
 export class TaskMetrics {
   readonly registry = new Registry();
-  private readonly probes: Counter<'task' | 'result'>;
-  private readonly skipped: Counter<'task'>;
-  private readonly failures: Counter<'task' | 'reason'>;
-  private readonly phases: Histogram<'task' | 'phase'>;
-  private readonly icmpRtt: Histogram<'task'>;
-  private readonly icmpLoss: Counter<'task' | 'kind'>;
-  private readonly pathChanges: Counter<'task'>;
-  private readonly verdicts: Counter<'task' | 'verdict'>;
-  private readonly drops: Counter<'task' | 'reason' | 'direction'>;
-  private readonly success: Gauge<'task' | 'target'>;
-  private readonly targetUp: Gauge<'task' | 'target'>;
-  private readonly lastDuration: Gauge<'task' | 'target'>;
-  private readonly certExpiry: Gauge<'task' | 'target'>;
-  private readonly taskTargets: Gauge<'task'>;
-  private readonly taskTargetsUp: Gauge<'task'>;
-  private readonly aggregated: Gauge<'task'>;
+  private readonly probes: CounterFamily;
+  private readonly skipped: CounterFamily;
+  private readonly failures: CounterFamily;
+  private readonly phases: HistogramFamily;
+  private readonly specFamilies: Array<CounterFamily | HistogramFamily>;
+  private readonly pathChanges: CounterFamily;
+  private readonly verdicts: CounterFamily;
+  private readonly drops: CounterFamily;
+  private readonly families: Array<CounterFamily | HistogramFamily>;
   readonly reloadOk: Gauge;
   readonly reloadTime: Gauge;
   readonly inFlight: Gauge;
-  private readonly states = new Map<string, TargetState>();
-  /** targets currently down, per task: kept as results come, so no result scans a task's targets */
-  private readonly down = new Map<string, number>();
-  private tasks = new Map<string, Task>();
-  private readonly series = new Map<string, TaskSeries>();
+  private series = new Map<string, TaskSeries>();
 
-  /** inFlight: read at scrape time, so the gauge is never stale */
-  constructor(version: string, inFlight: () => number = () => 0) {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+  /** health: the stage whose state and transitions these series show; inFlight: read at scrape time */
+  constructor(
+    version: string,
+    private readonly health: HealthStage,
+    inFlight: () => number = () => 0,
+  ) {
+    const reg = this.registry;
+    const registers = [reg];
+    collectDefaultMetrics({ register: reg });
     new Counter({
       name: 'sonde_log_lines_dropped_total',
       help: 'Log lines stderr would not take (its reader gone or not reading); logging never holds up probing',
@@ -70,63 +98,29 @@ export class TaskMetrics {
       },
     });
     new Gauge({ name: 'sonde_build_info', help: 'sonde version', labelNames: ['version'], registers }).set({ version }, 1);
-    this.probes = new Counter({ name: 'sonde_probes_total', help: 'Probes run, by task and result', labelNames: ['task', 'result'], registers });
-    this.skipped = new Counter({
-      name: 'sonde_probes_skipped_total',
-      help: 'Runs not started because the previous run of the same target was still waiting for a slot or in flight: the task asks for more than --probes.max-in-flight and its timeouts allow',
-      labelNames: ['task'],
-      registers,
-    });
-    this.failures = new Counter({ name: 'sonde_probe_failures_total', help: 'Failed probes by task and reason (docs/reasons.md)', labelNames: ['task', 'reason'], registers });
-    this.phases = new Histogram({
-      name: 'sonde_probe_duration_seconds',
-      help: 'Probe duration by phase; phase="total" is the whole probe',
-      labelNames: ['task', 'phase'],
-      buckets: PHASE_BUCKETS,
-      registers,
-    });
-    this.icmpRtt = new Histogram({ name: 'sonde_icmp_rtt_seconds', help: 'Round-trip time of each ICMP echo reply', labelNames: ['task'], buckets: PHASE_BUCKETS, registers });
-    this.icmpLoss = new Counter({ name: 'sonde_icmp_packets_total', help: 'ICMP echo requests sent, replies received and duplicates', labelNames: ['task', 'kind'], registers });
-    this.pathChanges = new Counter({
-      name: 'sonde_trace_path_changes_total',
-      help: 'Trace probes whose path (the addresses answering at each TTL) differed from the previous probe of the same target',
-      labelNames: ['task'],
-      registers,
-    });
-    this.verdicts = new Counter({
-      name: 'sonde_probe_loss_verdict_total',
-      help: 'Lost probes by where they were lost: local_drop, path_loss, unknown (no eBPF, or not decidable)',
-      labelNames: ['task', 'verdict'],
-      registers,
-    });
-    this.drops = new Counter({
-      name: 'sonde_probe_drops_total',
-      help: 'Probe packets dropped by this host\'s kernel, by drop reason and direction',
-      labelNames: ['task', 'reason', 'direction'],
-      registers,
-    });
-    this.success = new Gauge({ name: 'sonde_probe_success', help: 'Whether the last probe of the target succeeded', labelNames: ['task', 'target'], registers });
-    this.targetUp = new Gauge({
-      name: 'sonde_target_up',
-      help: 'Target state after the task success/failure thresholds (1 up, 0 down)',
-      labelNames: ['task', 'target'],
-      registers,
-    });
-    this.lastDuration = new Gauge({ name: 'sonde_probe_last_duration_seconds', help: 'Duration of the last probe of the target', labelNames: ['task', 'target'], registers });
-    this.certExpiry = new Gauge({
-      name: 'sonde_ssl_earliest_cert_expiry_timestamp_seconds',
-      help: 'Earliest certificate expiry seen by the last probe of the target',
-      labelNames: ['task', 'target'],
-      registers,
-    });
-    this.taskTargets = new Gauge({ name: 'sonde_task_targets', help: 'Targets of the task', labelNames: ['task'], registers });
-    this.taskTargetsUp = new Gauge({ name: 'sonde_task_targets_up', help: 'Targets of the task that are up (after thresholds)', labelNames: ['task'], registers });
-    this.aggregated = new Gauge({
-      name: 'sonde_task_series_aggregated',
-      help: '1 when the task has more targets than max_target_series and per-target series are omitted',
-      labelNames: ['task'],
-      registers,
-    });
+    this.probes = new CounterFamily(reg, 'sonde_probes_total', 'Probes run, by task and result', ['result']);
+    this.skipped = new CounterFamily(
+      reg,
+      'sonde_probes_skipped_total',
+      'Runs not started because the previous run of the same target was still waiting for a slot or in flight: the task asks for more than --probes.max-in-flight and its timeouts allow',
+    );
+    this.failures = new CounterFamily(reg, 'sonde_probe_failures_total', 'Failed probes by task and reason (docs/reasons.md)', ['reason']);
+    this.phases = new HistogramFamily(reg, 'sonde_probe_duration_seconds', 'Probe duration by phase; phase="total" is the whole probe', ['phase'], PHASE_BUCKETS);
+    this.specFamilies = PROBER_TASK_METRICS.map((s) =>
+      s.type === 'counter' ? new CounterFamily(reg, s.name, s.help, s.labelNames) : new HistogramFamily(reg, s.name, s.help, s.labelNames, s.buckets ?? PHASE_BUCKETS),
+    );
+    this.pathChanges = new CounterFamily(
+      reg,
+      'sonde_trace_path_changes_total',
+      'Trace probes whose path (the addresses answering at each TTL) differed from the previous probe of the same target',
+    );
+    this.verdicts = new CounterFamily(reg, 'sonde_probe_loss_verdict_total', 'Lost probes by where they were lost: local_drop, path_loss, unknown (no eBPF, or not decidable)', [
+      'verdict',
+    ]);
+    this.drops = new CounterFamily(reg, 'sonde_probe_drops_total', "Probe packets dropped by this host's kernel, by drop reason and direction", ['reason', 'direction']);
+    this.families = [this.probes, this.skipped, this.failures, this.phases, ...this.specFamilies, this.pathChanges, this.verdicts, this.drops];
+    this.registerTargetGauges(reg);
+    this.registerTaskGauges(reg);
     this.reloadOk = new Gauge({ name: 'sonde_config_last_reload_successful', help: 'Whether the last configuration reload succeeded', registers });
     this.reloadTime = new Gauge({ name: 'sonde_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful configuration reload', registers });
     this.inFlight = new Gauge({
@@ -137,122 +131,142 @@ export class TaskMetrics {
         this.set(inFlight());
       },
     });
+    health.subscribe((t) => this.onTransition(t));
   }
 
-  private perTarget(task: Task): boolean {
-    return task.targets.length <= task.max_target_series;
+  /** Label names the per-task series put after the task's labels (config refuses them as task labels). */
+  labelNames(): string[] {
+    return [...new Set(this.families.flatMap((f) => [...f.labelNames, ...(f instanceof HistogramFamily ? ['le'] : [])]))];
   }
 
-  /** Called with each new plan: drops series of tasks and targets that are gone. */
+  private registerTargetGauges(reg: Registry): void {
+    const each = (emit: (labels: Labels, value: number) => void, value: (r: TargetRecord) => number | undefined) => {
+      for (const s of this.series.values()) {
+        if (s.targets === undefined) continue;
+        for (const r of s.targets.values()) {
+          const v = value(r);
+          if (v !== undefined) emit(r.labels, v);
+        }
+      }
+    };
+    new GaugeView(reg, 'sonde_probe_success', 'Whether the last probe of the target succeeded', (emit) => each(emit, (r) => (r.success ? 1 : 0)));
+    new GaugeView(reg, 'sonde_target_up', 'Target state after the task success/failure thresholds (1 up, 0 down)', (emit) =>
+      each(emit, (r) => {
+        const up = this.health.isUp(r.key);
+        return up === undefined ? undefined : up ? 1 : 0;
+      }),
+    );
+    new GaugeView(reg, 'sonde_probe_last_duration_seconds', 'Duration of the last probe of the target', (emit) => each(emit, (r) => r.duration));
+    new GaugeView(reg, 'sonde_ssl_earliest_cert_expiry_timestamp_seconds', 'Earliest certificate expiry seen by the last probe of the target', (emit) =>
+      each(emit, (r) => r.certExpiry),
+    );
+  }
+
+  private registerTaskGauges(reg: Registry): void {
+    const each = (emit: (labels: Labels, value: number) => void, value: (s: TaskSeries) => number) => {
+      for (const s of this.series.values()) emit(s.scope.labels, value(s));
+    };
+    new GaugeView(reg, 'sonde_task_targets', 'Targets of the task', (emit) => each(emit, (s) => s.task.targets.length));
+    new GaugeView(reg, 'sonde_task_targets_up', 'Targets of the task that are up (after thresholds)', (emit) =>
+      each(emit, (s) => this.health.taskCounts(s.task.name)?.up ?? s.task.targets.length),
+    );
+    new GaugeView(reg, 'sonde_task_series_aggregated', '1 when the task has more targets than max_target_series and per-target series are omitted', (emit) =>
+      each(emit, (s) => (s.targets === undefined ? 1 : 0)),
+    );
+  }
+
+  private newSeries(task: Task, key: string): TaskSeries {
+    const scope = taskScope(task.name, task.labels);
+    return {
+      task,
+      scope,
+      labelsKey: key,
+      probes: this.probes.group(scope),
+      skipped: this.skipped.group(scope),
+      failures: this.failures.group(scope),
+      phases: this.phases.group(scope),
+      verdicts: this.verdicts.group(scope),
+      drops: this.drops.group(scope),
+      pathChanges: this.pathChanges.group(scope),
+      specs: this.specFamilies.map((f): Add => {
+        const g = f.group(scope);
+        return f instanceof CounterFamily ? (v, ...lv) => (g as Group<CounterChild>).child(...lv).inc(v) : (v, ...lv) => (g as Group<HistogramChild>).child(...lv).observe(v);
+      }),
+    };
+  }
+
+  private dropTask(name: string): void {
+    for (const f of this.families) f.dropTask(name);
+  }
+
+  /**
+   * Called with each new plan: series of tasks that are gone go; a task whose labels changed starts
+   * new series (its identity changed); per-target series of targets no longer planned go.
+   */
   setTasks(tasks: Task[]): void {
-    const next = new Map(tasks.map((t) => [t.name, t]));
-    for (const [name, old] of this.tasks) {
-      const now = next.get(name);
-      if (!now) {
-        for (const g of [this.taskTargets, this.taskTargetsUp, this.aggregated]) g.remove({ task: name });
+    const next = new Map<string, TaskSeries>();
+    for (const task of tasks) {
+      const old = this.series.get(task.name);
+      const key = labelsKey(task.labels);
+      let s = old;
+      if (s === undefined || s.labelsKey !== key) {
+        if (old) this.dropTask(old.task.name);
+        s = this.newSeries(task, key);
+        if (old?.targets) s.targets = new Map([...old.targets].map(([t, r]) => [t, { ...r, labels: this.targetLabels(s as TaskSeries, t) }]));
       }
-      // An aggregated task never had per-target series: nothing to remove, however many targets.
-      if (!this.perTarget(old)) continue;
-      const keep = new Set(now && this.perTarget(now) ? now.targets : []);
-      for (const target of old.targets) {
-        if (keep.has(target)) continue;
-        for (const g of [this.success, this.targetUp, this.lastDuration, this.certExpiry]) g.remove({ task: name, target });
+      s.task = task;
+      if (!perTarget(task)) s.targets = undefined; // aggregated: no per-target state, however many targets
+      else if (s.targets === undefined) s.targets = new Map();
+      else {
+        const keep = new Set(task.targets);
+        for (const target of s.targets.keys()) if (!keep.has(target)) s.targets.delete(target);
       }
+      next.set(task.name, s);
     }
-    // Keep the state of targets still planned (thresholds carry over a reload), recount the down ones.
-    const planned = new Set<string>();
-    for (const t of tasks) for (const target of t.targets) planned.add(`${t.name}\u0000${target}`);
-    this.down.clear();
-    for (const [key, st] of this.states) {
-      if (!planned.has(key)) this.states.delete(key);
-      else if (!st.up) {
-        const task = key.slice(0, key.indexOf('\u0000'));
-        this.down.set(task, (this.down.get(task) ?? 0) + 1);
-      }
-    }
-    this.tasks = next;
-    this.series.clear(); // children of gone tasks go; the others are made again on their next result
-    for (const t of tasks) {
-      this.taskTargets.set({ task: t.name }, t.targets.length);
-      this.aggregated.set({ task: t.name }, this.perTarget(t) ? 0 : 1);
-      this.taskTargetsUp.set({ task: t.name }, t.targets.length - (this.down.get(t.name) ?? 0));
-    }
+    for (const name of this.series.keys()) if (!next.has(name)) this.dropTask(name);
+    this.series = next;
   }
 
-  /** Applies the thresholds: a target flips only after N equal results in a row. */
-  private updateState(job: Job, success: boolean): boolean {
-    const key = job.key;
-    const s = this.states.get(key) ?? { up: true, streak: 0, lastSuccess: true };
-    s.streak = s.lastSuccess === success ? s.streak + 1 : 1;
-    s.lastSuccess = success;
-    if (s.up && !success && s.streak >= job.task.failure_threshold) s.up = false;
-    if (!s.up && success && s.streak >= job.task.success_threshold) s.up = true;
-    this.states.set(key, s);
-    return s.up;
+  private targetLabels(s: TaskSeries, target: string): Labels {
+    return Object.freeze({ ...s.scope.labels, target });
   }
 
-  private seriesOf(task: string): TaskSeries {
-    let s = this.series.get(task);
-    if (s === undefined) {
-      s = {
-        success: this.probes.labels({ task, result: 'success' }),
-        failure: this.probes.labels({ task, result: 'failure' }),
-        skipped: this.skipped.labels({ task }),
-        phases: new Map(),
-      };
-      this.series.set(task, s);
-    }
-    return s;
-  }
-
-  private observePhase(s: TaskSeries, task: string, phase: string, seconds: number): void {
-    let h = s.phases.get(phase);
-    if (h === undefined) {
-      h = this.phases.labels({ task, phase });
-      s.phases.set(phase, h);
-    }
-    h.observe(seconds);
+  private onTransition(t: Transition): void {
+    if (t.kind !== 'path_changed') return;
+    this.series.get(t.task.name)?.pathChanges.child().inc();
   }
 
   /** A run the scheduler did not start (src/schedule/scheduler.ts onSkip). */
   recordSkip(task: string): void {
-    this.seriesOf(task).skipped.inc(); // tens of thousands a second under overload
+    const s = this.series.get(task);
+    if (s !== undefined) (s.skip ??= s.skipped.child()).inc(); // tens of thousands a second under overload
   }
 
+  /** One result; a result of a task no longer planned (in flight across a reload) is not counted. */
   record(job: Job, result: ProbeResult): void {
-    const task = job.task.name;
-    const series = this.seriesOf(task);
-    (result.success ? series.success : series.failure).inc();
-    if (!result.success) this.failures.inc({ task, reason: result.reason ?? 'internal' });
-    this.observePhase(series, task, 'total', result.durationSeconds);
-    for (const phase in result.phases) this.observePhase(series, task, phase, result.phases[phase]);
-    if (result.icmp) {
-      for (const rtt of result.icmp.rtts) this.icmpRtt.observe({ task }, rtt);
-      this.icmpLoss.inc({ task, kind: 'sent' }, result.icmp.sent);
-      this.icmpLoss.inc({ task, kind: 'received' }, result.icmp.received);
-      this.icmpLoss.inc({ task, kind: 'duplicate' }, result.icmp.duplicates);
+    const s = this.series.get(job.task.name);
+    if (s === undefined) return;
+    if (result.success) (s.success ??= s.probes.child('success')).inc();
+    else {
+      (s.failure ??= s.probes.child('failure')).inc();
+      s.failures.child(result.reason ?? 'internal').inc();
     }
+    (s.total ??= s.phases.child('total')).observe(result.durationSeconds);
+    for (const phase in result.phases) s.phases.child(phase).observe(result.phases[phase]);
+    for (let i = 0; i < s.specs.length; i++) PROBER_TASK_METRICS[i].observe(result, s.specs[i]);
     for (const a of result.attribution ?? []) {
-      this.verdicts.inc({ task, verdict: a.verdict });
-      if (a.verdict === 'local_drop') this.drops.inc({ task, reason: a.reason ?? 'unknown', direction: a.direction ?? 'unknown' });
+      s.verdicts.child(a.verdict).inc();
+      if (a.verdict === 'local_drop') s.drops.child(a.reason ?? 'unknown', a.direction ?? 'unknown').inc();
     }
-    const wasUp = this.states.get(job.key)?.up ?? true;
-    const up = this.updateState(job, result.success);
-    if (result.trace) {
-      const s = this.states.get(job.key) as TargetState;
-      if (s.pathHash !== undefined && s.pathHash !== result.trace.pathHash) this.pathChanges.inc({ task });
-      s.pathHash = result.trace.pathHash;
+    if (s.targets === undefined) return;
+    let r = s.targets.get(job.target);
+    if (r === undefined) {
+      if (this.health.isUp(job.key) === undefined) return; // the target left the plan while in flight
+      r = { labels: this.targetLabels(s, job.target), key: job.key, success: result.success, duration: 0 };
+      s.targets.set(job.target, r);
     }
-    if (up !== wasUp) {
-      const down = (this.down.get(task) ?? 0) + (up ? -1 : 1);
-      this.down.set(task, down);
-      this.taskTargetsUp.set({ task }, job.task.targets.length - down);
-    }
-    if (!this.perTarget(job.task)) return;
-    const labels = { task, target: job.target };
-    this.success.set(labels, result.success ? 1 : 0);
-    this.targetUp.set(labels, up ? 1 : 0);
-    this.lastDuration.set(labels, result.durationSeconds);
-    if (result.tls) this.certExpiry.set(labels, result.tls.earliestExpiry);
+    r.success = result.success;
+    r.duration = result.durationSeconds;
+    if (result.tls) r.certExpiry = result.tls.earliestExpiry;
   }
 }

@@ -1,7 +1,8 @@
 // What a prober is: one descriptor, registered once in src/probers/index.ts. Every table that
 // lists probers (config decoding, target checks, /probe writers, task metrics, JSON) is derived
 // from the registry, so adding a prober is one folder plus one line and the lists cannot drift.
-import type { Module } from '../config/types';
+import type { Decoder } from '../config/schema';
+import type { Module, ModuleSections, ProberName } from '../config/types';
 import type { ProbeResult } from '../result';
 import type { ProbeRegistry } from '../outputs/blackbox/registry';
 import type { Prober } from './types';
@@ -23,8 +24,23 @@ export interface TaskMetricSpec {
   observe(result: ProbeResult, add: (value: number, ...labelValues: string[]) => void): void;
 }
 
-export interface ProberDescriptor {
-  name: string;
+/**
+ * How a module's section of one prober (modules.<name>.<prober>) is decoded. Decoders import config
+ * primitives only (src/config/schema*.ts, defaults, types), never the registry: config imports the
+ * registry, so anything else would be an import cycle at load.
+ */
+export interface ModuleSection<K extends ProberName = ProberName> {
+  decode: Decoder<ModuleSections[K]>;
+  /** the section of a module that does not set it (a fresh object: the loader fills it in place) */
+  defaults(): ModuleSections[K];
+  /** set when a module of this prober must have the section: what it needs, for the message */
+  required?: string;
+}
+
+export interface ProberDescriptor<K extends ProberName = ProberName> {
+  name: K;
+  /** decoder of the prober's module section */
+  config: ModuleSection<K>;
   /** the probe itself: returns a result, never throws for a target's failure */
   probe: Prober;
   /** why a target cannot be probed by this prober (undefined: fine), checked at config load */

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
-import { PROBERS } from '../probers';
+import { proberFor } from '../probers/index';
 import type { FlowRegistry, ProbeContext } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
@@ -128,7 +128,7 @@ class LazyContext implements ProbeContext {
 export async function runProbe(target: string, module: Module, opts: RunOptions): Promise<ProbeResult> {
   const startedAt = Date.now();
   const t0 = performance.now();
-  const prober = PROBERS[module.prober];
+  const prober = proberFor(module.prober)?.probe;
   if (!prober) return failed(target, module, startedAt, t0, 'config', `prober ${module.prober} is not available in this version of sonde`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;

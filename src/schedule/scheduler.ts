@@ -1,31 +1,36 @@
 // Runs every job of the plan on its task's interval, at the job's phase within the interval plus
 // jitter, with a cap on probes in flight. Results go to one callback; nothing here knows about
 // metrics or logs. A reload swaps the plan: jobs that stay keep their rhythm, in-flight probes finish.
+// The runner (what a run does) and the clock (when it happens) come from outside: the daemon gives
+// runProbe and the real clock, tests a fake of each (test/schedule/scheduler.test.ts).
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import type { FlowRegistry } from '../probers/types';
-import type { Runtime } from '../runtime';
 import type { ProbeResult } from '../result';
+import { realClock, type Clock, type TimerHandle } from './clock';
 import { MinHeap } from './heap';
 import type { Job } from './plan';
-import { runProbe } from './run_probe';
+
+/**
+ * Runs one probe of the job. It resolves with a result whatever happens to the target (failures are
+ * results); `signal` aborts when the scheduler stops and its grace is over.
+ */
+export type JobRunner = (job: Job, signal: AbortSignal) => Promise<ProbeResult>;
 
 export interface SchedulerOptions {
   logger: Logger;
+  runner: JobRunner;
+  /** wall clock, timers and jitter source (default: the real ones) */
+  clock?: Clock;
   onResult: (job: Job, result: ProbeResult) => void;
   /** a run not started: the job's previous run was still waiting or in flight (overload, or probes slower than the interval) */
   onSkip?: (job: Job) => void;
-  /** the engines probes use */
-  runtime: Runtime;
   /** jobs due while this many probes are in flight wait in a FIFO */
   maxInFlight: number;
-  /** read at each launch: the registry may appear after the scheduler is made (eBPF loads at start) */
-  flows?: () => FlowRegistry | undefined;
 }
 
 interface Entry {
   job: Job;
-  /** grid point of this run (Date.now() ms) */
+  /** grid point of this run (clock ms) */
   anchor: number;
   /** anchor plus jitter: when it actually runs */
   due: number;
@@ -40,13 +45,17 @@ export class Scheduler {
   /** keys of the jobs waiting in `ready`: a job waits there once, so the queue never exceeds the plan */
   private readonly waiting = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private stopping = false;
   private readonly abort = new AbortController();
+  private readonly clock: Clock;
+  /** made once: arming the timer makes no closure */
+  private readonly onTimer = (): void => this.tick();
   /** runs not started because the previous run of the same job was still waiting or in flight */
   skipped = 0;
 
   constructor(private readonly opts: SchedulerOptions) {
+    this.clock = opts.clock ?? realClock;
     // Every probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.abort.signal);
   }
@@ -61,7 +70,7 @@ export class Scheduler {
   }
 
   /** Replaces the plan. Jobs whose key and interval are unchanged keep their next run time. */
-  setPlan(jobs: Job[], now = Date.now()): void {
+  setPlan(jobs: Job[], now = this.clock.now()): void {
     const previous = new Map<string, Entry>();
     for (let e = this.heap.pop(); e; e = this.heap.pop()) previous.set(e.job.key, e);
     // A run still waiting for a slot keeps its place: the job resumes from that run, not the following one.
@@ -95,7 +104,7 @@ export class Scheduler {
   /** Moves an entry to the run at `anchor` (entries are reused: one object per job, not per run). */
   private place(e: Entry, anchor: number): Entry {
     e.anchor = anchor;
-    e.due = anchor + (e.job.task.jitter > 0 ? Math.random() * e.job.task.jitter * 1000 : 0);
+    e.due = anchor + (e.job.task.jitter > 0 ? this.clock.random() * e.job.task.jitter * 1000 : 0);
     return e;
   }
 
@@ -105,15 +114,21 @@ export class Scheduler {
 
   private arm(): void {
     if (this.stopping) return;
-    clearTimeout(this.timer);
+    this.disarm();
     const next = this.heap.peek();
     if (!next) return;
-    const delay = Math.max(0, Math.min(next.due - Date.now(), 2 ** 31 - 1));
-    this.timer = setTimeout(() => this.tick(), delay);
+    this.timer = this.clock.setTimer(this.onTimer, Math.max(0, next.due - this.clock.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer === undefined) return;
+    this.clock.clearTimer(this.timer);
+    this.timer = undefined;
   }
 
   private tick(): void {
-    const now = Date.now();
+    this.timer = undefined;
+    const now = this.clock.now();
     for (let e = this.heap.peek(); e && e.due <= now; e = this.heap.peek()) {
       this.heap.pop();
       // Demand above capacity must not grow the queue without bound (and make every run late):
@@ -160,13 +175,13 @@ export class Scheduler {
   }
 
   private launch(job: Job): void {
-    const p = runProbe(job.target, job.module, {
-      timeoutSeconds: job.task.timeout,
-      logger: this.opts.logger,
-      runtime: this.opts.runtime,
-      flows: this.opts.flows?.(),
-      signal: this.abort.signal,
-    }).then(
+    let started: Promise<ProbeResult>;
+    try {
+      started = this.opts.runner(job, this.abort.signal);
+    } catch (err) {
+      started = Promise.reject(err); // a runner that throws is a bug: same path as one that rejects
+    }
+    const p = started.then(
       (result) => {
         // The slot goes to the next probe before the result is written out: a fast-path probe
         // reaches the engine synchronously, so it starts while the outputs of this batch run.
@@ -178,7 +193,7 @@ export class Scheduler {
         }
       },
       (err: unknown) => {
-        this.settle(job); // runProbe never rejects; a bug there must not leak the slot
+        this.settle(job); // runners never reject; a bug there must not leak the slot
         this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'probe runner failed');
       },
     );
@@ -196,15 +211,15 @@ export class Scheduler {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.timer);
+    this.disarm();
     this.heap.clear();
     this.ready = [];
     this.readyAnchors = [];
     this.readyHead = 0;
     this.waiting.clear();
     const all = Promise.allSettled([...this.running.values()]);
-    const grace = setTimeout(() => this.abort.abort(), graceMs);
+    const grace = this.clock.setTimer(() => this.abort.abort(), graceMs);
     await all;
-    clearTimeout(grace);
+    this.clock.clearTimer(grace);
   }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
 import { DropTracer, type BpfEvent } from '../../src/native/bpf';
-import { echoRounds } from '../../src/probers/icmp_round';
+import { echoRounds } from '../../src/probers/icmp/round';
 import type { Attribution } from '../../src/result';
 import { runSonde } from '../lab/cli';
 import { FaultLab, TARGET_ADDR } from '../lab/faultlab';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import type { ICMPModule, Module } from '../../src/config/types';
-import { probeICMP } from '../../src/probers/icmp';
+import { probeICMP } from '../../src/probers/icmp/probe';
 import type { ProbeResult } from '../../src/result';
 import { testRuntime } from '../runtime';
 

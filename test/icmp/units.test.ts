@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePingArgs } from '../../src/cli/ping';
 import { addressBytes, formatAddress } from '../../src/native/ipaddr';
-import { writeICMP } from '../../src/outputs/blackbox/icmp';
+import { writeICMP } from '../../src/probers/icmp/blackbox';
 import { renderProbe } from '../../src/outputs/blackbox';
-import { rttStats } from '../../src/probers/icmp_round';
+import { rttStats } from '../../src/probers/icmp/round';
 import type { ProbeResult } from '../../src/result';
 import { icmpModule } from './helpers';
 

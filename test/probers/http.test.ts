@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PROBER_HEADERS, parseHead } from '../../src/probers/fast';
-import { combinePerAddress, withHostname } from '../../src/probers/http';
+import { combinePerAddress, withHostname } from '../../src/probers/http/probe';
 import { requestSpec } from '../../src/probers/http/request_spec';
 import type { FlowRegistry } from '../../src/probers/types';
 import { httpModule, httpServer, type LocalServer, metric, probe, render } from './http_lab';

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { defaultDNS, defaultGRPC, defaultHTTP, defaultICMP, defaultTCP } from '../../src/config/defaults';
 import type { HTTPModule, Module } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox/index';
-import { probeHTTP } from '../../src/probers/http';
+import { probeHTTP } from '../../src/probers/http/probe';
 import type { FlowRegistry } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
 import type { Runtime } from '../../src/runtime';

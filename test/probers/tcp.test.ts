@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
-import { probeTCP } from '../../src/probers/tcp';
+import { probeTCP } from '../../src/probers/tcp/probe';
 import type { FlowRegistry } from '../../src/probers/types';
 import { listen, metric, onLines, probeContext, probeText, tcpModule } from './tcp_helpers';
 

@@ -12,7 +12,7 @@ import * as tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { loadConfigString } from '../../src/config/load';
 import type { Module } from '../../src/config/types';
-import { probeTCP } from '../../src/probers/tcp';
+import { probeTCP } from '../../src/probers/tcp/probe';
 import { makePKI, type PKI } from '../lab/pki';
 import { listen, metric, probeContext, probeText, seriesShapes, smtpServer } from './tcp_helpers';
 

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { ProbeFailure } from '../../src/probers/errors';
-import { splitHostPort } from '../../src/probers/tcp';
-import { runDialogue, type DialogueIO } from '../../src/probers/tcp_dialogue';
-import { expandTemplate } from '../../src/probers/tcp_expand';
-import { LineReader, MAX_LINE_BYTES } from '../../src/probers/tcp_lines';
+import { splitHostPort } from '../../src/probers/tcp/probe';
+import { runDialogue, type DialogueIO } from '../../src/probers/tcp/dialogue';
+import { expandTemplate } from '../../src/probers/tcp/expand';
+import { LineReader, MAX_LINE_BYTES } from '../../src/probers/tcp/lines';
 
 const match = /^(?<cmd>[A-Z]+) :?(\w+)(?: (x))?/.exec('PING :abc123') as RegExpExecArray;
 

@@ -2,7 +2,7 @@
 // whose nftables input chain drops them (IPv4 198.19.207.0/30, IPv6 fd5e:ed00:cf::/64).
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { probeTCP } from '../../src/probers/tcp';
+import { probeTCP } from '../../src/probers/tcp/probe';
 import { Lab } from '../lab/netns';
 import { isRoot, privilegedTest } from '../lab/privileged';
 import { metric, probeContext, probeText, tcpModule } from './tcp_helpers';

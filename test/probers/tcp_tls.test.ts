@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import type { FailureReason } from '../../src/result';
-import { probeTCP } from '../../src/probers/tcp';
+import { probeTCP } from '../../src/probers/tcp/probe';
 import { makePKI, type LeafKind, type PKI } from '../lab/pki';
 import { listen, metric, probeContext, probeText, smtpServer, tcpModule } from './tcp_helpers';
 

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { HTTPModule, TCPModule } from '../../src/config/types';
 import { requestBytes } from '../../src/probers/http/wire';
-import { probeTCP } from '../../src/probers/tcp';
+import { probeTCP } from '../../src/probers/tcp/probe';
 import { PHASE_MEANINGS, type ProbeResult } from '../../src/result';
 import { Runtime } from '../../src/runtime';
 import { httpModule, probe } from './http_lab';

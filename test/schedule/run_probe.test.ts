@@ -5,6 +5,7 @@ import { afterEach, test } from 'node:test';
 import type { Module } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { PROBERS } from '../../src/probers';
+import type { ProberDescriptor } from '../../src/probers/descriptor';
 import type { ProbeContext, Prober } from '../../src/probers/types';
 import type { ProbeResult } from '../../src/result';
 import { runProbe } from '../../src/schedule/run_probe';
@@ -17,12 +18,15 @@ function ok(target: string): ProbeResult {
   return { target, module: 'm', prober: 'dns', success: true, startedAt: Date.now(), durationSeconds: 0, phases: {} };
 }
 
+// The registry is a literal map; these tests add an entry under a name it does not run.
+const registry = PROBERS as Record<string, ProberDescriptor | undefined>;
+
 function install(p: Prober): void {
-  PROBERS.dns = p;
+  registry.dns = { ...PROBERS.http, probe: p } as unknown as ProberDescriptor;
 }
 
 afterEach(() => {
-  delete PROBERS.dns;
+  delete registry.dns;
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

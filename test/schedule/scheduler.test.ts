@@ -1,117 +1,289 @@
-// The scheduler runs each target once per interval, spread over the interval, respects the
-// in-flight cap, and on stop lets in-flight probes finish.
+// The scheduler on a fake clock (no sleeps, no sockets): runs on the phase grid of each task's
+// interval plus jitter, keeps its rhythm across reloads, skips ahead after a stall, lets in-flight
+// runs finish within the stop grace, and never runs more than the in-flight cap.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
-import { loadConfigString } from '../../src/config/load';
-import { silentLogger } from '../../src/log';
-import { planJobs } from '../../src/schedule/plan';
-import { Scheduler } from '../../src/schedule/scheduler';
-import type { ProbeResult } from '../../src/result';
-import { testRuntime } from '../runtime';
+import { Harness, makeJobs } from './sched_harness';
 
-/** n listeners on 127.0.0.1, so that a task can have n distinct targets. */
-async function listeners(n: number, onConn: (s: net.Socket) => void): Promise<{ targets: string[]; close: () => void }> {
-  const servers: net.Server[] = [];
-  for (let i = 0; i < n; i++) {
-    // tcp_connect ends with RST by default (reset_on_close): the server side sees ECONNRESET.
-    const s = net.createServer((c) => {
-      c.on('error', () => undefined);
-      onConn(c);
-    });
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    servers.push(s);
-  }
+/** A deterministic source in [0, 1) (an LCG), remembering what it dealt. */
+function dealer(seed = 7): { random: () => number; dealt: number[] } {
+  let s = seed;
+  const dealt: number[] = [];
   return {
-    targets: servers.map((s) => `127.0.0.1:${(s.address() as net.AddressInfo).port}`),
-    close: () => servers.forEach((s) => s.close()),
+    dealt,
+    random: () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      dealt.push(s / 0x100000000);
+      return s / 0x100000000;
+    },
   };
 }
 
-function plan(module: string, targets: string[], interval: string, timeout: string) {
-  const cfg = loadConfigString(
-    `modules:\n${module}tasks:\n  - name: t\n    module: m\n    interval: ${interval}\n    timeout: ${timeout}\n    targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]\n`,
-    'sched.yml',
+const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-3;
+
+test('each job runs once per interval at its phase within the interval', async () => {
+  const h = new Harness();
+  const jobs = makeJobs({ interval: '4s', targets: 4, phases: [0, 0.25, 0.5, 0.75] });
+  h.sched.setPlan(jobs);
+  h.sched.start();
+  await h.clock.advance(11_999);
+  assert.deepEqual(
+    jobs.map((j) => h.startsOf(j.target)),
+    [
+      [0, 4000, 8000],
+      [1000, 5000, 9000],
+      [2000, 6000, 10000],
+      [3000, 7000, 11000],
+    ],
   );
-  return planJobs(cfg);
-}
+  assert.equal(h.results.length, 12, 'every run reported');
+  assert.equal(h.sched.skipped, 0);
+});
 
-const CONNECT = '  m:\n    prober: tcp\n    tcp: {preferred_ip_protocol: ip4}\n';
-// A dialogue the servers never answer: each probe stays in flight until its timeout.
-const SILENT = '  m:\n    prober: tcp\n    tcp:\n      preferred_ip_protocol: ip4\n      query_response: [{expect: "^never"}]\n';
+test("the plan's phases spread the targets of a task over the interval, not in one burst", async () => {
+  const h = new Harness();
+  const jobs = makeJobs({ interval: '10s', targets: 40 });
+  h.sched.setPlan(jobs);
+  h.sched.start();
+  await h.clock.advance(9_999);
+  assert.equal(h.starts.length, 40, 'each target ran once in the first interval');
+  for (const j of jobs) assert.ok(near(h.startsOf(j.target)[0], j.phase * 10_000), `${j.target} ran at its phase ${j.phase}`);
+  const firsts = h.starts.map((s) => s.at).sort((a, b) => a - b);
+  const gaps = firsts.map((t, i) => (i === 0 ? t + 10_000 - firsts[firsts.length - 1] : t - firsts[i - 1]));
+  assert.ok(Math.max(...gaps) < 2_500, `no quarter of the interval is empty (largest gap ${Math.max(...gaps)} ms)`);
+});
 
-test('each target runs once per interval, at spread-out times', async () => {
-  const srv = await listeners(20, (c) => c.end());
-  const times = new Map<string, number[]>();
-  const sched = new Scheduler({
-    logger: silentLogger,
-    runtime: testRuntime,
-    maxInFlight: 100,
-    onResult: (job, r: ProbeResult) => {
-      assert.equal(r.success, true, r.message);
-      times.set(job.target, [...(times.get(job.target) ?? []), r.startedAt]);
+test('jitter delays each run by random() x jitter, within [0, jitter), without moving the grid', async () => {
+  const d = dealer();
+  const h = new Harness({ random: d.random });
+  const [job] = makeJobs({ interval: '10s', jitter: '2s', targets: 1, phases: [0.1] });
+  h.sched.setPlan([job]);
+  h.sched.start();
+  await h.clock.advance(999_999);
+  const starts = h.startsOf(job.target);
+  assert.equal(starts.length, 100);
+  const delays = starts.map((t, k) => t - (1000 + k * 10_000));
+  // One draw per run, in order: run k is delayed by the k-th value the source dealt.
+  delays.forEach((delay, k) => assert.ok(near(delay, d.dealt[k] * 2000), `run ${k} delayed ${delay} ms, dealt ${d.dealt[k]}`));
+  assert.ok(
+    delays.every((x) => x >= 0 && x < 2000),
+    'every delay within [0, 2 s)',
+  );
+  assert.ok(Math.min(...delays) < 200 && Math.max(...delays) > 1800, 'delays spread over the jitter');
+});
+
+test('jitter near 1 stays inside the jitter and the next run comes from the grid', async () => {
+  const values = [0, 0.5, 0.999999, 0.25];
+  const h = new Harness({ random: () => values.shift() ?? 0 });
+  const [job] = makeJobs({ interval: '10s', jitter: '2s', targets: 1, phases: [0] });
+  h.sched.setPlan([job]);
+  h.sched.start();
+  await h.clock.advance(39_999);
+  const starts = h.startsOf(job.target);
+  [0, 11_000, 21_999.998, 30_500].forEach((want, k) => assert.ok(near(starts[k], want), `run ${k} at ${starts[k]}, want ${want}`));
+  assert.equal(starts.length, 4);
+});
+
+test('a reload keeps the next run of an unchanged job, even a jittered run not yet made', async () => {
+  const h = new Harness({ random: () => 0.8 });
+  const spec = { interval: '10s', jitter: '5s', targets: 2, phases: [0, 0.5] };
+  const [a, b] = makeJobs(spec);
+  h.sched.setPlan([a, b]);
+  h.sched.start();
+  await h.clock.advance(2000); // a's grid point (0) has passed; its jittered run (4 s) has not
+  const [a2] = makeJobs(spec); // a fresh config: new objects, same key and interval; b is removed
+  const [, , c] = makeJobs({ ...spec, targets: 3, phases: [0, 0.5, 0.7] }); // c is added
+  h.sched.setPlan([a2, c]);
+  await h.clock.advance(22_000);
+  assert.deepEqual(h.startsOf(a.target), [4000, 14_000, 24_000], 'a keeps its grid point of 0 s');
+  assert.deepEqual(h.startsOf(b.target), [], 'a removed job runs no more');
+  assert.deepEqual(h.startsOf(c.target), [11_000, 21_000], 'an added job starts at its next grid point');
+});
+
+test('a reload that changes the interval re-anchors the job on the new grid', async () => {
+  const h = new Harness();
+  const [job] = makeJobs({ interval: '10s', targets: 1, phases: [0.5] });
+  h.sched.setPlan([job]);
+  h.sched.start();
+  await h.clock.advance(6500);
+  h.sched.setPlan(makeJobs({ interval: '4s', targets: 1, phases: [0.5] }));
+  await h.clock.advance(12_000);
+  assert.deepEqual(h.startsOf(job.target), [5000, 10_000, 14_000, 18_000], 'the next grid point of 4 s at phase 0.5 after 6.5 s is 10 s');
+});
+
+test('a run waiting for a slot keeps its place in the queue across a reload', async () => {
+  const h = new Harness({ maxInFlight: 1, duration: (j) => (j.phase === 0 ? 5000 : 1000) });
+  const spec = { interval: '10s', targets: 3, phases: [0, 0.1, 0.2] };
+  const [a, b, c] = makeJobs(spec);
+  h.sched.setPlan([a, b, c]);
+  h.sched.start();
+  await h.clock.advance(3000); // a runs until 5 s; b (due 1 s) and c (due 2 s) wait
+  assert.equal(h.sched.queued, 2);
+  h.sched.setPlan(makeJobs(spec).reverse());
+  await h.clock.advance(9500);
+  assert.deepEqual(
+    h.starts.map((s) => [s.target, s.at]),
+    [
+      [a.target, 0],
+      [b.target, 5000],
+      [c.target, 6000],
+      [a.target, 10_000],
+    ],
+  );
+  assert.equal(h.sched.skipped, 0, 'a reload skips nothing');
+});
+
+test('after a stall each job runs once, not a burst of the missed runs, then on its grid again', async () => {
+  const h = new Harness();
+  const [a, b] = makeJobs({ interval: '1s', targets: 2, phases: [0, 0.5] });
+  h.sched.setPlan([a, b]);
+  h.sched.start();
+  await h.clock.advance(2999);
+  await h.clock.stall(10_250); // the event loop was blocked until 13.249 s
+  await h.clock.advance(2751);
+  assert.deepEqual(h.startsOf(a.target), [0, 1000, 2000, 13_249, 14_000, 15_000, 16_000]);
+  assert.deepEqual(h.startsOf(b.target), [500, 1500, 2500, 13_249, 13_500, 14_500, 15_500]);
+  // The runs missed during the stall were never due to start: not counted as skips.
+  assert.equal(h.sched.skipped, 0);
+  assert.equal(h.skips.length, 0);
+});
+
+test('stop waits for the runs in flight, starts no more, and leaves no timer', async () => {
+  const h = new Harness({ maxInFlight: 1, duration: (j) => (j.phase === 0 ? 3000 : 1000) });
+  const [a, b] = makeJobs({ interval: '10s', targets: 2, phases: [0, 0.1] });
+  h.sched.setPlan([a, b]);
+  h.sched.start();
+  await h.clock.advance(1500); // a runs until 3 s, b waits for the slot
+  let stopped = false;
+  void h.sched.stop(5000).then(() => (stopped = true));
+  await h.clock.advance(1499);
+  assert.equal(stopped, false, 'stop waits while a run is in flight');
+  await h.clock.advance(1);
+  assert.equal(stopped, true, 'stop resolves as the last run ends');
+  assert.equal(h.sched.queued, 0, 'the run waiting for a slot was dropped');
+  assert.ok(h.signals.every((s) => !s.aborted), 'runs that end within the grace are not aborted');
+  assert.deepEqual(
+    h.results.map((r) => [r.target, r.at, r.result.success]),
+    [[a.target, 3000, true]],
+  );
+  h.sched.setPlan([a, b]); // a reload racing the stop
+  await h.clock.advance(60_000);
+  assert.deepEqual(h.startOrder, [a.target], 'the waiting run and later ones never start, even after a reload');
+  assert.equal(h.clock.pending, 0, 'no timer left behind');
+  assert.equal(h.sched.inFlight + h.sched.queued, 0);
+});
+
+test('after the grace, runs still in flight are aborted through the signal and still report', async () => {
+  const h = new Harness({ duration: () => 60_000 });
+  const jobs = makeJobs({ interval: '100s', targets: 3, phases: [0, 0.001, 0.002] });
+  h.sched.setPlan(jobs);
+  h.sched.start();
+  await h.clock.advance(500);
+  assert.equal(h.sched.inFlight, 3);
+  let stopped = false;
+  void h.sched.stop(2000).then(() => (stopped = true));
+  await h.clock.advance(1999);
+  assert.equal(stopped, false);
+  assert.ok(h.signals.every((s) => !s.aborted), 'not aborted before the grace is over');
+  await h.clock.advance(1);
+  assert.equal(stopped, true);
+  assert.ok(h.signals.every((s) => s.aborted));
+  assert.deepEqual(
+    h.results.map((r) => [r.at, r.result.success, r.result.reason]),
+    jobs.map(() => [2500, false, 'timeout']),
+    'each aborted run reported its result',
+  );
+  assert.equal(h.sched.inFlight, 0);
+});
+
+test('never more than maxInFlight run at once; waiting runs start in the order they became due', async () => {
+  const h = new Harness({ maxInFlight: 2, duration: () => 4000 });
+  // Listed against their due order, so that FIFO by due time differs from plan order.
+  const jobs = makeJobs({ interval: '10s', targets: 4, phases: [0.3, 0.2, 0.1, 0] });
+  h.sched.setPlan(jobs);
+  h.sched.start();
+  let maxInFlight = 0;
+  for (let t = 0; t < 19_750; t += 250) {
+    await h.clock.advance(250);
+    maxInFlight = Math.max(maxInFlight, h.sched.inFlight);
+  }
+  const [j3, j2, j1, j0] = jobs.map((j) => j.target);
+  assert.deepEqual(
+    h.starts.map((s) => [s.target, s.at]),
+    [
+      [j0, 0],
+      [j1, 1000],
+      [j2, 4000],
+      [j3, 5000],
+      [j0, 10_000],
+      [j1, 11_000],
+      [j2, 14_000],
+      [j3, 15_000],
+    ],
+  );
+  assert.equal(h.maxActive, 2, 'the runner never saw more than 2 runs at once');
+  assert.equal(maxInFlight, 2);
+  assert.equal(h.sched.skipped, 0, 'late, not skipped: each run started before its next was due');
+});
+
+test('a job waits for a slot at most once: its further due runs are skipped and reported', async () => {
+  // One slot, runs of 2.03 s, three jobs due every second: 60 runs due in 20 s, room for 10.
+  const h = new Harness({ maxInFlight: 1, duration: () => 2030 });
+  const jobs = makeJobs({ interval: '1s', targets: 3, phases: [0, 0.1, 0.2] });
+  h.sched.setPlan(jobs);
+  h.sched.start();
+  let maxQueued = 0;
+  for (let t = 0; t < 19_950; t += 50) {
+    await h.clock.advance(50);
+    maxQueued = Math.max(maxQueued, h.sched.queued);
+  }
+  await h.clock.advance(49); // to 19.999 s
+  assert.ok(maxQueued <= jobs.length, `at most one waiting run per job, saw ${maxQueued} queued`);
+  assert.deepEqual(
+    h.starts.map((s) => s.at),
+    Array.from({ length: 10 }, (_, k) => k * 2030),
+    'the slot never idles',
+  );
+  const order = jobs.map((j) => j.target);
+  assert.deepEqual(h.startOrder, Array.from({ length: 10 }, (_, k) => order[k % 3]), 'the jobs take turns (FIFO)');
+  assert.equal(h.skips.length, h.sched.skipped, 'every skip reported through onSkip');
+  assert.equal(h.starts.length + h.sched.skipped + h.sched.queued, 60, 'every due run started, was skipped, or still waits');
+});
+
+test('a job whose run is still in flight skips its due runs rather than overlap them', async () => {
+  const h = new Harness({ duration: () => 2500 });
+  const [job] = makeJobs({ interval: '1s', targets: 1, phases: [0] });
+  h.sched.setPlan([job]);
+  h.sched.start();
+  await h.clock.advance(9999);
+  assert.deepEqual(h.startsOf(job.target), [0, 3000, 6000, 9000]);
+  assert.equal(h.maxActivePerJob, 1);
+  assert.deepEqual(
+    h.skips.map((s) => s.at),
+    [1000, 2000, 4000, 5000, 7000, 8000],
+  );
+  assert.equal(h.sched.skipped, 6);
+});
+
+test('a runner that throws or rejects frees its slot and the job runs on', async () => {
+  let calls = 0;
+  const h = new Harness({
+    maxInFlight: 1,
+    wrap: (run) => (job, signal) => {
+      calls++;
+      if (calls === 1) throw new Error('a bug in the runner');
+      if (calls === 2) return Promise.reject(new Error('a bug in the runner'));
+      return run(job, signal);
     },
   });
-  sched.setPlan(plan(CONNECT, srv.targets, '300ms', '250ms'));
-  sched.start();
-  await new Promise((r) => setTimeout(r, 1250));
-  await sched.stop(1000);
-  srv.close();
-  assert.equal(times.size, 20);
-  for (const [target, ts] of times) {
-    assert.ok(ts.length >= 3 && ts.length <= 5, `${target} ran ${ts.length} times in 1.25 s at a 300 ms interval`);
-    for (let i = 1; i < ts.length; i++) assert.ok(Math.abs(ts[i] - ts[i - 1] - 300) < 60, `${target}: runs ${ts[i] - ts[i - 1]} ms apart`);
-  }
-  const firsts = [...times.values()].map((t) => t[0]).sort((a, b) => a - b);
-  assert.ok(firsts[firsts.length - 1] - firsts[0] > 100, 'first runs are spread over the interval, not one burst');
-});
-
-test('the in-flight cap holds, and stop waits for the probes in flight', async () => {
-  const srv = await listeners(10, (c) => c.on('error', () => undefined));
-  const results: ProbeResult[] = [];
-  const sched = new Scheduler({ logger: silentLogger, runtime: testRuntime, maxInFlight: 3, onResult: (_j, r) => results.push(r) });
-  sched.setPlan(plan(SILENT, srv.targets, '5s', '800ms'));
-  sched.start();
-  let maxOpen = 0;
-  const sampler = setInterval(() => (maxOpen = Math.max(maxOpen, sched.inFlight)), 5);
-  // Stop while probes are in flight, after some have finished.
-  const deadline = Date.now() + 8000;
-  while (!(sched.inFlight > 0 && results.length >= 3) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  clearInterval(sampler);
-  const inFlight = sched.inFlight;
-  const before = results.length;
-  const t0 = Date.now();
-  await sched.stop(5000);
-  const waited = Date.now() - t0;
-  srv.close();
-  assert.ok(inFlight > 0, 'probes were in flight when stop was called');
-  assert.ok(maxOpen <= 3, `at most 3 probes in flight, saw ${maxOpen}`);
-  assert.ok(waited < 1500, `stop waited ${waited} ms for probes with an 800 ms timeout`);
-  assert.equal(sched.inFlight, 0);
-  assert.equal(results.length, before + inFlight, 'each probe in flight at stop still reported its result');
-  assert.ok(results.every((r) => !r.success && r.reason === 'timeout'), 'silent servers time out');
-});
-
-test('demand above the in-flight cap skips runs instead of queueing them without bound', async () => {
-  const srv = await listeners(20, (c) => c.on('error', () => undefined));
-  const skippedBy = new Map<string, number>();
-  const sched = new Scheduler({
-    logger: silentLogger,
-    runtime: testRuntime,
-    maxInFlight: 2,
-    onResult: () => undefined,
-    onSkip: (job) => skippedBy.set(job.target, (skippedBy.get(job.target) ?? 0) + 1),
-  });
-  // 20 targets due every 100 ms (200 runs/s) against 2 slots of probes that each take 100 ms (20/s).
-  sched.setPlan(plan(SILENT, srv.targets, '100ms', '100ms'));
-  sched.start();
-  let maxQueued = 0;
-  const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, sched.queued)), 5);
-  await new Promise((r) => setTimeout(r, 1000));
-  clearInterval(sampler);
-  await sched.stop(1000);
-  srv.close();
-  assert.ok(maxQueued <= 20, `at most one waiting run per job, saw ${maxQueued} queued`);
-  assert.ok(sched.skipped > 100, `the runs that could not start were skipped (${sched.skipped})`);
-  assert.equal([...skippedBy.values()].reduce((a, b) => a + b, 0), sched.skipped, 'every skip was reported');
+  const [job] = makeJobs({ interval: '1s', targets: 1, phases: [0] });
+  h.sched.setPlan([job]);
+  h.sched.start();
+  await h.clock.advance(2500);
+  assert.equal(calls, 3, 'the job ran at 0, 1 and 2 s');
+  assert.deepEqual(
+    h.results.map((r) => r.at),
+    [2100],
+  );
+  assert.equal(h.sched.inFlight, 0);
 });

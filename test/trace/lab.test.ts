@@ -9,7 +9,7 @@ import pino from 'pino';
 import { defaultTrace } from '../../src/config/defaults';
 import type { Module, TraceModule } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox';
-import { probeTrace } from '../../src/probers/trace';
+import { probeTrace } from '../../src/probers/trace/probe';
 import { buildIcmpLab, type IcmpLab } from '../lab/icmplab';
 import { privilegedTest } from '../lab/privileged';
 import { fast, sondeTrace } from './helpers';

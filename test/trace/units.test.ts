@@ -7,7 +7,7 @@ import { parseTraceArgs, formatTraceReport } from '../../src/cli/trace';
 import { ConfigError, loadConfigFile } from '../../src/config/load';
 import type { Module } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox';
-import { flowBaseFor, pathHash } from '../../src/probers/trace_run';
+import { flowBaseFor, pathHash } from '../../src/probers/trace/run';
 import type { ProbeResult, TraceFacts, TraceHop } from '../../src/result';
 import { sondeTrace } from './helpers';
 

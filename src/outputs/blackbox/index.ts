@@ -1,26 +1,15 @@
 // Renders one ProbeResult as blackbox_exporter's /probe series, on a fresh registry per request,
-// so dashboards and alerts written for blackbox_exporter work unchanged.
+// so dashboards and alerts written for blackbox_exporter work unchanged. Each prober's own series
+// are its descriptor's writeBlackbox (src/probers/<name>/blackbox.ts).
 import { ProbeRegistry as Registry } from './registry';
-import type { Module, ProberName } from '../../config/types';
+import type { Module } from '../../config/types';
+import { proberFor } from '../../probers/index';
 import type { ProbeResult } from '../../result';
 import { writeCommon } from './common';
-import { writeHTTP } from './http';
-import { writeTCP } from './tcp';
-import { writeICMP } from './icmp';
-import { writeTrace } from './trace';
-
-export type BlackboxWriter = (result: ProbeResult, module: Module, reg: Registry) => void;
-
-const WRITERS: Partial<Record<ProberName, BlackboxWriter>> = {
-  http: writeHTTP,
-  tcp: writeTCP,
-  icmp: writeICMP,
-  trace: writeTrace,
-};
 
 export function renderProbe(result: ProbeResult, module: Module): Registry {
   const reg = new Registry();
-  WRITERS[module.prober]?.(result, module, reg);
+  proberFor(module.prober)?.writeBlackbox(result, module, reg);
   writeCommon(result, reg);
   return reg;
 }

@@ -3,9 +3,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
-import type { IcmpEngine, IcmpOutcome } from '../native/icmp';
-import type { Attribution, RTTStats } from '../result';
-import type { FlowRegistry, LostEcho } from './types';
+import type { IcmpEngine, IcmpOutcome } from '../../native/icmp';
+import type { Attribution, RTTStats } from '../../result';
+import type { FlowRegistry, LostEcho } from '../types';
 
 export interface RoundOptions {
   pings: number;

@@ -5,13 +5,13 @@
 // headers (withHostname below); that name is then also the TLS server name unless
 // tls_config.server_name is set.
 import { performance } from 'node:perf_hooks';
-import type { Module } from '../config/types';
-import type { ProbeResult } from '../result';
-import { ProbeFailure } from './errors';
-import { probeChain } from './http/chain';
-import { bareHost, type RequestSpec, requestSpec } from './http/request_spec';
-import { type Resolved, resolveLiteral, resolveTarget } from './resolve';
-import type { Prober } from './types';
+import type { Module } from '../../config/types';
+import type { ProbeResult } from '../../result';
+import { ProbeFailure } from '../errors';
+import { probeChain } from './chain';
+import { bareHost, type RequestSpec, requestSpec } from './request_spec';
+import { type Resolved, resolveLiteral, resolveTarget } from '../resolve';
+import type { Prober } from '../types';
 
 /**
  * The module to use for a /probe request with `hostname=`: a copy whose headers carry Host.

@@ -1,9 +1,9 @@
 // /probe series of blackbox_exporter's tcp prober (prober/tcp.go, query_response.go).
-import type { ProbeRegistry as Registry } from './registry';
+import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { gauge, writeResolve } from './common';
-import { writeTLS } from './tls';
+import { gauge, writeResolve } from '../../outputs/blackbox/common';
+import { writeTLS } from '../../outputs/blackbox/tls';
 
 /**
  * probe_expect_info: one series per query_response step that has `labels`. blackbox registers one

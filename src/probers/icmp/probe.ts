@@ -2,14 +2,14 @@
 // with SmokePing-style rounds (`pings`, `interval`) measured by the native engine with kernel
 // timestamps. Unanswered echoes are results (packet_loss), ICMP errors name what the path said.
 import { performance } from 'node:perf_hooks';
-import type { ICMPModule } from '../config/types';
-import { IcmpSocketError, type IcmpOutcome } from '../native/icmp';
-import { addressBytes } from '../native/ipaddr';
-import type { FailureReason, ProbeResult } from '../result';
-import { classifyError, ProbeFailure } from './errors';
-import { echoRounds, rttStats } from './icmp_round';
-import { resolveTarget } from './resolve';
-import type { Prober } from './types';
+import type { ICMPModule } from '../../config/types';
+import { IcmpSocketError, type IcmpOutcome } from '../../native/icmp';
+import { addressBytes } from '../../native/ipaddr';
+import type { FailureReason, ProbeResult } from '../../result';
+import { classifyError, ProbeFailure } from '../errors';
+import { echoRounds, rttStats } from './round';
+import { resolveTarget } from '../resolve';
+import type { Prober } from '../types';
 
 // errno values the kernel returns for a refused send (asm-generic/errno.h).
 const ENETUNREACH = 101;

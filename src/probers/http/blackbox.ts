@@ -1,11 +1,11 @@
 // blackbox_exporter 0.23's /probe series for the http prober (names, labels and help strings as
 // its prober/http.go registers them). Series are written for failed probes too, with zeros, as
 // blackbox pre-registers them.
-import type { ProbeRegistry as Registry } from './registry';
+import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { gauge, gaugeVec, writeResolve } from './common';
-import { writeTLS } from './tls';
+import { gauge, gaugeVec, writeResolve } from '../../outputs/blackbox/common';
+import { writeTLS } from '../../outputs/blackbox/tls';
 
 const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'];
 

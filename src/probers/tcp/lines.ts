@@ -3,7 +3,7 @@
 // the last unterminated line is still returned at EOF, and a line longer than 64 KiB
 // (bufio.MaxScanTokenSize) is an error rather than a match candidate.
 import type { Duplex } from 'node:stream';
-import { ProbeFailure } from './errors';
+import { ProbeFailure } from '../errors';
 
 export const MAX_LINE_BYTES = 64 * 1024;
 

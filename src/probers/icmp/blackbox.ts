@@ -1,9 +1,9 @@
 // blackbox_exporter's icmp series (probe_icmp_duration_seconds by phase, reply hop limit) plus
 // sonde's round statistics (sonde_icmp_*), which blackbox has no equivalent for.
-import type { ProbeRegistry as Registry } from './registry';
+import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { gauge, gaugeVec, writeResolve } from './common';
+import { gauge, gaugeVec, writeResolve } from '../../outputs/blackbox/common';
 
 export function writeICMP(result: ProbeResult, _module: Module, reg: Registry): void {
   writeResolve(result, reg);

@@ -1,10 +1,10 @@
 // blackbox_exporter's query_response dialogue (prober/query_response.go), independent of sockets:
 // for each step, read lines until `expect` matches one, expand the captures into `send` and the
 // expect-info labels, send the line with "\n", then upgrade to TLS when `starttls` is set.
-import type { QueryResponse } from '../config/types';
-import type { TCPFacts } from '../result';
-import { ProbeFailure } from './errors';
-import { expandTemplate } from './tcp_expand';
+import type { QueryResponse } from '../../config/types';
+import type { TCPFacts } from '../../result';
+import { ProbeFailure } from '../errors';
+import { expandTemplate } from './expand';
 
 export interface DialogueIO {
   /** next line without terminator, null at EOF; rejects on socket errors and at the deadline */

@@ -3,13 +3,13 @@
 // per-hop loss, RTT and addresses land in result.trace; result.trace.pathHash changes with the path.
 // Success: the target answered. A path that dies before it is a result (trace_incomplete).
 import { performance } from 'node:perf_hooks';
-import { defaultTrace } from '../config/defaults';
-import { TraceSocketError } from '../native/trace';
-import type { ProbeResult } from '../result';
-import { classifyError, ProbeFailure } from './errors';
-import { resolveTarget } from './resolve';
-import { runTrace } from './trace_run';
-import type { Prober } from './types';
+import { defaultTrace } from '../../config/defaults';
+import { TraceSocketError } from '../../native/trace';
+import type { ProbeResult } from '../../result';
+import { classifyError, ProbeFailure } from '../errors';
+import { resolveTarget } from '../resolve';
+import { runTrace } from './run';
+import type { Prober } from '../types';
 
 export const probeTrace: Prober = async (target, module, ctx) => {
   const t0 = performance.now();

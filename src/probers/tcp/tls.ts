@@ -3,8 +3,8 @@
 import { promises as fs } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import type { TLSConfig, TLSVersionName } from '../config/types';
-import { ProbeFailure } from './errors';
+import type { TLSConfig, TLSVersionName } from '../../config/types';
+import { ProbeFailure } from '../errors';
 
 const VERSIONS: Record<TLSVersionName, tls.SecureVersion> = {
   TLS10: 'TLSv1',

@@ -4,17 +4,17 @@
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
-import type { Module, TCPModule } from '../config/types';
-import type { ProbeResult } from '../result';
-import { classifyError, ProbeFailure } from './errors';
-import { fastConnect, fastPathFor } from './fast';
-import { trackSocketFlow } from './flows';
-import { resolveTarget } from './resolve';
-import { runDialogue, type DialogueIO } from './tcp_dialogue';
-import { LineReader } from './tcp_lines';
-import { handshake, tlsClientOptions } from './tcp_tls';
-import { tlsFactsFromSocket } from './tls_facts';
-import type { ProbeContext, Prober } from './types';
+import type { Module, TCPModule } from '../../config/types';
+import type { ProbeResult } from '../../result';
+import { classifyError, ProbeFailure } from '../errors';
+import { fastConnect, fastPathFor } from '../fast';
+import { trackSocketFlow } from '../flows';
+import { resolveTarget } from '../resolve';
+import { runDialogue, type DialogueIO } from './dialogue';
+import { LineReader } from './lines';
+import { handshake, tlsClientOptions } from './tls';
+import { tlsFactsFromSocket } from '../tls_facts';
+import type { ProbeContext, Prober } from '../types';
 
 /** Go's net.SplitHostPort: "host:port" or "[v6]:port"; a bare IPv6 address is an error. */
 export function splitHostPort(target: string): { host: string; port: number } {

@@ -1,10 +1,10 @@
 // /probe series of the trace prober (sonde only; blackbox_exporter has no path probing): per-hop
 // loss and RTT labelled by TTL and the hop's address, the hop count, whether the target answered,
 // and the path hash (the lead's sonde_trace_path_changes_total counts its changes across probes).
-import type { ProbeRegistry as Registry } from './registry';
+import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { gauge, writeResolve } from './common';
+import { gauge, writeResolve } from '../../outputs/blackbox/common';
 
 export function writeTrace(result: ProbeResult, _module: Module, reg: Registry): void {
   writeResolve(result, reg);

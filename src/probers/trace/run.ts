@@ -4,10 +4,10 @@
 // flows = 1 every probe follows one ECMP path; flows > 1 enumerates parallel next hops.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { TraceEngine, TraceOutcome, TraceProbeSpec, TraceProto } from '../native/trace';
-import type { TraceFacts, TraceHop } from '../result';
-import { rttStats } from './icmp_round';
-import { fnv32a } from '../util/fnv';
+import type { TraceEngine, TraceOutcome, TraceProbeSpec, TraceProto } from '../../native/trace';
+import type { TraceFacts, TraceHop } from '../../result';
+import { fnv32a } from '../../util/fnv';
+import { rttStats } from '../icmp/round';
 
 export interface TraceOptions {
   proto: TraceProto;

@@ -1,0 +1,16 @@
+// The http prober (blackbox_exporter's http): one descriptor, registered in src/probers/index.ts.
+import { roundPhases } from '../../outputs/json_numbers';
+import type { ProberDescriptor } from '../descriptor';
+import { writeHTTP } from './blackbox';
+import { checkHTTPTarget, httpSection } from './config';
+import { probeHTTP } from './probe';
+
+export const httpProber: ProberDescriptor<'http'> = {
+  name: 'http',
+  config: httpSection,
+  checkTarget: checkHTTPTarget,
+  probe: probeHTTP,
+  writeBlackbox: writeHTTP,
+  json: (r) => (r.http ? { http: { ...r.http, hops: r.http.hops.map((h) => ({ ...h, phases: roundPhases(h.phases) })) } } : {}),
+  taskMetrics: [],
+};

@@ -1,0 +1,16 @@
+// The tcp prober (blackbox_exporter's tcp, query_response and TLS): one descriptor, registered in
+// src/probers/index.ts.
+import type { ProberDescriptor } from '../descriptor';
+import { writeTCP } from './blackbox';
+import { checkTCPTarget, tcpSection } from './config';
+import { probeTCP } from './probe';
+
+export const tcpProber: ProberDescriptor<'tcp'> = {
+  name: 'tcp',
+  config: tcpSection,
+  checkTarget: checkTCPTarget,
+  probe: probeTCP,
+  writeBlackbox: writeTCP,
+  json: (r) => (r.tcp ? { tcp: r.tcp } : {}),
+  taskMetrics: [],
+};
