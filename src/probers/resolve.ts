@@ -42,7 +42,7 @@ function bareHost(host: string): string {
 
 /**
  * The addresses of the preferred family, else (with fallback) of the other one, from a list that
- * holds both (a hosts file entry, the localhost names, an IP literal); undefined when none fits.
+ * holds both (a hosts file entry, the localhost names); undefined when none fits.
  */
 function pickFamily(addresses: readonly string[], preferred: 4 | 6, fallback: boolean): { addresses: string[]; family: 4 | 6 } | undefined {
   const of = (fam: 4 | 6) => addresses.filter((a) => isIP(a) === fam);
@@ -62,13 +62,19 @@ function pickFamily(addresses: readonly string[], preferred: 4 | 6, fallback: bo
 export function resolveLocal(host: string, preferred: IpProtocol, fallback: boolean, local: LocalNames = SYSTEM_NAMES): Resolved | undefined {
   const start = performance.now();
   const bare = bareHost(host);
-  const literal = isIP(bare);
-  const listed = literal ? [bare] : local.lookup(bare);
+  const literal = isIP(bare) as 0 | 4 | 6;
+  if (literal) {
+    // The hot path of continuous probes: no arrays beyond the answer.
+    if (literal !== familyOf(preferred) && !fallback) {
+      throw new ProbeFailure('dns_nxdomain', `${bare} is an IPv${literal} address but preferred_ip_protocol is ${preferred} without fallback`);
+    }
+    return { addresses: [bare], family: literal, seconds: (performance.now() - start) / 1000 };
+  }
+  const listed = local.lookup(bare);
   if (listed === undefined) return undefined;
   const picked = pickFamily(listed, familyOf(preferred), fallback);
   if (picked === undefined) {
-    const what = literal ? `${bare} is an IPv${literal} address` : `${bare} has no IPv${familyOf(preferred)} address in the hosts file`;
-    throw new ProbeFailure('dns_nxdomain', `${what} and preferred_ip_protocol is ${preferred} without ip_protocol_fallback`);
+    throw new ProbeFailure('dns_nxdomain', `${bare} has no IPv${familyOf(preferred)} address in the hosts file and preferred_ip_protocol is ${preferred} without fallback`);
   }
   return { ...picked, seconds: (performance.now() - start) / 1000 };
 }
