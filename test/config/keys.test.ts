@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { ConfigError, loadConfigFile, loadConfigString } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { runProbe } from '../../src/schedule/run_probe';
+import { testRuntime } from '../runtime';
 
 type Use =
   /** read by the code named (a behaviour test of that code covers it) */
@@ -24,9 +25,7 @@ type Use =
   /** the module loads, but every use of it fails with this message (config/refusals.ts) */
   | { refusedAtUse: { value: unknown; message: string } }
   /** the decoder refuses the key with this message */
-  | { refused: { value: unknown; message: string } }
-  /** decoded and not read yet: the fix is on another branch of the same issue */
-  | { pending: string };
+  | { refused: { value: unknown; message: string } };
 
 const read = (what: string): Use => ({ read: what });
 const section = (name: string): Use => ({ section: name });
@@ -213,7 +212,7 @@ const SECTIONS: Record<string, Section> = {
       jitter: read('scheduler: first run offset'),
       success_threshold: read('up/down state'),
       failure_threshold: read('up/down state'),
-      labels: { pending: 'issue 8 point 7: task labels reach no output yet (fixed on the task-labels branch)' },
+      labels: read('every per-task and per-target series, /results, logs (test/daemon/labels.test.ts)'),
       max_target_series: read('outputs/metrics.ts: per-target series cap'),
     },
   },
@@ -269,7 +268,7 @@ test('a module with a key refused at use loads, and a task or a probe with it fa
       if (!('refusedAtUse' in use)) continue;
       const config = s.place({ [key]: use.refusedAtUse.value }) as { modules: Record<string, unknown> };
       const loaded = loadConfigString(stringify(config), 'keys.yml');
-      const r = await runProbe('http://127.0.0.1:9/', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger });
+      const r = await runProbe('http://127.0.0.1:9/', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
       assert.deepEqual([r.success, r.reason, r.message], [false, 'config', use.refusedAtUse.message], `${name}.${key}: probe`);
       const withTask = { ...config, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1:9/'] }] };
       const issue = issuesOf(withTask).find((i) => i.path === 'tasks[0].module');
@@ -282,7 +281,7 @@ test('dns and grpc modules load but cannot run: a task is refused at load, a pro
   for (const prober of ['dns', 'grpc']) {
     const config = SECTIONS[`modules.m.${prober}`].place({});
     const loaded = loadConfigString(stringify(config), 'keys.yml');
-    const r = await runProbe('127.0.0.1', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger });
+    const r = await runProbe('127.0.0.1', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
     assert.deepEqual([r.success, r.reason], [false, 'config'], prober);
     assert.match(r.message ?? '', new RegExp(`prober ${prober} is not available`));
     const issue = issuesOf({ ...(config as object), tasks: [{ name: 't', module: 'm', targets: ['127.0.0.1'] }] }).find((i) => i.path === 'tasks[0].module');
@@ -308,6 +307,6 @@ test("blackbox 0.23's example.yml loads unchanged; its proxy module is refused a
   }
   const c = loadConfigFile(path.join(dir, 'example-v0.23.0.yml'));
   assert.equal(Object.keys(c.modules).length, 16);
-  const r = await runProbe('http://127.0.0.1:9/', c.modules.http_with_proxy, { timeoutSeconds: 5, logger: silentLogger });
+  const r = await runProbe('http://127.0.0.1:9/', c.modules.http_with_proxy, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
   assert.deepEqual([r.success, r.reason, r.message], [false, 'config', `modules.http_with_proxy.http.proxy_url: ${NO_PROXY}`]);
 });
