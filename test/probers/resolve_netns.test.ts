@@ -76,7 +76,7 @@ privilegedTest('hosts-file and localhost names resolve without a DNS query when 
     for (const c of good) {
       const r = probe(c.target);
       assert.equal(r.success, true, `${c.desc}: ${r.reason} ${r.message}`);
-      if (r.address !== undefined) assert.equal(r.address, c.address, c.desc);
+      assert.equal(r.address, c.address, `${c.desc}: the address probed`);
       assert.equal(queries(), 0, `${c.desc}: no DNS query`);
     }
 
