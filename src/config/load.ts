@@ -9,6 +9,7 @@ import { childPath, Ctx, entries, formatIssue, isNull, scalarText, shown, type C
 import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
+import { moduleRefusal } from './refusals';
 
 export type { ConfigIssue } from './schema';
 export { AVAILABLE_PROBERS } from './schema_tasks';
@@ -40,7 +41,7 @@ function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInf
     // Tasks still get checked against a module that failed, by what its YAML says.
     const raw = isMap(e.value) ? scalarText(entries(e.value, ctx).find((x) => x.key === 'prober')?.value ?? null) : undefined;
     const prober = m?.prober ?? ((PROBER_NAMES as readonly string[]).includes(raw ?? '') ? raw : undefined);
-    infos.set(e.key, { prober, timeout: m?.timeout ?? 0 });
+    infos.set(e.key, { prober, timeout: m?.timeout ?? 0, refusal: m && moduleRefusal(m) });
   }
   return modules;
 }

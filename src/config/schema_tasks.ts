@@ -27,6 +27,8 @@ export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 export interface ModuleInfo {
   prober?: string;
   timeout: number;
+  /** why the module cannot run (refusals.ts), or undefined */
+  refusal?: string;
 }
 
 const labels = record(str(), (key, keyNode, path, ctx) => {
@@ -86,6 +88,10 @@ function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo
   } else if (mod.prober !== undefined && proberFor(mod.prober) === undefined) {
     const { path, node } = f.at('module');
     ctx.report(node, path, `prober ${mod.prober} is not available yet in this version of sonde`);
+    ok = false;
+  } else if (mod.refusal !== undefined) {
+    const { path, node } = f.at('module');
+    ctx.report(node, path, `module ${t.module} cannot run: modules.${t.module}.${mod.refusal}`);
     ok = false;
   }
 

@@ -52,7 +52,9 @@ export interface HTTPModule {
   ip_protocol_fallback: boolean;
   tls_config: TLSConfig;
   enable_http2: boolean;
+  /** loads (blackbox 0.23's example has it) but a module with it cannot run: config/refusals.ts */
   proxy_url?: string;
+  /** blackbox reads it only with proxy_url, so it changes nothing here */
   skip_resolve_phase_with_proxy: boolean;
   /** sonde: probe every A/AAAA address of the name, one result per address. */
   all_addresses: boolean;

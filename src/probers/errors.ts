@@ -40,7 +40,8 @@ const NET_CODES: Record<string, FailureReason> = {
   EADDRNOTAVAIL: 'network_error',
   ENOTFOUND: 'dns_nxdomain',
   ENODATA: 'dns_nxdomain',
-  EAI_AGAIN: 'dns_timeout',
+  // getaddrinfo's temporary failure: refused, SERVFAIL or no answer; resolve.ts tells a timeout apart.
+  EAI_AGAIN: 'dns_error',
   ABORT_ERR: 'timeout',
   UND_ERR_ABORTED: 'timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timeout',

@@ -1,10 +1,13 @@
-// Name resolution as blackbox_exporter's chooseProtocol does it: try the preferred family,
-// fall back to the other one when allowed, and time the lookup as the "resolve" phase.
-import { promises as dns } from 'node:dns';
+// Name resolution as blackbox_exporter's chooseProtocol does it with Go's resolver: IP literals,
+// then the hosts file and the localhost names (hosts_file.ts) without any DNS query, then the
+// system resolver (getaddrinfo: search domains and nsswitch as configured) for the preferred
+// family, falling back to the other one when allowed; the lookup is timed as the "resolve" phase.
+import { promises as dns, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IpProtocol } from '../config/types';
 import { ProbeFailure } from './errors';
+import { SYSTEM_NAMES, type LocalNames } from './hosts_file';
 
 export interface Resolved {
   /** addresses of the chosen family, in resolver order */
@@ -13,70 +16,122 @@ export interface Resolved {
   seconds: number;
 }
 
+/** What resolution reads: names answered locally, and the system resolver for one family. */
+export interface Resolver {
+  local: LocalNames;
+  lookup(host: string, family: 4 | 6): Promise<LookupAddress[]>;
+}
+
+export const SYSTEM_RESOLVER: Resolver = {
+  local: SYSTEM_NAMES,
+  lookup: (host, family) => dns.lookup(host, { family, all: true, verbatim: true }),
+};
+
+// glibc waits at least one second (RES_MINWAIT) before it gives up on a server that does not
+// answer; an EAI_AGAIN sooner than that is a server that answered with a failure (SERVFAIL,
+// REFUSED) or a port that refused the query, not a timeout.
+const RESOLVER_MIN_WAIT_MS = 1000;
+
 function familyOf(p: IpProtocol): 4 | 6 {
   return p === 'ip6' ? 6 : 4;
 }
 
-async function lookupFamily(host: string, family: 4 | 6, abort: { readonly signal: AbortSignal }): Promise<string[]> {
-  const signal = abort.signal;
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/**
+ * The addresses of the preferred family, else (with fallback) of the other one, from a list that
+ * holds both (a hosts file entry, the localhost names); undefined when none fits.
+ */
+function pickFamily(addresses: readonly string[], preferred: 4 | 6, fallback: boolean): { addresses: string[]; family: 4 | 6 } | undefined {
+  const of = (fam: 4 | 6) => addresses.filter((a) => isIP(a) === fam);
+  const first = of(preferred);
+  if (first.length > 0) return { addresses: first, family: preferred };
+  if (!fallback) return undefined;
+  const other = preferred === 4 ? 6 : 4;
+  const second = of(other);
+  return second.length > 0 ? { addresses: second, family: other } : undefined;
+}
+
+/**
+ * An IP literal (brackets allowed for IPv6), a hosts-file name or a localhost name, answered
+ * without a promise and without a DNS query: the http prober's continuous path stays synchronous
+ * up to the engine's submit. undefined: a name for the resolver.
+ */
+export function resolveLocal(host: string, preferred: IpProtocol, fallback: boolean, local: LocalNames = SYSTEM_NAMES): Resolved | undefined {
+  const start = performance.now();
+  const bare = bareHost(host);
+  const literal = isIP(bare) as 0 | 4 | 6;
+  if (literal) {
+    // The hot path of continuous probes: no arrays beyond the answer.
+    if (literal !== familyOf(preferred) && !fallback) {
+      throw new ProbeFailure('dns_nxdomain', `${bare} is an IPv${literal} address but preferred_ip_protocol is ${preferred} without fallback`);
+    }
+    return { addresses: [bare], family: literal, seconds: (performance.now() - start) / 1000 };
+  }
+  const listed = local.lookup(bare);
+  if (listed === undefined) return undefined;
+  const picked = pickFamily(listed, familyOf(preferred), fallback);
+  if (picked === undefined) {
+    throw new ProbeFailure('dns_nxdomain', `${bare} has no IPv${familyOf(preferred)} address in the hosts file and preferred_ip_protocol is ${preferred} without fallback`);
+  }
+  return { ...picked, seconds: (performance.now() - start) / 1000 };
+}
+
+/** One family's lookup: addresses, or none (the name or the record does not exist), or a failure. */
+type Attempt = { addresses: string[] } | { failure: ProbeFailure };
+
+async function lookupFamily(host: string, family: 4 | 6, resolver: Resolver, signal: AbortSignal): Promise<Attempt> {
+  // The deadline ends the probe whatever the resolver is doing: getaddrinfo cannot be cancelled.
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(new ProbeFailure('dns_timeout', `resolving ${host} did not finish before the deadline`));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
+  const start = performance.now();
   try {
-    const res = await Promise.race([dns.lookup(host, { family, all: true, verbatim: true }), aborted]);
-    return res.map((r) => r.address);
+    const res = await Promise.race([resolver.lookup(host, family), aborted]);
+    return { addresses: res.map((r) => r.address) };
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ENOTFOUND' || code === 'ENODATA') return [];
     if (err instanceof ProbeFailure) throw err;
-    if (code === 'EAI_AGAIN') throw new ProbeFailure('dns_timeout', `resolving ${host}: ${code}`);
-    throw new ProbeFailure('dns_error', `resolving ${host}: ${(err as Error).message}`);
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') return { addresses: [] };
+    const message = `resolving ${host} (IPv${family}): ${(err as Error).message}`;
+    if (code === 'EAI_AGAIN' && performance.now() - start >= RESOLVER_MIN_WAIT_MS) {
+      return { failure: new ProbeFailure('dns_timeout', `${message} (no answer from the DNS servers)`) };
+    }
+    return { failure: new ProbeFailure('dns_error', message) };
   } finally {
     aborted.catch(() => undefined);
   }
 }
 
 /**
- * An IP literal (brackets allowed for IPv6) as resolveTarget would return it, without a promise:
- * the http prober's continuous path stays synchronous up to the engine's submit. undefined: a name.
- */
-export function resolveLiteral(host: string, preferred: IpProtocol, fallback: boolean): Resolved | undefined {
-  const start = performance.now();
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const literal = isIP(bare);
-  if (!literal) return undefined;
-  const fam = literal as 4 | 6;
-  if (fam !== familyOf(preferred) && !fallback) {
-    throw new ProbeFailure('dns_nxdomain', `${bare} is an IPv${fam} address but preferred_ip_protocol is ${preferred} without fallback`);
-  }
-  return { addresses: [bare], family: fam, seconds: (performance.now() - start) / 1000 };
-}
-
-/**
  * Resolves `host` (a name or an IP literal, brackets allowed for IPv6). `abort` is an AbortController
- * or a ProbeContext: its signal is read only for a lookup, so a literal makes no signal (run_probe.ts).
+ * or a ProbeContext: its signal is read only for a lookup, so a local answer makes no signal (run_probe.ts).
+ * With fallback, any failure of the preferred family (not only "no such record") tries the other
+ * one; the reason reported when both fail is the first failure, or dns_nxdomain when neither exists.
  */
 export async function resolveTarget(
   host: string,
   preferred: IpProtocol,
   fallback: boolean,
   abort: { readonly signal: AbortSignal },
+  resolver: Resolver = SYSTEM_RESOLVER,
 ): Promise<Resolved> {
   const start = performance.now();
-  const lit = resolveLiteral(host, preferred, fallback);
-  if (lit) return lit;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const first = familyOf(preferred);
-  let addresses = await lookupFamily(bare, first, abort);
-  let family = first;
-  if (addresses.length === 0 && fallback) {
-    family = first === 4 ? 6 : 4;
-    addresses = await lookupFamily(bare, family, abort);
+  const local = resolveLocal(host, preferred, fallback, resolver.local);
+  if (local) return local;
+  const bare = bareHost(host);
+  const families: (4 | 6)[] = [familyOf(preferred)];
+  if (fallback) families.push(families[0] === 4 ? 6 : 4);
+  const failures: ProbeFailure[] = [];
+  for (const family of families) {
+    const attempt = await lookupFamily(bare, family, resolver, abort.signal);
+    if ('failure' in attempt) failures.push(attempt.failure);
+    else if (attempt.addresses.length > 0) return { addresses: attempt.addresses, family, seconds: (performance.now() - start) / 1000 };
   }
-  if (addresses.length === 0) {
-    throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${first}`} address`);
-  }
-  return { addresses, family, seconds: (performance.now() - start) / 1000 };
+  if (failures.length > 0) throw new ProbeFailure(failures[0].reason, failures.map((f) => f.message).join('; '));
+  throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${families[0]}`} address`);
 }

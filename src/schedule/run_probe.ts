@@ -2,6 +2,7 @@
 // overruns its deadline still yields a result, so one bad probe never stops the others.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { moduleRefusal } from '../config/refusals';
 import type { Module } from '../config/types';
 import { proberFor } from '../probers/index';
 import type { FlowRegistry, ProbeContext } from '../probers/types';
@@ -130,6 +131,8 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   const t0 = performance.now();
   const prober = proberFor(module.prober)?.probe;
   if (!prober) return failed(target, module, startedAt, t0, 'config', `prober ${module.prober} is not available in this version of sonde`);
+  const refusal = moduleRefusal(module);
+  if (refusal !== undefined) return failed(target, module, startedAt, t0, 'config', `modules.${module.name}.${refusal}`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
   const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal);

@@ -49,6 +49,10 @@ const CASES: Record<string, string> = {
   'duplicate-key.yml': '4:5: (yaml): Map keys must be unique',
   'unknown-module-in-task.yml': '8:13: tasks[0].module: got "htp_2xx", expected one of the modules: http_2xx, tcp_connect',
   'unavailable-prober.yml': '8:13: tasks[0].module: prober dns is not available yet in this version of sonde',
+  'proxy-in-task.yml':
+    '8:13: tasks[0].module: module http_with_proxy cannot run: modules.http_with_proxy.http.proxy_url: proxies are not supported yet (issue 12); remove the key to probe directly',
+  'proxy-connect-header.yml':
+    '5:7: modules.http_proxy_headers.http.proxy_connect_header: not supported by sonde: proxies are not supported yet (issue 12); remove the key to probe directly',
   'missing-module-key.yml': '5:5: tasks[0].module: missing required key',
   'duplicate-task-name.yml': '8:11: tasks[1].name: got "ssh", expected a unique task name (tasks[0] has it too)',
   'bad-task-name.yml': '5:11: tasks[0].name: got "1st-ping", expected a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*',

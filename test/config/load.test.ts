@@ -78,7 +78,7 @@ test('the full fixture sets every supported key', () => {
     max_version: 'TLS13',
   });
   assert.equal(h.http.enable_http2, false);
-  assert.equal(h.http.proxy_url, 'http://proxy.example:3128');
+  assert.equal(c.modules.http_with_proxy.http.proxy_url, 'http://proxy.example:3128');
   assert.equal(h.http.skip_resolve_phase_with_proxy, true);
   assert.deepEqual([h.http.all_addresses, h.http.max_redirects, h.http.request_ocsp], [true, 3, false]);
 

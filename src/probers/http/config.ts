@@ -118,9 +118,9 @@ const httpModule = struct<HTTPModule>({
   unsupported: {
     oauth2: 'OAuth 2.0 client credentials; use bearer_token or bearer_token_file',
     authorization: 'use bearer_token or basic_auth',
-    no_proxy: 'use proxy_url only on modules that need a proxy',
-    proxy_from_environment: 'set proxy_url explicitly',
-    proxy_connect_header: 'CONNECT headers for the proxy',
+    no_proxy: 'proxies are not supported yet (issue 12); remove the key to probe directly',
+    proxy_from_environment: 'proxies are not supported yet (issue 12); remove the key to probe directly',
+    proxy_connect_header: 'proxies are not supported yet (issue 12); remove the key to probe directly',
     http_headers: 'use headers',
     enable_http1: 'HTTP/1.1 is always enabled',
   },

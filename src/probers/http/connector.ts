@@ -23,7 +23,7 @@ export interface ConnState {
   marks: ConnMarks;
   stage: 'connecting' | 'tls' | 'ready';
   tls?: TLSFacts;
-  /** "1.0" / "1.1", from the status line of the first response bytes */
+  /** "1.0" / "1.1", from the status line of the first response bytes; "2.0" when ALPN chose h2 */
   httpVersion?: string;
   localAddress?: string;
   localPort?: number;
@@ -111,6 +111,8 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
       sec.once('secureConnect', () => {
         state.marks.tlsDone = performance.now();
         state.tls = tlsFactsFromSocket(sec);
+        // undici speaks HTTP/2 on a socket whose ALPN chose h2; its frames bypass instrument().
+        if (sec.alpnProtocol === 'h2') state.httpVersion = '2.0';
         if (target.tls?.requestOCSP) state.tls.ocsp = ocspFacts(ocsp, state.tls);
         succeed(sec);
       });

@@ -45,7 +45,7 @@ export interface ExchangeOutcome {
   phases: Record<string, number>;
   statusCode: number;
   headers: IncomingHttpHeaders;
-  /** "1.0" / "1.1"; undefined without a response */
+  /** "1.0" / "1.1" / "2.0"; undefined without a response */
   httpVersion?: string;
   tls?: TLSFacts;
   /** Content-Length as Go reports it: -1 when absent or transparently decoded */
@@ -122,6 +122,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     headersTimeout: 0,
     bodyTimeout: 0,
     pipelining: 1,
+    // HTTP/2 only where the TLS options offer h2 (enable_http2); undici follows the ALPN result.
+    allowH2: input.tls?.ALPNProtocols !== undefined,
   });
 
   return new Promise<ExchangeOutcome>((resolve) => {
@@ -190,6 +192,9 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         controller = c;
       },
       onResponseStart(_c, code, h) {
+        // HTTP/2 reads bypass instrument(): the response head is its first byte (Go's
+        // GotFirstResponseByte is the first header frame too).
+        if (state.marks.firstByte === 0) state.marks.firstByte = performance.now();
         statusCode = code;
         headers = h;
         const cl = headerValue(h, 'content-length');

@@ -10,7 +10,7 @@ import type { ProbeResult } from '../../result';
 import { ProbeFailure } from '../errors';
 import { probeChain } from './chain';
 import { bareHost, type RequestSpec, requestSpec } from './request_spec';
-import { type Resolved, resolveLiteral, resolveTarget } from '../resolve';
+import { type Resolved, resolveLocal, resolveTarget } from '../resolve';
 import type { Prober } from '../types';
 
 /**
@@ -78,7 +78,7 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     const s = requestSpec(target, module);
     spec = s instanceof Promise ? await s : s;
     const host = bareHost(spec.url);
-    resolved = resolveLiteral(host, h.preferred_ip_protocol, h.ip_protocol_fallback) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx));
+    resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx));
   } catch (err) {
     return done(failed(base, err));
   }

@@ -130,6 +130,9 @@ async function tlsOptions(h: HTTPModule, url: URL, hostOverride: string | undefi
   // RFC 6066 section 3: SNI carries host names only, never IP literals.
   if (!isIP(name)) opts.servername = name;
   if (h.request_ocsp) opts.requestOCSP = true;
+  // enable_http2 (blackbox's default): offer h2 by ALPN as Go's transport does; a server without h2
+  // picks http/1.1. Plain http:// stays HTTP/1.1 either way (Go does not speak h2c).
+  if (h.enable_http2) opts.ALPNProtocols = ['h2', 'http/1.1'];
   return opts;
 }
 

@@ -1,0 +1,312 @@
+// Every config key is read or refused. The table below says, for each key the decoders accept,
+// what reads it or why it is refused; the test asks the decoders themselves for their keys (an
+// unknown key makes a decoder list the keys it knows), so a key added to a decoder without a line
+// here fails, and so does a line for a key the decoders no longer have. Refused keys are loaded and
+// must fail with their message; keys whose module loads but cannot run must fail every use.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { ConfigError, loadConfigFile, loadConfigString } from '../../src/config/load';
+import { silentLogger } from '../../src/log';
+import { runProbe } from '../../src/schedule/run_probe';
+import { testRuntime } from '../runtime';
+
+type Use =
+  /** read by the code named (a behaviour test of that code covers it) */
+  | { read: string }
+  /** a nested mapping, or a list of them: its keys are a section of their own below */
+  | { section: string }
+  /** accepted, and it changes nothing in blackbox either in what sonde supports */
+  | { noEffect: string }
+  /** the module loads (blackbox configs keep loading) but its prober cannot run in this version */
+  | { proberUnavailable: true }
+  /** the module loads, but every use of it fails with this message (config/refusals.ts) */
+  | { refusedAtUse: { value: unknown; message: string } }
+  /** the decoder refuses the key with this message */
+  | { refused: { value: unknown; message: string } };
+
+const read = (what: string): Use => ({ read: what });
+const section = (name: string): Use => ({ section: name });
+const unavailable: Use = { proberUnavailable: true };
+const NO_PROXY = 'proxies are not supported yet (issue 12); remove the key to probe directly';
+const proxyRefused = (value: unknown): Use => ({ refused: { value, message: `not supported by sonde: ${NO_PROXY}` } });
+const refusedHTTP = (value: unknown, why: string): Use => ({ refused: { value, message: `not supported by sonde: ${why}` } });
+
+const ip = { preferred_ip_protocol: read('probers/resolve.ts: family tried first'), ip_protocol_fallback: read('probers/resolve.ts: the other family') };
+const tls: Record<string, Use> = {
+  ca_file: read('TLS trust roots (tcp_tls.ts, http request_spec.ts)'),
+  cert_file: read('client certificate'),
+  key_file: read('client key'),
+  server_name: read('SNI and the name verified'),
+  insecure_skip_verify: read('rejectUnauthorized'),
+  min_version: read('minVersion'),
+  max_version: read('maxVersion'),
+  ca: refusedHTTP('x', 'inline PEM; use ca_file'),
+  cert: refusedHTTP('x', 'inline PEM; use cert_file'),
+  key: refusedHTTP('x', 'inline PEM; use key_file'),
+  ca_ref: refusedHTTP('x', 'secret references; use ca_file'),
+  cert_ref: refusedHTTP('x', 'secret references; use cert_file'),
+  key_ref: refusedHTTP('x', 'secret references; use key_file'),
+};
+const headerMatch: Record<string, Use> = { header: read('http rules.ts: header name'), regexp: read('http rules.ts'), allow_missing: read('http rules.ts') };
+const allUnavailable = (keys: string[]): Record<string, Use> => Object.fromEntries(keys.map((k) => [k, unavailable]));
+const rrKeys = ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'];
+
+interface Section {
+  /** a config with `inner` merged in at this section */
+  place: (inner: Record<string, unknown>) => unknown;
+  keys: Record<string, Use>;
+}
+
+const mod = (prober: string, body: (inner: Record<string, unknown>) => Record<string, unknown>) => (inner: Record<string, unknown>) => ({
+  modules: { m: { prober, ...body(inner) } },
+});
+const dnsBase = { query_name: 'example.test' };
+
+const SECTIONS: Record<string, Section> = {
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
+  'modules.m': {
+    place: mod('http', (x) => x),
+    keys: {
+      prober: read('probers/index.ts registry'),
+      timeout: read('probe deadline (api/server.ts, tasks)'),
+      http: section('modules.m.http'),
+      tcp: section('modules.m.tcp'),
+      icmp: section('modules.m.icmp'),
+      dns: section('modules.m.dns'),
+      grpc: section('modules.m.grpc'),
+      trace: section('modules.m.trace'),
+    },
+  },
+  'modules.m.http': {
+    place: mod('http', (x) => ({ http: x })),
+    keys: {
+      valid_status_codes: read('http rules.ts'),
+      valid_http_versions: read('http rules.ts'),
+      method: read('request line'),
+      headers: read('request headers'),
+      body: read('request body'),
+      body_file: read('request body'),
+      compression: read('Accept-Encoding and decoding (exchange.ts)'),
+      follow_redirects: read('chain.ts'),
+      no_follow_redirects: read('folded into follow_redirects at load'),
+      fail_if_ssl: read('chain.ts'),
+      fail_if_not_ssl: read('chain.ts'),
+      fail_if_body_matches_regexp: read('http rules.ts'),
+      fail_if_body_not_matches_regexp: read('http rules.ts'),
+      fail_if_header_matches: section('modules.m.http.fail_if_header_matches[]'),
+      fail_if_header_not_matches: section('modules.m.http.fail_if_header_not_matches[]'),
+      basic_auth: section('modules.m.http.basic_auth'),
+      bearer_token: read('Authorization header'),
+      bearer_token_file: read('Authorization header'),
+      body_size_limit: read('exchange.ts'),
+      ...ip,
+      tls_config: section('modules.m.http.tls_config'),
+      enable_http2: read('ALPN h2 over TLS (request_spec.ts; test/probers/http_h2.test.ts)'),
+      proxy_url: { refusedAtUse: { value: 'http://127.0.0.1:3128', message: `modules.m.http.proxy_url: ${NO_PROXY}` } },
+      skip_resolve_phase_with_proxy: { noEffect: 'blackbox reads it only with proxy_url, which no module that runs has' },
+      all_addresses: read('http.ts: one result per address'),
+      max_redirects: read('chain.ts'),
+      request_ocsp: read('TLS status_request (request_spec.ts)'),
+      oauth2: refusedHTTP({}, 'OAuth 2.0 client credentials; use bearer_token or bearer_token_file'),
+      authorization: refusedHTTP({}, 'use bearer_token or basic_auth'),
+      no_proxy: proxyRefused('127.0.0.1'),
+      proxy_from_environment: proxyRefused(true),
+      proxy_connect_header: proxyRefused({}),
+      http_headers: refusedHTTP({}, 'use headers'),
+      enable_http1: refusedHTTP(true, 'HTTP/1.1 is always enabled'),
+    },
+  },
+  'modules.m.http.fail_if_header_matches[]': { place: mod('http', (x) => ({ http: { fail_if_header_matches: [x] } })), keys: headerMatch },
+  'modules.m.http.fail_if_header_not_matches[]': { place: mod('http', (x) => ({ http: { fail_if_header_not_matches: [x] } })), keys: headerMatch },
+  'modules.m.http.basic_auth': {
+    place: mod('http', (x) => ({ http: { basic_auth: x } })),
+    keys: {
+      username: read('Authorization header'),
+      password: read('Authorization header'),
+      password_file: read('Authorization header'),
+      username_file: refusedHTTP('x', 'use username'),
+      username_ref: refusedHTTP('x', 'use username'),
+      password_ref: refusedHTTP('x', 'use password_file'),
+    },
+  },
+  'modules.m.http.tls_config': { place: mod('http', (x) => ({ http: { tls_config: x } })), keys: tls },
+  'modules.m.tcp': {
+    place: mod('tcp', (x) => ({ tcp: x })),
+    keys: {
+      ...ip,
+      source_ip_address: read('tcp.ts: local address'),
+      query_response: section('modules.m.tcp.query_response[]'),
+      tls: read('tcp.ts: TLS from the start'),
+      tls_config: section('modules.m.tcp.tls_config'),
+      reset_on_close: read('tcp.ts / fast.ts: RST at close'),
+    },
+  },
+  'modules.m.tcp.tls_config': { place: mod('tcp', (x) => ({ tcp: { tls_config: x } })), keys: tls },
+  'modules.m.tcp.query_response[]': {
+    place: mod('tcp', (x) => ({ tcp: { query_response: [x] } })),
+    keys: { expect: read('tcp_dialogue.ts'), send: read('tcp_dialogue.ts'), starttls: read('tcp_dialogue.ts'), labels: section('modules.m.tcp.query_response[].labels[]') },
+  },
+  'modules.m.tcp.query_response[].labels[]': {
+    place: mod('tcp', (x) => ({ tcp: { query_response: [{ labels: [x] }] } })),
+    keys: { name: read('probe_expect_info labels'), value: read('probe_expect_info labels') },
+  },
+  'modules.m.icmp': {
+    place: mod('icmp', (x) => ({ icmp: x })),
+    keys: {
+      ...ip,
+      source_ip_address: read('icmp.ts checkSource'),
+      payload_size: read('echo payload'),
+      dont_fragment: read('DF bit'),
+      ttl: read('hop limit'),
+      pings: read('echoes per round'),
+      interval: read('time between echoes'),
+    },
+  },
+  'modules.m.trace': {
+    place: mod('trace', (x) => ({ trace: x })),
+    keys: {
+      ...ip,
+      protocol: read('trace_run.ts'),
+      port: read('trace_run.ts'),
+      first_ttl: read('trace_run.ts'),
+      max_ttl: read('trace_run.ts'),
+      rounds: read('trace_run.ts'),
+      interval: read('trace_run.ts'),
+      flows: read('trace_run.ts'),
+      payload_size: read('trace_run.ts'),
+    },
+  },
+  'modules.m.dns': {
+    place: mod('dns', (x) => ({ dns: { ...dnsBase, ...x } })),
+    keys: {
+      ...allUnavailable([
+        'preferred_ip_protocol', 'ip_protocol_fallback', 'source_ip_address', 'transport_protocol', 'dns_over_tls', 'query_name',
+        'query_type', 'query_class', 'recursion_desired', 'valid_rcodes',
+      ]),
+      tls_config: section('modules.m.dns.tls_config'),
+      validate_answer_rrs: section('modules.m.dns.validate_answer_rrs'),
+      validate_authority_rrs: section('modules.m.dns.validate_authority_rrs'),
+      validate_additional_rrs: section('modules.m.dns.validate_additional_rrs'),
+    },
+  },
+  'modules.m.dns.validate_answer_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_answer_rrs: x } })), keys: allUnavailable(rrKeys) },
+  'modules.m.dns.validate_authority_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_authority_rrs: x } })), keys: allUnavailable(rrKeys) },
+  'modules.m.dns.validate_additional_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_additional_rrs: x } })), keys: allUnavailable(rrKeys) },
+  'modules.m.dns.tls_config': { place: mod('dns', (x) => ({ dns: { ...dnsBase, tls_config: x } })), keys: { ...tls, ...allUnavailable(Object.keys(tls).filter((k) => 'read' in tls[k])) } },
+  'modules.m.grpc': {
+    place: mod('grpc', (x) => ({ grpc: x })),
+    keys: { ...allUnavailable(['service', 'preferred_ip_protocol', 'ip_protocol_fallback', 'tls']), tls_config: section('modules.m.grpc.tls_config') },
+  },
+  'modules.m.grpc.tls_config': { place: mod('grpc', (x) => ({ grpc: { tls_config: x } })), keys: { ...tls, ...allUnavailable(Object.keys(tls).filter((k) => 'read' in tls[k])) } },
+  'tasks[]': {
+    place: (x) => ({ modules: { m: { prober: 'http' } }, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1/'], ...x }] }),
+    keys: {
+      name: read('task series label'),
+      module: read('plan'),
+      targets: read('plan'),
+      interval: read('scheduler'),
+      timeout: read('scheduler: probe deadline'),
+      jitter: read('scheduler: first run offset'),
+      success_threshold: read('up/down state'),
+      failure_threshold: read('up/down state'),
+      labels: read('every per-task and per-target series, /results, logs (test/daemon/labels.test.ts)'),
+      max_target_series: read('outputs/metrics.ts: per-target series cap'),
+    },
+  },
+};
+
+const UNKNOWN = 'zz_not_a_key';
+
+function issuesOf(config: unknown): ConfigError['issues'] {
+  try {
+    loadConfigString(stringify(config), 'keys.yml');
+    return [];
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues;
+  }
+}
+
+/** The keys a decoder accepts, as it lists them when it meets an unknown one. */
+function decoderKeys(s: Section): string[] {
+  const issue = issuesOf(s.place({ [UNKNOWN]: 1 })).find((i) => i.path.endsWith(UNKNOWN));
+  const m = /unknown key \(expected one of: (.*)\)$/.exec(issue?.message ?? '');
+  assert.ok(m, `no unknown-key message: ${JSON.stringify(issue)}`);
+  return m[1].split(', ');
+}
+
+test('every key the decoders accept has a line in the table, and every line a key', () => {
+  const reached = new Set<string>(['(root)']);
+  for (const [name, s] of Object.entries(SECTIONS)) {
+    const accepted = decoderKeys(s).sort();
+    const listed = Object.keys(s.keys).filter((k) => !('refused' in s.keys[k])).sort();
+    assert.deepEqual(accepted, listed, `${name}: keys the decoder accepts vs the table`);
+    for (const use of Object.values(s.keys)) if ('section' in use) reached.add(use.section);
+  }
+  assert.deepEqual([...reached].sort(), Object.keys(SECTIONS).sort(), 'every section is reached from the root, and every nested mapping has a section');
+});
+
+test('refused keys fail at load with their message', () => {
+  let checked = 0;
+  for (const [name, s] of Object.entries(SECTIONS)) {
+    for (const [key, use] of Object.entries(s.keys)) {
+      if (!('refused' in use)) continue;
+      checked++;
+      const issue = issuesOf(s.place({ [key]: use.refused.value })).find((i) => i.path.endsWith(`.${key}`));
+      assert.equal(issue?.message, use.refused.message, `${name}.${key}`);
+    }
+  }
+  assert.ok(checked >= 30, `${checked} refusals checked`);
+});
+
+test('a module with a key refused at use loads, and a task or a probe with it fails with the message', async () => {
+  for (const [name, s] of Object.entries(SECTIONS)) {
+    for (const [key, use] of Object.entries(s.keys)) {
+      if (!('refusedAtUse' in use)) continue;
+      const config = s.place({ [key]: use.refusedAtUse.value }) as { modules: Record<string, unknown> };
+      const loaded = loadConfigString(stringify(config), 'keys.yml');
+      const r = await runProbe('http://127.0.0.1:9/', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+      assert.deepEqual([r.success, r.reason, r.message], [false, 'config', use.refusedAtUse.message], `${name}.${key}: probe`);
+      const withTask = { ...config, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1:9/'] }] };
+      const issue = issuesOf(withTask).find((i) => i.path === 'tasks[0].module');
+      assert.equal(issue?.message, `module m cannot run: ${use.refusedAtUse.message}`, `${name}.${key}: task`);
+    }
+  }
+});
+
+test('dns and grpc modules load but cannot run: a task is refused at load, a probe fails with reason config', async () => {
+  for (const prober of ['dns', 'grpc']) {
+    const config = SECTIONS[`modules.m.${prober}`].place({});
+    const loaded = loadConfigString(stringify(config), 'keys.yml');
+    const r = await runProbe('127.0.0.1', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+    assert.deepEqual([r.success, r.reason], [false, 'config'], prober);
+    assert.match(r.message ?? '', new RegExp(`prober ${prober} is not available`));
+    const issue = issuesOf({ ...(config as object), tasks: [{ name: 't', module: 'm', targets: ['127.0.0.1'] }] }).find((i) => i.path === 'tasks[0].module');
+    assert.equal(issue?.message, `prober ${prober} is not available yet in this version of sonde`);
+  }
+});
+
+/** shared/fixtures/blackbox beside the checkout (or beside a folder above it, for a worktree). */
+function sharedBlackboxFixtures(): string | undefined {
+  for (let dir = path.resolve(__dirname, '../../..'); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'shared', 'fixtures', 'blackbox');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+test("blackbox 0.23's example.yml loads unchanged; its proxy module is refused at use", async (t) => {
+  const dir = sharedBlackboxFixtures();
+  if (dir === undefined) {
+    if (process.env.CI === 'true') assert.fail('shared/fixtures/blackbox is missing beside the checkout');
+    t.skip('shared/fixtures/blackbox is not beside this checkout');
+    return;
+  }
+  const c = loadConfigFile(path.join(dir, 'example-v0.23.0.yml'));
+  assert.equal(Object.keys(c.modules).length, 16);
+  const r = await runProbe('http://127.0.0.1:9/', c.modules.http_with_proxy, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+  assert.deepEqual([r.success, r.reason, r.message], [false, 'config', `modules.http_with_proxy.http.proxy_url: ${NO_PROXY}`]);
+});
