@@ -29,9 +29,13 @@ const ANSWERS: Record<string, string | Buffer | ((s: net.Socket) => void)> = {
   '/chunked': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
   '/http10': 'HTTP/1.0 200 OK\r\n\r\nread until the close',
   '/big': Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${BIG}\r\n\r\n`), Buffer.alloc(BIG, 0x61)]),
+  '/close-reset': (s) => {
+    // Reset from a timer: called in the write's callback, Node sends a FIN before the RST.
+    s.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nread until the close, which is a reset', () => setTimeout(() => s.resetAndDestroy(), 20));
+  },
   '/reset': (s) => {
     s.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n');
-    s.write(Buffer.alloc(1000, 0x62), () => s.resetAndDestroy());
+    s.write(Buffer.alloc(1000, 0x62), () => setTimeout(() => s.resetAndDestroy(), 20));
   },
 };
 
@@ -127,6 +131,7 @@ const HTTP_CASES: HTTPCase[] = [
   { what: 'an HTTP/1.0 body ends at the close', path: '/http10', want: { success: true, uncompressed: 20 } },
   { what: 'a body past body_size_limit counts the limit', path: '/big', module: { body_size_limit: 1000 }, want: { success: false, reason: 'body_too_large', uncompressed: 1000 } },
   { what: 'a reset mid-body is reason reset', path: '/reset', want: { success: false, reason: 'reset' } },
+  { what: 'a body read until the close ends in a reset: reason reset, as Go reads it', path: '/close-reset', want: { success: false, reason: 'reset' } },
 ];
 
 describe('http: the engine and Node/undici give the same results', () => {

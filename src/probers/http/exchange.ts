@@ -214,6 +214,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         else count(chunk);
       },
       onResponseEnd() {
+        // undici ends a body read until the close at an RST too (client-h1.js); Go and the engine fail it.
+        if (state.socketError) return failWith(state.socketError);
         if (!decoder) return finish();
         decoder.once('end', () => finish());
         decoder.end();
