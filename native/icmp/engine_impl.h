@@ -27,7 +27,6 @@ constexpr size_t kCtlLen = 256;
 
 struct IcmpEngine::Impl {
   EngineOptions opts;
-  OutcomeSink sink;
   bool raw = false;
   IcmpSocket socks[4];  // epoll tag: the index
   ProbeTable table;

@@ -55,7 +55,6 @@ bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) 
   txbuf.assign(kBatch * kMaxPacket, 0);
   rxbuf.assign(kBatch * kRecvLen, 0);
   ctlbuf.assign(kBatch * kCtlLen, 0);
-  loop.SetSink(std::move(sink), 1024);
   // One deadline per slot in use, at most (a slot is freed only when its deadline comes due).
   loop.deadlines().Reserve(table.capacity());
   tokens_at = Now(CLOCK_MONOTONIC);
@@ -82,7 +81,7 @@ std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, Outcom
     auto impl = std::make_unique<Impl>();
     impl->opts = opts;
     impl->opts.rate = opts.rate == 0 ? 0 : std::max<uint32_t>(1, opts.rate >> shard_log2);
-    impl->sink = sink;
+    impl->loop.SetSink(sink, 1024);
     impl->shard = k;
     impl->shard_log2 = shard_log2;
     Impl* p = impl.get();
