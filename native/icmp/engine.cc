@@ -48,7 +48,7 @@ bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
   return true;
 }
 
-void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+void IcmpEngine::Impl::Emit(const EchoSlot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
                             const uint8_t* from, uint8_t from_family, uint8_t flags) {
   ProbeOutcome o;
   o.tag = s.tag;
@@ -64,9 +64,9 @@ void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_
   // The echo id:seq this probe went out with (issue 4): eBPF events name packets by it.
   o.wire = 0;
   auto at = reinterpret_cast<uintptr_t>(&s), base = reinterpret_cast<uintptr_t>(&table.at(0));
-  if (at >= base && at < base + sizeof(Slot) * table.capacity()) {
+  if (at >= base && at < base + sizeof(EchoSlot) * table.capacity()) {
     uint16_t id, seq;
-    KeyOf(static_cast<uint32_t>((at - base) / sizeof(Slot)), s.gen, &id, &seq);
+    KeyOf(static_cast<uint32_t>((at - base) / sizeof(EchoSlot)), s.gen, &id, &seq);
     o.wire = static_cast<uint32_t>(id) << 16 | seq;
   }
   loop.Emit(o);
@@ -89,7 +89,7 @@ void IcmpEngine::Impl::SendPending() {
     int si = SockIndex(pending[0]);
     std::string err;
     if (!EnsureSocket(si, &err)) {
-      Slot tmp{};
+      EchoSlot tmp{};
       tmp.tag = pending[0].tag;
       Emit(tmp, ResultKind::kSendError, 0, 0, EAFNOSUPPORT, 0, nullptr, 0, 0);
       c_send_errors++;
@@ -102,7 +102,7 @@ void IcmpEngine::Impl::SendPending() {
       if (SockIndex(spec) != si) break;
       uint32_t idx;
       if (!table.Alloc(&idx)) break;
-      Slot& s = table.at(idx);
+      EchoSlot& s = table.at(idx);
       s.tag = spec.tag;
       s.family = spec.family;
       std::memcpy(s.addr, spec.addr, 16);
@@ -178,7 +178,7 @@ void IcmpEngine::Impl::SendPending() {
     size_t sent = r > 0 ? static_cast<size_t>(r) : 0;
     for (size_t i = 0; i < n; i++) {
       uint32_t idx = batch_slot[i];
-      Slot& s = table.at(idx);
+      EchoSlot& s = table.at(idx);
       if (i >= sent) {
         table.Free(idx);
         continue;
@@ -215,7 +215,7 @@ void IcmpEngine::Impl::SendPending() {
 }
 
 void IcmpEngine::Impl::OnDeadline(const Deadline& d) {
-  Slot& s = table.at(d.key);
+  EchoSlot& s = table.at(d.key);
   if (s.gen != d.gen) return;  // not scheduled for this use of the slot
   if (s.state == kInFlight) {
     Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);

@@ -73,7 +73,7 @@ struct IcmpEngine::Impl {
   void HandlePacket(int si, const uint8_t* buf, size_t len, const msghdr& mh);
   void MatchError(const ParsedIcmp& p, const uint8_t* from, uint8_t from_family, uint8_t hop, int64_t rx_ns,
                   uint8_t flags);
-  void Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+  void Emit(const EchoSlot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
             const uint8_t* from, uint8_t from_family, uint8_t flags);
   void KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t* seq) const;
 };

@@ -12,7 +12,7 @@ namespace sonde {
 
 enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2 };
 
-struct Slot {
+struct EchoSlot {
   uint8_t addr[16];
   int64_t tx_ns;     // CLOCK_REALTIME, comparable with kernel socket timestamps
   uint32_t tag;
@@ -34,7 +34,7 @@ class ProbeTable {
   bool Init(uint32_t log2) {
     log2_ = log2;
     cap_ = 1u << log2;
-    slots_ = static_cast<Slot*>(std::calloc(cap_, sizeof(Slot)));
+    slots_ = static_cast<EchoSlot*>(std::calloc(cap_, sizeof(EchoSlot)));
     if (slots_ == nullptr) return false;
     free_.reserve(cap_);
     return true;
@@ -42,7 +42,7 @@ class ProbeTable {
   uint32_t capacity() const { return cap_; }
   uint32_t log2() const { return log2_; }
   uint32_t live() const { return live_.load(std::memory_order_relaxed); }
-  Slot& at(uint32_t idx) { return slots_[idx]; }
+  EchoSlot& at(uint32_t idx) { return slots_[idx]; }
 
   bool Alloc(uint32_t* idx) {
     if (!free_.empty()) {
@@ -65,7 +65,7 @@ class ProbeTable {
   }
 
  private:
-  Slot* slots_ = nullptr;
+  EchoSlot* slots_ = nullptr;
   uint32_t cap_ = 0, log2_ = 0, hwm_ = 0;
   std::atomic<uint32_t> live_{0};
   std::vector<uint32_t> free_;
