@@ -4,8 +4,6 @@
 #include <linux/icmp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -69,25 +67,6 @@ bool SetIcmpTypeFilter(int fd, int family, const std::vector<uint8_t>& pass) {
 void DrainReceiveQueue(int fd) {
   uint8_t sink[1];
   for (int i = 0; i < (1 << 20) && recv(fd, sink, sizeof(sink), MSG_DONTWAIT | MSG_TRUNC) >= 0; i++) {
-  }
-}
-
-void EpollAddIn(int epfd, int fd, uint32_t tag) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = tag;
-  epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-void Wake(int evfd) {
-  uint64_t one = 1;
-  ssize_t w = write(evfd, &one, sizeof(one));
-  (void)w;  // a full eventfd counter still wakes the thread
-}
-
-void DrainWakes(int evfd) {
-  uint64_t v;
-  while (read(evfd, &v, sizeof(v)) > 0) {
   }
 }
 

@@ -1,5 +1,5 @@
-// Socket, clock and wake-up pieces the probe engines share (icmp_engine/icmp_receive/icmp_socket
-// and trace_engine/trace_socket). Plain C++, no N-API.
+// Socket and clock pieces the probe engines share (icmp/ and trace/; their thread, wake-up and
+// queues are common/engine_loop.h). Plain C++, no N-API.
 #pragma once
 #include <sys/socket.h>
 
@@ -35,13 +35,5 @@ bool SetIcmpTypeFilter(int fd, int family, const std::vector<uint8_t>& pass);
 // Discards what a socket queued so far (e.g. before its filters were set). Bounded by what the
 // receive buffer can hold.
 void DrainReceiveQueue(int fd);
-
-// Level-triggered EPOLLIN on fd, reported with data.u32 = tag.
-void EpollAddIn(int epfd, int fd, uint32_t tag);
-
-// The engine thread's wake-up eventfd: Wake from any thread (a full counter still wakes it),
-// DrainWakes on the thread before it looks at its queue.
-void Wake(int evfd);
-void DrainWakes(int evfd);
 
 }  // namespace sonde

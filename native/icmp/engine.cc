@@ -8,9 +8,7 @@
 #include <ctime>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
-#include <random>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,12 +43,12 @@ bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
     socks[si].fd = -1;
     return false;
   }
-  if (watching) EpollAddIn(epfd, socks[si].fd, static_cast<uint32_t>(si));
+  if (watching) loop.Watch(socks[si].fd, static_cast<uint32_t>(si));
   if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
   return true;
 }
 
-void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+void IcmpEngine::Impl::Emit(const EchoSlot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
                             const uint8_t* from, uint8_t from_family, uint8_t flags) {
   ProbeOutcome o;
   o.tag = s.tag;
@@ -66,25 +64,20 @@ void IcmpEngine::Impl::Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_
   // The echo id:seq this probe went out with (issue 4): eBPF events name packets by it.
   o.wire = 0;
   auto at = reinterpret_cast<uintptr_t>(&s), base = reinterpret_cast<uintptr_t>(&table.at(0));
-  if (at >= base && at < base + sizeof(Slot) * table.capacity()) {
+  if (at >= base && at < base + sizeof(EchoSlot) * table.capacity()) {
     uint16_t id, seq;
-    KeyOf(static_cast<uint32_t>((at - base) / sizeof(Slot)), s.gen, &id, &seq);
+    KeyOf(static_cast<uint32_t>((at - base) / sizeof(EchoSlot)), s.gen, &id, &seq);
     o.wire = static_cast<uint32_t>(id) << 16 | seq;
   }
-  out.push_back(o);
+  loop.Emit(o);
 }
 
 void IcmpEngine::Impl::SendPending() {
-  if (pending_pos >= pending.size()) {
-    std::lock_guard<std::mutex> lk(mu);
-    pending.clear();
-    pending_pos = 0;
-    pending.swap(submitted);
-  }
+  auto& pending = loop.pending();
   blocked = false;
   // A few batches per pass, then back to reading: replies to a long burst would otherwise pile
   // up past the receive buffer while we are still sending.
-  for (int rounds = 0; rounds < 8 && pending_pos < pending.size(); rounds++) {
+  for (int rounds = 0; rounds < 8 && pending.left() > 0; rounds++) {
     size_t budget = kBatch;
     if (opts.rate > 0) {
       int64_t now = Now(CLOCK_MONOTONIC);
@@ -93,27 +86,26 @@ void IcmpEngine::Impl::SendPending() {
       if (tokens < 1) return;
       budget = std::min<size_t>(budget, static_cast<size_t>(tokens));
     }
-    int si = SockIndex(pending[pending_pos]);
+    int si = SockIndex(pending[0]);
     std::string err;
     if (!EnsureSocket(si, &err)) {
-      Slot tmp{};
-      tmp.tag = pending[pending_pos].tag;
+      EchoSlot tmp{};
+      tmp.tag = pending[0].tag;
       Emit(tmp, ResultKind::kSendError, 0, 0, EAFNOSUPPORT, 0, nullptr, 0, 0);
       c_send_errors++;
-      pending_pos++;
+      pending.Consume(1);
       continue;
     }
     size_t n = 0;
-    for (; n < budget && pending_pos + n < pending.size(); n++) {
-      const ProbeSpec& spec = pending[pending_pos + n];
+    for (; n < budget && n < pending.left(); n++) {
+      const ProbeSpec& spec = pending[n];
       if (SockIndex(spec) != si) break;
       uint32_t idx;
       if (!table.Alloc(&idx)) break;
-      Slot& s = table.at(idx);
+      EchoSlot& s = table.at(idx);
       s.tag = spec.tag;
       s.family = spec.family;
       std::memcpy(s.addr, spec.addr, 16);
-      s.deadline = 0;
       s.tx_kernel = false;
       batch_slot[n] = idx;
       uint16_t id, seq;
@@ -186,23 +178,24 @@ void IcmpEngine::Impl::SendPending() {
     size_t sent = r > 0 ? static_cast<size_t>(r) : 0;
     for (size_t i = 0; i < n; i++) {
       uint32_t idx = batch_slot[i];
-      Slot& s = table.at(idx);
+      EchoSlot& s = table.at(idx);
       if (i >= sent) {
         table.Free(idx);
         continue;
       }
-      const ProbeSpec& spec = pending[pending_pos + i];
+      const ProbeSpec& spec = pending[i];
       s.tx_ns = tx_ns;
-      s.deadline = mono + static_cast<int64_t>(spec.timeout_ms) * 1000000;
       s.sock = static_cast<uint8_t>(si);
       s.state = kInFlight;
       if (opts.tx_timestamps) {
         s.tskey = tskey_next[si]++;
         txring[si][s.tskey & (table.capacity() - 1)] = idx;
       }
-      table.Schedule(idx);
+      // A slot stays taken until its deadline, answered or not, so a duplicate reply within the
+      // timeout is still recognised as a duplicate of that probe.
+      loop.Schedule(mono + static_cast<int64_t>(spec.timeout_ms) * 1000000, idx, s.gen);
     }
-    pending_pos += sent;
+    pending.Consume(sent);
     c_sent += sent;
     if (opts.rate > 0) tokens -= static_cast<double>(sent);
     if (r < 0) {
@@ -215,31 +208,20 @@ void IcmpEngine::Impl::SendPending() {
       int e = errno;
       Emit(table.at(batch_slot[0]), ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
       c_send_errors++;
-      pending_pos++;
+      pending.Consume(1);
     }
   }
-  c_queued = pending.size() - pending_pos;
+  c_queued = pending.left();
 }
 
-void IcmpEngine::Impl::Expire(int64_t now) {
-  uint32_t idx;
-  while (table.PopExpired(now, &idx)) {
-    Slot& s = table.at(idx);
-    if (s.state == kInFlight) {
-      Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
-      c_timeouts++;
-    }
-    table.Free(idx);
+void IcmpEngine::Impl::OnDeadline(const Deadline& d) {
+  EchoSlot& s = table.at(d.key);
+  if (s.gen != d.gen) return;  // not scheduled for this use of the slot
+  if (s.state == kInFlight) {
+    Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
+    c_timeouts++;
   }
-}
-
-int IcmpEngine::Impl::PollTimeout(int64_t now) {
-  int64_t wait = 1000;
-  // More to send: go on at once, or in 1 ms when the socket buffer, the rate or the table is full.
-  if (pending_pos < pending.size()) wait = blocked || opts.rate > 0 || table.live() == table.capacity() ? 1 : 0;
-  int64_t next = table.NextDeadline();
-  if (next > 0) wait = std::min<int64_t>(wait, std::max<int64_t>(0, (next - now + 999999) / 1000000));
-  return static_cast<int>(wait);
+  table.Free(d.key);
 }
 
 void IcmpEngine::Impl::Watch(bool on) {
@@ -247,56 +229,46 @@ void IcmpEngine::Impl::Watch(bool on) {
   watching = on;
   for (int si = 0; si < 4; si++) {
     if (socks[si].fd < 0) continue;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(si);
     // Level-triggered: on re-adding, whatever is already queued is reported by the next wait.
-    epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, socks[si].fd, &ev);
+    if (on) loop.Watch(socks[si].fd, static_cast<uint32_t>(si));
+    else loop.Unwatch(socks[si].fd);
   }
 }
 
-void IcmpEngine::Impl::Run() {
-  epoll_event evs[8];
-  while (!stop.load(std::memory_order_relaxed)) {
-    bool readable[4] = {}, errq[4] = {};
-    // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
-    // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)
-    // that it would otherwise run for every reply and every TX timestamp.
-    bool busy = opts.rate == 0 && !blocked && pending_pos < pending.size() && table.live() < table.capacity();
-    Watch(!busy);
-    int n = 0;
-    if (busy) {
-      for (int si = 0; si < 4; si++) {
-        readable[si] = socks[si].fd >= 0;
-        errq[si] = readable[si] && (opts.tx_timestamps || !raw);
-      }
-    } else {
-      n = epoll_wait(epfd, evs, 8, PollTimeout(Now(CLOCK_MONOTONIC)));
-    }
-    for (int i = 0; i < n; i++) {
-      uint32_t t = evs[i].data.u32;
-      if (t == kEventFdTag) {
-        DrainWakes(evfd);
-      } else if (t < 4) {
-        readable[t] = (evs[i].events & EPOLLIN) != 0;
-        errq[t] = (evs[i].events & EPOLLERR) != 0;
-      }
-    }
-    // TX stamps first: a reply read in this pass should use its packet's kernel TX time.
+int IcmpEngine::Impl::BeforeWait() {
+  auto& pending = loop.pending();
+  // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
+  // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)
+  // that it would otherwise run for every reply and every TX timestamp.
+  busy = opts.rate == 0 && !blocked && pending.left() > 0 && table.live() < table.capacity();
+  Watch(!busy);
+  if (busy) return LoopCore::kNoWait;
+  // More to send: go on at once, or in 1 ms when the socket buffer, the rate or the table is full.
+  if (pending.left() > 0) return blocked || opts.rate > 0 || table.live() == table.capacity() ? 1 : 0;
+  return LoopCore::kIdle;
+}
+
+void IcmpEngine::Impl::OnReady(const epoll_event* evs, int n) {
+  bool readable[4] = {}, errq[4] = {};
+  if (busy) {
     for (int si = 0; si < 4; si++) {
-      if (errq[si]) ReadErrQueue(si);
+      readable[si] = socks[si].fd >= 0;
+      errq[si] = readable[si] && (opts.tx_timestamps || !raw);
     }
-    for (int si = 0; si < 4; si++) {
-      if (readable[si]) ReadSocket(si);
+  }
+  for (int i = 0; i < n; i++) {
+    uint32_t t = evs[i].data.u32;
+    if (t < 4) {
+      readable[t] = (evs[i].events & EPOLLIN) != 0;
+      errq[t] = (evs[i].events & EPOLLERR) != 0;
     }
-    SendPending();
-    Expire(Now(CLOCK_MONOTONIC));
-    if (!out.empty()) {
-      std::vector<ProbeOutcome> batch;
-      batch.swap(out);
-      out.reserve(1024);
-      sink(std::move(batch));
-    }
+  }
+  // TX stamps first: a reply read in this pass should use its packet's kernel TX time.
+  for (int si = 0; si < 4; si++) {
+    if (errq[si]) ReadErrQueue(si);
+  }
+  for (int si = 0; si < 4; si++) {
+    if (readable[si]) ReadSocket(si);
   }
 }
 

@@ -1,5 +1,6 @@
-// Internal to the engine: the state its thread owns, shared by icmp/engine.cc (loop, send) and
-// icmp/receive.cc (replies, errors, timestamps). Not included by anything else.
+// Internal to the engine: the state of one shard, shared by icmp/engine.cc (the loop's handler:
+// send, expiry), icmp/receive.cc (replies, errors, timestamps) and icmp/shards.cc (life cycle).
+// Not included by anything else.
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "common/engine_io.h"
+#include "common/engine_loop.h"
 #include "icmp/engine.h"
 #include "icmp/socket.h"
 #include "icmp/table.h"
@@ -22,34 +24,24 @@ constexpr size_t kBatch = 64;
 constexpr size_t kMaxPacket = 8 + 8192;  // the engine's payload limit (ICMP header + 8 KiB)
 constexpr size_t kRecvLen = 60 + kMaxPacket;
 constexpr size_t kCtlLen = 256;
-constexpr uint32_t kEventFdTag = 100;
 
 struct IcmpEngine::Impl {
   EngineOptions opts;
-  OutcomeSink sink;
   bool raw = false;
-  IcmpSocket socks[4];
-  int epfd = -1, evfd = -1;
-  std::thread thread;
-  std::mutex mu;
-  std::vector<ProbeSpec> submitted;  // guarded by mu
-  bool stopping = false;             // guarded by mu
-  std::atomic<bool> stop{false};
+  IcmpSocket socks[4];  // epoll tag: the index
   ProbeTable table;
   uint32_t cookie = 0;
   uint16_t salt = 0;
   // This shard's number in the low shard_log2 bits of every echo sequence it sends (icmp/engine.h).
   uint32_t shard = 0, shard_log2 = 0;
   // Thread-only state.
-  std::vector<ProbeSpec> pending;
-  size_t pending_pos = 0;
   bool blocked = false;
+  bool busy = false;     // this turn sends flat out and reads every socket without waiting
   bool watching = true;  // sockets registered with epoll (see Watch)
   double tokens = 0;
   int64_t tokens_at = 0;
   uint32_t tskey_next[4] = {};
   std::vector<uint32_t> txring[4];
-  std::vector<ProbeOutcome> out;
   // Preallocated I/O batches.
   std::vector<uint8_t> txbuf, rxbuf, ctlbuf;
   size_t tx_len[kBatch] = {};
@@ -61,8 +53,15 @@ struct IcmpEngine::Impl {
   // Counters read from other threads.
   std::atomic<uint64_t> c_sent{0}, c_replies{0}, c_errors{0}, c_timeouts{0}, c_dups{0}, c_strays{0},
       c_late{0}, c_send_errors{0}, c_txts{0}, c_rxts{0}, c_queued{0};
+  // Last: destroyed first, so its thread is joined before the state above goes.
+  EngineLoop<ProbeSpec, ProbeOutcome> loop;
 
-  void Run();
+  // The loop's handler (common/engine_loop.h).
+  int BeforeWait();
+  void OnReady(const epoll_event* evs, int n);
+  void Send() { SendPending(); }
+  void OnDeadline(const Deadline& d);
+
   bool Start(int mode, uint32_t table_log2, std::string* error);
   void Shutdown();
   void Watch(bool on);
@@ -74,9 +73,7 @@ struct IcmpEngine::Impl {
   void HandlePacket(int si, const uint8_t* buf, size_t len, const msghdr& mh);
   void MatchError(const ParsedIcmp& p, const uint8_t* from, uint8_t from_family, uint8_t hop, int64_t rx_ns,
                   uint8_t flags);
-  void Expire(int64_t now);
-  int PollTimeout(int64_t now);
-  void Emit(const Slot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
+  void Emit(const EchoSlot& s, ResultKind kind, uint8_t code, uint8_t hop, uint32_t info, int64_t rx_ns,
             const uint8_t* from, uint8_t from_family, uint8_t flags);
   void KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t* seq) const;
 };

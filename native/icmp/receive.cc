@@ -52,7 +52,7 @@ void AddrOf(const void* sa, size_t len, uint8_t* out, uint8_t* family) {
   }
 }
 
-bool SameAddr(const Slot& s, const uint8_t* addr, uint8_t family) {
+bool SameAddr(const EchoSlot& s, const uint8_t* addr, uint8_t family) {
   return s.family == family && std::memcmp(s.addr, addr, family == 4 ? 4 : 16) == 0;
 }
 
@@ -118,7 +118,7 @@ void IcmpEngine::Impl::HandlePacket(int si, const uint8_t* buf, size_t len, cons
       c_strays++;
       return;
     }
-    Slot& s = table.at(st.slot);
+    EchoSlot& s = table.at(st.slot);
     if (s.gen != st.gen || s.state == kFree) {
       c_late++;
       return;
@@ -168,7 +168,7 @@ void IcmpEngine::Impl::MatchError(const ParsedIcmp& p, const uint8_t* from, uint
     c_strays++;
     return;
   }
-  Slot& s = table.at(idx);
+  EchoSlot& s = table.at(idx);
   uint16_t id, seq;
   KeyOf(idx, s.gen, &id, &seq);
   bool ours = stamped ? s.gen == st.gen : (p.orig_seq == seq && (!raw || p.orig_id == id));
@@ -232,7 +232,7 @@ void IcmpEngine::Impl::HandleErrMessage(int si, int family, const uint8_t* buf, 
     if (ts <= 0 || txring[si].empty()) return;
     uint32_t key = err.ee.ee_data;
     uint32_t idx = txring[si][key & (table.capacity() - 1)];
-    Slot& s = table.at(idx);
+    EchoSlot& s = table.at(idx);
     // Accept a stamp only for the packet it names and only if it is plausible (after the
     // user-space send time, within a second), so a lost stamp can never shift another probe.
     if (s.state == kInFlight && s.sock == si && s.tskey == key && !s.tx_kernel && ts >= s.tx_ns &&

@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <thread>
 #include <unistd.h>
 
@@ -48,41 +46,29 @@ bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) 
   std::random_device rd;
   cookie = rd();
   salt = static_cast<uint16_t>(rd());
-  epfd = epoll_create1(EPOLL_CLOEXEC);
-  evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epfd < 0 || evfd < 0) {
-    *error = std::string("epoll/eventfd: ") + std::strerror(errno);
+  if (!loop.Open(error)) return false;
+  if (!loop.Watch(v4.fd, 0)) {
+    *error = std::string("epoll: ") + std::strerror(errno);
     return false;
   }
-  EpollAddIn(epfd, evfd, kEventFdTag);
-  EpollAddIn(epfd, v4.fd, 0);
   if (opts.tx_timestamps) txring[0].assign(table.capacity(), 0);
   txbuf.assign(kBatch * kMaxPacket, 0);
   rxbuf.assign(kBatch * kRecvLen, 0);
   ctlbuf.assign(kBatch * kCtlLen, 0);
-  out.reserve(1024);
+  // One deadline per slot in use, at most (a slot is freed only when its deadline comes due).
+  loop.deadlines().Reserve(table.capacity());
   tokens_at = Now(CLOCK_MONOTONIC);
-  thread = std::thread([this] { Run(); });
+  loop.Start(this);
   return true;
 }
 
 // Stops the thread (no outcome after this returns) and closes everything Start opened.
 void IcmpEngine::Impl::Shutdown() {
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    if (stopping) return;
-    stopping = true;
-  }
-  stop = true;
-  if (evfd >= 0) Wake(evfd);
-  if (thread.joinable()) thread.join();
+  loop.Stop();  // idempotent, and returns only once the thread is joined
   for (auto& s : socks) {
     if (s.fd >= 0) close(s.fd);
     s.fd = -1;
   }
-  if (epfd >= 0) close(epfd);
-  if (evfd >= 0) close(evfd);
-  epfd = evfd = -1;
 }
 
 std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, OutcomeSink sink, std::string* error) {
@@ -95,7 +81,7 @@ std::unique_ptr<IcmpEngine> IcmpEngine::Create(const EngineOptions& opts, Outcom
     auto impl = std::make_unique<Impl>();
     impl->opts = opts;
     impl->opts.rate = opts.rate == 0 ? 0 : std::max<uint32_t>(1, opts.rate >> shard_log2);
-    impl->sink = sink;
+    impl->loop.SetSink(sink, 1024);
     impl->shard = k;
     impl->shard_log2 = shard_log2;
     Impl* p = impl.get();
@@ -125,13 +111,8 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
   for (size_t part = 0; part < parts; part++) {
     size_t from = n * part / parts, to = n * (part + 1) / parts;
     Impl& s = *shards_[parts == 1 ? next_shard_++ % shards : part];
-    {
-      std::lock_guard<std::mutex> lk(s.mu);
-      if (s.stopping) return false;
-      s.submitted.insert(s.submitted.end(), specs + from, specs + to);
-    }
+    if (!s.loop.Submit(specs + from, to - from)) return false;
     s.c_queued += to - from;
-    Wake(s.evfd);
   }
   return true;
 }

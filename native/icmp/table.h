@@ -1,22 +1,20 @@
-// The table of probes in flight: one preallocated array of slots indexed by the probe's key, a
-// LIFO free list (so the working set stays small) and a deadline heap. Nothing here allocates
-// after Init(): the vectors are reserved to capacity, and calloc'd pages stay untouched until used.
+// The table of probes in flight: one preallocated array of slots indexed by the probe's key and a
+// LIFO free list (so the working set stays small); their deadlines are the engine loop's
+// (common/engine_loop.h). Nothing here allocates after Init(): the free list is reserved to
+// capacity, and calloc'd pages stay untouched until used.
 #pragma once
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <utility>
 #include <vector>
 
 namespace sonde {
 
 enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2 };
 
-struct Slot {
+struct EchoSlot {
   uint8_t addr[16];
   int64_t tx_ns;     // CLOCK_REALTIME, comparable with kernel socket timestamps
-  int64_t deadline;  // CLOCK_MONOTONIC
   uint32_t tag;
   uint32_t gen;      // bumped on every reuse, so late replies to an earlier probe never match
   uint32_t tskey;    // SOF_TIMESTAMPING_OPT_ID key of its send
@@ -36,16 +34,15 @@ class ProbeTable {
   bool Init(uint32_t log2) {
     log2_ = log2;
     cap_ = 1u << log2;
-    slots_ = static_cast<Slot*>(std::calloc(cap_, sizeof(Slot)));
+    slots_ = static_cast<EchoSlot*>(std::calloc(cap_, sizeof(EchoSlot)));
     if (slots_ == nullptr) return false;
     free_.reserve(cap_);
-    heap_.reserve(cap_);
     return true;
   }
   uint32_t capacity() const { return cap_; }
   uint32_t log2() const { return log2_; }
   uint32_t live() const { return live_.load(std::memory_order_relaxed); }
-  Slot& at(uint32_t idx) { return slots_[idx]; }
+  EchoSlot& at(uint32_t idx) { return slots_[idx]; }
 
   bool Alloc(uint32_t* idx) {
     if (!free_.empty()) {
@@ -66,30 +63,12 @@ class ProbeTable {
     free_.push_back(idx);
     live_.fetch_sub(1, std::memory_order_relaxed);
   }
-  // A slot stays taken until its deadline, answered or not, so a duplicate reply within the
-  // timeout is still recognised as a duplicate of that probe.
-  void Schedule(uint32_t idx) {
-    heap_.emplace_back(slots_[idx].deadline, idx);
-    std::push_heap(heap_.begin(), heap_.end(), Later);
-  }
-  bool PopExpired(int64_t now, uint32_t* idx) {
-    if (heap_.empty() || heap_.front().first > now) return false;
-    *idx = heap_.front().second;
-    std::pop_heap(heap_.begin(), heap_.end(), Later);
-    heap_.pop_back();
-    return true;
-  }
-  int64_t NextDeadline() const { return heap_.empty() ? 0 : heap_.front().first; }
 
  private:
-  static bool Later(const std::pair<int64_t, uint32_t>& a, const std::pair<int64_t, uint32_t>& b) {
-    return a.first > b.first;
-  }
-  Slot* slots_ = nullptr;
+  EchoSlot* slots_ = nullptr;
   uint32_t cap_ = 0, log2_ = 0, hwm_ = 0;
   std::atomic<uint32_t> live_{0};
   std::vector<uint32_t> free_;
-  std::vector<std::pair<int64_t, uint32_t>> heap_;
 };
 
 }  // namespace sonde

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/bytes.h"
+#include "packet/ip.h"
 
 namespace sonde {
 namespace {
@@ -11,51 +12,32 @@ constexpr uint8_t kIcmp4EchoReply = 0, kIcmp4Unreach = 3, kIcmp4Echo = 8, kIcmp4
                   kIcmp4ParamProb = 12;
 constexpr uint8_t kIcmp6Unreach = 1, kIcmp6TooBig = 2, kIcmp6TimeExceeded = 3, kIcmp6ParamProb = 4,
                   kIcmp6Echo = 128, kIcmp6EchoReply = 129;
-constexpr size_t kIp6HeaderLen = 40;
-
-// An IPv4 header at p (len bytes available): returns its length, or 0 when it is not a sane
-// unfragmented-or-first-fragment IPv4 header carrying ICMP.
-size_t CheckIp4(const uint8_t* p, size_t len) {
-  if (len < 20 || (p[0] >> 4) != 4) return 0;
-  size_t ihl = static_cast<size_t>(p[0] & 0x0f) * 4;
-  if (ihl < 20 || ihl > len) return 0;
-  if (p[9] != 1) return 0;                        // protocol ICMP
-  if ((Get16(p + 6) & 0x1fff) != 0) return 0;     // a later fragment has no ICMP header
-  return ihl;
-}
 
 // The quoted original datagram of an ICMPv4 error (RFC 792): IPv4 header + echo request header.
 void ParseOriginal4(const uint8_t* p, size_t len, ParsedIcmp* out) {
-  size_t ihl = CheckIp4(p, len);
-  if (ihl == 0 || len - ihl < kIcmpHeaderLen) return;
-  // The quoted total length bounds what follows; routers may quote less than it says, never more.
-  size_t tot = Get16(p + 2);
-  size_t avail = len;
-  if (tot >= ihl + kIcmpHeaderLen && tot < avail) avail = tot;
-  const uint8_t* icmp = p + ihl;
+  Ip4Header ip;
+  if (!ReadQuotedIp4Header(p, len, kIcmpHeaderLen, &ip) || ip.proto != kProtoIcmp) return;
+  const uint8_t* icmp = p + ip.header_len;
   if (icmp[0] != kIcmp4Echo) return;
-  std::memcpy(out->orig_dst, p + 16, 4);
+  std::memcpy(out->orig_dst, ip.dst, 4);
   out->orig_id = Get16(icmp + 4);
   out->orig_seq = Get16(icmp + 6);
   out->orig_payload = icmp + kIcmpHeaderLen;
-  out->orig_payload_len = avail - ihl - kIcmpHeaderLen;
+  out->orig_payload_len = ip.total_len - ip.header_len - kIcmpHeaderLen;
   out->has_original = true;
 }
 
 void ParseOriginal6(const uint8_t* p, size_t len, ParsedIcmp* out) {
-  if (len < kIp6HeaderLen + kIcmpHeaderLen || (p[0] >> 4) != 6) return;
+  Ip6Header ip;
   // Echo requests sonde sends carry no extension headers, so next header must be ICMPv6.
-  if (p[6] != 58) return;
+  if (!ReadQuotedIp6Header(p, len, kIcmpHeaderLen, &ip) || ip.next_header != kProtoIcmp6) return;
   const uint8_t* icmp = p + kIp6HeaderLen;
   if (icmp[0] != kIcmp6Echo) return;
-  size_t avail = len;
-  size_t plen = Get16(p + 4);
-  if (plen >= kIcmpHeaderLen && kIp6HeaderLen + plen < avail) avail = kIp6HeaderLen + plen;
-  std::memcpy(out->orig_dst, p + 24, 16);
+  std::memcpy(out->orig_dst, ip.dst, 16);
   out->orig_id = Get16(icmp + 4);
   out->orig_seq = Get16(icmp + 6);
   out->orig_payload = icmp + kIcmpHeaderLen;
-  out->orig_payload_len = avail - kIp6HeaderLen - kIcmpHeaderLen;
+  out->orig_payload_len = ip.total_len - kIp6HeaderLen - kIcmpHeaderLen;
   out->has_original = true;
 }
 
@@ -68,25 +50,34 @@ void FillEcho(const uint8_t* icmp, size_t len, ParsedIcmp* out) {
 
 }  // namespace
 
+size_t WriteEchoRequest(uint8_t* icmp, int family, uint16_t id, uint16_t seq, size_t payload_len,
+                        const uint8_t* src6, const uint8_t* dst6) {
+  size_t len = kIcmpHeaderLen + payload_len;
+  icmp[0] = family == 4 ? kIcmp4Echo : kIcmp6Echo;
+  icmp[1] = 0;
+  Put16(icmp + 2, 0);
+  Put16(icmp + 4, id);
+  Put16(icmp + 6, seq);
+  if (family == 4) {
+    Put16(icmp + 2, InetChecksum(icmp, len));
+  } else if (src6 != nullptr && dst6 != nullptr) {
+    Put16(icmp + 2, ChecksumFinish(ChecksumPartial(icmp, len, PseudoHeaderSum(6, src6, dst6, kProtoIcmp6, len))));
+  }
+  return len;
+}
+
 size_t BuildEchoRequest(uint8_t* buf, size_t cap, int family, uint16_t id, uint16_t seq,
                         const ProbeStamp& stamp, size_t payload_len) {
   if (payload_len < kProbeStampLen) payload_len = kProbeStampLen;
   if (payload_len > kMaxPayload) return 0;
-  size_t len = kIcmpHeaderLen + payload_len;
-  if (len > cap || (family != 4 && family != 6)) return 0;
-  buf[0] = family == 4 ? kIcmp4Echo : kIcmp6Echo;
-  buf[1] = 0;
-  Put16(buf + 2, 0);
-  Put16(buf + 4, id);
-  Put16(buf + 6, seq);
+  if (kIcmpHeaderLen + payload_len > cap || (family != 4 && family != 6)) return 0;
   uint8_t* pl = buf + kIcmpHeaderLen;
   Put32(pl, stamp.cookie);
   Put32(pl + 4, stamp.slot);
   Put32(pl + 8, stamp.gen);
   // A fixed filler (like ping's incrementing bytes) lets corruption on the path show as a bad checksum.
   for (size_t i = kProbeStampLen; i < payload_len; i++) pl[i] = static_cast<uint8_t>(i);
-  if (family == 4) Put16(buf + 2, InetChecksum(buf, len));
-  return len;
+  return WriteEchoRequest(buf, family, id, seq, payload_len);
 }
 
 void PatchEchoRequest(uint8_t* pkt, size_t len, int family, uint16_t id, uint16_t seq, const ProbeStamp& stamp) {
@@ -116,15 +107,13 @@ bool ParseIcmp4(const uint8_t* pkt, size_t len, bool with_ip_header, ParsedIcmp*
   out->family = 4;
   if (pkt == nullptr) return false;
   if (with_ip_header) {
-    size_t ihl = CheckIp4(pkt, len);
-    if (ihl == 0) return false;
-    size_t tot = Get16(pkt + 2);
-    if (tot < ihl || tot > len) return false;  // truncated read or a lying header
+    Ip4Header ip;
+    if (!ReadIp4Header(pkt, len, &ip) || ip.proto != kProtoIcmp) return false;
     out->has_outer_ip = true;
-    out->outer_ttl = pkt[8];
-    std::memcpy(out->outer_src, pkt + 12, 4);
-    pkt += ihl;
-    len = tot - ihl;
+    out->outer_ttl = ip.ttl;
+    std::memcpy(out->outer_src, ip.src, 4);
+    pkt += ip.header_len;
+    len = ip.total_len - ip.header_len;
   }
   if (len < kIcmpHeaderLen) return false;
   if (InetChecksum(pkt, len) != 0) return false;

@@ -1,5 +1,6 @@
-// ICMP / ICMPv6 echo packets: building, checksums and bounds-checked parsing of replies and of
-// ICMP errors with the original header they quote. Plain C++, no N-API and no sockets, so it is
+// ICMP / ICMPv6 echo packets: the one echo request writer (the echo engine's probes and the trace
+// engine's ICMP probes), the echo engine's stamped probes, and bounds-checked parsing of replies and
+// of ICMP errors with the original header they quote. Plain C++, no N-API and no sockets, so it is
 // unit-tested and fuzzed alone (native/tests/).
 #pragma once
 #include <cstddef>
@@ -56,10 +57,17 @@ struct ParsedIcmp {
   uint32_t info = 0;  // next-hop MTU (packet too big / frag needed) or pointer (parameter problem)
 };
 
-// Writes an echo request (ICMP type 8 or ICMPv6 type 128) with the stamp and a filler up to
-// payload_len payload bytes (at least kProbeStampLen). IPv4 gets its checksum here; for ICMPv6 the
-// kernel fills it in (RFC 3542 3.1: raw ICMPv6 sockets always checksum), as do ping sockets.
-// Returns the packet length, or 0 when cap is too small or payload_len too large.
+// Writes the header of an echo request (RFC 792 type 8, RFC 4443 4.1 type 128; code 0, id, seq) at
+// `icmp`, in front of the payload_len bytes the caller already put at icmp + 8, and its checksum:
+// ICMPv4's over the message; ICMPv6's also over the pseudo-header (RFC 4443 2.3) when src and dst
+// (16 bytes each) are given, else 0 for the kernel to fill in (RFC 3542 3.1: raw ICMPv6 sockets
+// always checksum; so do ping sockets). Returns the message length, 8 + payload_len.
+size_t WriteEchoRequest(uint8_t* icmp, int family, uint16_t id, uint16_t seq, size_t payload_len,
+                        const uint8_t* src6 = nullptr, const uint8_t* dst6 = nullptr);
+
+// The echo engine's probe: an echo request (WriteEchoRequest) with the stamp and a filler up to
+// payload_len payload bytes (at least kProbeStampLen), ICMPv6 checksummed by the kernel.
+// Returns the packet length, or 0 when cap is too small, payload_len too large or family not 4/6.
 size_t BuildEchoRequest(uint8_t* buf, size_t cap, int family, uint16_t id, uint16_t seq,
                         const ProbeStamp& stamp, size_t payload_len);
 

@@ -4,11 +4,13 @@
 
 #include "common/bytes.h"
 #include "common/checksum.h"
+#include "packet/icmp_echo.h"
+#include "packet/ip.h"
 
 namespace sonde {
 namespace {
 
-constexpr size_t kIp4Len = 20, kIp6Len = 40, kTcpSynLen = 24;  // TCP header + MSS option
+constexpr size_t kTcpSynLen = 24;  // TCP header + MSS option
 
 void PutStamp(uint8_t* pl, size_t n, uint16_t first, uint16_t gen, uint32_t cookie) {
   Put16(pl, first);
@@ -88,25 +90,19 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
   if (p.proto != kProtoIcmp && p.proto != kProtoUdp && p.proto != kProtoTcp) return 0;
   size_t pl = p.proto == kProtoTcp ? 0 : (p.payload_len < kTraceStampLen ? kTraceStampLen : p.payload_len);
   size_t l4len = (p.proto == kProtoTcp ? kTcpSynLen : 8) + pl;
-  size_t off = p.family == 4 ? kIp4Len : 0;
+  size_t off = p.family == 4 ? kIp4HeaderLen : 0;
   if (l4len > 65000 || off + l4len > cap) return 0;
   uint8_t* l4 = buf + off;
   std::memset(buf, 0, off + l4len);
   uint8_t wire_proto = p.proto == kProtoIcmp && p.family == 6 ? kProtoIcmp6 : p.proto;
   if (p.proto == kProtoIcmp) {
-    l4[0] = p.family == 4 ? 8 : 128;  // echo request (RFC 792 / RFC 4443 4.1)
-    Put16(l4 + 4, p.flow);
-    Put16(l4 + 6, p.key);
     // Compensation: seq + gen + comp is always 0xffff (one's complement -0), so the checksum
     // depends only on the constant bytes (Paris traceroute's constant ICMP checksum).
     uint32_t vary = static_cast<uint32_t>(p.key) + p.gen;
     vary = (vary & 0xffff) + (vary >> 16);
     PutStamp(l4 + 8, pl, static_cast<uint16_t>(~vary & 0xffff), p.gen, p.cookie);
-    if (p.family == 4) {
-      Put16(l4 + 2, ChecksumFinish(ChecksumPartial(l4, l4len, 0)));
-    } else if (p.src != nullptr) {
-      Put16(l4 + 2, ChecksumFinish(ChecksumPartial(l4, l4len, PseudoHeaderSum(6, p.src, p.dst, kProtoIcmp6, l4len))));
-    }
+    // The identifier is the flow, the sequence names the probe.
+    WriteEchoRequest(l4, p.family, p.flow, p.key, pl, p.family == 6 ? p.src : nullptr, p.dst);
   } else if (p.proto == kProtoUdp) {
     Put16(l4, p.flow);
     Put16(l4 + 2, p.dport);
@@ -132,35 +128,31 @@ size_t BuildTraceProbe(uint8_t* buf, size_t cap, const TraceProbe& p) {
   }
   if (p.family == 4) {
     buf[0] = 0x45;
-    Put16(buf + 2, static_cast<uint16_t>(kIp4Len + l4len));
+    Put16(buf + 2, static_cast<uint16_t>(kIp4HeaderLen + l4len));
     Put16(buf + 4, p.key);  // IPv4 ID: quoted by every ICMP error (RFC 792)
     buf[8] = p.ttl;
     buf[9] = wire_proto;
     std::memcpy(buf + 12, p.src, 4);
     std::memcpy(buf + 16, p.dst, 4);
-    Put16(buf + 10, ChecksumFinish(ChecksumPartial(buf, kIp4Len, 0)));
+    Put16(buf + 10, InetChecksum(buf, kIp4HeaderLen));
   }
   return off + l4len;
 }
 
 bool ParseTrace4(const uint8_t* pkt, size_t len, TraceParsed* out) {
   *out = TraceParsed{};
-  if (pkt == nullptr || len < kIp4Len || (pkt[0] >> 4) != 4) return false;
-  size_t ihl = static_cast<size_t>(pkt[0] & 0x0f) * 4;
-  size_t tot = Get16(pkt + 2);
-  if (ihl < kIp4Len || tot < ihl || tot > len) return false;
-  if ((Get16(pkt + 6) & 0x1fff) != 0) return false;  // a later fragment: no transport header
-  len = tot;
+  Ip4Header ip;
+  if (!ReadIp4Header(pkt, len, &ip)) return false;
   out->has_from = true;
-  std::memcpy(out->from, pkt + 12, 4);
-  const uint8_t* l4 = pkt + ihl;
-  size_t n = len - ihl;
-  if (pkt[9] == kProtoTcp) {
+  std::memcpy(out->from, ip.src, 4);
+  const uint8_t* l4 = pkt + ip.header_len;
+  size_t n = ip.total_len - ip.header_len;
+  if (ip.proto == kProtoTcp) {
     if (!ReadTcp(l4, n, out)) return false;
     std::memcpy(out->dst, out->from, 4);
     return true;
   }
-  if (pkt[9] != kProtoIcmp || n < 8 || ChecksumFinish(ChecksumPartial(l4, n, 0)) != 0) return false;
+  if (ip.proto != kProtoIcmp || n < 8 || InetChecksum(l4, n) != 0) return false;
   out->type = l4[0];
   out->code = l4[1];
   if (out->type == 0) {
@@ -181,24 +173,20 @@ bool ParseTrace4(const uint8_t* pkt, size_t len, TraceParsed* out) {
   } else {
     return false;
   }
-  // The quoted datagram (RFC 792: IP header + 8 bytes; RFC 1812 4.3.2.3: routers quote more).
+  // The quoted datagram: its IP header and the first 8 bytes of the probe at least.
   const uint8_t* q = l4 + 8;
-  size_t qn = n - 8;
-  if (qn < kIp4Len || (q[0] >> 4) != 4) return false;
-  size_t qihl = static_cast<size_t>(q[0] & 0x0f) * 4;
-  if (qihl < kIp4Len || qn < qihl + 8) return false;
-  size_t qtot = Get16(q + 2);  // routers may quote less than it says, never more
-  if (qtot >= qihl + 8 && qtot < qn) qn = qtot;
-  uint8_t qproto = q[9];
+  Ip4Header qip;
+  if (!ReadQuotedIp4Header(q, n - 8, 8, &qip)) return false;
+  uint8_t qproto = qip.proto;
   if (qproto != kProtoIcmp && qproto != kProtoUdp && qproto != kProtoTcp) return false;
-  if (qproto == kProtoIcmp && q[qihl] != 8) return false;
-  out->quoted_ttl = q[8];
-  std::memcpy(out->dst, q + 16, 4);
+  if (qproto == kProtoIcmp && q[qip.header_len] != 8) return false;
+  out->quoted_ttl = qip.ttl;
+  std::memcpy(out->dst, qip.dst, 4);
   if (qproto == kProtoUdp) {
     out->key = Get16(q + 4);
     out->has_key = true;
   }
-  ReadQuotedL4(qproto, q + qihl, qn - qihl, 4, out);
+  ReadQuotedL4(qproto, q + qip.header_len, qip.total_len - qip.header_len, 4, out);
   return true;
 }
 
@@ -227,18 +215,14 @@ bool ParseTrace6Icmp(const uint8_t* pkt, size_t len, TraceParsed* out) {
     return false;
   }
   const uint8_t* q = pkt + 8;
-  size_t qn = len - 8;
-  if (qn < kIp6Len + 8 || (q[0] >> 4) != 6) return false;
-  size_t plen = Get16(q + 4);
-  if (plen >= 8 && kIp6Len + plen < qn) qn = kIp6Len + plen;
-  // Trace probes carry no extension headers: the next header is the transport.
-  uint8_t nh = q[6];
-  uint8_t proto = nh == kProtoIcmp6 ? kProtoIcmp : nh;
+  Ip6Header qip;
+  if (!ReadQuotedIp6Header(q, len - 8, 8, &qip)) return false;
+  uint8_t proto = qip.next_header == kProtoIcmp6 ? kProtoIcmp : qip.next_header;
   if (proto != kProtoIcmp && proto != kProtoUdp && proto != kProtoTcp) return false;
-  if (proto == kProtoIcmp && q[kIp6Len] != 128) return false;
-  out->quoted_ttl = q[7];
-  std::memcpy(out->dst, q + 24, 16);
-  ReadQuotedL4(proto, q + kIp6Len, qn - kIp6Len, 6, out);
+  if (proto == kProtoIcmp && q[kIp6HeaderLen] != 128) return false;
+  out->quoted_ttl = qip.hop_limit;
+  std::memcpy(out->dst, qip.dst, 16);
+  ReadQuotedL4(proto, q + kIp6HeaderLen, qip.total_len - kIp6HeaderLen, 6, out);
   return true;
 }
 

@@ -16,9 +16,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "packet/ip.h"
+
 namespace sonde {
 
-constexpr uint8_t kProtoIcmp = 1, kProtoTcp = 6, kProtoUdp = 17, kProtoIcmp6 = 58;
 constexpr size_t kTraceStampLen = 8;
 
 // One probe to build. For IPv4 the result is a whole IP datagram (IP_HDRINCL); for IPv6 the

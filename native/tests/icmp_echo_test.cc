@@ -1,4 +1,4 @@
-// Unit tests of native/packet.cc (no N-API, no sockets). Run by `make -C native/tests check`.
+// Unit tests of native/packet/icmp_echo.cc (no N-API, no sockets). Run by `make -C native/tests check`.
 // With `--write-seeds DIR` it also writes the fuzzer's seed corpus (one file per packet shape).
 #include <cstdio>
 #include <cstdlib>
@@ -106,6 +106,31 @@ static void TestBuildAndPatch() {
   CHECK(BuildEchoRequest(small, sizeof(small), 5, 1, 1, {}, 0) == 0);
 }
 
+// The one echo writer: header fields, and the checksum IPv4 and ICMPv6 (with a pseudo-header when
+// the addresses are given; else 0 for the kernel) each need, checked against the reference sum.
+static void TestWriteEchoRequest() {
+  static const uint8_t kSrc6[16] = {0xfd, 0x5e, 0xed, 0, 0x32, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  for (int family : {4, 6}) {
+    for (bool addrs : {false, true}) {
+      Bytes b(8 + 33, 0);
+      for (size_t i = 8; i < b.size(); i++) b[i] = static_cast<uint8_t>(i * 7);
+      b[2] = b[3] = 0x55;  // whatever was there before
+      size_t n = WriteEchoRequest(b.data(), family, 0xbeef, 0x0102, 33, addrs ? kSrc6 : nullptr, addrs ? kTarget6 : nullptr);
+      CHECK(n == b.size());
+      CHECK(b[0] == (family == 4 ? 8 : 128) && b[1] == 0 && b[4] == 0xbe && b[5] == 0xef && b[6] == 1 && b[7] == 2);
+      uint16_t sum = static_cast<uint16_t>(b[2] << 8 | b[3]);
+      if (family == 4) {
+        CHECK(static_cast<uint16_t>(~check::ReferenceSum(b.data(), n, 0)) == 0);
+      } else if (addrs) {
+        uint32_t pseudo = check::ReferenceSum(kSrc6, 16, check::ReferenceSum(kTarget6, 16, 0)) + 58 + static_cast<uint32_t>(n);
+        CHECK(static_cast<uint16_t>(~check::ReferenceSum(b.data(), n, pseudo)) == 0);
+      } else {
+        CHECK(sum == 0);
+      }
+    }
+  }
+}
+
 static void TestReply4() {
   Bytes pkt = Ip4(Echo(4, 0x1234, 0x5678, {0xc0ffee, 42, 7}, 56, true), 61, kTarget, kHost);
   ParsedIcmp p;
@@ -205,6 +230,7 @@ int main(int argc, char** argv) {
     return check::Finish("icmp_echo_test --write-seeds");
   }
   TestBuildAndPatch();
+  TestWriteEchoRequest();
   TestReply4();
   TestErrors4();
   TestErrors6();

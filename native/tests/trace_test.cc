@@ -141,6 +141,15 @@ static void TestQuotedProbesMatchBack() {
     if (c.gen) CHECK(p.gen == 17);
     if (c.proto != kProtoIcmp) CHECK(p.dport == 33434);
   }
+  // A quoted later fragment carries no transport header: its bytes must not be read as one.
+  Bytes frag = Error4(11, 0, Probe(4, kProtoUdp, 300, 17), 200);
+  frag[28 + 7] = 0xb9;  // fragment offset 185 (x 8 bytes) in the quoted header
+  frag[22] = frag[23] = 0;
+  uint16_t fc = static_cast<uint16_t>(~ReferenceSum(&frag[20], frag.size() - 20, 0));
+  frag[22] = static_cast<uint8_t>(fc >> 8);
+  frag[23] = static_cast<uint8_t>(fc);
+  TraceParsed fp;
+  CHECK(!ParseTrace4(frag.data(), frag.size(), &fp));
   // Every truncation of a valid error is either rejected or parsed without reading past the end.
   Bytes full = Error4(3, 3, Probe(4, kProtoUdp, 9, 9), 200);
   for (size_t n = 0; n < full.size(); n++) {

@@ -4,17 +4,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <netinet/in.h>
 #include <random>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
-#include <utility>
 
 #include "common/engine_io.h"
+#include "common/engine_loop.h"
 #include "packet/trace.h"
 #include "trace/socket.h"
 
@@ -23,7 +19,7 @@ namespace {
 
 constexpr uint32_t kSlots = 65536;  // keyed by the 16-bit probe key; key 0 is never used
 constexpr size_t kBuf = 2048;
-enum Sock { kEv = 0, kIcmp4 = 1, kTcp4 = 2, kIcmp6 = 3, kTcp6 = 4, kUdp6 = 5, kRaw4 = 6, kNumSocks = 7 };
+enum Sock { kIcmp4 = 0, kTcp4 = 1, kIcmp6 = 2, kTcp6 = 3, kUdp6 = 4, kRaw4 = 5, kNumSocks = 6 };  // also epoll tags
 enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2 };
 
 struct TSlot {
@@ -38,32 +34,33 @@ struct TSlot {
 }  // namespace
 
 struct TraceEngine::Impl {
-  TraceSink sink;
   int fds[kNumSocks];
-  int epfd = -1;
-  std::thread thread;
-  std::mutex mu;
-  std::vector<TraceSpec> submitted;  // guarded by mu
-  bool stopping = false;             // guarded by mu
-  std::atomic<bool> stop{false};
   uint32_t cookie = 0;
   std::vector<TSlot> slots;
   std::vector<uint16_t> free_keys;
-  std::vector<std::pair<int64_t, uint16_t>> heap;  // (deadline CLOCK_MONOTONIC, key)
-  std::vector<TraceSpec> pending;
-  size_t pending_pos = 0;
   bool blocked = false;
   Source4Cache src4;
-  std::vector<TraceOutcome> out;
   TSlot attempt{};  // the last probe SendOne built (key, gen, send time), for its send error
   uint8_t buf[kBuf];
   std::atomic<uint64_t> c_sent{0}, c_answered{0}, c_timeouts{0}, c_strays{0}, c_late{0}, c_send_errors{0};
+  // Last: destroyed first, so its thread is joined before the state above goes.
+  EngineLoop<TraceSpec, TraceOutcome> loop;
 
   Impl() { std::fill(std::begin(fds), std::end(fds), -1); }
 
-  static bool Later(const std::pair<int64_t, uint16_t>& a, const std::pair<int64_t, uint16_t>& b) {
-    return a.first > b.first;
+  // The loop's handler (common/engine_loop.h).
+  int BeforeWait() {
+    if (loop.pending().left() == 0) return LoopCore::kIdle;
+    return blocked ? 1 : 0;  // full socket buffer or table: retry in a millisecond
   }
+  void OnReady(const epoll_event* evs, int n) {
+    for (int i = 0; i < n; i++) {
+      uint32_t t = evs[i].data.u32;
+      if (t < kNumSocks && fds[t] >= 0) Read(static_cast<int>(t));
+    }
+  }
+  void Send() { SendPending(); }
+  void OnDeadline(const Deadline& d);
 
   bool OpenRecv(int which, int domain, int proto, std::string* error);
   bool Ensure(int which);
@@ -73,15 +70,16 @@ struct TraceEngine::Impl {
   int SendOne(const TraceSpec& spec);
   void Read(int which);
   void Match(const TraceParsed& p, uint8_t family, const uint8_t* from, int64_t rx_ns);
-  void Expire(int64_t now);
-  void Run();
 };
 
 bool TraceEngine::Impl::OpenRecv(int which, int domain, int proto, std::string* error) {
   int fd = OpenTraceReceiver(domain, proto, cookie, error);
   if (fd < 0) return false;
   fds[which] = fd;
-  EpollAddIn(epfd, fd, static_cast<uint32_t>(which));
+  if (!loop.Watch(fd, static_cast<uint32_t>(which))) {
+    if (error) *error = std::string("epoll: ") + std::strerror(errno);
+    return false;
+  }
   return true;
 }
 
@@ -113,7 +111,7 @@ void TraceEngine::Impl::Emit(const TSlot& s, TraceKind kind, uint8_t code, uint8
   o.key = s.key;
   o.gen = s.gen;
   o.sent_mono_ns = s.tx_mono_ns;
-  out.push_back(o);
+  loop.Emit(o);
 }
 
 // 0: sent; > 0: errno that ends this probe; -1: retry later (socket buffer full).
@@ -183,22 +181,17 @@ int TraceEngine::Impl::SendOne(const TraceSpec& spec) {
   s.proto = spec.proto;
   s.state = kInFlight;
   std::memcpy(s.dst, spec.dst, 16);
-  heap.emplace_back(Now(CLOCK_MONOTONIC) + static_cast<int64_t>(spec.timeout_ms) * 1000000, key);
-  std::push_heap(heap.begin(), heap.end(), Later);
+  // The key stays taken until its deadline, answered or not, so a second answer is seen as late.
+  loop.Schedule(Now(CLOCK_MONOTONIC) + static_cast<int64_t>(spec.timeout_ms) * 1000000, key, s.gen);
   c_sent++;
   return 0;
 }
 
 void TraceEngine::Impl::SendPending() {
-  if (pending_pos >= pending.size()) {
-    std::lock_guard<std::mutex> lk(mu);
-    pending.clear();
-    pending_pos = 0;
-    pending.swap(submitted);
-  }
+  auto& pending = loop.pending();
   blocked = false;
-  for (int n = 0; n < 256 && pending_pos < pending.size(); n++) {
-    const TraceSpec& spec = pending[pending_pos];
+  for (int n = 0; n < 256 && pending.left() > 0; n++) {
+    const TraceSpec& spec = pending[0];
     errno = 0;
     attempt = TSlot{};
     int r = SendOne(spec);
@@ -219,7 +212,7 @@ void TraceEngine::Impl::SendPending() {
       Emit(tmp, TraceKind::kSendError, 0, 0, static_cast<uint32_t>(r), 0, nullptr, 0);
       c_send_errors++;
     }
-    pending_pos++;
+    pending.Consume(1);
   }
 }
 
@@ -296,45 +289,15 @@ void TraceEngine::Impl::Read(int which) {
   }
 }
 
-void TraceEngine::Impl::Expire(int64_t now) {
-  while (!heap.empty() && heap.front().first <= now) {
-    uint16_t key = heap.front().second;
-    std::pop_heap(heap.begin(), heap.end(), Later);
-    heap.pop_back();
-    TSlot& s = slots[key];
-    if (s.state == kInFlight) {
-      Emit(s, TraceKind::kTimeout, 0, 0, 0, 0, nullptr, 0);
-      c_timeouts++;
-    }
-    s.state = kFree;
-    free_keys.push_back(key);
+void TraceEngine::Impl::OnDeadline(const Deadline& d) {
+  TSlot& s = slots[d.key];
+  if (s.gen != d.gen || s.state == kFree) return;  // not scheduled for this use of the key
+  if (s.state == kInFlight) {
+    Emit(s, TraceKind::kTimeout, 0, 0, 0, 0, nullptr, 0);
+    c_timeouts++;
   }
-}
-
-void TraceEngine::Impl::Run() {
-  epoll_event evs[8];
-  while (!stop.load(std::memory_order_relaxed)) {
-    int64_t now = Now(CLOCK_MONOTONIC);
-    int wait = 1000;
-    if (pending_pos < pending.size()) wait = blocked ? 1 : 0;
-    if (!heap.empty()) wait = std::min<int64_t>(wait, std::max<int64_t>(0, (heap.front().first - now + 999999) / 1000000));
-    int n = epoll_wait(epfd, evs, 8, wait);
-    for (int i = 0; i < n; i++) {
-      uint32_t t = evs[i].data.u32;
-      if (t == kEv) {
-        DrainWakes(fds[kEv]);
-      } else if (t < kNumSocks && fds[t] >= 0) {
-        Read(static_cast<int>(t));
-      }
-    }
-    SendPending();
-    Expire(Now(CLOCK_MONOTONIC));
-    if (!out.empty()) {
-      std::vector<TraceOutcome> batch;
-      batch.swap(out);
-      sink(std::move(batch));
-    }
-  }
+  s.state = kFree;
+  free_keys.push_back(static_cast<uint16_t>(d.key));
 }
 
 std::unique_ptr<TraceEngine> TraceEngine::Create(TraceSink sink, std::string* error) {
@@ -342,14 +305,7 @@ std::unique_ptr<TraceEngine> TraceEngine::Create(TraceSink sink, std::string* er
   auto impl = std::make_unique<Impl>();
   Impl* p = impl.get();
   e->impl_ = std::move(impl);  // from here, the destructor closes whatever was opened
-  p->sink = std::move(sink);
-  p->epfd = epoll_create1(EPOLL_CLOEXEC);
-  p->fds[kEv] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (p->epfd < 0 || p->fds[kEv] < 0) {
-    *error = std::string("epoll/eventfd: ") + std::strerror(errno);
-    return nullptr;
-  }
-  EpollAddIn(p->epfd, p->fds[kEv], kEv);
+  if (!p->loop.Open(error)) return nullptr;
   // IPPROTO_RAW implies IP_HDRINCL (raw(7)): we write the IPv4 header, so the ID and TTL are ours.
   p->fds[kRaw4] = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
   if (p->fds[kRaw4] < 0) {
@@ -364,37 +320,21 @@ std::unique_ptr<TraceEngine> TraceEngine::Create(TraceSink sink, std::string* er
   p->slots.assign(kSlots, TSlot{});
   p->free_keys.reserve(kSlots);
   for (uint32_t k = kSlots - 1; k >= 1; k--) p->free_keys.push_back(static_cast<uint16_t>(k));
-  p->heap.reserve(kSlots);
-  p->thread = std::thread([p] { p->Run(); });
+  p->loop.deadlines().Reserve(kSlots);
+  p->loop.SetSink(std::move(sink), 0);
+  p->loop.Start(p);
   return e;
 }
 
-bool TraceEngine::Submit(const TraceSpec* specs, size_t n) {
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    if (impl_->stopping) return false;
-    impl_->submitted.insert(impl_->submitted.end(), specs, specs + n);
-  }
-  Wake(impl_->fds[kEv]);
-  return true;
-}
+bool TraceEngine::Submit(const TraceSpec* specs, size_t n) { return impl_->loop.Submit(specs, n); }
 
 void TraceEngine::Stop() {
   if (!impl_) return;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    if (impl_->stopping) return;
-    impl_->stopping = true;
-  }
-  impl_->stop = true;
-  if (impl_->fds[kEv] >= 0) Wake(impl_->fds[kEv]);
-  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->loop.Stop();  // idempotent, and returns only once the thread is joined
   for (int& fd : impl_->fds) {
     if (fd >= 0) close(fd);
     fd = -1;
   }
-  if (impl_->epfd >= 0) close(impl_->epfd);
-  impl_->epfd = -1;
 }
 
 TraceEngine::~TraceEngine() { Stop(); }
