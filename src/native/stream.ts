@@ -109,49 +109,30 @@ interface NativeStreamEngine {
     srcPort: number,
   ): void;
   counters(): Record<string, number>;
-  listen(family: number, addr: Uint8Array, port: number, reusePort: boolean): number;
-  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void;
-  answer(conn: number, gen: number, status: number, contentType: string, body: string): void;
+  listen(family: number, addr: Uint8Array, port: number): number;
+  shareListener(other: NativeStreamEngine): void;
+  answer(meta: Float64Array, contentTypes: string[], bodies: string[]): void;
   close(): void;
   readonly capacity: number;
 }
 type NativeStreamCtor = new (
   options: { capacity?: number },
-  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], asks: GatewayAsk[]) => void,
+  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], askMeta: Float64Array | null, askText: string | null) => void,
 ) => NativeStreamEngine;
 
-/** A module the /probe gateway may answer natively (native/gateway/render.h GatewayModule). */
-export type GatewayModuleSpec = {
-  name: string;
-  /** seconds, 0: none */
-  timeout: number;
-  preferred: 4 | 6;
-  fallback: boolean;
-  resetOnClose: boolean;
-} & (
-  | { kind: 'tcp' }
-  | {
-      kind: 'http';
-      method: string;
-      /** "name: value\r\n" per header except Host, in the order the prober sends them */
-      headerLines: string;
-      /** empty: 2xx */
-      validStatus: number[];
-      /** "HTTP/1.1"...; empty: any */
-      validVersions: string[];
-      followRedirects: boolean;
-      transparentGzip: boolean;
-      bodyLimit: number;
-    }
-);
-
-/** A /probe request the gateway started but leaves to the TypeScript prober to finish. */
+/**
+ * A /probe request the gateway took (native/gateway/gateway.cc), for TypeScript to serve and answer
+ * with StreamClient.answer. module and target are the query's decoded values when it held nothing
+ * else; otherwise query holds it raw.
+ */
 export interface GatewayAsk {
   conn: number;
   gen: number;
   module: string;
   target: string;
-  timeoutSeconds: number;
+  query: string | undefined;
+  /** X-Prometheus-Scrape-Timeout-Seconds as sent, '' when absent */
+  scrapeTimeout: string;
 }
 
 export interface GatewayHandlers {
@@ -185,34 +166,72 @@ function parsedAddress(address: string): ReturnType<typeof addressBytes> {
   return p;
 }
 
+// Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer).
+class AnswerBatch {
+  private meta: number[] = [];
+  private types: string[] = [];
+  private bodies: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly engine: NativeStreamEngine) {}
+
+  add(a: GatewayAsk, status: number, contentType: string, body: string): void {
+    let t = this.types.indexOf(contentType);
+    if (t < 0) t = this.types.push(contentType) - 1;
+    this.meta.push(a.conn, a.gen, status, t);
+    this.bodies.push(body);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // The answers of one engine batch resolve in the same turn; setImmediate runs after them all.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const meta = Float64Array.from(this.meta);
+    const types = this.types;
+    const bodies = this.bodies;
+    this.meta = [];
+    this.types = [];
+    this.bodies = [];
+    this.engine.answer(meta, types, bodies);
+  }
+}
+
 class StreamClient {
   private readonly engine: NativeStreamEngine;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private gateway?: GatewayHandlers;
+  private readonly answers: AnswerBatch;
 
   constructor(capacity?: number) {
     const Ctor = binding.StreamEngine as NativeStreamCtor;
-    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, asks) => {
+    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
-      for (const a of asks) this.gateway?.ask(a);
+      if (askMeta !== null && askText !== null) this.onAsks(askMeta, askText);
     });
+    this.answers = new AnswerBatch(this.engine);
   }
 
   /** Starts the /probe gateway's listener on the engine's thread; returns the bound port. */
-  listen(address: string, port: number, reusePort: boolean, handlers: GatewayHandlers): number {
+  listen(address: string, port: number, handlers: GatewayHandlers): number {
     const a = addressBytes(address);
     this.gateway = handlers;
-    return this.engine.listen(a.family, a.bytes, port, reusePort);
+    return this.engine.listen(a.family, a.bytes, port);
   }
 
-  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void {
-    this.engine.setGatewayModules(modules, errnoReasons);
+  /** Accepts on `other`'s listener (the same socket) from this engine's thread too. */
+  shareListener(other: GatewayEngine, handlers: GatewayHandlers): void {
+    if (!(other instanceof StreamClient)) throw new TypeError('shareListener: not a StreamClient');
+    this.gateway = handlers;
+    this.engine.shareListener(other.engine);
   }
 
+  /** Queues the answer to an ask; the answers of a turn reach the engine together. */
   answer(a: GatewayAsk, status: number, contentType: string, body: string): void {
-    this.engine.answer(a.conn, a.gen, status, contentType, body);
+    this.answers.add(a, status, contentType, body);
   }
 
   get capacity(): number {
@@ -274,6 +293,22 @@ class StreamClient {
     }
   }
 
+  // Asks as native/glue/stream.cc lays them out: conn, gen, simple per ask; NUL-separated strings.
+  private onAsks(meta: Float64Array, text: string): void {
+    const gw = this.gateway;
+    if (gw === undefined) return;
+    const parts = text.split('\0');
+    let k = 0;
+    for (let i = 0; i < meta.length; i += 3) {
+      const simple = meta[i + 2] === 1;
+      const a: GatewayAsk = simple
+        ? { conn: meta[i], gen: meta[i + 1], module: parts[k], target: parts[k + 1], query: undefined, scrapeTimeout: parts[k + 2] }
+        : { conn: meta[i], gen: meta[i + 1], module: '', target: '', query: parts[k], scrapeTimeout: parts[k + 1] };
+      k += simple ? 3 : 2;
+      gw.ask(a);
+    }
+  }
+
   private onBatch(r: Float64Array, heads: Buffer, n: number): void {
     for (let i = 0; i < n; i++) {
       const o = i * STRIDE;
@@ -300,7 +335,7 @@ class StreamClient {
   }
 }
 
-export type GatewayEngine = Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer' | 'counters'>;
+export type GatewayEngine = Pick<StreamClient, 'listen' | 'shareListener' | 'answer' | 'counters'>;
 
 /**
  * The stream engines of one runtime (src/runtime.ts): one engine thread, started on first use, and
