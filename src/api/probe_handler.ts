@@ -70,7 +70,7 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     }
   }
   const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: deps.signal });
-  if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message }, 'probe failed');
+  if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
   if (p.debug) {
     const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
