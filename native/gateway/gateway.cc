@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "gateway/request_head.h"
 #include "stream/engine_impl.h"
@@ -98,14 +99,18 @@ int StreamEngine::ShareListener(const StreamEngine& other) {
   return 0;
 }
 
-void StreamEngine::Answer(const std::vector<GatewayAnswer>& batch) {
+void StreamEngine::Answer(std::vector<GatewayAnswer>* batch) {
   Impl& m = *impl_;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return;
     wake = m.in.empty() && m.answers_in.empty();
-    m.answers_in.insert(m.answers_in.end(), batch.begin(), batch.end());
+    if (m.answers_in.empty()) {
+      m.answers_in.swap(*batch);  // the common case: no copy of the bodies
+    } else {
+      m.answers_in.insert(m.answers_in.end(), std::make_move_iterator(batch->begin()), std::make_move_iterator(batch->end()));
+    }
   }
   if (wake) {
     uint64_t one = 1;

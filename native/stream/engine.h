@@ -128,8 +128,9 @@ class StreamEngine {
   int Listen(uint8_t family, const uint8_t* addr, uint16_t port);
   // Accepts on `other`'s listener too (the same socket): 0 or -errno; thread-safe, once.
   int ShareListener(const StreamEngine& other);
-  // Answers to GatewayAsks (stale tokens are ignored); thread-safe, one wake-up per batch.
-  void Answer(const std::vector<GatewayAnswer>& batch);
+  // Answers to GatewayAsks (stale tokens are ignored), taken from *batch (left empty); thread-safe,
+  // one wake-up per batch.
+  void Answer(std::vector<GatewayAnswer>* batch);
 
   struct Impl;
 

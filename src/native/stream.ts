@@ -111,7 +111,7 @@ interface NativeStreamEngine {
   counters(): Record<string, number>;
   listen(family: number, addr: Uint8Array, port: number): number;
   shareListener(other: NativeStreamEngine): void;
-  answer(meta: Float64Array, contentTypes: string[], bodies: string[]): void;
+  answer(meta: Float64Array, contentTypes: string[], bodies: string): void;
   close(): void;
   readonly capacity: number;
 }
@@ -166,7 +166,8 @@ function parsedAddress(address: string): ReturnType<typeof addressBytes> {
   return p;
 }
 
-// Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer).
+// Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
+// bodies joined in one string, so that one conversion to UTF-8 serves the batch.
 class AnswerBatch {
   private meta: number[] = [];
   private types: string[] = [];
@@ -178,7 +179,7 @@ class AnswerBatch {
   add(a: GatewayAsk, status: number, contentType: string, body: string): void {
     let t = this.types.indexOf(contentType);
     if (t < 0) t = this.types.push(contentType) - 1;
-    this.meta.push(a.conn, a.gen, status, t);
+    this.meta.push(a.conn, a.gen, status, t, body.length);
     this.bodies.push(body);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -190,11 +191,11 @@ class AnswerBatch {
     this.scheduled = false;
     const meta = Float64Array.from(this.meta);
     const types = this.types;
-    const bodies = this.bodies;
+    const text = this.bodies.join('');
     this.meta = [];
     this.types = [];
     this.bodies = [];
-    this.engine.answer(meta, types, bodies);
+    this.engine.answer(meta, types, text);
   }
 }
 

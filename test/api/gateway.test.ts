@@ -239,6 +239,7 @@ test('the gateway answers /probe as Node does, and says which door took the requ
   cases.push({ query: `/probe?target=${encodeURIComponent(`http://127.0.0.1:${web}/ok`)}`, path: 'gateway', success: 1 });
   cases.push({ query: `/probe?module=tcp_connect&target=127.0.0.1:${web}&debug=true`, path: 'gateway' });
   cases.push({ query: '/probe?module=nope&target=x', path: 'gateway', status: 400 });
+  cases.push({ query: '/probe?module=%C3%A9%F0%9F%98%80&target=x', path: 'gateway', status: 400 }); // a body beyond ASCII
   cases.push({ query: '/probe?module=tcp_connect', path: 'gateway', status: 400 });
   cases.push({ query: '/probe?module=tcp_connect&target=x', path: 'gateway', status: 400, scrapeTimeout: 'soon' });
   cases.push({ query: '/-/healthy', path: 'node', status: 200 });
@@ -297,10 +298,11 @@ test('one keep-alive connection mixes gateway and Node requests; pipelined reque
   } finally {
     sock.destroy();
   }
-  const answers = await rawExchange(gw.port, probe(`127.0.0.1:${web}`) + probe(`127.0.0.1:${closed}`) + probe(`127.0.0.1:${web}`), 3);
+  const unknown = 'GET /probe?module=%C3%A9%F0%9F%98%80&target=x HTTP/1.1\r\nHost: x\r\n\r\n';
+  const answers = await rawExchange(gw.port, probe(`127.0.0.1:${web}`) + unknown + probe(`127.0.0.1:${closed}`) + unknown + probe(`127.0.0.1:${web}`), 5);
   assert.deepEqual(
-    answers.map((a) => metric(a.body, 'probe_success')),
-    [1, 0, 1],
+    answers.map((a) => (a.status === 200 ? metric(a.body, 'probe_success') : a.body)),
+    [1, 'Unknown module "é😀"\n', 0, 'Unknown module "é😀"\n', 1],
   );
   // A client that writes 1,500 requests before reading: the answers outgrow the socket buffers, the
   // gateway waits for room (EPOLLOUT) and every answer still arrives, in order.
