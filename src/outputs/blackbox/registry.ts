@@ -19,7 +19,10 @@ class Series implements ProbeGauge {
   readonly entries: Entry[] = [];
   constructor(
     readonly name: string,
+    /** the HELP and TYPE lines */
     readonly header: string,
+    /** what precedes the value on a line without labels: newline, name, space */
+    readonly bare: string,
     readonly labelNames: readonly string[],
   ) {}
 
@@ -65,16 +68,21 @@ function formatValue(v: number): string {
 }
 
 // "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
-const HEADERS = new Map<string, { help: string; text: string }>();
+interface Header {
+  help: string;
+  text: string;
+  bare: string;
+}
+const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
 
-function header(name: string, help: string): string {
+function header(name: string, help: string): Header {
   const h = HEADERS.get(name);
-  if (h !== undefined && h.help === help) return h.text;
-  const text = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`;
+  if (h !== undefined && h.help === help) return h;
+  const made = { help, text: `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`, bare: `\n${name} ` };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
-  HEADERS.set(name, { help, text });
-  return text;
+  HEADERS.set(name, made);
+  return made;
 }
 
 export class ProbeRegistry {
@@ -84,7 +92,8 @@ export class ProbeRegistry {
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
     for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
-    const s = new Series(name, header(name, help), labelNames);
+    const h = header(name, help);
+    const s = new Series(name, h.text, h.bare, labelNames);
     this.series.push(s);
     return s;
   }
@@ -95,7 +104,7 @@ export class ProbeRegistry {
       if (out !== '') out += '\n\n';
       out += s.header;
       if (s.entries.length === 0) {
-        if (s.labelNames.length === 0) out += `\n${s.name} 0`;
+        if (s.labelNames.length === 0) out += `${s.bare}0`;
         continue;
       }
       for (const { labels, value } of s.entries) {
@@ -103,7 +112,7 @@ export class ProbeRegistry {
         if (labels) {
           for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
         }
-        out += `\n${s.name}${l ? `{${l}}` : ''} ${formatValue(value)}`;
+        out += l === '' ? s.bare + formatValue(value) : `\n${s.name}{${l}} ${formatValue(value)}`;
       }
     }
     return out === '' ? '' : `${out}\n`;
