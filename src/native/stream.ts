@@ -4,6 +4,9 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
+import { AnswerBatch, decodeAsks, type GatewayAsk, type GatewayHandlers } from './stream_gateway';
+
+export type { GatewayAsk, GatewayHandlers } from './stream_gateway';
 
 export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done';
 // Indexed by the native StreamPhase values (stream_engine.h).
@@ -120,27 +123,6 @@ type NativeStreamCtor = new (
   onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], askMeta: Float64Array | null, askText: string | null) => void,
 ) => NativeStreamEngine;
 
-/**
- * A /probe request the gateway took (native/gateway/gateway.cc), for TypeScript to serve and answer
- * with StreamClient.answer. module and target are the query's decoded values when it held nothing
- * else; otherwise query holds it raw.
- */
-export interface GatewayAsk {
-  conn: number;
-  gen: number;
-  module: string;
-  target: string;
-  query: string | undefined;
-  /** X-Prometheus-Scrape-Timeout-Seconds as sent, '' when absent */
-  scrapeTimeout: string;
-}
-
-export interface GatewayHandlers {
-  /** an accepted connection for Node's HTTP server (its request is still unread) */
-  handoff(fd: number): void;
-  ask(a: GatewayAsk): void;
-}
-
 // Record layout, as native/glue/stream.cc writes it.
 const STRIDE = 16;
 
@@ -166,39 +148,6 @@ function parsedAddress(address: string): ReturnType<typeof addressBytes> {
   return p;
 }
 
-// Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
-// bodies joined in one string, so that one conversion to UTF-8 serves the batch.
-class AnswerBatch {
-  private meta: number[] = [];
-  private types: string[] = [];
-  private bodies: string[] = [];
-  private scheduled = false;
-
-  constructor(private readonly engine: NativeStreamEngine) {}
-
-  add(a: GatewayAsk, status: number, contentType: string, body: string): void {
-    let t = this.types.indexOf(contentType);
-    if (t < 0) t = this.types.push(contentType) - 1;
-    this.meta.push(a.conn, a.gen, status, t, body.length);
-    this.bodies.push(body);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    // The answers of one engine batch resolve in the same turn; setImmediate runs after them all.
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const meta = Float64Array.from(this.meta);
-    const types = this.types;
-    const text = this.bodies.join('');
-    this.meta = [];
-    this.types = [];
-    this.bodies = [];
-    this.engine.answer(meta, types, text);
-  }
-}
-
 class StreamClient {
   private readonly engine: NativeStreamEngine;
   private readonly pending = new Map<number, Pending>();
@@ -211,7 +160,7 @@ class StreamClient {
     this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
-      if (askMeta !== null && askText !== null) this.onAsks(askMeta, askText);
+      if (askMeta !== null && askText !== null && this.gateway) decodeAsks(askMeta, askText, this.gateway);
     });
     this.answers = new AnswerBatch(this.engine);
   }
@@ -291,22 +240,6 @@ class StreamClient {
       const id = this.nextId;
       this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1;
       if (!this.pending.has(id)) return id;
-    }
-  }
-
-  // Asks as native/glue/stream.cc lays them out: conn, gen, simple per ask; NUL-separated strings.
-  private onAsks(meta: Float64Array, text: string): void {
-    const gw = this.gateway;
-    if (gw === undefined) return;
-    const parts = text.split('\0');
-    let k = 0;
-    for (let i = 0; i < meta.length; i += 3) {
-      const simple = meta[i + 2] === 1;
-      const a: GatewayAsk = simple
-        ? { conn: meta[i], gen: meta[i + 1], module: parts[k], target: parts[k + 1], query: undefined, scrapeTimeout: parts[k + 2] }
-        : { conn: meta[i], gen: meta[i + 1], module: '', target: '', query: parts[k], scrapeTimeout: parts[k + 1] };
-      k += simple ? 3 : 2;
-      gw.ask(a);
     }
   }
 
