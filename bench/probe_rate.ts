@@ -59,7 +59,7 @@ async function continuousRate(cfg: string, concurrency: number, seconds: number)
 
 async function gatewayPaths(port: number): Promise<string> {
   const text = (await get(port, '/metrics')).text;
-  return ['native', 'typescript', 'node'].map((p) => `${p} ${metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? 0}`).join(', ');
+  return ['gateway', 'node'].map((p) => `${p} ${metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? 0}`).join(', ');
 }
 
 export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
@@ -104,7 +104,7 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
         { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
       ];
       lines.push(...figs.map(report));
-      // Which way sonde's /probe answers went (src/api/gateway.ts): the figure is the native path's only if these say so.
+      // Which door sonde's /probe requests came through (src/api/gateway.ts): the figure is the gateway's only if these say so.
       lines.push(`${c.module}: sonde /probe answers so far by path: ${paths}`);
       if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
     }

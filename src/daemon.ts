@@ -4,7 +4,6 @@ import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { configureGateway } from './api/gateway';
 import { startServer, type ListenAddress } from './api/server';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
@@ -55,9 +54,6 @@ export class Daemon {
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
   private isReady = false;
-  /** the stream engine's /probe gateway owns the listener (src/api/gateway.ts) */
-  private gateway = false;
-  private gatewaySeq = 0;
 
   constructor(private readonly opts: DaemonOptions) {
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
@@ -99,11 +95,6 @@ export class Daemon {
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);
-    if (this.gateway) {
-      const seq = ++this.gatewaySeq;
-      // Until the tables are in, the gateway hands every request to Node: slower, never wrong.
-      configureGateway(config).catch((err) => seq === this.gatewaySeq && this.opts.logger.error({ err }, 'configuring the /probe gateway failed; Node answers /probe'));
-    }
     this.metrics.reloadOk.set(1);
     this.metrics.reloadTime.set(Date.now() / 1000);
   }
@@ -127,7 +118,6 @@ export class Daemon {
       this.opts.listen,
     );
     this.server = server;
-    this.gateway = gateway;
     if (gateway) registerGatewayMetrics(this.metrics.registry);
     this.address = address;
     this.apply(early ?? this.loadConfig());

@@ -1,19 +1,21 @@
-// The /probe gateway: the stream engine's thread accepts on sonde's listener, peeks at each
-// request and answers /probe for the modules src/api/gateway.ts hands it (plain tcp connects and
-// plain HTTP to an address literal), without a JS turn per probe. Everything else (other paths,
-// other parameters, names to resolve, a malformed request) is left unread and the connection is
-// handed to Node's HTTP server, which answers it as it always did. Peeking (MSG_PEEK) before
-// consuming is what makes the handoff lossless: Node reads the request from the socket itself.
+// The /probe front door: the stream engine's threads accept on sonde's listener (one socket, each
+// engine's epoll watching it with EPOLLEXCLUSIVE), peek at each request and take the /probe ones:
+// the request is consumed and handed to TypeScript with the engine's result batch (an "ask"),
+// which probes, renders and answers through StreamEngine::Answer; this file writes the answer.
+// Everything else (other paths, methods, a malformed or oversized head) is left unread and the
+// connection is handed to Node's HTTP server, which answers it as it always did. Peeking
+// (MSG_PEEK) before consuming is what makes the handoff lossless: Node reads the request itself.
+// No probe verdict, text or HTTP rule lives here: the same TypeScript serves both front doors.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #include "gateway/request_head.h"
 #include "stream/engine_impl.h"
@@ -22,48 +24,32 @@ namespace sonde {
 
 namespace {
 
-// blackbox_exporter's getTimeout (main.go); src/api/probe_params.ts probeTimeout.
-constexpr double kTimeoutOffset = 0.5;
-constexpr double kDefaultScrapeTimeout = 120;
 // A request head larger than this is not a /probe Prometheus sends: Node answers it.
 constexpr size_t kMaxHead = 8192;
-// The Prometheus text format, as src/outputs/blackbox/registry.ts names it.
-const std::string kProbeContentType = "text/plain; version=0.0.4; charset=utf-8";
-
-bool ProbeTimeout(const GatewayModule& m, const RequestHead& h, double* out) {
-  double scrape = kDefaultScrapeTimeout;
-  if (h.has_timeout && !h.scrape_timeout.empty()) {
-    char* end = nullptr;
-    scrape = std::strtod(h.scrape_timeout.c_str(), &end);
-    // Number() in JS and strtod differ on hex, "Infinity" and spaces: anything unusual is Node's.
-    if (*end != '\0' || !std::isfinite(scrape) || scrape <= 0 || h.scrape_timeout.find_first_of("xXnN ") != std::string::npos) {
-      return false;
-    }
-  }
-  double budget = scrape - kTimeoutOffset > 0.001 ? scrape - kTimeoutOffset : 0.001;
-  *out = m.timeout_s > 0 && m.timeout_s < budget ? m.timeout_s : budget;
-  return true;
-}
 
 uint64_t ConnTag(uint32_t idx, uint32_t gen) { return (static_cast<uint64_t>(gen) << 32) | kConnBit | idx; }
 
-// A gateway probe's id: the connection and 12 bits of its generation.
-uint32_t ProbeId(uint32_t idx, uint32_t gen) { return ((gen & 0xfffu) << 20) | idx; }
+// Watches the listener. EPOLLEXCLUSIVE: one connection wakes one engine thread, not all of them.
+// (An exclusive registration cannot be modified, only removed and added again: see OnAccept.)
+int WatchListener(int ep, int fd) {
+  epoll_event ee{};
+  ee.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ee.data.u64 = kListenTag;
+  return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) == 0 ? 0 : -errno;
+}
 
 }  // namespace
 
-int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port, bool reuse_port) {
+int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port) {
   Impl& m = *impl_;
   if (m.listen_fd.load() >= 0) return -EALREADY;
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
+  // As Node's listen: a restart finds the port free while old connections sit in TIME_WAIT, and a
+  // second process on a port a listener holds gets EADDRINUSE (no SO_REUSEPORT: the kernel would
+  // split the connections between the two daemons).
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-    int err = errno;
-    close(fd);
-    return -err;
-  }
   sockaddr_storage ss{};
   socklen_t len;
   if (family == 6) {
@@ -80,43 +66,51 @@ int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port, boo
     len = sizeof(*a);
   }
   // Node's default backlog: Prometheus and load tests open connections in bursts.
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 511) != 0) {
-    int err = errno;
-    close(fd);
-    return -err;
+  int err = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 511) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    err = -errno;
+  } else {
+    err = WatchListener(m.ep, fd);
   }
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    int err = errno;
+  if (err != 0) {
     close(fd);
-    return -err;
-  }
-  uint16_t bound = family == 6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
-                               : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  epoll_event ee{};
-  ee.events = EPOLLIN;
-  ee.data.u64 = kListenTag;
-  if (epoll_ctl(m.ep, EPOLL_CTL_ADD, fd, &ee) != 0) {
-    int err = errno;
-    close(fd);
-    return -err;
+    return err;
   }
   m.listen_fd.store(fd);
-  return bound;
+  return family == 6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port) : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
 
-void StreamEngine::SetGatewayTables(std::shared_ptr<const GatewayTables> tables) {
-  std::lock_guard<std::mutex> lock(impl_->tables_mu);
-  impl_->tables = std::move(tables);
+int StreamEngine::ShareListener(const StreamEngine& other) {
+  Impl& m = *impl_;
+  if (m.listen_fd.load() >= 0) return -EALREADY;
+  int theirs = other.impl_->listen_fd.load();
+  if (theirs < 0) return -ENOTCONN;
+  // A descriptor of our own for the same socket: each engine closes its own at Stop, and the
+  // socket stops listening when the last one is closed.
+  int fd = fcntl(theirs, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int err = WatchListener(m.ep, fd);
+  if (err != 0) {
+    close(fd);
+    return err;
+  }
+  m.listen_fd.store(fd);
+  return 0;
 }
 
-void StreamEngine::Answer(uint64_t token, int status, const std::string& content_type, const std::string& body) {
+void StreamEngine::Answer(std::vector<GatewayAnswer>* batch) {
   Impl& m = *impl_;
   bool wake;
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return;
     wake = m.in.empty() && m.answers_in.empty();
-    m.answers_in.push_back({token, status, content_type, body});
+    if (m.answers_in.empty()) {
+      m.answers_in.swap(*batch);  // the common case: no copy of the bodies
+    } else {
+      m.answers_in.insert(m.answers_in.end(), std::make_move_iterator(batch->begin()), std::make_move_iterator(batch->end()));
+    }
   }
   if (wake) {
     uint64_t one = 1;
@@ -133,9 +127,7 @@ void StreamEngine::Impl::OnAccept() {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of descriptors: the listener would stay readable and spin this loop. Stop watching
         // it for a while; connections wait in the backlog meanwhile.
-        epoll_event ee{};
-        ee.data.u64 = kListenTag;
-        epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ee);
+        epoll_ctl(ep, EPOLL_CTL_DEL, lfd, nullptr);
         accept_paused_until = MonoNs() + 100000000;
       }
       return;  // EAGAIN, or an error the next accept reports again
@@ -202,75 +194,25 @@ void StreamEngine::Impl::TryRequest(uint32_t idx) {
     if (static_cast<size_t>(n) >= kMaxHead) Handoff(idx);
     return;  // edge-triggered: the rest of the head wakes us again
   }
-  std::shared_ptr<const GatewayTables> t;
-  {
-    std::lock_guard<std::mutex> lock(tables_mu);
-    t = tables;
-  }
-  const GatewayModule* m = t && h.status == RequestHeadStatus::kComplete && h.has_module && h.has_target
-                               ? t->Find(h.module) : nullptr;
-  double timeout_s = 0;
-  if (!m || !ParseGatewayTarget(*m, h.target, &c.target) || !ProbeTimeout(*m, h, &timeout_s)) return Handoff(idx);
+  if (h.status != RequestHeadStatus::kComplete) return Handoff(idx);
   // Ours: consume exactly this request; a pipelined next one stays queued in the socket.
   ssize_t got = recv(c.fd, peek.data(), h.head_len, MSG_DONTWAIT);
   if (got != static_cast<ssize_t>(h.head_len)) return CloseConn(idx);
   c.more = static_cast<size_t>(n) > h.head_len;
   if (!h.keep_alive) c.close_after = true;
-  c.tables = std::move(t);
-  c.module = m;
-  c.target_text = std::move(h.target);
-  c.timeout_s = timeout_s;
   c.probing = true;
-  c.t_start = MonoNs();
-  StreamSpec spec;
-  spec.id = ProbeId(idx, c.gen);
-  spec.family = c.target.family;
-  std::memcpy(spec.addr, c.target.addr, 16);
-  spec.port = c.target.port;
-  spec.timeout_ms = static_cast<uint32_t>(std::ceil(timeout_s * 1000));
-  spec.flags = kStreamGateway;
-  std::string request;
-  if (m->kind == GatewayKind::kHttp) {
-    spec.flags |= kStreamHttp | (m->method == "HEAD" ? kStreamHead : 0);
-    spec.header_cap = 16384;
-    spec.body_limit = m->body_limit;
-    request = BuildHttpRequest(*m, c.target);
-    spec.request_len = static_cast<uint32_t>(request.size());
-  } else if (!m->reset_on_close) {
-    spec.flags |= kStreamGraceful;
+  GatewayAsk a;
+  a.token = (static_cast<uint64_t>(c.gen) << 32) | idx;
+  a.simple = h.simple;
+  if (h.simple) {
+    a.module = std::move(h.module);
+    a.target = std::move(h.target);
+  } else {
+    a.query = std::move(h.query);
   }
-  n_submitted.fetch_add(1, std::memory_order_relaxed);
-  int64_t deadline = c.t_start + static_cast<int64_t>(spec.timeout_ms) * 1000000;
-  const uint8_t* req = reinterpret_cast<const uint8_t*>(request.data());
-  if (free_head != UINT32_MAX && backlog_off >= backlog.size()) return Start(spec, req, deadline);
-  // Every slot is busy: queue behind the submissions from JS, in order.
-  Queued q{spec, deadline};
-  size_t off = backlog.size();
-  backlog.resize(off + sizeof(q) + spec.request_len);
-  std::memcpy(backlog.data() + off, &q, sizeof(q));
-  if (spec.request_len) std::memcpy(backlog.data() + off + sizeof(q), req, spec.request_len);
-}
-
-void StreamEngine::Impl::OnGatewayOutcome(const StreamOutcome& o, const char* head) {
-  uint32_t idx = o.id & 0xfffffu;
-  if (idx >= conns.size()) return;
-  GatewayConn& c = conns[idx];
-  if (!c.busy || !c.probing || (c.gen & 0xfffu) != (o.id >> 20)) return;  // the client went away
-  GatewayResult r;
-  if (!EvaluateOutcome(*c.tables, *c.module, c.target, o, head, &r)) {
-    // Only the TypeScript prober can finish this one: ask JS, which answers through Answer().
-    GatewayAsk a;
-    a.token = (static_cast<uint64_t>(c.gen) << 32) | idx;
-    a.module = c.module->name;
-    a.target = c.target_text;
-    a.timeout_s = c.timeout_s;
-    local.asks.push_back(std::move(a));
-    n_gw_asked.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  r.duration_s = static_cast<double>(MonoNs() - c.t_start) / 1e9;
-  Respond(idx, 200, kProbeContentType, RenderProbe(*c.module, r));
-  n_gw_answered.fetch_add(1, std::memory_order_relaxed);
+  a.scrape_timeout = std::move(h.scrape_timeout);
+  local.asks.push_back(std::move(a));
+  n_gw_asked.fetch_add(1, std::memory_order_relaxed);
 }
 
 void StreamEngine::Impl::Respond(uint32_t idx, int status, const std::string& content_type, const std::string& body) {
@@ -301,8 +243,6 @@ void StreamEngine::Impl::FlushConn(uint32_t idx) {
   c.out.clear();
   c.out_off = 0;
   c.probing = false;
-  c.tables.reset();
-  c.module = nullptr;
   c.idle_since = MonoNs();
   if (c.close_after) return CloseConn(idx);
   // A pipelined request already waiting gets no new edge: read it now. Otherwise the next
@@ -339,8 +279,6 @@ void StreamEngine::Impl::CloseConn(uint32_t idx) {
   c.fd = -1;
   c.busy = false;
   c.probing = false;
-  c.tables.reset();
-  c.module = nullptr;
   c.out.clear();
   c.gen++;  // a probe still running for this connection finds it gone
   c.next_free = conn_free;
@@ -350,10 +288,7 @@ void StreamEngine::Impl::CloseConn(uint32_t idx) {
 void StreamEngine::Impl::ResumeAccept(int64_t now) {
   if (accept_paused_until == 0 || now < accept_paused_until) return;
   accept_paused_until = 0;
-  epoll_event ee{};
-  ee.events = EPOLLIN;
-  ee.data.u64 = kListenTag;
-  epoll_ctl(ep, EPOLL_CTL_MOD, listen_fd.load(), &ee);
+  WatchListener(ep, listen_fd.load());
 }
 
 void StreamEngine::Impl::SweepIdle(int64_t now) {
@@ -366,7 +301,7 @@ void StreamEngine::Impl::SweepIdle(int64_t now) {
 }
 
 void StreamEngine::Impl::TakeAnswers() {
-  for (JsAnswer& a : answers) {
+  for (GatewayAnswer& a : answers) {
     uint32_t idx = static_cast<uint32_t>(a.token);
     if (idx >= conns.size()) continue;
     GatewayConn& c = conns[idx];

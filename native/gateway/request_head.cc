@@ -40,7 +40,22 @@ bool ListHas(const char* v, size_t n, const char* token) {
   return false;
 }
 
-// The query string: only module= and target=, each once.
+// Whether a decoded value can cross to JS as it is: URLSearchParams decodes bytes >= 0x80 as
+// UTF-8 with replacement characters, and NUL separates the fields handed over.
+bool PlainAscii(const std::string& s) {
+  for (char c : s) {
+    if (c == '\0' || static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// RFC 9110 5.6.2 tchar.
+bool TokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// The query string when it holds only module= and target=, each once; false otherwise.
 bool ParseQuery(const char* q, size_t n, RequestHead* h) {
   size_t i = 0;
   while (i <= n) {
@@ -54,10 +69,10 @@ bool ParseQuery(const char* q, size_t n, RequestHead* h) {
       const char* val = eq ? eq + 1 : q + amp;
       size_t vlen = static_cast<size_t>(q + amp - val);
       if (key == "module" && !h->has_module) {
-        if (!QueryUnescape(val, vlen, &h->module)) return false;
+        if (!QueryUnescape(val, vlen, &h->module) || !PlainAscii(h->module)) return false;
         h->has_module = true;
       } else if (key == "target" && !h->has_target) {
-        if (!QueryUnescape(val, vlen, &h->target)) return false;
+        if (!QueryUnescape(val, vlen, &h->target) || !PlainAscii(h->target)) return false;
         h->has_target = true;
       } else {
         return false;
@@ -121,7 +136,13 @@ RequestHead ParseRequestHead(const char* buf, size_t len) {
     for (const char* p = after + 1; p < sp2; p++) {
       if (*p == '#' || static_cast<unsigned char>(*p) <= 0x20 || static_cast<unsigned char>(*p) >= 0x7f) return h;
     }
-    if (!ParseQuery(after + 1, static_cast<size_t>(sp2 - after - 1), &h)) return h;
+    h.query.assign(after + 1, static_cast<size_t>(sp2 - after - 1));
+  }
+  h.simple = ParseQuery(h.query.data(), h.query.size(), &h);
+  if (!h.simple) {
+    h.has_module = h.has_target = false;
+    h.module.clear();
+    h.target.clear();
   }
 
   // field lines: name ":" OWS value OWS
@@ -132,10 +153,14 @@ RequestHead ParseRequestHead(const char* buf, size_t len) {
     const char* colon = static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(eol - p)));
     if (!colon || colon == p) return h;
     for (const char* c = p; c < colon; c++) {
-      if (*c == ' ' || *c == '\t') return h;  // RFC 9112 5.1: no whitespace before the colon
+      if (!TokenChar(*c)) return h;  // RFC 9112 5.1: no whitespace before the colon
     }
     const char* v = colon + 1;
     const char* ve = eol;
+    for (const char* c = v; c < ve; c++) {
+      unsigned char u = static_cast<unsigned char>(*c);
+      if ((u < 0x20 && u != '\t') || u == 0x7f) return h;  // llhttp refuses these: Node's 400
+    }
     while (v < ve && (*v == ' ' || *v == '\t')) v++;
     while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
     size_t nlen = static_cast<size_t>(colon - p), vlen = static_cast<size_t>(ve - v);

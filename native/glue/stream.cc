@@ -1,13 +1,13 @@
 // N-API wrapper of the stream engine: `new StreamEngine(options, onBatch)`. Results reach JS in
 // batches: one ThreadSafeFunction call per batch (the engine re-arms its notification only once
 // JS has taken the previous batch), as one Float64Array of fixed-stride records plus one Buffer
-// of raw response heads. The engine holds a ref on the event loop only while probes are pending.
+// of raw response heads, plus the gateway's handoffs and /probe requests (asks). The engine holds a
+// ref on the event loop only while probes are pending or the gateway listens.
 #include <cstring>
 #include <memory>
 
 #include "glue/batch_delivery.h"
 #include "glue/glue.h"
-#include "gateway/render.h"
 #include "stream/engine.h"
 
 namespace {
@@ -17,11 +17,32 @@ using sonde::StreamEngine;
 using sonde::StreamOutcome;
 using sonde::StreamSpec;
 
+// Marks the JS objects of this class (shareListener takes one).
+const napi_type_tag kTypeTag = {0x5f0de57a3e1b4c21ULL, 0x9d2a7c6e0b8f4113ULL};
+
 // Record layout (doubles), mirrored by src/native/stream.ts.
 constexpr size_t kStride = 16;
 
+// Phase seconds of an outcome as blackbox_exporter names them.
+struct OutcomeSeconds {
+  double connect, processing, transfer, total, write;
+};
+
+OutcomeSeconds PhaseSeconds(const StreamOutcome& o) {
+  auto sec = [](int64_t from, int64_t to) { return from != 0 && to >= from ? static_cast<double>(to - from) / 1e9 : 0.0; };
+  OutcomeSeconds s{};
+  // connect ends at the handshake (or the failure), processing runs from connected to the first
+  // response byte, transfer from there to the end.
+  s.connect = sec(o.t_start, o.t_connected ? o.t_connected : o.t_done);
+  s.processing = o.t_connected ? sec(o.t_connected, o.t_first_byte ? o.t_first_byte : (o.t_written ? o.t_done : 0)) : 0;
+  s.transfer = sec(o.t_first_byte, o.t_done);
+  s.total = sec(o.t_start, o.t_done);
+  s.write = sec(o.t_connected, o.t_written);
+  return s;
+}
+
 void WriteRecord(double* r, const StreamOutcome& o) {
-  sonde::OutcomeSeconds secs = sonde::PhaseSeconds(o);
+  OutcomeSeconds secs = PhaseSeconds(o);
   r[0] = o.id;
   r[1] = o.err;
   r[2] = static_cast<double>(o.phase);
@@ -49,6 +70,8 @@ struct Shared : std::enable_shared_from_this<Shared> {
   bool listening = false;  // JS thread only: the gateway's listener keeps the process alive
   uint64_t in_flight = 0;  // JS thread only
   StreamBatch batch;       // JS thread only
+  std::string text;        // JS thread only: the asks' strings of a batch
+  std::vector<sonde::GatewayAnswer> answers;  // JS thread only
 
   void Deliver(Napi::Env env, Napi::Function cb) {
     if (!engine || env == nullptr) return;
@@ -66,18 +89,31 @@ struct Shared : std::enable_shared_from_this<Shared> {
     }
     auto handoffs = Napi::Array::New(env, batch.handoffs.size());
     for (size_t i = 0; i < batch.handoffs.size(); i++) handoffs.Set(i, Napi::Number::New(env, batch.handoffs[i]));
-    auto asks = Napi::Array::New(env, batch.asks.size());
-    for (size_t i = 0; i < batch.asks.size(); i++) {
-      const sonde::GatewayAsk& a = batch.asks[i];
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("conn", Napi::Number::New(env, static_cast<double>(static_cast<uint32_t>(a.token))));
-      o.Set("gen", Napi::Number::New(env, static_cast<double>(a.token >> 32)));
-      o.Set("module", a.module);
-      o.Set("target", a.target);
-      o.Set("timeoutSeconds", a.timeout_s);
-      asks.Set(i, o);
+    // Asks: conn, gen and a flag per ask (1: simple) in one array, and their strings in one
+    // latin1 string, NUL-separated (none holds a NUL: gateway/request_head.cc): module, target and
+    // timeout for a simple ask, query and timeout for the others. Two values cross per batch
+    // rather than an object per request.
+    size_t na = batch.asks.size();
+    Napi::Value ask_meta = env.Null(), ask_text = env.Null();
+    if (na > 0) {
+      auto meta = Napi::Float64Array::New(env, na * 3);
+      text.clear();
+      for (size_t i = 0; i < na; i++) {
+        const sonde::GatewayAsk& a = batch.asks[i];
+        meta[i * 3] = static_cast<double>(static_cast<uint32_t>(a.token));
+        meta[i * 3 + 1] = static_cast<double>(a.token >> 32);
+        meta[i * 3 + 2] = a.simple ? 1 : 0;
+        if (i > 0) text.push_back('\0');
+        if (a.simple) text.append(a.module).append(1, '\0').append(a.target);
+        else text.append(a.query);
+        text.append(1, '\0').append(a.scrape_timeout);
+      }
+      napi_value str;
+      if (napi_create_string_latin1(env, text.data(), text.size(), &str) != napi_ok) throw Napi::Error::New(env, "stream: asks string");
+      ask_meta = meta;
+      ask_text = Napi::Value(env, str);
     }
-    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n)), handoffs, asks});
+    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n)), handoffs, ask_meta, ask_text});
   }
 
   void Shutdown() {
@@ -114,7 +150,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
                        {InstanceMethod("submit", &StreamEngineWrap::Submit),
                         InstanceMethod("counters", &StreamEngineWrap::Counters),
                         InstanceMethod("listen", &StreamEngineWrap::Listen),
-                        InstanceMethod("setGatewayModules", &StreamEngineWrap::SetGatewayModules),
+                        InstanceMethod("shareListener", &StreamEngineWrap::ShareListener),
                         InstanceMethod("answer", &StreamEngineWrap::Answer),
                         InstanceMethod("close", &StreamEngineWrap::Close),
                         InstanceAccessor("capacity", &StreamEngineWrap::Capacity, nullptr)});
@@ -134,6 +170,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       }
       opts.capacity = static_cast<uint32_t>(d);
     }
+    napi_type_tag_object(env, info.This(), &kTypeTag);  // shareListener knows its argument by this
     shared_ = std::make_shared<Shared>();
     shared_->js.Start(env, info[1].As<Napi::Function>(), "sonde-stream", false);
     Shared* raw = shared_.get();
@@ -216,99 +253,111 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("errors", c.errors);
     num("active", c.active);
     num("draining", c.draining);
-    num("gatewayAnswered", c.gateway_answered);
     num("gatewayAsked", c.gateway_asked);
     num("gatewayHandoffs", c.gateway_handoffs);
     return o;
   }
 
-  // listen(family, addr, port, reusePort): the gateway's listener; returns the bound port.
-  Napi::Value Listen(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(env, "listen(family, addr, port, reusePort: boolean)");
-    uint32_t family = ArgU32(info, 0, "family", 6);
-    if (family != 4 && family != 6) throw Napi::RangeError::New(env, "listen: family must be 4 or 6");
-    const uint8_t* addr = ArgAddr(info, 1, "addr", false);
-    uint16_t port = static_cast<uint16_t>(ArgU32(info, 2, "port", 65535));
-    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port, info[3].As<Napi::Boolean>().Value());
-    if (r < 0) {
-      Napi::Error e = Napi::Error::New(env, std::string("listen: ") + std::strerror(-r));
-      e.Set("errno", Napi::Number::New(env, -r));
-      throw e;
-    }
+  static Napi::Error ListenError(Napi::Env env, int err) {
+    Napi::Error e = Napi::Error::New(env, std::string("listen: ") + std::strerror(err));
+    e.Set("errno", Napi::Number::New(env, err));
+    return e;
+  }
+
+  // The listener keeps the process alive, as a listening Node server does.
+  void Listening(Napi::Env env) {
     if (!shared_->refed) {
       shared_->js.Ref(env);
       shared_->refed = true;
     }
     shared_->listening = true;
+  }
+
+  // listen(family, addr, port): the gateway's listener; returns the bound port.
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
+    if (info.Length() != 3) throw Napi::TypeError::New(env, "listen(family, addr, port)");
+    uint32_t family = ArgU32(info, 0, "family", 6);
+    if (family != 4 && family != 6) throw Napi::RangeError::New(env, "listen: family must be 4 or 6");
+    const uint8_t* addr = ArgAddr(info, 1, "addr", false);
+    uint16_t port = static_cast<uint16_t>(ArgU32(info, 2, "port", 65535));
+    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port);
+    if (r < 0) throw ListenError(env, -r);
+    Listening(env);
     return Napi::Number::New(env, r);
   }
 
-  static std::string Str(Napi::Object o, const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("setGatewayModules: ") + key + " must be a string");
-    return v.As<Napi::String>().Utf8Value();
-  }
-  static double Num(Napi::Object o, const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("setGatewayModules: ") + key + " must be a number");
-    return v.As<Napi::Number>().DoubleValue();
-  }
-  static bool Bool(Napi::Object o, const char* key) { return o.Get(key).ToBoolean().Value(); }
-
-  // setGatewayModules(modules, errnoReasons): see src/api/gateway.ts for the shapes.
-  Napi::Value SetGatewayModules(const Napi::CallbackInfo& info) {
+  // shareListener(other): accept on the listener `other` opened, from this engine's thread too.
+  Napi::Value ShareListener(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsArray()) {
-      throw Napi::TypeError::New(env, "setGatewayModules(modules: object[], errnoReasons: [number, string][])");
+    bool ours = false;
+    if (info.Length() != 1 || !info[0].IsObject() || napi_check_object_type_tag(env, info[0], &kTypeTag, &ours) != napi_ok || !ours) {
+      throw Napi::TypeError::New(env, "shareListener(other: StreamEngine)");
     }
-    auto t = std::make_shared<sonde::GatewayTables>();
-    Napi::Array mods = info[0].As<Napi::Array>();
-    for (uint32_t i = 0; i < mods.Length(); i++) {
-      Napi::Object o = mods.Get(i).As<Napi::Object>();
-      sonde::GatewayModule m;
-      m.name = Str(o, "name");
-      std::string kind = Str(o, "kind");
-      if (kind != "tcp" && kind != "http") throw Napi::RangeError::New(env, "setGatewayModules: kind must be tcp or http");
-      m.kind = kind == "tcp" ? sonde::GatewayKind::kTcp : sonde::GatewayKind::kHttp;
-      m.timeout_s = Num(o, "timeout");
-      m.preferred = Num(o, "preferred") == 4 ? 4 : 6;
-      m.fallback = Bool(o, "fallback");
-      m.reset_on_close = Bool(o, "resetOnClose");
-      if (m.kind == sonde::GatewayKind::kHttp) {
-        m.method = Str(o, "method");
-        m.header_lines = Str(o, "headerLines");
-        Napi::Array codes = o.Get("validStatus").As<Napi::Array>();
-        for (uint32_t j = 0; j < codes.Length(); j++) m.valid_status.push_back(static_cast<uint16_t>(codes.Get(j).As<Napi::Number>().Uint32Value()));
-        Napi::Array versions = o.Get("validVersions").As<Napi::Array>();
-        for (uint32_t j = 0; j < versions.Length(); j++) m.valid_versions.push_back(versions.Get(j).As<Napi::String>().Utf8Value());
-        m.follow_redirects = Bool(o, "followRedirects");
-        m.transparent_gzip = Bool(o, "transparentGzip");
-        m.body_limit = static_cast<uint64_t>(Num(o, "bodyLimit"));
-      }
-      t->modules.push_back(std::move(m));
-    }
-    Napi::Array reasons = info[1].As<Napi::Array>();
-    for (uint32_t i = 0; i < reasons.Length(); i++) {
-      Napi::Array pair = reasons.Get(i).As<Napi::Array>();
-      t->errno_reasons.emplace_back(pair.Get(0u).As<Napi::Number>().Int32Value(), pair.Get(1u).As<Napi::String>().Utf8Value());
-    }
-    shared_->engine->SetGatewayTables(std::move(t));
+    StreamEngineWrap* other = Napi::ObjectWrap<StreamEngineWrap>::Unwrap(info[0].As<Napi::Object>());
+    if (!other->shared_->engine) throw Napi::Error::New(env, "shareListener: the other StreamEngine is closed");
+    int r = shared_->engine->ShareListener(*other->shared_->engine);
+    if (r < 0) throw ListenError(env, -r);
+    Listening(env);
     return env.Undefined();
   }
 
-  // answer(conn, gen, status, contentType, body): the reply to a gateway ask.
+  // answer(meta, contentTypes, bodies): the replies to asks, a batch at once. meta holds five
+  // numbers per answer: conn, gen, status, the index of its content type and the length of its
+  // body in UTF-16 units; bodies is every body, joined.
   Napi::Value Answer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) return env.Undefined();
-    if (info.Length() != 5 || !info[3].IsString() || !info[4].IsString()) {
-      throw Napi::TypeError::New(env, "answer(conn, gen, status, contentType: string, body: string)");
+    if (info.Length() != 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        !info[1].IsArray() || !info[2].IsString()) {
+      throw Napi::TypeError::New(env, "answer(meta: Float64Array, contentTypes: string[], bodies: string)");
     }
-    uint64_t token = (static_cast<uint64_t>(ArgU32(info, 1, "gen", 0xffffffffu)) << 32) | ArgU32(info, 0, "conn", 0xffffffffu);
-    int status = static_cast<int>(ArgU32(info, 2, "status", 599));
-    shared_->engine->Answer(token, status, info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::String>().Utf8Value());
+    Napi::Float64Array meta = info[0].As<Napi::Float64Array>();
+    Napi::Array types = info[1].As<Napi::Array>();
+    if (meta.ElementLength() % 5 != 0) throw Napi::RangeError::New(env, "answer: meta must hold 5 numbers per answer");
+    size_t n = meta.ElementLength() / 5;
+    std::vector<std::string> type_text;
+    for (uint32_t i = 0; i < types.Length(); i++) {
+      Napi::Value t = types.Get(i);
+      if (!t.IsString()) throw Napi::TypeError::New(env, "answer: contentTypes must be strings");
+      type_text.push_back(t.As<Napi::String>().Utf8Value());
+    }
+    std::string& text = shared_->text;
+    text = info[2].As<Napi::String>().Utf8Value();
+    // Body lengths are in UTF-16 units: walk the UTF-8 to find the byte boundaries (a 4-byte
+    // sequence is two units, every other sequence one; V8 writes a lone surrogate as U+FFFD).
+    size_t units_total = 0;
+    for (size_t i = 0; i < n; i++) units_total += static_cast<size_t>(meta[i * 5 + 4]);
+    bool ascii = text.size() == units_total;  // only when no byte is >= 0x80
+    std::vector<sonde::GatewayAnswer>& out = shared_->answers;
+    out.clear();
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+      double conn = meta[i * 5], gen = meta[i * 5 + 1], status = meta[i * 5 + 2], type = meta[i * 5 + 3], units = meta[i * 5 + 4];
+      if (!(type >= 0 && type < type_text.size()) || !(status >= 100 && status <= 599) || !(conn >= 0 && conn <= 0xffffffffu) ||
+          !(gen >= 0 && gen <= 0xffffffffu) || !(units >= 0)) {
+        throw Napi::RangeError::New(env, "answer: bad answer " + std::to_string(i));
+      }
+      size_t end = off;
+      if (ascii) {
+        end = off + static_cast<size_t>(units);
+      } else {
+        for (size_t u = 0; u < static_cast<size_t>(units) && end < text.size();) {
+          unsigned char c = static_cast<unsigned char>(text[end]);
+          size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+          u += len == 4 ? 2 : 1;
+          end += len;
+        }
+      }
+      if (end > text.size()) throw Napi::RangeError::New(env, "answer: bodies shorter than their lengths");
+      out.push_back({(static_cast<uint64_t>(gen) << 32) | static_cast<uint32_t>(conn), static_cast<int>(status), type_text[static_cast<size_t>(type)],
+                     text.substr(off, end - off)});
+      off = end;
+    }
+    shared_->engine->Answer(&out);
+    out.clear();
     return env.Undefined();
   }
 

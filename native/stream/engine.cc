@@ -164,7 +164,6 @@ StreamCounters StreamEngine::Counters() const {
   c.errors = m.n_errors.load(std::memory_order_relaxed);
   c.draining = m.n_draining.load(std::memory_order_relaxed);
   c.active = c.submitted >= c.completed ? c.submitted - c.completed : 0;
-  c.gateway_answered = m.n_gw_answered.load(std::memory_order_relaxed);
   c.gateway_asked = m.n_gw_asked.load(std::memory_order_relaxed);
   c.gateway_handoffs = m.n_gw_handoffs.load(std::memory_order_relaxed);
   return c;
@@ -266,7 +265,7 @@ void StreamEngine::Impl::StartQueued() {
       o.phase = StreamPhase::kQueued;
       o.version_minor = 255;
       o.content_length = -1;
-      Deliver(o, nullptr, q.spec.flags);
+      Deliver(o, nullptr);
       n_timeouts.fetch_add(1, std::memory_order_relaxed);
       n_completed.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -283,8 +282,7 @@ void StreamEngine::Impl::Expire(int64_t now) {
   while (!heap.empty() && slots[heap.top()].deadline <= now) TimedOut(slots[heap.top()], now);
 }
 
-void StreamEngine::Impl::Deliver(const StreamOutcome& o, const char* head, uint32_t flags) {
-  if (flags & kStreamGateway) return OnGatewayOutcome(o, head);
+void StreamEngine::Impl::Deliver(const StreamOutcome& o, const char* head) {
   StreamOutcome copy = o;
   copy.head_off = static_cast<uint32_t>(local.heads.size());
   if (o.head_len) local.heads.insert(local.heads.end(), head, head + o.head_len);

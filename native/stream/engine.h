@@ -25,7 +25,6 @@ struct StreamEngineOptions {
 constexpr uint32_t kStreamHttp = 1;      // send the request bytes and read an HTTP/1.x response
 constexpr uint32_t kStreamGraceful = 2;  // connect-only: close with FIN instead of RST
 constexpr uint32_t kStreamHead = 4;      // the request is HEAD: the response has no body
-constexpr uint32_t kStreamGateway = 8;   // engine-internal: a /probe request of the gateway started it
 
 struct StreamSpec {
   uint32_t id = 0;          // the caller's handle, returned with the result
@@ -68,12 +67,20 @@ struct StreamOutcome {
   uint32_t head_off, head_len;  // raw response head in StreamBatch::heads
 };
 
-// A /probe request the gateway started but only the TypeScript prober can finish (a redirect to
-// follow, say): JS probes it again and answers with StreamEngine::Answer(token, ...).
+// A /probe request the gateway took (gateway/gateway.cc), for TypeScript to serve; it answers with
+// StreamEngine::Answer. token: the connection (low half) and its generation (high half).
 struct GatewayAsk {
+  uint64_t token = 0;
+  bool simple = false;         // module and target hold the query's only parameters (decoded)
+  std::string module, target;  // when simple
+  std::string query;           // when not: the raw query, for TypeScript to parse
+  std::string scrape_timeout;  // X-Prometheus-Scrape-Timeout-Seconds as sent, "" when absent
+};
+
+struct GatewayAnswer {
   uint64_t token;
-  std::string module, target;
-  double timeout_s;
+  int status;
+  std::string content_type, body;
 };
 
 struct StreamBatch {
@@ -90,12 +97,10 @@ struct StreamBatch {
   }
 };
 
-struct GatewayTables;
-
 struct StreamCounters {
   uint64_t submitted = 0, completed = 0, timeouts = 0, refused = 0, errors = 0, queued = 0, active = 0;
   uint64_t draining = 0;  // HTTP sockets kept open after the result, waiting for the server's FIN
-  uint64_t gateway_answered = 0, gateway_asked = 0, gateway_handoffs = 0;
+  uint64_t gateway_asked = 0, gateway_handoffs = 0;  // /probe requests taken, connections handed to Node
 };
 
 class StreamEngine {
@@ -117,15 +122,15 @@ class StreamEngine {
   StreamCounters Counters() const;
   uint32_t capacity() const;
 
-  // The /probe gateway (gateway/gateway.cc): the engine accepts on sonde's listener, answers the
-  // /probe requests it can from its own thread and hands every other connection to Node.
-  // Listen returns the bound port or -errno; thread-safe, once. reuse_port: SO_REUSEPORT, so that
-  // several engines (threads) share one port and the kernel spreads connections over them.
-  int Listen(uint8_t family, const uint8_t* addr, uint16_t port, bool reuse_port);
-  // Which modules the gateway may answer (replaced whole on each config load); thread-safe.
-  void SetGatewayTables(std::shared_ptr<const GatewayTables> tables);
-  // The answer to a GatewayAsk; thread-safe.
-  void Answer(uint64_t token, int status, const std::string& content_type, const std::string& body);
+  // The /probe gateway (gateway/gateway.cc): the engine accepts on sonde's listener, takes the
+  // /probe requests (GatewayAsk in its batches) and hands every other connection to Node.
+  // Listen opens the listener and returns the bound port or -errno; thread-safe, once.
+  int Listen(uint8_t family, const uint8_t* addr, uint16_t port);
+  // Accepts on `other`'s listener too (the same socket): 0 or -errno; thread-safe, once.
+  int ShareListener(const StreamEngine& other);
+  // Answers to GatewayAsks (stale tokens are ignored), taken from *batch (left empty); thread-safe,
+  // one wake-up per batch.
+  void Answer(std::vector<GatewayAnswer>* batch);
 
   struct Impl;
 

@@ -9,7 +9,6 @@
 #include <ctime>
 
 #include "stream/http_parse.h"
-#include "gateway/render.h"
 #include "stream/engine.h"
 
 namespace sonde {
@@ -81,17 +80,11 @@ struct GatewayConn {
   uint32_t gen = 0;
   uint32_t next_free = 0;
   bool busy = false;
-  bool probing = false;     // a probe (or JS) works on its request: read nothing more meanwhile
+  bool probing = false;     // TypeScript works on its request: read nothing more meanwhile
   bool close_after = false; // HTTP/1.0, "Connection: close" or the peer half-closed
   bool more = false;        // bytes beyond the request in hand were seen: read again after answering
   bool watch_out = false;   // EPOLLOUT is in the interest set: an answer waits for send buffer space
-  int64_t t_start = 0;
   int64_t idle_since = 0;   // accepted or last answered: an idle connection is closed after kIdleNs
-  const GatewayModule* module = nullptr;  // valid while `tables` below is held
-  std::shared_ptr<const GatewayTables> tables;
-  GatewayTarget target;
-  std::string target_text;  // as the request gave it, for a GatewayAsk
-  double timeout_s = 0;
   std::string out;          // response bytes not written yet
   size_t out_off = 0;
 };
@@ -147,17 +140,10 @@ struct StreamEngine::Impl {
   std::atomic<int> listen_fd{-1};
   std::vector<GatewayConn> conns;
   uint32_t conn_free = UINT32_MAX;
-  std::mutex tables_mu;
-  std::shared_ptr<const GatewayTables> tables;  // guarded by tables_mu
-  struct JsAnswer {
-    uint64_t token;
-    int status;
-    std::string content_type, body;
-  };
-  std::vector<JsAnswer> answers_in;  // guarded by in_mu
-  std::vector<JsAnswer> answers;     // engine thread
+  std::vector<GatewayAnswer> answers_in;  // guarded by in_mu
+  std::vector<GatewayAnswer> answers;     // engine thread
   std::vector<char> peek;
-  std::atomic<uint64_t> n_gw_answered{0}, n_gw_asked{0}, n_gw_handoffs{0};
+  std::atomic<uint64_t> n_gw_asked{0}, n_gw_handoffs{0};
   uint32_t conns_open = 0;
   int64_t accept_paused_until = 0;  // accept4 ran out of descriptors: the listener rests until then
   int64_t next_sweep = 0;
@@ -169,13 +155,11 @@ struct StreamEngine::Impl {
   void StartQueued();
   void Expire(int64_t now);
   void Publish();
-  void Deliver(const StreamOutcome& o, const char* head, uint32_t flags);
+  void Deliver(const StreamOutcome& o, const char* head);
   // gateway/gateway.cc
   void OnAccept();
   void OnConnEvent(uint32_t idx, uint32_t events);
   void TryRequest(uint32_t idx);
-  void StartGatewayProbe(uint32_t idx, const std::string& module_name, const std::string& target, double timeout_s);
-  void OnGatewayOutcome(const StreamOutcome& o, const char* head);
   void Respond(uint32_t idx, int status, const std::string& content_type, const std::string& body);
   void FlushConn(uint32_t idx);
   void Handoff(uint32_t idx);

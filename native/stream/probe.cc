@@ -126,8 +126,8 @@ void StreamEngine::Impl::OnConnected(Slot& s, uint32_t idx) {
   s.t_connected = MonoNs();
   sockaddr_storage local;
   socklen_t len = sizeof(local);
-  // The kernel's pick, when there was one and someone reads it (the gateway does not).
-  if (s.local_port == 0 && !(s.flags & kStreamGateway) && getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+  // The kernel's pick, when there was one (flow registration by port reads it).
+  if (s.local_port == 0 && getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
     // sin_port and sin6_port sit at the same offset.
     s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
   }
@@ -209,7 +209,7 @@ void StreamEngine::Impl::Emit(Slot& s, int err, int64_t now) {
   if (err == ETIMEDOUT) n_timeouts.fetch_add(1, std::memory_order_relaxed);
   else if (err == ECONNREFUSED) n_refused.fetch_add(1, std::memory_order_relaxed);
   else if (err != 0) n_errors.fetch_add(1, std::memory_order_relaxed);
-  Deliver(o, s.head.data(), s.flags);
+  Deliver(o, s.head.data());
 }
 
 void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {

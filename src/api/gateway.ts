@@ -1,88 +1,21 @@
-// The native /probe gateway (native/gateway/gateway.cc): the stream engine's thread owns sonde's
-// listener, answers /probe for the modules below itself (no JS turn per probe) and hands every
-// other connection to Node's HTTP server, request unread. Which modules qualify, and the tables
-// the native side evaluates them with, are decided here from the same code the probers use
-// (buildRequestSpec, classifyError), so that both paths give the same answer.
+// The native /probe gateway (native/gateway/gateway.cc): the stream engines' threads own sonde's
+// listener (one socket, accepted on by every engine), take each /probe request and hand it here in
+// their result batches; every other connection goes to Node's HTTP server, request unread. What a
+// /probe request gets is decided by the same TypeScript as when Node's server takes it
+// (src/api/probe_handler.ts): this file only wires the front door to it.
 import type http from 'node:http';
 import net from 'node:net';
 import { availableParallelism, constants as osConstants } from 'node:os';
-import type { Config, Module } from '../config/types';
-import { classifyError } from '../probers/errors';
 import { fastPathEnabled } from '../probers/fast';
-import { buildRequestSpec } from '../probers/http/request_spec';
-import type { GatewayAsk, GatewayEngine, GatewayModuleSpec, StreamPool } from '../native/stream';
-
-/**
- * Whether the gateway may answer a module natively: options the engine honours only. Anything
- * with TLS, a dialogue, a body, rules on the body or headers, credentials read from files, a
- * source address or a Host override goes through the TypeScript prober.
- */
-export function gatewayEligible(m: Module): boolean {
-  if (m.prober === 'tcp') return !m.tcp.tls && m.tcp.query_response.length === 0 && m.tcp.source_ip_address === undefined;
-  if (m.prober !== 'http') return false;
-  const h = m.http;
-  const method = h.method.toUpperCase() || 'GET';
-  return (
-    (method === 'GET' || method === 'HEAD') &&
-    h.body === undefined &&
-    h.body_file === undefined &&
-    (h.compression === '' || h.compression === 'identity') &&
-    h.fail_if_body_matches_regexp.length === 0 &&
-    h.fail_if_body_not_matches_regexp.length === 0 &&
-    h.fail_if_header_matches.length === 0 &&
-    h.fail_if_header_not_matches.length === 0 &&
-    !h.fail_if_not_ssl &&
-    h.basic_auth === undefined &&
-    h.bearer_token_file === undefined &&
-    h.proxy_url === undefined &&
-    !Object.keys(h.headers).some((k) => k.toLowerCase() === 'host')
-  );
-}
-
-/** The native description of an eligible module. */
-export async function gatewayModule(m: Module): Promise<GatewayModuleSpec> {
-  if (m.prober === 'tcp') {
-    const t = m.tcp;
-    return { name: m.name, kind: 'tcp', timeout: m.timeout, preferred: t.preferred_ip_protocol === 'ip4' ? 4 : 6, fallback: t.ip_protocol_fallback, resetOnClose: t.reset_on_close };
-  }
-  const h = m.http;
-  // Headers do not depend on the target for an eligible module (no Host, no credentials files).
-  const spec = await buildRequestSpec('http://192.0.2.1/', m);
-  return {
-    name: m.name,
-    kind: 'http',
-    timeout: m.timeout,
-    preferred: h.preferred_ip_protocol === 'ip4' ? 4 : 6,
-    fallback: h.ip_protocol_fallback,
-    resetOnClose: false,
-    method: spec.method,
-    headerLines: Object.entries(spec.headers)
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join(''),
-    validStatus: h.valid_status_codes,
-    validVersions: h.valid_http_versions,
-    followRedirects: h.follow_redirects,
-    transparentGzip: spec.transparentGzip,
-    bodyLimit: h.body_size_limit,
-  };
-}
-
-/** errno -> failure reason, as classifyError gives it for each code (the default, network_error, left out). */
-export function errnoReasons(): Array<[number, string]> {
-  const out: Array<[number, string]> = [];
-  for (const [code, errno] of Object.entries(osConstants.errno)) {
-    const { reason } = classifyError({ code, message: code });
-    if (reason !== 'network_error') out.push([errno, reason]);
-  }
-  return out;
-}
+import type { GatewayAsk, GatewayEngine, GatewayHandlers, StreamPool } from '../native/stream';
+import { probeParamsOfQuery, type ProbeAnswer, type ProbeParams } from './probe_handler';
 
 export interface GatewayDeps {
   server: http.Server;
-  /** the runtime's stream engines: the gateway's listeners run on their threads */
+  /** the runtime's stream engines: the gateway's listener is served by their threads */
   stream: StreamPool;
-  /** runs a probe the native side could not finish and renders its /probe text */
-  finish(a: GatewayAsk): Promise<{ status: number; contentType: string; body: string }>;
+  /** serves one /probe request (src/api/probe_handler.ts serveProbe) */
+  serve(params: ProbeParams, scrapeTimeout: string): Promise<ProbeAnswer>;
   onError(err: unknown, what: string): void;
 }
 
@@ -94,10 +27,7 @@ export function gatewayWanted(host: string): boolean {
   return fastPathEnabled() && process.env.SONDE_GATEWAY !== '0' && net.isIP(host) !== 0;
 }
 
-/**
- * Engine threads answering /probe: SONDE_GATEWAY_THREADS, else one per core up to 2. Each has its
- * own listening socket on the port (SO_REUSEPORT) and the kernel spreads connections over them.
- */
+/** Engine threads accepting on the listener: SONDE_GATEWAY_THREADS, else one per core up to 2. */
 function gatewayThreads(): number {
   const env = Number(process.env.SONDE_GATEWAY_THREADS);
   if (Number.isInteger(env) && env >= 1 && env <= 64) return env;
@@ -106,25 +36,35 @@ function gatewayThreads(): number {
 
 let active: GatewayEngine[] = [];
 
-/** Starts the gateway's listeners; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
+/** The error Node's listen gives, in the words operators search for. */
+function listenError(err: unknown, host: string, port: number): Error {
+  const errno = (err as { errno?: number }).errno;
+  const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? 'listen error';
+  return Object.assign(new Error(`listen ${code}: ${(err as Error).message.replace(/^listen: /, '').toLowerCase()} ${host.includes(':') ? `[${host}]` : host}:${port}`), { code });
+}
+
+/** Starts the gateway's listener; returns the bound port. Throws as listen(2) fails (EADDRINUSE...). */
 export function startGateway(host: string, port: number, deps: GatewayDeps): number {
   const engines = deps.stream.gatewayEngines(gatewayThreads());
-  let bound = port;
+  let bound: number;
   try {
-    // The first listener picks the port when 0 was asked; the others join it.
-    for (const gw of engines) bound = listenOn(gw, host, bound, engines.length > 1, deps);
+    bound = engines[0].listen(host, port, handlers(engines[0], deps));
+    for (const gw of engines.slice(1)) gw.shareListener(engines[0], handlers(gw, deps));
   } catch (err) {
-    // The same words as Node's listen error, which operators search for.
-    const errno = (err as { errno?: number }).errno;
-    const code = Object.entries(osConstants.errno).find(([, v]) => v === errno)?.[0] ?? 'listen error';
-    throw Object.assign(new Error(`listen ${code}: ${(err as Error).message.replace(/^listen: /, '').toLowerCase()} ${host.includes(':') ? `[${host}]` : host}:${port}`), { code });
+    throw listenError(err, host, port);
   }
   active = engines;
   return bound;
 }
 
-function listenOn(gw: GatewayEngine, host: string, port: number, reusePort: boolean, deps: GatewayDeps): number {
-  return gw.listen(host, port, reusePort, {
+const FAST: ProbeParams = { module: null, target: null, debug: false, hostname: null };
+
+function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
+  const fail = (a: GatewayAsk, err: unknown) => {
+    deps.onError(err, 'serving a /probe request of the gateway');
+    gw.answer(a, 500, 'text/plain; charset=utf-8', 'internal error\n');
+  };
+  return {
     handoff(fd) {
       try {
         const sock = new net.Socket({ fd, readable: true, writable: true });
@@ -134,31 +74,29 @@ function listenOn(gw: GatewayEngine, host: string, port: number, reusePort: bool
       }
     },
     ask(a) {
-      deps.finish(a).then(
+      // The native parser decoded module and target when the query held nothing else: no
+      // URLSearchParams per request then.
+      const params = a.query === undefined ? { ...FAST, module: a.module, target: a.target } : probeParamsOfQuery(a.query);
+      let answer: Promise<ProbeAnswer>;
+      try {
+        answer = deps.serve(params, a.scrapeTimeout);
+      } catch (err) {
+        return fail(a, err);
+      }
+      answer.then(
         (r) => gw.answer(a, r.status, r.contentType, r.body),
-        (err) => {
-          deps.onError(err, 'finishing a /probe request of the gateway');
-          gw.answer(a, 500, 'text/plain; charset=utf-8', 'internal error\n');
-        },
+        (err) => fail(a, err),
       );
     },
-  });
+  };
 }
 
-/** Hands the gateway the modules of a (re)loaded config it may answer natively. */
-export async function configureGateway(config: Config): Promise<void> {
-  const mods = await Promise.all(Object.values(config.modules).filter(gatewayEligible).map(gatewayModule));
-  const reasons = errnoReasons();
-  for (const gw of active) gw.setGatewayModules(mods, reasons);
-}
-
-/** The gateway's request counts over all its engines. */
-export function gatewayCounts(): { native: number; typescript: number; node: number } {
-  const sum = { native: 0, typescript: 0, node: 0 };
+/** The gateway's counts over all its engines: /probe requests it took, connections handed to Node. */
+export function gatewayCounts(): { gateway: number; node: number } {
+  const sum = { gateway: 0, node: 0 };
   for (const gw of active) {
     const c = gw.counters();
-    sum.native += c.gatewayAnswered ?? 0;
-    sum.typescript += c.gatewayAsked ?? 0;
+    sum.gateway += c.gatewayAsked ?? 0;
     sum.node += c.gatewayHandoffs ?? 0;
   }
   return sum;

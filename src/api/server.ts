@@ -1,32 +1,16 @@
 // The one HTTP listener: /metrics, blackbox-compatible /probe, /results, /-/healthy, /-/ready, /-/reload.
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { Config, Module } from '../config/types';
-import { renderProbe } from '../outputs/blackbox';
-import { resultToJSON } from '../outputs/json';
 import type { LatestResults } from '../outputs/latest';
 import type { TaskMetrics } from '../outputs/metrics';
-import type { FlowRegistry } from '../probers/types';
-import { runProbe } from '../schedule/run_probe';
-import { probeTimeout } from './probe_params';
-import { withHostname } from '../probers/http/probe';
-import { ProbeFailure } from '../probers/errors';
 import { gatewayWanted, startGateway } from './gateway';
-import type { Runtime } from '../runtime';
+import { probeParams, serveProbe, type ProbeDeps } from './probe_handler';
 
-export interface ApiDeps {
-  logger: Logger;
+export interface ApiDeps extends ProbeDeps {
   metrics: TaskMetrics;
   latest: LatestResults;
-  config(): Config;
   ready(): boolean;
   reload(): Promise<{ ok: boolean; error?: string }>;
-  flows: () => FlowRegistry | undefined;
-  /** the daemon's engines */
-  runtime: Runtime;
-  /** aborts /probe requests in flight when the daemon stops */
-  signal: AbortSignal;
 }
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -35,45 +19,8 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
 }
 
 async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const cfg = deps.config();
-  // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
-  const moduleName = url.searchParams.get('module') || 'http_2xx';
-  const base: Module | undefined = cfg.modules[moduleName];
-  if (!base) return send(res, 400, `Unknown module "${moduleName}"\n`);
-  const target = url.searchParams.get('target');
-  if (!target) return send(res, 400, 'Target parameter is missing\n');
-  const timeout = probeTimeout(base, req.headers['x-prometheus-scrape-timeout-seconds']);
-  if (typeof timeout === 'string') return send(res, 400, `${timeout}\n`);
-  const hostname = url.searchParams.get('hostname');
-  let module = base;
-  if (hostname && base.prober === 'http') {
-    try {
-      module = withHostname(base, hostname);
-    } catch (err) {
-      if (err instanceof ProbeFailure) return send(res, 400, `${err.message}\n`);
-      throw err;
-    }
-  }
-  const a = await probeAnswer(deps, module, target, timeout, url.searchParams.get('debug') === 'true');
+  const a = await serveProbe(deps, probeParams(url.searchParams), req.headers['x-prometheus-scrape-timeout-seconds']);
   return send(res, a.status, a.body, a.contentType);
-}
-
-/** Runs one /probe request's probe and renders its answer (also for requests the gateway leaves to JS). */
-export async function probeAnswer(
-  deps: ApiDeps,
-  module: Module,
-  target: string,
-  timeout: number,
-  debug = false,
-): Promise<{ status: number; contentType: string; body: string }> {
-  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: deps.signal });
-  if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message }, 'probe failed');
-  const reg = renderProbe(result, module);
-  if (debug) {
-    const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
-    return { status: 200, contentType: 'text/plain; charset=utf-8', body };
-  }
-  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
 }
 
 async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -136,11 +83,7 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
     const port = startGateway(addr.host, addr.port, {
       server,
       stream: deps.runtime.stream,
-      finish: async (a) => {
-        const module = deps.config().modules[a.module];
-        if (!module) return { status: 400, contentType: 'text/plain; charset=utf-8', body: `Unknown module "${a.module}"\n` };
-        return probeAnswer(deps, module, a.target, a.timeoutSeconds);
-      },
+      serve: (params, scrapeTimeout) => serveProbe(deps, params, scrapeTimeout),
       onError: (err, what) => deps.logger.error({ err }, what),
     });
     return { server, address: { address: addr.host, family: isIP(addr.host) === 6 ? 'IPv6' : 'IPv4', port }, gateway: true };

@@ -300,11 +300,22 @@ export function translateGoRegex(src: string): { source: string; flags: string }
   return { source: st.out, flags: [...st.flags].sort().join('') };
 }
 
+// The pattern each compiled RegExp was written as: messages and logs quote the configured text,
+// not its JS translation.
+const configured = new WeakMap<RegExp, string>();
+
+/** The pattern as configured, for a RegExp goRegex made (else its JS source). */
+export function regexText(re: RegExp): string {
+  return configured.get(re) ?? re.source;
+}
+
 /** Compiles a Go RE2 pattern (as found in blackbox.yml) to a JS RegExp; throws an Error naming the problem. */
 export function goRegex(src: string): RegExp {
   const { source, flags } = translateGoRegex(src);
   try {
-    return new RegExp(source, flags);
+    const re = new RegExp(source, flags);
+    configured.set(re, src);
+    return re;
   } catch (e) {
     const detail = (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '');
     throw new Error(`${detail.charAt(0).toLowerCase()}${detail.slice(1)}`);

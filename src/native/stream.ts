@@ -4,6 +4,9 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
+import { AnswerBatch, decodeAsks, type GatewayAsk, type GatewayHandlers } from './stream_gateway';
+
+export type { GatewayAsk, GatewayHandlers } from './stream_gateway';
 
 export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done';
 // Indexed by the native StreamPhase values (stream_engine.h).
@@ -109,56 +112,16 @@ interface NativeStreamEngine {
     srcPort: number,
   ): void;
   counters(): Record<string, number>;
-  listen(family: number, addr: Uint8Array, port: number, reusePort: boolean): number;
-  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void;
-  answer(conn: number, gen: number, status: number, contentType: string, body: string): void;
+  listen(family: number, addr: Uint8Array, port: number): number;
+  shareListener(other: NativeStreamEngine): void;
+  answer(meta: Float64Array, contentTypes: string[], bodies: string): void;
   close(): void;
   readonly capacity: number;
 }
 type NativeStreamCtor = new (
   options: { capacity?: number },
-  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], asks: GatewayAsk[]) => void,
+  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], askMeta: Float64Array | null, askText: string | null) => void,
 ) => NativeStreamEngine;
-
-/** A module the /probe gateway may answer natively (native/gateway/render.h GatewayModule). */
-export type GatewayModuleSpec = {
-  name: string;
-  /** seconds, 0: none */
-  timeout: number;
-  preferred: 4 | 6;
-  fallback: boolean;
-  resetOnClose: boolean;
-} & (
-  | { kind: 'tcp' }
-  | {
-      kind: 'http';
-      method: string;
-      /** "name: value\r\n" per header except Host, in the order the prober sends them */
-      headerLines: string;
-      /** empty: 2xx */
-      validStatus: number[];
-      /** "HTTP/1.1"...; empty: any */
-      validVersions: string[];
-      followRedirects: boolean;
-      transparentGzip: boolean;
-      bodyLimit: number;
-    }
-);
-
-/** A /probe request the gateway started but leaves to the TypeScript prober to finish. */
-export interface GatewayAsk {
-  conn: number;
-  gen: number;
-  module: string;
-  target: string;
-  timeoutSeconds: number;
-}
-
-export interface GatewayHandlers {
-  /** an accepted connection for Node's HTTP server (its request is still unread) */
-  handoff(fd: number): void;
-  ask(a: GatewayAsk): void;
-}
 
 // Record layout, as native/glue/stream.cc writes it.
 const STRIDE = 16;
@@ -190,29 +153,35 @@ class StreamClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private gateway?: GatewayHandlers;
+  private readonly answers: AnswerBatch;
 
   constructor(capacity?: number) {
     const Ctor = binding.StreamEngine as NativeStreamCtor;
-    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, asks) => {
+    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
-      for (const a of asks) this.gateway?.ask(a);
+      if (askMeta !== null && askText !== null && this.gateway) decodeAsks(askMeta, askText, this.gateway);
     });
+    this.answers = new AnswerBatch(this.engine);
   }
 
   /** Starts the /probe gateway's listener on the engine's thread; returns the bound port. */
-  listen(address: string, port: number, reusePort: boolean, handlers: GatewayHandlers): number {
+  listen(address: string, port: number, handlers: GatewayHandlers): number {
     const a = addressBytes(address);
     this.gateway = handlers;
-    return this.engine.listen(a.family, a.bytes, port, reusePort);
+    return this.engine.listen(a.family, a.bytes, port);
   }
 
-  setGatewayModules(modules: GatewayModuleSpec[], errnoReasons: Array<[number, string]>): void {
-    this.engine.setGatewayModules(modules, errnoReasons);
+  /** Accepts on `other`'s listener (the same socket) from this engine's thread too. */
+  shareListener(other: GatewayEngine, handlers: GatewayHandlers): void {
+    if (!(other instanceof StreamClient)) throw new TypeError('shareListener: not a StreamClient');
+    this.gateway = handlers;
+    this.engine.shareListener(other.engine);
   }
 
+  /** Queues the answer to an ask; the answers of a turn reach the engine together. */
   answer(a: GatewayAsk, status: number, contentType: string, body: string): void {
-    this.engine.answer(a.conn, a.gen, status, contentType, body);
+    this.answers.add(a, status, contentType, body);
   }
 
   get capacity(): number {
@@ -300,7 +269,7 @@ class StreamClient {
   }
 }
 
-export type GatewayEngine = Pick<StreamClient, 'listen' | 'setGatewayModules' | 'answer' | 'counters'>;
+export type GatewayEngine = Pick<StreamClient, 'listen' | 'shareListener' | 'answer' | 'counters'>;
 
 /**
  * The stream engines of one runtime (src/runtime.ts): one engine thread, started on first use, and

@@ -1,9 +1,12 @@
-// The native /probe gateway (src/api/gateway.ts, native/gateway/gateway.cc) against the TypeScript
-// path: for every case the two daemons (one with the gateway, one with SONDE_GATEWAY=0) must give
-// the same /probe text but for timings, and the gateway's counters must show which path
-// answered. Then the connection handling a client can throw at it: keep-alive mixing native and
-// Node requests, pipelining, garbage, an oversized head, a client gone mid-probe, and a reload.
+// The native /probe gateway (src/api/gateway.ts, native/gateway/gateway.cc) against Node's server:
+// for every case the two daemons (one with the gateway, one with SONDE_GATEWAY=0) must give the
+// same /probe text but for timings (one TypeScript serves both front doors), the gateway's counters
+// must show which door took it, and a failed probe is logged once either way, quoting the regex as
+// configured. Then the connection handling a client can throw at it: keep-alive mixing gateway and
+// Node requests, pipelining, garbage, an oversized head, a client gone mid-probe, a reload, and a
+// second daemon on the same port.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -11,12 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { get, metric, startDaemon, type RunningDaemon } from '../lab/daemon';
+import { get, metric, SONDE_BIN, startDaemon, type RunningDaemon } from '../lab/daemon';
 
 const GZIPPED = gzipSync(Buffer.from('hello, compressed'));
 
 function targetServer(): http.Server {
   return http.createServer((req, res) => {
+    if (req.url?.startsWith('/hello/')) return res.end('hello');
     switch (req.url) {
       case '/ok':
         return res.end('hello');
@@ -98,6 +102,11 @@ const MODULES = `modules:
     http:
       preferred_ip_protocol: ip4
       fail_if_body_not_matches_regexp: ["hello"]
+  http_body_ci:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_body_matches_regexp: ['(?i)HELLO\\z']
   tcp_connect:
     prober: tcp
     tcp:
@@ -123,7 +132,7 @@ function normalize(text: string): string {
 async function gatewayCounts(port: number): Promise<Record<string, number>> {
   const text = (await fresh(port, '/metrics')).text;
   const out: Record<string, number> = {};
-  for (const p of ['native', 'typescript', 'node']) out[p] = metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? NaN;
+  for (const p of ['gateway', 'node']) out[p] = metric(text, `sonde_gateway_requests_total{path="${p}"}`) ?? NaN;
   return out;
 }
 
@@ -163,8 +172,9 @@ async function rawExchange(port: number, bytes: string, count: number, sock?: ne
  * One GET on a connection of its own. fetch() would reuse pooled connections, and a connection the
  * gateway once handed to Node stays with Node.
  */
-async function fresh(port: number, pathAndQuery: string): Promise<{ status: number; text: string }> {
-  const [r] = await rawExchange(port, `GET ${pathAndQuery} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 1);
+async function fresh(port: number, pathAndQuery: string, scrapeTimeout?: string): Promise<{ status: number; text: string }> {
+  const header = scrapeTimeout === undefined ? '' : `X-Prometheus-Scrape-Timeout-Seconds: ${scrapeTimeout}\r\n`;
+  const [r] = await rawExchange(port, `GET ${pathAndQuery} HTTP/1.1\r\nHost: x\r\n${header}Connection: close\r\n\r\n`, 1);
   return { status: r.status, text: r.body };
 }
 
@@ -185,12 +195,8 @@ before(async () => {
   closed = await closedPort();
   cfgFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sonde-gateway-')), 'sonde.yml');
   writeFileSync(cfgFile, MODULES);
-  gw = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf']);
-  ts = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf'], { SONDE_GATEWAY: '0' });
-  // The gateway takes its module tables a moment after it listens.
-  for (let i = 0; i < 50 && (await gatewayCounts(gw.port)).native === 0; i++) {
-    await fresh(gw.port, `/probe?module=tcp_connect&target=127.0.0.1:${web}`);
-  }
+  gw = await startDaemon(['--config', cfgFile, '--log.level', 'debug', '--no-ebpf']);
+  ts = await startDaemon(['--config', cfgFile, '--log.level', 'debug', '--no-ebpf'], { SONDE_GATEWAY: '0' });
 });
 
 after(async () => {
@@ -201,46 +207,87 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-test('the gateway answers /probe as the TypeScript prober does, and says which path answered', { timeout: 60_000 }, async () => {
-  const cases: Array<{ module: string; target: string; path: 'native' | 'typescript' | 'node'; success: 0 | 1; reason?: string }> = [
-    { module: 'tcp_connect', target: `127.0.0.1:${web}`, path: 'native', success: 1 },
-    { module: 'tcp_connect', target: `127.0.0.1:${closed}`, path: 'native', success: 0, reason: 'refused' },
-    { module: 'tcp_connect', target: `localhost:${web}`, path: 'node', success: 1 },
-    { module: 'tcp_v6_only', target: `127.0.0.1:${web}`, path: 'node', success: 0 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/ok`, path: 'native', success: 1 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/ok?x=1&y=%20z`, path: 'native', success: 0, reason: 'http_status' },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/missing`, path: 'native', success: 0, reason: 'http_status' },
-    { module: 'http_404', target: `http://127.0.0.1:${web}/missing`, path: 'native', success: 1 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/lm`, path: 'native', success: 1 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${old}/`, path: 'native', success: 1 },
-    { module: 'http_10_only', target: `http://127.0.0.1:${web}/ok`, path: 'native', success: 0, reason: 'http_version' },
-    { module: 'http_10_only', target: `http://127.0.0.1:${old}/`, path: 'native', success: 1 },
-    { module: 'http_limit', target: `http://127.0.0.1:${web}/big`, path: 'native', success: 0, reason: 'body_too_large' },
-    { module: 'http_2xx', target: `http://127.0.0.1:${closed}/`, path: 'native', success: 0, reason: 'refused' },
-    { module: 'http_no_follow', target: `http://127.0.0.1:${web}/redir`, path: 'native', success: 0, reason: 'http_status' },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/redir`, path: 'typescript', success: 1 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/gzip`, path: 'typescript', success: 1 },
-    { module: 'http_2xx', target: `http://127.0.0.1:${web}/lm-iso`, path: 'typescript', success: 1 },
-    { module: 'http_2xx', target: `127.0.0.1:${web}/ok`, path: 'node', success: 1 },
-    { module: 'http_body_rule', target: `http://127.0.0.1:${web}/ok`, path: 'node', success: 1 },
-  ];
+test('the gateway answers /probe as Node does, and says which door took the request', { timeout: 60_000 }, async () => {
+  const cases: Array<{ query: string; path: 'gateway' | 'node'; success?: 0 | 1; reason?: string; status?: number; scrapeTimeout?: string }> = [];
+  const add = (module: string, target: string, success: 0 | 1, reason?: string, extra = '') =>
+    cases.push({ query: `/probe?module=${module}&target=${encodeURIComponent(target)}${extra}`, path: 'gateway', success, reason });
+  add('tcp_connect', `127.0.0.1:${web}`, 1);
+  add('tcp_connect', `127.0.0.1:${closed}`, 0, 'refused');
+  add('tcp_connect', `localhost:${web}`, 1);
+  add('tcp_v6_only', `127.0.0.1:${web}`, 0);
+  add('http_2xx', `http://127.0.0.1:${web}/ok`, 1);
+  add('http_2xx', `http://127.0.0.1:${web}/ok?x=1&y=%20z`, 0, 'http_status');
+  add('http_2xx', `http://127.0.0.1:${web}/missing`, 0, 'http_status');
+  add('http_404', `http://127.0.0.1:${web}/missing`, 1);
+  add('http_2xx', `http://127.0.0.1:${web}/lm`, 1);
+  add('http_2xx', `http://127.0.0.1:${old}/`, 1);
+  add('http_10_only', `http://127.0.0.1:${web}/ok`, 0, 'http_version');
+  add('http_10_only', `http://127.0.0.1:${old}/`, 1);
+  add('http_limit', `http://127.0.0.1:${web}/big`, 0, 'body_too_large');
+  add('http_2xx', `http://127.0.0.1:${closed}/`, 0, 'refused');
+  add('http_no_follow', `http://127.0.0.1:${web}/redir`, 0, 'http_status');
+  add('http_2xx', `http://127.0.0.1:${web}/redir`, 1);
+  add('http_2xx', `http://127.0.0.1:${web}/gzip`, 1);
+  add('http_2xx', `http://127.0.0.1:${web}/lm-iso`, 1);
+  add('http_2xx', `127.0.0.1:${web}/ok`, 1);
+  add('http_body_rule', `http://127.0.0.1:${web}/ok`, 1);
+  add('http_body_ci', `http://127.0.0.1:${web}/ok`, 0, 'regex_body');
+  // Parameters the native parser leaves to TypeScript's URLSearchParams, and the defaults.
+  add('http_2xx', `http://127.0.0.1:${web}/ok`, 1, undefined, '&hostname=example.test');
+  add('tcp_connect', `127.0.0.1:${web}`, 1, undefined, '&target=127.0.0.1:1');
+  add('tcp%5Fconnect', `127.0.0.1:${web}`, 1, undefined, '&x=%zz');
+  cases.push({ query: `/probe?target=${encodeURIComponent(`http://127.0.0.1:${web}/ok`)}`, path: 'gateway', success: 1 });
+  cases.push({ query: `/probe?module=tcp_connect&target=127.0.0.1:${web}&debug=true`, path: 'gateway' });
+  cases.push({ query: '/probe?module=nope&target=x', path: 'gateway', status: 400 });
+  cases.push({ query: '/probe?module=%C3%A9%F0%9F%98%80&target=x', path: 'gateway', status: 400 }); // a body beyond ASCII
+  cases.push({ query: '/probe?module=tcp_connect', path: 'gateway', status: 400 });
+  cases.push({ query: '/probe?module=tcp_connect&target=x', path: 'gateway', status: 400, scrapeTimeout: 'soon' });
+  cases.push({ query: '/-/healthy', path: 'node', status: 200 });
   for (const c of cases) {
-    const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
     const before = await gatewayCounts(gw.port);
-    const [a, b] = await Promise.all([fresh(gw.port, q), fresh(ts.port, q)]);
+    const [a, b] = await Promise.all([fresh(gw.port, c.query, c.scrapeTimeout), fresh(ts.port, c.query, c.scrapeTimeout)]);
     const counts = await gatewayCounts(gw.port);
-    const what = `${c.module} ${c.target}`;
-    assert.equal(a.status, 200, what);
-    assert.equal(metric(a.text, 'probe_success'), c.success, `${what}:\n${a.text}`);
+    const what = c.query;
+    assert.equal(a.status, c.status ?? 200, what);
+    assert.equal(b.status, a.status, what);
+    if (c.success !== undefined) assert.equal(metric(a.text, 'probe_success'), c.success, `${what}:\n${a.text}`);
     if (c.reason) assert.equal(metric(a.text, `sonde_probe_failure_reason{reason="${c.reason}"}`), 1, `${what}:\n${a.text}`);
-    assert.equal(normalize(a.text), normalize(b.text), what);
+    const norm = (t: string) => normalize(t).replace(/"([a-z_]+)": ("[0-9]{4}-[0-9T:.-]+Z"|[0-9.e-]+)/g, '"$1": <n>');
+    assert.equal(norm(a.text), norm(b.text), what);
     // The /metrics scrape itself is one request handed to Node.
-    const expect = { native: 0, typescript: 0, node: 1, [c.path]: c.path === 'node' ? 2 : 1 };
-    for (const p of ['native', 'typescript', 'node']) assert.equal(counts[p] - before[p], expect[p], `${what}: ${p} requests`);
+    const expect = { gateway: 0, node: 1, [c.path]: c.path === 'node' ? 2 : 1 };
+    for (const p of ['gateway', 'node']) assert.equal(counts[p] - before[p], expect[p], `${what}: ${p} requests`);
   }
 });
 
-test('one keep-alive connection mixes native and Node requests; pipelined requests are answered in order', { timeout: 30_000 }, async () => {
+test('a failed /probe is logged once, at debug level, with the regex as configured, through either door', { timeout: 30_000 }, async () => {
+  for (const d of [gw, ts]) {
+    const target = `http://127.0.0.1:${web}/hello/${d.port}`;
+    const r = await fresh(d.port, `/probe?module=http_body_ci&target=${encodeURIComponent(target)}`);
+    assert.equal(metric(r.text, 'probe_success'), 0);
+    const tcpTarget = `127.0.0.1:${await closedPort()}`; // a target of its own: its lines are this request's
+    await fresh(d.port, `/probe?module=tcp_connect&target=${tcpTarget}`);
+    // The log line is written before the answer; give the pipe a moment all the same.
+    let lines: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100; i++) {
+      lines = d.logs.filter((l) => l.target === target || l.target === tcpTarget);
+      if (lines.length >= 2) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await new Promise((res) => setTimeout(res, 200)); // a second line would come now
+    lines = d.logs.filter((l) => l.target === target);
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0].level, 20);
+    assert.equal(lines[0].msg, 'probe failed');
+    assert.equal(lines[0].reason, 'regex_body');
+    assert.equal(lines[0].detail, 'body matched regular expression (?i)HELLO\\z');
+    const tcpLines = d.logs.filter((l) => l.target === tcpTarget);
+    assert.equal(tcpLines.length, 1, JSON.stringify(tcpLines));
+    assert.deepEqual([tcpLines[0].msg, tcpLines[0].reason], ['probe failed', 'refused']);
+  }
+});
+
+test('one keep-alive connection mixes gateway and Node requests; pipelined requests are answered in order', { timeout: 30_000 }, async () => {
   const probe = (t: string) => `GET /probe?module=tcp_connect&target=${t} HTTP/1.1\r\nHost: x\r\n\r\n`;
   const sock = net.connect(gw.port, '127.0.0.1');
   try {
@@ -251,10 +298,11 @@ test('one keep-alive connection mixes native and Node requests; pipelined reques
   } finally {
     sock.destroy();
   }
-  const answers = await rawExchange(gw.port, probe(`127.0.0.1:${web}`) + probe(`127.0.0.1:${closed}`) + probe(`127.0.0.1:${web}`), 3);
+  const unknown = 'GET /probe?module=%C3%A9%F0%9F%98%80&target=x HTTP/1.1\r\nHost: x\r\n\r\n';
+  const answers = await rawExchange(gw.port, probe(`127.0.0.1:${web}`) + unknown + probe(`127.0.0.1:${closed}`) + unknown + probe(`127.0.0.1:${web}`), 5);
   assert.deepEqual(
-    answers.map((a) => metric(a.body, 'probe_success')),
-    [1, 0, 1],
+    answers.map((a) => (a.status === 200 ? metric(a.body, 'probe_success') : a.body)),
+    [1, 'Unknown module "é😀"\n', 0, 'Unknown module "é😀"\n', 1],
   );
   // A client that writes 1,500 requests before reading: the answers outgrow the socket buffers, the
   // gateway waits for room (EPOLLOUT) and every answer still arrives, in order.
@@ -289,7 +337,7 @@ test('malformed and oversized requests get Node answers; a client gone mid-probe
   assert.equal(gw.child.exitCode, null);
 });
 
-test('a reload hands the gateway the new modules', { timeout: 30_000 }, async () => {
+test('a reload reaches /probe requests the gateway takes', { timeout: 30_000 }, async () => {
   const q = `/probe?module=http_2xx&target=${encodeURIComponent(`http://127.0.0.1:${web}/missing`)}`;
   assert.equal(metric((await fresh(gw.port, q)).text, 'probe_success'), 0);
   writeFileSync(cfgFile, MODULES.replace('      preferred_ip_protocol: ip4\n  http_limit:', '      preferred_ip_protocol: ip4\n      valid_status_codes: [404]\n  http_limit:'));
@@ -297,9 +345,9 @@ test('a reload hands the gateway the new modules', { timeout: 30_000 }, async ()
     assert.equal((await get(gw.port, '/-/reload', { method: 'POST' })).status, 200);
     let ok: number | undefined;
     for (let i = 0; i < 50 && ok !== 1; i++) {
-      const before = (await gatewayCounts(gw.port)).native;
+      const before = (await gatewayCounts(gw.port)).gateway;
       ok = metric((await fresh(gw.port, q)).text, 'probe_success');
-      if (ok === 1) assert.equal((await gatewayCounts(gw.port)).native - before, 1, 'answered natively');
+      if (ok === 1) assert.equal((await gatewayCounts(gw.port)).gateway - before, 1, 'taken by the gateway');
       else await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(ok, 1);
@@ -307,4 +355,26 @@ test('a reload hands the gateway the new modules', { timeout: 30_000 }, async ()
     writeFileSync(cfgFile, MODULES);
     await get(gw.port, '/-/reload', { method: 'POST' });
   }
+});
+
+test('a second daemon on the port the first one serves fails with EADDRINUSE, as with the gateway off', { timeout: 30_000 }, async () => {
+  for (const env of [{}, { SONDE_GATEWAY: '0' }]) {
+    const second = spawn(process.execPath, [SONDE_BIN, 'run', '--config', cfgFile, '--no-ebpf', '--web.listen-address', `127.0.0.1:${gw.port}`], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    second.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const killer = setTimeout(() => second.kill('SIGKILL'), 20_000);
+      second.on('exit', (c) => {
+        clearTimeout(killer);
+        resolve(c);
+      });
+    });
+    assert.notEqual(code, 0, `${JSON.stringify(env)}: the second daemon must not run:\n${err}`);
+    assert.match(err, /EADDRINUSE/, JSON.stringify(env));
+  }
+  // And the first one still answers every request.
+  for (let i = 0; i < 20; i++) assert.equal((await fresh(gw.port, '/-/healthy')).status, 200);
 });

@@ -1,14 +1,16 @@
 // `sonde run` with eBPF (issue 4): tasks that probe a lab target through an nft drop in the probe
 // host's output chain count local_drop verdicts and NETFILTER_DROP egress drops on /metrics, and
-// /results carries the attribution of each failed probe.
+// /results carries the attribution of each failed probe. A /probe request the native gateway takes
+// is probed the same way: its flow is registered and its failure logged with the attribution.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before } from 'node:test';
 import type { Attribution } from '../../src/result';
-import { get, startDaemon } from '../lab/daemon';
+import { get, metric, startDaemon } from '../lab/daemon';
 import { FaultLab, PORTS, TARGET_ADDR } from '../lab/faultlab';
 import { isRoot, privilegedTest } from '../lab/privileged';
 
@@ -98,6 +100,50 @@ privilegedTest('a daemon task probing through an nft drop counts local_drop verd
       assert.ok(r.attribution && r.attribution.length > 0, `${task} result carries attribution`);
       for (const a of r.attribution) assert.deepEqual({ verdict: a.verdict, reason: a.reason, direction: a.direction }, { verdict: 'local_drop', reason: 'NETFILTER_DROP', direction: 'egress' });
     }
+  } finally {
+    d.child.kill('SIGTERM');
+    const killer = setTimeout(() => d.child.kill('SIGKILL'), 5000);
+    await d.exited;
+    clearTimeout(killer);
+    lab.clearRules();
+  }
+});
+
+/** One GET on a connection of its own (fetch's pool would reuse one the gateway handed to Node). */
+function freshGet(port: number, pathAndQuery: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathAndQuery, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+  });
+}
+
+privilegedTest('a /probe request taken by the gateway registers its flow: its failure is attributed and logged once', async () => {
+  const cfg = path.join(dir, 'sonde-probe.yml');
+  writeFileSync(cfg, CONFIG.replace(/\ntasks:[\s\S]*$/, '\ntasks: []\n'));
+  lab.dropLocal('output', `ip daddr ${TARGET_ADDR} meta l4proto tcp`);
+  const d = await startDaemon(['--config', cfg, '--log.level', 'debug']);
+  try {
+    const taken = async () => metric(await freshGet(d.port, '/metrics'), 'sonde_gateway_requests_total{path="gateway"}') ?? 0;
+    const before = await taken();
+    const target = `${TARGET_ADDR}:${PORTS.tcp}`;
+    // A plain query (module and target only): the gateway's fast hand-over, no URL parsing.
+    const text = await freshGet(d.port, `/probe?module=tcp_lab&target=${encodeURIComponent(target)}`, { 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
+    assert.match(text, /\nprobe_success 0\n/);
+    assert.equal((await taken()) - before, 1, 'the gateway took the /probe request');
+    let lines: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100 && lines.length === 0; i++) {
+      lines = d.logs.filter((l) => l.msg === 'probe failed' && l.target === target);
+      if (lines.length === 0) await sleep(50);
+    }
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    const attribution = lines[0].attribution as Attribution[] | undefined;
+    assert.ok(attribution && attribution.length > 0, JSON.stringify(lines[0]));
+    for (const a of attribution) assert.deepEqual({ verdict: a.verdict, reason: a.reason, direction: a.direction }, { verdict: 'local_drop', reason: 'NETFILTER_DROP', direction: 'egress' });
   } finally {
     d.child.kill('SIGTERM');
     const killer = setTimeout(() => d.child.kill('SIGKILL'), 5000);

@@ -4,9 +4,19 @@ import { goIPBytes } from '../../native/ipaddr';
 import type { ProbeResult } from '../../result';
 import { fnv32a } from '../../util/fnv';
 
+// Every /probe answer hashes its address, and the same addresses come back: each is hashed once.
+const HASHES = new Map<string, number>();
+const MAX_HASHES = 65536;
+
 /** blackbox_exporter's probe_ip_addr_hash (prober/utils.go ipHash): FNV-1a over the address bytes, not its text. */
 export function ipAddrHash(address: string): number {
-  return fnv32a(goIPBytes(address) ?? address);
+  let h = HASHES.get(address);
+  if (h === undefined) {
+    h = fnv32a(goIPBytes(address) ?? address);
+    if (HASHES.size >= MAX_HASHES) HASHES.clear();
+    HASHES.set(address, h);
+  }
+  return h;
 }
 
 export function gauge(reg: Registry, name: string, help: string, value: number, labels?: Record<string, string>): void {

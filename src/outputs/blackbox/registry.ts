@@ -1,17 +1,51 @@
 // A fresh registry per /probe request, as blackbox_exporter makes one: only gauges, rendered in the
-// Prometheus text format exactly as prom-client renders it. prom-client's Registry costs about
-// 30 µs per request for the ~20 series of a probe, a large share of a plain probe; this costs a few.
+// Prometheus text format exactly as prom-client renders it. Every /probe answer is rendered here, so
+// the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
+// help text, label sets are kept in a short array (a series has a handful at most), and escaping
+// is skipped for text that needs none.
 
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
   set(value: number): void;
 }
 
-interface Series {
-  name: string;
-  help: string;
-  labelNames: readonly string[];
-  values: Map<string, { labels?: Record<string, string>; value: number }>;
+interface Entry {
+  key: string;
+  labels: Record<string, string> | undefined;
+  value: number;
+}
+
+class Series implements ProbeGauge {
+  readonly entries: Entry[] = [];
+  constructor(
+    readonly name: string,
+    /** the HELP and TYPE lines */
+    readonly header: string,
+    /** what precedes the value on a line without labels: newline, name, space */
+    readonly bare: string,
+    readonly labelNames: readonly string[],
+  ) {}
+
+  set(a: Record<string, string> | number, b?: number): void {
+    if (typeof a === 'number') return this.put('', undefined, a);
+    const names = this.labelNames;
+    let key = '';
+    for (const k in a) if (!names.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(names)}`);
+    for (let i = 0; i < names.length; i++) key += (i > 0 ? '\u0000' : '') + (a[names[i]] ?? '');
+    this.put(key, a, b as number);
+  }
+
+  // A label set given again replaces its value and keeps its place, as prom-client's map does.
+  private put(key: string, labels: Record<string, string> | undefined, value: number): void {
+    for (const e of this.entries) {
+      if (e.key === key) {
+        e.labels = labels;
+        e.value = value;
+        return;
+      }
+    }
+    this.entries.push({ key, labels, value });
+  }
 }
 
 // Prometheus text format 0.0.4: help escapes \ and newline; label values also escape ".
@@ -19,7 +53,10 @@ function escapeHelp(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
@@ -30,43 +67,55 @@ function formatValue(v: number): string {
   return String(v);
 }
 
+// "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
+interface Header {
+  help: string;
+  text: string;
+  bare: string;
+}
+const HEADERS = new Map<string, Header>();
+const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
+
+function header(name: string, help: string): Header {
+  const h = HEADERS.get(name);
+  if (h !== undefined && h.help === help) return h;
+  const made = { help, text: `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`, bare: `\n${name} ` };
+  if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
+  HEADERS.set(name, made);
+  return made;
+}
+
 export class ProbeRegistry {
   readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
   private readonly series: Series[] = [];
 
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
-    if (this.series.some((s) => s.name === name)) throw new Error(`A metric with the name ${name} has already been registered.`);
-    const s: Series = { name, help, labelNames, values: new Map() };
+    for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
+    const h = header(name, help);
+    const s = new Series(name, h.text, h.bare, labelNames);
     this.series.push(s);
-    return {
-      set(a: Record<string, string> | number, b?: number): void {
-        if (typeof a === 'number') {
-          s.values.set('', { value: a });
-          return;
-        }
-        for (const k of Object.keys(a)) if (!labelNames.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(labelNames)}`);
-        s.values.set(labelNames.map((n) => a[n] ?? '').join('\u0000'), { labels: a, value: b as number });
-      },
-    };
+    return s;
   }
 
   metricsSync(): string {
-    const out: string[] = [];
+    let out = '';
     for (const s of this.series) {
-      let text = `# HELP ${s.name} ${escapeHelp(s.help)}\n# TYPE ${s.name} gauge`;
-      const values = s.values.size > 0 || s.labelNames.length > 0 ? [...s.values.values()] : [{ value: 0 }];
-      for (const { labels, value } of values as Array<{ labels?: Record<string, string>; value: number }>) {
-        const l = labels
-          ? Object.keys(labels)
-              .map((k) => `${k}="${escapeLabel(labels[k])}"`)
-              .join(',')
-          : '';
-        text += `\n${s.name}${l ? `{${l}}` : ''} ${formatValue(value)}`;
+      if (out !== '') out += '\n\n';
+      out += s.header;
+      if (s.entries.length === 0) {
+        if (s.labelNames.length === 0) out += `${s.bare}0`;
+        continue;
       }
-      out.push(text);
+      for (const { labels, value } of s.entries) {
+        let l = '';
+        if (labels) {
+          for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
+        }
+        out += l === '' ? s.bare + formatValue(value) : `\n${s.name}{${l}} ${formatValue(value)}`;
+      }
     }
-    return out.length ? `${out.join('\n\n')}\n` : '';
+    return out === '' ? '' : `${out}\n`;
   }
 
   /** prom-client's Registry.metrics() shape, so callers and tests need not care which they hold. */

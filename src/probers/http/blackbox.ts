@@ -4,7 +4,7 @@
 import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { gauge, gaugeVec, writeResolve } from '../../outputs/blackbox/common';
+import { gauge, writeResolve } from '../../outputs/blackbox/common';
 import { writeTLS } from '../../outputs/blackbox/tls';
 
 const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'];
@@ -12,13 +12,8 @@ const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'];
 export function writeHTTP(result: ProbeResult, _module: Module, reg: Registry): void {
   writeResolve(result, reg);
   const http = result.http;
-  gaugeVec(
-    reg,
-    'probe_http_duration_seconds',
-    'Duration of http request by phase, summed over all redirects',
-    'phase',
-    Object.fromEntries(PHASES.map((p) => [p, result.phases[p] ?? 0])),
-  );
+  const phases = reg.gauge('probe_http_duration_seconds', 'Duration of http request by phase, summed over all redirects', ['phase']);
+  for (const phase of PHASES) phases.set({ phase }, result.phases[phase] ?? 0);
   gauge(reg, 'probe_http_content_length', 'Length of http content response', http?.contentLength ?? 0);
   gauge(reg, 'probe_http_uncompressed_body_length', 'Length of uncompressed response body', http?.uncompressedBodyLength ?? 0);
   gauge(reg, 'probe_http_redirects', 'The number of redirects', http?.redirects ?? 0);

@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HTTPModule } from '../../config/types';
 import { ProbeFailure } from '../errors';
+import { regexText } from '../../config/regex';
 
 export interface FinalResponse {
   statusCode: number;
@@ -37,11 +38,11 @@ function bodyRule(h: HTTPModule, body: Buffer): ProbeFailure | undefined {
   const text = body.toString('utf8');
   for (const re of h.fail_if_body_matches_regexp) {
     re.lastIndex = 0;
-    if (re.test(text)) return new ProbeFailure('regex_body', `body matched regular expression ${re.source}`);
+    if (re.test(text)) return new ProbeFailure('regex_body', `body matched regular expression ${regexText(re)}`);
   }
   for (const re of h.fail_if_body_not_matches_regexp) {
     re.lastIndex = 0;
-    if (!re.test(text)) return new ProbeFailure('regex_body', `body did not match regular expression ${re.source}`);
+    if (!re.test(text)) return new ProbeFailure('regex_body', `body did not match regular expression ${regexText(re)}`);
   }
   return undefined;
 }
@@ -52,7 +53,7 @@ function headerRule(h: HTTPModule, headers: IncomingHttpHeaders): ProbeFailure |
     if (vals.length === 0 && !spec.allow_missing) return new ProbeFailure('regex_header', `missing required header ${spec.header}`);
     for (const v of vals) {
       spec.regexp.lastIndex = 0;
-      if (spec.regexp.test(v)) return new ProbeFailure('regex_header', `header ${spec.header} matched regular expression ${spec.regexp.source}`);
+      if (spec.regexp.test(v)) return new ProbeFailure('regex_header', `header ${spec.header} matched regular expression ${regexText(spec.regexp)}`);
     }
   }
   for (const spec of h.fail_if_header_not_matches) {
@@ -65,7 +66,7 @@ function headerRule(h: HTTPModule, headers: IncomingHttpHeaders): ProbeFailure |
       spec.regexp.lastIndex = 0;
       return spec.regexp.test(v);
     });
-    if (!any) return new ProbeFailure('regex_header', `header ${spec.header} did not match regular expression ${spec.regexp.source}`);
+    if (!any) return new ProbeFailure('regex_header', `header ${spec.header} did not match regular expression ${regexText(spec.regexp)}`);
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import type { QueryResponse } from '../../config/types';
 import type { TCPFacts } from '../../result';
 import { ProbeFailure } from '../errors';
 import { expandTemplate } from './expand';
+import { regexText } from '../../config/regex';
 
 export interface DialogueIO {
   /** next line without terminator, null at EOF; rejects on socket errors and at the deadline */
@@ -45,7 +46,7 @@ export async function runDialogue(steps: QueryResponse[], io: DialogueIO, facts:
       const m = await awaitMatch(re, io, i);
       if (!m) {
         facts.failedDueToRegex = true;
-        throw new ProbeFailure('expect_mismatch', `query_response[${i}]: no line matched /${re.source}/ before the peer closed the connection`);
+        throw new ProbeFailure('expect_mismatch', `query_response[${i}]: no line matched /${regexText(qr.expect)}/ before the peer closed the connection`);
       }
       facts.failedDueToRegex = false;
       send = expandTemplate(send, m);

@@ -252,7 +252,6 @@ export const probeTCP: Prober = async (target: string, module: Module, ctx: Prob
     const { reason, message } = classifyError(run.timedOut ?? err);
     result.reason = reason;
     result.message = message;
-    ctx.logger.debug({ target, reason, message }, 'tcp probe failed');
   } finally {
     run.close();
     result.durationSeconds = (performance.now() - start) / 1000;

@@ -1,0 +1,80 @@
+// One /probe request, whichever front door took it (Node's HTTP server in src/api/server.ts, the
+// native gateway in src/api/gateway.ts): blackbox_exporter's parameters, the probe through the
+// normal runner (admission, flow registration), the one blackbox writer, one log line on failure.
+import type { Logger } from 'pino';
+import type { Config, Module } from '../config/types';
+import { renderProbe } from '../outputs/blackbox';
+import { resultToJSON } from '../outputs/json';
+import { ProbeFailure } from '../probers/errors';
+import { withHostname } from '../probers/http/probe';
+import type { FlowRegistry } from '../probers/types';
+import type { Runtime } from '../runtime';
+import { runProbe } from '../schedule/run_probe';
+import { probeTimeout } from './probe_params';
+
+export interface ProbeDeps {
+  logger: Logger;
+  config(): Config;
+  flows: () => FlowRegistry | undefined;
+  /** the daemon's engines */
+  runtime: Runtime;
+  /** aborts /probe requests in flight when the daemon stops */
+  signal: AbortSignal;
+}
+
+/** The query parameters /probe reads (null: absent). */
+export interface ProbeParams {
+  module: string | null;
+  target: string | null;
+  debug: boolean;
+  hostname: string | null;
+}
+
+export interface ProbeAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+export function probeParams(q: URLSearchParams): ProbeParams {
+  return { module: q.get('module'), target: q.get('target'), debug: q.get('debug') === 'true', hostname: q.get('hostname') };
+}
+
+export function probeParamsOfQuery(query: string): ProbeParams {
+  return probeParams(new URLSearchParams(query));
+}
+
+function bad(body: string): ProbeAnswer {
+  return { status: 400, contentType: TEXT, body };
+}
+
+/** Serves one /probe request; `scrapeTimeout` is the X-Prometheus-Scrape-Timeout-Seconds header. */
+export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout: string | string[] | undefined): Promise<ProbeAnswer> {
+  // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
+  const moduleName = p.module || 'http_2xx';
+  const base: Module | undefined = deps.config().modules[moduleName];
+  if (!base) return bad(`Unknown module "${moduleName}"\n`);
+  const target = p.target;
+  if (!target) return bad('Target parameter is missing\n');
+  const timeout = probeTimeout(base, scrapeTimeout);
+  if (typeof timeout === 'string') return bad(`${timeout}\n`);
+  let module = base;
+  if (p.hostname && base.prober === 'http') {
+    try {
+      module = withHostname(base, p.hostname);
+    } catch (err) {
+      if (err instanceof ProbeFailure) return bad(`${err.message}\n`);
+      throw err;
+    }
+  }
+  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: deps.signal });
+  if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
+  const reg = renderProbe(result, module);
+  if (p.debug) {
+    const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
+    return { status: 200, contentType: TEXT, body };
+  }
+  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
+}

@@ -1,0 +1,70 @@
+// The /probe gateway's side of the stream engine's wire (native/glue/stream.cc): the requests it
+// takes (asks) as they arrive with a batch, and the answers of a JS turn sent back in one call.
+
+/**
+ * A /probe request the gateway took (native/gateway/gateway.cc), for TypeScript to serve and answer
+ * with StreamClient.answer. module and target are the query's decoded values when it held nothing
+ * else; otherwise query holds it raw.
+ */
+export interface GatewayAsk {
+  conn: number;
+  gen: number;
+  module: string;
+  target: string;
+  query: string | undefined;
+  /** X-Prometheus-Scrape-Timeout-Seconds as sent, '' when absent */
+  scrapeTimeout: string;
+}
+
+export interface GatewayHandlers {
+  /** an accepted connection for Node's HTTP server (its request is still unread) */
+  handoff(fd: number): void;
+  ask(a: GatewayAsk): void;
+}
+
+// Asks as native/glue/stream.cc lays them out: conn, gen, simple per ask; NUL-separated strings.
+export function decodeAsks(meta: Float64Array, text: string, gw: GatewayHandlers): void {
+  const parts = text.split('\0');
+  let k = 0;
+  for (let i = 0; i < meta.length; i += 3) {
+    const simple = meta[i + 2] === 1;
+    const a: GatewayAsk = simple
+      ? { conn: meta[i], gen: meta[i + 1], module: parts[k], target: parts[k + 1], query: undefined, scrapeTimeout: parts[k + 2] }
+      : { conn: meta[i], gen: meta[i + 1], module: '', target: '', query: parts[k], scrapeTimeout: parts[k + 1] };
+    k += simple ? 3 : 2;
+    gw.ask(a);
+  }
+}
+
+// Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
+// bodies joined in one string, so that one conversion to UTF-8 serves the batch.
+export class AnswerBatch {
+  private meta: number[] = [];
+  private types: string[] = [];
+  private bodies: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: string): void }) {}
+
+  add(a: GatewayAsk, status: number, contentType: string, body: string): void {
+    let t = this.types.indexOf(contentType);
+    if (t < 0) t = this.types.push(contentType) - 1;
+    this.meta.push(a.conn, a.gen, status, t, body.length);
+    this.bodies.push(body);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // The answers of one engine batch resolve in the same turn; setImmediate runs after them all.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const meta = Float64Array.from(this.meta);
+    const types = this.types;
+    const text = this.bodies.join('');
+    this.meta = [];
+    this.types = [];
+    this.bodies = [];
+    this.engine.answer(meta, types, text);
+  }
+}
