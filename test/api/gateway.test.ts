@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { get, metric, startDaemon, type RunningDaemon } from '../lab/daemon';
+import { waitFor } from '../lab/wait';
 
 const GZIPPED = gzipSync(Buffer.from('hello, compressed'));
 
@@ -133,7 +134,7 @@ async function rawExchange(port: number, bytes: string, count: number, sock?: ne
   const out: Array<{ status: number; body: string }> = [];
   let buf = Buffer.alloc(0);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} responses:\n${buf.toString('latin1')}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`only ${out.length} of ${count} responses:\n${buf.toString('latin1')}`)), 60_000);
     const onData = (d: Buffer) => {
       buf = Buffer.concat([buf, d]);
       for (;;) {
@@ -187,10 +188,11 @@ before(async () => {
   writeFileSync(cfgFile, MODULES);
   gw = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf']);
   ts = await startDaemon(['--config', cfgFile, '--log.level', 'info', '--no-ebpf'], { SONDE_GATEWAY: '0' });
-  // The gateway takes its module tables a moment after it listens.
-  for (let i = 0; i < 50 && (await gatewayCounts(gw.port)).native === 0; i++) {
+  // The gateway takes its module tables a moment after it listens (bounded wait, probing meanwhile).
+  await waitFor(async () => {
     await fresh(gw.port, `/probe?module=tcp_connect&target=127.0.0.1:${web}`);
-  }
+    return (await gatewayCounts(gw.port)).native > 0;
+  }, 60_000, 50);
 });
 
 after(async () => {
@@ -201,7 +203,7 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-test('the gateway answers /probe as the TypeScript prober does, and says which path answered', { timeout: 60_000 }, async () => {
+test('the gateway answers /probe as the TypeScript prober does, and says which path answered', { timeout: 180_000 }, async () => {
   const cases: Array<{ module: string; target: string; path: 'native' | 'typescript' | 'node'; success: 0 | 1; reason?: string }> = [
     { module: 'tcp_connect', target: `127.0.0.1:${web}`, path: 'native', success: 1 },
     { module: 'tcp_connect', target: `127.0.0.1:${closed}`, path: 'native', success: 0, reason: 'refused' },
@@ -240,7 +242,7 @@ test('the gateway answers /probe as the TypeScript prober does, and says which p
   }
 });
 
-test('one keep-alive connection mixes native and Node requests; pipelined requests are answered in order', { timeout: 30_000 }, async () => {
+test('one keep-alive connection mixes native and Node requests; pipelined requests are answered in order', { timeout: 120_000 }, async () => {
   const probe = (t: string) => `GET /probe?module=tcp_connect&target=${t} HTTP/1.1\r\nHost: x\r\n\r\n`;
   const sock = net.connect(gw.port, '127.0.0.1');
   try {
@@ -268,7 +270,7 @@ test('one keep-alive connection mixes native and Node requests; pipelined reques
   assert.ok(many.every((a) => a.status === 200 && metric(a.body, 'probe_success') === 0));
 });
 
-test('malformed and oversized requests get Node answers; a client gone mid-probe harms nothing', { timeout: 30_000 }, async () => {
+test('malformed and oversized requests get Node answers; a client gone mid-probe harms nothing', { timeout: 120_000 }, async () => {
   const [garbage] = await rawExchange(gw.port, 'HELLO THERE\r\n\r\n', 1);
   assert.equal(garbage.status, 400);
   const [big] = await rawExchange(gw.port, `GET /probe?module=tcp_connect HTTP/1.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 1);
@@ -289,20 +291,22 @@ test('malformed and oversized requests get Node answers; a client gone mid-probe
   assert.equal(gw.child.exitCode, null);
 });
 
-test('a reload hands the gateway the new modules', { timeout: 30_000 }, async () => {
+test('a reload hands the gateway the new modules', { timeout: 120_000 }, async () => {
   const q = `/probe?module=http_2xx&target=${encodeURIComponent(`http://127.0.0.1:${web}/missing`)}`;
   assert.equal(metric((await fresh(gw.port, q)).text, 'probe_success'), 0);
   writeFileSync(cfgFile, MODULES.replace('      preferred_ip_protocol: ip4\n  http_limit:', '      preferred_ip_protocol: ip4\n      valid_status_codes: [404]\n  http_limit:'));
   try {
     assert.equal((await get(gw.port, '/-/reload', { method: 'POST' })).status, 200);
     let ok: number | undefined;
-    for (let i = 0; i < 50 && ok !== 1; i++) {
+    let native = 0;
+    await waitFor(async () => {
       const before = (await gatewayCounts(gw.port)).native;
       ok = metric((await fresh(gw.port, q)).text, 'probe_success');
-      if (ok === 1) assert.equal((await gatewayCounts(gw.port)).native - before, 1, 'answered natively');
-      else await new Promise((r) => setTimeout(r, 50));
-    }
+      native = (await gatewayCounts(gw.port)).native - before;
+      return ok === 1;
+    }, 60_000, 50);
     assert.equal(ok, 1);
+    assert.equal(native, 1, 'answered natively');
   } finally {
     writeFileSync(cfgFile, MODULES);
     await get(gw.port, '/-/reload', { method: 'POST' });
