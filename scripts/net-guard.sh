@@ -6,7 +6,8 @@
 #   - every ICMP echo request and TCP SYN from a lab address,
 # sent to an address outside loopback and the labs' ranges, by the host itself (output hook) or
 # routed by it for a lab namespace (forward hook; a namespace's own netfilter does not see what
-# the host forwards). Each such packet is counted and its destination kept in a set.
+# the host forwards). Each such packet is counted, and its destination (with protocol, port and
+# source) kept in a set.
 #   scripts/net-guard.sh start    creates the table (replacing an old one)
 #   scripts/net-guard.sh check    prints the offending destinations; exit 1 when a counter is not zero
 #   scripts/net-guard.sh stop     removes the table
@@ -26,8 +27,8 @@ start() {
   # other table can drop a packet before it is counted. Policy accept: the guard only watches.
   nft -f - <<EOF
 table inet $TABLE {
-  set dst4 { type ipv4_addr . inet_proto . inet_service; flags dynamic; size 65536; counter; }
-  set dst6 { type ipv6_addr . inet_proto . inet_service; flags dynamic; size 65536; counter; }
+  set dst4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags dynamic; size 65536; counter; }
+  set dst6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; flags dynamic; size 65536; counter; }
   chain sent { type filter hook output priority -500; policy accept; jump check; }
   chain routed { type filter hook forward priority -500; policy accept; jump check; }
   chain check {
@@ -36,17 +37,17 @@ table inet $TABLE {
   }
   chain check4 {
     ip daddr { $ALLOW4 } return
-    udp dport 53 update @dst4 { ip daddr . meta l4proto . th dport } counter
-    tcp dport 53 update @dst4 { ip daddr . meta l4proto . th dport } counter
-    ip saddr $LABS4 icmp type echo-request update @dst4 { ip daddr . meta l4proto . 0 } counter
-    ip saddr $LABS4 tcp flags & (syn | ack) == syn update @dst4 { ip daddr . meta l4proto . th dport } counter
+    udp dport 53 update @dst4 { ip saddr . ip daddr . meta l4proto . th dport } counter
+    tcp dport 53 update @dst4 { ip saddr . ip daddr . meta l4proto . th dport } counter
+    ip saddr $LABS4 icmp type echo-request update @dst4 { ip saddr . ip daddr . meta l4proto . 0 } counter
+    ip saddr $LABS4 tcp flags & (syn | ack) == syn update @dst4 { ip saddr . ip daddr . meta l4proto . th dport } counter
   }
   chain check6 {
     ip6 daddr { $ALLOW6 } return
-    udp dport 53 update @dst6 { ip6 daddr . meta l4proto . th dport } counter
-    tcp dport 53 update @dst6 { ip6 daddr . meta l4proto . th dport } counter
-    ip6 saddr $LABS6 icmpv6 type echo-request update @dst6 { ip6 daddr . meta l4proto . 0 } counter
-    ip6 saddr $LABS6 tcp flags & (syn | ack) == syn update @dst6 { ip6 daddr . meta l4proto . th dport } counter
+    udp dport 53 update @dst6 { ip6 saddr . ip6 daddr . meta l4proto . th dport } counter
+    tcp dport 53 update @dst6 { ip6 saddr . ip6 daddr . meta l4proto . th dport } counter
+    ip6 saddr $LABS6 icmpv6 type echo-request update @dst6 { ip6 saddr . ip6 daddr . meta l4proto . 0 } counter
+    ip6 saddr $LABS6 tcp flags & (syn | ack) == syn update @dst6 { ip6 saddr . ip6 daddr . meta l4proto . th dport } counter
   }
 }
 EOF
@@ -67,13 +68,13 @@ check() {
     for (const item of nftables) {
       for (const elem of item.set?.elem ?? []) {
         const key = elem.elem?.val ?? elem;
-        const parts = key.concat ?? [key];
+        const [src, dst, proto, port] = key.concat ?? [key];
         const count = elem.elem?.counter?.packets;
-        lines.push(`  ${parts.join(" ")}${count === undefined ? "" : ` (${count} packets)`}`);
+        lines.push(`  ${dst} ${proto} ${port} from ${src}${count === undefined ? "" : ` (${count} packets)`}`);
       }
     }
     if (packets === 0) { console.log("net-guard: no DNS query, echo request or SYN left loopback and the labs"); process.exit(0); }
-    console.log(`net-guard: ${packets} packets broke the network rule (destination protocol port):`);
+    console.log(`net-guard: ${packets} packets broke the network rule (destination, protocol, port, source):`);
     console.log(lines.length ? lines.join("\n") : "  (destinations not recorded)");
     process.exit(1);
   ' <<<"$json"

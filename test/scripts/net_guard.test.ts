@@ -75,14 +75,14 @@ privilegedTest('allowed traffic leaves every counter at zero', () => {
 privilegedTest('DNS, echo requests and SYNs to outside addresses are counted and named, routed or sent by the host', () => {
   assert.equal(guard('start').status, 0);
   const cases: { what: string; act: () => void; named: string }[] = [
-    { what: 'echo request routed from a lab address (IPv4)', act: () => ping('c', v4(SERVER_NET, 2)), named: `${v4(SERVER_NET, 2)} icmp 0` },
-    { what: 'echo request routed from a lab address (IPv6)', act: () => ping('c', v6(SERVER_NET, 2)), named: `${v6(SERVER_NET, 2)} ipv6-icmp 0` },
-    { what: 'SYN routed from a lab address (IPv4)', act: () => send('c', 'tcp', v4(SERVER_NET, 2), 8080), named: `${v4(SERVER_NET, 2)} tcp 8080` },
-    { what: 'SYN routed from a lab address (IPv6)', act: () => send('c', 'tcp', v6(SERVER_NET, 2), 8081), named: `${v6(SERVER_NET, 2)} tcp 8081` },
-    { what: 'UDP DNS query the host sends (IPv4)', act: () => send('r', 'udp', v4(SERVER_NET, 2), 53), named: `${v4(SERVER_NET, 2)} udp 53` },
-    { what: 'UDP DNS query the host sends (IPv6)', act: () => send('r', 'udp', v6(SERVER_NET, 2), 53), named: `${v6(SERVER_NET, 2)} udp 53` },
-    { what: 'TCP DNS query the host sends (IPv4)', act: () => send('r', 'tcp', v4(SERVER_NET, 2), 53), named: `${v4(SERVER_NET, 2)} tcp 53` },
-    { what: 'TCP DNS query the host sends (IPv6)', act: () => send('r', 'tcp', v6(SERVER_NET, 2), 53), named: `${v6(SERVER_NET, 2)} tcp 53` },
+    { what: 'echo request routed from a lab address (IPv4)', act: () => ping('c', v4(SERVER_NET, 2)), named: `${v4(SERVER_NET, 2)} icmp 0 from ${v4(CLIENT_NET, 2)}` },
+    { what: 'echo request routed from a lab address (IPv6)', act: () => ping('c', v6(SERVER_NET, 2)), named: `${v6(SERVER_NET, 2)} ipv6-icmp 0 from ${v6(CLIENT_NET, 2)}` },
+    { what: 'SYN routed from a lab address (IPv4)', act: () => send('c', 'tcp', v4(SERVER_NET, 2), 8080), named: `${v4(SERVER_NET, 2)} tcp 8080 from ${v4(CLIENT_NET, 2)}` },
+    { what: 'SYN routed from a lab address (IPv6)', act: () => send('c', 'tcp', v6(SERVER_NET, 2), 8081), named: `${v6(SERVER_NET, 2)} tcp 8081 from ${v6(CLIENT_NET, 2)}` },
+    { what: 'UDP DNS query the host sends (IPv4)', act: () => send('r', 'udp', v4(SERVER_NET, 2), 53), named: `${v4(SERVER_NET, 2)} udp 53 from ${v4(SERVER_NET, 1)}` },
+    { what: 'UDP DNS query the host sends (IPv6)', act: () => send('r', 'udp', v6(SERVER_NET, 2), 53), named: `${v6(SERVER_NET, 2)} udp 53 from ${v6(SERVER_NET, 1)}` },
+    { what: 'TCP DNS query the host sends (IPv4)', act: () => send('r', 'tcp', v4(SERVER_NET, 2), 53), named: `${v4(SERVER_NET, 2)} tcp 53 from ${v4(SERVER_NET, 1)}` },
+    { what: 'TCP DNS query the host sends (IPv6)', act: () => send('r', 'tcp', v6(SERVER_NET, 2), 53), named: `${v6(SERVER_NET, 2)} tcp 53 from ${v6(SERVER_NET, 1)}` },
   ];
   for (const c of cases) {
     const before = guard('check');
