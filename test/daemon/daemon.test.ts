@@ -120,7 +120,7 @@ test('a daemon whose log reader is gone keeps running, counts the lost lines and
     assert.equal((await get(d.port, '/-/reload', { method: 'POST' })).status, 200); // logs a line at info
     await until('the lost line to be counted', async () => ((metric((await get(d.port, '/metrics')).text, 'sonde_log_lines_dropped_total') ?? 0) >= 1 ? true : undefined));
     d.child.kill('SIGTERM');
-    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
+    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000).unref())]);
     assert.equal(code, 0);
   } finally {
     if (d.child.exitCode === null) d.child.kill('SIGKILL');
