@@ -44,7 +44,7 @@ privilegedTest('more probes than table slots wait for free slots instead of fail
     // Each slot is held until its timeout (to catch duplicates), so 100 probes in 16 slots take
     // ceil(100/16) = 7 timeouts. The timeout is long enough that a loaded machine (sanitizer build,
     // busy cores: 50 ms lost 1 reply in 100 there) still gets every loopback reply in time.
-    const timeoutMs = 1500;
+    const timeoutMs = 1000;
     const started = Date.now();
     const out = await echo(e, addrs, timeoutMs);
     assert.equal(out.filter((o) => o.kind === 'reply').length, 100, JSON.stringify(out.filter((o) => o.kind !== 'reply')));
