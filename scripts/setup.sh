@@ -30,12 +30,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # nginx's package starts a server on :80 by default; our tests start their own, so keep it off.
-    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi
+    # nginx's package starts a server on :80 by default; our tests start their own, so keep it off for
+    # this install only: a policy-rc.d we create is removed again (also on failure), or every later apt
+    # install on the host would leave its service stopped. One that was there already is left alone.
+    policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      policy=/usr/sbin/policy-rc.d
+      trap 'rm -f "$policy"' EXIT
+      printf '#!/bin/sh\nexit 101\n' > "$policy"
+      chmod +x "$policy"
+    fi
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/sonde-apt.log 2>&1 || {
       apt-get update -q >>/tmp/sonde-apt.log 2>&1
       apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/sonde-apt.log 2>&1 || { tail -20 /tmp/sonde-apt.log >&2; exit 1; }
     }
+    if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
   else
     log "missing Debian packages (run as root to install them): ${missing[*]}"
   fi

@@ -4,6 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Under CI (as root) the network rule is watched for the whole run: scripts/net-guard.sh counts DNS
+# queries, echo requests and SYNs that leave loopback and the labs' ranges; any makes the run fail
+# with the destinations named. The table is removed on every exit, failed or not.
+if [ "${CI:-}" = true ] && [ "$(id -u)" -eq 0 ]; then
+  guard_end() {
+    local rc=$?
+    echo "== network rule"
+    bash scripts/net-guard.sh check || rc=1
+    bash scripts/net-guard.sh stop
+    exit $rc
+  }
+  bash scripts/net-guard.sh start
+  trap guard_end EXIT
+fi
+
 echo "== lint"
 npx --no-install eslint --max-warnings 0 .
 echo "== type-check"
@@ -24,4 +39,5 @@ if [ ${#transport_files[@]} -gt 0 ]; then
   SONDE_FAST_PATH=0 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout "${transport_files[@]}"
 fi
 # One file at a time: the lab tests create network namespaces and must not race each other.
-exec node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout "${files[@]}"
+# Not exec: the guard's exit trap must run after the tests.
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout "${files[@]}"

@@ -34,9 +34,10 @@ interface PingTarget {
 
 const COUNT = 5;
 
-/** `sonde ping --explain --json` as an operator runs it, bounded to 20 s. */
+/** `sonde ping --explain --json` as an operator runs it (runSonde bounds it). The per-echo timeout
+ * only bounds a loaded machine: answers here come from kernels in microseconds. */
 async function pingExplain(extra: string[] = []): Promise<{ code: number | null; targets: PingTarget[]; stderr: string }> {
-  const args = ['ping', '-c', String(COUNT), '-i', '100ms', '-t', '400ms', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
+  const args = ['ping', '-c', String(COUNT), '-i', '100ms', '-t', '2s', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
   const { code, stdout, stderr } = await runSonde(args);
   assert.ok(stdout.trim().startsWith('['), `sonde ping printed no JSON (exit ${code}):\n${stderr}`);
   return { code, targets: JSON.parse(stdout) as PingTarget[], stderr };
@@ -129,7 +130,7 @@ privilegedTest('a clean run of 10,000 echoes has no drop and no attribution', as
     tracer.attachXdp(lab.p0);
     const matched0 = tracer.stats().xdpMatched;
     const engine = testRuntime.icmp();
-    const [round] = await echoRounds(engine, [TARGET_ADDR], { pings: 10_000, interval: 0.0005, timeout: 2, flows: registry });
+    const [round] = await echoRounds(engine, [TARGET_ADDR], { pings: 10_000, interval: 0.0005, timeout: 10, flows: registry });
     await tracer.drain();
     assert.equal(round.sent, 10_000);
     assert.equal(round.received, 10_000, 'every echo answered');

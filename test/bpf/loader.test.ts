@@ -8,6 +8,7 @@ import path from 'node:path';
 import { dropReasonNames, kernelSymbol } from '../../src/native/bpf';
 import { Lab, sh } from '../lab/netns';
 import { privilegedTest } from '../lab/privileged';
+import { waitFor } from '../lab/wait';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BPF_MODULE = path.join(ROOT, 'dist', 'src', 'native', 'bpf.js');
@@ -40,7 +41,7 @@ privilegedTest('without CAP_BPF and CAP_PERFMON one "eBPF unavailable" message i
     const a = openDropTracer({}, (m) => msgs.push(m));
     const b = openDropTracer({}, (m) => msgs.push(m));
     console.log(JSON.stringify({ a, b, msgs }));`;
-  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { a: unknown; b: unknown; msgs: string[] };
   assert.equal(out.a, null);
@@ -66,7 +67,7 @@ privilegedTest('the programs are gone once their process is SIGKILLed (bpf_link,
       setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const ids = await new Promise<number[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('child did not attach in 15 s')), 15_000);
+      const timer = setTimeout(() => reject(new Error('child did not attach in 60 s')), 60_000);
       child.stdout.once('data', (d: Buffer) => {
         clearTimeout(timer);
         resolve(JSON.parse(d.toString()) as number[]);
@@ -77,8 +78,8 @@ privilegedTest('the programs are gone once their process is SIGKILLed (bpf_link,
     assert.match(sh('ip', ['link', 'show', 'sdbpfkh']), /xdp/);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    // The kernel frees programs after an RCU grace period: poll briefly.
-    for (let i = 0; i < 50 && ids.some(progExists); i++) await new Promise((r) => setTimeout(r, 100));
+    // The kernel frees programs after an RCU grace period: poll (bounded).
+    await waitFor(() => !ids.some(progExists), 30_000, 100);
     for (const id of ids) assert.equal(progExists(id), false, `program ${id} is gone`);
     assert.doesNotMatch(sh('ip', ['link', 'show', 'sdbpfkh']), /xdp/, 'XDP detached from the interface');
   } finally {

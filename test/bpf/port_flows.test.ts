@@ -33,7 +33,7 @@ after(() => {
 
 // Ports from the top of sonde's source range, away from what other tests of this process take.
 async function refusedFrom(sourcePort: number): Promise<void> {
-  const r = await pool.probe({ address: '127.0.0.1', port: closedPort, timeoutMs: 2000, sourcePort });
+  const r = await pool.probe({ address: '127.0.0.1', port: closedPort, timeoutMs: 10_000, sourcePort });
   assert.equal(r.code, 'ECONNREFUSED');
   await registry.drain();
 }

@@ -2,7 +2,9 @@
 // flow so the tracer matches its packets. Bounded in time; never throws on loss (loss is the point).
 import dgram from 'node:dgram';
 import type { BpfFlowRegistry } from '../../src/attribution/registry';
+import type { Attribution } from '../../src/result';
 import { PROBE_ADDR, TARGET_ADDR } from '../lab/faultlab';
+import { waitFor } from '../lab/wait';
 
 export interface Exchange {
   id: number;
@@ -62,4 +64,22 @@ export async function udpExchange(registry: BpfFlowRegistry, o: ExchangeOptions)
   });
   if (open) sock.close();
   return out;
+}
+
+/**
+ * The attribution of a flow once its loss has been accounted for: the reply (and the drop that
+ * frees it) can reach the probe host late on a loaded machine, so explain() is polled until
+ * `settled` holds, bounded; the last answer is returned either way, for the test to assert on.
+ */
+export async function explainWhen(registry: BpfFlowRegistry, id: number, settled: (a: Attribution) => boolean, timeoutMs = 30_000): Promise<Attribution> {
+  let last: Attribution = { verdict: 'unknown' };
+  await waitFor(
+    async () => {
+      [last] = await registry.explain(id);
+      return settled(last);
+    },
+    timeoutMs,
+    50,
+  );
+  return last;
 }

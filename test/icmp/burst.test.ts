@@ -2,7 +2,7 @@
 // engine, every one answered and accounted for; fping runs over the same targets in the same run
 // for the ratio (fping can keep at most 65,535 pings outstanding, so it sends 254 x 250).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { IcmpEngine } from '../../src/native/icmp';
 import { Lab } from '../lab/netns';
@@ -35,7 +35,7 @@ privilegedTest('a burst of 100k echoes to 254 addresses is answered in full, wit
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise<void>((resolve) =>
-      engine.echo(addrs, { timeoutMs: 5000 }, (_i, o) => (o.kind === 'reply' ? replies++ : o.kind === 'duplicate' ? 0 : other++), resolve),
+      engine.echo(addrs, { timeoutMs: 15_000 }, (_i, o) => (o.kind === 'reply' ? replies++ : o.kind === 'duplicate' ? 0 : other++), resolve),
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
@@ -46,9 +46,11 @@ privilegedTest('a burst of 100k echoes to 254 addresses is answered in full, wit
     assert.equal(c.duplicates, 0);
     const ours = addrs.length / seconds;
 
+    // fping only gives the ratio (a figure, not an assertion): its exit status is reported, not judged.
     const f0 = performance.now();
-    execFileSync('fping', ['-q', '-c', '250', '-p', '0.5', '-i', '0', ...targets], { stdio: 'pipe' });
+    const fping = spawnSync('fping', ['-q', '-c', '250', '-p', '0.5', '-i', '0', ...targets], { stdio: 'pipe', timeout: 300_000 });
     const fpingRate = (254 * 250) / ((performance.now() - f0) / 1000);
+    if (fping.status !== 0) t.diagnostic(`fping exited with ${fping.status ?? fping.signal}: its rate is only indicative`);
     t.diagnostic(`sonde: ${addrs.length} echoes in ${seconds.toFixed(3)} s = ${Math.round(ours)}/s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, kernel TX stamps ${c.txKernelTimestamps}`);
     t.diagnostic(`fping: ${254 * 250} pings = ${Math.round(fpingRate)}/s; ratio sonde/fping ${(ours / fpingRate).toFixed(2)}`);
   } finally {

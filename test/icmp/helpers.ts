@@ -21,7 +21,11 @@ export function icmpModule(over: Partial<ICMPModule> = {}): Module {
   return { name: 'icmp_test', prober: 'icmp', timeout: 2, icmp } as unknown as Module;
 }
 
-export async function probe(target: string, over: Partial<ICMPModule> = {}, timeoutSeconds = 2): Promise<ProbeResult> {
+/**
+ * One icmp probe. The default deadline is generous: a probe that succeeds ends at its last reply,
+ * so only a loaded machine ever uses it; tests that expect loss pass a shorter one.
+ */
+export async function probe(target: string, over: Partial<ICMPModule> = {}, timeoutSeconds = 10): Promise<ProbeResult> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutSeconds * 1000);
   try {

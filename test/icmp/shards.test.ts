@@ -40,7 +40,7 @@ interface ChildSpec {
   count: number;
   /** one burst per entry, with DF set or not */
   df: boolean[];
-  /** per-probe timeout (default 500 ms) */
+  /** per-probe timeout (default 2 s: replies take microseconds, a loaded machine gets room) */
   timeoutMs?: number;
 }
 
@@ -58,13 +58,13 @@ async function childMain(spec: ChildSpec): Promise<ChildResult> {
     const kinds = new Map<IcmpOutcomeKind, number>();
     const perProbe = addrs.map(() => 0);
     await new Promise<void>((resolve) =>
-      e.echo(addrs, { timeoutMs: spec.timeoutMs ?? 500, df }, (i, o) => {
+      e.echo(addrs, { timeoutMs: spec.timeoutMs ?? 2000, df }, (i, o) => {
         kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
         if (o.kind !== 'duplicate') perProbe[i]++;
       }, resolve),
     );
     // Past the deadline, so a late copy would show as a duplicate or a late reply in the counters.
-    await new Promise((r) => setTimeout(r, (spec.timeoutMs ?? 500) + 100));
+    await new Promise((r) => setTimeout(r, (spec.timeoutMs ?? 2000) + 100));
     bursts.push({ kinds: [...kinds], notOnce: perProbe.filter((n) => n !== 1).length });
   }
   const counters = e.counters();
@@ -77,7 +77,7 @@ function inLab(spec: ChildSpec): ChildResult {
   const out = execFileSync('ip', ['netns', 'exec', l.ns('h'), process.execPath, __filename], {
     encoding: 'utf8',
     env: { ...process.env, SONDE_SHARDS_CHILD: JSON.stringify(spec) },
-    timeout: 30_000,
+    timeout: 120_000,
   });
   return JSON.parse(out) as ChildResult;
 }

@@ -9,7 +9,7 @@ export interface SondeRun {
   stderr: string;
 }
 
-export async function runSonde(args: string[], timeoutMs = 20_000): Promise<SondeRun> {
+export async function runSonde(args: string[], timeoutMs = 120_000): Promise<SondeRun> {
   const child = spawn(process.execPath, [SONDE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -23,7 +23,8 @@ export const ROUTER_P1 = '198.19.242.2';
 export const PORTS = { echo: 7, delayedEcho: 8, burst: 9, tcp: 80 } as const;
 export const BURST_COUNT = 100;
 export const BURST_SIZE = 1000;
-export const ECHO_DELAY_MS = 300;
+// Long enough that a probe socket closed 20 ms after sending is surely gone when the echo comes back.
+export const ECHO_DELAY_MS = 1000;
 
 // Runs in the target namespace under `node -e`: UDP echo, delayed echo, burst replies, a TCP listener.
 const SERVICES = `
@@ -71,7 +72,7 @@ export class FaultLab {
     L.route('tgt', '198.19.240.0/22', '198.19.241.1');
     this.services = L.spawn('tgt', [process.execPath, '-e', SERVICES]);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('lab services did not start in 10 s')), 10_000);
+      const timer = setTimeout(() => reject(new Error('lab services did not start in 60 s')), 60_000);
       let out = '';
       this.services!.stdout!.on('data', (d: Buffer) => {
         out += d.toString();

@@ -28,7 +28,7 @@ export class NotifyListener {
   }
 
   /** Resolves with the first message containing `needle` (already received or arriving within timeoutMs). */
-  async waitFor(needle: string, timeoutMs = 10_000): Promise<string> {
+  async waitFor(needle: string, timeoutMs = 60_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.messages.find((m) => m.split('\n').includes(needle));

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { StreamPool, type StreamResult } from '../../src/native/stream';
 import { requestBytes } from '../../src/probers/http/wire';
+import { waitFor } from '../lab/wait';
 import { cannedHttp, close, closedPort, fullBacklog, tcpListener } from './stream_servers';
 
 let pool = new StreamPool();
@@ -17,16 +18,18 @@ after(async () => {
   await Promise.all(servers.map(close));
 });
 
+// Loopback answers in microseconds: this deadline only bounds a loaded machine (sanitizers, busy cores).
+const T = 10_000;
 const get = (p: string, host = '127.0.0.1') => requestBytes('GET', p, host, { 'user-agent': 'sonde-test' });
 
 test('a connect to a listening port succeeds, reports its local port and resets the connection', async () => {
   const { server, port } = await tcpListener();
   servers.push(server);
-  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: T });
   assert.equal(r.errno, 0);
   assert.equal(r.phase, 'done');
   assert.ok(r.localPort > 0);
-  assert.ok(r.timings.connect > 0 && r.timings.connect < 1, `connect ${r.timings.connect}`);
+  assert.ok(r.timings.connect > 0 && r.timings.connect < T / 1000, `connect ${r.timings.connect} s`);
   assert.equal(r.statusCode, 0);
   // RST close: no TIME_WAIT left behind for this connection (the port alone may match others' sockets).
   const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${port} )`]).toString().trim();
@@ -36,18 +39,14 @@ test('a connect to a listening port succeeds, reports its local port and resets 
 test('a graceful connect probe closes with FIN and so leaves TIME_WAIT on this side', async () => {
   const { server, port } = await tcpListener();
   servers.push(server);
-  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, graceful: true });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: T, graceful: true });
   assert.equal(r.errno, 0);
-  let tw = '';
-  for (let i = 0; i < 20 && tw === ''; i++) {
-    await new Promise((res) => setTimeout(res, 20));
-    tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${port} )`]).toString().trim();
-  }
-  assert.notEqual(tw, '', 'expected a TIME_WAIT socket for the graceful close');
+  const timeWait = () => execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${port} )`]).toString().trim();
+  assert.ok(await waitFor(() => timeWait() !== ''), 'expected a TIME_WAIT socket for the graceful close');
 });
 
 test('a connect to a closed port fails with ECONNREFUSED in the connect phase', async () => {
-  const r = await pool.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: 2000 });
+  const r = await pool.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: T });
   assert.equal(r.code, 'ECONNREFUSED');
   assert.equal(r.phase, 'connect');
 });
@@ -58,7 +57,8 @@ test('a connect to a listener with a full accept queue times out in the connect 
     const r = await pool.probe({ address: '127.0.0.1', port: lst.port, timeoutMs: 300 });
     assert.equal(r.code, 'ETIMEDOUT');
     assert.equal(r.phase, 'connect');
-    assert.ok(r.timings.total >= 0.29 && r.timings.total < 1, `total ${r.timings.total}`);
+    // Not before the timeout; the upper bound only says it did not wait for the kernel's SYN retries.
+    assert.ok(r.timings.total >= 0.29 && r.timings.total < 5, `total ${r.timings.total}`);
   } finally {
     lst.stop();
   }
@@ -67,7 +67,8 @@ test('a connect to a listener with a full accept queue times out in the connect 
 test('a server that accepts but never answers times out in the processing phase', async () => {
   const { server, port } = await cannedHttp(() => null);
   servers.push(server);
-  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 300, request: get('/') });
+  // Long enough that the connect is surely done before it: the timeout must strike while waiting for the answer.
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, request: get('/') });
   assert.equal(r.code, 'ETIMEDOUT');
   assert.equal(r.phase, 'processing');
   assert.ok(r.timings.connect > 0);
@@ -128,7 +129,7 @@ test('HTTP responses are framed, counted and judged', async (t) => {
   for (const c of HTTP_CASES) {
     await t.test(c.what, async () => {
       const request = requestBytes(c.head ? 'HEAD' : 'GET', c.path, 'localhost');
-      const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 3000, request, headRequest: c.head, bodyLimit: c.bodyLimit });
+      const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: T, request, headRequest: c.head, bodyLimit: c.bodyLimit });
       const got = Object.fromEntries(Object.keys(c.want).map((k) => [k, r[k as keyof StreamResult]]));
       assert.deepEqual(got, c.want);
       if (r.errno === 0) {
@@ -144,12 +145,12 @@ test('HTTP responses are framed, counted and judged', async (t) => {
 test('the raw response head is returned, capped at headerCapture bytes', async () => {
   const srv = await cannedHttp((p) => RESPONSES[p] ?? '');
   servers.push(srv.server);
-  const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl') });
+  const r = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: T, request: get('/cl') });
   assert.equal(r.head, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\n');
   // The server closed first ("Connection: close"), so no TIME_WAIT is left on our side.
   const tw = execFileSync('ss', ['-Htan', 'state', 'time-wait', `( sport = :${r.localPort} and dport = :${srv.port} )`]).toString().trim();
   assert.equal(tw, '');
-  const short = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: 2000, request: get('/cl'), headerCapture: 15 });
+  const short = await pool.probe({ address: '127.0.0.1', port: srv.port, timeoutMs: T, request: get('/cl'), headerCapture: 15 });
   assert.equal(short.head, 'HTTP/1.1 200 OK');
 });
 
@@ -158,20 +159,20 @@ test('probes bound to a source address come from it', async () => {
   const { server, port } = await tcpListener();
   server.on('connection', (s) => seen.push(s.remoteAddress ?? ''));
   servers.push(server);
-  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, sourceAddress: '127.0.0.2', graceful: true });
+  const r = await pool.probe({ address: '127.0.0.1', port, timeoutMs: T, sourceAddress: '127.0.0.2', graceful: true });
   assert.equal(r.errno, 0);
-  for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+  await waitFor(() => seen.length > 0);
   assert.deepEqual(seen, ['127.0.0.2']);
 });
 
 test('IPv6 ::1 works for connect and HTTP probes', async () => {
   const srv = await cannedHttp((p) => RESPONSES[p] ?? '', '::1');
   servers.push(srv.server);
-  const c = await pool.probe({ address: '::1', port: srv.port, timeoutMs: 2000 });
+  const c = await pool.probe({ address: '::1', port: srv.port, timeoutMs: T });
   assert.equal(c.errno, 0);
-  const h = await pool.probe({ address: '::1', port: srv.port, timeoutMs: 2000, request: get('/404', '[::1]') });
+  const h = await pool.probe({ address: '::1', port: srv.port, timeoutMs: T, request: get('/404', '[::1]') });
   assert.equal(h.statusCode, 404);
-  const refused = await pool.probe({ address: '::1', port: await closedPort('::1'), timeoutMs: 2000 });
+  const refused = await pool.probe({ address: '::1', port: await closedPort('::1'), timeoutMs: T });
   assert.equal(refused.code, 'ECONNREFUSED');
 });
 
@@ -216,16 +217,16 @@ test('an idle engine does not keep the process alive, a pending probe does', () 
     const srv = net.createServer((c) => c.unref().on('error', () => {})).listen(0, '127.0.0.1', async () => {
       srv.unref();
       const port = srv.address().port;
-      const r = await s.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+      const r = await s.probe({ address: '127.0.0.1', port, timeoutMs: 10000 });
       // The server never answers: this probe is pending for 300 ms with nothing else alive.
       s.probe({ address: '127.0.0.1', port, timeoutMs: 300, request: Buffer.from('GET / HTTP/1.1\\r\\n\\r\\n') })
         .then((r2) => console.log('first', r.errno, 'second', r2.code));
     });`;
-  const t0 = Date.now();
-  const out = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+  // Kept alive by an idle engine, the process would be killed by spawnSync's timeout (signal, no status).
+  const out = spawnSync(process.execPath, ['-e', script], { timeout: 60_000, encoding: 'utf8' });
+  assert.equal(out.signal, null, 'process exited on its own once idle');
   assert.equal(out.status, 0, out.stderr);
   assert.equal(out.stdout.trim(), 'first 0 second ETIMEDOUT');
-  assert.ok(Date.now() - t0 < 5000, 'process exited on its own once idle');
 });
 
 test('with every slot busy a probe waits in the queue, and its timeout counts there', async () => {
@@ -235,9 +236,11 @@ test('with every slot busy a probe waits in the queue, and its timeout counts th
   pool = new StreamPool({ capacity: 1 });
   try {
     assert.equal(pool.capacity, 1);
-    const first = pool.probe({ address: '127.0.0.1', port, timeoutMs: 400, request: get('/') });
+    // The first holds the only slot for 2 s (its connect long done), the second's 100 ms run out in
+    // the queue behind it, the third has time to spare after the first.
+    const first = pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000, request: get('/') });
     const second = pool.probe({ address: '127.0.0.1', port, timeoutMs: 100 });
-    const third = pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000 });
+    const third = pool.probe({ address: '127.0.0.1', port, timeoutMs: 2000 + T });
     const [a, b, c] = await Promise.all([first, second, third]);
     assert.deepEqual([a.code, a.phase], ['ETIMEDOUT', 'processing']);
     assert.deepEqual([b.code, b.phase], ['ETIMEDOUT', 'queued']);

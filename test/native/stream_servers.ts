@@ -2,6 +2,7 @@
 // path with exact canned bytes (so framing edge cases are under the test's control), a listener
 // whose accept queue is full, and a closed port.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
 
 export async function listen(server: net.Server, host: string): Promise<number> {
@@ -77,14 +78,16 @@ export async function fullBacklog(): Promise<{ port: number; stop: () => void }>
     child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
   });
   const held: net.Socket[] = [];
-  // backlog 0 still queues one connection; a few more sit in SYN retries. Fill it, then wait for
-  // the queue to be full (a connect that does not complete within 200 ms).
+  // backlog 0 still queues one connection (the queue is full past sk_max_ack_backlog); a few more
+  // sit in SYN retries. The queue is full once one of them has connected.
+  const queued: Promise<unknown>[] = [];
   for (let i = 0; i < 4; i++) {
     const c = net.connect(port, '127.0.0.1');
     c.on('error', () => undefined);
     held.push(c);
+    queued.push(once(c, 'connect'));
   }
-  await new Promise((r) => setTimeout(r, 200));
+  await Promise.race(queued);
   return {
     port,
     stop: () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { StreamPool } from '../../src/native/stream';
 import { requestBytes } from '../../src/probers/http/wire';
+import { waitFor } from '../lab/wait';
 import { closedPort } from './stream_servers';
 
 const pool = new StreamPool();
@@ -47,16 +48,13 @@ http {
 `,
   );
   nginx = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: 'inherit' });
-  // Ready when it accepts: bounded to 5 s.
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
+  // Ready when it accepts (the bound is for a loaded machine).
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
       const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
       c.on('error', () => resolve(false));
     });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('nginx did not start');
+  if (!(await waitFor(accepts, 30_000, 50))) throw new Error('nginx did not start');
 }
 
 /** Runs `total` operations with at most `inFlight` pending; returns operations per second. */

@@ -15,7 +15,7 @@ export interface CliRun {
 }
 
 /** Runs `sonde ARGS` inside a lab namespace, as a user would with `ip netns exec`. */
-export function sondeIn(lab: Lab, ns: string, args: string[], timeoutMs = 20_000): Promise<CliRun> {
+export function sondeIn(lab: Lab, ns: string, args: string[], timeoutMs = 60_000): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile('ip', ['netns', 'exec', lab.ns(ns), process.execPath, SONDE_BIN, ...args], { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
@@ -42,15 +42,6 @@ export function macOf(lab: Lab, ns: string, ifname: string): string {
   return links[0].address;
 }
 
-/** Polls (bounded: 100 x 100 ms) until `pred` holds; returns whether it did. */
-export async function waitFor(pred: () => boolean, tries = 100, stepMs = 100): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return pred();
-}
-
 /** A scratch directory for config and pid files, removed by the returned cleanup. */
 export function scratch(): { dir: string; write(name: string, text: string): string; remove(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-ndp-'));
@@ -68,13 +59,14 @@ export function scratch(): { dir: string; write(name: string, text: string): str
 }
 
 /**
- * Sends hand-made RAs from the router namespace (python3 raw socket; bounded: 15 rounds, 0.2 s
- * apart): a valid one (hop limit 255, link-local source), one with hop limit 64, and one from a
- * global source. Each carries a distinct MTU option so the receiver's report can tell them apart.
+ * Sends hand-made RAs from the router namespace (python3 raw socket; bounded: argv[3] rounds,
+ * 0.2 s apart, "ready" printed after the first): a valid one (hop limit 255, link-local source),
+ * one with hop limit 64, and one from a global source. Each carries a distinct MTU option so the
+ * receiver's report can tell them apart.
  */
 export const INJECT_RAS_PY = `
 import socket, struct, sys, time
-ifname, glob = sys.argv[1], sys.argv[2]
+ifname, glob, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 idx = socket.if_nametoindex(ifname)
 def ra(mtu):
     return struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 600, 0, 0) + struct.pack('!BBHI', 5, 1, 0, mtu)
@@ -86,8 +78,10 @@ def sock(hops, src):
         s.bind((src, 0, 0, idx))
     return s
 kinds = [(sock(255, None), 1500), (sock(64, None), 1464), (sock(255, glob), 1280)]
-for i in range(15):
+for i in range(rounds):
     for s, mtu in kinds:
         s.sendto(ra(mtu), ('ff02::1', 0, 0, idx))
+    if i == 0:
+        print('ready', flush=True)
     time.sleep(0.2)
 `;

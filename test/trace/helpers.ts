@@ -23,14 +23,20 @@ export interface TraceJson {
   }>;
 }
 
-export function sondeTrace(args: string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string; json?: TraceJson } {
+export function sondeTrace(args: string[], timeoutMs = 120_000): { status: number | null; stdout: string; stderr: string; json?: TraceJson } {
   const r = spawnSync(process.execPath, [SONDE, 'trace', ...args], { encoding: 'utf8', timeout: timeoutMs });
   let json: TraceJson | undefined;
   if (args.includes('--json') && r.stdout.trim().startsWith('{')) json = JSON.parse(r.stdout) as TraceJson;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
 }
 
-/** The flags every lab trace uses: fast rounds, short timeouts, a small TTL window. */
+/**
+ * Seconds a lab probe waits for its answer: answers take microseconds here, so this only bounds a
+ * loaded machine (rounds are pipelined, so a lost probe costs one timeout at the end, not per round).
+ */
+export const PROBE_TIMEOUT = 5;
+
+/** The flags every lab trace uses: fast rounds, a generous timeout, a small TTL window. */
 export function fast(target: string, proto: string, extra: string[] = []): string[] {
-  return [target, '--proto', proto, '--max-ttl', '8', '--interval', '0.02', '--timeout', '0.5', '--json', ...(target.includes(':') ? ['-6'] : []), ...extra];
+  return [target, '--proto', proto, '--max-ttl', '8', '--interval', '0.02', '--timeout', String(PROBE_TIMEOUT), '--json', ...(target.includes(':') ? ['-6'] : []), ...extra];
 }
