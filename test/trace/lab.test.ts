@@ -74,9 +74,11 @@ privilegedTest('dropping 30% of probes at r2 shows as loss at TTL 2 and every ho
       assert.equal(j.reached, true);
       assert.deepEqual(j.hops.map((h) => h.ttl), [1, 2, 3, 4]);
       assert.equal(j.hops[0].loss, 0, `${target}: no loss before r2`);
-      // 120 probes at p = 0.3: standard deviation 0.042; [0.15, 0.45] is more than 3.5 of them.
+      // 120 probes at p = 0.3: standard deviation 0.042; [0.1, 0.5] is more than 4.5 of them (a CI run
+      // once saw 0.14 at one hop: 3.7 of them, too close for six checks a run).
+      console.log(`${target} ${proto} loss by ttl: ${j.hops.map((h) => `${h.ttl}:${h.received}/${h.sent}`).join(" ")}`);
       for (const h of j.hops.slice(1)) {
-        assert.ok(h.loss >= 0.15 && h.loss <= 0.45, `${target} ${proto} ttl ${h.ttl}: loss ${h.loss} (${h.received}/${h.sent})`);
+        assert.ok(h.loss >= 0.1 && h.loss <= 0.5, `${target} ${proto} ttl ${h.ttl}: loss ${h.loss} (${h.received}/${h.sent})`);
         assert.equal(h.sent, 120);
       }
     }

@@ -60,7 +60,12 @@ function escapeLabel(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+// Most values of a probe are small integers (success, status, versions, counts): their text is
+// made once. Number-to-string was the renderer's largest cost at tens of thousands of answers a second.
+const SMALL_INTS: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
+
 function formatValue(v: number): string {
+  if (v >= 0 && v < 1024 && Number.isInteger(v)) return SMALL_INTS[v];
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';

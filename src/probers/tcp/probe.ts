@@ -9,7 +9,7 @@ import type { ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { fastConnect, fastPathFor } from '../fast';
 import { trackSocketFlow } from '../flows';
-import { resolveTarget } from '../resolve';
+import { resolveLocal, resolveTarget } from '../resolve';
 import { runDialogue, type DialogueIO } from './dialogue';
 import { LineReader } from './lines';
 import { handshake, tlsClientOptions } from './tls';
@@ -203,7 +203,9 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   const lookupStart = performance.now();
   try {
     // The run's signal is read only for a name lookup: an address makes no timer.
-    const resolved = await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run);
+    // An address or a hosts-file name is answered at once: no promise for the common case.
+    const resolved =
+      resolveLocal(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback) ?? (await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run));
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {
