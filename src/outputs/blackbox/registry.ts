@@ -69,6 +69,9 @@ function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  // Nanoseconds are all a clock here gives: seconds from performance.now() differences carry 17
+  // digits of float noise (0.00003318899999999303), which cost the most to print and mean nothing.
+  if (Math.abs(v) < 1e6) return String(Math.round(v * 1e9) / 1e9);
   return String(v);
 }
 
