@@ -265,7 +265,9 @@ test('a failed /probe is logged once, at debug level, with the regex as configur
     const target = `http://127.0.0.1:${web}/hello/${d.port}`;
     const r = await fresh(d.port, `/probe?module=http_body_ci&target=${encodeURIComponent(target)}`);
     assert.equal(metric(r.text, 'probe_success'), 0);
-    const tcpTarget = `127.0.0.1:${await closedPort()}`; // a target of its own: its lines are this request's
+    // A target of its own, so its lines are this request's: the kernel may hand out the same free
+    // port again, and earlier tests probed 127.0.0.1's closed ports; nobody probes 127.0.0.21/22.
+    const tcpTarget = `127.0.0.${d === gw ? 21 : 22}:${await closedPort()}`;
     await fresh(d.port, `/probe?module=tcp_connect&target=${tcpTarget}`);
     // The log line is written before the answer; give the pipe a moment all the same.
     let lines: Array<Record<string, unknown>> = [];
