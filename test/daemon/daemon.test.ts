@@ -8,6 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { get, metric, startDaemon } from '../lab/daemon';
 import { NotifyListener } from '../lab/notify';
+import { until } from '../lab/wait';
 
 async function tcpServer(): Promise<{ port: number; accepted: () => number; close: () => void }> {
   let n = 0;
@@ -35,17 +36,6 @@ tasks:
     interval: 500ms
     timeout: 450ms
 ${extraTask}`;
-}
-
-// The bound is for a loaded machine; each wait ends as soon as its condition holds.
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('daemon lifecycle: ready, metrics, probe, reloads, graceful stop', { timeout: 240_000 }, async () => {

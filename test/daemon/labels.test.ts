@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { get, metric, startDaemon } from '../lab/daemon';
+import { until } from '../lab/wait';
 
 async function listening(): Promise<net.Server> {
   const srv = net.createServer((s) => {
@@ -23,16 +24,6 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as net.AddressInfo).port;
   await new Promise((r) => srv.close(r));
   return port;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('task labels are on /metrics, /results and log lines of a running daemon', { timeout: 60_000 }, async () => {
@@ -65,9 +56,11 @@ tasks:
   const d = await startDaemon(['--config', cfgFile]);
   try {
     const L = 'task="web",team="web",note="say \\"hi\\""';
-    const text = await until('both results of web counted', async () => {
+    // Each task's first run falls at its own phase of the interval: wait for both tasks.
+    const text = await until('both results of web and one of plain counted', async () => {
       const t = (await get(d.port, '/metrics')).text;
-      return (metric(t, `sonde_probes_total{${L},result="success"}`) ?? 0) >= 1 && (metric(t, `sonde_probes_total{${L},result="failure"}`) ?? 0) >= 1 ? t : undefined;
+      const web = (metric(t, `sonde_probes_total{${L},result="success"}`) ?? 0) >= 1 && (metric(t, `sonde_probes_total{${L},result="failure"}`) ?? 0) >= 1;
+      return web && (metric(t, 'sonde_probes_total{task="plain",result="success"}') ?? 0) >= 1 ? t : undefined;
     });
     assert.ok((metric(text, `sonde_probe_failures_total{${L},reason="refused"}`) ?? 0) >= 1);
     assert.equal(metric(text, `sonde_probe_success{${L},target="${open}"}`), 1);

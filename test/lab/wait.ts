@@ -14,3 +14,14 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs 
     await sleep(stepMs);
   }
 }
+
+/** Polls `fn` every 100 ms until it gives a value (not undefined) and returns it; throws after `timeoutMs`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
