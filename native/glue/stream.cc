@@ -152,6 +152,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
                         InstanceMethod("listen", &StreamEngineWrap::Listen),
                         InstanceMethod("shareListener", &StreamEngineWrap::ShareListener),
                         InstanceMethod("answer", &StreamEngineWrap::Answer),
+                        InstanceMethod("flush", &StreamEngineWrap::Flush),
                         InstanceMethod("close", &StreamEngineWrap::Close),
                         InstanceAccessor("capacity", &StreamEngineWrap::Capacity, nullptr)});
   }
@@ -232,12 +233,19 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     }
     s.scope_id = ArgU32(info, 10, "scopeId", 0xffffffffu);
     if (info.Length() == 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
-    if (!shared_->engine->Submit(s, req)) throw Napi::Error::New(env, "StreamEngine is closed");
+    // The engine's thread is woken by flush(), once for the submissions of a JS turn.
+    if (!shared_->engine->Submit(s, req, true)) throw Napi::Error::New(env, "StreamEngine is closed");
     if (shared_->in_flight++ == 0 && !shared_->refed) {
       shared_->js.Ref(env);  // pending probes keep the process alive until their results arrive
       shared_->refed = true;
     }
     return env.Undefined();
+  }
+
+  // flush(): wakes the engine's thread for the submissions made since the last flush.
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    if (shared_->engine) shared_->engine->Flush();
+    return info.Env().Undefined();
   }
 
   Napi::Value Counters(const Napi::CallbackInfo& info) {

@@ -94,7 +94,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const StreamEngineOptions& op
 
 StreamEngine::~StreamEngine() { Stop(); }
 
-bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request) {
+bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request, bool defer_wake) {
   Impl& m = *impl_;
   Impl::Queued q{spec, MonoNs() + static_cast<int64_t>(spec.timeout_ms) * 1000000};
   bool wake;
@@ -102,6 +102,10 @@ bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request) {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return false;
     wake = m.in.empty();  // one eventfd write per batch of submissions, not per probe
+    if (defer_wake) {
+      m.wake_due = m.wake_due || wake;
+      wake = false;
+    }
     size_t off = m.in.size();
     m.in.resize(off + sizeof(q) + spec.request_len);
     std::memcpy(m.in.data() + off, &q, sizeof(q));
@@ -114,6 +118,18 @@ bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request) {
     (void)r;  // EAGAIN only when the counter is saturated, and then the thread is awake anyway
   }
   return true;
+}
+
+void StreamEngine::Flush() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.in_mu);
+    if (!m.wake_due) return;
+    m.wake_due = false;
+  }
+  uint64_t one = 1;
+  ssize_t r = write(m.ev, &one, sizeof(one));
+  (void)r;  // EAGAIN only when the counter is saturated, and then the thread is awake anyway
 }
 
 void StreamEngine::Take(StreamBatch* out) {

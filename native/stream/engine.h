@@ -113,8 +113,12 @@ class StreamEngine {
   StreamEngine(const StreamEngine&) = delete;
   StreamEngine& operator=(const StreamEngine&) = delete;
 
-  // Thread-safe. Copies the request bytes. Returns false after Stop().
-  bool Submit(const StreamSpec& spec, const uint8_t* request);
+  // Thread-safe. Copies the request bytes. Returns false after Stop(). With defer_wake, the
+  // thread is not woken now: the caller submits a whole batch, then calls Flush once (one eventfd
+  // write per batch even while the thread keeps taking the queue between submissions).
+  bool Submit(const StreamSpec& spec, const uint8_t* request, bool defer_wake = false);
+  // Wakes the thread for deferred submissions, if any are waiting for it. Thread-safe.
+  void Flush();
   // Moves the waiting results into *out (cleared first) and re-arms on_ready.
   void Take(StreamBatch* out);
   // Joins the thread and closes every socket; probes not finished produce no result.

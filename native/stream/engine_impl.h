@@ -118,6 +118,7 @@ struct StreamEngine::Impl {
   std::mutex in_mu;
   std::vector<uint8_t> in;         // guarded by in_mu
   bool closed = false;             // guarded by in_mu
+  bool wake_due = false;           // guarded by in_mu: a deferred submission awaits Flush's wake-up
   std::vector<uint8_t> backlog;    // engine thread: submissions not started yet
   size_t backlog_off = 0;
 

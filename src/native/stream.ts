@@ -115,6 +115,7 @@ interface NativeStreamEngine {
   listen(family: number, addr: Uint8Array, port: number): number;
   shareListener(other: NativeStreamEngine): void;
   answer(meta: Float64Array, contentTypes: string[], bodies: string): void;
+  flush(): void;
   close(): void;
   readonly capacity: number;
 }
@@ -182,6 +183,7 @@ class StreamClient {
   /** Queues the answer to an ask; the answers of a turn reach the engine together. */
   answer(a: GatewayAsk, status: number, contentType: string, body: string): void {
     this.answers.add(a, status, contentType, body);
+    this.flushSoon();
   }
 
   get capacity(): number {
@@ -224,8 +226,25 @@ class StreamClient {
         req.sourcePort ?? 0,
       );
       this.pending.set(id, { resolve, reject });
+      this.flushSoon();
     });
   }
+
+  // The engine's thread is woken once per JS turn, for the probes submitted (a batch of /probe
+  // asks, a scheduler tick) and the answers written in it together: an eventfd write per probe
+  // cost more than the submission itself. setImmediate runs after the turn's promise reactions,
+  // when the answers of the batch that woke the turn are all rendered.
+  private flushDue = false;
+  private flushSoon(): void {
+    if (this.flushDue) return;
+    this.flushDue = true;
+    setImmediate(this.flush);
+  }
+  private readonly flush = (): void => {
+    this.flushDue = false;
+    this.answers.flush(); // the engine's answer() wakes its thread for the submissions too
+    this.engine.flush();
+  };
 
   close(): void {
     this.engine.close();

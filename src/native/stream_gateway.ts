@@ -37,12 +37,12 @@ export function decodeAsks(meta: Float64Array, text: string, gw: GatewayHandlers
 }
 
 // Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
-// bodies joined in one string, so that one conversion to UTF-8 serves the batch.
+// bodies joined in one string, so that one conversion to UTF-8 serves the batch. The owner calls
+// flush at the end of the turn (src/native/stream.ts).
 export class AnswerBatch {
   private meta: number[] = [];
   private types: string[] = [];
   private bodies: string[] = [];
-  private scheduled = false;
 
   constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: string): void }) {}
 
@@ -51,14 +51,11 @@ export class AnswerBatch {
     if (t < 0) t = this.types.push(contentType) - 1;
     this.meta.push(a.conn, a.gen, status, t, body.length);
     this.bodies.push(body);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    // The answers of one engine batch resolve in the same turn; setImmediate runs after them all.
-    setImmediate(() => this.flush());
   }
 
-  private flush(): void {
-    this.scheduled = false;
+  /** Sends the answers added since the last flush, if any. */
+  flush(): void {
+    if (this.bodies.length === 0) return;
     const meta = Float64Array.from(this.meta);
     const types = this.types;
     const text = this.bodies.join('');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
-import { ProbeRegistry } from '../../src/outputs/blackbox/registry';
+import { formatValue, ProbeRegistry } from '../../src/outputs/blackbox/registry';
 
 test('same text as prom-client: plain and labelled gauges, escaping, special values, order', async () => {
   const cases: Array<{ name: string; help: string; labelNames: string[]; sets: Array<[Record<string, string> | null, number]> }> = [
@@ -38,4 +38,23 @@ test('a duplicate name or an undeclared label is a bug, reported as such', () =>
   const g = r.gauge('a', 'h', ['x']);
   assert.throws(() => r.gauge('a', 'h'), /already been registered/);
   assert.throws(() => g.set({ y: '1' }, 1), /not included in initial labelset/);
+});
+
+test('values print as String(Math.round(v * 1e9) / 1e9) prints them, whatever their size', () => {
+  const reference = (v: number) => String(Math.round(v * 1e9) / 1e9);
+  // Durations of every magnitude, whole seconds, values with trailing zeros, negatives, the edges of
+  // the integer fast path, and a deterministic spread of pseudo-random doubles.
+  const values = [1e-9, 5e-7, 9.99e-7, 1e-6, 0.000001001, 0.000030123, 0.1, 0.25, 1.5, 2, 1023.5, 1024, 1024.000000001, 86399.999999999, 999999.9999999];
+  values.push(-0.5, -1e-6, -0.000030123, -12.345678912);
+  let x = 0x2545f491;
+  for (let i = 0; i < 20000; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const scale = 10 ** ((x % 15) - 8); // 1e-8 .. 1e6
+    values.push((x / 0xffffffff) * scale);
+  }
+  for (const v of values) assert.equal(formatValue(v), v >= 0 && v < 1024 && Number.isInteger(v) ? String(v) : reference(v), `value ${v}`);
+  assert.equal(formatValue(1e6), '1000000');
+  assert.equal(formatValue(1.5e7), '15000000');
+  assert.equal(formatValue(NaN), 'NaN');
+  assert.equal(formatValue(-Infinity), '-Inf');
 });

@@ -64,15 +64,35 @@ function escapeLabel(s: string): string {
 // made once. Number-to-string was the renderer's largest cost at tens of thousands of answers a second.
 const SMALL_INTS: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
 
-function formatValue(v: number): string {
+// "000000000".slice(digits): the zeros that pad a fraction of nanoseconds to nine digits.
+const ZEROS = '000000000';
+
+/**
+ * Text of a value. Nanoseconds are all a clock here gives: seconds from performance.now()
+ * differences carry 17 digits of float noise (0.00003318899999999303), which cost the most to print
+ * and mean nothing, so values below 1e6 print rounded to the nanosecond, as
+ * String(Math.round(v * 1e9) / 1e9) prints them. The common case (a positive duration of at least
+ * a microsecond) is built from integers, which V8 prints far faster than a double.
+ */
+export function formatValue(v: number): string {
   if (v >= 0 && v < 1024 && Number.isInteger(v)) return SMALL_INTS[v];
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
-  // Nanoseconds are all a clock here gives: seconds from performance.now() differences carry 17
-  // digits of float noise (0.00003318899999999303), which cost the most to print and mean nothing.
-  if (Math.abs(v) < 1e6) return String(Math.round(v * 1e9) / 1e9);
-  return String(v);
+  if (!(Math.abs(v) < 1e6)) return String(v);
+  const ns = Math.round(v * 1e9);
+  // Below a microsecond String() switches to exponent notation: leave those to it.
+  if (ns < 1000 || ns >= 1e15) return String(ns / 1e9);
+  const whole = Math.floor(ns / 1e9);
+  let frac = ns - whole * 1e9;
+  if (frac === 0) return String(whole);
+  let digits = 9;
+  while (frac % 10 === 0) {
+    frac /= 10;
+    digits--;
+  }
+  const f = String(frac);
+  return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
 }
 
 // "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
