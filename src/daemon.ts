@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { DEFAULT_PROBE_LIMITS, ProbeAdmission, type ProbeLimits } from './api/admission';
 import { startServer, type ListenAddress } from './api/server';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
@@ -12,8 +13,9 @@ import type { Config } from './config/types';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
+import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
-import { registerGatewayMetrics } from './outputs/gateway_metrics';
+import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
@@ -36,14 +38,23 @@ export interface DaemonOptions {
   xdpInterfaces?: string[];
   /** bounds of the eBPF flow map and ring buffer */
   ebpfLimits?: { maxFlows: number; ringBytes: number };
+  /** bounds on /probe probes and their timeouts (default DEFAULT_PROBE_LIMITS) */
+  probeLimits?: ProbeLimits;
+  /** bounds on the listener's connections (default DEFAULT_LISTENER_LIMITS) */
+  listenerLimits?: GatewayLimits;
 }
+
+/** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
+export const DEFAULT_LISTENER_LIMITS: Readonly<GatewayLimits> = { maxConnections: 4096, maxPerClient: 1024, headerTimeoutMs: 10_000 };
 
 export class Daemon {
   private config!: Config;
   private server?: http.Server;
   private address?: AddressInfo;
   private readonly health = new HealthStage({ onListenerError: (err) => this.opts.logger.error({ err }, 'a health transition listener failed') });
-  private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight);
+  /** /probe admission: its probes count in sonde_probes_in_flight with the tasks' */
+  private readonly admission: ProbeAdmission;
+  private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
   private readonly latest = new LatestResults(this.health);
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
@@ -56,9 +67,11 @@ export class Daemon {
   private isReady = false;
 
   constructor(private readonly opts: DaemonOptions) {
+    this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
+    registerProbeRequestMetrics(this.metrics.registry, this.admission);
     this.health.subscribe((t) => logTransition(opts.logger, t));
     this.scheduler = new Scheduler({
       logger: opts.logger,
@@ -114,6 +127,8 @@ export class Daemon {
         flows: () => this.flows,
         runtime: this.runtime,
         signal: this.stopAbort.signal,
+        admission: this.admission,
+        listenerLimits: this.opts.listenerLimits ?? DEFAULT_LISTENER_LIMITS,
       },
       this.opts.listen,
     );
@@ -182,6 +197,7 @@ export class Daemon {
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);
       this.stopAbort.abort();
+      this.admission.cancelAll();
       this.tracer?.stop();
       await new Promise<void>((resolve) => {
         if (!this.server) return resolve();

@@ -32,6 +32,7 @@ export const FAILURE_REASONS = {
   packet_loss: 'no reply to some or all ICMP echo requests',
   trace_incomplete: 'a path trace did not reach the target within max_ttl hops (see message for the last hop that answered)',
   timeout: 'the probe did not finish before its timeout',
+  cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
   config: 'the module cannot be used for this target (see message)',
   internal: 'a bug in sonde (see message); please report it',
 } as const;

@@ -38,11 +38,54 @@ int WatchListener(int ep, int fd) {
   return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ee) == 0 ? 0 : -errno;
 }
 
+// The client's address as text (IPv4-mapped IPv6 as IPv4, as Node prints remoteAddress without it).
+std::string PeerText(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
+  } else if (ss.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) inet_ntop(AF_INET, a.s6_addr + 12, buf, sizeof(buf));
+    else inet_ntop(AF_INET6, &a, buf, sizeof(buf));
+  }
+  return buf;
+}
+
 }  // namespace
 
-int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port) {
+bool GatewayLimits::Admit(const std::string& peer) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (open >= max_conns) return false;
+  for (auto& p : per_peer) {
+    if (p.first != peer) continue;
+    if (p.second >= max_per_peer) return false;
+    p.second++;
+    open++;
+    return true;
+  }
+  if (max_per_peer == 0) return false;
+  per_peer.emplace_back(peer, 1);
+  open++;
+  return true;
+}
+
+void GatewayLimits::Release(const std::string& peer) {
+  std::lock_guard<std::mutex> lock(mu);
+  for (size_t i = 0; i < per_peer.size(); i++) {
+    if (per_peer[i].first != peer) continue;
+    if (open > 0) open--;
+    if (--per_peer[i].second == 0) {
+      per_peer[i] = std::move(per_peer.back());
+      per_peer.pop_back();
+    }
+    return;
+  }
+}
+
+int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port, const std::shared_ptr<GatewayLimits>& limits) {
   Impl& m = *impl_;
   if (m.listen_fd.load() >= 0) return -EALREADY;
+  m.limits = limits ? limits : std::make_shared<GatewayLimits>();
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   // As Node's listen: a restart finds the port free while old connections sit in TIME_WAIT, and a
@@ -86,6 +129,7 @@ int StreamEngine::ShareListener(const StreamEngine& other) {
   if (m.listen_fd.load() >= 0) return -EALREADY;
   int theirs = other.impl_->listen_fd.load();
   if (theirs < 0) return -ENOTCONN;
+  m.limits = other.impl_->limits;  // one set of bounds for the listener, whichever engine accepts
   // A descriptor of our own for the same socket: each engine closes its own at Stop, and the
   // socket stops listening when the last one is closed.
   int fd = fcntl(theirs, F_DUPFD_CLOEXEC, 0);
@@ -123,7 +167,9 @@ void StreamEngine::Answer(std::vector<GatewayAnswer>* batch) {
 void StreamEngine::Impl::OnAccept() {
   int lfd = listen_fd.load();
   for (;;) {
-    int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(lfd, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of descriptors: the listener would stay readable and spin this loop. Stop watching
@@ -133,6 +179,16 @@ void StreamEngine::Impl::OnAccept() {
       }
       return;  // EAGAIN, or an error the next accept reports again
     }
+    std::string peer = PeerText(ss);
+    if (!limits->Admit(peer)) {
+      // Over a bound: close at once (RST, nothing read). A refused client retries; a flood of
+      // them cannot hold descriptors or slots.
+      linger lg{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+      close(fd);
+      limits->refused.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // as Node's HTTP server
     if (conn_free == UINT32_MAX && conns.size() < kMaxConns) {
@@ -141,6 +197,7 @@ void StreamEngine::Impl::OnAccept() {
       conn_free = static_cast<uint32_t>(conns.size() - 1);
     }
     if (conn_free == UINT32_MAX) {
+      limits->Release(peer);
       local.handoffs.push_back(fd);  // no room here: Node takes it
       n_gw_handoffs.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -158,6 +215,8 @@ void StreamEngine::Impl::OnAccept() {
     c.out.clear();
     c.out_off = 0;
     c.idle_since = MonoNs();
+    c.head_since = 0;
+    c.peer = std::move(peer);
     conns_open++;
     epoll_event ee{};
     // No EPOLLOUT while nothing waits to be sent: every ACK of an answer would be an event.
@@ -173,6 +232,13 @@ void StreamEngine::Impl::OnAccept() {
 
 void StreamEngine::Impl::OnConnEvent(uint32_t idx, uint32_t events) {
   GatewayConn& c = conns[idx];
+  // A client that leaves (or half-closes, as Go's server takes it) while its probe runs wants no
+  // answer: TypeScript cancels the probe, and the connection is closed now.
+  if ((events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && c.probing) {
+    local.gone.push_back((static_cast<uint64_t>(c.gen) << 32) | idx);
+    n_gw_gone.fetch_add(1, std::memory_order_relaxed);
+    return CloseConn(idx);
+  }
   if (events & (EPOLLERR | EPOLLHUP)) return CloseConn(idx);
   if (events & EPOLLRDHUP) c.close_after = true;  // answer what was asked, then close
   if ((events & EPOLLOUT) && c.out_off < c.out.size()) return FlushConn(idx);
@@ -192,9 +258,11 @@ void StreamEngine::Impl::TryRequest(uint32_t idx) {
   if (n == 0) return CloseConn(idx);  // the client closed between requests
   RequestHead h = ParseRequestHead(peek.data(), static_cast<size_t>(n));
   if (h.status == RequestHeadStatus::kIncomplete) {
-    if (static_cast<size_t>(n) >= kMaxHead) Handoff(idx);
+    if (static_cast<size_t>(n) >= kMaxHead) return Handoff(idx);
+    if (c.head_since == 0) c.head_since = MonoNs();  // SweepIdle closes it past head_timeout_ns
     return;  // edge-triggered: the rest of the head wakes us again
   }
+  c.head_since = 0;
   if (h.status != RequestHeadStatus::kComplete) return Handoff(idx);
   // Ours: consume exactly this request; a pipelined next one stays queued in the socket.
   ssize_t got = recv(c.fd, peek.data(), h.head_len, MSG_DONTWAIT);
@@ -212,6 +280,7 @@ void StreamEngine::Impl::TryRequest(uint32_t idx) {
     a.query = std::move(h.query);
   }
   a.scrape_timeout = std::move(h.scrape_timeout);
+  a.peer = c.peer;
   local.asks.push_back(std::move(a));
   n_gw_asked.fetch_add(1, std::memory_order_relaxed);
 }
@@ -266,6 +335,7 @@ void StreamEngine::Impl::WatchWritable(uint32_t idx, bool on) {
 void StreamEngine::Impl::Handoff(uint32_t idx) {
   GatewayConn& c = conns[idx];
   epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+  // Node's server holds it from now on, under its own bounds (src/api/server.ts).
   local.handoffs.push_back(c.fd);
   n_gw_handoffs.fetch_add(1, std::memory_order_relaxed);
   c.fd = -1;
@@ -276,6 +346,7 @@ void StreamEngine::Impl::CloseConn(uint32_t idx) {
   GatewayConn& c = conns[idx];
   if (!c.busy) return;
   conns_open--;
+  limits->Release(c.peer);
   if (c.fd >= 0) close(c.fd);
   c.fd = -1;
   c.busy = false;
@@ -294,10 +365,17 @@ void StreamEngine::Impl::ResumeAccept(int64_t now) {
 
 void StreamEngine::Impl::SweepIdle(int64_t now) {
   if (now < next_sweep) return;
-  next_sweep = now + 1000000000;  // once a second is plenty for a 65 s limit
+  next_sweep = now + 1000000000;  // once a second is plenty for limits of seconds
   for (uint32_t i = 0; i < conns.size(); i++) {
     const GatewayConn& c = conns[i];
-    if (c.busy && !c.probing && c.out.empty() && now - c.idle_since > kIdleNs) CloseConn(i);
+    if (!c.busy || c.probing || !c.out.empty()) continue;
+    if (c.head_since != 0 && now - c.head_since > limits->head_timeout_ns) {
+      // A slow or stuck head (slowloris): Go's ReadHeaderTimeout would end it too.
+      n_gw_head_timeouts.fetch_add(1, std::memory_order_relaxed);
+      CloseConn(i);
+    } else if (now - c.idle_since > kIdleNs) {
+      CloseConn(i);
+    }
   }
 }
 

@@ -106,14 +106,24 @@ struct Shared : std::enable_shared_from_this<Shared> {
         if (i > 0) text.push_back('\0');
         if (a.simple) text.append(a.module).append(1, '\0').append(a.target);
         else text.append(a.query);
-        text.append(1, '\0').append(a.scrape_timeout);
+        text.append(1, '\0').append(a.scrape_timeout).append(1, '\0').append(a.peer);
       }
       napi_value str;
       if (napi_create_string_latin1(env, text.data(), text.size(), &str) != napi_ok) throw Napi::Error::New(env, "stream: asks string");
       ask_meta = meta;
       ask_text = Napi::Value(env, str);
     }
-    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n)), handoffs, ask_meta, ask_text});
+    // Asks whose client left: conn, gen per ask.
+    Napi::Value gone = env.Null();
+    if (!batch.gone.empty()) {
+      auto g = Napi::Float64Array::New(env, batch.gone.size() * 2);
+      for (size_t i = 0; i < batch.gone.size(); i++) {
+        g[i * 2] = static_cast<double>(static_cast<uint32_t>(batch.gone[i]));
+        g[i * 2 + 1] = static_cast<double>(batch.gone[i] >> 32);
+      }
+      gone = g;
+    }
+    cb.Call({records, heads, Napi::Number::New(env, static_cast<double>(n)), handoffs, ask_meta, ask_text, gone});
   }
 
   void Shutdown() {
@@ -153,6 +163,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
                         InstanceMethod("shareListener", &StreamEngineWrap::ShareListener),
                         InstanceMethod("answer", &StreamEngineWrap::Answer),
                         InstanceMethod("flush", &StreamEngineWrap::Flush),
+                        InstanceMethod("cancel", &StreamEngineWrap::Cancel),
                         InstanceMethod("close", &StreamEngineWrap::Close),
                         InstanceAccessor("capacity", &StreamEngineWrap::Capacity, nullptr)});
   }
@@ -242,6 +253,17 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     return env.Undefined();
   }
 
+  // cancel(ids: Uint32Array): ends these probes with ECANCELED (their results still arrive).
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      throw Napi::TypeError::New(env, "cancel(ids: Uint32Array)");
+    }
+    Napi::Uint32Array ids = info[0].As<Napi::Uint32Array>();
+    if (shared_->engine && ids.ElementLength() > 0) shared_->engine->Cancel(ids.Data(), ids.ElementLength());
+    return env.Undefined();
+  }
+
   // flush(): wakes the engine's thread for the submissions made since the last flush.
   Napi::Value Flush(const Napi::CallbackInfo& info) {
     if (shared_->engine) shared_->engine->Flush();
@@ -263,6 +285,10 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("draining", c.draining);
     num("gatewayAsked", c.gateway_asked);
     num("gatewayHandoffs", c.gateway_handoffs);
+    num("gatewayGone", c.gateway_gone);
+    num("gatewayRefused", c.gateway_refused);
+    num("gatewayHeadTimeouts", c.gateway_head_timeouts);
+    num("cancelled", c.cancelled);
     return o;
   }
 
@@ -285,12 +311,16 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 3) throw Napi::TypeError::New(env, "listen(family, addr, port)");
+    if (info.Length() != 6) throw Napi::TypeError::New(env, "listen(family, addr, port, maxConnections, maxPerClient, headerTimeoutMs)");
     uint32_t family = ArgU32(info, 0, "family", 6);
     if (family != 4 && family != 6) throw Napi::RangeError::New(env, "listen: family must be 4 or 6");
     const uint8_t* addr = ArgAddr(info, 1, "addr", false);
     uint16_t port = static_cast<uint16_t>(ArgU32(info, 2, "port", 65535));
-    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port);
+    auto limits = std::make_shared<sonde::GatewayLimits>();
+    limits->max_conns = ArgU32(info, 3, "maxConnections", 1u << 20);
+    limits->max_per_peer = ArgU32(info, 4, "maxPerClient", 1u << 20);
+    limits->head_timeout_ns = static_cast<int64_t>(ArgU32(info, 5, "headerTimeoutMs", 3600000)) * 1000000;
+    int r = shared_->engine->Listen(static_cast<uint8_t>(family), addr, port, limits);
     if (r < 0) throw ListenError(env, -r);
     Listening(env);
     return Napi::Number::New(env, r);

@@ -132,6 +132,22 @@ void StreamEngine::Flush() {
   (void)r;  // EAGAIN only when the counter is saturated, and then the thread is awake anyway
 }
 
+void StreamEngine::Cancel(const uint32_t* ids, size_t n) {
+  Impl& m = *impl_;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(m.in_mu);
+    if (m.closed) return;
+    wake = m.cancels_in.empty();
+    m.cancels_in.insert(m.cancels_in.end(), ids, ids + n);
+  }
+  if (wake) {
+    uint64_t one = 1;
+    ssize_t r = write(m.ev, &one, sizeof(one));
+    (void)r;
+  }
+}
+
 void StreamEngine::Take(StreamBatch* out) {
   Impl& m = *impl_;
   out->clear();
@@ -182,6 +198,10 @@ StreamCounters StreamEngine::Counters() const {
   c.active = c.submitted >= c.completed ? c.submitted - c.completed : 0;
   c.gateway_asked = m.n_gw_asked.load(std::memory_order_relaxed);
   c.gateway_handoffs = m.n_gw_handoffs.load(std::memory_order_relaxed);
+  c.gateway_gone = m.n_gw_gone.load(std::memory_order_relaxed);
+  c.gateway_head_timeouts = m.n_gw_head_timeouts.load(std::memory_order_relaxed);
+  c.gateway_refused = m.limits ? m.limits->refused.load(std::memory_order_relaxed) : 0;
+  c.cancelled = m.n_cancelled.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -248,11 +268,56 @@ void StreamEngine::Impl::Intake() {
   {
     std::lock_guard<std::mutex> lock(in_mu);
     answers.swap(answers_in);
+    cancels.swap(cancels_in);
     if (!in.empty()) {
       IntakeLocked();
     }
   }
   TakeAnswers();
+  if (!cancels.empty()) TakeCancels();
+}
+
+// Cancelled probes end now with ECANCELED: a running one closes its socket and frees its slot; a
+// queued one is delivered at once and its record left for StartQueued to skip (it may sit behind
+// probes waiting for a slot). Cancels are rare (a /probe client that left): a scan of the slots
+// and the queue costs less than an index kept for every probe.
+void StreamEngine::Impl::TakeCancels() {
+  int64_t now = MonoNs();
+  for (uint32_t id : cancels) {
+    bool found = false;
+    for (Slot& s : slots) {
+      if (s.busy && !s.draining && s.id == id) {
+        Fail(s, ECANCELED, now);
+        found = true;
+        break;
+      }
+    }
+    if (found) {
+      n_cancelled.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    for (size_t off = backlog_off; off + sizeof(Queued) <= backlog.size();) {
+      Queued q;
+      std::memcpy(&q, backlog.data() + off, sizeof(q));
+      if (q.spec.id == id && q.deadline != kCancelledDeadline) {
+        q.deadline = kCancelledDeadline;
+        std::memcpy(backlog.data() + off, &q, sizeof(q));
+        StreamOutcome o{};
+        o.id = id;
+        o.err = ECANCELED;
+        o.phase = StreamPhase::kQueued;
+        o.version_minor = 255;
+        o.content_length = -1;
+        o.t_done = now;
+        Deliver(o, nullptr);
+        n_completed.fetch_add(1, std::memory_order_relaxed);
+        n_cancelled.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      off += sizeof(q) + q.spec.request_len;
+    }
+  }
+  cancels.clear();
 }
 
 void StreamEngine::Impl::IntakeLocked() {
@@ -273,6 +338,7 @@ void StreamEngine::Impl::StartQueued() {
     std::memcpy(&q, backlog.data() + backlog_off, sizeof(q));
     const uint8_t* req = backlog.data() + backlog_off + sizeof(q);
     backlog_off += sizeof(q) + q.spec.request_len;
+    if (q.deadline == kCancelledDeadline) continue;  // cancelled in the queue: delivered already
     if (q.deadline <= now) {
       // Its whole timeout went by in the queue: every slot was busy.
       StreamOutcome o{};
@@ -322,6 +388,7 @@ void StreamEngine::Impl::Publish() {
       ready.heads.insert(ready.heads.end(), local.heads.begin(), local.heads.end());
       ready.handoffs.insert(ready.handoffs.end(), local.handoffs.begin(), local.handoffs.end());
       for (GatewayAsk& a : local.asks) ready.asks.push_back(std::move(a));
+      ready.gone.insert(ready.gone.end(), local.gone.begin(), local.gone.end());
     }
   }
   local.clear();

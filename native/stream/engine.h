@@ -75,6 +75,23 @@ struct GatewayAsk {
   std::string module, target;  // when simple
   std::string query;           // when not: the raw query, for TypeScript to parse
   std::string scrape_timeout;  // X-Prometheus-Scrape-Timeout-Seconds as sent, "" when absent
+  std::string peer;            // the client's address, as text
+};
+
+// Bounds on the connections the gateway holds, shared by every engine accepting on one listener.
+// A connection past a bound is closed at once (nothing read): a flood of idle or slow clients
+// cannot take the descriptors probes need.
+struct GatewayLimits {
+  uint32_t max_conns = 4096;      // open at once, over every engine
+  uint32_t max_per_peer = 1024;   // open at once from one client address
+  int64_t head_timeout_ns = 10LL * 1000000000;  // a request head must be complete within this
+  std::mutex mu;
+  uint32_t open = 0;                                  // guarded by mu
+  std::vector<std::pair<std::string, uint32_t>> per_peer;  // guarded by mu: few distinct clients
+  std::atomic<uint64_t> refused{0};
+  // false: over a bound (nothing counted)
+  bool Admit(const std::string& peer);
+  void Release(const std::string& peer);
 };
 
 struct GatewayAnswer {
@@ -88,12 +105,14 @@ struct StreamBatch {
   std::vector<char> heads;
   std::vector<int> handoffs;  // accepted connections the gateway leaves to Node's HTTP server
   std::vector<GatewayAsk> asks;
-  bool empty() const { return outcomes.empty() && handoffs.empty() && asks.empty(); }
+  std::vector<uint64_t> gone;  // tokens of asks whose client left before the answer
+  bool empty() const { return outcomes.empty() && handoffs.empty() && asks.empty() && gone.empty(); }
   void clear() {
     outcomes.clear();
     heads.clear();
     handoffs.clear();
     asks.clear();
+    gone.clear();
   }
 };
 
@@ -101,6 +120,10 @@ struct StreamCounters {
   uint64_t submitted = 0, completed = 0, timeouts = 0, refused = 0, errors = 0, queued = 0, active = 0;
   uint64_t draining = 0;  // HTTP sockets kept open after the result, waiting for the server's FIN
   uint64_t gateway_asked = 0, gateway_handoffs = 0;  // /probe requests taken, connections handed to Node
+  uint64_t gateway_gone = 0;      // asks whose client left before the answer (their probes cancelled)
+  uint64_t gateway_refused = 0;   // connections closed at accept: over GatewayLimits (all engines)
+  uint64_t gateway_head_timeouts = 0;  // connections closed: a request head incomplete too long
+  uint64_t cancelled = 0;         // probes ended by Cancel
 };
 
 class StreamEngine {
@@ -119,6 +142,8 @@ class StreamEngine {
   bool Submit(const StreamSpec& spec, const uint8_t* request, bool defer_wake = false);
   // Wakes the thread for deferred submissions, if any are waiting for it. Thread-safe.
   void Flush();
+  // Ends these probes (submitted, not finished) with ECANCELED; unknown ids are ignored. Thread-safe.
+  void Cancel(const uint32_t* ids, size_t n);
   // Moves the waiting results into *out (cleared first) and re-arms on_ready.
   void Take(StreamBatch* out);
   // Joins the thread and closes every socket; probes not finished produce no result.
@@ -129,7 +154,7 @@ class StreamEngine {
   // The /probe gateway (gateway/gateway.cc): the engine accepts on sonde's listener, takes the
   // /probe requests (GatewayAsk in its batches) and hands every other connection to Node.
   // Listen opens the listener and returns the bound port or -errno; thread-safe, once.
-  int Listen(uint8_t family, const uint8_t* addr, uint16_t port);
+  int Listen(uint8_t family, const uint8_t* addr, uint16_t port, const std::shared_ptr<GatewayLimits>& limits);
   // Accepts on `other`'s listener too (the same socket): 0 or -errno; thread-safe, once.
   int ShareListener(const StreamEngine& other);
   // Answers to GatewayAsks (stale tokens are ignored), taken from *batch (left empty); thread-safe,

@@ -85,6 +85,8 @@ struct GatewayConn {
   bool more = false;        // bytes beyond the request in hand were seen: read again after answering
   bool watch_out = false;   // EPOLLOUT is in the interest set: an answer waits for send buffer space
   int64_t idle_since = 0;   // accepted or last answered: an idle connection is closed after kIdleNs
+  int64_t head_since = 0;   // the first bytes of an incomplete request head arrived (0: none)
+  std::string peer;         // the client's address (GatewayLimits counts by it)
   std::string out;          // response bytes not written yet
   size_t out_off = 0;
 };
@@ -97,6 +99,9 @@ constexpr uint32_t kMaxConns = 1u << 16;
 // Node's server.keepAliveTimeout in src/api/server.ts: an idle client's connection is closed
 // after this, also one that never completes a request (a slow or stuck client holds no slot).
 constexpr int64_t kIdleNs = 65LL * 1000000000;
+
+// The deadline of a queued record whose probe was cancelled (its outcome delivered): skipped.
+constexpr int64_t kCancelledDeadline = INT64_MIN;
 
 struct StreamEngine::Impl {
   // Queue record: this header, then request_len bytes. Copied with memcpy (no alignment).
@@ -119,6 +124,8 @@ struct StreamEngine::Impl {
   std::vector<uint8_t> in;         // guarded by in_mu
   bool closed = false;             // guarded by in_mu
   bool wake_due = false;           // guarded by in_mu: a deferred submission awaits Flush's wake-up
+  std::vector<uint32_t> cancels_in;  // guarded by in_mu: probe ids to end (Cancel)
+  std::vector<uint32_t> cancels;     // engine thread
   std::vector<uint8_t> backlog;    // engine thread: submissions not started yet
   size_t backlog_off = 0;
 
@@ -144,7 +151,8 @@ struct StreamEngine::Impl {
   std::vector<GatewayAnswer> answers_in;  // guarded by in_mu
   std::vector<GatewayAnswer> answers;     // engine thread
   std::vector<char> peek;
-  std::atomic<uint64_t> n_gw_asked{0}, n_gw_handoffs{0};
+  std::atomic<uint64_t> n_gw_asked{0}, n_gw_handoffs{0}, n_gw_gone{0}, n_gw_head_timeouts{0}, n_cancelled{0};
+  std::shared_ptr<GatewayLimits> limits;  // set by Listen / ShareListener
   uint32_t conns_open = 0;
   int64_t accept_paused_until = 0;  // accept4 ran out of descriptors: the listener rests until then
   int64_t next_sweep = 0;
@@ -153,6 +161,7 @@ struct StreamEngine::Impl {
   void Run();
   void Intake();
   void IntakeLocked();  // in_mu held
+  void TakeCancels();
   void StartQueued();
   void Expire(int64_t now);
   void Publish();

@@ -7,15 +7,18 @@ import type http from 'node:http';
 import net from 'node:net';
 import { availableParallelism, constants as osConstants } from 'node:os';
 import { fastPathEnabled } from '../probers/fast';
-import type { GatewayAsk, GatewayEngine, GatewayHandlers, StreamPool } from '../native/stream';
-import { probeParamsOfQuery, type ProbeAnswer, type ProbeParams } from './probe_handler';
+import type { GatewayAsk, GatewayEngine, GatewayHandlers, GatewayLimits, StreamPool } from '../native/stream';
+import { RequestCancel } from './admission';
+import { probeParamsOfQuery, type Asker, type ProbeAnswer, type ProbeParams } from './probe_handler';
 
 export interface GatewayDeps {
   server: http.Server;
   /** the runtime's stream engines: the gateway's listener is served by their threads */
   stream: StreamPool;
   /** serves one /probe request (src/api/probe_handler.ts serveProbe) */
-  serve(params: ProbeParams, scrapeTimeout: string): Promise<ProbeAnswer>;
+  serve(params: ProbeParams, scrapeTimeout: string, asker: Asker): Promise<ProbeAnswer>;
+  /** bounds of the listener's connections */
+  limits: GatewayLimits;
   onError(err: unknown, what: string): void;
 }
 
@@ -48,7 +51,7 @@ export function startGateway(host: string, port: number, deps: GatewayDeps): num
   const engines = deps.stream.gatewayEngines(gatewayThreads());
   let bound: number;
   try {
-    bound = engines[0].listen(host, port, handlers(engines[0], deps));
+    bound = engines[0].listen(host, port, handlers(engines[0], deps), deps.limits);
     for (const gw of engines.slice(1)) gw.shareListener(engines[0], handlers(gw, deps));
   } catch (err) {
     throw listenError(err, host, port);
@@ -60,6 +63,9 @@ export function startGateway(host: string, port: number, deps: GatewayDeps): num
 const FAST: ProbeParams = { module: null, target: null, debug: false, hostname: null };
 
 function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
+  // The ask in hand per connection of this engine (a connection has one at a time), to cancel when
+  // its client leaves.
+  const asking = new Map<number, { gen: number; cancel: RequestCancel }>();
   const fail = (a: GatewayAsk, err: unknown) => {
     deps.onError(err, 'serving a /probe request of the gateway');
     gw.answer(a, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -77,27 +83,59 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
       // The native parser decoded module and target when the query held nothing else: no
       // URLSearchParams per request then.
       const params = a.query === undefined ? { ...FAST, module: a.module, target: a.target } : probeParamsOfQuery(a.query);
+      const cancel = new RequestCancel();
+      asking.set(a.conn, { gen: a.gen, cancel });
       let answer: Promise<ProbeAnswer>;
       try {
-        answer = deps.serve(params, a.scrapeTimeout);
+        answer = deps.serve(params, a.scrapeTimeout, { client: a.peer, cancel });
       } catch (err) {
+        asking.delete(a.conn);
         return fail(a, err);
       }
       answer.then(
-        (r) => gw.answer(a, r.status, r.contentType, r.body),
-        (err) => fail(a, err),
+        (r) => {
+          if (asking.get(a.conn)?.cancel === cancel) asking.delete(a.conn);
+          // A cancelled ask's connection is closed: the engine drops an answer to it anyway.
+          if (!cancel.aborted) gw.answer(a, r.status, r.contentType, r.body);
+        },
+        (err) => {
+          if (asking.get(a.conn)?.cancel === cancel) asking.delete(a.conn);
+          fail(a, err);
+        },
       );
+    },
+    gone(conn, gen) {
+      const e = asking.get(conn);
+      if (e === undefined || e.gen !== gen) return;
+      asking.delete(conn);
+      e.cancel.abort();
     },
   };
 }
 
-/** The gateway's counts over all its engines: /probe requests it took, connections handed to Node. */
-export function gatewayCounts(): { gateway: number; node: number } {
-  const sum = { gateway: 0, node: 0 };
+export interface GatewayCounts {
+  /** /probe requests the gateway took */
+  gateway: number;
+  /** connections handed to Node */
+  node: number;
+  /** asks whose client left before the answer */
+  gone: number;
+  /** connections closed at accept, over a bound (shared by the engines: counted once) */
+  refused: number;
+  /** connections closed because their request head did not arrive in time */
+  headTimeouts: number;
+}
+
+/** The gateway's counts over all its engines. */
+export function gatewayCounts(): GatewayCounts {
+  const sum = { gateway: 0, node: 0, gone: 0, refused: 0, headTimeouts: 0 };
   for (const gw of active) {
     const c = gw.counters();
     sum.gateway += c.gatewayAsked ?? 0;
     sum.node += c.gatewayHandoffs ?? 0;
+    sum.gone += c.gatewayGone ?? 0;
+    sum.headTimeouts += c.gatewayHeadTimeouts ?? 0;
+    sum.refused = Math.max(sum.refused, c.gatewayRefused ?? 0);
   }
   return sum;
 }

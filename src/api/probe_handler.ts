@@ -1,6 +1,7 @@
 // One /probe request, whichever front door took it (Node's HTTP server in src/api/server.ts, the
-// native gateway in src/api/gateway.ts): blackbox_exporter's parameters, the probe through the
-// normal runner (admission, flow registration), the one blackbox writer, one log line on failure.
+// native gateway in src/api/gateway.ts): blackbox_exporter's parameters, admission (src/api/
+// admission.ts), the probe through the normal runner (flow registration, deadline), cancellation
+// when the client leaves, the one blackbox writer, one log line on failure.
 import type { Logger } from 'pino';
 import type { Config, Module } from '../config/types';
 import { renderProbe } from '../outputs/blackbox';
@@ -10,6 +11,7 @@ import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
+import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
 
 export interface ProbeDeps {
@@ -20,6 +22,14 @@ export interface ProbeDeps {
   runtime: Runtime;
   /** aborts /probe requests in flight when the daemon stops */
   signal: AbortSignal;
+  /** bounds on /probe probes at once, and the timeout limits */
+  admission: ProbeAdmission;
+}
+
+/** Who asks: the client's address, and what aborts the request when the client leaves. */
+export interface Asker {
+  client: string;
+  cancel?: RequestCancel;
 }
 
 /** The query parameters /probe reads (null: absent). */
@@ -51,14 +61,14 @@ function bad(body: string): ProbeAnswer {
 }
 
 /** Serves one /probe request; `scrapeTimeout` is the X-Prometheus-Scrape-Timeout-Seconds header. */
-export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout: string | string[] | undefined): Promise<ProbeAnswer> {
+export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout: string | string[] | undefined, asker: Asker): Promise<ProbeAnswer> {
   // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
   const moduleName = p.module || 'http_2xx';
   const base: Module | undefined = deps.config().modules[moduleName];
   if (!base) return bad(`Unknown module "${moduleName}"\n`);
   const target = p.target;
   if (!target) return bad('Target parameter is missing\n');
-  const timeout = probeTimeout(base, scrapeTimeout);
+  const timeout = probeTimeout(base, scrapeTimeout, deps.admission.limits);
   if (typeof timeout === 'string') return bad(`${timeout}\n`);
   let module = base;
   if (p.hostname && base.prober === 'http') {
@@ -69,7 +79,20 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
       throw err;
     }
   }
-  const result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: deps.signal });
+  const refusal = deps.admission.admit(asker.client, asker.cancel);
+  if (refusal !== undefined) return { status: 503, contentType: TEXT, body: `${refusal}\n` };
+  let result;
+  try {
+    result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
+  } finally {
+    deps.admission.release(asker.client, asker.cancel);
+  }
+  if (asker.cancel?.aborted) {
+    // Nobody waits for this answer: count it, log it once, render nothing.
+    deps.admission.cancelled++;
+    deps.logger.debug({ target, module: module.name, client: asker.client }, 'probe cancelled: the client left');
+    return { status: 499, contentType: TEXT, body: 'client closed request\n' };
+  }
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
   if (p.debug) {

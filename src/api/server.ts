@@ -3,6 +3,8 @@ import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import type { LatestResults } from '../outputs/latest';
 import type { TaskMetrics } from '../outputs/metrics';
+import type { GatewayLimits } from '../native/stream';
+import { RequestCancel } from './admission';
 import { gatewayWanted, startGateway } from './gateway';
 import { probeParams, serveProbe, type ProbeDeps } from './probe_handler';
 
@@ -11,6 +13,8 @@ export interface ApiDeps extends ProbeDeps {
   latest: LatestResults;
   ready(): boolean;
   reload(): Promise<{ ok: boolean; error?: string }>;
+  /** bounds of the listener's connections (the native gateway's; Node's server has its own) */
+  listenerLimits: GatewayLimits;
 }
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -19,8 +23,19 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
 }
 
 async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const a = await serveProbe(deps, probeParams(url.searchParams), req.headers['x-prometheus-scrape-timeout-seconds']);
-  return send(res, a.status, a.body, a.contentType);
+  // The client leaving before the answer cancels the probe, as blackbox's request context does.
+  const cancel = new RequestCancel();
+  const onClose = () => {
+    if (!res.writableFinished) cancel.abort();
+  };
+  res.once('close', onClose);
+  const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+  try {
+    const a = await serveProbe(deps, probeParams(url.searchParams), req.headers['x-prometheus-scrape-timeout-seconds'], { client, cancel });
+    if (!cancel.aborted) send(res, a.status, a.body, a.contentType);
+  } finally {
+    res.off('close', onClose);
+  }
 }
 
 async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -83,7 +98,8 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
     const port = startGateway(addr.host, addr.port, {
       server,
       stream: deps.runtime.stream,
-      serve: (params, scrapeTimeout) => serveProbe(deps, params, scrapeTimeout),
+      serve: (params, scrapeTimeout, asker) => serveProbe(deps, params, scrapeTimeout, asker),
+      limits: deps.listenerLimits,
       onError: (err, what) => deps.logger.error({ err }, what),
     });
     return { server, address: { address: addr.host, family: isIP(addr.host) === 6 ? 'IPv6' : 'IPv4', port }, gateway: true };

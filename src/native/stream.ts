@@ -4,9 +4,9 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
-import { AnswerBatch, decodeAsks, type GatewayAsk, type GatewayHandlers } from './stream_gateway';
+import { AnswerBatch, decodeAsks, decodeGone, type GatewayAsk, type GatewayHandlers, type GatewayLimits } from './stream_gateway';
 
-export type { GatewayAsk, GatewayHandlers } from './stream_gateway';
+export type { GatewayAsk, GatewayHandlers, GatewayLimits } from './stream_gateway';
 
 export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done';
 // Indexed by the native StreamPhase values (stream_engine.h).
@@ -61,6 +61,11 @@ export interface StreamRequest {
   sourcePort?: number;
 }
 
+/** Who may cancel a probe: ProbeContext.cancellable (src/probers/types.ts). */
+export interface CancelOwner {
+  cancellable?(cancel: () => void): void;
+}
+
 export interface StreamTimings {
   /** socket to handshake done (or to the failure) */
   connect: number;
@@ -112,7 +117,8 @@ interface NativeStreamEngine {
     srcPort: number,
   ): void;
   counters(): Record<string, number>;
-  listen(family: number, addr: Uint8Array, port: number): number;
+  listen(family: number, addr: Uint8Array, port: number, maxConnections: number, maxPerClient: number, headerTimeoutMs: number): number;
+  cancel(ids: Uint32Array): void;
   shareListener(other: NativeStreamEngine): void;
   answer(meta: Float64Array, contentTypes: string[], bodies: string): void;
   flush(): void;
@@ -121,7 +127,15 @@ interface NativeStreamEngine {
 }
 type NativeStreamCtor = new (
   options: { capacity?: number },
-  onBatch: (records: Float64Array, heads: Buffer, n: number, handoffs: number[], askMeta: Float64Array | null, askText: string | null) => void,
+  onBatch: (
+    records: Float64Array,
+    heads: Buffer,
+    n: number,
+    handoffs: number[],
+    askMeta: Float64Array | null,
+    askText: string | null,
+    gone: Float64Array | null,
+  ) => void,
 ) => NativeStreamEngine;
 
 // Record layout, as native/glue/stream.cc writes it.
@@ -158,19 +172,20 @@ class StreamClient {
 
   constructor(capacity?: number) {
     const Ctor = binding.StreamEngine as NativeStreamCtor;
-    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText) => {
+    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText, gone) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
+      if (gone !== null && this.gateway) decodeGone(gone, this.gateway);
       if (askMeta !== null && askText !== null && this.gateway) decodeAsks(askMeta, askText, this.gateway);
     });
     this.answers = new AnswerBatch(this.engine);
   }
 
   /** Starts the /probe gateway's listener on the engine's thread; returns the bound port. */
-  listen(address: string, port: number, handlers: GatewayHandlers): number {
+  listen(address: string, port: number, handlers: GatewayHandlers, limits: GatewayLimits): number {
     const a = addressBytes(address);
     this.gateway = handlers;
-    return this.engine.listen(a.family, a.bytes, port);
+    return this.engine.listen(a.family, a.bytes, port, limits.maxConnections, limits.maxPerClient, limits.headerTimeoutMs);
   }
 
   /** Accepts on `other`'s listener (the same socket) from this engine's thread too. */
@@ -194,7 +209,11 @@ class StreamClient {
     return this.engine.counters();
   }
 
-  probe(req: StreamRequest): Promise<StreamResult> {
+  /**
+   * Runs one probe. `owner.cancellable`, when there, is handed the function that ends the probe
+   * early (its result then arrives at once, with ECANCELED).
+   */
+  probe(req: StreamRequest, owner?: CancelOwner): Promise<StreamResult> {
     const dst = parsedAddress(req.address);
     let src: Uint8Array | null = null;
     if (req.sourceAddress !== undefined) {
@@ -227,6 +246,7 @@ class StreamClient {
       );
       this.pending.set(id, { resolve, reject });
       this.flushSoon();
+      if (owner?.cancellable) owner.cancellable(() => this.engine.cancel(Uint32Array.of(id)));
     });
   }
 
@@ -313,12 +333,12 @@ export class StreamPool {
   }
 
   /** Runs one TCP connect or plain HTTP probe, on the engines in turn. */
-  probe(req: StreamRequest): Promise<StreamResult> {
+  probe(req: StreamRequest, owner?: CancelOwner): Promise<StreamResult> {
     try {
       const extra = this.extra;
       const c = extra.length === 0 || this.turn === 0 ? this.client() : extra[this.turn - 1];
       this.turn = this.turn >= extra.length ? 0 : this.turn + 1;
-      return c.probe(req);
+      return c.probe(req, owner);
     } catch (e) {
       return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
     }

@@ -14,26 +14,46 @@ export interface GatewayAsk {
   query: string | undefined;
   /** X-Prometheus-Scrape-Timeout-Seconds as sent, '' when absent */
   scrapeTimeout: string;
+  /** the client's address */
+  peer: string;
+}
+
+/** Bounds of the gateway's listener (native/stream/engine.h GatewayLimits), over all its engines. */
+export interface GatewayLimits {
+  /** connections open at once */
+  maxConnections: number;
+  /** connections open at once from one client address */
+  maxPerClient: number;
+  /** a request head must arrive whole within this */
+  headerTimeoutMs: number;
 }
 
 export interface GatewayHandlers {
   /** an accepted connection for Node's HTTP server (its request is still unread) */
   handoff(fd: number): void;
   ask(a: GatewayAsk): void;
+  /** the client of an ask left before its answer: cancel its probe */
+  gone(conn: number, gen: number): void;
 }
 
-// Asks as native/glue/stream.cc lays them out: conn, gen, simple per ask; NUL-separated strings.
+// Asks as native/glue/stream.cc lays them out: conn, gen, simple per ask; NUL-separated strings
+// (module, target, timeout, peer for a simple ask; query, timeout, peer for the others).
 export function decodeAsks(meta: Float64Array, text: string, gw: GatewayHandlers): void {
   const parts = text.split('\0');
   let k = 0;
   for (let i = 0; i < meta.length; i += 3) {
     const simple = meta[i + 2] === 1;
     const a: GatewayAsk = simple
-      ? { conn: meta[i], gen: meta[i + 1], module: parts[k], target: parts[k + 1], query: undefined, scrapeTimeout: parts[k + 2] }
-      : { conn: meta[i], gen: meta[i + 1], module: '', target: '', query: parts[k], scrapeTimeout: parts[k + 1] };
-    k += simple ? 3 : 2;
+      ? { conn: meta[i], gen: meta[i + 1], module: parts[k], target: parts[k + 1], query: undefined, scrapeTimeout: parts[k + 2], peer: parts[k + 3] }
+      : { conn: meta[i], gen: meta[i + 1], module: '', target: '', query: parts[k], scrapeTimeout: parts[k + 1], peer: parts[k + 2] };
+    k += simple ? 4 : 3;
     gw.ask(a);
   }
+}
+
+/** Asks whose client left (conn, gen pairs), for the handlers to cancel. */
+export function decodeGone(gone: Float64Array, gw: GatewayHandlers): void {
+  for (let i = 0; i < gone.length; i += 2) gw.gone(gone[i], gone[i + 1]);
 }
 
 // Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their

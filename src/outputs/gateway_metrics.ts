@@ -1,7 +1,9 @@
-// /probe gateway series on /metrics: how many /probe requests the native front door took (served by
-// the same TypeScript as Node's server: src/api/probe_handler.ts), and how many connections it
-// handed to Node's HTTP server (other paths, malformed requests).
+// /probe series on /metrics. The gateway's: how many /probe requests the native front door took
+// (served by the same TypeScript as Node's server: src/api/probe_handler.ts), how many connections
+// it handed to Node's HTTP server (other paths, malformed requests), closed over a bound or for a
+// slow head. Admission's, whichever door: requests refused (503) and cancelled (the client left).
 import { Counter, type Registry } from 'prom-client';
+import type { ProbeAdmission } from '../api/admission';
 import { gatewayCounts } from '../api/gateway';
 
 export function registerGatewayMetrics(reg: Registry): void {
@@ -15,6 +17,41 @@ export function registerGatewayMetrics(reg: Registry): void {
       this.reset();
       this.inc({ path: 'gateway' }, c.gateway);
       this.inc({ path: 'node' }, c.node);
+    },
+  });
+  new Counter({
+    name: 'sonde_gateway_connections_closed_total',
+    help: 'Connections the native gateway closed early, by reason: over the connection bounds at accept (limit), or a request head not complete in time (header_timeout)',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      const c = gatewayCounts();
+      this.reset();
+      this.inc({ reason: 'limit' }, c.refused);
+      this.inc({ reason: 'header_timeout' }, c.headTimeouts);
+    },
+  });
+}
+
+export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmission): void {
+  new Counter({
+    name: 'sonde_probe_requests_refused_total',
+    help: '/probe requests answered 503 because too many ran at once, overall or from one client address',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      this.inc({ reason: 'overall' }, admission.refused.overall);
+      this.inc({ reason: 'client' }, admission.refused.client);
+    },
+  });
+  new Counter({
+    name: 'sonde_probe_requests_cancelled_total',
+    help: '/probe requests whose client left before the answer: their probes were cancelled',
+    registers: [reg],
+    collect() {
+      this.reset();
+      this.inc(admission.cancelled);
     },
   });
 }

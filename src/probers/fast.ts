@@ -5,7 +5,7 @@
 // sends everything the rich way: the prober suites run both ways and must give the same results.
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { StreamPool, StreamRequest, StreamResult } from '../native/stream';
+import type { CancelOwner, StreamPool, StreamRequest, StreamResult } from '../native/stream';
 import { fastPathFromEnv, type Runtime } from '../runtime';
 import { classifyError, ProbeFailure } from './errors';
 import { requestBytes } from './http/wire';
@@ -33,6 +33,7 @@ function remainingMs(deadline: number): number {
 /** The engine's outcome as one of sonde's failure reasons (undefined: success). */
 export function streamFailure(r: StreamResult, what: string): ProbeFailure | undefined {
   if (r.errno === 0) return undefined;
+  if (r.code === 'ECANCELED') return new ProbeFailure('cancelled', `${what} was cancelled (${r.phase} phase)`);
   if (r.code === 'ETIMEDOUT') {
     const connecting = r.phase === 'connect' || r.phase === 'queued';
     return new ProbeFailure(connecting ? 'connect_timeout' : 'timeout', `${what} did not finish before the deadline (${r.phase} phase)`);
@@ -50,8 +51,8 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
  * registry, the probe binds a source port sonde holds and registers it first, so that even a
  * dropped first SYN is attributed to it.
  */
-async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined): Promise<StreamResult> {
-  if (!flows?.addPortFlow) return stream.probe(req);
+async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined, owner: CancelOwner | undefined): Promise<StreamResult> {
+  if (!flows?.addPortFlow) return stream.probe(req, owner);
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = sourcePorts.take();
@@ -59,7 +60,7 @@ async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry |
     const id = flows.addPortFlow('tcp', port);
     req.sourcePort = port;
     try {
-      const r = await stream.probe(req);
+      const r = await stream.probe(req, owner);
       if (r.code !== 'EADDRINUSE') return r;
     } finally {
       if (id > 0) flows.remove(id);
@@ -67,19 +68,20 @@ async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry |
     }
   }
   req.sourcePort = undefined;
-  return stream.probe(req);
+  return stream.probe(req, owner);
 }
 
 /** A TCP connect probe: the connect time in seconds (also of a failed attempt) and the failure, if any. */
 export async function fastConnect(
   address: string,
   port: number,
-  opts: { stream: StreamPool; sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry },
+  opts: { stream: StreamPool; sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry; owner?: CancelOwner },
 ): Promise<{ seconds: number; failure?: ProbeFailure }> {
   const r = await run(
     opts.stream,
     { address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline), sourcePort: undefined },
     opts.flows,
+    opts.owner,
   );
   return { seconds: r.timings.connect, failure: streamFailure(r, `connecting to ${address}:${port}`) };
 }
@@ -140,6 +142,8 @@ export async function fastHTTP(input: {
   deadline: number;
   stream: StreamPool;
   flows?: FlowRegistry;
+  /** the probe's context, which may cancel it (ProbeContext.cancellable) */
+  owner?: CancelOwner;
   /** keeps the request bytes for the next probe sending the same request (the engine copies them) */
   wire?: { wire?: Buffer };
   /** parse every header field (header rules need them), not just PROBER_HEADERS */
@@ -162,6 +166,7 @@ export async function fastHTTP(input: {
       sourcePort: undefined, // present from the start: run() sets it, and a new property would change the object's shape
     },
     input.flows,
+    input.owner,
   );
   const headers = r.head ? parseHead(r.head, input.allHeaders ? undefined : PROBER_HEADERS) : {};
   const encoding = String(headers['content-encoding'] ?? '').toLowerCase();

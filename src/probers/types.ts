@@ -27,6 +27,13 @@ export interface FlowRegistry {
   explain?(id: number, seqs?: readonly number[]): Promise<Attribution[]>;
 }
 
+/** What aborts a probe from outside (an AbortSignal, or a lighter object of the same shape). */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', fn: () => void, opts?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', fn: () => void): void;
+}
+
 export interface ProbeContext {
   /** aborted when the probe's deadline passes (or the daemon stops); runProbe makes it on first read */
   readonly signal: AbortSignal;
@@ -38,6 +45,11 @@ export interface ProbeContext {
   flows?: FlowRegistry;
   /** the engines this probe may use (src/runtime.ts) */
   readonly runtime: Runtime;
+  /**
+   * Hands over how to end the engine probe running now (the native fast path keeps no signal):
+   * called when the probe is cancelled from outside (its /probe client left, the daemon stops).
+   */
+  cancellable?(cancel: () => void): void;
 }
 
 export type Prober = (target: string, module: Module, ctx: ProbeContext) => Promise<ProbeResult>;

@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import { moduleRefusal } from '../config/refusals';
 import type { Module } from '../config/types';
 import { proberFor } from '../probers/index';
-import type { FlowRegistry, ProbeContext } from '../probers/types';
+import type { CancelSignal, FlowRegistry, ProbeContext } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
+
+export type { CancelSignal } from '../probers/types';
 
 export interface RunOptions {
   timeoutSeconds: number;
@@ -15,8 +17,8 @@ export interface RunOptions {
   /** the engines probes use (the daemon's, a CLI command's) */
   runtime: Runtime;
   flows?: FlowRegistry;
-  /** aborts the probe early (daemon shutdown) */
-  signal?: AbortSignal;
+  /** aborts the probe early (daemon shutdown, a /probe client that left) */
+  signal?: CancelSignal;
 }
 
 // Reasons that mean packets went missing: only these get a loss attribution (a 404 was not lost).
@@ -91,25 +93,43 @@ class LazyContext implements ProbeContext {
   private ac: AbortController | undefined;
   private expired = false;
   private onOuterAbort: (() => void) | undefined;
+  /** ends the engine probe running now (cancellable) */
+  private cancelEngine: (() => void) | undefined;
 
   constructor(
     readonly deadline: number,
     readonly logger: Logger,
     readonly runtime: Runtime,
     readonly flows: ProbeFlows | undefined,
-    private readonly outer: AbortSignal | undefined,
+    private readonly outer: CancelSignal | undefined,
   ) {}
 
   get signal(): AbortSignal {
     if (this.ac) return this.ac.signal;
     const ac = (this.ac = new AbortController());
     if (this.expired) ac.abort(new Error('probe deadline passed'));
-    else if (this.outer?.aborted) ac.abort(new Error('daemon stopping'));
-    else if (this.outer) {
-      this.onOuterAbort = () => ac.abort(new Error('daemon stopping'));
-      this.outer.addEventListener('abort', this.onOuterAbort, { once: true });
-    }
+    else if (this.outer?.aborted) ac.abort(new Error('probe cancelled'));
+    else this.listenOuter();
     return ac.signal;
+  }
+
+  /** One listener on the outer signal, made when something is there to cancel. */
+  private listenOuter(): void {
+    if (!this.outer || this.onOuterAbort) return;
+    this.onOuterAbort = () => {
+      this.ac?.abort(new Error('probe cancelled'));
+      this.cancelEngine?.();
+    };
+    this.outer.addEventListener('abort', this.onOuterAbort, { once: true });
+  }
+
+  cancellable(cancel: () => void): void {
+    // A listener per probe on an AbortSignal costs more than it saves: the daemon's own signals
+    // abort at shutdown, when the engines close anyway. /probe requests pass a RequestCancel.
+    if (!this.outer || this.outer instanceof AbortSignal) return;
+    if (this.outer.aborted) return cancel();
+    this.cancelEngine = cancel;
+    this.listenOuter();
   }
 
   get aborted(): boolean {

@@ -1,5 +1,7 @@
 // GET /results renders each job's last result with resultToJSON, so every prober's facts are there:
 // a trace result keeps its hops and path hash.
+import { DEFAULT_PROBE_LIMITS, ProbeAdmission } from '../../src/api/admission';
+import { DEFAULT_LISTENER_LIMITS } from '../../src/daemon';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +34,8 @@ before(async () => {
       flows: () => undefined,
       runtime: testRuntime,
       signal: stop.signal,
+      admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS),
+      listenerLimits: DEFAULT_LISTENER_LIMITS,
     },
     { host: '127.0.0.1', port: 0 },
   );

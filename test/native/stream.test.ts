@@ -251,6 +251,36 @@ test('with every slot busy a probe waits in the queue, and its timeout counts th
   }
 });
 
+test('a cancelled probe ends at once with ECANCELED, running or still queued, and frees its slot', async () => {
+  const { server, port } = await cannedHttp(() => null); // never answers
+  servers.push(server);
+  pool.close();
+  pool = new StreamPool({ capacity: 1 });
+  try {
+    const cancels: Array<() => void> = [];
+    const owner = { cancellable: (c: () => void) => void cancels.push(c) };
+    // The first holds the only slot (its deadline far away), the second waits in the queue behind it.
+    const first = pool.probe({ address: '127.0.0.1', port, timeoutMs: 600_000, request: get('/') }, owner);
+    const second = pool.probe({ address: '127.0.0.1', port, timeoutMs: 600_000, request: get('/') }, owner);
+    assert.equal(cancels.length, 2, 'each probe hands over its cancel');
+    cancels[1](); // queued: ends without ever taking the slot
+    const b = await second;
+    assert.deepEqual([b.code, b.phase], ['ECANCELED', 'queued']);
+    cancels[0]();
+    const a = await first;
+    assert.equal(a.code, 'ECANCELED');
+    assert.ok(a.phase === 'processing' || a.phase === 'connect' || a.phase === 'write', a.phase);
+    // The slot is free again: a probe after them runs (to a refused port: it ends at once).
+    const c = await pool.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: T });
+    assert.equal(c.code, 'ECONNREFUSED');
+    cancels[0](); // cancelling a finished probe is harmless
+    assert.equal(pool.counters().cancelled, 2);
+  } finally {
+    pool.close();
+    pool = new StreamPool();
+  }
+});
+
 test('bad arguments are TypeError/RangeError, not a crash', async () => {
   await assert.rejects(pool.probe({ address: 'not-an-ip', port: 80, timeoutMs: 100 }), RangeError);
   await assert.rejects(pool.probe({ address: '127.0.0.1', port: 70000, timeoutMs: 100 }), RangeError);

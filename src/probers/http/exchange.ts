@@ -28,7 +28,8 @@ export interface ExchangeInput {
   /** keep the decoded body for regular expression rules */
   keepBody: boolean;
   /** an AbortController or the ProbeContext; read only off the fast path (a probe's signal is made lazily) */
-  abort: { readonly signal: AbortSignal };
+  /** the probe's context: its signal, and ProbeContext.cancellable for the engine's probes */
+  abort: { readonly signal: AbortSignal; cancellable?(cancel: () => void): void };
   /** performance.now() by which the exchange must end */
   deadline: number;
   flows?: FlowRegistry;
@@ -100,6 +101,7 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
+      owner: input.abort,
       stream: input.runtime.stream,
       wire: input.wire,
       allHeaders: input.allHeaders !== false,

@@ -130,6 +130,7 @@ class TCPRun {
       deadline: this.ctx.deadline,
       stream: this.ctx.runtime.stream,
       flows: this.ctx.flows,
+      owner: this.ctx,
     });
     this.result.phases.connect = (this.result.phases.connect ?? 0) + seconds;
     this.phase = 'done';
