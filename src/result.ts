@@ -33,6 +33,7 @@ export const FAILURE_REASONS = {
   trace_incomplete: 'a path trace did not reach the target within max_ttl hops (see message for the last hop that answered)',
   timeout: 'the probe did not finish before its timeout',
   cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
+  local_resources: 'the probe host ran out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): see message',
   config: 'the module cannot be used for this target (see message)',
   internal: 'a bug in sonde (see message); please report it',
 } as const;

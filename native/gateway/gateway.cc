@@ -210,6 +210,7 @@ void StreamEngine::Impl::OnAccept() {
     c.busy = true;
     c.probing = false;
     c.close_after = false;
+    c.peer_closed = false;
     c.more = false;
     c.watch_out = false;
     c.out.clear();
@@ -240,7 +241,7 @@ void StreamEngine::Impl::OnConnEvent(uint32_t idx, uint32_t events) {
     return CloseConn(idx);
   }
   if (events & (EPOLLERR | EPOLLHUP)) return CloseConn(idx);
-  if (events & EPOLLRDHUP) c.close_after = true;  // answer what was asked, then close
+  if (events & EPOLLRDHUP) c.peer_closed = true;
   if ((events & EPOLLOUT) && c.out_off < c.out.size()) return FlushConn(idx);
   if (!(events & EPOLLIN)) return;
   if (!c.probing && c.out.empty()) return TryRequest(idx);
@@ -267,6 +268,12 @@ void StreamEngine::Impl::TryRequest(uint32_t idx) {
   // Ours: consume exactly this request; a pipelined next one stays queued in the socket.
   ssize_t got = recv(c.fd, peek.data(), h.head_len, MSG_DONTWAIT);
   if (got != static_cast<ssize_t>(h.head_len)) return CloseConn(idx);
+  if (c.peer_closed) {
+    // Sent and gone (fire and forget): Go's server cancels such a request at once, its background
+    // read seeing the EOF. Nobody could read an answer: no probe runs.
+    n_gw_gone.fetch_add(1, std::memory_order_relaxed);
+    return CloseConn(idx);
+  }
   c.more = static_cast<size_t>(n) > h.head_len;
   if (!h.keep_alive) c.close_after = true;
   c.probing = true;

@@ -81,7 +81,8 @@ struct GatewayConn {
   uint32_t next_free = 0;
   bool busy = false;
   bool probing = false;     // TypeScript works on its request: read nothing more meanwhile
-  bool close_after = false; // HTTP/1.0, "Connection: close" or the peer half-closed
+  bool close_after = false; // HTTP/1.0 or "Connection: close": close after the answer
+  bool peer_closed = false; // the client's FIN arrived: a request taken now is cancelled at once
   bool more = false;        // bytes beyond the request in hand were seen: read again after answering
   bool watch_out = false;   // EPOLLOUT is in the interest set: an answer waits for send buffer space
   int64_t idle_since = 0;   // accepted or last answered: an idle connection is closed after kIdleNs

@@ -62,10 +62,16 @@ export function startGateway(host: string, port: number, deps: GatewayDeps): num
 
 const FAST: ProbeParams = { module: null, target: null, debug: false, hostname: null };
 
+// A connection's index is below 2^16 (kMaxConns in native/stream/engine_impl.h) and its generation
+// below 2^32: one exact number.
+function askKey(conn: number, gen: number): number {
+  return gen * 65536 + conn;
+}
+
 function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
-  // The ask in hand per connection of this engine (a connection has one at a time), to cancel when
-  // its client leaves.
-  const asking = new Map<number, { gen: number; cancel: RequestCancel }>();
+  // The asks in hand of this engine by connection and generation, to cancel when a client leaves:
+  // a batch may bring the ask of a new connection in a slot whose last client just left.
+  const asking = new Map<number, RequestCancel>();
   const fail = (a: GatewayAsk, err: unknown) => {
     deps.onError(err, 'serving a /probe request of the gateway');
     gw.answer(a, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -84,31 +90,33 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
       // URLSearchParams per request then.
       const params = a.query === undefined ? { ...FAST, module: a.module, target: a.target } : probeParamsOfQuery(a.query);
       const cancel = new RequestCancel();
-      asking.set(a.conn, { gen: a.gen, cancel });
+      const key = askKey(a.conn, a.gen);
+      asking.set(key, cancel);
       let answer: Promise<ProbeAnswer>;
       try {
         answer = deps.serve(params, a.scrapeTimeout, { client: a.peer, cancel });
       } catch (err) {
-        asking.delete(a.conn);
+        asking.delete(key);
         return fail(a, err);
       }
       answer.then(
         (r) => {
-          if (asking.get(a.conn)?.cancel === cancel) asking.delete(a.conn);
+          asking.delete(key);
           // A cancelled ask's connection is closed: the engine drops an answer to it anyway.
           if (!cancel.aborted) gw.answer(a, r.status, r.contentType, r.body);
         },
         (err) => {
-          if (asking.get(a.conn)?.cancel === cancel) asking.delete(a.conn);
+          asking.delete(key);
           fail(a, err);
         },
       );
     },
     gone(conn, gen) {
-      const e = asking.get(conn);
-      if (e === undefined || e.gen !== gen) return;
-      asking.delete(conn);
-      e.cancel.abort();
+      const key = askKey(conn, gen);
+      const cancel = asking.get(key);
+      if (cancel === undefined) return;
+      asking.delete(key);
+      cancel.abort();
     },
   };
 }

@@ -175,8 +175,9 @@ class StreamClient {
     this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText, gone) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
-      if (gone !== null && this.gateway) decodeGone(gone, this.gateway);
       if (askMeta !== null && askText !== null && this.gateway) decodeAsks(askMeta, askText, this.gateway);
+      // After the asks: a client may leave in the batch that brought its request.
+      if (gone !== null && this.gateway) decodeGone(gone, this.gateway);
     });
     this.answers = new AnswerBatch(this.engine);
   }

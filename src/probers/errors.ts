@@ -50,6 +50,12 @@ const NET_CODES: Record<string, FailureReason> = {
   HPE_INVALID_CONSTANT: 'protocol_error',
   HPE_INVALID_STATUS: 'protocol_error',
   ERR_SSL_WRONG_VERSION_NUMBER: 'tls_handshake',
+  ECANCELED: 'cancelled',
+  // The probe host's own limits, not the target's fault: said as such (RLIMIT_NOFILE, socket buffers).
+  EMFILE: 'local_resources',
+  ENFILE: 'local_resources',
+  ENOBUFS: 'local_resources',
+  ENOMEM: 'local_resources',
 };
 
 /** Walks err.cause chains (undici wraps socket errors) and returns the best reason. */
@@ -69,6 +75,9 @@ export function classifyError(err: unknown): { reason: FailureReason; message: s
     if (e instanceof Error && e.name === 'AbortError') return { reason: 'timeout', message };
     e = (e as { cause?: unknown }).cause;
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { reason: 'network_error', message };
+  // Engine outcomes are plain { code, message } objects: their message, never "[object Object]".
+  const m = (err as { message?: unknown } | undefined)?.message;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const text = err instanceof Error ? err.message : typeof m === 'string' ? m : typeof code === 'string' ? code : String(err);
+  return { reason: 'network_error', message: text };
 }

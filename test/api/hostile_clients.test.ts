@@ -5,7 +5,7 @@
 // both serve: the native gateway, and Node's server (SONDE_GATEWAY=0), also with the rich
 // transport (SONDE_FAST_PATH=0: undici, no engine).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,6 +149,47 @@ for (const door of DOORS) {
       assert.equal((await get(d.port, '/-/healthy')).status, 200);
     } finally {
       hang.close();
+    }
+  });
+}
+
+for (const door of DOORS.slice(0, 2)) {
+  test(`${door.name}: a fire-and-forget flood leaves no probe, slot or descriptor behind, and tasks keep succeeding`, { timeout: 240_000 }, async () => {
+    const hang = await silentServer();
+    const healthy = await healthyServer();
+    try {
+      const d = await daemon(['--config', config(healthy.port)], door.env);
+      const fds = () => readdirSync(`/proc/${d.child.pid}/fd`).length;
+      const runs = async (result: string) => sum(await metricsText(d), 'sonde_probes_total', { task: 'healthy', result });
+      await until('the task has run', async () => ((await runs('success')) > 0 ? true : undefined));
+      const baseline = fds();
+      // 8,400 in the issue; 3,000 here, 100 at a time: each sent with a 300 s scrape timeout to a
+      // server that never answers, its client gone as soon as the request is written.
+      const q = `module=http_hang&target=http://127.0.0.1:${hang.port}/`;
+      for (let batch = 0; batch < 30; batch++) {
+        await Promise.all(
+          Array.from(
+            { length: 100 },
+            () =>
+              new Promise<void>((resolve) => {
+                const s = net.connect({ port: d.port, host: '127.0.0.1' });
+                s.on('error', () => undefined);
+                s.on('close', () => resolve());
+                s.write(`GET /probe?${q} HTTP/1.1\r\nHost: sonde\r\nX-Prometheus-Scrape-Timeout-Seconds: 300\r\n\r\n`, () => s.destroy());
+              }),
+          ),
+        );
+      }
+      // Nothing is left holding a slot: the silent server's connections close, descriptors return.
+      await until('the flood\'s probes all ended', async () => (hang.open() === 0 && metric(await metricsText(d), 'sonde_probes_in_flight') === 0 ? true : undefined), 60_000);
+      await until('descriptors back near their baseline', () => (fds() <= baseline + 16 ? true : undefined), 60_000);
+      const before = await runs('success');
+      await until('the task ran on', async () => ((await runs('success')) >= before + 3 ? true : undefined));
+      assert.equal(await runs('failure'), 0, 'no task probe failed during the flood');
+      assert.equal((await get(d.port, '/-/healthy')).status, 200);
+    } finally {
+      hang.close();
+      healthy.close();
     }
   });
 }
