@@ -1,6 +1,7 @@
 // `sonde COMMAND ...`: dispatch to one file per command. Exit codes: 0 ok, 1 failed probe or
 // invalid config, 2 usage error.
 import { UsageError } from './args';
+import { errorLine, flushed } from './output';
 import { VERSION } from '../version';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -46,4 +47,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// A reader that went away (`sonde ping ... | head`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+/** Exits with `code` once stdout and stderr have drained (a slow pipe reader gets every byte). */
+export async function exitAfterFlush(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+/** A bug or an error no command turned into a message: one line, the stack only with SONDE_DEBUG=1. */
+export async function fatal(err: unknown): Promise<never> {
+  process.stderr.write(`sonde: ${process.env.SONDE_DEBUG === '1' && err instanceof Error && err.stack ? err.stack : errorLine(err)}\n`);
+  return exitAfterFlush(2);
 }
