@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { buildIcmpLab, type IcmpLab } from '../lab/icmplab';
 import { privilegedTest } from '../lab/privileged';
+import { sondeInPty } from '../lab/pty';
 import { sleep } from '../lab/wait';
 import { sondeTrace } from './helpers';
 
@@ -107,4 +108,23 @@ privilegedTest('without pacing (--hop-ratelimit 0) the routers withhold answers:
   await refill();
   const text = sondeTrace([l.target4, '-c', '30', '-i', '0.02', '--max-ttl', '6', '--timeout', '3', '--hop-ratelimit', '0', '-r'], 300_000);
   assert.match(text.stdout, /^ {2}1\.\|-- 198\.19\.201\.2 .*rate-limited: loss does not continue$/m);
+});
+
+privilegedTest('on a terminal the table is redrawn while it runs; Ctrl-C prints the report so far (no loss from probes in flight) and exits 0', async () => {
+  const l = getLab();
+  await refill();
+  const pty = sondeInPty(['trace', l.target4, '-c', '1000', '-i', '0.25', '--timeout', '5']);
+  // The live view shows the target's line, then (a redraw later) a second round.
+  assert.ok(await pty.waitFor(/round [2-9]\/1000/), pty.output());
+  assert.ok(await pty.waitFor(/ 4\.\|-- 198\.19\.204\.2 /), pty.output());
+  pty.interrupt();
+  assert.equal(await pty.exited, 0, pty.output());
+  // The final report: after the last screen clear, mtr's report of the rounds done.
+  const screens = pty.output().replace(/\r/g, '').split('\x1b[H\x1b[2J');
+  const report = screens[screens.length - 1];
+  assert.match(report, /^Start: /);
+  assert.match(report, /\nreached 198\.19\.204\.2 \(198\.19\.204\.2\) in 4 hops over icmp; rtt in ms\n/);
+  const hops = [...report.matchAll(/^ +(\d)\.\|-- (\S+) +([\d.]+)% +(\d+) /gm)].map((m) => [Number(m[1]), m[2], m[3], Number(m[4])] as const);
+  assert.deepEqual(hops.map((h) => [h[0], h[1], h[2]]), [[1, l.routers4[0], '0.0'], [2, l.routers4[1], '0.0'], [3, l.routers4[2], '0.0'], [4, l.target4, '0.0']]);
+  assert.ok(hops.every((h) => h[3] >= 2 && h[3] < 1000), JSON.stringify(hops));
 });
