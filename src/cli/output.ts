@@ -1,35 +1,9 @@
 // Output of the one-shot commands: written with backpressure and flushed before the process exits,
 // so a slow reader of a pipe gets every byte (a pipe holds 64 KiB; what does not fit is queued by
 // libuv and lost if the process exits first), and errors as one readable line with errno names.
-import { constants as osConstants } from 'node:os';
+import { ERRNO_NAMES, ERRNO_TEXT } from '../util/errno';
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
-
-// strerror(3) texts of the errnos a probe host meets most; others print their name alone.
-const ERRNO_TEXT: Record<string, string> = {
-  EPERM: 'operation not permitted',
-  EACCES: 'permission denied',
-  ENETUNREACH: 'network unreachable',
-  EHOSTUNREACH: 'no route to host',
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset by peer',
-  EMSGSIZE: 'message too long',
-  ENOBUFS: 'no buffer space available',
-  EMFILE: 'too many open files',
-  ENOENT: 'no such file or directory',
-  EINVAL: 'invalid argument',
-  ETIMEDOUT: 'timed out',
-};
-
-/** "EPERM (operation not permitted)" for 1 (or -1), "errno 999" for what the system does not name. */
-export function errnoText(errno: number): string {
-  const name = ERRNO_NAMES.get(Math.abs(errno));
-  if (!name) return `errno ${errno}`;
-  const text = ERRNO_TEXT[name];
-  return text ? `${name} (${text})` : name;
-}
+export { errnoText } from '../util/errno';
 
 /** One line for an error a user can act on: its message, with an errno name when it carries one. */
 export function errorLine(err: unknown): string {

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load';
 import { Daemon } from '../daemon';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../log';
 import { UsageError, intFlag, parseArgs } from './args';
+import { errorLine } from './output';
 
 export const DEFAULT_LISTEN = ':9925';
 
@@ -60,7 +61,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
-    logger.fatal({ err }, 'cannot start');
+    // One line a user can act on (EADDRINUSE named, no stack); under systemd stderr is the journal.
+    const line = errorLine(err);
+    const where = /^E[A-Z]+ /.test(line) ? ` on ${(flags['web.listen-address'] as string | undefined) ?? DEFAULT_LISTEN}` : '';
+    process.stderr.write(`sonde run: cannot start${where}: ${line}\n`);
     return 1;
   }
   return new Promise<number>((resolve) => daemon.handleSignals(() => resolve(0)));
