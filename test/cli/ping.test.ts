@@ -130,3 +130,10 @@ privilegedTest('errors are one line: a string that is no host name is refused wi
   assert.equal(h.code, 0);
   assert.match(h.stdout, /^usage: sonde ping /);
 });
+
+privilegedTest('-i paces the echoes of a round (fping: time between any two echoes) and every target still answers', async () => {
+  const r = await runSonde(['ping', '-c', '2', '-p', '100', '-i', '5', '-g', '127.0.0.0/28', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Array<{ target: string; sent: number; received: number }>;
+  assert.deepEqual(j.map((t) => [t.target, t.sent, t.received]), Array.from({ length: 14 }, (_, i) => [`127.0.0.${i + 1}`, 2, 2]));
+});
