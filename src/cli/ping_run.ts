@@ -45,6 +45,8 @@ export class PingRun {
   inFlight = 0;
   rounds = 0;
   private readonly waiters = new Set<() => void>();
+  /** resolves once the current round has been handed to the engine (-i spreads it over time) */
+  private sent: Promise<void> = Promise.resolve();
 
   /** `addresses[i]`: target i's address; `stats[i]` its counters, updated as outcomes arrive. */
   constructor(
@@ -75,8 +77,6 @@ export class PingRun {
     if (this.args.mode === 'loop') await this.idle();
     else await this.abortable(Promise.all(done).then(() => undefined));
   }
-
-  private sent: Promise<void> = Promise.resolve();
 
   private async alive(all: number[]): Promise<void> {
     let pending = all;
