@@ -1,10 +1,10 @@
 // `sonde run`: the daemon in the foreground (systemd runs it so, with Type=notify).
+import { errorLine } from './output';
 import { parseListenAddress } from '../api/server';
 import { ConfigError } from '../config/load';
 import { Daemon } from '../daemon';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../log';
 import { UsageError, intFlag, parseArgs } from './args';
-import { errorLine } from './output';
 
 export const DEFAULT_LISTEN = ':9925';
 
