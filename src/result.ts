@@ -150,6 +150,10 @@ export interface TraceHop {
   received: number;
   loss: number; // 0..1
   rtt?: RTTStats; // seconds; absent when nothing came back
+  /** seconds: the RTT of the last answer (mtr's Last) */
+  last?: number;
+  /** this hop lost more than a later one: it forwarded the probes and withheld its own answers (a rate limit), not path loss */
+  rateLimited?: boolean;
 }
 
 export interface TraceFacts {

@@ -5,6 +5,7 @@
 //   --all     every drop in every network namespace
 // Exit: 0 done, 1 eBPF unavailable, 2 usage error.
 import { openDropTracer, type BpfEvent, type DropTracer } from '../native/bpf';
+import { UsageError, parseArgs } from './args';
 
 export interface DropRow {
   reason: string;
@@ -28,22 +29,29 @@ interface DropsArgs {
   json: boolean;
 }
 
-const USAGE = 'usage: sonde drops [--all] [--duration SECONDS] [--json]';
+const USAGE = `usage: sonde drops [--all] [--duration SECONDS] [--json]
+  --all             every drop in every network namespace (default: this namespace's; with the
+                    daemon's tracer, only drops of registered probe flows)
+  --duration S      seconds to watch, up to 86400 (default 10); Ctrl-C ends it early with the summary
+  --json            print the summary as one JSON object instead of the live table
+exit status: 0 done, 1 eBPF unavailable, 2 usage error`;
 
-export function parseDropsArgs(argv: string[]): DropsArgs | string {
-  const out: DropsArgs = { all: false, duration: 10, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--all') out.all = true;
-    else if (a === '--json') out.json = true;
-    else if (a === '--duration' || a.startsWith('--duration=')) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-      const n = Number(v);
-      if (v === undefined || !Number.isFinite(n) || n <= 0 || n > 86400) return `--duration must be a number of seconds in (0, 86400], got ${v ?? 'nothing'}`;
-      out.duration = n;
-    } else return `unknown argument ${a}\n${USAGE}`;
+/** The arguments, `{ help: true }` for --help, or a usage error message. */
+export function parseDropsArgs(argv: string[]): DropsArgs | { help: true } | string {
+  let parsed;
+  try {
+    parsed = parseArgs(argv, { all: { value: false }, duration: { value: true }, json: { value: false }, help: { value: false, aliases: ['-h'] } });
+  } catch (err) {
+    if (err instanceof UsageError) return `${err.message}\n${USAGE}`;
+    throw err;
   }
-  return out;
+  const { flags, positional } = parsed;
+  if (flags.help) return { help: true };
+  if (positional.length > 0) return `unexpected argument ${JSON.stringify(positional[0])}\n${USAGE}`;
+  const v = flags.duration;
+  const n = typeof v === 'string' ? Number(v) : 10;
+  if (v !== undefined && (!Number.isFinite(n) || n <= 0 || n > 86400)) return `--duration: got ${JSON.stringify(v)}, expected seconds in (0, 86400]`;
+  return { all: flags.all === true, duration: n, json: flags.json === true };
 }
 
 /** Counts drops by (reason, location, direction); bounded so that `--all` on a busy host stays small. */
@@ -89,8 +97,12 @@ export async function dropsCommand(argv: string[], deps: { tracer?: DropTracer; 
   const out = deps.out ?? process.stdout;
   const args = parseDropsArgs(argv);
   if (typeof args === 'string') {
-    process.stderr.write(`${args}\n`);
+    process.stderr.write(`sonde drops: ${args}\n`);
     return 2;
+  }
+  if ('help' in args) {
+    out.write(`${USAGE}\n`);
+    return 0;
   }
   const owned = !deps.tracer;
   const tracer = deps.tracer ?? openDropTracer({ reportAll: true, localNetns: args.all ? 0 : 'self', xdpEvents: false }, (m) => process.stderr.write(`${m}\n`));
@@ -105,6 +117,7 @@ export async function dropsCommand(argv: string[], deps: { tracer?: DropTracer; 
   const stopSignal = new Promise<void>((resolve) => {
     onSigint = resolve;
     process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigint);
     setTimeout(resolve, args.duration * 1000);
   });
   const refresh = live
@@ -115,6 +128,7 @@ export async function dropsCommand(argv: string[], deps: { tracer?: DropTracer; 
     : undefined;
   await stopSignal;
   process.removeListener('SIGINT', onSigint);
+  process.removeListener('SIGTERM', onSigint);
   if (refresh) clearInterval(refresh);
   await tracer.drain();
   off();

@@ -12,10 +12,17 @@ const PHASE_TITLES: Record<string, string> = {
   rtt: 'Round Trip',
 };
 
-function ms(seconds: number): string {
+/** A duration in the unit that suits it, rounded first so that 0.9996 ms is "1.0ms", never "1000µs". */
+export function formatDuration(seconds: number): string {
+  const us = seconds * 1e6;
+  if (Math.round(us) < 1000) return `${Math.round(us)}µs`;
   const v = seconds * 1000;
-  return v >= 100 ? `${v.toFixed(0)}ms` : v >= 1 ? `${v.toFixed(1)}ms` : `${(v * 1000).toFixed(0)}µs`;
+  if (Number(v.toFixed(1)) < 100) return `${v.toFixed(1)}ms`;
+  if (Math.round(v) < 1000) return `${Math.round(v)}ms`;
+  return v < 9995 ? `${(v / 1000).toFixed(2)}s` : `${(v / 1000).toFixed(1)}s`;
 }
+
+const ms = formatDuration;
 
 function date(unix: number): string {
   return new Date(unix * 1000).toISOString().replace('.000Z', 'Z');

@@ -1,20 +1,27 @@
 // `sonde COMMAND ...`: dispatch to one file per command. Exit codes: 0 ok, 1 failed probe or
 // invalid config, 2 usage error.
 import { UsageError } from './args';
+import { errorLine, flushed } from './output';
 import { VERSION } from '../version';
 
 type Command = (argv: string[]) => Promise<number>;
 
-// Commands load lazily so that `sonde check-config` does not start the native engines.
+// Commands load lazily so that `sonde check-config` does not start the native engines. One line
+// per command, in the order `sonde --help` lists them.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: 'run the daemon: tasks on their intervals, /metrics, /probe', load: async () => (await import('./run.js')).runCommand },
   'check-config': { summary: 'validate a config file (exit 0 valid, 1 invalid)', load: async () => (await import('./check_config.js')).checkConfigCommand },
-  probe: { summary: 'one probe of a URL or HOST:PORT, with its phases', load: async () => (await import('./probe.js')).probeCommand },
-  ping: { summary: 'ICMP echo rounds to many targets (fping-like)', load: async () => (await import('./ping.js')).pingCommand },
-  trace: { summary: 'Paris traceroute with per-hop loss and RTT (mtr-like)', load: async () => (await import('./trace.js')).traceCommand },
+  probe: { summary: 'one probe of a URL, HOST:PORT or HOST, with its phases (httpstat-like)', load: async () => (await import('./probe.js')).probeCommand },
+  ping: { summary: "ICMP echoes to many targets at once (fping's flags)", load: async () => (await import('./ping.js')).pingCommand },
+  trace: { summary: "Paris traceroute with per-hop loss and RTT (mtr's flags and report)", load: async () => (await import('./trace.js')).traceCommand },
   drops: { summary: 'live kernel drops on probe flows (eBPF)', load: async () => (await import('./drops.js')).dropsCommand },
   'discover-v6': { summary: 'IPv6 router solicitation: prefixes, routers, MTU, RDNSS, DNSSL, the SLAAC address', load: async () => (await import('./discover_v6.js')).discoverV6Command },
 };
+
+/** Every command's name (each answers --help with its usage and exit 0). */
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -32,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`sonde ${VERSION}\n`);
     return 0;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
     process.stderr.write(`sonde: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
@@ -46,4 +53,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// A reader that went away (`sonde ping ... | head`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
+/** Exits with `code` once stdout and stderr have drained (a slow pipe reader gets every byte). */
+export async function exitAfterFlush(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+/** A bug or an error no command turned into a message: one line, the stack only with SONDE_DEBUG=1. */
+export async function fatal(err: unknown): Promise<never> {
+  process.stderr.write(`sonde: ${process.env.SONDE_DEBUG === '1' && err instanceof Error && err.stack ? err.stack : errorLine(err)}\n`);
+  return exitAfterFlush(2);
 }

@@ -1,103 +1,24 @@
-// `sonde ping TARGET... [-c N] [-i INTERVAL] [-t TIMEOUT] [-s SIZE] [--ttl N] [--explain] [--json]`: one
-// round of echoes to many targets at once through the native engine, printed like `fping -c`; with
-// --explain, every lost echo says where it was lost (eBPF attribution, issue 4).
-// Exit 0 when every target answered at least once, 1 otherwise, 2 on usage errors.
-import { IcmpSocketError } from '../native/icmp';
+// `sonde ping`: fping's habits (ping_args.ts) on the native ICMP engine: many targets at once, each
+// reply and timeout printed as it happens on a terminal, the per-target summary at the end or on
+// SIGINT/SIGTERM, and with --explain where every lost echo was lost (eBPF attribution, issue 4).
+// Output is written with backpressure (a million targets, a slow pipe) and flushed before exit.
+import { IcmpSocketError, type IcmpOutcome } from '../native/icmp';
 import { Runtime } from '../runtime';
-import { resolveTarget } from '../probers/resolve';
-import { echoRounds, rttStats, type RoundResult } from '../probers/icmp/round';
+import { resolveLocal, resolveTarget } from '../probers/resolve';
+import { explainLost, rttStats, watchEchoes } from '../probers/icmp/round';
 import type { Attribution } from '../result';
+import { UsageError } from './args';
 import { openExplainer, type Explainer } from './explain';
+import { errnoText, writeAll, writeJsonArray, writeLines } from './output';
+import { PING_USAGE, parsePingArgs, type PingArgs } from './ping_args';
+import { newStats, PingRun, type TargetStats } from './ping_run';
+import { Progress } from './progress';
+import { notAHost } from './targets';
 
-const USAGE = `usage: sonde ping TARGET... [-c COUNT] [-i INTERVAL] [-t TIMEOUT] [-s SIZE] [--ttl N] [--explain [--xdp-interface IFACE]] [--json]
-  -c COUNT     echoes per target (default 3)
-  -i INTERVAL  time between echoes to one target: seconds, or with a unit (200ms, 1s); default 1s
-  -t TIMEOUT   how long each echo waits for its reply (default 1s)
-  -s SIZE      payload bytes (default 56, at least 12)
-  --ttl N      IP TTL / hop limit of the requests
-  --explain    load the eBPF drop tracer: each lost echo gets a verdict (local_drop with the kernel's
-               reason and location, path_loss, or unknown)
-  --xdp-interface IFACE
-               with --explain, also watch replies arriving on IFACE (XDP), to tell "reached the NIC"
-  --json       print an array with one object per target`;
-
-class UsageError extends Error {}
-
-interface PingArgs {
-  targets: string[];
-  count: number;
-  interval: number;
-  timeout: number;
-  size: number;
-  ttl?: number;
-  json: boolean;
-  explain: boolean;
-  xdpInterface?: string;
-}
-
-function duration(flag: string, text: string | undefined): number {
-  const m = text === undefined ? null : /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  if (!m) throw new UsageError(`${flag} needs a duration such as 0.5, 200ms or 1s`);
-  const v = Number(m[1]) * (m[2] === 'ms' ? 0.001 : 1);
-  if (v <= 0 || v > 3600) throw new UsageError(`${flag} must be between 0 and 3600 seconds`);
-  return v;
-}
-
-function integer(flag: string, text: string | undefined, min: number, max: number): number {
-  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${flag} needs an integer`);
-  const v = Number(text);
-  if (v < min || v > max) throw new UsageError(`${flag} must be between ${min} and ${max}`);
-  return v;
-}
-
-export function parsePingArgs(argv: readonly string[]): PingArgs {
-  const a: PingArgs = { targets: [], count: 3, interval: 1, timeout: 1, size: 56, json: false, explain: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    switch (arg) {
-      case '-c':
-        a.count = integer('-c', argv[++i], 1, 1_000_000);
-        break;
-      case '-i':
-        a.interval = duration('-i', argv[++i]);
-        break;
-      case '-t':
-        a.timeout = duration('-t', argv[++i]);
-        break;
-      case '-s':
-        a.size = integer('-s', argv[++i], 0, 8192);
-        break;
-      case '--ttl':
-        a.ttl = integer('--ttl', argv[++i], 1, 255);
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '--explain':
-        a.explain = true;
-        break;
-      case '--xdp-interface':
-        a.xdpInterface = argv[++i];
-        if (!a.xdpInterface || !/^[\w.@-]{1,15}$/.test(a.xdpInterface)) throw new UsageError('--xdp-interface needs an interface name');
-        break;
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
-        a.targets.push(arg);
-    }
-  }
-  if (a.targets.length === 0) throw new UsageError('no target given');
-  if (a.xdpInterface && !a.explain) throw new UsageError('--xdp-interface needs --explain');
-  return a;
-}
-
-const ms = (s: number) => (s * 1000).toFixed(3);
-
-function summaryLine(name: string, r: RoundResult): string {
-  const loss = r.sent ? Math.round((1 - r.received / r.sent) * 100) : 100;
-  const st = rttStats(r.rtts);
-  const dup = r.duplicates ? `, ${r.duplicates} duplicates` : '';
-  const rtt = st ? `, min/avg/max = ${ms(st.min)}/${ms(st.mean)}/${ms(st.max)}` : '';
-  return `${name} : xmt/rcv/%loss = ${r.sent}/${r.received}/${loss}%${dup}${rtt}`;
+/** fping prints RTTs in ms with at least three significant digits. */
+export function fmtMs(seconds: number): string {
+  const v = seconds * 1000;
+  return v < 10 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(1);
 }
 
 /** "local_drop NETFILTER_DROP ingress at nft_do_chain+0x2f5 (reply reached the NIC)" */
@@ -110,86 +31,211 @@ export function describeLoss(a: Attribution): string {
   return s;
 }
 
+const ERROR_NAMES: Record<string, string> = {
+  unreachable: 'ICMP Unreachable',
+  time_exceeded: 'ICMP Time Exceeded',
+  packet_too_big: 'ICMP Packet Too Big',
+  parameter_problem: 'ICMP Parameter Problem',
+};
+
+/** fping's line for an ICMP error, or a refused send with its errno name. */
+function errorText(name: string, o: IcmpOutcome): string {
+  if (o.kind === 'send_error') return `${name} : send failed: ${errnoText(o.info)}`;
+  return `${ERROR_NAMES[o.kind] ?? o.kind} (code ${o.code}) from ${o.from ?? '?'} for ICMP Echo sent to ${name}`;
+}
+
+function lossPct(s: TargetStats): number {
+  return s.sent ? Math.round((1 - s.received / s.sent) * 100) : 0;
+}
+
+function avg(s: TargetStats): string {
+  return s.received ? fmtMs(s.rtts.reduce((a, b) => a + b, 0) / s.received) : 'NaN';
+}
+
+function summaryLine(name: string, s: TargetStats, perRtt: boolean): string {
+  if (perRtt) return `${name} : ${(s.bySeq ?? []).map((r) => (r === null || r === undefined ? '-' : fmtMs(r))).join(' ')}`;
+  const st = rttStats(s.rtts);
+  const dup = s.duplicates ? `, ${s.duplicates} duplicates` : '';
+  const rtt = st ? `, min/avg/max = ${fmtMs(st.min)}/${fmtMs(st.mean)}/${fmtMs(st.max)}` : '';
+  return `${name} : xmt/rcv/%loss = ${s.sent}/${s.received}/${s.sent ? lossPct(s) : 100}%${dup}${rtt}`;
+}
+
+interface Resolution {
+  /** per target: its address, or undefined when it did not resolve */
+  addresses: Array<string | undefined>;
+  failures: number;
+}
+
+/** IP literals and hosts-file names at once; other names through the resolver, 64 at a time; non-names never. */
+async function resolveAll(targets: readonly string[], family: 4 | 6): Promise<Resolution> {
+  const proto = family === 6 ? 'ip6' : 'ip4';
+  const addresses: Array<string | undefined> = new Array<string | undefined>(targets.length);
+  const names: number[] = [];
+  let failures = 0;
+  const fail = (t: string, why: string): void => {
+    failures++;
+    process.stderr.write(`${t}: ${why}\n`);
+  };
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    const bad = notAHost(t);
+    if (bad) {
+      fail(t, bad);
+      continue;
+    }
+    try {
+      const local = resolveLocal(t, proto, true);
+      if (local) addresses[i] = local.addresses[0];
+      else names.push(i);
+    } catch (err) {
+      fail(t, (err as Error).message);
+    }
+  }
+  const ctl = new AbortController();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const i = names[next++];
+      try {
+        addresses[i] = (await resolveTarget(targets[i], proto, true, ctl)).addresses[0];
+      } catch (err) {
+        fail(targets[i], (err as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, names.length) }, worker));
+  return { addresses, failures };
+}
+
 export async function pingCommand(argv: string[]): Promise<number> {
-  let args: PingArgs;
+  let parsed;
   try {
-    args = parsePingArgs(argv);
+    parsed = parsePingArgs(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`sonde ping: ${err.message}\n${USAGE}\n`);
+      process.stderr.write(`sonde ping: ${err.message}\n${PING_USAGE}\n`);
       return 2;
     }
     throw err;
   }
-  const ctl = new AbortController();
-  const addresses: Array<string | undefined> = await Promise.all(
-    args.targets.map(async (t) => {
-      try {
-        return (await resolveTarget(t, 'ip4', true, ctl)).addresses[0];
-      } catch (err) {
-        process.stderr.write(`${t}: ${(err as Error).message}\n`);
-        return undefined;
-      }
-    }),
-  );
-  const runtime = new Runtime();
+  if ('help' in parsed) {
+    process.stdout.write(`${PING_USAGE}\n`);
+    return 0;
+  }
+  return ping(parsed);
+}
+
+async function ping(args: PingArgs): Promise<number> {
+  const out = process.stdout;
+  const { addresses: byTarget } = await resolveAll(args.targets, args.family);
   let engine;
+  const runtime = new Runtime();
   try {
     engine = runtime.icmp();
   } catch (err) {
     if (err instanceof IcmpSocketError) {
       process.stderr.write(`sonde ping: ${err.message}\n`);
-      return 1;
+      return 4;
     }
     throw err;
   }
-  const live = addresses.flatMap((a, i) => (a === undefined ? [] : [{ i, a }]));
-  const explainer: Explainer | undefined = args.explain ? await openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
-  let rounds: RoundResult[];
-  try {
-    rounds = await echoRounds(
-      engine,
-      live.map((x) => x.a),
-      { pings: args.count, interval: args.interval, timeout: args.timeout, payloadSize: args.size, ttl: args.ttl, flows: explainer?.flows },
-    );
-  } finally {
-    explainer?.close();
-  }
-  const byTarget: Array<RoundResult | undefined> = args.targets.map(() => undefined);
-  live.forEach((x, k) => (byTarget[x.i] = rounds[k]));
-  runtime.close();
-  const none: RoundResult = { sent: 0, received: 0, duplicates: 0, rtts: [], replySeqs: [], lost: [] };
+  // The engine's targets are those that resolved: live[k] is the index in args.targets of target k.
+  const live: number[] = [];
+  for (let i = 0; i < byTarget.length; i++) if (byTarget[i] !== undefined) live.push(i);
+  const addresses = live.map((i) => byTarget[i] as string);
+  let width = 0;
+  for (const t of args.targets) if (t.length > width) width = t.length;
+  const name = (k: number): string => args.targets[live[k]].padEnd(width);
 
+  const liveOutput = !args.json && !args.quiet && (args.live || out.isTTY === true);
+  const grouped = !args.json && !args.quiet && !liveOutput && args.mode !== 'alive';
+  const stats = live.map(() => newStats(grouped || args.perRtt));
+  const bytes = args.size + 8;
+  const print = (line: string): void => void out.write(`${line}\n`);
+  const showAlive = !args.json && !args.quiet && !args.showUnreachable;
+  const showUnreachable = !args.json && !args.quiet && !args.showAlive;
+  const events =
+    args.mode === 'alive'
+      ? {
+          reply: (k: number, _seq: number, rtt: number) => {
+            if (showAlive && stats[k].received === 1) print(`${args.targets[live[k]]} is alive${args.elapsed ? ` (${fmtMs(rtt)} ms)` : ''}`);
+          },
+          unreachable: (k: number) => (showUnreachable ? print(`${args.targets[live[k]]} is unreachable`) : undefined),
+        }
+      : liveOutput
+        ? {
+            reply: (k: number, seq: number, rtt: number) => print(`${name(k)} : [${seq}], ${bytes} bytes, ${fmtMs(rtt)} ms (${avg(stats[k])} avg, ${lossPct(stats[k])}% loss)`),
+            duplicate: (k: number, seq: number, rtt: number) => print(`${name(k)} : duplicate for [${seq}], ${bytes} bytes, ${fmtMs(rtt)} ms`),
+            timeout: (k: number, seq: number) => print(`${name(k)} : [${seq}], timed out (${avg(stats[k])} avg, ${lossPct(stats[k])}% loss)`),
+            error: (k: number, _seq: number, o: IcmpOutcome) => void process.stderr.write(`${errorText(name(k).trim(), o)}\n`),
+          }
+        : {};
+
+  const ctl = new AbortController();
+  const stop = (): void => ctl.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const explainer: Explainer | undefined = args.explain ? await openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
+  const watch = explainer ? watchEchoes(explainer.flows, addresses) : undefined;
+  const run = new PingRun(engine, addresses, stats, args, events, ctl.signal);
+  // Progress on stderr only where it cannot mix with replies printed to the same terminal.
+  const progress = process.stderr.isTTY && !(liveOutput && out.isTTY) ? new Progress(process.stderr, () => pingProgress(run, stats)) : undefined;
+  try {
+    await run.run();
+    if (explainer && watch) await explainLost(explainer.flows, addresses.map((a) => watch.get(a) ?? 0), stats, engine.privileged);
+  } finally {
+    progress?.stop();
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    for (const id of watch?.values() ?? []) if (id > 0) explainer?.flows.remove(id);
+    explainer?.close();
+    runtime.close();
+  }
+
+  const statsOf: Array<TargetStats | undefined> = new Array<TargetStats | undefined>(args.targets.length);
+  live.forEach((i, k) => (statsOf[i] = stats[k]));
   if (args.json) {
-    const out = args.targets.map((t, i) => {
-      const r = byTarget[i] ?? none;
+    await writeJsonArray(out, args.targets.length, (i) => {
+      const s = statsOf[i] ?? newStats(false);
       return {
-        target: t,
-        address: addresses[i] ?? null,
-        sent: r.sent,
-        received: r.received,
-        loss: r.sent ? 1 - r.received / r.sent : 1,
-        duplicates: r.duplicates,
-        rtt: rttStats(r.rtts) ?? null,
-        ...(args.explain ? { attribution: r.attribution ?? [] } : {}),
+        target: args.targets[i],
+        address: byTarget[i] ?? null,
+        sent: s.sent,
+        received: s.received,
+        loss: s.sent ? 1 - s.received / s.sent : 1,
+        duplicates: s.duplicates,
+        rtt: rttStats(s.rtts) ?? null,
+        ...(args.explain ? { attribution: s.attribution ?? [] } : {}),
       };
     });
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  } else {
-    const width = Math.max(...args.targets.map((t) => t.length));
-    args.targets.forEach((t, i) => {
-      const r = byTarget[i];
-      if (!r) return;
-      const name = t.padEnd(width);
-      // fping -c prints one line per reply; here, per target, the replies in send order, then the lost ones.
-      r.rtts.forEach((rtt, k) => process.stdout.write(`${name} : [${r.replySeqs[k]}], ${ms(rtt)} ms\n`));
-      for (const a of r.attribution ?? []) process.stdout.write(`${name} : [${a.seq}], lost: ${describeLoss(a)}\n`);
-      if (r.error) process.stdout.write(`${name} : ${r.error.kind.replace('_', ' ')} from ${r.error.from ?? '?'} (code ${r.error.code})\n`);
+  } else if (grouped) {
+    // Not on a terminal: per target, the replies by echo number, then the lost ones.
+    await writeLines(out, stats.length, (k) => {
+      const s = stats[k];
+      const lines: string[] = [];
+      (s.bySeq ?? []).forEach((rtt, seq) => (rtt !== null && rtt !== undefined ? lines.push(`${name(k)} : [${seq}], ${bytes} bytes, ${fmtMs(rtt)} ms`) : undefined));
+      for (const a of s.attribution ?? []) lines.push(`${name(k)} : [${a.seq}], lost: ${describeLoss(a)}`);
+      if (s.error) lines.push(errorText(name(k).trim(), s.error));
+      return lines.length ? lines.join('\n') : undefined;
     });
-    args.targets.forEach((t, i) => {
-      const r = byTarget[i] ?? none;
-      process.stderr.write(`${summaryLine(t.padEnd(width), r)}\n`);
-    });
+  } else if (liveOutput && args.explain) {
+    await writeLines(out, stats.length, (k) => (stats[k].attribution ?? []).map((a) => `${name(k)} : [${a.seq}], lost: ${describeLoss(a)}`).join('\n') || undefined);
   }
-  return byTarget.every((r) => r !== undefined && r.received > 0) ? 0 : 1;
+  if (!args.json && args.mode !== 'alive') {
+    await writeLines(process.stderr, args.targets.length, (i) => (statsOf[i] ? summaryLine(args.targets[i].padEnd(width), statsOf[i], args.perRtt) : undefined));
+  }
+  await writeAll(out, '');
+  let answered = 0;
+  for (const s of stats) if (s.received > 0) answered++;
+  return answered === args.targets.length ? 0 : 1;
+}
+
+function pingProgress(run: PingRun, stats: readonly TargetStats[]): string {
+  let answered = 0;
+  let sent = 0;
+  for (const s of stats) {
+    if (s.received > 0) answered++;
+    sent += s.sent;
+  }
+  return `sonde ping: round ${run.rounds}, ${sent} echoes done, ${run.inFlight} in flight, ${answered}/${stats.length} targets answered`;
 }

@@ -1,4 +1,4 @@
-// `sonde probe URL|HOST:PORT`: one probe, printed as a phase breakdown (like httpstat) or as JSON.
+// `sonde probe URL|HOST:PORT[/PATH]|HOST`: one probe, printed as a phase breakdown (like httpstat) or as JSON.
 import { ConfigError, loadConfigFile } from '../config/load';
 import { builtinConfig } from '../config/builtin';
 import type { Config, Module } from '../config/types';
@@ -10,10 +10,13 @@ import { UsageError, parseArgs, secondsFlag } from './args';
 import { formatResult } from './format';
 import { openExplainer } from './explain';
 import { Runtime } from '../runtime';
+import { notAHost } from './targets';
 
-const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FILE] [--timeout S] [--json]
+const HELP = `usage: sonde probe URL|HOST:PORT[/PATH]|HOST [--module NAME] [--config FILE] [--timeout S] [--json] [--explain]
 
-  --module NAME   module from the config (default: http_2xx for URLs, tcp_connect for HOST:PORT, icmp for a bare host)
+  TARGET          http://... or https://... (http_2xx), HOST:PORT/PATH (taken as http://HOST:PORT/PATH),
+                  HOST:PORT (tcp_connect), HOST (icmp); HOST is an IP address or a host name
+  --module NAME   module from the config (default: from the target, as above)
   --config FILE   config whose modules: to use (default: the built-in modules)
   --timeout S     probe timeout in seconds (default: the module's, else 10)
   --json          print one JSON object: success, reason, phases (seconds), tls, ...
@@ -21,10 +24,44 @@ const HELP = `usage: sonde probe URL|HOST:PORT|HOST [--module NAME] [--config FI
 exit status: 0 success, 1 failed probe, 2 usage or config error
 `;
 
-function defaultModule(target: string): string {
-  if (/^https?:\/\//i.test(target)) return 'http_2xx';
-  if (/^(\[[^\]]+\]|[^:]+):\d+$/.test(target)) return 'tcp_connect';
-  return 'icmp';
+export interface TargetGuess {
+  /** the target as the prober takes it (HOST:PORT/PATH becomes http://HOST:PORT/PATH) */
+  target: string;
+  module: 'http_2xx' | 'tcp_connect' | 'icmp';
+  /** said on stderr when the target was rewritten */
+  note?: string;
+}
+
+/**
+ * What a target typed on the command line means: a URL is http, HOST:PORT/PATH is the URL it
+ * lacks the scheme of, HOST:PORT tcp, HOST icmp. A host part that is neither an IP address nor a
+ * host name is refused here, before any lookup (no DNS round trip for "a b" or "1.2.3.999").
+ */
+export function guessTarget(target: string): TargetGuess {
+  if (/^https?:\/\//i.test(target)) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new UsageError(`${JSON.stringify(target)} is not a valid URL`);
+    }
+    const bad = notAHost(url.hostname);
+    if (bad) throw new UsageError(`${JSON.stringify(target)}: ${bad}`);
+    return { target, module: 'http_2xx' };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) throw new UsageError(`${JSON.stringify(target)}: sonde probe takes http:// and https:// URLs, HOST:PORT (tcp) or HOST (icmp)`);
+  const hostPort = /^(\[[^\]]+\]|[^/:\s]+):(\d{1,5})(\/.*)?$/.exec(target);
+  if (hostPort) {
+    const bad = notAHost(hostPort[1]);
+    if (bad) throw new UsageError(bad);
+    if (Number(hostPort[2]) < 1 || Number(hostPort[2]) > 65535) throw new UsageError(`${JSON.stringify(target)}: port ${hostPort[2]} is not from 1 to 65535`);
+    if (hostPort[3] === undefined) return { target, module: 'tcp_connect' };
+    const url = `http://${target}`;
+    return { target: url, module: 'http_2xx', note: `taking ${target} as ${url}` };
+  }
+  const bad = notAHost(target);
+  if (bad) throw new UsageError(`${bad}; sonde probe takes a URL, HOST:PORT or HOST`);
+  return { target, module: 'icmp' };
 }
 
 export async function probeCommand(argv: string[]): Promise<number> {
@@ -41,7 +78,7 @@ export async function probeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positional.length !== 1) throw new UsageError('expected exactly one target (URL, HOST:PORT or HOST)');
-  const target = positional[0];
+  const guess = guessTarget(positional[0]);
   let config: Config;
   try {
     config = flags.config ? loadConfigFile(flags.config as string) : builtinConfig('127.0.0.1:9925');
@@ -52,9 +89,16 @@ export async function probeCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const moduleName = (flags.module as string | undefined) ?? defaultModule(target);
-  const module: Module | undefined = config.modules[moduleName];
+  const moduleName = (flags.module as string | undefined) ?? guess.module;
+  const module: Module | undefined = Object.hasOwn(config.modules, moduleName) ? config.modules[moduleName] : undefined;
   if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
+  let target = positional[0];
+  if (guess.note) {
+    // HOST:PORT/PATH means a URL to an http module; to any other it is a mistake worth naming.
+    if (module.prober !== 'http') throw new UsageError(`${JSON.stringify(target)} is no target for the ${module.prober} module ${moduleName}; did you mean ${guess.target}?`);
+    target = guess.target;
+    process.stderr.write(`sonde probe: ${guess.note}\n`);
+  }
   const timeout = secondsFlag(flags.timeout, '--timeout', module.timeout > 0 ? module.timeout : 10);
   const explain = flags.explain ? await openExplainer() : undefined;
   const runtime = new Runtime();

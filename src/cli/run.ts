@@ -1,4 +1,5 @@
 // `sonde run`: the daemon in the foreground (systemd runs it so, with Type=notify).
+import { errorLine } from './output';
 import { parseListenAddress } from '../api/server';
 import { ConfigError } from '../config/load';
 import { DEFAULT_PROBE_LIMITS } from '../api/admission';
@@ -100,7 +101,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
-    logger.fatal({ err }, 'cannot start');
+    // One line a user can act on (EADDRINUSE named, no stack); under systemd stderr is the journal.
+    const line = errorLine(err);
+    const where = /^E[A-Z]+ /.test(line) ? ` on ${(flags['web.listen-address'] as string | undefined) ?? DEFAULT_LISTEN}` : '';
+    process.stderr.write(`sonde run: cannot start${where}: ${line}\n`);
     return 1;
   }
   return new Promise<number>((resolve) => daemon.handleSignals(() => resolve(0)));

@@ -37,7 +37,7 @@ const COUNT = 5;
 /** `sonde ping --explain --json` as an operator runs it (runSonde bounds it). The per-echo timeout
  * only bounds a loaded machine: answers here come from kernels in microseconds. */
 async function pingExplain(extra: string[] = []): Promise<{ code: number | null; targets: PingTarget[]; stderr: string }> {
-  const args = ['ping', '-c', String(COUNT), '-i', '100ms', '-t', '2s', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
+  const args = ['ping', '-c', String(COUNT), '-p', '100', '-t', '2s', '--explain', '--xdp-interface', lab.p0, '--json', ...extra, TARGET_ADDR];
   const { code, stdout, stderr } = await runSonde(args);
   assert.ok(stdout.trim().startsWith('['), `sonde ping printed no JSON (exit ${code}):\n${stderr}`);
   return { code, targets: JSON.parse(stdout) as PingTarget[], stderr };

@@ -8,7 +8,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import tls from 'node:tls';
 import { SONDE_BIN } from '../lab/daemon';
+import { makePKI } from '../lab/pki';
+import { commandNames } from '../../src/cli/main';
+import { formatDuration } from '../../src/cli/format';
 
 function sonde(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -89,4 +93,87 @@ test('sonde check-config: exit 0 for a valid file, 1 with positions for an inval
   const bad = await sonde(['check-config', path.join(dir, 'bad.yml')]);
   assert.equal(bad.code, 1);
   assert.equal(bad.stderr, `${path.join(dir, 'bad.yml')}:5:12: modules.m.icmp.ttl: got 300, expected an integer from 0 to 255\n`);
+});
+
+test('--help on every command prints its usage on stdout and exits 0', async () => {
+  for (const name of commandNames()) {
+    for (const flag of ['--help', '-h']) {
+      const r = await sonde([name, flag]);
+      assert.equal(r.code, 0, `sonde ${name} ${flag}: exit ${r.code} ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^usage: sonde ${name}\\b`), `sonde ${name} ${flag}`);
+      assert.equal(r.stderr, '', `sonde ${name} ${flag}`);
+    }
+  }
+  const top = await sonde(['--help']);
+  assert.equal(top.code, 0);
+  for (const name of commandNames()) assert.match(top.stdout, new RegExp(`^  ${name} `, 'm'));
+});
+
+test('sonde probe takes targets as users write them: HOST:PORT/PATH is http, a non-host is refused without a lookup', async () => {
+  const r = await sonde(['probe', `127.0.0.1:${port}/`, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout) as { prober: string; target: string; http: { statusCode: number } };
+  assert.deepEqual([o.prober, o.target, o.http.statusCode], ['http', `http://127.0.0.1:${port}/`, 200]);
+  assert.equal(r.stderr, `sonde probe: taking 127.0.0.1:${port}/ as http://127.0.0.1:${port}/\n`);
+  const tcp = await sonde(['probe', `127.0.0.1:${port}`, '--json']);
+  assert.equal((JSON.parse(tcp.stdout) as { prober: string }).prober, 'tcp');
+  const cases: Array<[string[], string]> = [
+    [['probe', `127.0.0.1:${port}/ok`, '--module', 'tcp_connect'], `sonde probe: "127.0.0.1:${port}/ok" is no target for the tcp module tcp_connect; did you mean http://127.0.0.1:${port}/ok?\n`],
+    [['probe', 'no such host'], 'sonde probe: "no such host" is neither an IP address nor a host name; sonde probe takes a URL, HOST:PORT or HOST\n'],
+    [['probe', '198.18.0.999'], 'sonde probe: "198.18.0.999" is neither an IP address nor a host name; sonde probe takes a URL, HOST:PORT or HOST\n'],
+    [['probe', 'ftp://127.0.0.1/'], 'sonde probe: "ftp://127.0.0.1/": sonde probe takes http:// and https:// URLs, HOST:PORT (tcp) or HOST (icmp)\n'],
+    [['probe', '127.0.0.1:70000'], 'sonde probe: "127.0.0.1:70000": port 70000 is not from 1 to 65535\n'],
+    [['probe', '127.0.0.1', '--module', '__proto__'], 'sonde probe: --module: got "__proto__", expected one of: '],
+  ];
+  for (const [args, message] of cases) {
+    const e = await sonde(args);
+    assert.equal(e.code, 2, args.join(' '));
+    assert.ok(e.stderr.startsWith(message), `${args.join(' ')}: ${e.stderr}`);
+    assert.equal(e.stderr.trim().split('\n').length, 1, 'one line');
+  }
+});
+
+test('durations print in the unit that suits them, rounded first', () => {
+  const cases: Array<[number, string]> = [
+    [0, '0µs'],
+    [0.000012, '12µs'],
+    [0.000999, '999µs'],
+    [0.0009996, '1.0ms'],
+    [0.0123, '12.3ms'],
+    [0.09996, '100ms'],
+    [0.4567, '457ms'],
+    [0.9996, '1.00s'],
+    [12.34, '12.3s'],
+  ];
+  for (const [s, text] of cases) assert.equal(formatDuration(s), text, String(s));
+});
+
+test('on a TLS failure the phase view shows the connect time as TCP and the handshake as TLS', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-cli-tls-'));
+  const pki = await makePKI(dir);
+  const srv = tls.createServer({ key: pki.leaves.untrusted.key, cert: pki.leaves.untrusted.cert }, (c) => c.end());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const url = `https://127.0.0.1:${(srv.address() as AddressInfo).port}/`;
+    const j = await sonde(['probe', url, '--json']);
+    assert.equal(j.code, 1);
+    const o = JSON.parse(j.stdout) as { reason: string; duration_seconds: number; phases: Record<string, number> };
+    assert.equal(o.reason, 'cert_untrusted');
+    assert.ok(o.phases.connect > 0, `connect ${o.phases.connect}`);
+    assert.ok(o.phases.tls > 0, `the handshake took time until it failed: tls ${o.phases.tls}`);
+    assert.ok(o.phases.connect + o.phases.tls <= o.duration_seconds);
+    const h = await sonde(['probe', url]);
+    const values = /^\[ (.*) \]$/m.exec(h.stdout)?.[1].split('|').map((v) => v.trim());
+    assert.ok(values && values.length === 5, h.stdout);
+    assert.notEqual(values[2], '0µs', `TLS Handshake column: ${h.stdout}`);
+    assert.match(h.stdout, /failed: cert_untrusted/);
+  } finally {
+    srv.close();
+  }
+});
+
+test('sonde run on a taken port: one readable line with the errno name, exit 1', async () => {
+  const r = await sonde(['run', '--web.listen-address', `127.0.0.1:${port}`, '--no-ebpf']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, `sonde run: cannot start on 127.0.0.1:${port}: EADDRINUSE (address already in use)\n`);
 });

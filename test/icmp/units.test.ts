@@ -1,7 +1,7 @@
 // Pure pieces of the ICMP prober: address bytes, RTT statistics, `sonde ping` arguments, /probe series.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePingArgs } from '../../src/cli/ping';
+import { parsePingArgs } from '../../src/cli/ping_args';
 import { addressBytes, formatAddress } from '../../src/native/ipaddr';
 import { writeICMP } from '../../src/probers/icmp/blackbox';
 import { renderProbe } from '../../src/outputs/blackbox';
@@ -34,12 +34,31 @@ test('rtt statistics: min, median (even and odd counts), mean, max, population s
   assert.equal(rttStats([4, 1, 3, 2])?.median, 2.5);
 });
 
-test('sonde ping arguments: counts, durations with units, and usage errors', () => {
-  assert.deepEqual(parsePingArgs(['a', '-c', '5', '-i', '200ms', 'b', '--json']), { targets: ['a', 'b'], count: 5, interval: 0.2, timeout: 1, size: 56, json: true, explain: false });
-  assert.equal(parsePingArgs(['a', '-i', '0.5']).interval, 0.5);
-  for (const bad of [[], ['a', '-c'], ['a', '-c', '0'], ['a', '-i', 'x'], ['a', '--bogus'], ['a', '--ttl', '256']]) {
-    assert.throws(() => parsePingArgs(bad), Error, JSON.stringify(bad));
-  }
+test('sonde ping arguments: fping meanings (ms, count modes), units, and usage errors', () => {
+  const a = parsePingArgs(['a', '-c', '5', '-p', '200', 'b', '--json']);
+  assert.ok(!('help' in a));
+  assert.deepEqual([a.targets, a.mode, a.count, a.period, a.timeout, a.size, a.json], [['a', 'b'], 'count', 5, 200, 200, 56, true]);
+  const d = parsePingArgs(['a']);
+  assert.ok(!('help' in d));
+  assert.deepEqual([d.mode, d.timeout, d.retries, d.interval], ['alive', 500, 3, 0]);
+  const u = parsePingArgs(['a', '-l', '-i', '1.5s', '-t', '250ms']);
+  assert.ok(!('help' in u));
+  assert.deepEqual([u.mode, u.interval, u.timeout], ['loop', 1500, 250]);
+  assert.deepEqual(parsePingArgs(['--help']), { help: true });
+  const bad: Array<[string[], RegExp]> = [
+    [[], /no target given/],
+    [['a', '-c'], /flag -c needs a value/],
+    [['a', '-c', '0'], /-c: got "0", expected an integer from 1/],
+    [['a', '-i', 'x'], /-i: got "x", expected milliseconds/],
+    [['a', '--bogus'], /unknown flag --bogus/],
+    [['a', '-H', '256'], /-H: got "256", expected an integer from 1 to 255/],
+    [['a', '-s', '5'], /-b: got "5", expected an integer from 12 to 8192 bytes/],
+    [['a', '-c', '3', '-l'], /-c and -l exclude each other/],
+    [['a', '-c', '3', '-r', '1'], /-r and -B apply to the default mode only/],
+    [['a', '-t', '0'], /-t: got "0", expected 1 to 3600000 ms/],
+    [['-g', '198.18.0.0/4'], /-g: got \/4, expected a prefix length from 8 to 32/],
+  ];
+  for (const [args, message] of bad) assert.throws(() => parsePingArgs(args), message, JSON.stringify(args));
 });
 
 test('/probe shows blackbox icmp series and sonde round statistics', async () => {

@@ -22,7 +22,8 @@ export interface IcmpLab {
   close(): void;
 }
 
-export function buildIcmpLab(prefix = 'sdicmp'): IcmpLab {
+/** kernelIcmpLimits: keep the namespaces' default ICMP rate limits (the routers answer at their own pace). */
+export function buildIcmpLab(prefix = 'sdicmp', opts: { kernelIcmpLimits?: boolean } = {}): IcmpLab {
   const lab = new Lab(prefix);
   try {
     for (const n of ['r1', 'r2', 'r3', 't']) lab.addNs(n);
@@ -47,7 +48,7 @@ export function buildIcmpLab(prefix = 'sdicmp'): IcmpLab {
       batch.push(`addr add ${v4(205, h)}/32 dev lo`, `addr add ${v6(205, h)}/128 dev lo nodad`);
     }
     lab.exec('t', ['ip', '-batch', '-'], { input: `${batch.join('\n')}\n` });
-    unlimitIcmpErrors(lab, ['r1', 'r2', 'r3', 't']);
+    if (!opts.kernelIcmpLimits) unlimitIcmpErrors(lab, ['r1', 'r2', 'r3', 't']);
     return {
       lab,
       target4: v4(204, 2),

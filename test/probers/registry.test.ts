@@ -164,7 +164,7 @@ test('JSON of a trace result has its hops and path hash (sonde probe --json, /re
   assert.ok(t, 'trace facts missing from the JSON of a trace result');
   assert.equal(t.path_hash, 4242);
   assert.equal(t.reached, true);
-  assert.deepEqual(t.hops, [{ ttl: 1, addresses: ['192.0.2.1'], multipath: false, sent: 3, received: 3, loss: 0, rtt }]);
+  assert.deepEqual(t.hops, [{ ttl: 1, addresses: ['192.0.2.1'], multipath: false, sent: 3, received: 3, loss: 0, rtt, last: null, rate_limited: false }]);
 });
 
 test('JSON of http hops rounds their phases to nanoseconds, as the result\'s own phases', () => {

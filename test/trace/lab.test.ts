@@ -48,13 +48,14 @@ privilegedTest('sonde trace reports exactly the three routers and the target, in
 
 privilegedTest('the human report lists one line per hop like mtr --report', async () => {
   const l = getLab();
-  const r = sondeTrace([l.target4, '--rounds', '2', '--interval', '0.02', '--timeout', String(PROBE_TIMEOUT), '--max-ttl', '6']);
+  const r = sondeTrace([l.target4, '-r', '-c', '2', '-i', '0.02', '--timeout', String(PROBE_TIMEOUT), '-m', '6', '--hop-ratelimit', '0']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.match(lines[1], /Loss%\s+Snt\s+Rcv\s+Min\s+Median\s+Avg\s+Max\s+StDev/);
-  assert.match(lines[2], new RegExp(`^  1\\.\\|-- ${l.routers4[0].replace(/\./g, '\\.')}\\s+0\\.0%\\s+2\\s+2\\s`));
+  assert.match(lines[0], /^Start: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$/);
+  assert.match(lines[1], /^HOST: \S+ +Loss% +Snt +Last +Avg +Best +Wrst +StDev$/);
+  assert.match(lines[2], new RegExp(`^  1\\.\\|-- ${l.routers4[0].replace(/\./g, '\\.')} +0\\.0% +2( +\\d+\\.\\d+){5}$`));
   assert.match(lines[5], new RegExp(`^  4\\.\\|-- ${l.target4.replace(/\./g, '\\.')}\\s`));
-  assert.match(lines[6], /^reached 198\.19\.204\.2 in 4 hops$/);
+  assert.equal(lines[6], `reached 198.19.204.2 (198.19.204.2) in 4 hops over icmp; rtt in ms`);
 });
 
 privilegedTest('dropping 30% of probes at r2 shows as loss at TTL 2 and every hop beyond, none at TTL 1', async () => {
@@ -97,7 +98,7 @@ privilegedTest('a path that goes dark at r3 is not reached: exit 1, hops up to r
   }`);
   try {
     // The silent hops wait for the timeout, once (rounds are pipelined): 3 s is plenty for the answering ones.
-    const r = sondeTrace([dark, '--rounds', '2', '--interval', '0.02', '--timeout', '3', '--max-ttl', '6', '--json']);
+    const r = sondeTrace([dark, '--rounds', '2', '--interval', '0.02', '--timeout', '3', '--max-ttl', '6', '--hop-ratelimit', '0', '--json']);
     assert.equal(r.status, 1);
     const j = r.json;
     assert.ok(j);

@@ -8,6 +8,7 @@ import { ConfigError, loadConfigFile } from '../../src/config/load';
 import type { Module } from '../../src/config/types';
 import { renderProbe } from '../../src/outputs/blackbox';
 import { flowBaseFor, pathHash } from '../../src/probers/trace/run';
+import { HopPacer, rateLimitedHops } from '../../src/probers/trace/pacer';
 import type { ProbeResult, TraceFacts, TraceHop } from '../../src/result';
 import { sondeTrace } from './helpers';
 
@@ -60,22 +61,28 @@ test('sonde trace arguments: defaults, every flag, and usage errors', () => {
     target: 'example.org',
     family: 4,
     json: false,
+    report: false,
     explain: false,
     xdpInterface: undefined,
-    options: { proto: 'icmp', port: 0, firstTtl: 1, maxTtl: 30, rounds: 10, flows: 1, interval: 0.25, timeout: 1 },
+    options: { proto: 'icmp', port: 0, firstTtl: 1, maxTtl: 30, rounds: 10, flows: 1, interval: 1, timeout: 1, hopRateLimitMs: 1000 },
   });
   const b = parseTraceArgs(['-6', 'h', '--proto', 'tcp', '--port', '443', '--rounds', '3', '--max-ttl', '9', '--first-ttl', '2', '--flows', '8', '--interval', '0.1', '--timeout', '0.5', '--json']);
   assert.deepEqual(b, {
     target: 'h',
     family: 6,
     json: true,
+    report: false,
     explain: false,
     xdpInterface: undefined,
-    options: { proto: 'tcp', port: 443, firstTtl: 2, maxTtl: 9, rounds: 3, flows: 8, interval: 0.1, timeout: 0.5 },
+    options: { proto: 'tcp', port: 443, firstTtl: 2, maxTtl: 9, rounds: 3, flows: 8, interval: 0.1, timeout: 0.5, hopRateLimitMs: 1000 },
   });
+  // mtr's spellings: -r -c -i -u/-T -P -m -f -n -j.
+  const m = parseTraceArgs(['h', '-r', '-c', '5', '-i', '0.5', '-T', '-P', '443', '-m', '12', '-f', '2', '-n', '-j', '--hop-ratelimit', '0']);
+  assert.deepEqual([m.report, m.json, m.options.rounds, m.options.interval, m.options.proto, m.options.port, m.options.maxTtl, m.options.firstTtl, m.options.hopRateLimitMs], [true, true, 5, 0.5, 'tcp', 443, 12, 2, 0]);
+  assert.equal(parseTraceArgs(['h', '-u']).options.proto, 'udp');
   const c = parseTraceArgs(['h', '--explain', '--xdp-interface', 'eth0']);
   assert.deepEqual({ explain: c.explain, xdpInterface: c.xdpInterface }, { explain: true, xdpInterface: 'eth0' });
-  for (const bad of [[], ['a', 'b'], ['a', '--proto', 'sctp'], ['a', '--max-ttl', '0'], ['a', '--max-ttl', '256'], ['a', '--first-ttl', '5', '--max-ttl', '3'], ['a', '--rounds'], ['a', '-4', '-6'], ['a', '--bogus'], ['a', '--xdp-interface', 'eth0'], ['a', '--explain', '--xdp-interface', 'bad name!']]) {
+  for (const bad of [[], ['a', 'b'], ['a', '--proto', 'sctp'], ['a', '--max-ttl', '0'], ['a', '--max-ttl', '256'], ['a', '--first-ttl', '5', '--max-ttl', '3'], ['a', '--rounds'], ['a', '-4', '-6'], ['a', '--bogus'], ['a', '--xdp-interface', 'eth0'], ['a', '--explain', '--xdp-interface', 'bad name!'], ['a', '-u', '-T'], ['a', '-i', '0'], ['a', '--hop-ratelimit', '-1'], ['a', '--timeout', '61']]) {
     assert.throws(() => parseTraceArgs(bad), { name: 'UsageError' }, JSON.stringify(bad));
   }
 });
@@ -97,15 +104,50 @@ const hop = (ttl: number, addresses: string[], received = 3): TraceHop => ({
   ...(received ? { rtt } : {}),
 });
 
-test('the report shows every address of a multipath hop and a silent hop as ???', () => {
-  const facts: TraceFacts = { proto: 'udp', reached: false, flows: 4, hops: [hop(1, ['10.0.0.1']), hop(2, ['10.0.1.1', '10.0.2.1']), hop(3, [], 0)], pathHash: 1 };
-  const lines = formatTraceReport('t', '192.0.2.9', facts).trimEnd().split('\n');
-  assert.equal(lines[0], 'TRACE t (192.0.2.9) udp, 4 flows; rtt in ms');
-  assert.match(lines[2], /^ {2}1\.\|-- 10\.0\.0\.1 +0\.0% +3 +3 +1\.00 +2\.00 +2\.00 +3\.00 +0\.50$/);
+test('the report is mtr\'s: Start:/HOST: header, Loss% Snt Last Avg Best Wrst StDev, multipath addresses, silent hops as ???', () => {
+  const facts: TraceFacts = { proto: 'udp', reached: false, flows: 4, hops: [{ ...hop(1, ['10.0.0.1']), last: 0.0015 }, hop(2, ['10.0.1.1', '10.0.2.1']), hop(3, [], 0)], pathHash: 1 };
+  const lines = formatTraceReport('t', '192.0.2.9', facts, undefined, { started: new Date(0), host: 'probe1' }).trimEnd().split('\n');
+  assert.match(lines[0], /^Start: 19(69|70)-\d\d-\d\dT\d\d:\d\d:00[+-]\d{4}$/);
+  assert.match(lines[1], /^HOST: probe1 +Loss% +Snt +Last +Avg +Best +Wrst +StDev$/);
+  assert.match(lines[2], /^ {2}1\.\|-- 10\.0\.0\.1 +0\.0% +3 +1\.500 +2\.000 +1\.000 +3\.000 +0\.500$/);
   assert.match(lines[3], /^ {2}2\.\|-- 10\.0\.1\.1 .* multipath: 2 next hops$/);
   assert.equal(lines[4], '         10.0.2.1');
-  assert.match(lines[5], /^ {2}3\.\|-- \?\?\? +100\.0% +3 +0 *$/);
-  assert.equal(lines[6], 'did not reach 192.0.2.9 (max TTL 3 shown)');
+  assert.match(lines[5], /^ {2}3\.\|-- \?\?\? +100\.0% +3$/);
+  assert.equal(lines[6], 'did not reach 192.0.2.9 (t) over udp (max TTL 3 shown), 4 flows; rtt in ms');
+  // Column widths line up: every value ends where its title ends.
+  const end = (line: string, at: number) => line.slice(0, at).trimEnd().length === at;
+  const titleEnds = [...lines[1].matchAll(/\S+/g)].slice(2).map((m) => (m.index ?? 0) + m[0].length);
+  for (const at of titleEnds) assert.ok(end(lines[2], at), `column ending at ${at}: ${lines[2]}`);
+});
+
+test('a hop that loses more than a later one is marked as a rate limit, but not within sampling noise', () => {
+  const h = (sent: number, received: number) => ({ sent, received });
+  assert.deepEqual(rateLimitedHops([h(10, 10), h(10, 2), h(10, 10)]), [false, true, false]);
+  assert.deepEqual(rateLimitedHops([h(10, 10), h(10, 7), h(10, 7), h(10, 7)]), [false, false, false, false], 'loss that continues is the path\'s');
+  assert.deepEqual(rateLimitedHops([h(10, 9), h(10, 10)]), [false, false], 'one probe in ten is noise');
+  assert.deepEqual(rateLimitedHops([h(30, 6), h(30, 6), h(30, 30)]), [true, true, false]);
+  assert.deepEqual(rateLimitedHops([h(10, 5), h(10, 0)]), [false, false], 'a dark end is no reference');
+});
+
+test('the pacer keeps each hop under the kernel\'s bucket: a burst, then one probe a ratelimit; the target\'s TTLs share one bucket', () => {
+  let now = 0;
+  const p = new HopPacer(1000, () => now);
+  const one = new Map([[3, 1]]);
+  for (let i = 0; i < p.burst; i++) {
+    assert.equal(p.waitFor(one), 0, `burst probe ${i}`);
+    p.spend(one);
+  }
+  const wait = p.waitFor(one);
+  assert.ok(wait > 1000 && wait < 1100, `then about one a second: ${wait}`);
+  now += wait;
+  assert.equal(p.waitFor(one), 0);
+  // TTL 5 and 6 went to the target that answered at 4: its bucket is what they spent.
+  const q = new HopPacer(1000, () => now);
+  q.spend(new Map([[4, 1], [5, 1], [6, 1]]));
+  q.reachedAt(4);
+  q.spend(new Map([[4, 2]]));
+  assert.ok(q.waitFor(new Map([[4, 1]])) > 0, 'five spent of a burst of five');
+  assert.equal(new HopPacer(0, () => now).waitFor(new Map([[1, 1000]])), 0, 'ratelimit 0: not paced');
 });
 
 test('the path hash depends on the address sets per TTL, not on their order or counts', () => {

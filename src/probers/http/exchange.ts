@@ -75,6 +75,7 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
   const s = (a: number, b: number) => Math.max(0, (b - a) / 1000);
   if (m.connected) p.connect = s(m.connectStart, m.connected);
   if (m.tlsDone) p.tls = s(m.connected, m.tlsDone);
+  else if (m.connected && state.stage === 'tls') p.tls = s(m.connected, end); // the handshake failed: it lasted until now
   if (m.firstByte) {
     // From the connection (Go's GotConn: after the TLS handshake, if any), as blackbox and the
     // native engine measure it: writing the request is part of processing.

@@ -9,6 +9,7 @@ import type { FailureReason, ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { echoRounds, rttStats } from './round';
 import { resolveTarget } from '../resolve';
+import { errnoText } from '../../util/errno';
 import type { Prober } from '../types';
 
 // errno values the kernel returns for a refused send (asm-generic/errno.h).
@@ -28,8 +29,8 @@ export function errorReason(o: IcmpOutcome): { reason: FailureReason; message: s
     case 'parameter_problem':
       return { reason: 'protocol_error', message: `parameter problem at byte ${o.info}${by}` };
     default:
-      if (o.info === ENETUNREACH || o.info === EHOSTUNREACH) return { reason: 'unreachable', message: `send failed: errno ${o.info} (no route)` };
-      return { reason: 'network_error', message: `send failed: errno ${o.info}` };
+      if (o.info === ENETUNREACH || o.info === EHOSTUNREACH) return { reason: 'unreachable', message: `send failed: ${errnoText(o.info)}` };
+      return { reason: 'network_error', message: `send failed: ${errnoText(o.info)}` };
   }
 }
 

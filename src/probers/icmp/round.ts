@@ -65,8 +65,8 @@ export async function echoRounds(engine: IcmpEngine, addresses: readonly string[
   return results;
 }
 
-/** One echo flow per distinct address, registered before the first echo leaves. */
-function watchEchoes(flows: FlowRegistry, addresses: readonly string[]): Map<string, number> {
+/** One echo flow per distinct address, registered before the first echo leaves (also `sonde ping`). */
+export function watchEchoes(flows: FlowRegistry, addresses: readonly string[]): Map<string, number> {
   const ids = new Map<string, number>();
   for (const a of addresses) {
     if (!ids.has(a)) ids.set(a, flows.addEchoFlow?.({ family: isIP(a) === 6 ? 6 : 4, remote: a }) ?? 0);
@@ -74,7 +74,8 @@ function watchEchoes(flows: FlowRegistry, addresses: readonly string[]): Map<str
   return ids;
 }
 
-async function explainLost(flows: FlowRegistry, ids: readonly number[], results: RoundResult[], rawSocket: boolean): Promise<void> {
+/** Attributes each result's lost echoes with the flow watched for it (ids[i] 0: not watched, "unknown"). */
+export async function explainLost(flows: FlowRegistry, ids: readonly number[], results: ReadonlyArray<Pick<RoundResult, 'lost' | 'attribution'>>, rawSocket: boolean): Promise<void> {
   await Promise.all(
     results.map(async (r, i) => {
       if (r.lost.length === 0) return;

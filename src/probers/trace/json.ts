@@ -3,7 +3,7 @@
 import type { TraceFacts, TraceHop } from '../../result';
 
 export function traceHopJSON(h: TraceHop): Record<string, unknown> {
-  return { ttl: h.ttl, addresses: h.addresses, multipath: h.multipath, sent: h.sent, received: h.received, loss: h.loss, rtt: h.rtt ?? null };
+  return { ttl: h.ttl, addresses: h.addresses, multipath: h.multipath, sent: h.sent, received: h.received, loss: h.loss, rtt: h.rtt ?? null, last: h.last ?? null, rate_limited: h.rateLimited === true };
 }
 
 export function traceJSON(t: TraceFacts): Record<string, unknown> {

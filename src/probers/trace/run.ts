@@ -8,6 +8,7 @@ import type { TraceEngine, TraceOutcome, TraceProbeSpec, TraceProto } from '../.
 import type { TraceFacts, TraceHop } from '../../result';
 import { fnv32a } from '../../util/fnv';
 import { rttStats } from '../icmp/round';
+import { HopPacer, KERNEL_RATELIMIT_MS, rateLimitedHops } from './pacer';
 
 export interface TraceOptions {
   proto: TraceProto;
@@ -29,6 +30,11 @@ export interface TraceOptions {
   signal?: AbortSignal;
   /** called for every probe that got no answer (timeout or send error), e.g. to explain it with eBPF */
   onLost?: (probe: LostTraceProbe) => void;
+  /**
+   * The hops' ICMP rate limit the rounds are paced under, ms per answer after a burst
+   * (net.ipv4.icmp_ratelimit; default the kernel's 1000); 0: the hops have no limit.
+   */
+  hopRateLimitMs?: number;
 }
 
 /** A probe that got no answer: where it was aimed, and what names it on the wire (outcome.key/gen). */
@@ -54,9 +60,13 @@ export function flowBaseFor(address: string, proto: TraceProto): number {
 }
 
 interface HopAcc {
+  /** probes sent at this TTL (their index on the wire) */
+  launched: number;
+  /** probes whose fate is known: answered, timed out or refused */
   sent: number;
   received: number;
   rtts: number[];
+  last?: number;
   seen: Map<string, number>;
   unreachable: boolean;
 }
@@ -68,54 +78,151 @@ function reachedBy(o: TraceOutcome, address: string): boolean {
 }
 
 export async function runTrace(engine: TraceEngine, address: string, opts: TraceOptions): Promise<TraceFacts> {
-  const port = opts.port || DEFAULT_PORTS[opts.proto];
-  const flowBase = opts.flowBase ?? flowBaseFor(address, opts.proto);
-  const acc: HopAcc[] = [];
-  for (let ttl = 0; ttl <= opts.maxTtl; ttl++) acc.push({ sent: 0, received: 0, rtts: [], seen: new Map(), unreachable: false });
-  let reachTtl = Infinity;
-  const waits: Array<Promise<void>> = [];
-  const start = performance.now();
-  for (let r = 0; r < opts.rounds; r++) {
-    if (r > 0) {
-      const wait = start + r * opts.interval * 1000 - performance.now();
-      if (wait > 0) await sleep(wait, undefined, { ref: true });
-    }
-    if (opts.signal?.aborted) break;
-    let timeoutMs = opts.timeout * 1000;
-    if (opts.deadline !== undefined) timeoutMs = Math.min(timeoutMs, opts.deadline - performance.now() - 2);
-    if (timeoutMs < 1) break;
-    // Once the target answered at some TTL, later rounds stop there (answers past it are the target again).
-    const last = Math.min(opts.maxTtl, reachTtl);
-    const probes: TraceProbeSpec[] = [];
-    for (let ttl = opts.firstTtl; ttl <= last; ttl++) {
-      for (let f = 0; f < opts.flows; f++) probes.push({ address, ttl, flow: (flowBase + f) & 0xffff });
-    }
-    const indexAtTtl = probes.map((p) => acc[p.ttl].sent++);
-    const round = r;
-    waits.push(
-      new Promise<void>((resolve) => {
-        engine.send(
-          probes,
-          { proto: opts.proto, port, timeoutMs, payloadSize: opts.payloadSize },
-          (i, o) => {
-            const hop = acc[probes[i].ttl];
-            if (o.kind === 'timeout' || o.kind === 'send_error' || o.from === undefined) {
-              opts.onLost?.({ ttl: probes[i].ttl, round, flow: probes[i].flow, index: indexAtTtl[i], outcome: o });
-              return;
-            }
-            hop.received++;
-            hop.rtts.push(o.rtt);
-            hop.seen.set(o.from, (hop.seen.get(o.from) ?? 0) + 1);
-            if (reachedBy(o, address)) reachTtl = Math.min(reachTtl, probes[i].ttl);
-            else if (o.kind === 'unreachable') hop.unreachable = true;
-          },
-          resolve,
-        );
-      }),
-    );
+  return new TraceRun(engine, address, opts).run();
+}
+
+/**
+ * A trace in progress: facts() is the table so far (a live view, or the summary of an interrupted
+ * run: probes still in flight are not counted as sent). Rounds are paced under the hops' ICMP rate
+ * limits (pacer.ts); the first round looks for the target a few TTLs at a time, so no more probes
+ * go past it than its rate limit answers, and no round probes past it once it answered.
+ */
+export class TraceRun {
+  private readonly acc: HopAcc[] = [];
+  private reachTtl = Infinity;
+  private readonly pacer: HopPacer;
+  private readonly port: number;
+  private readonly flowBase: number;
+
+  constructor(
+    private readonly engine: TraceEngine,
+    private readonly address: string,
+    private readonly opts: TraceOptions,
+  ) {
+    this.port = opts.port || DEFAULT_PORTS[opts.proto];
+    this.flowBase = opts.flowBase ?? flowBaseFor(address, opts.proto);
+    for (let ttl = 0; ttl <= opts.maxTtl; ttl++) this.acc.push({ launched: 0, sent: 0, received: 0, rtts: [], seen: new Map(), unreachable: false });
+    this.pacer = new HopPacer(opts.hopRateLimitMs ?? KERNEL_RATELIMIT_MS, () => performance.now());
   }
-  await Promise.all(waits);
-  return summarize(acc, opts, reachTtl);
+
+  facts(): TraceFacts {
+    return summarize(this.acc, this.opts, this.reachTtl);
+  }
+
+  async run(): Promise<TraceFacts> {
+    const { opts } = this;
+    const waits: Array<Promise<void>> = [];
+    const start = performance.now();
+    for (let r = 0; r < opts.rounds; r++) {
+      if (r > 0 && !(await this.pause(start + r * opts.interval * 1000 - performance.now()))) break;
+      if (opts.signal?.aborted) break;
+      if (r === 0 && this.pacer.enabled) {
+        // Looking for the target: a window of TTLs at a time, the next once this one is known not to hold it.
+        const width = Math.max(1, Math.floor(this.pacer.burst / opts.flows));
+        for (let ttl = opts.firstTtl; ttl <= opts.maxTtl && !Number.isFinite(this.reachTtl); ttl += width) {
+          const b = this.batch(r, ttl, Math.min(opts.maxTtl, ttl + width - 1), true);
+          if (!(await b.sent)) break;
+          waits.push(b.done);
+          await b.known;
+        }
+      } else {
+        const b = this.batch(r, opts.firstTtl, Math.min(opts.maxTtl, this.reachTtl), false);
+        const more = await b.sent;
+        waits.push(b.done);
+        if (!more) break;
+      }
+    }
+    await Promise.race([Promise.all(waits), this.aborted()]);
+    return this.facts();
+  }
+
+  /**
+   * Sends round `round` at TTLs from..to, every flow, in chunks the hops' buckets allow. `sent`:
+   * false when the run must stop (aborted, or the deadline leaves no time); `done`: every outcome
+   * is in; `known` (with `early`): as `done`, or sooner once the top TTL was answered by a router.
+   */
+  private batch(round: number, from: number, to: number, early: boolean): { sent: Promise<boolean>; done: Promise<void>; known: Promise<void> } {
+    const { opts } = this;
+    let left = 0;
+    let sending = true;
+    let resolveDone!: () => void;
+    let resolveKnown!: () => void;
+    const done = new Promise<void>((r) => (resolveDone = r));
+    const known = new Promise<void>((r) => (resolveKnown = r));
+    const settle = (): void => {
+      if (left === 0 && !sending) {
+        resolveDone();
+        resolveKnown();
+      }
+    };
+    const chunk = this.pacer.enabled ? Math.max(1, Math.min(opts.flows, this.pacer.burst)) : opts.flows;
+    const sent = (async (): Promise<boolean> => {
+      try {
+        for (let f0 = 0; f0 < opts.flows; f0 += chunk) {
+          const flows = Math.min(chunk, opts.flows - f0);
+          const counts = new Map<number, number>();
+          for (let ttl = from; ttl <= to; ttl++) counts.set(ttl, flows);
+          if (!(await this.pause(this.pacer.waitFor(counts)))) return false;
+          let timeoutMs = opts.timeout * 1000;
+          if (opts.deadline !== undefined) timeoutMs = Math.min(timeoutMs, opts.deadline - performance.now() - 2);
+          if (timeoutMs < 1) return false;
+          // Past the target once it answered (found by an earlier chunk): nothing more to send there.
+          const top = Math.min(to, this.reachTtl);
+          const probes: TraceProbeSpec[] = [];
+          for (let ttl = from; ttl <= top; ttl++) for (let f = f0; f < f0 + flows; f++) probes.push({ address: this.address, ttl, flow: (this.flowBase + f) & 0xffff });
+          if (probes.length === 0) return true;
+          for (const ttl of [...counts.keys()]) if (ttl > top) counts.delete(ttl);
+          this.pacer.spend(counts);
+          left += probes.length;
+          this.send(probes, round, timeoutMs, (p, o) => {
+            left--;
+            if (early && p.ttl === to && o.kind === 'time_exceeded') resolveKnown();
+            settle();
+          });
+        }
+        return true;
+      } finally {
+        sending = false;
+        settle();
+      }
+    })();
+    return { sent, done, known };
+  }
+
+  private send(probes: TraceProbeSpec[], round: number, timeoutMs: number, after: (p: TraceProbeSpec, o: TraceOutcome) => void): void {
+    const indexAtTtl = probes.map((p) => this.acc[p.ttl].launched++);
+    this.engine.send(probes, { proto: this.opts.proto, port: this.port, timeoutMs, payloadSize: this.opts.payloadSize }, (i, o) => {
+      const p = probes[i];
+      const hop = this.acc[p.ttl];
+      hop.sent++;
+      if (o.kind === 'timeout' || o.kind === 'send_error' || o.from === undefined) {
+        this.opts.onLost?.({ ttl: p.ttl, round, flow: p.flow, index: indexAtTtl[i], outcome: o });
+      } else {
+        hop.received++;
+        hop.rtts.push(o.rtt);
+        hop.last = o.rtt;
+        hop.seen.set(o.from, (hop.seen.get(o.from) ?? 0) + 1);
+        if (reachedBy(o, this.address)) {
+          if (p.ttl < this.reachTtl) this.pacer.reachedAt(p.ttl);
+          this.reachTtl = Math.min(this.reachTtl, p.ttl);
+        } else if (o.kind === 'unreachable') hop.unreachable = true;
+      }
+      after(p, o);
+    });
+  }
+
+  /** Sleeps `ms` (the engine keeps the process alive meanwhile); false when aborted. */
+  private async pause(ms: number): Promise<boolean> {
+    if (ms > 0) await sleep(ms, undefined, { ref: true, signal: this.opts.signal }).catch(() => undefined);
+    return !this.opts.signal?.aborted;
+  }
+
+  private aborted(): Promise<void> {
+    const signal = this.opts.signal;
+    if (!signal) return new Promise<void>(() => undefined);
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
 }
 
 function summarize(acc: HopAcc[], opts: TraceOptions, reachTtl: number): TraceFacts {
@@ -141,8 +248,10 @@ function summarize(acc: HopAcc[], opts: TraceOptions, reachTtl: number): TraceFa
     };
     const st = rttStats(a.rtts);
     if (st) hop.rtt = st;
+    if (a.last !== undefined) hop.last = a.last;
     hops.push(hop);
   }
+  rateLimitedHops(hops).forEach((limited, i) => (limited ? (hops[i].rateLimited = true) : undefined));
   return { proto: opts.proto, reached, hops, flows: opts.flows, pathHash: pathHash(hops) };
 }
 
