@@ -54,7 +54,7 @@ async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry |
   if (!flows?.addPortFlow) return stream.probe(req);
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = sourcePorts.take();
+    const port = sourcePorts.take(req.port);
     if (port === undefined) break;
     const id = flows.addPortFlow('tcp', port);
     req.sourcePort = port;

@@ -9,6 +9,7 @@ import type { TLSFacts } from '../../result';
 import { parseOCSPResponse } from '../ocsp';
 import { tlsFactsFromSocket } from '../tls_facts';
 import { trackSocketFlow } from '../flows';
+import { selfConnectError, selfConnected } from '../self_connect';
 import type { FlowRegistry } from '../types';
 
 /** performance.now() marks in ms; 0 means "did not happen". */
@@ -93,6 +94,11 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
     tcp.on('error', fail);
     tcp.once('connect', () => {
       state.marks.connected = performance.now();
+      if (selfConnected(tcp)) {
+        fail(selfConnectError(target.address, target.port));
+        tcp.resetAndDestroy();
+        return;
+      }
       state.localAddress = tcp.localAddress;
       state.localPort = tcp.localPort;
       if (!target.tls) {
