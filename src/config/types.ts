@@ -62,6 +62,8 @@ export interface HTTPModule {
   max_redirects: number;
   /** sonde: ask the server to staple an OCSP response. */
   request_ocsp: boolean;
+  /** sonde: bytes of the decoded body the body rules read (the rest is read, not kept); > 0. */
+  body_rules_window: number;
 }
 
 export interface QueryResponse {

@@ -110,6 +110,7 @@ const SECTIONS: Record<string, Section> = {
       all_addresses: read('http.ts: one result per address'),
       max_redirects: read('chain.ts'),
       request_ocsp: read('TLS status_request (request_spec.ts)'),
+      body_rules_window: read('exchange.ts: bytes kept for body rules (body_match.ts)'),
       oauth2: refusedHTTP({}, 'OAuth 2.0 client credentials; use bearer_token or bearer_token_file'),
       authorization: refusedHTTP({}, 'use bearer_token or basic_auth'),
       no_proxy: proxyRefused('127.0.0.1'),

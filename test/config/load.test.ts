@@ -37,7 +37,7 @@ test('modules get blackbox defaults (and sonde defaults for sonde options)', () 
       fail_if_ssl: false, fail_if_not_ssl: false, fail_if_body_matches_regexp: [], fail_if_body_not_matches_regexp: [],
       fail_if_header_matches: [], fail_if_header_not_matches: [], body_size_limit: 0, preferred_ip_protocol: 'ip6',
       ip_protocol_fallback: true, tls_config: { insecure_skip_verify: false }, enable_http2: true,
-      skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true,
+      skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true, body_rules_window: 4194304,
     },
   );
   assert.deepEqual(t.tcp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: { insecure_skip_verify: false }, reset_on_close: true });

@@ -25,8 +25,11 @@ export interface ExchangeInput {
   transparentGzip: boolean;
   /** 0: none */
   bodySizeLimit: number;
-  /** keep the decoded body for regular expression rules */
-  keepBody: boolean;
+  /**
+   * bytes of the decoded body to keep for the body rules (module body_rules_window), 0: none. The
+   * rest is still read and counted, as blackbox reads the whole body, but never held.
+   */
+  bodyWindow: number;
   /** an AbortController or the ProbeContext; read only off the fast path (a probe's signal is made lazily) */
   abort: { readonly signal: AbortSignal };
   /** performance.now() by which the exchange must end */
@@ -88,7 +91,7 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
-  if (fastPathFor(input.runtime, input.flows) && !input.tls && !input.keepBody && !input.compression && input.url.protocol === 'http:') {
+  if (fastPathFor(input.runtime, input.flows) && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
     const fast = await fastHTTP({
       url: input.url,
       address: input.address,
@@ -132,6 +135,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     let contentLength = 0;
     let uncompressed = 0;
     const chunks: Buffer[] = [];
+    let kept = 0;
     let decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
     let controller: Dispatcher.DispatchController | undefined;
     let done = false;
@@ -155,7 +159,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         tls: state.tls,
         contentLength,
         uncompressedLength: uncompressed,
-        body: input.keepBody && statusCode ? Buffer.concat(chunks) : undefined,
+        body: input.bodyWindow > 0 && statusCode ? Buffer.concat(chunks, kept) : undefined,
         failure,
       });
     };
@@ -184,7 +188,12 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         finish(err);
         return;
       }
-      if (input.keepBody) chunks.push(chunk);
+      if (kept < input.bodyWindow) {
+        // A copy of the part kept: a slice would hold the whole chunk (and undici's pool) alive.
+        const part = chunk.length <= input.bodyWindow - kept ? chunk : Buffer.from(chunk.subarray(0, input.bodyWindow - kept));
+        chunks.push(part);
+        kept += part.length;
+      }
     };
 
     const handler: Dispatcher.DispatchHandler = {
@@ -209,9 +218,16 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
           if (input.transparentGzip && !input.compression) contentLength = -1;
         }
       },
-      onResponseData(_c, chunk) {
-        if (decoder) decoder.write(chunk);
-        else count(chunk);
+      onResponseData(c, chunk) {
+        if (!decoder) return count(chunk);
+        // A small compressed chunk can decode to megabytes (a gzip bomb): the socket waits while
+        // the decoder is behind, or the compressed input would queue without bound.
+        if (!decoder.write(chunk) && !c.paused) {
+          c.pause();
+          decoder.once('drain', () => {
+            if (!done) c.resume();
+          });
+        }
       },
       onResponseEnd() {
         // undici ends a body read until the close at an RST too (client-h1.js); Go and the engine fail it.
