@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { StreamPool, StreamRequest, StreamResult } from '../native/stream';
 import { fastPathFromEnv, type Runtime } from '../runtime';
-import { classifyError, ProbeFailure } from './errors';
+import { classifyError, malformedResponse, ProbeFailure } from './errors';
 import { requestBytes } from './http/wire';
 import { sourcePorts } from './source_ports';
 import type { FlowRegistry } from './types';
@@ -39,7 +39,7 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
   }
   if (r.code === 'EPROTO') {
     if (r.parseError === 'body_too_large') return new ProbeFailure('body_too_large', 'the response body exceeded body_size_limit');
-    return new ProbeFailure('protocol_error', `malformed HTTP response (${r.parseError ?? 'parse error'})`);
+    return malformedResponse(r.parseError ?? 'parse error');
   }
   const { reason, message } = classifyError({ code: r.code, message: `${what}: ${r.code}` });
   return new ProbeFailure(reason, message);
@@ -114,6 +114,14 @@ export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHtt
   return headers as IncomingHttpHeaders;
 }
 
+/**
+ * Content-Length as Go's Response.ContentLength gives it (net/http transfer.go fixLength): 0 for
+ * a status that has no body (1xx, 204, 304) whatever the head said, else the field (-1: none).
+ */
+export function goContentLength(statusCode: number, field: number): number {
+  return statusCode < 200 || statusCode === 204 || statusCode === 304 ? 0 : field;
+}
+
 export interface FastExchange {
   phases: Record<string, number>;
   statusCode: number;
@@ -177,7 +185,7 @@ export async function fastHTTP(input: {
     statusCode: r.statusCode,
     headers,
     httpVersion: r.statusCode ? (r.httpVersion === 1 ? '1.0' : '1.1') : undefined,
-    contentLength: r.contentLength,
+    contentLength: goContentLength(r.statusCode, r.contentLength),
     uncompressedLength: r.bodyBytes,
     failure: streamFailure(r, `${input.method} ${input.url.href}`),
   };

@@ -5,11 +5,12 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { Client, type Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
-import { fastHTTP, fastPathFor } from '../fast';
+import { classifyError, malformedResponse, ProbeFailure } from '../errors';
+import { fastHTTP, fastPathFor, goContentLength } from '../fast';
 import type { Runtime } from '../../runtime';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
+import { MAX_HEAD_BYTES } from './head_fix';
 
 export interface ExchangeInput {
   url: URL;
@@ -112,6 +113,28 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
   return exchangeUndici(input);
 }
 
+/**
+ * undici's errors about what the server sent, as the failures the engine gives for the same bytes;
+ * undefined for the others. Its own wording (and internal assertion text) never reaches a result.
+ */
+function undiciParseFailure(err: unknown, headSeen: boolean): ProbeFailure | undefined {
+  // llhttp's refusals: undici 7 leaves their code undefined (it indexes its name table by number).
+  // The status line and the framing fields were checked in head_fix.ts: what llhttp can still
+  // refuse is a field's syntax in the head, or the chunked framing after it.
+  if ((err as { name?: unknown } | undefined)?.name === 'HTTPParserError') return malformedResponse(headSeen ? 'chunk_syntax' : 'header_syntax');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  // The connection ended (FIN, no RST: that is state.socketError) before the response did.
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return malformedResponse('truncated');
+  if (code === 'UND_ERR_SOCKET') {
+    const message = (err as Error).message;
+    if (message === 'other side closed') return malformedResponse('truncated');
+    if (message === 'bad response' || message === 'bad upgrade') return malformedResponse('status_line');
+  }
+  if (code === 'ERR_ASSERTION') return malformedResponse('unexpected response');
+  return undefined;
+}
+
 function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
   const state: ConnState = {
     marks: { connectStart: 0, connected: 0, tlsDone: 0, firstByte: 0 },
@@ -125,6 +148,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     headersTimeout: 0,
     bodyTimeout: 0,
     pipelining: 1,
+    // The engine's head limit (undici's default is Node's 16 KiB): one verdict for a large head.
+    maxHeaderSize: MAX_HEAD_BYTES,
     // HTTP/2 only where the TLS options offer h2 (enable_http2); undici follows the ALPN result.
     allowH2: input.tls?.ALPNProtocols !== undefined,
   });
@@ -164,9 +189,21 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
       });
     };
     const failWith = (err: unknown) => {
+      const only = state.heads?.final;
+      if (only && statusCode === 0) {
+        // A 101: the engine takes it as the whole response (no body), and so does this path.
+        statusCode = only.statusCode;
+        headers = only.headers;
+        state.httpVersion = only.httpVersion;
+        contentLength = goContentLength(statusCode, -1);
+        return finish();
+      }
       const cause = state.socketError ?? err;
+      if (cause instanceof ProbeFailure) return finish(cause);
+      const parse = undiciParseFailure(cause, statusCode > 0);
+      if (parse) return finish(parse);
       const { reason, message } = classifyError(cause);
-      finish(cause instanceof ProbeFailure ? cause : new ProbeFailure(reason, message));
+      finish(new ProbeFailure(reason, message));
     };
     function onAbort() {
       const reason = state.stage === 'connecting' ? 'connect_timeout' : 'timeout';
@@ -207,7 +244,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         statusCode = code;
         headers = h;
         const cl = headerValue(h, 'content-length');
-        contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
+        contentLength = goContentLength(code, cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1);
         const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
         const wanted = input.compression || (input.transparentGzip ? 'gzip' : '');
         if (encoding && encoding === wanted && DECODERS[encoding]) {
