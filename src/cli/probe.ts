@@ -53,8 +53,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const moduleName = (flags.module as string | undefined) ?? defaultModule(target);
-  const module: Module | undefined = config.modules[moduleName];
-  if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
+  const module: Module | undefined = config.modules.get(moduleName);
+  if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${[...config.modules.keys()].join(', ')}`);
   const timeout = secondsFlag(flags.timeout, '--timeout', module.timeout > 0 ? module.timeout : 10);
   const explain = flags.explain ? await openExplainer() : undefined;
   const runtime = new Runtime();

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Config, Module } from './types';
-import { childPath, Ctx, entries, formatIssue, isNull, scalarText, shown, type ConfigIssue } from './schema';
+import { childPath, Ctx, entries, formatIssue, isNull, reservedName, reservedNameExpected, scalarText, shown, type ConfigIssue } from './schema';
 import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
@@ -28,16 +28,20 @@ export class ConfigError extends Error {
 
 const TOP_KEYS = ['modules', 'tasks'];
 
-function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Record<string, Module> {
-  const modules: Record<string, Module> = {};
+function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
+  const modules = new Map<string, Module>();
   if (isNull(node)) return modules;
   if (!isMap(node)) {
     ctx.report(node, 'modules', `got ${shown(node)}, expected a mapping of module names to modules`);
     return modules;
   }
   for (const e of entries(node, ctx)) {
+    if (reservedName(e.key)) {
+      ctx.report(e.keyNode, childPath('modules', e.key), `got ${JSON.stringify(e.key)}, expected ${reservedNameExpected('module')}`);
+      continue;
+    }
     const m = moduleDecoder(e.key)(e.value, childPath('modules', e.key), ctx);
-    if (m) modules[e.key] = m;
+    if (m) modules.set(e.key, m);
     // Tasks still get checked against a module that failed, by what its YAML says.
     const raw = isMap(e.value) ? scalarText(entries(e.value, ctx).find((x) => x.key === 'prober')?.value ?? null) : undefined;
     const prober = m?.prober ?? ((PROBER_NAMES as readonly string[]).includes(raw ?? '') ? raw : undefined);
@@ -70,7 +74,7 @@ export function loadConfigString(text: string, file: string): Config {
   if (ctx.issues.length === 0) aliasCycles(doc, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
 
-  const config: Config = { source: file, modules: {}, tasks: [] };
+  const config: Config = { source: file, modules: new Map(), tasks: [] };
   const root = ctx.resolve(doc.contents);
   if (!isNull(root) && !isMap(root)) {
     ctx.report(root, '(root)', `got ${shown(root)}, expected a mapping with modules: and tasks:`);

@@ -190,6 +190,7 @@ export interface Task {
 export interface Config {
   /** absolute path of the file it came from, or "<built-in>" */
   source: string;
-  modules: Record<string, Module>;
+  /** by name: a Map, so that no name ("__proto__", "constructor") reaches an object's prototype */
+  modules: Map<string, Module>;
   tasks: Task[];
 }

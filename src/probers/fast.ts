@@ -92,7 +92,8 @@ export const PROBER_HEADERS: ReadonlySet<string> = new Set(['content-encoding', 
  * with `only`, just those fields (the rest of a head costs a string per field for nothing).
  */
 export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
+  // No prototype: a field named by the server ("__proto__", "constructor") is just a field.
+  const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   let start = head.indexOf('\r\n'); // the status line is not a field
   while (start >= 0 && start < head.length) {
     start += 2;

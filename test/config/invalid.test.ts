@@ -55,6 +55,10 @@ const CASES: Record<string, string> = {
     '5:7: modules.http_proxy_headers.http.proxy_connect_header: not supported by sonde: proxies are not supported yet (issue 12); remove the key to probe directly',
   'missing-module-key.yml': '5:5: tasks[0].module: missing required key',
   'duplicate-task-name.yml': '8:11: tasks[1].name: got "ssh", expected a unique task name (tasks[0] has it too)',
+  'reserved-module-name.yml':
+    '2:3: modules.__proto__: got "__proto__", expected a module name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)',
+  'reserved-task-name.yml':
+    '5:11: tasks[0].name: got "constructor", expected a task name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)',
   'bad-task-name.yml': '5:11: tasks[0].name: got "1st-ping", expected a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*',
   'timeout-over-interval.yml': '8:14: tasks[0].timeout: got "20s", expected a duration no longer than interval (15s)',
   'jitter-over-interval.yml': '9:13: tasks[0].jitter: got "1m", expected a duration no longer than interval (10s)',

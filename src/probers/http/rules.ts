@@ -34,7 +34,9 @@ export function hasBodyRules(h: HTTPModule): boolean {
 }
 
 function values(headers: IncomingHttpHeaders, name: string): string[] {
-  const v = headers[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own fields only: a rule for "constructor" must not find Object's.
+  const v = Object.hasOwn(headers, key) ? headers[key] : undefined;
   if (v === undefined) return [];
   return Array.isArray(v) ? v : [v];
 }
