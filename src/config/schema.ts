@@ -20,6 +20,8 @@ export function formatIssue(i: ConfigIssue): string {
 
 export class Ctx {
   readonly issues: ConfigIssue[] = [];
+  /** each mapping's entries with merge keys expanded, made once per mapping node */
+  readonly merged = new Map<Node, Entry[]>();
   constructor(
     readonly file: string,
     readonly lc: LineCounter,
@@ -178,9 +180,17 @@ export interface Entry {
   value: Node | null;
 }
 
-/** The entries of a mapping, with YAML merge keys (`<<: *base`) expanded; explicit keys win. */
-export function entries(map: Node, ctx: Ctx): Entry[] {
+/**
+ * The entries of a mapping, with YAML merge keys (`<<: *base`) expanded; explicit keys win. Made
+ * once per mapping: nested merges of merges (`<<: [*prev, *prev, ...]`, level upon level) would
+ * otherwise expand exponentially. Callers must not change the array.
+ */
+export function entries(map: Node, ctx: Ctx): readonly Entry[] {
   if (!isMap(map)) return [];
+  const known = ctx.merged.get(map);
+  if (known) return known;
+  // Marked before the walk: a mapping that merges itself (through an alias) adds nothing.
+  ctx.merged.set(map, []);
   const own: Entry[] = [];
   const merged: Entry[] = [];
   for (const pair of map.items) {
@@ -201,6 +211,7 @@ export function entries(map: Node, ctx: Ctx): Entry[] {
       own.push(e);
     }
   }
+  ctx.merged.set(map, own);
   return own;
 }
 
