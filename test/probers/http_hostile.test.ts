@@ -2,6 +2,8 @@
 // read a bounded window (http.body_rules_window), body_size_limit stops the read, and the event loop
 // stays free meanwhile. Over both transports (scripts/test.sh runs this file with SONDE_FAST_PATH=0 too).
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, test } from 'node:test';
 import type { HTTPModule } from '../../src/config/types';
@@ -56,3 +58,24 @@ for (const c of cases) {
     assert.ok(grown < 256, `RSS grew ${grown.toFixed(0)} MiB`);
   });
 }
+
+test('a body rule that backtracks for ever ends at the deadline without holding the event loop, and the next probe matches', { timeout: 120_000 }, async () => {
+  const srv = http.createServer((_req, res) => res.end('a'.repeat(40)));
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  try {
+    const t0 = performance.now();
+    // (a|aa)+b against 40 a's: exponential backtracking (RE2 would not, JS RegExp does).
+    const { value: r, stallMs } = await maxStall(() => probe(`http://127.0.0.1:${port}/`, httpModule({ fail_if_body_matches_regexp: [/(a|aa)+b/] }, 2)));
+    const seconds = (performance.now() - t0) / 1000;
+    assert.equal(r.reason, 'timeout', r.message);
+    assert.equal(r.message, 'the body rules did not finish before the deadline');
+    assert.ok(seconds < 2.5, `the 2 s probe took ${seconds.toFixed(3)} s`);
+    assert.ok(stallMs < 1000, `the event loop stalled ${stallMs.toFixed(0)} ms`);
+    // The stuck worker was ended; a new one serves the next probe.
+    const next = await probe(`http://127.0.0.1:${port}/`, httpModule({ fail_if_body_matches_regexp: [/a{40}/] }, 5));
+    assert.equal(next.reason, 'regex_body', next.message);
+  } finally {
+    srv.close();
+  }
+});
