@@ -79,7 +79,7 @@ export class Daemon {
       // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
       runner: (job, signal) =>
         runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
-      onSkip: (job) => this.metrics.recordSkip(job.task.name),
+      onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
         this.metrics.record(job, result);

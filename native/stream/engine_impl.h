@@ -41,6 +41,7 @@ struct Slot {
   uint8_t family = 4;
   StreamPhase phase = StreamPhase::kConnect;
   uint16_t local_port = 0;
+  uint16_t port = 0;         // the destination's: a local port equal to it may be a self-connect
   int64_t deadline = 0;
   int64_t t_start = 0, t_connected = 0, t_written = 0, t_first_byte = 0;
   size_t req_off = 0;

@@ -31,6 +31,23 @@ socklen_t FillAddr(sockaddr_storage* ss, uint8_t family, const uint8_t* addr, ui
   return sizeof(*a);
 }
 
+// Whether the socket's two ends are one address and port (a TCP self-connect).
+bool SelfConnected(int fd) {
+  sockaddr_storage local, peer;
+  socklen_t llen = sizeof(local), plen = sizeof(peer);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0) return false;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0) return false;
+  if (local.ss_family != peer.ss_family) return false;
+  if (local.ss_family == AF_INET6) {
+    auto* l = reinterpret_cast<sockaddr_in6*>(&local);
+    auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
+    return l->sin6_port == p->sin6_port && std::memcmp(&l->sin6_addr, &p->sin6_addr, 16) == 0;
+  }
+  auto* l = reinterpret_cast<sockaddr_in*>(&local);
+  auto* p = reinterpret_cast<sockaddr_in*>(&peer);
+  return l->sin_port == p->sin_port && l->sin_addr.s_addr == p->sin_addr.s_addr;
+}
+
 }  // namespace
 
 void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline) {
@@ -46,6 +63,7 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.flags = spec.flags;
   s.phase = StreamPhase::kConnect;
   s.local_port = spec.src_port;
+  s.port = spec.port;
   s.deadline = deadline;
   s.t_start = MonoNs();
   s.t_connected = s.t_written = s.t_first_byte = 0;
@@ -131,6 +149,9 @@ void StreamEngine::Impl::OnConnected(Slot& s, uint32_t idx) {
     // sin_port and sin6_port sit at the same offset.
     s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
   }
+  // A connect to a closed local port from the same port "succeeds" by simultaneous open with itself
+  // (RFC 9293 3.5, Linux allows it): no listener answered, so it is the refusal it stands for.
+  if (s.local_port == s.port && SelfConnected(s.fd)) return Fail(s, ECONNREFUSED, MonoNs());
   if (!(s.flags & kStreamHttp)) return Succeed(s, s.t_connected);
   s.phase = StreamPhase::kWrite;
   WriteRequest(s, idx, s.early_input);

@@ -38,6 +38,9 @@ function gatewayThreads(): number {
 }
 
 let active: GatewayEngine[] = [];
+/** connections handed to Node's server and still open, and those refused over the bound */
+let handed = 0;
+let handedRefused = 0;
 
 /** The error Node's listen gives, in the words operators search for. */
 function listenError(err: unknown, host: string, port: number): Error {
@@ -80,6 +83,15 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
     handoff(fd) {
       try {
         const sock = new net.Socket({ fd, readable: true, writable: true });
+        // Node's maxConnections counts only what its own listener accepts: connections handed
+        // over are bounded here, by the same number.
+        if (handed >= deps.limits.maxConnections) {
+          handedRefused++;
+          sock.resetAndDestroy();
+          return;
+        }
+        handed++;
+        sock.once('close', () => handed--);
         deps.server.emit('connection', sock);
       } catch (err) {
         deps.onError(err, 'adopting a connection from the gateway');
@@ -145,5 +157,6 @@ export function gatewayCounts(): GatewayCounts {
     sum.headTimeouts += c.gatewayHeadTimeouts ?? 0;
     sum.refused = Math.max(sum.refused, c.gatewayRefused ?? 0);
   }
+  sum.refused += handedRefused;
   return sum;
 }

@@ -64,7 +64,7 @@ function bad(body: string): ProbeAnswer {
 export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout: string | string[] | undefined, asker: Asker): Promise<ProbeAnswer> {
   // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
   const moduleName = p.module || 'http_2xx';
-  const base: Module | undefined = deps.config().modules[moduleName];
+  const base: Module | undefined = deps.config().modules.get(moduleName);
   if (!base) return bad(`Unknown module "${moduleName}"\n`);
   const target = p.target;
   if (!target) return bad('Target parameter is missing\n');

@@ -38,6 +38,29 @@ async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, r
   }
 }
 
+/** Bytes of body a request to sonde may carry (none needs one): more is refused. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads the request to its end; false when it failed or was too large (then the answer is given). */
+function requestComplete(req: http.IncomingMessage): Promise<boolean> {
+  if (req.complete) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_BODY_BYTES) {
+        req.socket.end('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        req.socket.destroySoon();
+        resolve(false);
+      }
+    });
+    req.once('end', () => resolve(bytes <= MAX_BODY_BYTES));
+    // Node's parser refused the rest (it answers 400 itself) or the client went away.
+    req.once('error', () => resolve(false));
+    req.once('close', () => resolve(req.complete && bytes <= MAX_BODY_BYTES));
+  });
+}
+
 async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sonde.invalid');
   switch (url.pathname) {
@@ -56,6 +79,9 @@ async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerR
       return deps.ready() ? send(res, 200, 'Ready\n') : send(res, 503, 'Not ready\n');
     case '/-/reload': {
       if (req.method !== 'POST' && req.method !== 'PUT') return send(res, 405, 'This endpoint requires a POST request.\n');
+      // Node calls this handler once the head is read: a body that then turns out malformed gets
+      // a 400 from Node, and that request must not have reloaded. Act once the request is whole.
+      if (!(await requestComplete(req))) return;
       const r = await deps.reload();
       return r.ok ? send(res, 200, 'OK\n') : send(res, 500, `failed to reload config: ${r.error}\n`);
     }
@@ -84,8 +110,31 @@ export function parseListenAddress(s: string): ListenAddress {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{ server: http.Server; address: AddressInfo; gateway: boolean }> {
-  const server = http.createServer((req, res) => {
+/**
+ * Bounds of the Node listener (the gateway's native listener has its own). A client must send its
+ * request head within headersTimeout and its whole request within requestTimeout (Node answers 408
+ * and closes; it checks every connectionsCheckingInterval), so a slowloris or a silent connection
+ * holds a descriptor for seconds, not for the 65 s of keep-alive; at most maxConnections at once.
+ * The head timeout and the connection bound are the listener's (deps.listenerLimits, the same for
+ * the native gateway) unless `overrides` says otherwise.
+ */
+export const LISTENER_BOUNDS = { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000, maxConnections: 4096 };
+
+export async function startServer(
+  deps: ApiDeps,
+  addr: ListenAddress,
+  overrides: Partial<typeof LISTENER_BOUNDS> = {},
+): Promise<{ server: http.Server; address: AddressInfo; gateway: boolean }> {
+  const limits = deps.listenerLimits;
+  const bounds = { ...LISTENER_BOUNDS, headersTimeoutMs: limits.headerTimeoutMs, maxConnections: limits.maxConnections, ...overrides };
+  // Node requires requestTimeout >= headersTimeout.
+  bounds.requestTimeoutMs = Math.max(bounds.requestTimeoutMs, bounds.headersTimeoutMs);
+  const options: http.ServerOptions = {
+    headersTimeout: bounds.headersTimeoutMs,
+    requestTimeout: bounds.requestTimeoutMs,
+    connectionsCheckingInterval: bounds.checkIntervalMs,
+  };
+  const server = http.createServer(options, (req, res) => {
     route(deps, req, res).catch((err) => {
       deps.logger.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) send(res, 500, 'internal error\n');
@@ -93,6 +142,7 @@ export async function startServer(deps: ApiDeps, addr: ListenAddress): Promise<{
     });
   });
   server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
+  server.maxConnections = bounds.maxConnections;
   if (gatewayWanted(addr.host)) {
     // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
     const port = startGateway(addr.host, addr.port, {

@@ -12,7 +12,7 @@ export async function checkConfigCommand(argv: string[]): Promise<number> {
   try {
     const cfg = loadConfigFile(positional[0]);
     const targets = cfg.tasks.reduce((n, t) => n + t.targets.length, 0);
-    process.stdout.write(`${positional[0]}: valid: ${Object.keys(cfg.modules).length} modules, ${cfg.tasks.length} tasks, ${targets} targets\n`);
+    process.stdout.write(`${positional[0]}: valid: ${cfg.modules.size} modules, ${cfg.tasks.length} tasks, ${targets} targets\n`);
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -90,8 +90,8 @@ export async function probeCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const moduleName = (flags.module as string | undefined) ?? guess.module;
-  const module: Module | undefined = Object.hasOwn(config.modules, moduleName) ? config.modules[moduleName] : undefined;
-  if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${Object.keys(config.modules).join(', ')}`);
+  const module: Module | undefined = config.modules.get(moduleName);
+  if (!module) throw new UsageError(`--module: got ${JSON.stringify(moduleName)}, expected one of: ${[...config.modules.keys()].join(', ')}`);
   let target = positional[0];
   if (guess.note) {
     // HOST:PORT/PATH means a URL to an http module; to any other it is a mistake worth naming.

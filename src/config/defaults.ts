@@ -36,6 +36,9 @@ export function defaultHTTP(): HTTPModule {
     all_addresses: false,
     max_redirects: 10, // Go net/http's limit, which blackbox inherits
     request_ocsp: true,
+    // Body rules read this much of the decoded body: enough for any status page, and a bound on
+    // what an endless body or a gzip bomb can make sonde hold per probe.
+    body_rules_window: 4 * 1024 * 1024,
   };
 }
 

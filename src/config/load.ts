@@ -3,9 +3,9 @@
 // and thrown at once as a ConfigError, each positioned at file:line:column with its YAML path.
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { isMap, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isSeq, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { Config, Module } from './types';
-import { childPath, Ctx, entries, formatIssue, isNull, scalarText, shown, type ConfigIssue } from './schema';
+import { childPath, Ctx, entries, formatIssue, isNull, reservedName, reservedNameExpected, scalarText, shown, type ConfigIssue } from './schema';
 import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
@@ -28,16 +28,20 @@ export class ConfigError extends Error {
 
 const TOP_KEYS = ['modules', 'tasks'];
 
-function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Record<string, Module> {
-  const modules: Record<string, Module> = {};
+function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
+  const modules = new Map<string, Module>();
   if (isNull(node)) return modules;
   if (!isMap(node)) {
     ctx.report(node, 'modules', `got ${shown(node)}, expected a mapping of module names to modules`);
     return modules;
   }
   for (const e of entries(node, ctx)) {
+    if (reservedName(e.key)) {
+      ctx.report(e.keyNode, childPath('modules', e.key), `got ${JSON.stringify(e.key)}, expected ${reservedNameExpected('module')}`);
+      continue;
+    }
     const m = moduleDecoder(e.key)(e.value, childPath('modules', e.key), ctx);
-    if (m) modules[e.key] = m;
+    if (m) modules.set(e.key, m);
     // Tasks still get checked against a module that failed, by what its YAML says.
     const raw = isMap(e.value) ? scalarText(entries(e.value, ctx).find((x) => x.key === 'prober')?.value ?? null) : undefined;
     const prober = m?.prober ?? ((PROBER_NAMES as readonly string[]).includes(raw ?? '') ? raw : undefined);
@@ -57,8 +61,60 @@ function aliasCycles(doc: Document, ctx: Ctx): void {
   });
 }
 
+/** Bytes a config file may have: far above any real one (100,000 targets fit), and a bound on parsing. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Nodes the document may hold with its aliases expanded. Decoding follows aliases, so this bounds
+ * its work; a real config expands to a few thousand, a "billion laughs" (aliases of aliases, as
+ * nested merge keys `<<: [*prev, *prev, ...]`) to millions within a few hundred bytes. yaml.v3,
+ * which blackbox uses, refuses such documents too ("excessive aliasing").
+ */
+export const MAX_EXPANDED_NODES = 1_000_000;
+
+/** Refuses a document whose aliases expand past MAX_EXPANDED_NODES, naming the largest alias. */
+function aliasBomb(doc: Document, ctx: Ctx): void {
+  const sizes = new Map<unknown, number>();
+  let worst: { alias: Node; size: number } | undefined;
+  const size = (node: unknown): number => {
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let n = 1;
+    if (isAlias(node)) {
+      n = size(ctx.resolve(node));
+      if (!worst || n > worst.size) worst = { alias: node as unknown as Node, size: n };
+    } else if (isMap(node)) {
+      for (const pair of node.items) n += size(pair.key) + size(pair.value);
+    } else if (isSeq(node)) {
+      for (const item of node.items) n += size(item);
+    }
+    // Memoized per node: the walk is linear in the document, whatever the aliases make of it.
+    sizes.set(node, n);
+    return n;
+  };
+  if (size(doc.contents) > MAX_EXPANDED_NODES && worst) {
+    ctx.report(worst.alias, '(yaml)', `aliases expand the document to more than ${MAX_EXPANDED_NODES} nodes (*${(worst.alias as unknown as Alias).source} alone to ${worst.size})`);
+  }
+}
+
 /** Parses and validates config text; `file` names it in messages. Throws ConfigError. */
 export function loadConfigString(text: string, file: string): Config {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new ConfigError([{ file, path: '(file)', line: 1, column: 1, message: `got ${bytes} bytes, expected at most ${MAX_CONFIG_BYTES} (8 MiB)` }]);
+  }
+  try {
+    return decodeConfig(text, file);
+  } catch (err) {
+    // The parser and the walks recurse: nesting thousands deep ends the stack, not the daemon.
+    if (err instanceof RangeError && /call stack/.test(err.message)) {
+      throw new ConfigError([{ file, path: '(yaml)', line: 1, column: 1, message: 'the document is nested too deeply' }]);
+    }
+    throw err;
+  }
+}
+
+function decodeConfig(text: string, file: string): Config {
   const lc = new LineCounter();
   // merge: YAML merge keys (<<: *base), which yaml.v3 and so blackbox accept.
   const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true });
@@ -68,9 +124,10 @@ export function loadConfigString(text: string, file: string): Config {
     ctx.issues.push({ file, path: '(yaml)', line, column: col, message: err.message });
   }
   if (ctx.issues.length === 0) aliasCycles(doc, ctx);
+  if (ctx.issues.length === 0) aliasBomb(doc, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
 
-  const config: Config = { source: file, modules: {}, tasks: [] };
+  const config: Config = { source: file, modules: new Map(), tasks: [] };
   const root = ctx.resolve(doc.contents);
   if (!isNull(root) && !isMap(root)) {
     ctx.report(root, '(root)', `got ${shown(root)}, expected a mapping with modules: and tasks:`);

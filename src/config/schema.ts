@@ -20,6 +20,8 @@ export function formatIssue(i: ConfigIssue): string {
 
 export class Ctx {
   readonly issues: ConfigIssue[] = [];
+  /** each mapping's entries with merge keys expanded, made once per mapping node */
+  readonly merged = new Map<Node, Entry[]>();
   constructor(
     readonly file: string,
     readonly lc: LineCounter,
@@ -178,9 +180,17 @@ export interface Entry {
   value: Node | null;
 }
 
-/** The entries of a mapping, with YAML merge keys (`<<: *base`) expanded; explicit keys win. */
-export function entries(map: Node, ctx: Ctx): Entry[] {
+/**
+ * The entries of a mapping, with YAML merge keys (`<<: *base`) expanded; explicit keys win. Made
+ * once per mapping: nested merges of merges (`<<: [*prev, *prev, ...]`, level upon level) would
+ * otherwise expand exponentially. Callers must not change the array.
+ */
+export function entries(map: Node, ctx: Ctx): readonly Entry[] {
   if (!isMap(map)) return [];
+  const known = ctx.merged.get(map);
+  if (known) return known;
+  // Marked before the walk: a mapping that merges itself (through an alias) adds nothing.
+  ctx.merged.set(map, []);
   const own: Entry[] = [];
   const merged: Entry[] = [];
   for (const pair of map.items) {
@@ -201,10 +211,25 @@ export function entries(map: Node, ctx: Ctx): Entry[] {
       own.push(e);
     }
   }
+  ctx.merged.set(map, own);
   return own;
 }
 
-/** A mapping of arbitrary keys to values of one kind (headers, labels, modules). */
+/**
+ * Names every JavaScript object answers to ("__proto__", "constructor", "toString"...): refused as
+ * module and task names, so that no lookup by name anywhere (a map key, a JSON member, a label
+ * set) can meet an object's prototype instead of the thing named.
+ */
+export function reservedName(name: string): boolean {
+  return name in Object.prototype;
+}
+
+/** What a name must be instead (the "expected ..." of an issue). */
+export function reservedNameExpected(what: 'module' | 'task'): string {
+  return `a ${what} name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)`;
+}
+
+/** A mapping of arbitrary keys to values of one kind (headers, labels). */
 export function record<T>(value: Decoder<T>, keyCheck?: (key: string, keyNode: Node, path: string, ctx: Ctx) => boolean): Decoder<Record<string, T>> {
   return (node, path, ctx) => {
     if (isNull(node)) return undefined;
@@ -224,7 +249,8 @@ export function record<T>(value: Decoder<T>, keyCheck?: (key: string, keyNode: N
       }
       const v = value(e.value, p, ctx);
       if (v === undefined) ok = false;
-      else out[e.key] = v;
+      // An own property whatever the key: `out["__proto__"] = v` would set the prototype instead.
+      else Object.defineProperty(out, e.key, { value: v, enumerable: true, writable: true, configurable: true });
     }
     return ok ? out : undefined;
   };

@@ -8,7 +8,7 @@ import { isSeq } from 'yaml';
 import type { Task } from './types';
 import { defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
-import { duration, indexPath, int, isNull, list, record, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
+import { duration, indexPath, int, isNull, list, record, reservedName, reservedNameExpected, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
 import { LABEL_NAME } from './schema_values';
 import { proberFor, RUNNABLE_PROBERS, type RunnableProber } from '../probers/index';
 
@@ -111,7 +111,11 @@ export function tasksDecoder(modules: Map<string, ModuleInfo>): Decoder<Task[]> 
   const names = new Map<string, string>();
   const task = struct<Task>({
     fields: {
-      name: str({ pattern: TASK_NAME, expected: 'a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*' }),
+      name: str({
+        pattern: TASK_NAME,
+        expected: 'a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*',
+        check: (name) => (reservedName(name) ? reservedNameExpected('task') : undefined),
+      }),
       module: str({ nonEmpty: true, expected: 'a module name' }),
       targets: list(str({ nonEmpty: true, expected: 'a non-empty target string' }), { nonEmpty: true }),
       interval: duration({ positive: true }),

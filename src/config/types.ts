@@ -62,6 +62,8 @@ export interface HTTPModule {
   max_redirects: number;
   /** sonde: ask the server to staple an OCSP response. */
   request_ocsp: boolean;
+  /** sonde: bytes of the decoded body the body rules read (the rest is read, not kept); > 0. */
+  body_rules_window: number;
 }
 
 export interface QueryResponse {
@@ -188,6 +190,7 @@ export interface Task {
 export interface Config {
   /** absolute path of the file it came from, or "<built-in>" */
   source: string;
-  modules: Record<string, Module>;
+  /** by name: a Map, so that no name ("__proto__", "constructor") reaches an object's prototype */
+  modules: Map<string, Module>;
   tasks: Task[];
 }

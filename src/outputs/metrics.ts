@@ -12,6 +12,7 @@ import type { TaskMetricSpec } from '../probers/descriptor';
 import { PROBERS, RUNNABLE_PROBERS } from '../probers';
 import type { ProbeResult } from '../result';
 import type { Job } from '../schedule/plan';
+import type { SkipCause } from '../schedule/scheduler';
 import { CounterFamily, GaugeView, HistogramFamily, taskScope, type CounterChild, type Group, type HistogramChild, type Labels, type TaskScope } from './families';
 
 export const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -102,7 +103,8 @@ export class TaskMetrics {
     this.skipped = new CounterFamily(
       reg,
       'sonde_probes_skipped_total',
-      'Runs not started because the previous run of the same target was still waiting for a slot or in flight: the task asks for more than --probes.max-in-flight and its timeouts allow',
+      'Runs not started, by reason: busy, the previous run of the same target was still waiting for a slot or in flight (the task asks for more than --probes.max-in-flight and its timeouts allow); stall, their time passed while the event loop was blocked or the host suspended',
+      ['reason'],
     );
     this.failures = new CounterFamily(reg, 'sonde_probe_failures_total', 'Failed probes by task and reason (docs/reasons.md)', ['reason']);
     this.phases = new HistogramFamily(reg, 'sonde_probe_duration_seconds', 'Probe duration by phase; phase="total" is the whole probe', ['phase'], PHASE_BUCKETS);
@@ -236,10 +238,13 @@ export class TaskMetrics {
     this.series.get(t.task.name)?.pathChanges.child().inc();
   }
 
-  /** A run the scheduler did not start (src/schedule/scheduler.ts onSkip). */
-  recordSkip(task: string): void {
+  /** Runs the scheduler did not start (src/schedule/scheduler.ts onSkip). */
+  recordSkip(task: string, count = 1, cause: SkipCause = 'busy'): void {
     const s = this.series.get(task);
-    if (s !== undefined) (s.skip ??= s.skipped.child()).inc(); // tens of thousands a second under overload
+    if (s === undefined) return;
+    // Tens of thousands a second under overload: the busy child is kept.
+    if (cause === 'busy') (s.skip ??= s.skipped.child('busy')).inc(count);
+    else s.skipped.child(cause).inc(count);
   }
 
   /** One result; a result of a task no longer planned (in flight across a reload) is not counted. */

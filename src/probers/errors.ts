@@ -12,6 +12,14 @@ export class ProbeFailure extends Error {
   }
 }
 
+/**
+ * A response neither HTTP parser accepts, named by the stream engine's parse error kinds
+ * (src/native/stream.ts HttpParseError): the same words whichever transport read it.
+ */
+export function malformedResponse(kind: string): ProbeFailure {
+  return new ProbeFailure('protocol_error', `malformed HTTP response (${kind})`);
+}
+
 // OpenSSL verification codes as Node reports them in err.code (see `openssl verify` docs).
 const TLS_CODES: Record<string, FailureReason> = {
   CERT_HAS_EXPIRED: 'cert_expired',

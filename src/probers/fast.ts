@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { CancelOwner, StreamPool, StreamRequest, StreamResult } from '../native/stream';
 import { fastPathFromEnv, type Runtime } from '../runtime';
-import { classifyError, ProbeFailure } from './errors';
+import { classifyError, malformedResponse, ProbeFailure } from './errors';
 import { requestBytes } from './http/wire';
 import { sourcePorts } from './source_ports';
 import type { FlowRegistry } from './types';
@@ -40,7 +40,7 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
   }
   if (r.code === 'EPROTO') {
     if (r.parseError === 'body_too_large') return new ProbeFailure('body_too_large', 'the response body exceeded body_size_limit');
-    return new ProbeFailure('protocol_error', `malformed HTTP response (${r.parseError ?? 'parse error'})`);
+    return malformedResponse(r.parseError ?? 'parse error');
   }
   const { reason, message } = classifyError({ code: r.code, message: `${what}: ${r.code}` });
   return new ProbeFailure(reason, message);
@@ -55,7 +55,7 @@ async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry |
   if (!flows?.addPortFlow) return stream.probe(req, owner);
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = sourcePorts.take();
+    const port = sourcePorts.take(req.port);
     if (port === undefined) break;
     const id = flows.addPortFlow('tcp', port);
     req.sourcePort = port;
@@ -94,7 +94,8 @@ export const PROBER_HEADERS: ReadonlySet<string> = new Set(['content-encoding', 
  * with `only`, just those fields (the rest of a head costs a string per field for nothing).
  */
 export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
+  // No prototype: a field named by the server ("__proto__", "constructor") is just a field.
+  const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   let start = head.indexOf('\r\n'); // the status line is not a field
   while (start >= 0 && start < head.length) {
     start += 2;
@@ -114,6 +115,14 @@ export function parseHead(head: string, only?: ReadonlySet<string>): IncomingHtt
     start = end;
   }
   return headers as IncomingHttpHeaders;
+}
+
+/**
+ * Content-Length as Go's Response.ContentLength gives it (net/http transfer.go fixLength): 0 for
+ * a status that has no body (1xx, 204, 304) whatever the head said, else the field (-1: none).
+ */
+export function goContentLength(statusCode: number, field: number): number {
+  return statusCode < 200 || statusCode === 204 || statusCode === 304 ? 0 : field;
 }
 
 export interface FastExchange {
@@ -182,7 +191,7 @@ export async function fastHTTP(input: {
     statusCode: r.statusCode,
     headers,
     httpVersion: r.statusCode ? (r.httpVersion === 1 ? '1.0' : '1.1') : undefined,
-    contentLength: r.contentLength,
+    contentLength: goContentLength(r.statusCode, r.contentLength),
     uncompressedLength: r.bodyBytes,
     failure: streamFailure(r, `${input.method} ${input.url.href}`),
   };

@@ -19,11 +19,24 @@ export class SourcePorts {
     for (let i = 0; i < this.count; i++) this.free[i] = low + i;
   }
 
-  /** A port no other probe of this process holds, or undefined when all are in use. */
-  take(): number | undefined {
+  /**
+   * A port no other probe of this process holds, or undefined when all are in use. Never `avoid`
+   * (the destination port): a connect from port P to a closed local port P meets itself and
+   * "succeeds" (TCP simultaneous open, RFC 9293 3.5); the skipped port goes to the back of the queue.
+   */
+  take(avoid?: number): number | undefined {
     if (this.count === 0) return undefined;
-    const port = this.free[this.head];
+    let port = this.free[this.head];
     this.head = (this.head + 1) % this.free.length;
+    if (port === avoid) {
+      if (this.count === 1) {
+        this.head = (this.head + this.free.length - 1) % this.free.length;
+        return undefined;
+      }
+      this.free[(this.head + this.count - 1) % this.free.length] = port;
+      port = this.free[this.head];
+      this.head = (this.head + 1) % this.free.length;
+    }
     this.count--;
     this.inUse[port] = 1;
     return port;

@@ -29,7 +29,8 @@ function hashUnit(s: string): number {
 export function planJobs(config: Config): Job[] {
   const jobs: Job[] = [];
   for (const task of config.tasks) {
-    const module = config.modules[task.module];
+    const module = config.modules.get(task.module);
+    if (!module) throw new Error(`task ${task.name}: module ${task.module} is not in the config`); // the loader checked it
     for (const target of task.targets) {
       const key = `${task.name}\u0000${target}`;
       jobs.push({ key, task, module, target, phase: hashUnit(key) });

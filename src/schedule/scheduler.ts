@@ -16,14 +16,20 @@ import type { Job } from './plan';
  */
 export type JobRunner = (job: Job, signal: AbortSignal) => Promise<ProbeResult>;
 
+export type SkipCause = 'busy' | 'stall';
+
 export interface SchedulerOptions {
   logger: Logger;
   runner: JobRunner;
   /** wall clock, timers and jitter source (default: the real ones) */
   clock?: Clock;
   onResult: (job: Job, result: ProbeResult) => void;
-  /** a run not started: the job's previous run was still waiting or in flight (overload, or probes slower than the interval) */
-  onSkip?: (job: Job) => void;
+  /**
+   * Runs not started: 'busy', the job's previous run was still waiting or in flight (overload, or
+   * probes slower than the interval); 'stall', their time passed while the event loop was blocked
+   * (or the host suspended), and the job resumed on its grid after the stall instead of bursting.
+   */
+  onSkip?: (job: Job, count: number, cause: SkipCause) => void;
   /** jobs due while this many probes are in flight wait in a FIFO */
   maxInFlight: number;
 }
@@ -51,8 +57,10 @@ export class Scheduler {
   private readonly clock: Clock;
   /** made once: arming the timer makes no closure */
   private readonly onTimer = (): void => this.tick();
-  /** runs not started because the previous run of the same job was still waiting or in flight */
+  /** runs not started, whatever the cause (onSkip) */
   skipped = 0;
+  /** of those, runs whose time passed during a stall */
+  stalled = 0;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -133,16 +141,24 @@ export class Scheduler {
       this.heap.pop();
       // Demand above capacity must not grow the queue without bound (and make every run late):
       // a job whose last run still waits for a slot skips this one.
-      if (this.waiting.has(e.job.key)) this.skip(e.job);
+      if (this.waiting.has(e.job.key)) this.skip(e.job, 1, 'busy');
       else {
         this.waiting.add(e.job.key);
         this.ready.push(e.job);
         this.readyAnchors.push(e.anchor);
       }
       // The following run comes from the grid, not from now, so that delays don't accumulate;
-      // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting.
-      const following = e.anchor + e.job.task.interval * 1000;
-      this.heap.push(this.place(e, following > now ? following : this.nextAnchor(e.job, now + 1)));
+      // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting, and
+      // the grid points it jumps over are runs skipped, so that runs due = started + skipped.
+      const period = e.job.task.interval * 1000;
+      const following = e.anchor + period;
+      if (following > now) this.heap.push(this.place(e, following));
+      else {
+        const next = this.nextAnchor(e.job, now + 1);
+        const missed = Math.round((next - following) / period);
+        if (missed > 0) this.skip(e.job, missed, 'stall');
+        this.heap.push(this.place(e, next));
+      }
     }
     this.drain();
     this.arm();
@@ -153,7 +169,7 @@ export class Scheduler {
       const job = this.ready[this.readyHead++];
       this.waiting.delete(job.key);
       if (this.running.has(job.key)) {
-        this.skip(job);
+        this.skip(job, 1, 'busy');
         continue;
       }
       this.launch(job);
@@ -169,9 +185,10 @@ export class Scheduler {
     }
   }
 
-  private skip(job: Job): void {
-    this.skipped++;
-    this.opts.onSkip?.(job);
+  private skip(job: Job, count: number, cause: SkipCause): void {
+    this.skipped += count;
+    if (cause === 'stall') this.stalled += count;
+    this.opts.onSkip?.(job, count, cause);
   }
 
   private launch(job: Job): void {

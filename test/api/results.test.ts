@@ -28,7 +28,7 @@ before(async () => {
       logger: silentLogger,
       metrics: new TaskMetrics('test', new HealthStage()),
       latest,
-      config: () => ({ source: 'test', modules: {}, tasks: [] }),
+      config: () => ({ source: 'test', modules: new Map(), tasks: [] }),
       ready: () => true,
       reload: async () => ({ ok: true }),
       flows: () => undefined,

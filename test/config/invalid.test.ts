@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { ConfigError, loadConfigFile } from '../../src/config/load';
+import { performance } from 'node:perf_hooks';
+import { ConfigError, loadConfigFile, loadConfigString } from '../../src/config/load';
 import { fixture } from './fixtures';
 
 const HTTP_KEYS =
@@ -10,7 +11,7 @@ const HTTP_KEYS =
   'fail_if_not_ssl, fail_if_body_matches_regexp, fail_if_body_not_matches_regexp, fail_if_header_matches, ' +
   'fail_if_header_not_matches, basic_auth, bearer_token, bearer_token_file, body_size_limit, preferred_ip_protocol, ' +
   'ip_protocol_fallback, tls_config, enable_http2, proxy_url, skip_resolve_phase_with_proxy, all_addresses, max_redirects, ' +
-  'request_ocsp, no_follow_redirects';
+  'request_ocsp, body_rules_window, no_follow_redirects';
 
 /** fixture (in invalid/) → the one message expected, without the leading "FILE:" */
 const CASES: Record<string, string> = {
@@ -46,6 +47,7 @@ const CASES: Record<string, string> = {
   'not-a-mapping.yml': '1:1: (root): got a list, expected a mapping with modules: and tasks:',
   'yaml-syntax.yml': '6:1: (yaml): Flow sequence in block collection must be sufficiently indented and end with a ]',
   'alias-cycle.yml': '2:6: (yaml): alias *m is inside the node it refers to',
+  'yaml-bomb.yml': '17:10: (yaml): aliases expand the document to more than 1000000 nodes (*m6 alone to 1793613)',
   'duplicate-key.yml': '4:5: (yaml): Map keys must be unique',
   'unknown-module-in-task.yml': '8:13: tasks[0].module: got "htp_2xx", expected one of the modules: http_2xx, tcp_connect',
   'unavailable-prober.yml': '8:13: tasks[0].module: prober dns is not available yet in this version of sonde',
@@ -55,6 +57,10 @@ const CASES: Record<string, string> = {
     '5:7: modules.http_proxy_headers.http.proxy_connect_header: not supported by sonde: proxies are not supported yet (issue 12); remove the key to probe directly',
   'missing-module-key.yml': '5:5: tasks[0].module: missing required key',
   'duplicate-task-name.yml': '8:11: tasks[1].name: got "ssh", expected a unique task name (tasks[0] has it too)',
+  'reserved-module-name.yml':
+    '2:3: modules.__proto__: got "__proto__", expected a module name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)',
+  'reserved-task-name.yml':
+    '5:11: tasks[0].name: got "constructor", expected a task name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)',
   'bad-task-name.yml': '5:11: tasks[0].name: got "1st-ping", expected a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*',
   'timeout-over-interval.yml': '8:14: tasks[0].timeout: got "20s", expected a duration no longer than interval (15s)',
   'jitter-over-interval.yml': '9:13: tasks[0].jitter: got "1m", expected a duration no longer than interval (10s)',
@@ -122,4 +128,31 @@ test('an unreadable file is a ConfigError naming the file', () => {
   const file = fixture('does-not-exist.yml');
   const err = load(file);
   assert.equal(err.message, `${file}:1:1: (file): cannot read the file: ENOENT: no such file or directory`);
+});
+
+test('a YAML bomb (merge keys of merge keys, 7 levels of 9) is refused at once, not expanded', () => {
+  const file = fixture('invalid/yaml-bomb.yml');
+  const t0 = performance.now();
+  const err = load(file);
+  // Expanded, it is 4.8 million merges (over a minute); refused, it is one linear walk.
+  assert.ok(performance.now() - t0 < 10_000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.match(err.message, /^.*yaml-bomb\.yml:17:10: \(yaml\): aliases expand the document/);
+});
+
+test('a config larger than 8 MiB is refused before it is parsed', () => {
+  let err: unknown;
+  try {
+    loadConfigString(`# ${'x'.repeat(8 * 1024 * 1024)}\nmodules: {}\n`, 'huge.yml');
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof ConfigError);
+  assert.equal(err.message, 'huge.yml:1:1: (file): got 8388623 bytes, expected at most 8388608 (8 MiB)');
+});
+
+test('merges of merges below the bound load, each mapping expanded once', () => {
+  const levels = ['  m0: &m0 {prober: tcp, timeout: 1s}'];
+  for (let i = 1; i <= 5; i++) levels.push(`  m${i}: &m${i}\n    <<: [${Array(9).fill(`*m${i - 1}`).join(', ')}]`);
+  const c = loadConfigString(`modules:\n${levels.join('\n')}\n`, 'merges.yml');
+  assert.deepEqual([c.modules.get('m5')?.prober, c.modules.get('m5')?.timeout], ['tcp', 1]);
 });

@@ -110,6 +110,7 @@ const SECTIONS: Record<string, Section> = {
       all_addresses: read('http.ts: one result per address'),
       max_redirects: read('chain.ts'),
       request_ocsp: read('TLS status_request (request_spec.ts)'),
+      body_rules_window: read('exchange.ts: bytes kept for body rules (body_match.ts)'),
       oauth2: refusedHTTP({}, 'OAuth 2.0 client credentials; use bearer_token or bearer_token_file'),
       authorization: refusedHTTP({}, 'use bearer_token or basic_auth'),
       no_proxy: proxyRefused('127.0.0.1'),
@@ -268,7 +269,7 @@ test('a module with a key refused at use loads, and a task or a probe with it fa
       if (!('refusedAtUse' in use)) continue;
       const config = s.place({ [key]: use.refusedAtUse.value }) as { modules: Record<string, unknown> };
       const loaded = loadConfigString(stringify(config), 'keys.yml');
-      const r = await runProbe('http://127.0.0.1:9/', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+      const r = await runProbe('http://127.0.0.1:9/', loaded.modules.get('m')!, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
       assert.deepEqual([r.success, r.reason, r.message], [false, 'config', use.refusedAtUse.message], `${name}.${key}: probe`);
       const withTask = { ...config, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1:9/'] }] };
       const issue = issuesOf(withTask).find((i) => i.path === 'tasks[0].module');
@@ -281,7 +282,7 @@ test('dns and grpc modules load but cannot run: a task is refused at load, a pro
   for (const prober of ['dns', 'grpc']) {
     const config = SECTIONS[`modules.m.${prober}`].place({});
     const loaded = loadConfigString(stringify(config), 'keys.yml');
-    const r = await runProbe('127.0.0.1', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+    const r = await runProbe('127.0.0.1', loaded.modules.get('m')!, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
     assert.deepEqual([r.success, r.reason], [false, 'config'], prober);
     assert.match(r.message ?? '', new RegExp(`prober ${prober} is not available`));
     const issue = issuesOf({ ...(config as object), tasks: [{ name: 't', module: 'm', targets: ['127.0.0.1'] }] }).find((i) => i.path === 'tasks[0].module');
@@ -306,7 +307,7 @@ test("blackbox 0.23's example.yml loads unchanged; its proxy module is refused a
     return;
   }
   const c = loadConfigFile(path.join(dir, 'example-v0.23.0.yml'));
-  assert.equal(Object.keys(c.modules).length, 16);
-  const r = await runProbe('http://127.0.0.1:9/', c.modules.http_with_proxy, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+  assert.equal(c.modules.size, 16);
+  const r = await runProbe('http://127.0.0.1:9/', c.modules.get('http_with_proxy')!, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
   assert.deepEqual([r.success, r.reason, r.message], [false, 'config', `modules.http_with_proxy.http.proxy_url: ${NO_PROXY}`]);
 });

@@ -8,27 +8,27 @@ test("Debian's blackbox.yml (blackbox_exporter 0.23) loads unchanged", () => {
   const file = fixture('debian-blackbox.yml');
   const c = loadConfigFile(file);
   assert.equal(c.source, file);
-  assert.deepEqual(Object.keys(c.modules), [
+  assert.deepEqual([...c.modules.keys()], [
     'http_2xx', 'http_post_2xx', 'tcp_connect', 'pop3s_banner', 'grpc', 'grpc_plain', 'ssh_banner', 'irc_banner', 'icmp', 'icmp_ttl5',
   ]);
   assert.deepEqual(c.tasks, []);
-  assert.equal(c.modules.http_post_2xx.http.method, 'POST');
-  const pop3 = c.modules.pop3s_banner.tcp;
+  assert.equal(c.modules.get('http_post_2xx')!.http.method, 'POST');
+  const pop3 = c.modules.get('pop3s_banner')!.tcp;
   assert.equal(pop3.tls, true);
   assert.equal(pop3.query_response[0].expect?.test('OK ready'), true, '"^+OK" matches as Go reads it');
-  const irc = c.modules.irc_banner.tcp.query_response;
+  const irc = c.modules.get('irc_banner')!.tcp.query_response;
   assert.deepEqual(irc.map((q) => q.send), ['NICK prober', 'USER prober prober prober :prober', 'PONG ${1}', undefined]);
   assert.equal(irc[2].expect?.exec('PING :abc123')?.[1], 'abc123');
-  assert.equal(c.modules.grpc.grpc.tls, true);
-  assert.equal(c.modules.grpc.grpc.preferred_ip_protocol, 'ip4');
-  assert.equal(c.modules.grpc_plain.grpc.service, 'service1');
-  assert.equal(c.modules.icmp_ttl5.timeout, 5);
-  assert.equal(c.modules.icmp_ttl5.icmp.ttl, 5);
+  assert.equal(c.modules.get('grpc')!.grpc.tls, true);
+  assert.equal(c.modules.get('grpc')!.grpc.preferred_ip_protocol, 'ip4');
+  assert.equal(c.modules.get('grpc_plain')!.grpc.service, 'service1');
+  assert.equal(c.modules.get('icmp_ttl5')!.timeout, 5);
+  assert.equal(c.modules.get('icmp_ttl5')!.icmp.ttl, 5);
 });
 
 test('modules get blackbox defaults (and sonde defaults for sonde options)', () => {
   const c = loadConfigString('modules: {h: {prober: http}, t: {prober: tcp}, i: {prober: icmp}, d: {prober: dns, dns: {query_name: x}}, g: {prober: grpc}}', 'defaults.yml');
-  const { h, t, i, d, g } = c.modules;
+  const [h, t, i, d, g] = ['h', 't', 'i', 'd', 'g'].map((name) => c.modules.get(name)!);
   assert.equal(h.timeout, 0, 'module timeout 0: derived from the scrape or task timeout');
   assert.deepEqual(
     { ...h.http, tls_config: { ...h.http.tls_config } },
@@ -37,7 +37,7 @@ test('modules get blackbox defaults (and sonde defaults for sonde options)', () 
       fail_if_ssl: false, fail_if_not_ssl: false, fail_if_body_matches_regexp: [], fail_if_body_not_matches_regexp: [],
       fail_if_header_matches: [], fail_if_header_not_matches: [], body_size_limit: 0, preferred_ip_protocol: 'ip6',
       ip_protocol_fallback: true, tls_config: { insecure_skip_verify: false }, enable_http2: true,
-      skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true,
+      skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true, body_rules_window: 4194304,
     },
   );
   assert.deepEqual(t.tcp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: { insecure_skip_verify: false }, reset_on_close: true });
@@ -52,7 +52,7 @@ test('modules get blackbox defaults (and sonde defaults for sonde options)', () 
 
 test('the full fixture sets every supported key', () => {
   const c = loadConfigFile(fixture('full.yml'));
-  const h = c.modules.http_full;
+  const h = c.modules.get('http_full')!;
   assert.equal(h.timeout, 90);
   assert.deepEqual(h.http.valid_status_codes, [200, 204, 301]);
   assert.deepEqual(h.http.valid_http_versions, ['HTTP/1.1', 'HTTP/2.0']);
@@ -78,26 +78,26 @@ test('the full fixture sets every supported key', () => {
     max_version: 'TLS13',
   });
   assert.equal(h.http.enable_http2, false);
-  assert.equal(c.modules.http_with_proxy.http.proxy_url, 'http://proxy.example:3128');
+  assert.equal(c.modules.get('http_with_proxy')!.http.proxy_url, 'http://proxy.example:3128');
   assert.equal(h.http.skip_resolve_phase_with_proxy, true);
   assert.deepEqual([h.http.all_addresses, h.http.max_redirects, h.http.request_ocsp], [true, 3, false]);
 
-  const b = c.modules.http_bearer.http;
+  const b = c.modules.get('http_bearer')!.http;
   assert.deepEqual([b.bearer_token_file, b.body_file, b.follow_redirects], ['/etc/sonde/token', '/etc/sonde/body.json', false]);
-  assert.equal(c.modules.http_token.http.bearer_token, 's3cret');
+  assert.equal(c.modules.get('http_token')!.http.bearer_token, 's3cret');
 
-  const t = c.modules.tcp_full.tcp;
+  const t = c.modules.get('tcp_full')!.tcp;
   assert.deepEqual([t.preferred_ip_protocol, t.ip_protocol_fallback, t.source_ip_address, t.tls, t.reset_on_close], ['ip4', false, '127.0.0.1', true, false]);
   assert.equal(t.tls_config.server_name, 'probe.example', 'an alias (*tls) as a whole tls_config');
   assert.equal(t.query_response.length, 3);
   assert.deepEqual({ ...t.query_response[2], expect: undefined }, { expect: undefined, starttls: true, labels: [{ name: 'greeting', value: '${rest}' }] });
   assert.equal(t.query_response[2].expect?.exec('+OK hello')?.groups?.rest, 'hello');
 
-  assert.deepEqual(c.modules.icmp_full.icmp, {
+  assert.deepEqual(c.modules.get('icmp_full')!.icmp, {
     preferred_ip_protocol: 'ip4', ip_protocol_fallback: false, source_ip_address: '::1', payload_size: 1400, dont_fragment: true, ttl: 64, pings: 5, interval: 0.2,
   });
 
-  const d = c.modules.dns_full.dns;
+  const d = c.modules.get('dns_full')!.dns;
   assert.deepEqual(
     [d.transport_protocol, d.dns_over_tls, d.query_name, d.query_type, d.query_class, d.recursion_desired, d.valid_rcodes, d.source_ip_address],
     ['tcp', true, 'example.test', 'MX', 'CH', false, ['NOERROR', 'NXDOMAIN'], '127.0.0.1'],
@@ -106,7 +106,7 @@ test('the full fixture sets every supported key', () => {
   assert.equal(d.validate_answer_rrs.fail_if_none_matches_regexp.length, 1);
   assert.equal(d.validate_authority_rrs.fail_if_matches_regexp.length, 1);
   assert.equal(d.validate_additional_rrs.fail_if_matches_regexp.length, 1);
-  assert.deepEqual(c.modules.grpc_full.grpc, {
+  assert.deepEqual(c.modules.get('grpc_full')!.grpc, {
     service: 'health.v1', preferred_ip_protocol: 'ip4', ip_protocol_fallback: false, tls: true, tls_config: { insecure_skip_verify: false, server_name: 'grpc.example' },
   });
 
@@ -153,19 +153,19 @@ test('YAML anchors, aliases and merge keys work as in yaml.v3', () => {
 `,
     'anchors.yml',
   );
-  assert.deepEqual([c.modules.derived.prober, c.modules.derived.timeout, c.modules.derived.http.method], ['http', 3, 'HEAD']);
-  assert.deepEqual([c.modules.other.http.method, c.modules.other.http.valid_status_codes], ['PUT', [200]], 'explicit keys win over merged ones');
+  assert.deepEqual([c.modules.get('derived')!.prober, c.modules.get('derived')!.timeout, c.modules.get('derived')!.http.method], ['http', 3, 'HEAD']);
+  assert.deepEqual([c.modules.get('other')!.http.method, c.modules.get('other')!.http.valid_status_codes], ['PUT', [200]], 'explicit keys win over merged ones');
 });
 
 test('an empty file is an empty config, and a file with only modules has no tasks', () => {
-  assert.deepEqual(loadConfigString('', 'empty.yml'), { source: 'empty.yml', modules: {}, tasks: [] });
-  assert.deepEqual(loadConfigString('modules:\ntasks:\n', 'nulls.yml'), { source: 'nulls.yml', modules: {}, tasks: [] });
+  assert.deepEqual(loadConfigString('', 'empty.yml'), { source: 'empty.yml', modules: new Map(), tasks: [] });
+  assert.deepEqual(loadConfigString('modules:\ntasks:\n', 'nulls.yml'), { source: 'nulls.yml', modules: new Map(), tasks: [] });
 });
 
 test('the built-in config probes the daemon itself and passes the same validation', () => {
   const c = builtinConfig('127.0.0.1:9115');
   assert.equal(c.source, '<built-in>');
-  assert.deepEqual(Object.fromEntries(Object.values(c.modules).map((m) => [m.name, m.prober])), { http_2xx: 'http', tcp_connect: 'tcp', icmp: 'icmp' });
+  assert.deepEqual(Object.fromEntries([...c.modules.values()].map((m) => [m.name, m.prober])), { http_2xx: 'http', tcp_connect: 'tcp', icmp: 'icmp' });
   assert.deepEqual(
     c.tasks.map((t) => [t.module, t.targets, t.interval]),
     [
@@ -189,8 +189,8 @@ test('size units follow Base2Bytes and no_follow_redirects is honoured', () => {
   const sizes: Array<[string, number]> = [['512', 512], ['512B', 512], ['64KB', 65536], ['64KiB', 65536], ['2MB', 2097152], ['1GiB', 1073741824]];
   for (const [text, bytes] of sizes) {
     const c = loadConfigString(`modules: {h: {prober: http, http: {body_size_limit: ${text}}}}`, 's.yml');
-    assert.equal(c.modules.h.http.body_size_limit, bytes, text);
+    assert.equal(c.modules.get('h')!.http.body_size_limit, bytes, text);
   }
   const c = loadConfigString('modules: {h: {prober: http, http: {no_follow_redirects: true}}}', 'r.yml');
-  assert.equal(c.modules.h.http.follow_redirects, false);
+  assert.equal(c.modules.get('h')!.http.follow_redirects, false);
 });

@@ -144,6 +144,7 @@ function everything(p: ReturnType<typeof pipeline>): void {
     p.record(job, traceResult(job, 1));
     p.record(job, traceResult(job, 2));
     p.m.recordSkip(job.task.name);
+    p.m.recordSkip(job.task.name, 2, 'stall');
   }
 }
 
@@ -198,7 +199,8 @@ test('a task without labels gets none added', async () => {
   assert.equal(metric(text, 'sonde_probe_duration_seconds_bucket{le="0.001",task="plain",phase="connect"}'), 4);
   assert.equal(metric(text, 'sonde_target_up{task="plain",target="127.0.0.1:1000"}'), 1);
   assert.equal(metric(text, 'sonde_probe_skipped_total{task="plain"}'), undefined);
-  assert.equal(metric(text, 'sonde_probes_skipped_total{task="plain"}'), 1);
+  assert.equal(metric(text, 'sonde_probes_skipped_total{task="plain",reason="busy"}'), 1);
+  assert.equal(metric(text, 'sonde_probes_skipped_total{task="plain",reason="stall"}'), 2);
 });
 
 test('label values are escaped as the text format wants', async () => {

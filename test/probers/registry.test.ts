@@ -90,7 +90,7 @@ test('a module has one section per registered prober, decoded to its descriptor\
   const yaml = PROBER_NAMES.map((p) => `  m_${p}:\n    prober: ${p}\n${p === 'dns' ? '    dns:\n      query_name: example.org\n' : ''}`).join('');
   const cfg = loadConfigString(`modules:\n${yaml}`, 't.yml');
   for (const p of PROBER_NAMES) {
-    const m = cfg.modules[`m_${p}`];
+    const m = cfg.modules.get(`m_${p}`)!;
     assert.equal(m.prober, p);
     for (const q of PROBER_NAMES) {
       if (q === 'dns' && p === 'dns') continue; // its query_name was set above

@@ -103,7 +103,7 @@ before(async () => {
   ].join('\n');
   const config = path.join(dir, 'blackbox.yml');
   writeFileSync(config, yaml);
-  Object.assign(modules, loadConfigString(yaml, config).modules);
+  for (const [name, m] of loadConfigString(yaml, config).modules) modules[name] = m;
   if (!haveBlackbox) return;
   await startBlackbox(config);
 });

@@ -4,7 +4,7 @@ import { loadConfigString } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import type { ProbeResult } from '../../src/result';
 import { planJobs, type Job } from '../../src/schedule/plan';
-import { Scheduler, type JobRunner } from '../../src/schedule/scheduler';
+import { Scheduler, type JobRunner, type SkipCause } from '../../src/schedule/scheduler';
 import { FakeClock } from './fake_clock';
 
 /** The fake clock's start: a multiple of every interval used in the tests, so grid points are round. */
@@ -37,6 +37,8 @@ export interface Run {
   target: string;
   /** ms since T0 */
   at: number;
+  /** a skip's cause */
+  cause?: SkipCause;
 }
 
 export interface Reported extends Run {
@@ -74,7 +76,9 @@ export class Harness {
       maxInFlight: opts.maxInFlight ?? 100,
       runner: (opts.wrap ?? ((r) => r))((job, signal) => this.run(job, signal, duration(job))),
       onResult: (job, result) => this.results.push({ target: job.target, at: this.elapsed, result }),
-      onSkip: (job) => this.skips.push({ target: job.target, at: this.elapsed }),
+      onSkip: (job, count, cause) => {
+        for (let i = 0; i < count; i++) this.skips.push({ target: job.target, at: this.elapsed, cause });
+      },
     });
   }
 

@@ -133,7 +133,7 @@ test('a run waiting for a slot keeps its place in the queue across a reload', as
   assert.equal(h.sched.skipped, 0, 'a reload skips nothing');
 });
 
-test('after a stall each job runs once, not a burst of the missed runs, then on its grid again', async () => {
+test('after a stall each job runs once, not a burst of the missed runs, then on its grid again; the missed runs count as skipped', async () => {
   const h = new Harness();
   const [a, b] = makeJobs({ interval: '1s', targets: 2, phases: [0, 0.5] });
   h.sched.setPlan([a, b]);
@@ -143,9 +143,14 @@ test('after a stall each job runs once, not a burst of the missed runs, then on 
   await h.clock.advance(2751);
   assert.deepEqual(h.startsOf(a.target), [0, 1000, 2000, 13_249, 14_000, 15_000, 16_000]);
   assert.deepEqual(h.startsOf(b.target), [500, 1500, 2500, 13_249, 13_500, 14_500, 15_500]);
-  // The runs missed during the stall were never due to start: not counted as skips.
-  assert.equal(h.sched.skipped, 0);
-  assert.equal(h.skips.length, 0);
+  // Missed during the stall: a's runs at 4 s .. 13 s (10), b's at 4.5 s .. 12.5 s (9), reported when the loop woke.
+  const missed = (target: string) => h.skips.filter((s) => s.target === target).map((s) => `${s.at} ${s.cause}`);
+  assert.deepEqual(missed(a.target), Array(10).fill('13249 stall'));
+  assert.deepEqual(missed(b.target), Array(9).fill('13249 stall'));
+  assert.deepEqual([h.sched.skipped, h.sched.stalled], [19, 19]);
+  // Every grid point up to the end is accounted for: started or skipped (a: 0..16 s, b: 0.5..15.5 s).
+  assert.equal(h.startsOf(a.target).length + missed(a.target).length, 17);
+  assert.equal(h.startsOf(b.target).length + missed(b.target).length, 16);
 });
 
 test('stop waits for the runs in flight, starts no more, and leaves no timer', async () => {

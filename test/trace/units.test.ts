@@ -16,7 +16,7 @@ const FIXTURES = resolve(__dirname, '../../../test/fixtures/config/trace');
 
 test('a trace module loads with every key, and an empty one gets the defaults', () => {
   const c = loadConfigFile(`${FIXTURES}/valid.yml`);
-  assert.deepEqual(c.modules.path_udp.trace, {
+  assert.deepEqual(c.modules.get('path_udp')!.trace, {
     preferred_ip_protocol: 'ip4',
     ip_protocol_fallback: true,
     protocol: 'udp',
@@ -28,7 +28,7 @@ test('a trace module loads with every key, and an empty one gets the defaults', 
     flows: 4,
     payload_size: 32,
   });
-  assert.deepEqual(c.modules.path_default.trace, {
+  assert.deepEqual(c.modules.get('path_default')!.trace, {
     preferred_ip_protocol: 'ip6',
     ip_protocol_fallback: true,
     protocol: 'icmp',

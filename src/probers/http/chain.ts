@@ -9,7 +9,8 @@ import type { ProbeContext } from '../types';
 import type { ClientTLSOptions } from './connector';
 import { exchange, type ExchangeOutcome } from './exchange';
 import { bareHost, type RequestSpec } from './request_spec';
-import { checkResponse, hasBodyRules, hasHeaderRules } from './rules';
+import { checkBodyRules } from './body_match';
+import { checkResponse, hasBodyRules, hasHeaderRules, statusOK } from './rules';
 
 // A server sends the same Last-Modified to every probe of a target: one parse while it does not change.
 let lastDateText = '';
@@ -130,7 +131,7 @@ export async function probeChain(
       compression: h.compression === 'identity' ? '' : h.compression,
       transparentGzip: spec.transparentGzip,
       bodySizeLimit: h.body_size_limit,
-      keepBody: hasBodyRules(h),
+      bodyWindow: hasBodyRules(h) ? h.body_rules_window : 0,
       abort: ctx,
       deadline: ctx.deadline,
       flows: ctx.flows,
@@ -184,13 +185,8 @@ export async function probeChain(
   let dueToRegex = false;
   if (got && (!failure || failure.reason === 'body_too_large' || failure.reason === 'reset')) {
     // blackbox checks the status before reading the body, so a bad status wins over a body error.
-    const verdict = checkResponse(h, {
-      statusCode: got.statusCode,
-      headers: got.headers,
-      httpVersion: got.httpVersion ?? '1.1',
-      ssl,
-      body: failure ? undefined : got.body,
-    });
+    const body = !failure && got.body && hasBodyRules(h) && statusOK(h, got.statusCode) ? await checkBodyRules(h, got.body, ctx.deadline) : undefined;
+    const verdict = checkResponse(h, { statusCode: got.statusCode, headers: got.headers, httpVersion: got.httpVersion ?? '1.1', ssl }, body);
     if (verdict.failure && (!failure || verdict.failure.reason === 'http_status')) {
       failure = verdict.failure;
       dueToRegex = verdict.dueToRegex;

@@ -66,6 +66,11 @@ function checkHTTP(h: HTTPModule, f: Fields, ctx: Ctx): boolean {
     ctx.report(node, path, 'got true, expected false when fail_if_ssl is true (the probe could never succeed)');
     ok = false;
   }
+  if (h.body_rules_window <= 0) {
+    const { path, node } = f.at('body_rules_window');
+    ctx.report(node, path, `got ${shown(node)}, expected a size above 0 (the bytes of the body that body rules read)`);
+    ok = false;
+  }
   ok = exclusive(f, ctx, 'body', 'body_file') && ok;
   ok = exclusive(f, ctx, 'bearer_token', 'bearer_token_file') && ok;
   ok = exclusive(f, ctx, 'follow_redirects', 'no_follow_redirects') && ok;
@@ -112,6 +117,7 @@ const httpModule = struct<HTTPModule>({
     all_addresses: bool(),
     max_redirects: int(0, 100),
     request_ocsp: bool(),
+    body_rules_window: sizeBytes,
   },
   extra: { no_follow_redirects: bool() },
   defaults: defaultHTTP,

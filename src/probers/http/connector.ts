@@ -8,7 +8,10 @@ import type { buildConnector } from 'undici';
 import type { TLSFacts } from '../../result';
 import { parseOCSPResponse } from '../ocsp';
 import { tlsFactsFromSocket } from '../tls_facts';
+import type { ProbeFailure } from '../errors';
 import { trackSocketFlow } from '../flows';
+import { HeadFixer } from './head_fix';
+import { selfConnectError, selfConnected } from '../self_connect';
 import type { FlowRegistry } from '../types';
 
 /** performance.now() marks in ms; 0 means "did not happen". */
@@ -33,6 +36,8 @@ export interface ConnState {
    * reports a length mismatch, where the engine and Go see the reset.
    */
   socketError?: Error;
+  /** the response head canonicaliser of an HTTP/1.x connection (head_fix.ts) */
+  heads?: HeadFixer;
   /** every socket this connector made, for teardown on abort */
   sockets: net.Socket[];
   /** removes the probe's flow from the eBPF map (a no-op without eBPF) */
@@ -54,17 +59,31 @@ export interface ConnectTarget {
  * Wraps the socket's read so the first bytes read (undici reads on 'readable') are timed without
  * changing how undici uses the socket.
  */
-function instrument(sock: net.Socket, state: ConnState): void {
+function instrument(sock: net.Socket, state: ConnState, h2: boolean): void {
   const read = sock.read;
+  const fixer = h2 ? undefined : (state.heads = new HeadFixer());
+  const fail = (f: ProbeFailure) => {
+    state.socketError ??= f;
+    sock.destroy(f);
+  };
+  const version = (v: string) => {
+    state.httpVersion = v;
+  };
   sock.read = function (this: net.Socket, size?: number) {
-    const chunk: unknown = read.call(this, size);
-    if (chunk && state.marks.firstByte === 0) {
-      state.marks.firstByte = performance.now();
-      const head = Buffer.isBuffer(chunk) ? chunk.subarray(0, 9).toString('latin1') : String(chunk).slice(0, 9);
-      const m = /^HTTP\/(\d\.\d) /.exec(head);
-      if (m) state.httpVersion = m[1];
+    for (;;) {
+      const chunk: unknown = read.call(this, size);
+      if (chunk && state.marks.firstByte === 0) {
+        state.marks.firstByte = performance.now();
+        const head = Buffer.isBuffer(chunk) ? chunk.subarray(0, 9).toString('latin1') : String(chunk).slice(0, 9);
+        const m = /^HTTP\/(\d\.\d) /.exec(head);
+        if (m) state.httpVersion = m[1];
+      }
+      if (!fixer || !Buffer.isBuffer(chunk)) return chunk;
+      // A head not complete yet is held: read on until the socket has nothing more to give, so
+      // that undici's next 'readable' comes with the next bytes.
+      const fixed = fixer.fix(chunk, fail, version);
+      if (fixed !== null || this.destroyed) return fixed;
     }
-    return chunk;
   };
 }
 
@@ -81,7 +100,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
       if (settled) return;
       settled = true;
       state.stage = 'ready';
-      instrument(sock, state);
+      instrument(sock, state, sock instanceof tls.TLSSocket && sock.alpnProtocol === 'h2');
       callback(null, sock);
     };
     state.marks.connectStart = performance.now();
@@ -93,6 +112,11 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
     tcp.on('error', fail);
     tcp.once('connect', () => {
       state.marks.connected = performance.now();
+      if (selfConnected(tcp)) {
+        fail(selfConnectError(target.address, target.port));
+        tcp.resetAndDestroy();
+        return;
+      }
       state.localAddress = tcp.localAddress;
       state.localPort = tcp.localPort;
       if (!target.tls) {

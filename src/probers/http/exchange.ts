@@ -5,11 +5,12 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { Client, type Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
-import { fastHTTP, fastPathFor } from '../fast';
+import { classifyError, malformedResponse, ProbeFailure } from '../errors';
+import { fastHTTP, fastPathFor, goContentLength } from '../fast';
 import type { Runtime } from '../../runtime';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
+import { MAX_HEAD_BYTES } from './head_fix';
 
 export interface ExchangeInput {
   url: URL;
@@ -25,8 +26,11 @@ export interface ExchangeInput {
   transparentGzip: boolean;
   /** 0: none */
   bodySizeLimit: number;
-  /** keep the decoded body for regular expression rules */
-  keepBody: boolean;
+  /**
+   * bytes of the decoded body to keep for the body rules (module body_rules_window), 0: none. The
+   * rest is still read and counted, as blackbox reads the whole body, but never held.
+   */
+  bodyWindow: number;
   /** an AbortController or the ProbeContext; read only off the fast path (a probe's signal is made lazily) */
   /** the probe's context: its signal, and ProbeContext.cancellable for the engine's probes */
   abort: { readonly signal: AbortSignal; cancellable?(cancel: () => void): void };
@@ -90,7 +94,7 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
-  if (fastPathFor(input.runtime, input.flows) && !input.tls && !input.keepBody && !input.compression && input.url.protocol === 'http:') {
+  if (fastPathFor(input.runtime, input.flows) && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
     const fast = await fastHTTP({
       url: input.url,
       address: input.address,
@@ -112,6 +116,28 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
   return exchangeUndici(input);
 }
 
+/**
+ * undici's errors about what the server sent, as the failures the engine gives for the same bytes;
+ * undefined for the others. Its own wording (and internal assertion text) never reaches a result.
+ */
+function undiciParseFailure(err: unknown, headSeen: boolean): ProbeFailure | undefined {
+  // llhttp's refusals: undici 7 leaves their code undefined (it indexes its name table by number).
+  // The status line and the framing fields were checked in head_fix.ts: what llhttp can still
+  // refuse is a field's syntax in the head, or the chunked framing after it.
+  if ((err as { name?: unknown } | undefined)?.name === 'HTTPParserError') return malformedResponse(headSeen ? 'chunk_syntax' : 'header_syntax');
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  // The connection ended (FIN, no RST: that is state.socketError) before the response did.
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return malformedResponse('truncated');
+  if (code === 'UND_ERR_SOCKET') {
+    const message = (err as Error).message;
+    if (message === 'other side closed') return malformedResponse('truncated');
+    if (message === 'bad response' || message === 'bad upgrade') return malformedResponse('status_line');
+  }
+  if (code === 'ERR_ASSERTION') return malformedResponse('unexpected response');
+  return undefined;
+}
+
 function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
   const state: ConnState = {
     marks: { connectStart: 0, connected: 0, tlsDone: 0, firstByte: 0 },
@@ -125,6 +151,8 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     headersTimeout: 0,
     bodyTimeout: 0,
     pipelining: 1,
+    // The engine's head limit (undici's default is Node's 16 KiB): one verdict for a large head.
+    maxHeaderSize: MAX_HEAD_BYTES,
     // HTTP/2 only where the TLS options offer h2 (enable_http2); undici follows the ALPN result.
     allowH2: input.tls?.ALPNProtocols !== undefined,
   });
@@ -135,6 +163,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     let contentLength = 0;
     let uncompressed = 0;
     const chunks: Buffer[] = [];
+    let kept = 0;
     let decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
     let controller: Dispatcher.DispatchController | undefined;
     let done = false;
@@ -158,14 +187,26 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         tls: state.tls,
         contentLength,
         uncompressedLength: uncompressed,
-        body: input.keepBody && statusCode ? Buffer.concat(chunks) : undefined,
+        body: input.bodyWindow > 0 && statusCode ? Buffer.concat(chunks, kept) : undefined,
         failure,
       });
     };
     const failWith = (err: unknown) => {
+      const only = state.heads?.final;
+      if (only && statusCode === 0) {
+        // A 101: the engine takes it as the whole response (no body), and so does this path.
+        statusCode = only.statusCode;
+        headers = only.headers;
+        state.httpVersion = only.httpVersion;
+        contentLength = goContentLength(statusCode, -1);
+        return finish();
+      }
       const cause = state.socketError ?? err;
+      if (cause instanceof ProbeFailure) return finish(cause);
+      const parse = undiciParseFailure(cause, statusCode > 0);
+      if (parse) return finish(parse);
       const { reason, message } = classifyError(cause);
-      finish(cause instanceof ProbeFailure ? cause : new ProbeFailure(reason, message));
+      finish(new ProbeFailure(reason, message));
     };
     function onAbort() {
       const reason = state.stage === 'connecting' ? 'connect_timeout' : 'timeout';
@@ -187,7 +228,12 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         finish(err);
         return;
       }
-      if (input.keepBody) chunks.push(chunk);
+      if (kept < input.bodyWindow) {
+        // A copy of the part kept: a slice would hold the whole chunk (and undici's pool) alive.
+        const part = chunk.length <= input.bodyWindow - kept ? chunk : Buffer.from(chunk.subarray(0, input.bodyWindow - kept));
+        chunks.push(part);
+        kept += part.length;
+      }
     };
 
     const handler: Dispatcher.DispatchHandler = {
@@ -201,7 +247,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         statusCode = code;
         headers = h;
         const cl = headerValue(h, 'content-length');
-        contentLength = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
+        contentLength = goContentLength(code, cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1);
         const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
         const wanted = input.compression || (input.transparentGzip ? 'gzip' : '');
         if (encoding && encoding === wanted && DECODERS[encoding]) {
@@ -212,9 +258,16 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
           if (input.transparentGzip && !input.compression) contentLength = -1;
         }
       },
-      onResponseData(_c, chunk) {
-        if (decoder) decoder.write(chunk);
-        else count(chunk);
+      onResponseData(c, chunk) {
+        if (!decoder) return count(chunk);
+        // A small compressed chunk can decode to megabytes (a gzip bomb): the socket waits while
+        // the decoder is behind, or the compressed input would queue without bound.
+        if (!decoder.write(chunk) && !c.paused) {
+          c.pause();
+          decoder.once('drain', () => {
+            if (!done) c.resume();
+          });
+        }
       },
       onResponseEnd() {
         // undici ends a body read until the close at an RST too (client-h1.js); Go and the engine fail it.

@@ -1,5 +1,6 @@
 // The checks blackbox's ProbeHTTP applies to the final response, in its order: status code, body
-// regular expressions, header regular expressions, HTTP version, then fail_if_ssl/fail_if_not_ssl.
+// regular expressions (matched off the JS thread, body_match.ts), header regular expressions, HTTP
+// version, then fail_if_ssl/fail_if_not_ssl.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HTTPModule } from '../../config/types';
 import { ProbeFailure } from '../errors';
@@ -11,8 +12,12 @@ export interface FinalResponse {
   /** "1.1" */
   httpVersion: string;
   ssl: boolean;
-  /** decoded body, present when a body rule exists */
-  body?: Buffer;
+}
+
+/** The body rules' verdict (src/probers/http/body_match.ts), judged before the header rules. */
+export interface BodyVerdict {
+  failure?: ProbeFailure;
+  dueToRegex: boolean;
 }
 
 export function statusOK(h: HTTPModule, code: number): boolean {
@@ -29,22 +34,11 @@ export function hasBodyRules(h: HTTPModule): boolean {
 }
 
 function values(headers: IncomingHttpHeaders, name: string): string[] {
-  const v = headers[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own fields only: a rule for "constructor" must not find Object's.
+  const v = Object.hasOwn(headers, key) ? headers[key] : undefined;
   if (v === undefined) return [];
   return Array.isArray(v) ? v : [v];
-}
-
-function bodyRule(h: HTTPModule, body: Buffer): ProbeFailure | undefined {
-  const text = body.toString('utf8');
-  for (const re of h.fail_if_body_matches_regexp) {
-    re.lastIndex = 0;
-    if (re.test(text)) return new ProbeFailure('regex_body', `body matched regular expression ${regexText(re)}`);
-  }
-  for (const re of h.fail_if_body_not_matches_regexp) {
-    re.lastIndex = 0;
-    if (!re.test(text)) return new ProbeFailure('regex_body', `body did not match regular expression ${regexText(re)}`);
-  }
-  return undefined;
 }
 
 function headerRule(h: HTTPModule, headers: IncomingHttpHeaders): ProbeFailure | undefined {
@@ -72,14 +66,11 @@ function headerRule(h: HTTPModule, headers: IncomingHttpHeaders): ProbeFailure |
 }
 
 /** The first rule the response breaks (with whether it was a regex rule), or nothing. */
-export function checkResponse(h: HTTPModule, r: FinalResponse): { failure?: ProbeFailure; dueToRegex: boolean } {
+export function checkResponse(h: HTTPModule, r: FinalResponse, body?: BodyVerdict): { failure?: ProbeFailure; dueToRegex: boolean } {
   if (!statusOK(h, r.statusCode)) {
     return { failure: new ProbeFailure('http_status', `invalid HTTP response status code ${r.statusCode}`), dueToRegex: false };
   }
-  if (r.body && hasBodyRules(h)) {
-    const f = bodyRule(h, r.body);
-    if (f) return { failure: f, dueToRegex: true };
-  }
+  if (body?.failure) return body;
   const hf = headerRule(h, r.headers);
   if (hf) return { failure: hf, dueToRegex: true };
   const proto = `HTTP/${r.httpVersion}`;

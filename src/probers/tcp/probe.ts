@@ -10,6 +10,7 @@ import { classifyError, ProbeFailure } from '../errors';
 import { fastConnect, fastPathFor } from '../fast';
 import { trackSocketFlow } from '../flows';
 import { resolveLocal, resolveTarget } from '../resolve';
+import { selfConnectError, selfConnected } from '../self_connect';
 import { runDialogue, type DialogueIO } from './dialogue';
 import { LineReader } from './lines';
 import { handshake, tlsClientOptions } from './tls';
@@ -150,6 +151,10 @@ class TCPRun {
       sock.once('connect', resolve);
       sock.once('error', reject);
     });
+    if (selfConnected(sock)) {
+      sock.resetAndDestroy();
+      throw selfConnectError(address, port);
+    }
     sock.setNoDelay(true);
     return sock;
   }
