@@ -121,6 +121,16 @@ export interface DNSRRValidator {
   fail_if_none_matches_regexp: RegExp[];
 }
 
+/** sonde's EDNS0 options of a dns module (absent: no OPT record, as blackbox sends). */
+export interface DNSEDNS {
+  udp_payload_size: number;
+  dnssec_ok: boolean;
+  nsid: boolean;
+  cookie: boolean;
+  /** RFC 7871 client subnet as ADDRESS/PREFIX */
+  client_subnet?: string;
+}
+
 export interface DNSModule {
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
@@ -128,6 +138,14 @@ export interface DNSModule {
   transport_protocol: 'udp' | 'tcp';
   dns_over_tls: boolean;
   tls_config: TLSConfig;
+  /** sonde: RFC 8484 DNS over HTTPS instead of udp/tcp */
+  dns_over_https: boolean;
+  doh_method: 'GET' | 'POST';
+  doh_path: string;
+  /** sonde: a UDP answer with TC set is asked again over TCP */
+  tcp_on_truncation: boolean;
+  edns?: DNSEDNS;
+  /** empty: the target names it (NAME@server) */
   query_name: string;
   query_type: string;
   query_class: string;

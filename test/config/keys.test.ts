@@ -52,7 +52,9 @@ const tls: Record<string, Use> = {
 };
 const headerMatch: Record<string, Use> = { header: read('http rules.ts: header name'), regexp: read('http rules.ts'), allow_missing: read('http rules.ts') };
 const allUnavailable = (keys: string[]): Record<string, Use> => Object.fromEntries(keys.map((k) => [k, unavailable]));
-const rrKeys = ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'];
+const rrRead: Record<string, Use> = Object.fromEntries(
+  ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'].map((k) => [k, read('dns validate.ts')]),
+);
 
 interface Section {
   /** a config with `inner` merged in at this section */
@@ -182,20 +184,34 @@ const SECTIONS: Record<string, Section> = {
   'modules.m.dns': {
     place: mod('dns', (x) => ({ dns: { ...dnsBase, ...x } })),
     keys: {
-      ...allUnavailable([
-        'preferred_ip_protocol', 'ip_protocol_fallback', 'source_ip_address', 'transport_protocol', 'dns_over_tls', 'query_name',
-        'query_type', 'query_class', 'recursion_desired', 'valid_rcodes',
-      ]),
+      ...ip,
+      source_ip_address: read('dns exchange.ts: bind before connect'),
+      transport_protocol: read('dns probe.ts'),
+      dns_over_tls: read('dns probe.ts: TLS over TCP'),
+      dns_over_https: read('dns doh.ts'),
+      doh_method: read('dns doh.ts'),
+      doh_path: read('dns doh.ts'),
+      tcp_on_truncation: read('dns probe.ts: tcp_retry'),
+      edns: section('modules.m.dns.edns'),
+      query_name: read('dns target.ts'),
+      query_type: read('dns query.ts'),
+      query_class: read('dns query.ts'),
+      recursion_desired: read('dns query.ts'),
+      valid_rcodes: read('dns validate.ts'),
       tls_config: section('modules.m.dns.tls_config'),
       validate_answer_rrs: section('modules.m.dns.validate_answer_rrs'),
       validate_authority_rrs: section('modules.m.dns.validate_authority_rrs'),
       validate_additional_rrs: section('modules.m.dns.validate_additional_rrs'),
     },
   },
-  'modules.m.dns.validate_answer_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_answer_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.validate_authority_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_authority_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.validate_additional_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_additional_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.tls_config': { place: mod('dns', (x) => ({ dns: { ...dnsBase, tls_config: x } })), keys: { ...tls, ...allUnavailable(Object.keys(tls).filter((k) => 'read' in tls[k])) } },
+  'modules.m.dns.edns': {
+    place: mod('dns', (x) => ({ dns: { ...dnsBase, edns: x } })),
+    keys: { udp_payload_size: read('dns wire.ts OPT'), dnssec_ok: read('dns wire.ts OPT'), nsid: read('dns wire.ts OPT'), cookie: read('dns wire.ts OPT'), client_subnet: read('dns wire.ts OPT') },
+  },
+  'modules.m.dns.validate_answer_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_answer_rrs: x } })), keys: rrRead },
+  'modules.m.dns.validate_authority_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_authority_rrs: x } })), keys: rrRead },
+  'modules.m.dns.validate_additional_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_additional_rrs: x } })), keys: rrRead },
+  'modules.m.dns.tls_config': { place: mod('dns', (x) => ({ dns: { ...dnsBase, tls_config: x } })), keys: tls },
   'modules.m.grpc': {
     place: mod('grpc', (x) => ({ grpc: x })),
     keys: { ...allUnavailable(['service', 'preferred_ip_protocol', 'ip_protocol_fallback', 'tls']), tls_config: section('modules.m.grpc.tls_config') },
@@ -277,8 +293,8 @@ test('a module with a key refused at use loads, and a task or a probe with it fa
   }
 });
 
-test('dns and grpc modules load but cannot run: a task is refused at load, a probe fails with reason config', async () => {
-  for (const prober of ['dns', 'grpc']) {
+test('grpc modules load but cannot run: a task is refused at load, a probe fails with reason config', async () => {
+  for (const prober of ['grpc']) {
     const config = SECTIONS[`modules.m.${prober}`].place({});
     const loaded = loadConfigString(stringify(config), 'keys.yml');
     const r = await runProbe('127.0.0.1', loaded.modules.m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
