@@ -2,8 +2,8 @@
 // blackbox splits it (connect: until the socket can carry the query, TLS handshake included;
 // request: the query written -> its answer read) and the answers that are not ours. A UDP socket
 // is connected, as miekg/dns dials it: the kernel drops datagrams from any other address and port
-// (so an answer from the wrong source is never taken), and a closed port is `refused` at once.
-import * as dgram from 'node:dgram';
+// (so an answer from the wrong source is never taken), and a closed port is `refused` at once;
+// it comes from a pool (udp_pool.ts), one probe on it at a time.
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type * as tls from 'node:tls';
@@ -14,6 +14,7 @@ import { tlsFactsFromSocket } from '../tls_facts';
 import type { TLSFacts } from '../../result';
 import type { FlowRegistry } from '../types';
 import { FrameReader, frame } from './frames';
+import type { UdpPool } from './udp_pool';
 import type { Message } from './wire';
 
 export interface Endpoint {
@@ -43,48 +44,48 @@ function abortReason(signal: AbortSignal, mismatches: number, what: string): Err
   return new ProbeFailure('dns_id_mismatch', `${mismatches} answer(s) ${what} did not match the query (id or question), and no matching one came before the deadline`);
 }
 
-export function udpExchange(ep: Endpoint, query: Buffer, match: Match, signal: AbortSignal, flows: FlowRegistry | undefined): Promise<Answer> {
+/** One query on a pooled connected socket (udp_pool.ts); the socket goes back only after its answer. */
+export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, signal: AbortSignal, flows: FlowRegistry | undefined, pool: UdpPool): Promise<Answer> {
   const start = performance.now();
-  const sock = dgram.createSocket(ep.family === 6 ? 'udp6' : 'udp4');
-  let flowId: number | undefined;
+  if (signal.aborted) throw abortReason(signal, 0, `from ${ep.address}:${ep.port} over UDP`);
+  const ps = await pool.take(ep);
+  const connected = performance.now();
+  // Port flows when the registry has them (the socket's port is this probe's alone while it holds it), else the 5-tuple.
+  const flowId = flows?.addPortFlow
+    ? flows.addPortFlow('udp', ps.localPort)
+    : flows?.addSocketFlow({ protocol: 'udp', local: ps.localAddress, localPort: ps.localPort, remote: ep.address, remotePort: ep.port });
   let mismatches = 0;
   return new Promise<Answer>((resolve, reject) => {
     let sent = 0;
-    let connected = 0;
     const done = (err: Error | undefined, answer?: Answer) => {
       signal.removeEventListener('abort', onAbort);
       if (flowId !== undefined && flowId > 0) flows?.remove(flowId);
-      sock.close();
+      // A socket whose exchange did not end in its answer may still get one late: never reused.
+      if (answer) pool.give(ps);
+      else pool.discard(ps);
       if (err) reject(err);
       else if (answer) resolve(answer);
     };
     const onAbort = () => done(abortReason(signal, mismatches, `from ${ep.address}:${ep.port} over UDP`));
-    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    sock.on('error', (err) => done(err));
-    sock.on('message', (raw) => {
-      let msg: Message | undefined;
-      try {
-        msg = match(raw);
-      } catch (err) {
-        return done(err as Error);
-      }
-      if (!msg) {
-        mismatches++;
-        return;
-      }
-      done(undefined, { msg, connect: (connected - start) / 1000, request: (performance.now() - sent) / 1000 });
-    });
-    const connect = () =>
-      sock.connect(ep.port, ep.address, () => {
-        connected = performance.now();
-        const local = sock.address();
-        flowId = flows?.addSocketFlow({ protocol: 'udp', local: local.address, localPort: local.port, remote: ep.address, remotePort: ep.port });
-        sent = performance.now();
-        sock.send(query, (err) => err && done(err));
-      });
-    if (ep.source !== undefined) sock.bind({ address: ep.source, port: 0 }, connect);
-    else connect();
+    ps.user = {
+      error: (err) => done(err),
+      message: (raw) => {
+        let msg: Message | undefined;
+        try {
+          msg = match(raw);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (!msg) {
+          mismatches++;
+          return;
+        }
+        done(undefined, { msg, connect: (connected - start) / 1000, request: (performance.now() - sent) / 1000 });
+      },
+    };
+    sent = performance.now();
+    ps.sock.send(query, (err) => err && ps.user && done(err));
   });
 }
 

@@ -16,32 +16,23 @@ import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
 import { makeQuery, matcher } from './query';
 import { parseDNSTarget } from './target';
+import { udpPoolOf } from './udp_pool';
 import { checkRcode, checkRRs } from './validate';
 import { encodeQuery, type Message } from './wire';
 
-/** The probe's deadline as an AbortSignal whose reason is the failure a phase ends with. */
+/**
+ * The probe's signal (aborted at its deadline by runProbe) and, for an EDNS query, one for the first
+ * half of the time left, so that silence leaves time to ask again without EDNS.
+ */
 class Deadline {
-  readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout;
-  private readonly onAbort = () => this.controller.abort(new ProbeFailure('dns_timeout', 'no answer before the deadline'));
-
-  constructor(private readonly ctx: ProbeContext) {
-    this.timer = setTimeout(this.onAbort, Math.max(0, ctx.deadline - performance.now()));
-    ctx.signal.addEventListener('abort', this.onAbort, { once: true });
-  }
+  constructor(private readonly ctx: ProbeContext) {}
 
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.ctx.signal;
   }
 
-  /** A signal for the first half of the time left: the EDNS query, so silence leaves time to ask without EDNS. */
   half(): AbortSignal {
-    return AbortSignal.any([this.signal, AbortSignal.timeout(Math.max(1, Math.floor((this.ctx.deadline - performance.now()) / 2)))]);
-  }
-
-  close(): void {
-    clearTimeout(this.timer);
-    this.ctx.signal.removeEventListener('abort', this.onAbort);
+    return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(Math.max(1, Math.floor((this.ctx.deadline - performance.now()) / 2)))]);
   }
 }
 
@@ -70,7 +61,7 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, signal: Abor
   const start = performance.now();
   try {
     let answer: Answer;
-    if (transport === 'udp') answer = await udpExchange(a.ep, wire, match, signal, a.ctx.flows);
+    if (transport === 'udp') answer = await udpExchange(a.ep, wire, match, signal, a.ctx.flows, udpPoolOf(a.ctx.runtime));
     else if (transport === 'https') {
       const doh = await dohExchange(a.ep, a.host, a.dns, wire, match, signal);
       (a.result.dns as DNSFacts).httpVersion = doh.httpVersion;
@@ -201,7 +192,6 @@ export const probeDNS: Prober = async (target: string, module: Module, ctx: Prob
     result.reason = reason;
     result.message = message;
   } finally {
-    deadline.close();
     result.durationSeconds = (performance.now() - start) / 1000;
   }
   return result;
