@@ -7,6 +7,7 @@ import type { Module } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import { renderProbe } from '../../src/outputs/blackbox';
 import type { ProbeResult } from '../../src/result';
+import { Runtime } from '../../src/runtime';
 import { runProbe } from '../../src/schedule/run_probe';
 import { testRuntime } from '../runtime';
 import { startResponder, type Responder } from './dns_responder';
@@ -171,6 +172,23 @@ test('/probe text of a failed query: every blackbox series present, query_succee
   assert.match(text, /^probe_dns_duration_seconds\{phase="request"\} 0$/m);
   assert.doesNotMatch(text, /probe_dns_serial/);
   assert.match(text, /sonde_probe_failure_reason\{reason="dns_timeout"\} 1/);
+});
+
+test('UDP sockets are reused after a clean answer, never after a timeout (a late answer must not reach the next probe)', async () => {
+  const runtime = new Runtime();
+  const m = cfg.modules.udp;
+  const at = (name: string, timeoutSeconds = 2) => runProbe(`${name}@127.0.0.1:${srv.port}`, m, { timeoutSeconds, logger: silentLogger, runtime });
+  srv.udpPorts.length = 0;
+  assert.equal((await at('ok.test')).success, true);
+  assert.equal((await at('ok.test')).success, true);
+  assert.equal(srv.udpPorts[0], srv.udpPorts[1], 'the second probe took the first one\'s socket');
+  assert.equal((await at('silent.test', 0.3)).reason, 'dns_timeout');
+  assert.equal((await at('ok.test')).success, true);
+  assert.equal(srv.udpPorts[2], srv.udpPorts[1], 'the silent probe took the pooled socket');
+  assert.notEqual(srv.udpPorts[3], srv.udpPorts[2], 'the socket of the timed-out probe was not reused');
+  const [a, b] = await Promise.all([at('ok.test'), at('ok.test')]);
+  assert.ok(a.success && b.success);
+  assert.notEqual(srv.udpPorts[4], srv.udpPorts[5], 'two probes at once never share a socket');
 });
 
 test('a refused UDP port is refused, not a timeout', async () => {

@@ -102,6 +102,8 @@ export interface Responder {
   port: number;
   /** queries received, by transport */
   queries: { udp: Decoded[]; tcp: Decoded[] };
+  /** the source port of each UDP query, in order */
+  udpPorts: number[];
   close(): Promise<void>;
 }
 
@@ -131,9 +133,11 @@ export async function startResponder(): Promise<Responder> {
   const other = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => other.bind(0, '127.0.0.1', resolve));
   const queries: Responder['queries'] = { udp: [], tcp: [] };
+  const udpPorts: number[] = [];
   udp.on('message', (raw, rinfo) => {
     const q = packet.decode(raw) as Decoded;
     queries.udp.push(q);
+    udpPorts.push(rinfo.port);
     const kind = behaviourOf(q);
     const reply = (BEHAVIOURS[kind] ?? BEHAVIOURS.ok)(q);
     if (!reply) {
@@ -180,6 +184,7 @@ export async function startResponder(): Promise<Responder> {
   return {
     port,
     queries,
+    udpPorts,
     close: async () => {
       for (const c of conns) c.destroy();
       udp.close();
