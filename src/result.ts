@@ -151,6 +151,8 @@ export interface DNSFacts {
   ednsBroken: boolean;
   /** the UDP answer was truncated and the query was repeated over TCP */
   tcpRetry: boolean;
+  /** DoT with tls_resume: whether the server resumed the session offered */
+  tlsResumed?: boolean;
   /** DoH: the HTTP version of the response (1.1, 2) */
   httpVersion?: number;
 }

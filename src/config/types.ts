@@ -142,6 +142,8 @@ export interface DNSModule {
   dns_over_https: boolean;
   doh_method: 'GET' | 'POST';
   doh_path: string;
+  /** sonde: DoT offers the last session of the server (TLS resumption), reported per probe */
+  tls_resume: boolean;
   /** sonde: a UDP answer with TC set is asked again over TCP */
   tcp_on_truncation: boolean;
   edns?: DNSEDNS;

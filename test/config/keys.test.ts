@@ -192,6 +192,7 @@ const SECTIONS: Record<string, Section> = {
       doh_method: read('dns doh.ts'),
       doh_path: read('dns doh.ts'),
       tcp_on_truncation: read('dns probe.ts: tcp_retry'),
+      tls_resume: read('dns tls_sessions.ts'),
       edns: section('modules.m.dns.edns'),
       query_name: read('dns target.ts'),
       query_type: read('dns query.ts'),

@@ -14,6 +14,7 @@ import type { ProbeResult } from '../../src/result';
 import { runProbe } from '../../src/schedule/run_probe';
 import { startBlackbox } from '../../bench/lib/procs';
 import { BIG_NAME, SIGNED_SERIAL, SIGNED_ZONE, serverTest, startKnot, startUnbound, type Knot, type Unbound } from '../lab/dns_servers';
+import { runSonde } from '../lab/cli';
 import { makePKI, type PKI } from '../lab/pki';
 import { assertSameSeries, samples } from '../lab/prom_text';
 import { testRuntime } from '../runtime';
@@ -37,6 +38,7 @@ function modules(pki: PKI): string {
   dns_dot: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4, ${ca} } }
   dns_dot_untrusted: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4 } }
   dns_dot_wrong_name: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${pki.ca.certPath}, server_name: wrong.invalid } } }
+  dns_dot_resume: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, ${ca} } }
   dns_doh_post: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, preferred_ip_protocol: ip4, ${ca} } }
   dns_doh_get: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, doh_method: GET, preferred_ip_protocol: ip4, ${ca} } }
   dns_doh_404: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, doh_path: /nothing-here, preferred_ip_protocol: ip4, ${ca} } }
@@ -94,6 +96,16 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
       { desc: 'DoT on a certificate of the test CA', target: `localhost:${u.tlsPort}`, module: 'dns_dot', check: (r) => assert.equal(r.tls?.version, 'TLS 1.3') },
       { desc: 'DoT without the CA: untrusted', target: `localhost:${u.tlsPort}`, module: 'dns_dot_untrusted', reason: 'cert_untrusted' },
       { desc: 'DoT with a server_name the certificate lacks', target: `localhost:${u.tlsPort}`, module: 'dns_dot_wrong_name', reason: 'cert_hostname' },
+      { desc: 'DoT with tls_resume: the first handshake is full', target: `localhost:${u.tlsPort}`, module: 'dns_dot_resume', check: (r) => assert.equal(r.dns?.tlsResumed, false) },
+      {
+        desc: 'DoT with tls_resume: the next probe resumes the session',
+        target: `localhost:${u.tlsPort}`,
+        module: 'dns_dot_resume',
+        check: (r) => {
+          assert.equal(r.dns?.tlsResumed, true);
+          assert.equal(r.tls, undefined, 'no certificate on a resumed handshake');
+        },
+      },
       { desc: 'DoH POST, over HTTP/2', target: `localhost:${u.httpsPort}`, module: 'dns_doh_post', check: (r) => assert.equal(r.dns?.httpVersion, 2) },
       { desc: 'DoH GET', target: `localhost:${u.httpsPort}`, module: 'dns_doh_get', check: (r) => assert.equal(r.dns?.answerRRs, 2) },
       { desc: 'DoH on a path the server does not serve', target: `localhost:${u.httpsPort}`, module: 'dns_doh_404', reason: 'http_status' },
@@ -105,6 +117,15 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
         c.check?.(r);
       });
     }
+
+    await t.test('sonde dns-health against unbound: every check passes (BADVERS to EDNS version 1 included), DoT and DoH too', async () => {
+      const r = await runSonde(['dns-health', `localhost:${u.port}`, '--name', 'www.sonde.test', '--type', 'A', '--dot-port', String(u.tlsPort), '--doh-port', String(u.httpsPort), '--ca-file', pki.ca.certPath, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const [h] = JSON.parse(r.stdout) as Array<{ score: number; checks: Array<{ check: string; ok: boolean; detail: string }> }>;
+      for (const c of h.checks) assert.ok(c.ok, `${c.check}: ${c.detail}`);
+      assert.deepEqual(h.checks.map((c) => c.check), ['udp', 'tcp', 'edns0', 'edns1', 'edns_unknown_option', 'ecs', 'do', 'dot', 'doh']);
+      assert.ok(h.score >= 90, `score ${h.score}`);
+    });
 
     await t.test('/probe series against blackbox_exporter (live when installed, else the captured reference)', async () => {
       const bb = await startBlackbox(SHARED);

@@ -63,6 +63,7 @@ const dnsModule = struct<DNSModule>({
     doh_method: oneOf(['GET', 'POST'] as const),
     doh_path: str({ check: (p) => (p.startsWith('/') && !/[\s?#]/.test(p) ? undefined : 'a URL path starting with / (no query, no spaces)') }),
     tcp_on_truncation: bool(),
+    tls_resume: bool(),
     edns,
     query_name: str({ nonEmpty: true }),
     query_type: oneOf(DNS_TYPES, 'a DNS record type like A, AAAA, MX or ANY'),

@@ -33,8 +33,10 @@ export interface Answer {
   connect: number;
   /** seconds: the query written -> the answer read */
   request: number;
-  /** the handshake of a DoT exchange */
+  /** the handshake of a DoT exchange (absent when resumed: no certificate was sent) */
   tls?: TLSFacts;
+  /** DoT: whether the server resumed the offered session */
+  tlsResumed?: boolean;
 }
 
 /** The reason an exchange ends with when `signal` aborts: its own reason, or dns_id_mismatch when only others' answers came. */
@@ -97,6 +99,8 @@ export function streamExchange(
   signal: AbortSignal,
   flows: FlowRegistry | undefined,
   tlsOpts?: tls.ConnectionOptions,
+  /** DoT with resumption: the session to offer, and where the server's next ticket goes */
+  session?: { offer?: Buffer; keep(ticket: Buffer): void },
 ): Promise<Answer> {
   const start = performance.now();
   const layers: net.Socket[] = [];
@@ -126,6 +130,7 @@ export function streamExchange(
     signal.addEventListener('abort', onAbort, { once: true });
     raw.once('error', (err) => done(err));
     let tlsFacts: TLSFacts | undefined;
+    let resumed: boolean | undefined;
     const talk = (sock: net.Socket) => {
       const connected = performance.now();
       const reader = new FrameReader();
@@ -142,7 +147,7 @@ export function streamExchange(
             mismatches++;
             continue;
           }
-          return done(undefined, { msg, connect: (connected - start) / 1000, request: (performance.now() - sent) / 1000, tls: tlsFacts });
+          return done(undefined, { msg, connect: (connected - start) / 1000, request: (performance.now() - sent) / 1000, tls: tlsFacts, tlsResumed: resumed });
         }
       });
       sock.once('end', () => {
@@ -157,11 +162,17 @@ export function streamExchange(
     raw.once('connect', () => {
       raw.setNoDelay(true);
       if (!tlsOpts) return talk(raw);
-      const { socket, done: handshaken } = handshake(raw, tlsOpts);
+      const { socket, done: handshaken } = handshake(raw, session?.offer ? { ...tlsOpts, session: session.offer } : tlsOpts);
       layers.push(socket);
+      if (session) socket.on('session', (ticket: Buffer) => session.keep(ticket));
       handshaken.then(
         () => {
-          tlsFacts = tlsFactsFromSocket(socket);
+          resumed = session ? socket.isSessionReused() : undefined;
+          try {
+            if (!resumed) tlsFacts = tlsFactsFromSocket(socket);
+          } catch (err) {
+            return done(err as Error);
+          }
           talk(socket);
         },
         (err: Error) => done(err),

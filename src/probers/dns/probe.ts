@@ -16,6 +16,7 @@ import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
 import { makeQuery, matcher } from './query';
 import { parseDNSTarget } from './target';
+import { TLSSessions, tlsSessionsOf } from './tls_sessions';
 import { udpPoolOf } from './udp_pool';
 import { checkRcode, checkRRs } from './validate';
 import { encodeQuery, type Message } from './wire';
@@ -69,7 +70,8 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, signal: Abor
     }
     else {
       const tlsOpts = transport === 'tls' ? await tlsClientOptions(a.dns.tls_config, a.host) : undefined;
-      answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts);
+      answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts, tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined);
+      if (answer.tlsResumed !== undefined) (a.result.dns as DNSFacts).tlsResumed = answer.tlsResumed;
     }
     if (phase) a.result.phases[phase] = (performance.now() - start) / 1000;
     else {
@@ -84,6 +86,12 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, signal: Abor
     if (!phase) a.result.phases.request = 0;
     throw err;
   }
+}
+
+function sessionFor(a: Ask): { offer?: Buffer; keep(ticket: Buffer): void } {
+  const sessions = tlsSessionsOf(a.ctx.runtime);
+  const key = TLSSessions.key(a.ep.address, a.ep.port, a.dns.tls_config, a.host);
+  return { offer: sessions.get(key), keep: (ticket) => sessions.set(key, ticket) };
 }
 
 function record(facts: DNSFacts, msg: Message, dns: DNSModule): void {

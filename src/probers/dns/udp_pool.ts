@@ -31,7 +31,6 @@ export class PooledSocket {
     sock.on('message', (raw) => this.user?.message(raw));
     // An error with no user (an ICMP error after the exchange ended) is dropped: nobody waits for it.
     sock.on('error', (err) => this.user?.error(err));
-    sock.unref();
   }
 }
 
@@ -51,7 +50,11 @@ export class UdpPool {
     const key = `${d.source ?? ''}|${d.address}|${d.port}`;
     const list = this.free.get(key);
     const s = list?.pop();
-    if (s) return Promise.resolve(s);
+    // In use, a socket keeps the process alive (a CLI waits for its answer); idle in the pool, it does not.
+    if (s) {
+      s.sock.ref();
+      return Promise.resolve(s);
+    }
     const sock = dgram.createSocket(d.family === 6 ? 'udp6' : 'udp4');
     const pooled = new PooledSocket(sock, key);
     return new Promise((resolve, reject) => {
@@ -81,6 +84,7 @@ export class UdpPool {
     if (!list) this.free.set(s.key, (list = []));
     if (list.length >= MAX_FREE_PER_KEY) return this.discard(s);
     s.idleSince = Date.now();
+    s.sock.unref();
     list.push(s);
     this.sweep();
   }

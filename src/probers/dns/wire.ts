@@ -16,6 +16,10 @@ export interface EDNSQuery {
   cookie?: Buffer;
   /** RFC 7871 client subnet: the address and how many leading bits of it are sent */
   clientSubnet?: { family: 4 | 6; address: Buffer; sourcePrefix: number };
+  /** EDNS version (default 0); `sonde dns-health` asks version 1 to see BADVERS (RFC 6891 section 6.1.3) */
+  version?: number;
+  /** options sent as given, after the known ones (an unknown code, for the compliance check) */
+  rawOptions?: Array<{ code: number; data: Buffer }>;
 }
 
 export interface Query {
@@ -111,11 +115,13 @@ function optRecord(e: EDNSQuery): Buffer {
     option(OPTION.ECS, Buffer.concat([head, bytes]));
   }
   if (e.cookie) option(OPTION.COOKIE, e.cookie);
+  for (const o of e.rawOptions ?? []) option(o.code, o.data);
   const rdata = Buffer.concat(options);
   const rr = Buffer.alloc(11);
   // root name (0), TYPE OPT, CLASS = payload size, TTL = ext-rcode 0, version 0, DO bit, Z.
   rr.writeUInt16BE(OPT, 1);
   rr.writeUInt16BE(e.payloadSize, 3);
+  rr[6] = e.version ?? 0;
   rr.writeUInt16BE(e.dnssecOk ? 0x8000 : 0, 7);
   rr.writeUInt16BE(rdata.length, 9);
   return Buffer.concat([rr, rdata]);
