@@ -75,7 +75,12 @@ async function exchange(o: BatteryOptions, ep: Endpoint, host: string, transport
 
 type Judge = (m: Message) => { ok: boolean; detail: string };
 
-const answered: Judge = (m) => ({ ok: ANSWERED.has(m.rcode), detail: `${rcodeName(m.rcode)}, ${m.answers.length} answer(s)` });
+/** The rcode's name, BADVERS for 16 in an answer with an OPT record. */
+function rcodeOf(m: Message): string {
+  return m.rcode === BADVERS && m.edns ? 'BADVERS' : rcodeName(m.rcode);
+}
+
+const answered: Judge = (m) => ({ ok: ANSWERED.has(m.rcode), detail: `${rcodeOf(m)}, ${m.answers.length} answer(s)` });
 
 const CHECKS: Array<{ check: CheckResult['check']; transport: Transport; edns?: EDNSQuery; judge: Judge; encrypted?: boolean }> = [
   { check: 'udp', transport: 'udp', judge: answered },
@@ -84,13 +89,13 @@ const CHECKS: Array<{ check: CheckResult['check']; transport: Transport; edns?: 
     check: 'edns0',
     transport: 'udp',
     edns: { payloadSize: 1232, dnssecOk: false, nsid: false },
-    judge: (m) => ({ ok: ANSWERED.has(m.rcode) && m.edns?.version === 0, detail: m.edns ? `${rcodeName(m.rcode)}, OPT version ${m.edns.version}, payload ${m.edns.payloadSize}` : `${rcodeName(m.rcode)} without an OPT record` }),
+    judge: (m) => ({ ok: ANSWERED.has(m.rcode) && m.edns?.version === 0, detail: m.edns ? `${rcodeOf(m)}, OPT version ${m.edns.version}, payload ${m.edns.payloadSize}` : `${rcodeOf(m)} without an OPT record` }),
   },
   {
     check: 'edns1',
     transport: 'udp',
     edns: { payloadSize: 1232, dnssecOk: false, nsid: false, version: 1 },
-    judge: (m) => ({ ok: m.rcode === BADVERS && m.edns?.version === 0, detail: `${rcodeName(m.rcode)}${m.edns ? `, OPT version ${m.edns.version}` : ', no OPT record'} (want BADVERS, version 0)` }),
+    judge: (m) => ({ ok: m.rcode === BADVERS && m.edns?.version === 0, detail: `${rcodeOf(m)}${m.edns ? `, OPT version ${m.edns.version}` : ', no OPT record'} (want BADVERS, version 0)` }),
   },
   {
     check: 'edns_unknown_option',
@@ -98,7 +103,7 @@ const CHECKS: Array<{ check: CheckResult['check']; transport: Transport; edns?: 
     edns: { payloadSize: 1232, dnssecOk: false, nsid: false, rawOptions: [{ code: UNKNOWN_OPTION, data: Buffer.alloc(0) }] },
     judge: (m) => {
       const echoed = m.edns?.options.includes(UNKNOWN_OPTION) ?? false;
-      return { ok: ANSWERED.has(m.rcode) && m.edns !== undefined && !echoed, detail: `${rcodeName(m.rcode)}${echoed ? ', the unknown option echoed' : ''}${m.edns ? '' : ', no OPT record'}` };
+      return { ok: ANSWERED.has(m.rcode) && m.edns !== undefined && !echoed, detail: `${rcodeOf(m)}${echoed ? ', the unknown option echoed' : ''}${m.edns ? '' : ', no OPT record'}` };
     },
   },
   {
