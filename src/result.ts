@@ -221,6 +221,8 @@ export interface ProbeResult {
   address?: string;
   ipProtocol?: 4 | 6;
   dnsLookupSeconds?: number;
+  /** the module's own DNS server that resolved the target (dns_resolver), e.g. "10.0.0.53 (udp)" */
+  resolver?: string;
   http?: HTTPFacts;
   tls?: TLSFacts;
   tcp?: TCPFacts;

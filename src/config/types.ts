@@ -30,6 +30,8 @@ export interface HeaderMatch {
 }
 
 export interface HTTPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   valid_status_codes: number[]; // empty: 2xx
   valid_http_versions: string[]; // e.g. "HTTP/1.1"; empty: any
   method: string;
@@ -72,6 +74,8 @@ export interface QueryResponse {
 }
 
 export interface TCPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   source_ip_address?: string;
@@ -83,6 +87,8 @@ export interface TCPModule {
 }
 
 export interface ICMPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   source_ip_address?: string;
@@ -97,6 +103,8 @@ export interface ICMPModule {
 
 /** sonde: the `trace` prober (path probing, issue 3); no blackbox equivalent. */
 export interface TraceModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   /** probe packets: ICMP echo, UDP to a high port, or TCP SYN */
@@ -119,6 +127,15 @@ export interface DNSRRValidator {
   fail_if_all_match_regexp: RegExp[];
   fail_if_not_matches_regexp: RegExp[];
   fail_if_none_matches_regexp: RegExp[];
+}
+
+/** sonde: the DNS server that resolves a prober's targets instead of the system resolver. */
+export interface DNSResolverConfig {
+  /** host, host:port or [v6]:port (an IP literal or a hosts-file name: the resolver's own name is not looked up through it) */
+  server: string;
+  transport: 'udp' | 'tcp' | 'tls' | 'https';
+  tls_config: TLSConfig;
+  doh_path: string;
 }
 
 /** sonde's EDNS0 options of a dns module (absent: no OPT record, as blackbox sends). */

@@ -9,7 +9,7 @@ const HTTP_KEYS =
   'valid_status_codes, valid_http_versions, method, headers, body, body_file, compression, follow_redirects, fail_if_ssl, ' +
   'fail_if_not_ssl, fail_if_body_matches_regexp, fail_if_body_not_matches_regexp, fail_if_header_matches, ' +
   'fail_if_header_not_matches, basic_auth, bearer_token, bearer_token_file, body_size_limit, preferred_ip_protocol, ' +
-  'ip_protocol_fallback, tls_config, enable_http2, proxy_url, skip_resolve_phase_with_proxy, all_addresses, max_redirects, ' +
+  'ip_protocol_fallback, dns_resolver, tls_config, enable_http2, proxy_url, skip_resolve_phase_with_proxy, all_addresses, max_redirects, ' +
   'request_ocsp, no_follow_redirects';
 
 /** fixture (in invalid/) → the one message expected, without the leading "FILE:" */

@@ -66,8 +66,20 @@ const mod = (prober: string, body: (inner: Record<string, unknown>) => Record<st
   modules: { m: { prober, ...body(inner) } },
 });
 const dnsBase = { query_name: 'example.test' };
+/** modules.m.<prober>.dns_resolver and its tls_config, for the probers that take one. */
+const resolverSections = (prober: string): Record<string, Section> => ({
+  [`modules.m.${prober}.dns_resolver`]: {
+    place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', ...x } } })),
+    keys: { server: read('dns resolver.ts'), transport: read('dns resolver.ts'), doh_path: read('dns resolver.ts'), tls_config: section(`modules.m.${prober}.dns_resolver.tls_config`) },
+  },
+  [`modules.m.${prober}.dns_resolver.tls_config`]: { place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', tls_config: x } } })), keys: tls },
+});
 
 const SECTIONS: Record<string, Section> = {
+  ...resolverSections('http'),
+  ...resolverSections('tcp'),
+  ...resolverSections('icmp'),
+  ...resolverSections('trace'),
   '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
   'modules.m': {
     place: mod('http', (x) => x),
@@ -105,6 +117,7 @@ const SECTIONS: Record<string, Section> = {
       bearer_token_file: read('Authorization header'),
       body_size_limit: read('exchange.ts'),
       ...ip,
+      dns_resolver: section('modules.m.http.dns_resolver'),
       tls_config: section('modules.m.http.tls_config'),
       enable_http2: read('ALPN h2 over TLS (request_spec.ts; test/probers/http_h2.test.ts)'),
       proxy_url: { refusedAtUse: { value: 'http://127.0.0.1:3128', message: `modules.m.http.proxy_url: ${NO_PROXY}` } },
@@ -139,6 +152,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('tcp', (x) => ({ tcp: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.tcp.dns_resolver'),
       source_ip_address: read('tcp.ts: local address'),
       query_response: section('modules.m.tcp.query_response[]'),
       tls: read('tcp.ts: TLS from the start'),
@@ -159,6 +173,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('icmp', (x) => ({ icmp: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.icmp.dns_resolver'),
       source_ip_address: read('icmp.ts checkSource'),
       payload_size: read('echo payload'),
       dont_fragment: read('DF bit'),
@@ -171,6 +186,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('trace', (x) => ({ trace: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.trace.dns_resolver'),
       protocol: read('trace_run.ts'),
       port: read('trace_run.ts'),
       first_ttl: read('trace_run.ts'),

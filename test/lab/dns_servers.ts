@@ -200,6 +200,8 @@ export async function startUnbound(dir: string, opts: UnboundOptions = {}): Prom
       'local-data: "www.sonde.test. 300 IN A 192.0.2.10"',
       'local-data: "www.sonde.test. 300 IN A 192.0.2.11"',
       'local-data: "mail.sonde.test. 300 IN MX 10 mx.sonde.test."',
+      // A name on loopback, for other probers resolving through this server (dns_resolver).
+      'local-data: "svc.sonde.test. 300 IN A 127.0.0.1"',
       // Every name under bench.test answers with the apex's A (distinct names for continuous-mode targets).
       'local-zone: "bench.test." redirect',
       'local-data: "bench.test. 300 IN A 192.0.2.20"',

@@ -191,6 +191,15 @@ test('UDP sockets are reused after a clean answer, never after a timeout (a late
   assert.notEqual(srv.udpPorts[4], srv.udpPorts[5], 'two probes at once never share a socket');
 });
 
+test('dns_resolver of another prober: NXDOMAIN is dns_nxdomain, silence dns_timeout, both before any connection', async () => {
+  const c = loadConfigString(`modules:\n  t: { prober: tcp, tcp: { preferred_ip_protocol: ip4, ip_protocol_fallback: false, dns_resolver: { server: '127.0.0.1:${srv.port}' } } }\n`, 'r.yml');
+  const nx = await runProbe('nx.test:80', c.modules.t, { timeoutSeconds: 2, logger: silentLogger, runtime: testRuntime });
+  assert.equal(nx.reason, 'dns_nxdomain', nx.message);
+  const silent = await runProbe('silent.test:80', c.modules.t, { timeoutSeconds: 1, logger: silentLogger, runtime: testRuntime });
+  assert.equal(silent.reason, 'dns_timeout', silent.message);
+  assert.equal(silent.address, undefined);
+});
+
 test('a refused UDP port is refused, not a timeout', async () => {
   const m = cfg.modules.udp;
   const r = await runProbe('ok.test@127.0.0.1:1', m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });

@@ -4,6 +4,8 @@
 // unbound and knot: skipped with the reason without them, a failure without them under CI=true.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigString } from '../../src/config/load';
@@ -117,6 +119,42 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
         c.check?.(r);
       });
     }
+
+    await t.test('dns_resolver: tcp and http probes resolve their targets through unbound (UDP, DoT, DoH) and say so', async () => {
+      const web = http.createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+      const webPort = (web.address() as AddressInfo).port;
+      try {
+        const via = (transport: string, port: number) => `{ server: 'localhost:${port}', transport: ${transport}, tls_config: { ca_file: ${pki.ca.certPath} } }`;
+        const c = loadConfigString(
+          `modules:
+  tcp_udp: { prober: tcp, tcp: { preferred_ip_protocol: ip4, dns_resolver: ${via('udp', u.port)} } }
+  tcp_dot: { prober: tcp, tcp: { preferred_ip_protocol: ip4, dns_resolver: ${via('tls', u.tlsPort)} } }
+  http_doh: { prober: http, http: { preferred_ip_protocol: ip4, dns_resolver: ${via('https', u.httpsPort)} } }
+  http_udp_nx: { prober: http, http: { preferred_ip_protocol: ip4, ip_protocol_fallback: false, dns_resolver: ${via('udp', u.port)} } }
+`,
+          'r.yml',
+        );
+        for (const [module, target, server] of [
+          ['tcp_udp', `svc.sonde.test:${webPort}`, `localhost:${u.port} (udp)`],
+          ['tcp_dot', `svc.sonde.test:${webPort}`, `localhost:${u.tlsPort} (tls)`],
+          ['http_doh', `http://svc.sonde.test:${webPort}/`, `localhost:${u.httpsPort} (https)`],
+        ]) {
+          const r = await runProbe(target, c.modules[module], { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+          assert.equal(r.success, true, `${module}: ${r.message}`);
+          assert.equal(r.address, '127.0.0.1');
+          assert.equal(r.resolver, server);
+          assert.ok((r.phases.resolve ?? 0) > 0, `${module}: resolve phase`);
+          assert.match(renderProbe(r, c.modules[module]).metricsSync(), new RegExp(`sonde_dns_resolver_info\\{server="${server.replace(/[().]/g, '\\$&')}"\\} 1`));
+        }
+        // unbound refuses names outside its zones: the system resolver is never asked instead.
+        const nx = await runProbe(`http://www.example.com:${webPort}/`, c.modules.http_udp_nx, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+        assert.equal(nx.reason, 'dns_error', nx.message);
+        assert.match(nx.message ?? '', /REFUSED/);
+      } finally {
+        web.close();
+      }
+    });
 
     await t.test('sonde dns-health against unbound: every check passes (BADVERS to EDNS version 1 included), DoT and DoH too', async () => {
       const r = await runSonde(['dns-health', `localhost:${u.port}`, '--name', 'www.sonde.test', '--type', 'A', '--dot-port', String(u.tlsPort), '--doh-port', String(u.httpsPort), '--ca-file', pki.ca.certPath, '--json']);

@@ -7,6 +7,7 @@ import { bool, exclusive, int, list, oneOf, regex, str, struct } from '../../con
 import { ipProtocol, sourceIP, tlsConfig } from '../../config/schema_shared';
 import type { DNSEDNS, DNSModule, DNSRRValidator } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
+import { dohPath } from './resolver_config';
 
 // Names as github.com/miekg/dns spells them (dns.StringToType / StringToClass / StringToRcode).
 const DNS_TYPES = [
@@ -61,7 +62,7 @@ const dnsModule = struct<DNSModule>({
     tls_config: tlsConfig,
     dns_over_https: bool(),
     doh_method: oneOf(['GET', 'POST'] as const),
-    doh_path: str({ check: (p) => (p.startsWith('/') && !/[\s?#]/.test(p) ? undefined : 'a URL path starting with / (no query, no spaces)') }),
+    doh_path: dohPath,
     tcp_on_truncation: bool(),
     tls_resume: bool(),
     edns,
