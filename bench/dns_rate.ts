@@ -37,6 +37,15 @@ function modules(caFile: string): string {
 `;
 }
 
+/** sonde only: DoT offering the last session (tls_resume); blackbox makes a full handshake every probe. */
+function resumeModule(caFile: string): string {
+  return `  dns_dot_resume:
+    prober: dns
+    timeout: 5s
+    dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} } }
+`;
+}
+
 async function continuousRate(mods: string, module: string, interval: number, target: (i: number) => string, concurrency: number, seconds: number): Promise<number> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
   const targets = Array.from({ length: TARGETS }, (_, i) => JSON.stringify(target(i))).join(', ');
@@ -80,8 +89,8 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
   const pki = await makePKI(path.join(dir, 'pki'));
   const unbound = await startUnbound(dir, { tls: { certPath: pki.leaves.valid.certPath, keyPath: pki.leaves.valid.keyPath }, threads: 2 });
-  const mods = modules(pki.ca.certPath);
-  const blackbox = await startBlackbox(mods);
+  const blackbox = await startBlackbox(modules(pki.ca.certPath));
+  const mods = modules(pki.ca.certPath) + resumeModule(pki.ca.certPath);
   writeFileSync(path.join(dir, 'modules.yml'), `${mods}tasks: []\n`);
   const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
   const lines: string[] = [];
@@ -89,24 +98,26 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
     const cases = [
       { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
       { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
+      { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
     ];
     for (const c of cases) {
       const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
+      const peerQ = `/probe?module=${c.peerModule ?? c.module}&target=${encodeURIComponent(c.target)}`;
       const peer: number[] = [];
       const viaProbe: number[] = [];
       const continuous: number[] = [];
       const ceiling: number[] = [];
       let bad = 0;
       for (let run = 0; run < opts.runs; run++) {
-        const perf = dnsperf(unbound, c.mode, opts.seconds);
+        const perf = c.peerModule ? undefined : dnsperf(unbound, c.mode, opts.seconds);
         if (perf !== undefined) ceiling.push(perf);
-        if (blackbox) peer.push(wrkProbe(`http://127.0.0.1:${blackbox.port}${q}`, opts.concurrency, opts.seconds).okPerSecond);
+        if (blackbox) peer.push(wrkProbe(`http://127.0.0.1:${blackbox.port}${peerQ}`, opts.concurrency, opts.seconds).okPerSecond);
         const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
         viaProbe.push(s.okPerSecond);
         bad += s.bad;
         continuous.push(await continuousRate(mods, c.module, c.interval, c.continuous, opts.concurrency, opts.seconds));
       }
-      const peerFig = { name: `blackbox_exporter ${c.module} /probe`, runs: peer };
+      const peerFig = { name: `blackbox_exporter ${c.peerModule ?? c.module} /probe`, runs: peer };
       const figs: Figure[] = [
         { name: `${c.module} ceiling: dnsperf alone against the same unbound`, unit: 'queries/s', runs: ceiling.length > 0 ? ceiling : [0] },
         { name: `${c.module} sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },

@@ -9,7 +9,7 @@ import type { TLSConfig } from '../../config/types';
 import type { Runtime } from '../../runtime';
 import { classifyError } from '../errors';
 import { resolveTarget } from '../resolve';
-import { tlsClientOptions } from '../tcp/tls';
+import { dnsTLSOptions } from './tls_context';
 import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
@@ -67,7 +67,7 @@ async function exchange(o: BatteryOptions, ep: Endpoint, host: string, transport
     const dns = { ...defaultDNS(), dns_over_https: true, tls_config: o.tls };
     a = await dohExchange({ ...ep, port: o.dohPort }, host, dns, encodeQuery(q), matcher(q), signal);
   } else {
-    const tlsOpts = transport === 'tls' ? await tlsClientOptions(o.tls, host) : undefined;
+    const tlsOpts = transport === 'tls' ? await dnsTLSOptions(o.tls, host) : undefined;
     a = await streamExchange(transport === 'tls' ? { ...ep, port: o.dotPort } : ep, encodeQuery(q), matcher(q), signal, undefined, tlsOpts);
   }
   return { msg: a.msg, seconds: (performance.now() - start) / 1000 };

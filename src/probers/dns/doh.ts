@@ -6,7 +6,7 @@ import * as tls from 'node:tls';
 import { Client } from 'undici';
 import type { DNSModule } from '../../config/types';
 import { ProbeFailure } from '../errors';
-import { tlsClientOptions } from '../tcp/tls';
+import { dnsTLSOptions } from './tls_context';
 import { tlsFactsFromSocket } from '../tls_facts';
 import type { TLSFacts } from '../../result';
 import type { Answer, Endpoint, Match } from './exchange';
@@ -16,7 +16,7 @@ const MEDIA = 'application/dns-message';
 const MAX_BODY = 65535;
 
 export async function dohExchange(ep: Endpoint, host: string, dns: DNSModule, query: Buffer, match: Match, signal: AbortSignal): Promise<Answer & { httpVersion: number }> {
-  const opts = await tlsClientOptions(dns.tls_config, host);
+  const opts = await dnsTLSOptions(dns.tls_config, host);
   const start = performance.now();
   let connected = 0;
   let alpn: string | false | null = null;

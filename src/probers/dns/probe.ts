@@ -9,7 +9,7 @@ import type { DNSModule, Module } from '../../config/types';
 import type { DNSFacts, ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { resolveLocal, resolveTarget } from '../resolve';
-import { tlsClientOptions } from '../tcp/tls';
+import { dnsTLSOptions } from './tls_context';
 import type { ProbeContext, Prober } from '../types';
 import { RCODE_CODES, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
@@ -69,7 +69,7 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, signal: Abor
       answer = doh;
     }
     else {
-      const tlsOpts = transport === 'tls' ? await tlsClientOptions(a.dns.tls_config, a.host) : undefined;
+      const tlsOpts = transport === 'tls' ? await dnsTLSOptions(a.dns.tls_config, a.host) : undefined;
       answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts, tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined);
       if (answer.tlsResumed !== undefined) (a.result.dns as DNSFacts).tlsResumed = answer.tlsResumed;
     }

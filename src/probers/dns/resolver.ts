@@ -10,7 +10,7 @@ import type { DNSResolverConfig } from '../../config/types';
 import type { Runtime } from '../../runtime';
 import { classifyError } from '../errors';
 import { resolveLocal, resolveTarget, SYSTEM_RESOLVER, type Resolver } from '../resolve';
-import { tlsClientOptions } from '../tcp/tls';
+import { dnsTLSOptions } from './tls_context';
 import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
@@ -43,7 +43,7 @@ async function ask(cfg: DNSResolverConfig, runtime: Runtime, q: Query, signal: A
     const a = await udpExchange(ep, wire, match, signal, undefined, udpPoolOf(runtime));
     if (!a.msg.tc) return a;
   }
-  const tlsOpts = cfg.transport === 'tls' ? await tlsClientOptions(cfg.tls_config, host) : undefined;
+  const tlsOpts = cfg.transport === 'tls' ? await dnsTLSOptions(cfg.tls_config, host) : undefined;
   return streamExchange(ep, wire, match, signal, undefined, tlsOpts);
 }
 
