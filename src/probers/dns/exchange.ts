@@ -91,26 +91,6 @@ export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, sig
   });
 }
 
-/**
- * The connection's flow for the eBPF tracer: by its local port when the registry has port flows
- * (as the UDP sockets are; the port is this probe's alone), else by 5-tuple (flows.ts). Registered
- * once connect() is issued (Node issues it on the next tick for an IP literal), so that a lost
- * SYN-ACK is attributed too.
- */
-function trackStreamFlow(sock: net.Socket, flows: FlowRegistry | undefined, ep: Endpoint): () => void {
-  if (!flows?.addPortFlow) return trackSocketFlow(sock, flows, ep.address, ep.port);
-  const add = flows.addPortFlow.bind(flows);
-  let id = 0;
-  let removed = false;
-  process.nextTick(() => {
-    if (!removed && sock.localPort) id = add('tcp', sock.localPort);
-  });
-  return () => {
-    removed = true;
-    if (id > 0) flows.remove(id);
-  };
-}
-
 /** A query over TCP, or DoT when `tlsOpts` is given (RFC 7858: TLS from the first byte). */
 export function streamExchange(
   ep: Endpoint,
@@ -126,7 +106,7 @@ export function streamExchange(
   const layers: net.Socket[] = [];
   const raw = net.connect({ host: ep.address, port: ep.port, family: ep.family, localAddress: ep.source });
   layers.push(raw);
-  const untrack = trackStreamFlow(raw, flows, ep);
+  const untrack = trackSocketFlow(raw, flows, ep.address, ep.port);
   raw.on('error', () => undefined);
   let mismatches = 0;
   const what = `from ${ep.address}:${ep.port} over ${tlsOpts ? 'TLS' : 'TCP'}`;
