@@ -1,5 +1,6 @@
 // `npm run bench [-- SCENARIO...]`: runs each scenario with its peers in the same run and prints
 // one line per figure (median, spread, ratio to the peer). Every load is bounded in time.
+import { dnsRate } from './dns_rate';
 import { icmpRate } from './icmp_rate';
 import { ebpfOverhead } from './ebpf_overhead';
 import { probeRate } from './probe_rate';
@@ -8,6 +9,7 @@ type Scenario = () => Promise<string[]>;
 
 const SCENARIOS: Record<string, Scenario> = {
   probe_rate: () => probeRate({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: 64 }),
+  dns_rate: () => dnsRate({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: 64 }),
   icmp_rate: () => icmpRate({ runs: Number(process.env.BENCH_RUNS ?? 3), probes: Number(process.env.BENCH_ICMP_PROBES ?? 1_000_000), targets: 250 }),
   ebpf_overhead: () =>
     ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128, xdpEvents: process.env.BENCH_XDP_EVENTS === '1' }),

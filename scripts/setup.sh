@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 BUILD_PKGS=(build-essential python3 pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool nftables iproute2)
-TEST_PKGS=(openssl nginx-light prometheus-blackbox-exporter fping iputils-ping iputils-tracepath tcpdump radvd libclang-rt-14-dev procps)
-BENCH_PKGS=(nginx-light prometheus-blackbox-exporter fping wrk time)
+TEST_PKGS=(openssl nginx-light prometheus-blackbox-exporter fping iputils-ping iputils-tracepath tcpdump radvd libclang-rt-14-dev procps unbound knot)
+BENCH_PKGS=(nginx-light prometheus-blackbox-exporter fping wrk time unbound dnsperf)
 
 want=("${BUILD_PKGS[@]}")
 for arg in "$@"; do

@@ -6,6 +6,12 @@ export const FAILURE_REASONS = {
   dns_nxdomain: 'the name does not exist (NXDOMAIN) or has no address of the wanted family',
   dns_timeout: 'the resolver did not answer in time',
   dns_error: 'the resolver failed (SERVFAIL, refused, malformed answer)',
+  dns_rcode: 'the DNS server\'s answer has an rcode not among valid_rcodes',
+  dns_truncated: 'the UDP answer was truncated (TC) and no complete answer came over TCP',
+  dns_edns_broken: 'the DNS server failed an EDNS query (FORMERR, or silence) and answered the same query without EDNS',
+  dns_id_mismatch: 'DNS answers came back, but none with the query\'s id and question',
+  dns_malformed: 'the DNS answer is not a well-formed DNS message (see message)',
+  dns_validation: 'a dns validate_answer_rrs / validate_authority_rrs / validate_additional_rrs rule failed',
   refused: 'the target refused the connection (TCP RST to SYN, ICMP port unreachable)',
   reset: 'the connection was reset after it was established',
   connect_timeout: 'no answer to the connection attempt before the deadline',
@@ -62,6 +68,9 @@ export const PHASE_MEANINGS = {
   setup: 'icmp: checking the source and reaching the echo engine (its socket opens on first use)',
   rtt: 'icmp: the median round trip of the echoes that came back',
   trace: 'trace: every TTL round, first probe sent -> last answer or timeout',
+  request: 'dns: the query sent -> its answer read (blackbox\'s request phase: the exchange after the connection)',
+  tcp_retry: 'dns: a UDP answer came back truncated (TC) -> the same query answered over TCP (connect included)',
+  edns_retry: 'dns: an EDNS query failed (FORMERR or silence) -> the same query without EDNS answered',
 } as const;
 
 /** Where a lost probe was lost (issue 4: eBPF attribution). */
@@ -115,6 +124,39 @@ export interface HTTPFacts {
   lastModified?: number; // unix seconds
   failedDueToRegex: boolean;
   hops: HTTPHop[];
+}
+
+export interface DNSFacts {
+  transport: 'udp' | 'tcp' | 'tls' | 'https';
+  queryName: string;
+  queryType: string;
+  /** an answer was read and parsed (blackbox's probe_dns_query_succeeded) */
+  querySucceeded: boolean;
+  answerRRs: number;
+  authorityRRs: number;
+  /** the OPT record counts, as in blackbox (miekg keeps it among the additional records) */
+  additionalRRs: number;
+  /** the SOA serial of the answer, for query_type SOA (blackbox's probe_dns_serial) */
+  serial?: number;
+  rcode?: number;
+  flags?: { aa: boolean; tc: boolean; ra: boolean; ad: boolean; cd: boolean };
+  /** the UDP payload size the server advertised in its OPT record */
+  ednsPayloadSize?: number;
+  /** the ECS scope prefix length the server returned (RFC 7871 section 7.2.1) */
+  ecsScope?: number;
+  nsid?: string;
+  /** the server sent a cookie back (RFC 7873) */
+  serverCookie?: boolean;
+  /** an RRSIG in the answer or authority section */
+  rrsig: boolean;
+  /** the EDNS query failed and the query without EDNS answered */
+  ednsBroken: boolean;
+  /** the UDP answer was truncated and the query was repeated over TCP */
+  tcpRetry: boolean;
+  /** DoT with tls_resume: whether the server resumed the session offered */
+  tlsResumed?: boolean;
+  /** DoH: the HTTP version of the response (1.1, 2) */
+  httpVersion?: number;
 }
 
 export interface TCPFacts {
@@ -185,9 +227,12 @@ export interface ProbeResult {
   address?: string;
   ipProtocol?: 4 | 6;
   dnsLookupSeconds?: number;
+  /** the module's own DNS server that resolved the target (dns_resolver), e.g. "10.0.0.53 (udp)" */
+  resolver?: string;
   http?: HTTPFacts;
   tls?: TLSFacts;
   tcp?: TCPFacts;
+  dns?: DNSFacts;
   icmp?: ICMPFacts;
   trace?: TraceFacts;
   attribution?: Attribution[];

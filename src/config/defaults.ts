@@ -87,6 +87,11 @@ export function defaultDNS(): DNSModule {
     transport_protocol: 'udp',
     dns_over_tls: false,
     tls_config: defaultTLS(),
+    dns_over_https: false,
+    doh_method: 'POST',
+    doh_path: '/dns-query',
+    tcp_on_truncation: true,
+    tls_resume: false,
     query_name: '',
     query_type: 'ANY', // prober/dns.go: qt := dns.TypeANY when query_type is empty
     query_class: 'IN',

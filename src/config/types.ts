@@ -30,6 +30,8 @@ export interface HeaderMatch {
 }
 
 export interface HTTPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   valid_status_codes: number[]; // empty: 2xx
   valid_http_versions: string[]; // e.g. "HTTP/1.1"; empty: any
   method: string;
@@ -74,6 +76,8 @@ export interface QueryResponse {
 }
 
 export interface TCPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   source_ip_address?: string;
@@ -85,6 +89,8 @@ export interface TCPModule {
 }
 
 export interface ICMPModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   source_ip_address?: string;
@@ -99,6 +105,8 @@ export interface ICMPModule {
 
 /** sonde: the `trace` prober (path probing, issue 3); no blackbox equivalent. */
 export interface TraceModule {
+  /** sonde: the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   /** probe packets: ICMP echo, UDP to a high port, or TCP SYN */
@@ -123,6 +131,25 @@ export interface DNSRRValidator {
   fail_if_none_matches_regexp: RegExp[];
 }
 
+/** sonde: the DNS server that resolves a prober's targets instead of the system resolver. */
+export interface DNSResolverConfig {
+  /** host, host:port or [v6]:port (an IP literal or a hosts-file name: the resolver's own name is not looked up through it) */
+  server: string;
+  transport: 'udp' | 'tcp' | 'tls' | 'https';
+  tls_config: TLSConfig;
+  doh_path: string;
+}
+
+/** sonde's EDNS0 options of a dns module (absent: no OPT record, as blackbox sends). */
+export interface DNSEDNS {
+  udp_payload_size: number;
+  dnssec_ok: boolean;
+  nsid: boolean;
+  cookie: boolean;
+  /** RFC 7871 client subnet as ADDRESS/PREFIX */
+  client_subnet?: string;
+}
+
 export interface DNSModule {
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
@@ -130,6 +157,16 @@ export interface DNSModule {
   transport_protocol: 'udp' | 'tcp';
   dns_over_tls: boolean;
   tls_config: TLSConfig;
+  /** sonde: RFC 8484 DNS over HTTPS instead of udp/tcp */
+  dns_over_https: boolean;
+  doh_method: 'GET' | 'POST';
+  doh_path: string;
+  /** sonde: DoT offers the last session of the server (TLS resumption), reported per probe */
+  tls_resume: boolean;
+  /** sonde: a UDP answer with TC set is asked again over TCP */
+  tcp_on_truncation: boolean;
+  edns?: DNSEDNS;
+  /** empty: the target names it (NAME@server) */
   query_name: string;
   query_type: string;
   query_class: string;

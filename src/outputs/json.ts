@@ -17,6 +17,7 @@ export function resultToJSON(r: ProbeResult): Record<string, unknown> {
     phases: roundPhases(r.phases),
     address: r.address ?? null,
     ip_protocol: r.ipProtocol ?? null,
+    ...(r.resolver ? { resolver: r.resolver } : {}),
     tls: r.tls ?? null,
     ...proberFor(r.prober)?.json(r),
     ...(r.attribution ? { attribution: r.attribution } : {}),

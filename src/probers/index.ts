@@ -4,10 +4,10 @@
 // task metrics) is derived from these two tables.
 import type { ProberName } from '../config/types';
 import type { ModuleSection, ProberDescriptor } from './descriptor';
-import { dnsSection } from './dns/config';
 import { grpcSection } from './grpc/config';
 // Folders are imported by their index file by name: a stale dist/src/probers/http.js of an older
 // build would otherwise win over http/index.js.
+import { dnsProber } from './dns/index';
 import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
@@ -19,6 +19,7 @@ export const PROBERS = {
   tcp: tcpProber,
   icmp: icmpProber,
   trace: traceProber,
+  dns: dnsProber,
 } as const satisfies { [K in ProberName]?: ProberDescriptor<K> };
 
 export type RunnableProber = keyof typeof PROBERS;
@@ -29,7 +30,6 @@ export type RunnableProber = keyof typeof PROBERS;
  * other (the type says so).
  */
 export const NOT_YET_AVAILABLE = {
-  dns: dnsSection,
   grpc: grpcSection,
 } as const satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
 

@@ -14,12 +14,16 @@ export interface Resolved {
   addresses: string[];
   family: 4 | 6;
   seconds: number;
+  /** the DNS server that answered, for a module's own resolver (dns_resolver); absent: system or local */
+  server?: string;
 }
 
 /** What resolution reads: names answered locally, and the system resolver for one family. */
 export interface Resolver {
+  /** the server it asks, as results report it (a module's dns_resolver); absent: the system resolver */
+  name?: string;
   local: LocalNames;
-  lookup(host: string, family: 4 | 6): Promise<LookupAddress[]>;
+  lookup(host: string, family: 4 | 6, signal?: AbortSignal): Promise<LookupAddress[]>;
 }
 
 export const SYSTEM_RESOLVER: Resolver = {
@@ -91,14 +95,15 @@ async function lookupFamily(host: string, family: 4 | 6, resolver: Resolver, sig
   });
   const start = performance.now();
   try {
-    const res = await Promise.race([resolver.lookup(host, family), aborted]);
+    const res = await Promise.race([resolver.lookup(host, family, signal), aborted]);
     return { addresses: res.map((r) => r.address) };
   } catch (err) {
     if (err instanceof ProbeFailure) throw err;
     const code = (err as { code?: string }).code;
     if (code === 'ENOTFOUND' || code === 'ENODATA') return { addresses: [] };
     const message = `resolving ${host} (IPv${family}): ${(err as Error).message}`;
-    if (code === 'EAI_AGAIN' && performance.now() - start >= RESOLVER_MIN_WAIT_MS) {
+    // ETIMEOUT: a module's own resolver (src/probers/dns/resolver.ts) that got no answer.
+    if (code === 'ETIMEOUT' || (code === 'EAI_AGAIN' && performance.now() - start >= RESOLVER_MIN_WAIT_MS)) {
       return { failure: new ProbeFailure('dns_timeout', `${message} (no answer from the DNS servers)`) };
     }
     return { failure: new ProbeFailure('dns_error', message) };
@@ -130,7 +135,7 @@ export async function resolveTarget(
   for (const family of families) {
     const attempt = await lookupFamily(bare, family, resolver, abort.signal);
     if ('failure' in attempt) failures.push(attempt.failure);
-    else if (attempt.addresses.length > 0) return { addresses: attempt.addresses, family, seconds: (performance.now() - start) / 1000 };
+    else if (attempt.addresses.length > 0) return { addresses: attempt.addresses, family, seconds: (performance.now() - start) / 1000, server: resolver.name };
   }
   if (failures.length > 0) throw new ProbeFailure(failures[0].reason, failures.map((f) => f.message).join('; '));
   throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${families[0]}`} address`);

@@ -10,7 +10,7 @@ const HTTP_KEYS =
   'valid_status_codes, valid_http_versions, method, headers, body, body_file, compression, follow_redirects, fail_if_ssl, ' +
   'fail_if_not_ssl, fail_if_body_matches_regexp, fail_if_body_not_matches_regexp, fail_if_header_matches, ' +
   'fail_if_header_not_matches, basic_auth, bearer_token, bearer_token_file, body_size_limit, preferred_ip_protocol, ' +
-  'ip_protocol_fallback, tls_config, enable_http2, proxy_url, skip_resolve_phase_with_proxy, all_addresses, max_redirects, ' +
+  'ip_protocol_fallback, dns_resolver, tls_config, enable_http2, proxy_url, skip_resolve_phase_with_proxy, all_addresses, max_redirects, ' +
   'request_ocsp, body_rules_window, no_follow_redirects';
 
 /** fixture (in invalid/) → the one message expected, without the leading "FILE:" */
@@ -42,7 +42,7 @@ const CASES: Record<string, string> = {
   'basic-auth-no-username.yml': '6:9: modules.http_auth.http.basic_auth.username: missing required key',
   'oauth2-unsupported.yml': '5:7: modules.http_oauth.http.oauth2: not supported by sonde: OAuth 2.0 client credentials; use bearer_token or bearer_token_file',
   'bad-source-ip.yml': '5:26: modules.icmp.icmp.source_ip_address: got "localhost", expected an IP address',
-  'dns-without-query-name.yml': '5:7: modules.dns_udp.dns.query_name: missing required key',
+  'dns-over-tls-on-udp.yml': '5:7: modules.dns_tls.dns.transport_protocol: got udp, expected tcp with dns_over_tls (DNS over TLS runs on TCP)',
   'wrong-type.yml': '5:7: modules.http_2xx.http: got a list, expected a mapping',
   'not-a-mapping.yml': '1:1: (root): got a list, expected a mapping with modules: and tasks:',
   'yaml-syntax.yml': '6:1: (yaml): Flow sequence in block collection must be sufficiently indented and end with a ]',
@@ -50,7 +50,7 @@ const CASES: Record<string, string> = {
   'yaml-bomb.yml': '17:10: (yaml): aliases expand the document to more than 1000000 nodes (*m6 alone to 1793613)',
   'duplicate-key.yml': '4:5: (yaml): Map keys must be unique',
   'unknown-module-in-task.yml': '8:13: tasks[0].module: got "htp_2xx", expected one of the modules: http_2xx, tcp_connect',
-  'unavailable-prober.yml': '8:13: tasks[0].module: prober dns is not available yet in this version of sonde',
+  'unavailable-prober.yml': '8:13: tasks[0].module: prober grpc is not available yet in this version of sonde',
   'proxy-in-task.yml':
     '8:13: tasks[0].module: module http_with_proxy cannot run: modules.http_with_proxy.http.proxy_url: proxies are not supported yet (issue 12); remove the key to probe directly',
   'proxy-connect-header.yml':
@@ -109,9 +109,9 @@ test('a file with many problems reports all of them, in file order', () => {
     `${file}:6:7: modules.http_2xx.http.methd: unknown key (expected one of: ${HTTP_KEYS})`,
     `${file}:9:14: modules.icmp.timeout: got "soon", expected a duration like "5s", "1m30s" or "250ms"`,
     `${file}:11:12: modules.icmp.icmp.ttl: got 300, expected an integer from 0 to 255`,
-    `${file}:18:13: tasks[0].module: got "htp_2xx", expected one of the modules: http_2xx, icmp, dns_udp`,
-    `${file}:21:13: tasks[1].module: prober dns is not available yet in this version of sonde`,
-    `${file}:24:13: tasks[2].module: got "tcp_connect", expected one of the modules: http_2xx, icmp, dns_udp`,
+    `${file}:18:13: tasks[0].module: got "htp_2xx", expected one of the modules: http_2xx, icmp, grpc_health`,
+    `${file}:21:13: tasks[1].module: prober grpc is not available yet in this version of sonde`,
+    `${file}:24:13: tasks[2].module: got "tcp_connect", expected one of the modules: http_2xx, icmp, grpc_health`,
     `${file}:27:14: tasks[2].timeout: got "30s", expected a duration no longer than interval (10s)`,
   ]);
   assert.equal(err.issues.length, 8);
@@ -120,7 +120,7 @@ test('a file with many problems reports all of them, in file order', () => {
     path: 'tasks[0].module',
     line: 18,
     column: 13,
-    message: 'got "htp_2xx", expected one of the modules: http_2xx, icmp, dns_udp',
+    message: 'got "htp_2xx", expected one of the modules: http_2xx, icmp, grpc_health',
   });
 });
 

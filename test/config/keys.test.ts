@@ -52,7 +52,9 @@ const tls: Record<string, Use> = {
 };
 const headerMatch: Record<string, Use> = { header: read('http rules.ts: header name'), regexp: read('http rules.ts'), allow_missing: read('http rules.ts') };
 const allUnavailable = (keys: string[]): Record<string, Use> => Object.fromEntries(keys.map((k) => [k, unavailable]));
-const rrKeys = ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'];
+const rrRead: Record<string, Use> = Object.fromEntries(
+  ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'].map((k) => [k, read('dns validate.ts')]),
+);
 
 interface Section {
   /** a config with `inner` merged in at this section */
@@ -64,8 +66,20 @@ const mod = (prober: string, body: (inner: Record<string, unknown>) => Record<st
   modules: { m: { prober, ...body(inner) } },
 });
 const dnsBase = { query_name: 'example.test' };
+/** modules.m.<prober>.dns_resolver and its tls_config, for the probers that take one. */
+const resolverSections = (prober: string): Record<string, Section> => ({
+  [`modules.m.${prober}.dns_resolver`]: {
+    place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', ...x } } })),
+    keys: { server: read('dns resolver.ts'), transport: read('dns resolver.ts'), doh_path: read('dns resolver.ts'), tls_config: section(`modules.m.${prober}.dns_resolver.tls_config`) },
+  },
+  [`modules.m.${prober}.dns_resolver.tls_config`]: { place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', tls_config: x } } })), keys: tls },
+});
 
 const SECTIONS: Record<string, Section> = {
+  ...resolverSections('http'),
+  ...resolverSections('tcp'),
+  ...resolverSections('icmp'),
+  ...resolverSections('trace'),
   '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
   'modules.m': {
     place: mod('http', (x) => x),
@@ -103,6 +117,7 @@ const SECTIONS: Record<string, Section> = {
       bearer_token_file: read('Authorization header'),
       body_size_limit: read('exchange.ts'),
       ...ip,
+      dns_resolver: section('modules.m.http.dns_resolver'),
       tls_config: section('modules.m.http.tls_config'),
       enable_http2: read('ALPN h2 over TLS (request_spec.ts; test/probers/http_h2.test.ts)'),
       proxy_url: { refusedAtUse: { value: 'http://127.0.0.1:3128', message: `modules.m.http.proxy_url: ${NO_PROXY}` } },
@@ -138,6 +153,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('tcp', (x) => ({ tcp: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.tcp.dns_resolver'),
       source_ip_address: read('tcp.ts: local address'),
       query_response: section('modules.m.tcp.query_response[]'),
       tls: read('tcp.ts: TLS from the start'),
@@ -158,6 +174,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('icmp', (x) => ({ icmp: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.icmp.dns_resolver'),
       source_ip_address: read('icmp.ts checkSource'),
       payload_size: read('echo payload'),
       dont_fragment: read('DF bit'),
@@ -170,6 +187,7 @@ const SECTIONS: Record<string, Section> = {
     place: mod('trace', (x) => ({ trace: x })),
     keys: {
       ...ip,
+      dns_resolver: section('modules.m.trace.dns_resolver'),
       protocol: read('trace_run.ts'),
       port: read('trace_run.ts'),
       first_ttl: read('trace_run.ts'),
@@ -183,20 +201,35 @@ const SECTIONS: Record<string, Section> = {
   'modules.m.dns': {
     place: mod('dns', (x) => ({ dns: { ...dnsBase, ...x } })),
     keys: {
-      ...allUnavailable([
-        'preferred_ip_protocol', 'ip_protocol_fallback', 'source_ip_address', 'transport_protocol', 'dns_over_tls', 'query_name',
-        'query_type', 'query_class', 'recursion_desired', 'valid_rcodes',
-      ]),
+      ...ip,
+      source_ip_address: read('dns exchange.ts: bind before connect'),
+      transport_protocol: read('dns probe.ts'),
+      dns_over_tls: read('dns probe.ts: TLS over TCP'),
+      dns_over_https: read('dns doh.ts'),
+      doh_method: read('dns doh.ts'),
+      doh_path: read('dns doh.ts'),
+      tcp_on_truncation: read('dns probe.ts: tcp_retry'),
+      tls_resume: read('dns tls_sessions.ts'),
+      edns: section('modules.m.dns.edns'),
+      query_name: read('dns target.ts'),
+      query_type: read('dns query.ts'),
+      query_class: read('dns query.ts'),
+      recursion_desired: read('dns query.ts'),
+      valid_rcodes: read('dns validate.ts'),
       tls_config: section('modules.m.dns.tls_config'),
       validate_answer_rrs: section('modules.m.dns.validate_answer_rrs'),
       validate_authority_rrs: section('modules.m.dns.validate_authority_rrs'),
       validate_additional_rrs: section('modules.m.dns.validate_additional_rrs'),
     },
   },
-  'modules.m.dns.validate_answer_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_answer_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.validate_authority_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_authority_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.validate_additional_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_additional_rrs: x } })), keys: allUnavailable(rrKeys) },
-  'modules.m.dns.tls_config': { place: mod('dns', (x) => ({ dns: { ...dnsBase, tls_config: x } })), keys: { ...tls, ...allUnavailable(Object.keys(tls).filter((k) => 'read' in tls[k])) } },
+  'modules.m.dns.edns': {
+    place: mod('dns', (x) => ({ dns: { ...dnsBase, edns: x } })),
+    keys: { udp_payload_size: read('dns wire.ts OPT'), dnssec_ok: read('dns wire.ts OPT'), nsid: read('dns wire.ts OPT'), cookie: read('dns wire.ts OPT'), client_subnet: read('dns wire.ts OPT') },
+  },
+  'modules.m.dns.validate_answer_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_answer_rrs: x } })), keys: rrRead },
+  'modules.m.dns.validate_authority_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_authority_rrs: x } })), keys: rrRead },
+  'modules.m.dns.validate_additional_rrs': { place: mod('dns', (x) => ({ dns: { ...dnsBase, validate_additional_rrs: x } })), keys: rrRead },
+  'modules.m.dns.tls_config': { place: mod('dns', (x) => ({ dns: { ...dnsBase, tls_config: x } })), keys: tls },
   'modules.m.grpc': {
     place: mod('grpc', (x) => ({ grpc: x })),
     keys: { ...allUnavailable(['service', 'preferred_ip_protocol', 'ip_protocol_fallback', 'tls']), tls_config: section('modules.m.grpc.tls_config') },
@@ -278,8 +311,8 @@ test('a module with a key refused at use loads, and a task or a probe with it fa
   }
 });
 
-test('dns and grpc modules load but cannot run: a task is refused at load, a probe fails with reason config', async () => {
-  for (const prober of ['dns', 'grpc']) {
+test('grpc modules load but cannot run: a task is refused at load, a probe fails with reason config', async () => {
+  for (const prober of ['grpc']) {
     const config = SECTIONS[`modules.m.${prober}`].place({});
     const loaded = loadConfigString(stringify(config), 'keys.yml');
     const r = await runProbe('127.0.0.1', loaded.modules.get('m')!, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });

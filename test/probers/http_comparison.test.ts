@@ -11,44 +11,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Module } from '../../src/config/types';
 import { makePKI, type PKI } from '../lab/pki';
+import { assertSameSeries, samples } from '../lab/prom_text';
 import { httpModule, httpServer, httpsServer, type LocalServer, probe, render } from './http_lab';
 
 const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'blackbox');
 /** Series sonde adds beyond blackbox 0.23: its own, and later blackbox releases' cipher info. */
 const EXTRA = (name: string) => name.startsWith('sonde_') || name === 'probe_tls_cipher_info';
-
-/** series name -> sorted label names, from Prometheus text format */
-export function seriesShape(text: string): Map<string, string> {
-  const shape = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s/.exec(line);
-    assert.ok(m, `unparsable sample line: ${line}`);
-    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g)].map((x) => x[1]).sort();
-    shape.set(m[1], labels.join(','));
-  }
-  return shape;
-}
-
-function helps(text: string): Map<string, string> {
-  return new Map([...text.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]));
-}
-
-function assertSameShape(sonde: string, blackbox: string, what: string): void {
-  const ours = seriesShape(sonde);
-  const theirs = seriesShape(blackbox);
-  const ourHelp = helps(sonde);
-  const theirHelp = helps(blackbox);
-  for (const [name, labels] of theirs) {
-    assert.ok(ours.has(name), `${what}: sonde lacks ${name}`);
-    assert.equal(ours.get(name), labels, `${what}: label names of ${name}`);
-    assert.equal(ourHelp.get(name), theirHelp.get(name), `${what}: help text of ${name}`);
-  }
-  for (const name of ours.keys()) {
-    assert.ok(theirs.has(name) || EXTRA(name), `${what}: sonde has ${name}, blackbox does not`);
-  }
-}
+const assertSameShape = (sonde: string, blackbox: string, what: string) => assertSameSeries(sonde, blackbox, what, EXTRA);
 
 /** Series whose values do not depend on timing: they must be equal, label values included. */
 const STABLE = [
@@ -65,16 +35,6 @@ const STABLE = [
   'probe_ssl_last_chain_info',
   'probe_tls_version_info',
 ];
-
-function samples(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
-}
 
 function assertSameValues(sonde: string, blackbox: string, what: string): void {
   for (const name of STABLE) {

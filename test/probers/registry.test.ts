@@ -99,8 +99,12 @@ test('a module has one section per registered prober, decoded to its descriptor\
   }
 });
 
-test('a prober whose section is required says so (dns needs query_name)', () => {
-  assert.equal(loadError('modules:\n  m:\n    prober: dns\n'), 't.yml:3:5: modules.m.dns: missing required key (a dns module needs dns.query_name)');
+test('a dns module may leave query_name to its targets (NAME@server); a target without one fails with reason config', async () => {
+  const cfg = loadConfigString('modules:\n  m:\n    prober: dns\n', 't.yml');
+  assert.equal(cfg.modules.get('m')!.dns.query_name, '');
+  const r = await runProbe('127.0.0.1:1', cfg.modules.get('m')!, { timeoutSeconds: 1, logger: silentLogger, runtime: testRuntime });
+  assert.equal(r.reason, 'config');
+  assert.match(r.message ?? '', /no query name .*NAME@127\.0\.0\.1:1/);
 });
 
 test('tasks check targets with the prober\'s checkTarget, and refuse probers that cannot run yet', () => {
@@ -136,6 +140,12 @@ const SAMPLES: Record<RunnableProber, ProbeResult> = {
   },
   tcp: { ...base, prober: 'tcp', tcp: { failedDueToRegex: false, expectInfo: [{ labels: { version: '2' } }] } },
   icmp: { ...base, prober: 'icmp', icmp: { sent: 3, received: 2, duplicates: 1, loss: 1 / 3, rtt, rtts: [0.001, 0.003], replyHopLimit: 64 } },
+  dns: {
+    ...base,
+    prober: 'dns',
+    phases: { resolve: 0.001, connect: 0.0001, request: 0.0002 },
+    dns: { transport: 'udp', queryName: 'example.org', queryType: 'A', querySucceeded: true, answerRRs: 1, authorityRRs: 0, additionalRRs: 1, rcode: 0, rrsig: false, ednsBroken: false, tcpRetry: false },
+  },
   trace: {
     ...base,
     prober: 'trace',

@@ -37,6 +37,9 @@ export function writeResolve(result: ProbeResult, reg: Registry): void {
   if (result.ipProtocol !== undefined) {
     gauge(reg, 'probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', result.ipProtocol);
   }
+  if (result.resolver !== undefined) {
+    gauge(reg, 'sonde_dns_resolver_info', 'The module\'s own DNS server (dns_resolver) that resolved the target', 1, { server: result.resolver });
+  }
   if (result.address !== undefined) {
     gauge(reg, 'probe_ip_addr_hash', 'Specifies the hash of IP address. It\'s useful to detect if the IP address changes.', ipAddrHash(result.address));
   }

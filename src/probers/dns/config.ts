@@ -1,11 +1,13 @@
-// The dns prober's module section (modules.<name>.dns): blackbox_exporter's DNSProbe keys. sonde
-// cannot run dns probes yet (src/probers/index.ts lists it as known, not available): modules
-// naming it decode, so a blackbox config loads, and tasks using them are refused.
+// The dns prober's module section (modules.<name>.dns): blackbox_exporter's DNSProbe keys, plus
+// sonde's: edns (payload size, DO, NSID, cookie, client subnet), dns_over_https with doh_method and
+// doh_path, tcp_on_truncation. query_name may be left out when targets name it (NAME@server).
+import { isIP } from 'node:net';
 import { defaultDNS } from '../../config/defaults';
-import { bool, list, oneOf, regex, str, struct } from '../../config/schema';
+import { bool, exclusive, int, list, oneOf, regex, str, struct } from '../../config/schema';
 import { ipProtocol, sourceIP, tlsConfig } from '../../config/schema_shared';
-import type { DNSModule, DNSRRValidator } from '../../config/types';
+import type { DNSEDNS, DNSModule, DNSRRValidator } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
+import { dohPath } from './resolver_config';
 
 // Names as github.com/miekg/dns spells them (dns.StringToType / StringToClass / StringToRcode).
 const DNS_TYPES = [
@@ -30,6 +32,26 @@ const rrValidator = struct<DNSRRValidator>({
   defaults: () => defaultDNS().validate_answer_rrs,
 });
 
+/** ADDRESS/PREFIX with a prefix no longer than the family's address (RFC 7871 section 6). */
+function subnetProblem(s: string): string | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  const family = m ? isIP(m[1]) : 0;
+  if (!m || family === 0) return 'a subnet ADDRESS/PREFIX such as 192.0.2.0/24 or 2001:db8::/56';
+  return Number(m[2]) > (family === 4 ? 32 : 128) ? `a prefix of at most ${family === 4 ? 32 : 128} bits` : undefined;
+}
+
+const edns = struct<DNSEDNS>({
+  fields: {
+    udp_payload_size: int(512, 65535),
+    dnssec_ok: bool(),
+    nsid: bool(),
+    cookie: bool(),
+    client_subnet: str({ check: subnetProblem }),
+  },
+  // RFC 9715 / DNS Flag Day 2020: 1232 bytes avoids IP fragmentation on any path.
+  defaults: () => ({ udp_payload_size: 1232, dnssec_ok: false, nsid: false, cookie: false }),
+});
+
 const dnsModule = struct<DNSModule>({
   fields: {
     preferred_ip_protocol: ipProtocol,
@@ -38,6 +60,12 @@ const dnsModule = struct<DNSModule>({
     transport_protocol: oneOf(['udp', 'tcp'] as const),
     dns_over_tls: bool(),
     tls_config: tlsConfig,
+    dns_over_https: bool(),
+    doh_method: oneOf(['GET', 'POST'] as const),
+    doh_path: dohPath,
+    tcp_on_truncation: bool(),
+    tls_resume: bool(),
+    edns,
     query_name: str({ nonEmpty: true }),
     query_type: oneOf(DNS_TYPES, 'a DNS record type like A, AAAA, MX or ANY'),
     query_class: oneOf(DNS_CLASSES),
@@ -48,9 +76,18 @@ const dnsModule = struct<DNSModule>({
     validate_additional_rrs: rrValidator,
   },
   defaults: defaultDNS,
-  // blackbox: "query name must be set for DNS module"
-  required: ['query_name'],
+  check: (v, f, ctx) => {
+    if (!exclusive(f, ctx, 'dns_over_tls', 'dns_over_https')) return false;
+    // blackbox fails every probe of such a module ("Expected transport protocol tcp for DoT"); sonde says so at load.
+    if (v.dns_over_tls && v.transport_protocol !== 'tcp') {
+      const { path, node } = f.at('transport_protocol');
+      ctx.report(node, path, `got ${v.transport_protocol}, expected tcp with dns_over_tls (DNS over TLS runs on TCP)`);
+      return false;
+    }
+    return true;
+  },
 });
 
-// A dns section brings its own required query_name; a dns module without one cannot probe.
-export const dnsSection: ModuleSection<'dns'> = { decode: dnsModule, defaults: defaultDNS, required: 'a dns module needs dns.query_name' };
+// blackbox requires query_name ("query name must be set for DNS module"); sonde also takes it from
+// the target (NAME@server), and a probe of a target without one fails with reason config.
+export const dnsSection: ModuleSection<'dns'> = { decode: dnsModule, defaults: defaultDNS };

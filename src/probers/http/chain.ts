@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { Module } from '../../config/types';
 import type { HTTPHop, ProbeResult, TLSFacts } from '../../result';
 import { ProbeFailure } from '../errors';
+import { resolverFor } from '../dns/resolver';
 import { resolveTarget } from '../resolve';
 import type { ProbeContext } from '../types';
 import type { ClientTLSOptions } from './connector';
@@ -98,7 +99,7 @@ export async function probeChain(
     let resolveSeconds = i === 0 ? first.resolveSeconds : 0;
     if (i > 0 && bareHost(hop.url) !== bareHost(spec.url)) {
       try {
-        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx);
+        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolverFor(h.dns_resolver, ctx.runtime));
         address = r.addresses[0];
         resolveSeconds = r.seconds;
         result.phases.resolve += r.seconds;

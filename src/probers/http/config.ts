@@ -7,6 +7,7 @@ import { file, ipProtocol, tlsConfig } from '../../config/schema_shared';
 import { sizeBytes } from '../../config/schema_values';
 import type { BasicAuth, HeaderMatch, HTTPModule } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
+import { dnsResolverSection } from '../dns/resolver_config';
 
 // RFC 9110 §5.6.2: method and field names are tokens.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -110,6 +111,7 @@ const httpModule = struct<HTTPModule>({
     body_size_limit: sizeBytes,
     preferred_ip_protocol: ipProtocol,
     ip_protocol_fallback: bool(),
+    dns_resolver: dnsResolverSection,
     tls_config: tlsConfig,
     enable_http2: bool(),
     proxy_url: proxyURL,

@@ -10,6 +10,7 @@ import type { ProbeResult } from '../../result';
 import { ProbeFailure } from '../errors';
 import { probeChain } from './chain';
 import { bareHost, type RequestSpec, requestSpec } from './request_spec';
+import { resolverFor } from '../dns/resolver';
 import { type Resolved, resolveLocal, resolveTarget } from '../resolve';
 import type { Prober } from '../types';
 
@@ -78,13 +79,16 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     const s = requestSpec(target, module);
     spec = s instanceof Promise ? await s : s;
     const host = bareHost(spec.url);
-    resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx));
+    const resolver = resolverFor(h.dns_resolver, ctx.runtime);
+    resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback, resolver.local) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolver));
   } catch (err) {
     return done(failed(base, err));
   }
   try {
     const first = (address: string) => ({ address, family: resolved.family, resolveSeconds: resolved.seconds });
-    if (!h.all_addresses) return done(await probeChain(spec, module, ctx, first(resolved.addresses[0]), base));
+    // The module's own DNS server, when it answered, named on the result (sonde_dns_resolver_info).
+    const named = (r: ProbeResult) => ((r.resolver = resolved.server), r);
+    if (!h.all_addresses) return done(named(await probeChain(spec, module, ctx, first(resolved.addresses[0]), base)));
     const children = await Promise.all(resolved.addresses.map(async (address) => done(await probeChain(spec, module, ctx, first(address), base))));
     return done(combinePerAddress(children));
   } catch (err) {

@@ -7,6 +7,7 @@ import { ipProtocol, sourceIP, tlsConfig } from '../../config/schema_shared';
 import { isHost, labelName } from '../../config/schema_values';
 import type { QueryResponse, TCPModule } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
+import { dnsResolverSection } from '../dns/resolver_config';
 
 const labelPair = struct<{ name: string; value: string }>({
   fields: { name: labelName, value: str() },
@@ -23,6 +24,7 @@ const tcpModule = struct<TCPModule>({
   fields: {
     preferred_ip_protocol: ipProtocol,
     ip_protocol_fallback: bool(),
+    dns_resolver: dnsResolverSection,
     source_ip_address: sourceIP,
     query_response: list(queryResponse),
     tls: bool(),

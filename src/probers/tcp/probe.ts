@@ -9,6 +9,7 @@ import type { ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { fastConnect, fastPathFor } from '../fast';
 import { trackSocketFlow } from '../flows';
+import { resolverFor } from '../dns/resolver';
 import { resolveLocal, resolveTarget } from '../resolve';
 import { selfConnectError, selfConnected } from '../self_connect';
 import { runDialogue, type DialogueIO } from './dialogue';
@@ -210,8 +211,11 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   try {
     // The run's signal is read only for a name lookup: an address makes no timer.
     // An address or a hosts-file name is answered at once: no promise for the common case.
+    const resolver = resolverFor(tcp.dns_resolver, ctx.runtime);
     const resolved =
-      resolveLocal(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback) ?? (await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run));
+      resolveLocal(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, resolver.local) ??
+      (await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run, resolver));
+    result.resolver = resolved.server;
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {

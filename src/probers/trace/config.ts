@@ -4,11 +4,13 @@ import { bool, duration, int, oneOf, shown, struct } from '../../config/schema';
 import { ipProtocol } from '../../config/schema_shared';
 import type { TraceModule } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
+import { dnsResolverSection } from '../dns/resolver_config';
 
 const traceModule = struct<TraceModule>({
   fields: {
     preferred_ip_protocol: ipProtocol,
     ip_protocol_fallback: bool(),
+    dns_resolver: dnsResolverSection,
     protocol: oneOf(['icmp', 'udp', 'tcp'] as const),
     port: int(0, 65535),
     first_ttl: int(1, 255),

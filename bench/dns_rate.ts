@@ -1,0 +1,138 @@
+// Scenario: dns probes per second against a local unbound (local zones only, never an upstream), over
+// UDP and DoT, at the same concurrency for everyone: blackbox_exporter's dns module via /probe (the
+// peer), sonde's /probe, and sonde's continuous mode; dnsperf on the same unbound is the ceiling.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { get, metric, startDaemon } from '../test/lab/daemon';
+import { missingServers, startUnbound, type Unbound } from '../test/lab/dns_servers';
+import { makePKI } from '../test/lab/pki';
+import { startBlackbox } from './lib/procs';
+import { report, type Figure } from './lib/stats';
+import { haveWrk, wrkProbe } from './lib/wrk';
+
+export interface DNSRateOptions {
+  runs: number;
+  seconds: number;
+  concurrency: number;
+}
+
+const DNSPERF = '/usr/bin/dnsperf';
+// Targets due every `interval` seconds: demand (TARGETS / interval) stays above what any prober here
+// reaches. DoT's interval (and so its timeout) is longer: 64 TLS handshakes in flight take longer
+// than 100 ms on two cores, and a timed-out probe is not throughput.
+const TARGETS = 5000;
+
+function modules(caFile: string): string {
+  return `modules:
+  dns_udp:
+    prober: dns
+    timeout: 5s
+    dns: { query_name: www.sonde.test, query_type: A, preferred_ip_protocol: ip4 }
+  dns_dot:
+    prober: dns
+    timeout: 5s
+    dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} } }
+`;
+}
+
+/** sonde only: DoT offering the last session (tls_resume); blackbox makes a full handshake every probe. */
+function resumeModule(caFile: string): string {
+  return `  dns_dot_resume:
+    prober: dns
+    timeout: 5s
+    dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} } }
+`;
+}
+
+async function continuousRate(mods: string, module: string, interval: number, target: (i: number) => string, concurrency: number, seconds: number): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
+  const targets = Array.from({ length: TARGETS }, (_, i) => JSON.stringify(target(i))).join(', ');
+  const cfg = `${mods}tasks:\n  - name: bench\n    module: ${module}\n    interval: ${interval * 1000}ms\n    timeout: ${interval * 1000}ms\n    max_target_series: 10\n    targets: [${targets}]\n`;
+  writeFileSync(path.join(dir, 'sonde.yml'), cfg);
+  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'info']);
+  try {
+    const count = async () => metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="bench",result="success"}') ?? 0;
+    await new Promise((r) => setTimeout(r, 1500)); // warm-up: JIT, first interval
+    const c0 = await count();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const c1 = await count();
+    return (c1 - c0) / ((performance.now() - t0) / 1000);
+  } finally {
+    d.child.kill('SIGTERM');
+    await Promise.race([d.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+  }
+}
+
+/** dnsperf's queries per second against `port` (mode udp or dot), or undefined when it is not installed. */
+function dnsperf(u: Unbound, mode: 'udp' | 'dot', seconds: number): number | undefined {
+  if (!existsSync(DNSPERF)) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dnsperf-'));
+  writeFileSync(path.join(dir, 'queries'), 'www.sonde.test A\n');
+  const port = mode === 'dot' ? u.tlsPort : u.port;
+  const out = execFileSync(DNSPERF, ['-s', '127.0.0.1', '-p', String(port), '-m', mode, '-d', path.join(dir, 'queries'), '-l', String(seconds), '-T', '2', '-c', '2', '-q', '256'], {
+    encoding: 'utf8',
+    timeout: (seconds + 30) * 1000,
+  });
+  const m = /Queries per second:\s+([\d.]+)/.exec(out);
+  if (!m) throw new Error(`dnsperf output not understood:\n${out}`);
+  return Number(m[1]);
+}
+
+export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
+  if (!haveWrk()) return ['dns_rate: skipped: wrk is not installed (npm run bench installs it as root)'];
+  const missing = missingServers().filter((b) => b.endsWith('unbound'));
+  if (missing.length > 0) return [`dns_rate: skipped: ${missing.join(', ')} not installed (npm run bench installs unbound as root)`];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
+  const pki = await makePKI(path.join(dir, 'pki'));
+  const unbound = await startUnbound(dir, { tls: { certPath: pki.leaves.valid.certPath, keyPath: pki.leaves.valid.keyPath }, threads: 2 });
+  const blackbox = await startBlackbox(modules(pki.ca.certPath));
+  const mods = modules(pki.ca.certPath) + resumeModule(pki.ca.certPath);
+  writeFileSync(path.join(dir, 'modules.yml'), `${mods}tasks: []\n`);
+  const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
+  const lines: string[] = [];
+  try {
+    const cases = [
+      { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
+      { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
+      { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
+    ];
+    for (const c of cases) {
+      const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
+      const peerQ = `/probe?module=${c.peerModule ?? c.module}&target=${encodeURIComponent(c.target)}`;
+      const peer: number[] = [];
+      const viaProbe: number[] = [];
+      const continuous: number[] = [];
+      const ceiling: number[] = [];
+      let bad = 0;
+      for (let run = 0; run < opts.runs; run++) {
+        const perf = c.peerModule ? undefined : dnsperf(unbound, c.mode, opts.seconds);
+        if (perf !== undefined) ceiling.push(perf);
+        if (blackbox) peer.push(wrkProbe(`http://127.0.0.1:${blackbox.port}${peerQ}`, opts.concurrency, opts.seconds).okPerSecond);
+        const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
+        viaProbe.push(s.okPerSecond);
+        bad += s.bad;
+        continuous.push(await continuousRate(mods, c.module, c.interval, c.continuous, opts.concurrency, opts.seconds));
+      }
+      const peerFig = { name: `blackbox_exporter ${c.peerModule ?? c.module} /probe`, runs: peer };
+      const figs: Figure[] = [
+        { name: `${c.module} ceiling: dnsperf alone against the same unbound`, unit: 'queries/s', runs: ceiling.length > 0 ? ceiling : [0] },
+        { name: `${c.module} sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },
+        { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
+      ];
+      if (ceiling.length === 0) figs.shift();
+      lines.push(...figs.map(report));
+      if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
+    }
+  } finally {
+    sonde.child.kill('SIGTERM');
+    await Promise.race([sonde.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (sonde.child.exitCode === null) sonde.child.kill('SIGKILL');
+    blackbox?.proc.stop();
+    await unbound.stop();
+  }
+  return lines;
+}

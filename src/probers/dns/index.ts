@@ -1,0 +1,17 @@
+// The dns prober (blackbox_exporter's dns, plus EDNS0, DoH, TCP retry and EDNS fallback): one
+// descriptor, registered in src/probers/index.ts.
+import type { ProberDescriptor } from '../descriptor';
+import { writeDNS } from './blackbox';
+import { dnsSection } from './config';
+import { probeDNS } from './probe';
+import { checkDNSTarget } from './target';
+
+export const dnsProber: ProberDescriptor<'dns'> = {
+  name: 'dns',
+  config: dnsSection,
+  checkTarget: checkDNSTarget,
+  probe: probeDNS,
+  writeBlackbox: writeDNS,
+  json: (r) => (r.dns ? { dns: r.dns } : {}),
+  taskMetrics: [],
+};
