@@ -111,7 +111,7 @@ function slopePerHour(xs: Sample[], y: (s: Sample) => number): number {
 function sums(text: string): Map<string, number> {
   const m = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const r = /^(sonde_probes_total|sonde_probes_skipped_total|sonde_probe_requests_refused_total|sonde_probe_requests_cancelled_total)\{?([^}]*)\}? ([0-9.e+]+)$/.exec(line);
+    const r = /^(sonde_probes_total|sonde_probes_skipped_total|sonde_probe_requests_refused_total|sonde_probe_requests_cancelled_total|sonde_gateway_connections_closed_total)\{?([^}]*)\}? ([0-9.e+]+)$/.exec(line);
     if (!r) continue;
     const task = /task="([^"]+)"/.exec(r[2])?.[1] ?? '';
     const result = /result="([^"]+)"/.exec(r[2])?.[1] ?? '';
@@ -144,7 +144,8 @@ export async function soak(opts: SoakOptions): Promise<string[]> {
   const hang = await silentServer();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-soak-'));
   writeFileSync(path.join(dir, 'sonde.yml'), config(nginx.port, await closedPort()));
-  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--log.level', 'warn'].slice(0, 2).concat(['--log.level', 'info']));
+  // info: startDaemon finds the port in the "sonde is running" line.
+  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--log.level', 'info']);
   const lines: string[] = [];
   const held: net.Socket[] = [];
   try {
@@ -162,7 +163,9 @@ export async function soak(opts: SoakOptions): Promise<string[]> {
       const elapsed = (Date.now() - t0) / 1000;
       if (elapsed >= opts.seconds) break;
       if (elapsed >= floodFrom && elapsed < floodTo) {
-        flooded += await floodSecond(d, hang.port, opts.floodRate);
+        // Paced: at most floodRate requests a second, however fast they are refused or cancelled.
+        const [n] = await Promise.all([floodSecond(d, hang.port, opts.floodRate), new Promise((r) => setTimeout(r, 1000))]);
+        flooded += n;
         // Held requests past the /probe bound (2048 by default): they must get 503, never stall tasks.
         if (held.length < 2500) {
           for (let i = 0; i < 250; i++) {
@@ -201,7 +204,7 @@ export async function soak(opts: SoakOptions): Promise<string[]> {
     }
     lines.push(`false verdicts (a healthy target failed, a closed port succeeded): ${falseVerdicts}`);
     lines.push(
-      `/probe flood: ${delta('sonde_probe_requests_cancelled_total||')} cancelled, ${delta('sonde_probe_requests_refused_total||')} refused (503); daemon healthy at the end: ${(await get(d.port, '/-/healthy')).status === 200}`,
+      `/probe flood: ${delta('sonde_probe_requests_cancelled_total||')} cancelled (client gone), ${delta('sonde_probe_requests_refused_total||')} refused (503), ${delta('sonde_gateway_connections_closed_total||')} connections closed over the listener's bounds; daemon healthy at the end: ${(await get(d.port, '/-/healthy')).status === 200}`,
     );
     return lines;
   } finally {

@@ -5,6 +5,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DEFAULT_PROBE_LIMITS, ProbeAdmission, type ProbeLimits } from './api/admission';
+import { gatewayCounts } from './api/gateway';
 import { startServer, type ListenAddress } from './api/server';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
@@ -71,7 +72,7 @@ export class Daemon {
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
-    registerProbeRequestMetrics(this.metrics.registry, this.admission);
+    registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     this.health.subscribe((t) => logTransition(opts.logger, t));
     this.scheduler = new Scheduler({
       logger: opts.logger,

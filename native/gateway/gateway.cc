@@ -236,8 +236,7 @@ void StreamEngine::Impl::OnConnEvent(uint32_t idx, uint32_t events) {
   // A client that leaves (or half-closes, as Go's server takes it) while its probe runs wants no
   // answer: TypeScript cancels the probe, and the connection is closed now.
   if ((events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && c.probing) {
-    local.gone.push_back((static_cast<uint64_t>(c.gen) << 32) | idx);
-    n_gw_gone.fetch_add(1, std::memory_order_relaxed);
+    local.gone.push_back((static_cast<uint64_t>(c.gen) << 32) | idx);  // counted by TypeScript, which cancels
     return CloseConn(idx);
   }
   if (events & (EPOLLERR | EPOLLHUP)) return CloseConn(idx);

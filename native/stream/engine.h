@@ -120,7 +120,7 @@ struct StreamCounters {
   uint64_t submitted = 0, completed = 0, timeouts = 0, refused = 0, errors = 0, queued = 0, active = 0;
   uint64_t draining = 0;  // HTTP sockets kept open after the result, waiting for the server's FIN
   uint64_t gateway_asked = 0, gateway_handoffs = 0;  // /probe requests taken, connections handed to Node
-  uint64_t gateway_gone = 0;      // asks whose client left before the answer (their probes cancelled)
+  uint64_t gateway_gone = 0;      // requests whose client had left when they were read: never asked
   uint64_t gateway_refused = 0;   // connections closed at accept: over GatewayLimits (all engines)
   uint64_t gateway_head_timeouts = 0;  // connections closed: a request head incomplete too long
   uint64_t cancelled = 0;         // probes ended by Cancel

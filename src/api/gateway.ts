@@ -138,7 +138,7 @@ export interface GatewayCounts {
   gateway: number;
   /** connections handed to Node */
   node: number;
-  /** asks whose client left before the answer */
+  /** requests whose client had left when the gateway read them (not asked, so never admitted) */
   gone: number;
   /** connections closed at accept, over a bound (shared by the engines: counted once) */
   refused: number;

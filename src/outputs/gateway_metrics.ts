@@ -33,7 +33,8 @@ export function registerGatewayMetrics(reg: Registry): void {
   });
 }
 
-export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmission): void {
+/** `goneEarly`: requests whose client left before they reached admission (the gateway's). */
+export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmission, goneEarly: () => number = () => 0): void {
   new Counter({
     name: 'sonde_probe_requests_refused_total',
     help: '/probe requests answered 503 because too many ran at once, overall or from one client address',
@@ -47,11 +48,11 @@ export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmis
   });
   new Counter({
     name: 'sonde_probe_requests_cancelled_total',
-    help: '/probe requests whose client left before the answer: their probes were cancelled',
+    help: '/probe requests whose client left before the answer: their probes were cancelled (or never started)',
     registers: [reg],
     collect() {
       this.reset();
-      this.inc(admission.cancelled);
+      this.inc(admission.cancelled + goneEarly());
     },
   });
 }
