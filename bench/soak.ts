@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { get, startDaemon, type RunningDaemon } from '../test/lab/daemon';
+import { silentServer } from '../test/lab/silent_server';
 import { loopbackAddresses, startNginx } from './lib/procs';
 
 export interface SoakOptions {
@@ -24,25 +25,6 @@ const TCP = 4000;
 const HTTP = 3000;
 const ICMP = 2500;
 const CLOSED = 500;
-
-/** A server that accepts and never answers: what a black-holed /probe target costs the daemon. */
-async function silentServer(): Promise<{ port: number; close: () => void }> {
-  const socks = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    socks.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => socks.delete(s));
-    s.resume();
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    close: () => {
-      for (const s of socks) s.destroy();
-      srv.close();
-    },
-  };
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

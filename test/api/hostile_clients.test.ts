@@ -11,30 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { get, metric, startDaemon, type RunningDaemon } from '../lab/daemon';
+import { silentServer } from '../lab/silent_server';
 import { until } from '../lab/wait';
-
-/** An HTTP server that accepts and reads but never answers: every probe of it hangs until cancelled. */
-async function silentServer(): Promise<{ port: number; open: () => number; seen: () => number; close: () => void }> {
-  const socks = new Set<net.Socket>();
-  let seen = 0;
-  const srv = net.createServer((s) => {
-    seen++;
-    socks.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => socks.delete(s));
-    s.resume();
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    open: () => socks.size,
-    seen: () => seen,
-    close: () => {
-      for (const s of socks) s.destroy();
-      srv.close();
-    },
-  };
-}
 
 /** A server that accepts and closes: a healthy tcp_connect target. */
 async function healthyServer(): Promise<{ port: number; close: () => void }> {
