@@ -1,6 +1,6 @@
 // The one HTTP listener: /metrics, blackbox-compatible /probe, /results, /-/healthy, /-/ready, /-/reload.
 import http from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { LatestResults } from '../outputs/latest';
 import type { TaskMetrics } from '../outputs/metrics';
 import type { GatewayLimits } from '../native/stream';
@@ -120,6 +120,32 @@ export function parseListenAddress(s: string): ListenAddress {
  */
 export const LISTENER_BOUNDS = { headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000, maxConnections: 4096 };
 
+/** Connections Node's server closed at once: over the per-client bound (boundPerClient). */
+export const nodeListenerCounts = { refused: 0 };
+
+/**
+ * At most `max` connections from one client address, whether Node accepted them or the gateway
+ * handed them over: one client holding idle connections cannot lock the others out.
+ */
+function boundPerClient(server: http.Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (sock: Socket) => {
+    const client = sock.remoteAddress ?? '';
+    const n = (open.get(client) ?? 0) + 1;
+    if (n > max) {
+      nodeListenerCounts.refused++;
+      sock.resetAndDestroy();
+      return;
+    }
+    open.set(client, n);
+    sock.once('close', () => {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left <= 0) open.delete(client);
+      else open.set(client, left);
+    });
+  });
+}
+
 export async function startServer(
   deps: ApiDeps,
   addr: ListenAddress,
@@ -143,6 +169,7 @@ export async function startServer(
   });
   server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
   server.maxConnections = bounds.maxConnections;
+  boundPerClient(server, limits.maxPerClient);
   if (gatewayWanted(addr.host)) {
     // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
     const port = startGateway(addr.host, addr.port, {

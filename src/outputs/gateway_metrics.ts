@@ -5,6 +5,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { ProbeAdmission } from '../api/admission';
 import { gatewayCounts } from '../api/gateway';
+import { nodeListenerCounts } from '../api/server';
 
 export function registerGatewayMetrics(reg: Registry): void {
   new Counter({
@@ -17,18 +18,6 @@ export function registerGatewayMetrics(reg: Registry): void {
       this.reset();
       this.inc({ path: 'gateway' }, c.gateway);
       this.inc({ path: 'node' }, c.node);
-    },
-  });
-  new Counter({
-    name: 'sonde_gateway_connections_closed_total',
-    help: 'Connections the native gateway closed early, by reason: over the connection bounds at accept (limit), or a request head not complete in time (header_timeout)',
-    labelNames: ['reason'],
-    registers: [reg],
-    collect() {
-      const c = gatewayCounts();
-      this.reset();
-      this.inc({ reason: 'limit' }, c.refused);
-      this.inc({ reason: 'header_timeout' }, c.headTimeouts);
     },
   });
 }
@@ -53,6 +42,18 @@ export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmis
     collect() {
       this.reset();
       this.inc(admission.cancelled + goneEarly());
+    },
+  });
+  new Counter({
+    name: 'sonde_gateway_connections_closed_total',
+    help: 'Connections the listener closed early, by reason: over the connection bounds (limit), or a request head not complete in time in the native gateway (header_timeout; Node answers those 408)',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      const c = gatewayCounts();
+      this.reset();
+      this.inc({ reason: 'limit' }, c.refused + nodeListenerCounts.refused);
+      this.inc({ reason: 'header_timeout' }, c.headTimeouts);
     },
   });
 }

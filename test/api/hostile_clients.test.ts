@@ -253,3 +253,47 @@ test('the gateway closes connections past its bounds, overall and per client add
     for (const s of socks) s.destroy();
   }
 });
+
+for (const door of DOORS.slice(0, 2)) {
+  test(`${door.name}: 20,000 idle connections from one client hold at most its bound, and another client is still served`, { timeout: 240_000 }, async () => {
+    const d = await daemon(['--config', config()], door.env);
+    const socks: net.Socket[] = [];
+    let closed = 0;
+    try {
+      // In batches, each connected before the next: a bounded load, not a race with the backlog.
+      for (let batch = 0; batch < 40; batch++) {
+        await Promise.all(
+          Array.from(
+            { length: 500 },
+            () =>
+              new Promise<void>((resolve) => {
+                const s = net.connect({ port: d.port, host: '127.0.0.1' });
+                s.on('error', () => undefined);
+                s.once('connect', () => resolve());
+                s.once('close', () => {
+                  closed++;
+                  resolve();
+                });
+                socks.push(s);
+              }),
+          ),
+        );
+      }
+      // The default per-client bound is 1024: the rest are closed at once, not at the idle timeout.
+      await until('all but 1024 closed', () => (closed >= 20_000 - 1024 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(closed, 20_000 - 1024);
+      // Another address is not locked out.
+      const other = await new Promise<string>((resolve, reject) => {
+        const s = net.connect({ port: d.port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => s.write('GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let text = '';
+        s.on('data', (b) => (text += b.toString()));
+        s.on('close', () => resolve(text));
+        s.on('error', reject);
+      });
+      assert.match(other, /^HTTP\/1\.1 200/);
+    } finally {
+      for (const s of socks) s.destroy();
+    }
+  });
+}
