@@ -95,7 +95,7 @@ test('the outer signal (daemon stopping) aborts a probe that reads its signal, b
     return ok(target);
   });
   await runProbe('t', MODULE, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime, signal: outer.signal });
-  assert.deepEqual(reasons, ['daemon stopping', 'aborted before the read', 'daemon stopping']);
+  assert.deepEqual(reasons, ['probe cancelled', 'aborted before the read', 'probe cancelled']);
 });
 
 test('a prober that throws, even synchronously, yields an internal result', async () => {
