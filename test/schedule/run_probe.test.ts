@@ -72,7 +72,8 @@ test('a prober that ignores its deadline yields a timeout result after the grace
   assert.equal(r.success, false);
   assert.equal(r.reason, 'timeout');
   assert.match(r.message ?? '', /overran its 0.05s deadline/);
-  assert.ok(took >= 290 && took < 1000, `deadline + 250 ms grace, took ${took} ms`);
+  // The prober never settles: returning at all is the guard working (no upper bound a loaded machine could break).
+  assert.ok(took >= 290, `deadline + 250 ms grace, took ${took} ms`);
   assert.equal(ctxSeen?.signal.aborted, true);
 });
 
