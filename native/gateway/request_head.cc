@@ -108,9 +108,16 @@ bool QueryUnescape(const char* s, size_t n, std::string* out) {
 RequestHead ParseRequestHead(const char* buf, size_t len) {
   RequestHead h;
   const char* end = nullptr;
-  for (size_t i = 0; i + 3 < len; i++) {
-    if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
-      end = buf + i;
+  // The head ends at CRLFCRLF. A line ended by a bare LF never meets one: not ours, and Node
+  // answers it (400) now rather than the head timeout later.
+  for (size_t i = 0; i < len; i++) {
+    if (buf[i] != '\n') continue;
+    if (i == 0 || buf[i - 1] != '\r') {
+      h.status = RequestHeadStatus::kOther;
+      return h;
+    }
+    if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+      end = buf + i - 3;
       break;
     }
   }

@@ -297,3 +297,21 @@ for (const door of DOORS.slice(0, 2)) {
     }
   });
 }
+
+for (const door of DOORS.slice(0, 2)) {
+  test(`${door.name}: a request head with bare LF line ends is answered 400 or closed at once, and the daemon serves on`, { timeout: 120_000 }, async () => {
+    // A header timeout far longer than the bound below: a close within it is the parser's doing.
+    const d = await daemon(['--config', config(), '--web.header-timeout', '60'], door.env);
+    const t0 = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const s = net.connect({ port: d.port, host: '127.0.0.1' }, () => s.write('GET /probe?module=tcp_connect&target=127.0.0.1:9 HTTP/1.1\nHost: x\n\n'));
+      let text = '';
+      s.on('data', (b) => (text += b.toString('latin1')));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve(text));
+    });
+    assert.ok(Date.now() - t0 < 30_000, `took ${Date.now() - t0} ms`);
+    assert.ok(outcome === '' || /^HTTP\/1\.1 400/.test(outcome), JSON.stringify(outcome.slice(0, 80)));
+    assert.equal((await get(d.port, '/-/healthy')).status, 200);
+  });
+}
