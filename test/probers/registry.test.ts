@@ -87,7 +87,7 @@ test('a module has one section per registered prober, decoded to its descriptor\
   const names = PROBER_NAMES.join(', ');
   assert.equal(loadError('modules:\n  m:\n    prober: htp\n'), `t.yml:3:13: modules.m.prober: got "htp", expected one of: ${names}`);
   assert.equal(loadError('modules:\n  m:\n    prober: http\n    htp: {}\n'), `t.yml:4:5: modules.m.htp: unknown key (expected one of: prober, timeout, ${names})`);
-  const yaml = PROBER_NAMES.map((p) => `  m_${p}:\n    prober: ${p}\n${p === 'dns' ? '    dns:\n      query_name: example.org\n' : ''}`).join('');
+  const yaml = PROBER_NAMES.map((p) => `  m_${p}:\n    prober: ${p}\n${p === 'dns' ? '    dns:\n      query_name: name.sonde.test\n' : ''}`).join('');
   const cfg = loadConfigString(`modules:\n${yaml}`, 't.yml');
   for (const p of PROBER_NAMES) {
     const m = cfg.modules.get(`m_${p}`)!;
@@ -115,7 +115,7 @@ test('tasks check targets with the prober\'s checkTarget, and refuse probers tha
     assert.equal(loadError(yaml), `t.yml:7:15: tasks[0].targets[0]: got "a b", expected ${problem} for a ${name} module`);
   }
   for (const name of Object.keys(NOT_YET_AVAILABLE)) {
-    const section = name === 'dns' ? '    dns:\n      query_name: example.org\n' : '';
+    const section = name === 'dns' ? '    dns:\n      query_name: name.sonde.test\n' : '';
     const yaml = `modules:\n  m:\n    prober: ${name}\n${section}tasks:\n  - name: t\n    module: m\n    targets: ["x"]\n    interval: 10s\n`;
     assert.match(loadError(yaml), new RegExp(`tasks\\[0\\]\\.module: prober ${name} is not available yet in this version of sonde`));
   }
@@ -144,7 +144,7 @@ const SAMPLES: Record<RunnableProber, ProbeResult> = {
     ...base,
     prober: 'dns',
     phases: { resolve: 0.001, connect: 0.0001, request: 0.0002 },
-    dns: { transport: 'udp', queryName: 'example.org', queryType: 'A', querySucceeded: true, answerRRs: 1, authorityRRs: 0, additionalRRs: 1, rcode: 0, rrsig: false, ednsBroken: false, tcpRetry: false },
+    dns: { transport: 'udp', queryName: 'name.sonde.test', queryType: 'A', querySucceeded: true, answerRRs: 1, authorityRRs: 0, additionalRRs: 1, rcode: 0, rrsig: false, ednsBroken: false, tcpRetry: false },
   },
   trace: {
     ...base,

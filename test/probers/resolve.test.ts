@@ -43,7 +43,7 @@ test('parseHosts reads addresses of both families, aliases, comments, and skips 
 
 test('localhost and names under it are loopback names (RFC 6761 §6.3), other names are not', () => {
   for (const n of ['localhost', 'LOCALHOST', 'localhost.', 'app.localhost', 'a.b.localhost.']) assert.equal(isLocalhostName(n), true, n);
-  for (const n of ['localhost.example', 'mylocalhost', 'notlocalhost', 'example.org']) assert.equal(isLocalhostName(n), false, n);
+  for (const n of ['localhost.example', 'mylocalhost', 'notlocalhost', 'other.test']) assert.equal(isLocalhostName(n), false, n);
 });
 
 function withHostsFile(text: string, fn: (path: string, dir: string) => void): void {

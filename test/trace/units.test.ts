@@ -56,9 +56,9 @@ test('invalid trace sections are rejected with a message naming the key', () => 
 });
 
 test('sonde trace arguments: defaults, every flag, and usage errors', () => {
-  const a = parseTraceArgs(['example.org']);
+  const a = parseTraceArgs(['target.test']);
   assert.deepEqual(a, {
-    target: 'example.org',
+    target: 'target.test',
     family: 4,
     json: false,
     report: false,
