@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { get, startDaemon, type RunningDaemon } from '../test/lab/daemon';
-import { silentServer } from '../test/lab/silent_server';
+import { get, startDaemon } from '../test/lab/daemon';
+import { fireAndForget, silentServer } from '../test/lab/silent_server';
 import { loopbackAddresses, startNginx } from './lib/procs';
 
 export interface SoakOptions {
@@ -103,23 +103,6 @@ function sums(text: string): Map<string, number> {
   return m;
 }
 
-/** One hostile second: fire-and-forget requests, each closed once written. */
-function floodSecond(d: RunningDaemon, hangPort: number, rate: number): Promise<number> {
-  const q = `module=http_hang&target=http://127.0.0.1:${hangPort}/`;
-  return Promise.all(
-    Array.from(
-      { length: rate },
-      () =>
-        new Promise<void>((resolve) => {
-          const s = net.connect({ port: d.port, host: '127.0.0.1' });
-          s.on('error', () => undefined);
-          s.on('close', () => resolve());
-          s.write(`GET /probe?${q} HTTP/1.1\r\nHost: sonde\r\nX-Prometheus-Scrape-Timeout-Seconds: 300\r\n\r\n`, () => s.destroy());
-        }),
-    ),
-  ).then(() => rate);
-}
-
 export async function soak(opts: SoakOptions): Promise<string[]> {
   if (process.getuid?.() !== 0) return ['soak: skipped: needs root (icmp probes)'];
   const nginx = await startNginx(Math.max(TCP, ICMP));
@@ -146,8 +129,8 @@ export async function soak(opts: SoakOptions): Promise<string[]> {
       if (elapsed >= opts.seconds) break;
       if (elapsed >= floodFrom && elapsed < floodTo) {
         // Paced: at most floodRate requests a second, however fast they are refused or cancelled.
-        const [n] = await Promise.all([floodSecond(d, hang.port, opts.floodRate), new Promise((r) => setTimeout(r, 1000))]);
-        flooded += n;
+        await Promise.all([fireAndForget(d.port, `module=http_hang&target=http://127.0.0.1:${hang.port}/`, opts.floodRate), new Promise((r) => setTimeout(r, 1000))]);
+        flooded += opts.floodRate;
         // Held requests past the /probe bound (2048 by default): they must get 503, never stall tasks.
         if (held.length < 2500) {
           for (let i = 0; i < 250; i++) {

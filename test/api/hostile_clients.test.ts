@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { get, metric, startDaemon, type RunningDaemon } from '../lab/daemon';
-import { silentServer } from '../lab/silent_server';
+import { fireAndForget, silentServer } from '../lab/silent_server';
 import { until } from '../lab/wait';
 
 /** A server that accepts and closes: a healthy tcp_connect target. */
@@ -144,20 +144,7 @@ for (const door of DOORS.slice(0, 2)) {
       // 8,400 in the issue; 3,000 here, 100 at a time: each sent with a 300 s scrape timeout to a
       // server that never answers, its client gone as soon as the request is written.
       const q = `module=http_hang&target=http://127.0.0.1:${hang.port}/`;
-      for (let batch = 0; batch < 30; batch++) {
-        await Promise.all(
-          Array.from(
-            { length: 100 },
-            () =>
-              new Promise<void>((resolve) => {
-                const s = net.connect({ port: d.port, host: '127.0.0.1' });
-                s.on('error', () => undefined);
-                s.on('close', () => resolve());
-                s.write(`GET /probe?${q} HTTP/1.1\r\nHost: sonde\r\nX-Prometheus-Scrape-Timeout-Seconds: 300\r\n\r\n`, () => s.destroy());
-              }),
-          ),
-        );
-      }
+      for (let batch = 0; batch < 30; batch++) await fireAndForget(d.port, q, 100);
       // Nothing is left holding a slot: the silent server's connections close, descriptors return.
       await until('the flood\'s probes all ended', async () => (hang.open() === 0 && metric(await metricsText(d), 'sonde_probes_in_flight') === 0 ? true : undefined), 60_000);
       await until('descriptors back near their baseline', () => (fds() <= baseline + 16 ? true : undefined), 60_000);

@@ -33,3 +33,23 @@ export async function silentServer(): Promise<SilentServer> {
     },
   };
 }
+
+/**
+ * `n` /probe requests to the daemon on `port`, each with a 300 s scrape timeout and its client
+ * gone as soon as the request is written; resolves when every connection has closed.
+ */
+export function fireAndForget(port: number, query: string, n: number): Promise<void> {
+  const request = `GET /probe?${query} HTTP/1.1\r\nHost: sonde\r\nX-Prometheus-Scrape-Timeout-Seconds: 300\r\n\r\n`;
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = net.connect({ port, host: '127.0.0.1' });
+          s.on('error', () => undefined);
+          s.on('close', () => resolve());
+          s.write(request, () => s.destroy());
+        }),
+    ),
+  ).then(() => undefined);
+}
