@@ -1,11 +1,12 @@
 // Scenario: dns probes per second against a local unbound (local zones only, never an upstream), over
 // UDP and DoT, at the same concurrency for everyone: blackbox_exporter's dns module via /probe (the
 // peer), sonde's /probe, and sonde's continuous mode; dnsperf on the same unbound is the ceiling.
+import { continuousConfig, continuousRate } from './lib/continuous';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { get, metric, startDaemon } from '../test/lab/daemon';
+import { startDaemon } from '../test/lab/daemon';
 import { missingServers, startUnbound, type Unbound } from '../test/lab/dns_servers';
 import { makePKI } from '../test/lab/pki';
 import { startBlackbox } from './lib/procs';
@@ -44,27 +45,6 @@ function resumeModule(caFile: string): string {
     timeout: 5s
     dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} } }
 `;
-}
-
-async function continuousRate(mods: string, module: string, interval: number, target: (i: number) => string, concurrency: number, seconds: number): Promise<number> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
-  const targets = Array.from({ length: TARGETS }, (_, i) => JSON.stringify(target(i))).join(', ');
-  const cfg = `${mods}tasks:\n  - name: bench\n    module: ${module}\n    interval: ${interval * 1000}ms\n    timeout: ${interval * 1000}ms\n    max_target_series: 10\n    targets: [${targets}]\n`;
-  writeFileSync(path.join(dir, 'sonde.yml'), cfg);
-  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'info']);
-  try {
-    const count = async () => metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="bench",result="success"}') ?? 0;
-    await new Promise((r) => setTimeout(r, 1500)); // warm-up: JIT, first interval
-    const c0 = await count();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const c1 = await count();
-    return (c1 - c0) / ((performance.now() - t0) / 1000);
-  } finally {
-    d.child.kill('SIGTERM');
-    await Promise.race([d.exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (d.child.exitCode === null) d.child.kill('SIGKILL');
-  }
 }
 
 /** dnsperf's queries per second against `port` (mode udp or dot), or undefined when it is not installed. */
@@ -115,7 +95,7 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
         const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
         viaProbe.push(s.okPerSecond);
         bad += s.bad;
-        continuous.push(await continuousRate(mods, c.module, c.interval, c.continuous, opts.concurrency, opts.seconds));
+        continuous.push(await continuousRate(continuousConfig(mods, c.module, c.interval, c.continuous, TARGETS), opts.concurrency, opts.seconds));
       }
       const peerFig = { name: `blackbox_exporter ${c.peerModule ?? c.module} /probe`, runs: peer };
       const figs: Figure[] = [

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { get, metric, startDaemon } from '../test/lab/daemon';
+import { continuousConfig, continuousRate } from './lib/continuous';
 import { loopbackAddresses, startBlackbox, startNginx } from './lib/procs';
 import { report, type Figure } from './lib/stats';
 import { haveWrk, wrkFreshConnections, wrkProbe } from './lib/wrk';
@@ -33,29 +34,6 @@ export interface ProbeRateOptions {
 const INTERVAL = 0.1;
 const HTTP_TARGETS = 5000;
 const TCP_TARGETS = 5000;
-
-function continuousConfig(module: string, target: (i: number) => string, n: number): string {
-  const targets = Array.from({ length: n }, (_, i) => JSON.stringify(target(i))).join(', ');
-  return `${MODULES}tasks:\n  - name: bench\n    module: ${module}\n    interval: ${INTERVAL * 1000}ms\n    timeout: ${INTERVAL * 1000}ms\n    max_target_series: 10\n    targets: [${targets}]\n`;
-}
-
-async function continuousRate(cfg: string, concurrency: number, seconds: number): Promise<number> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-'));
-  writeFileSync(path.join(dir, 'sonde.yml'), cfg);
-  const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--probes.max-in-flight', String(concurrency), '--log.level', 'info']);
-  try {
-    const count = async () => metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="bench",result="success"}') ?? 0;
-    await new Promise((r) => setTimeout(r, 1500)); // warm-up: JIT, first interval
-    const c0 = await count();
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const c1 = await count();
-    return (c1 - c0) / ((performance.now() - t0) / 1000);
-  } finally {
-    d.child.kill('SIGTERM');
-    await d.exited;
-  }
-}
 
 async function gatewayPaths(port: number): Promise<string> {
   const text = (await get(port, '/metrics')).text;
@@ -95,7 +73,7 @@ export async function probeRate(opts: ProbeRateOptions): Promise<string[]> {
         const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
         viaProbe.push(s.okPerSecond);
         bad += s.bad;
-        continuous.push(await continuousRate(continuousConfig(c.module, c.continuousTarget, c.targets), opts.concurrency, opts.seconds));
+        continuous.push(await continuousRate(continuousConfig(MODULES, c.module, INTERVAL, c.continuousTarget, c.targets), opts.concurrency, opts.seconds));
       }
       const paths = await gatewayPaths(sonde.port);
       const peerFig = { name: 'blackbox_exporter /probe', runs: peer };
