@@ -19,10 +19,8 @@ class Series implements ProbeGauge {
   readonly entries: Entry[] = [];
   constructor(
     readonly name: string,
-    /** the HELP and TYPE lines */
-    readonly header: string,
-    /** what precedes the value on a line without labels: newline, name, space */
-    readonly bare: string,
+    /** the series' fixed text (HELP and TYPE lines, line openings) */
+    readonly text: Header,
     readonly labelNames: readonly string[],
   ) {}
 
@@ -95,11 +93,22 @@ export function formatValue(v: number): string {
   return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
 }
 
-// "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
+// A series' fixed text, by name: made once per name and help text (a name seen with another help
+// text is made anew). An answer is a few hundred short pieces; each joined piece is a node V8 walks
+// again to flatten the answer when it is written out, which cost as much as building it, so the
+// constant runs around a value are kept joined: a line without labels is two pieces, not five.
 interface Header {
   help: string;
-  text: string;
+  /** "# HELP name help\n# TYPE name gauge" */
+  head: string;
+  /** the head after another series: a blank line first */
+  later: string;
+  /** the head and the opening of a line without labels ("\nname "), first or after another series */
+  headBare: string;
+  laterBare: string;
+  /** the opening of a further line without labels, and of a line with labels ("\nname{") */
   bare: string;
+  open: string;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -107,7 +116,9 @@ const MAX_HEADERS = 4096; // names come from code and configured label names, bu
 function header(name: string, help: string): Header {
   const h = HEADERS.get(name);
   if (h !== undefined && h.help === help) return h;
-  const made = { help, text: `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`, bare: `\n${name} ` };
+  const head = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`;
+  const bare = `\n${name} `;
+  const made = { help, head, later: `\n\n${head}`, headBare: head + bare, laterBare: `\n\n${head}${bare}`, bare, open: `\n${name}{` };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
   HEADERS.set(name, made);
   return made;
@@ -120,8 +131,7 @@ export class ProbeRegistry {
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
     for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
-    const h = header(name, help);
-    const s = new Series(name, h.text, h.bare, labelNames);
+    const s = new Series(name, header(name, help), labelNames);
     this.series.push(s);
     return s;
   }
@@ -129,18 +139,26 @@ export class ProbeRegistry {
   metricsSync(): string {
     let out = '';
     for (const s of this.series) {
-      if (out !== '') out += '\n\n';
-      out += s.header;
+      const t = s.text;
+      const first = out === '';
       if (s.entries.length === 0) {
-        if (s.labelNames.length === 0) out += `${s.bare}0`;
+        // prom-client writes an unlabelled gauge never set as 0, a labelled one as its head alone.
+        out += s.labelNames.length === 0 ? `${first ? t.headBare : t.laterBare}0` : first ? t.head : t.later;
         continue;
       }
+      let headed = false;
       for (const { labels, value } of s.entries) {
         let l = '';
         if (labels) {
           for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
         }
-        out += l === '' ? s.bare + formatValue(value) : `\n${s.name}{${l}} ${formatValue(value)}`;
+        if (l === '') {
+          out += (headed ? t.bare : first ? t.headBare : t.laterBare) + formatValue(value);
+        } else {
+          if (!headed) out += first ? t.head : t.later;
+          out += `${t.open}${l}} ${formatValue(value)}`;
+        }
+        headed = true;
       }
     }
     return out === '' ? '' : `${out}\n`;
