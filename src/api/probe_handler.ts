@@ -43,7 +43,8 @@ export interface ProbeParams {
 export interface ProbeAnswer {
   status: number;
   contentType: string;
-  body: string;
+  /** the series as UTF-8 bytes, or a short text (errors, debug) */
+  body: string | Uint8Array;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -99,5 +100,5 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
     return { status: 200, contentType: TEXT, body };
   }
-  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
+  return { status: 200, contentType: reg.contentType, body: reg.metricsBytes() };
 }

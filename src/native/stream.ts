@@ -120,7 +120,7 @@ interface NativeStreamEngine {
   listen(family: number, addr: Uint8Array, port: number, maxConnections: number, maxPerClient: number, headerTimeoutMs: number): number;
   cancel(ids: Uint32Array): void;
   shareListener(other: NativeStreamEngine): void;
-  answer(meta: Float64Array, contentTypes: string[], bodies: string): void;
+  answer(meta: Float64Array, contentTypes: string[], bodies: Uint8Array): void;
   flush(): void;
   close(): void;
   readonly capacity: number;
@@ -197,7 +197,7 @@ class StreamClient {
   }
 
   /** Queues the answer to an ask; the answers of a turn reach the engine together. */
-  answer(a: GatewayAsk, status: number, contentType: string, body: string): void {
+  answer(a: GatewayAsk, status: number, contentType: string, body: string | Uint8Array): void {
     this.answers.add(a, status, contentType, body);
     this.flushSoon();
   }

@@ -3,6 +3,7 @@
 // the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
 // help text, label sets are kept in a short array (a series has a handful at most), and escaping
 // is skipped for text that needs none.
+import { ByteSink, encode } from '../../util/byte_sink';
 
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
@@ -93,22 +94,20 @@ export function formatValue(v: number): string {
   return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
 }
 
-// A series' fixed text, by name: made once per name and help text (a name seen with another help
-// text is made anew). An answer is a few hundred short pieces; each joined piece is a node V8 walks
-// again to flatten the answer when it is written out, which cost as much as building it, so the
-// constant runs around a value are kept joined: a line without labels is two pieces, not five.
+// A series' fixed text, by name, encoded once per name and help text (a name seen with another
+// help text is made anew): an answer is mostly this text, around a few dozen values.
 interface Header {
   help: string;
   /** "# HELP name help\n# TYPE name gauge" */
-  head: string;
+  head: Uint8Array;
   /** the head after another series: a blank line first */
-  later: string;
+  later: Uint8Array;
   /** the head and the opening of a line without labels ("\nname "), first or after another series */
-  headBare: string;
-  laterBare: string;
+  headBare: Uint8Array;
+  laterBare: Uint8Array;
   /** the opening of a further line without labels, and of a line with labels ("\nname{") */
-  bare: string;
-  open: string;
+  bare: Uint8Array;
+  open: Uint8Array;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -118,11 +117,29 @@ function header(name: string, help: string): Header {
   if (h !== undefined && h.help === help) return h;
   const head = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`;
   const bare = `\n${name} `;
-  const made = { help, head, later: `\n\n${head}`, headBare: head + bare, laterBare: `\n\n${head}${bare}`, bare, open: `\n${name}{` };
+  const made = {
+    help,
+    head: encode(head),
+    later: encode(`\n\n${head}`),
+    headBare: encode(head + bare),
+    laterBare: encode(`\n\n${head}${bare}`),
+    bare: encode(bare),
+    open: encode(`\n${name}{`),
+  };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
   HEADERS.set(name, made);
   return made;
 }
+
+const ZERO = encode('0');
+const COMMA = encode(',');
+const EQ_QUOTE = encode('="');
+const QUOTE = encode('"');
+const CLOSE = encode('} ');
+const NEWLINE = encode('\n');
+
+// One sink for every answer: the JS thread renders one answer at a time.
+const SINK = new ByteSink();
 
 export class ProbeRegistry {
   readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -136,32 +153,56 @@ export class ProbeRegistry {
     return s;
   }
 
-  metricsSync(): string {
-    let out = '';
+  /** Writes the exposition into `out`. */
+  writeTo(out: ByteSink): void {
+    const start = out.length;
     for (const s of this.series) {
       const t = s.text;
-      const first = out === '';
+      const first = out.length === start;
       if (s.entries.length === 0) {
         // prom-client writes an unlabelled gauge never set as 0, a labelled one as its head alone.
-        out += s.labelNames.length === 0 ? `${first ? t.headBare : t.laterBare}0` : first ? t.head : t.later;
+        if (s.labelNames.length === 0) {
+          out.bytes(first ? t.headBare : t.laterBare);
+          out.bytes(ZERO);
+        } else out.bytes(first ? t.head : t.later);
         continue;
       }
       let headed = false;
       for (const { labels, value } of s.entries) {
-        let l = '';
+        let labelled = false;
         if (labels) {
-          for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
+          for (const k in labels) {
+            if (!labelled) {
+              if (!headed) out.bytes(first ? t.head : t.later);
+              out.bytes(t.open);
+              labelled = true;
+            } else out.bytes(COMMA);
+            out.text(k);
+            out.bytes(EQ_QUOTE);
+            out.text(escapeLabel(labels[k]));
+            out.bytes(QUOTE);
+          }
         }
-        if (l === '') {
-          out += (headed ? t.bare : first ? t.headBare : t.laterBare) + formatValue(value);
-        } else {
-          if (!headed) out += first ? t.head : t.later;
-          out += `${t.open}${l}} ${formatValue(value)}`;
-        }
+        if (labelled) out.bytes(CLOSE);
+        else out.bytes(headed ? t.bare : first ? t.headBare : t.laterBare);
+        out.text(formatValue(value));
         headed = true;
       }
     }
-    return out === '' ? '' : `${out}\n`;
+    if (out.length !== start) out.bytes(NEWLINE);
+  }
+
+  /** The exposition as UTF-8 bytes (what /probe sends). */
+  metricsBytes(): Buffer {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.copy();
+  }
+
+  metricsSync(): string {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.toString();
   }
 
   /** prom-client's Registry.metrics() shape, so callers and tests need not care which they hold. */
