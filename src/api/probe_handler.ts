@@ -9,6 +9,7 @@ import { resultToJSON } from '../outputs/json';
 import { ProbeFailure } from '../probers/errors';
 import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
+import type { ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
 import type { ProbeAdmission, RequestCancel } from './admission';
@@ -24,6 +25,8 @@ export interface ProbeDeps {
   signal: AbortSignal;
   /** bounds on /probe probes at once, and the timeout limits */
   admission: ProbeAdmission;
+  /** sees every /probe result (the daemon's rolling DNS server health) */
+  observe?: (module: Module, result: ProbeResult) => void;
 }
 
 /** Who asks: the client's address, and what aborts the request when the client leaves. */
@@ -94,6 +97,7 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     deps.logger.debug({ target, module: module.name, client: asker.client }, 'probe cancelled: the client left');
     return { status: 499, contentType: TEXT, body: 'client closed request\n' };
   }
+  deps.observe?.(module, result);
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
   if (p.debug) {
