@@ -289,6 +289,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("gatewayRefused", c.gateway_refused);
     num("gatewayHeadTimeouts", c.gateway_head_timeouts);
     num("cancelled", c.cancelled);
+    num("rebound", c.rebound);
     return o;
   }
 

@@ -337,8 +337,16 @@ export class StreamPool {
   probe(req: StreamRequest, owner?: CancelOwner): Promise<StreamResult> {
     try {
       const extra = this.extra;
-      const c = extra.length === 0 || this.turn === 0 ? this.client() : extra[this.turn - 1];
-      this.turn = this.turn >= extra.length ? 0 : this.turn + 1;
+      let c: StreamClient;
+      if (extra.length === 0) c = this.client();
+      else if (req.sourcePort !== undefined && req.sourcePort > 0) {
+        // By port: the engine that kept a socket bound to it (KeepBound) gets the next probe from it.
+        const k = req.sourcePort % (extra.length + 1);
+        c = k === 0 ? this.client() : extra[k - 1];
+      } else {
+        c = this.turn === 0 ? this.client() : extra[this.turn - 1];
+        this.turn = this.turn >= extra.length ? 0 : this.turn + 1;
+      }
       return c.probe(req, owner);
     } catch (e) {
       return Promise.reject(e as Error); // bad arguments: TypeError / RangeError
