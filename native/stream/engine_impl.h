@@ -152,6 +152,7 @@ struct StreamEngine::Impl {
   size_t n_bound = 0;
   std::atomic<uint64_t> n_rebound{0};
   void KeepBound(Slot& s);
+  void ServerClosed(Slot& s);
 
   std::atomic<uint64_t> n_submitted{0}, n_completed{0}, n_timeouts{0}, n_refused{0}, n_errors{0}, n_draining{0};
 

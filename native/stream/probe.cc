@@ -76,7 +76,9 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.family = spec.family;
   bool reset_close = !(spec.flags & (kStreamHttp | kStreamGraceful));
   s.poolable = reset_close && !spec.has_src && spec.src_port == 0;
-  s.keeps_port = reset_close && !spec.has_src && spec.src_port != 0;
+  // HTTP too: once the server has closed (the normal end, "Connection: close"), the disconnect's
+  // RST only ends the server's FIN_WAIT2 early, so neither side keeps TIME_WAIT for the port.
+  s.keeps_port = !(spec.flags & kStreamGraceful) && !spec.has_src && spec.src_port != 0;
   std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
   std::vector<int>& bound = spec.family == 6 ? bound6 : bound4;
   bool pooled = s.poolable && !pool.empty();
@@ -200,11 +202,11 @@ void StreamEngine::Impl::ReadResponse(Slot& s, uint32_t idx) {
       return Fail(s, errno, MonoNs());
     }
     if (n == 0) {
-      if (s.draining) return Close(s, false);  // the server closed first: its side keeps TIME_WAIT
+      if (s.draining) return ServerClosed(s);
       int64_t now = MonoNs();
       if (s.parser.Finish() == HttpParseStatus::kDone) {
         Succeed(s, now);
-        return Close(s, false);
+        return ServerClosed(s);
       }
       return Fail(s, EPROTO, now);
     }
@@ -283,6 +285,13 @@ void StreamEngine::Impl::Recycle(Slot& s) {
     s.fd = -1;
   }
   Close(s, true);
+}
+
+// The server closed first, after a complete response. Without a port of its own the socket closes
+// with FIN and the server's side keeps TIME_WAIT; with one, it is kept bound (KeepBound's RST).
+void StreamEngine::Impl::ServerClosed(Slot& s) {
+  if (s.keeps_port) return KeepBound(s);
+  Close(s, false);
 }
 
 void StreamEngine::Impl::KeepBound(Slot& s) {

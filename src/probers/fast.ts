@@ -53,9 +53,10 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
  */
 async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined, owner: CancelOwner | undefined): Promise<StreamResult> {
   if (!flows?.addPortFlow) return stream.probe(req, owner);
-  // A connect-only probe closes with a reset, and the engine keeps its socket bound to the port
-  // for the next one: warm ports first.
-  const warm = req.request === undefined && !req.graceful;
+  // A probe that does not close gracefully ends with a reset (connect-only), or once the server has
+  // closed (HTTP), and the engine keeps its socket bound to the port for the next one
+  // (native/stream KeepBound): warm ports first.
+  const warm = !req.graceful;
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = warm ? sourcePorts.takeWarm(req.port) : sourcePorts.take(req.port);

@@ -51,7 +51,7 @@ export class SourcePorts {
   }
 
   /**
-   * Ports of connect-only probes that closed with a reset, newest last: the stream engine keeps
+   * Ports of stream probes that ended with a reset (not graceful), newest last: the engine keeps
    * such a port's socket bound for the next probe from it (native/stream KeepBound), so these are
    * handed out again first. A reset leaves no TIME_WAIT on either side, so the rest of the queue
    * is not needed for them. Bounded: the oldest go back to the queue.
@@ -59,7 +59,7 @@ export class SourcePorts {
   private warm: number[] = [];
   private static readonly MAX_WARM = 4096;
 
-  /** A port for a connect-only probe that will close with a reset: a warm one when there is one. */
+  /** A port for a stream probe that will end with a reset: a warm one when there is one. */
   takeWarm(avoid?: number): number | undefined {
     const w = this.warm;
     for (let i = w.length - 1; i >= 0 && i >= w.length - 2; i--) {
@@ -71,7 +71,7 @@ export class SourcePorts {
     return this.take(avoid);
   }
 
-  /** Gives back the port of a connect-only probe that closed with a reset. */
+  /** Gives back the port of a stream probe that ended with a reset. */
   giveWarm(port: number): void {
     if (this.inUse[port] !== 1) return;
     if (this.warm.length >= SourcePorts.MAX_WARM) {
