@@ -1,7 +1,8 @@
-// A refused scan sends nothing: in a lab namespace whose route to the targets goes over a veth,
-// every refusal (a target outside scan.allow, no --rate, bad port syntax, an exclude file that
-// leaves nothing) exits 2 and the interface counters (which see packet-socket sends too, unlike
-// nftables' output hook) do not move. A datagram sent by the test itself first shows they would.
+// A refused scan sends nothing: in a lab namespace whose routes to the targets (IPv4 and IPv6) go
+// over a veth, every refusal (a target outside scan.allow, no --rate, bad port syntax, an exclude
+// file that leaves nothing) exits 2, and an nftables counter of TCP packets on the far side of the
+// veth (which sees whatever reached the wire, packet-socket sends included) stays at 0. A TCP
+// connect of the test's own first shows the counter would count a SYN.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,26 +20,29 @@ function run(lab: Lab, ns: string, argv: string[]): Promise<{ code: number | nul
   });
 }
 
-function txPackets(lab: Lab, ns: string, ifname: string): number {
-  return Number(lab.exec(ns, ['cat', `/sys/class/net/${ifname}/statistics/tx_packets`]).trim());
+function tcpArrived(lab: Lab): number {
+  const out = lab.exec('b', ['nft', 'list', 'chain', 'inet', 'sdscr', 'in']);
+  return [...out.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-privilegedTest('refused scans exit 2 and send no packet (interface counters before and after)', async () => {
+function loTx(lab: Lab): number {
+  return Number(lab.exec('a', ['cat', '/sys/class/net/lo/statistics/tx_packets']).trim());
+}
+
+privilegedTest('refused scans exit 2 and send no packet (a counter on the far side of the link)', async () => {
   const lab = new Lab('sdscr');
   try {
     lab.addNs('a');
     lab.addNs('b');
-    // No IPv6 on the link: no neighbour or router solicitations move the counter by themselves.
-    lab.link({ ns: 'a', ifname: 'sdscr-a0', addrs: ['198.18.60.1/24'] }, { ns: 'b', ifname: 'sdscr-b0', addrs: ['198.18.60.2/24'] });
-    for (const [ns, ifname] of [['a', 'sdscr-a0'], ['b', 'sdscr-b0']]) lab.sysctl(ns, `net.ipv6.conf.${ifname}.disable_ipv6`, '1');
-    lab.exec('a', ['ip', 'route', 'add', '198.18.0.0/15', 'via', '198.18.60.2']);
-    lab.exec('a', ['ip', 'neigh', 'replace', '198.18.60.2', 'lladdr', lab.exec('b', ['cat', '/sys/class/net/sdscr-b0/address']).trim(), 'dev', 'sdscr-a0', 'nud', 'permanent']);
+    lab.link({ ns: 'a', ifname: 'sdscr-a0', addrs: ['198.18.60.1/24', 'fd5e:ed00:60::1/64'] }, { ns: 'b', ifname: 'sdscr-b0', addrs: ['198.18.60.2/24', 'fd5e:ed00:60::2/64'] });
+    lab.route('a', '198.18.0.0/15', '198.18.60.2');
+    lab.route('a', 'fd5e:ed00::/32', 'fd5e:ed00:60::2');
+    lab.nft('b', 'table inet sdscr {\n chain in {\n type filter hook prerouting priority -300;\n meta l4proto tcp counter\n }\n}\n');
 
-    // The counter moves for a packet that does leave (a datagram of the test's own).
-    const before0 = txPackets(lab, 'a', 'sdscr-a0');
-    const sent = await run(lab, 'a', [process.execPath, '-e', "const s=require('dgram').createSocket('udp4');s.send('x',9,'198.18.61.9',()=>s.close())"]);
-    assert.equal(sent.code, 0, sent.stderr);
-    assert.equal(txPackets(lab, 'a', 'sdscr-a0') - before0, 1, 'the counter sees a packet sent over the veth');
+    // The counter moves for a SYN that does leave (a connect of the test's own, refused or not).
+    const syn = await run(lab, 'a', [process.execPath, '-e', "require('net').connect(22,'198.18.61.9').on('error',()=>{}).setTimeout(300,function(){this.destroy()})"]);
+    assert.equal(syn.code, 0, syn.stderr);
+    assert.ok(tcpArrived(lab) >= 1, 'the counter sees a SYN sent over the veth');
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-scan-lab-'));
     const cfg = path.join(dir, 'lab.yml');
@@ -51,16 +55,16 @@ privilegedTest('refused scans exit 2 and send no packet (interface counters befo
       ['no --rate', ['198.18.61.9', '-p', '22', '--config', cfg], /--rate is required/],
       ['bad port syntax', ['198.18.61.9', '-p', '22,0', '--rate', '1000', '--config', cfg], /port "0"/],
       ['an exclude file leaving nothing', ['198.18.61.9', '-p', '22', '--rate', '1000', '--config', cfg, '--exclude', ex], /every target is excluded/],
-      ['an IPv6 target outside allow', ['fd5e:ed00::9', '-p', '22', '--rate', '1000', '--config', cfg], /target "fd5e:ed00::9" is outside/],
+      ['an IPv6 target outside allow', ['fd5e:ed00:61::9', '-p', '22', '--rate', '1000', '--config', cfg], /target "fd5e:ed00:61::9" is outside/],
     ];
     for (const [what, argv, re] of cases) {
-      const tx = txPackets(lab, 'a', 'sdscr-a0');
-      const lo = txPackets(lab, 'a', 'lo');
+      const tcp = tcpArrived(lab);
+      const lo = loTx(lab);
       const r = await run(lab, 'a', [process.execPath, SONDE_BIN, 'scan', ...argv]);
       assert.equal(r.code, 2, `${what}: exit ${r.code} (${r.stderr})`);
       assert.match(r.stderr, re, what);
-      assert.equal(txPackets(lab, 'a', 'sdscr-a0') - tx, 0, `${what}: packets sent on the veth`);
-      assert.equal(txPackets(lab, 'a', 'lo') - lo, 0, `${what}: packets sent on loopback`);
+      assert.equal(tcpArrived(lab) - tcp, 0, `${what}: TCP packets that reached the far side`);
+      assert.equal(loTx(lab) - lo, 0, `${what}: packets sent on loopback`);
     }
   } finally {
     lab.close();
