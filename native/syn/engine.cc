@@ -181,7 +181,7 @@ void SynEngine::Impl::ReleasePorts(uint16_t lo, uint16_t hi) {
 // ---- runs on the loop thread
 
 void SynEngine::Impl::Begin(const std::shared_ptr<SynRun>& run, int64_t now) {
-  run->start_mono = run->last_refill = run->last_send_mono = now;
+  run->start_mono = run->last_refill = run->pass_start = now;
   run->deadline_mono = run->spec.max_runtime_ms ? now + static_cast<int64_t>(run->spec.max_runtime_ms) * 1000000 : INT64_MAX;
   if (run->deadline_mono != INT64_MAX) loop.Schedule(run->deadline_mono, run->id, 0);
   run->pos = run->spec.shard_index;
@@ -193,11 +193,12 @@ void SynEngine::Impl::Begin(const std::shared_ptr<SynRun>& run, int64_t now) {
 }
 
 void SynEngine::Impl::Finish(SynRun& run, bool truncated, int64_t now) {
+  if (run.phase == SynRun::kSend) run.send_ns += now - run.pass_start;
   run.phase = SynRun::kDone;
   auto s = std::make_shared<SynSummary>();
   s->counters = run.Snapshot();
   s->seconds = static_cast<double>(now - run.start_mono) / 1e9;
-  double send_s = static_cast<double>(run.last_send_mono - run.start_mono) / 1e9;
+  double send_s = static_cast<double>(run.send_ns) / 1e9;
   s->packets_per_second = send_s > 0 ? static_cast<double>(s->counters.sent) / send_s : 0;
   s->truncated = truncated;
   SynOutcome o;
@@ -224,7 +225,7 @@ void SynEngine::Impl::Step(SynRun& run, int64_t now) {
     run.phase = SynRun::kSend;
     run.pass++;
     run.pos = run.spec.shard_index;
-    run.last_refill = now;
+    run.last_refill = run.pass_start = now;
     run.tokens = 1;
   }
   if (run.phase == SynRun::kWait && (now >= run.phase_end || now >= run.deadline_mono)) {
@@ -265,7 +266,7 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
   int64_t wall = Now(CLOCK_REALTIME);
   for (int budget = 1 << 16; budget > 0 && run.tokens >= 1; budget--) {
     if (run.pos >= n) {
-      run.last_send_mono = now;
+      run.send_ns += now - run.pass_start;
       run.phase = run.pass < run.spec.retries ? SynRun::kGap : SynRun::kWait;
       run.phase_end = now + static_cast<int64_t>(run.spec.wait_ms) * 1000000;
       loop.Schedule(run.phase_end, run.id, 0);
@@ -306,7 +307,6 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
       run.ring_time[slot].store(wall, std::memory_order_relaxed);
     }
   }
-  run.last_send_mono = now;
 }
 
 int SynEngine::Impl::BeforeWait() {

@@ -60,7 +60,8 @@ struct SynRun {
   uint32_t pass = 0;
   uint64_t pos = 0, silent_pos = 0;
   double tokens = 1, burst = 1;
-  int64_t last_refill = 0, start_mono = 0, deadline_mono = 0, phase_end = 0, last_send_mono = 0;
+  int64_t last_refill = 0, start_mono = 0, deadline_mono = 0, phase_end = 0;
+  int64_t pass_start = 0, send_ns = 0;  // the send phases' time, summed over passes: the rate achieved is sent / that
 
   std::atomic<bool> stop_requested{false};
   bool closed = false;  // guarded by the engine's outbox mutex: no outcome of the run after its summary
