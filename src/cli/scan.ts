@@ -5,7 +5,6 @@ import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/load';
 import { Runtime } from '../runtime';
 import { AddressSyntaxError } from '../scan/addrset';
-import { synEngineOf } from '../scan/engine';
 import { PortSyntaxError } from '../scan/ports';
 import { SpecFileError } from '../scan/spec_file';
 import { ScanRefusal } from '../scan/targets';
@@ -59,7 +58,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     if (ctl.signal.aborted) return 130;
     let engine;
     try {
-      engine = synEngineOf(runtime);
+      engine = runtime.syn();
     } catch (err) {
       await writeAll(process.stderr, `sonde scan: cannot start the SYN engine: ${errorLine(err)}\n`);
       return 1;

@@ -8,7 +8,6 @@ import { defaultTCPSyn } from '../../config/defaults';
 import type { TCPSynModule } from '../../config/types';
 import type { ScanHit, ScanSpec, ScanSummary } from '../../native/syn_types';
 import type { PortStateFacts, ProbeResult, TCPSynFacts } from '../../result';
-import { synEngineOf } from '../../scan/engine';
 import { listPorts } from '../../scan/ports';
 import { resolverFor } from '../dns/resolver';
 import { classifyError, ProbeFailure } from '../errors';
@@ -72,7 +71,7 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
       throw new ProbeFailure('config', `${target} (${address}) is outside scan.allow (${cfg.scan_allow.join(', ') || 'none'}): no SYN sent`);
     }
     const source = checkSource(cfg, resolved.family);
-    const engine = synEngineOf(ctx.runtime);
+    const engine = ctx.runtime.syn();
     const scanStart = performance.now();
     const maxRuntimeMs = Math.floor(ctx.deadline - scanStart - END_MARGIN_MS);
     if (maxRuntimeMs < 1) throw new ProbeFailure('timeout', 'no time left before the deadline to send a SYN');
