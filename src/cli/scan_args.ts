@@ -38,8 +38,8 @@ a random order, at the rate given; open ports are printed as they are found.
                   --then probes running at once (default 32)
   --then-timeout S
                   timeout of each --then probe (default: the module's, else 5)
-  --config FILE   config whose scan: section (allow, exclude) and modules: apply (default: built in:
-                  loopback only)
+  --config FILE   config whose scan: section (allow, exclude) and modules: apply; the built-in
+                  modules stay for names it does not define (default: loopback only)
   -4, -6          resolve host names to IPv4 (default) or IPv6 addresses
   --progress      the progress line on stderr even when stderr is not a terminal
 exit status: 0 the scan ran, 1 it failed (no raw socket, engine error), 2 usage error or refusal

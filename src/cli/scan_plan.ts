@@ -35,11 +35,17 @@ modules:
         insecure_skip_verify: true
 `;
 
-/** The config a scan runs with: the file's, or the built-in modules with the default scan: section (loopback only). */
+/**
+ * The config a scan runs with: the file's (or none: the default scan: section, loopback only), its
+ * modules with the built-in ones it does not define, so `--then tcp_connect` works with a config
+ * that only says what may be scanned.
+ */
 export function scanConfig(file: string | undefined): Config {
-  if (file !== undefined) return loadConfigFile(file);
-  const config = builtinConfig('127.0.0.1:9925');
-  for (const [name, m] of loadConfigString(SCAN_MODULES, '<built-in>').modules) config.modules.set(name, m);
+  const builtin = builtinConfig('127.0.0.1:9925');
+  for (const [name, m] of loadConfigString(SCAN_MODULES, '<built-in>').modules) builtin.modules.set(name, m);
+  if (file === undefined) return builtin;
+  const config = loadConfigFile(file);
+  for (const [name, m] of builtin.modules) if (!config.modules.has(name)) config.modules.set(name, m);
   return config;
 }
 
