@@ -3,6 +3,7 @@
 // Exit codes: 0 the scan ran, 1 it failed at run time, 2 usage error or refusal, 130 interrupted.
 import { writeFileSync } from 'node:fs';
 import { ConfigError } from '../config/load';
+import { SynScanError } from '../native/syn';
 import { Runtime } from '../runtime';
 import { AddressSyntaxError } from '../scan/addrset';
 import { PortSyntaxError } from '../scan/ports';
@@ -14,8 +15,9 @@ import { SCAN_USAGE, parseScanArgs, type ScanArgs } from './scan_args';
 import { planScan, type ScanPlan } from './scan_plan';
 import { runScan } from './scan_run';
 
-/** Errors that mean "not started, nothing sent" (exit 2). */
+/** Errors that mean "not started, nothing sent" (exit 2); the engine's refusal of a spec (source ports in the kernel's range...) too. */
 function isRefusal(err: unknown): boolean {
+  if (err instanceof SynScanError) return err.code === 'ERR_SONDE_SYN_SPEC';
   return err instanceof UsageError || err instanceof PortSyntaxError || err instanceof AddressSyntaxError || err instanceof SpecFileError || err instanceof ScanRefusal || err instanceof ConfigError;
 }
 
@@ -67,6 +69,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
       const { interrupted } = await runScan(engine, plan, args, { stdout: process.stdout, stderr: process.stderr, runtime, command: `sonde scan ${argv.join(' ')}`, signal: ctl.signal });
       return interrupted ? 130 : 0;
     } catch (err) {
+      if (isRefusal(err)) return refuse(err, false);
       await writeAll(process.stderr, `sonde scan: ${errorLine(err)}\n`);
       return 1;
     }

@@ -61,7 +61,6 @@ export async function runScan(engine: SynEngine, plan: ScanPlan, args: ScanArgs,
   const sameTerminal = io.stdout.isTTY === true && io.stderr.isTTY === true;
   const out = new SerialWriter(io.stdout, sameTerminal ? () => progress?.clear() : undefined);
   const then = plan.then ? new ThenRunner(plan.then, io.runtime, { parallel: args.thenParallel, timeoutSeconds: args.thenTimeout ?? (plan.then.timeout > 0 ? plan.then.timeout : 5), flows: io.flows }) : undefined;
-  out.write(output.head());
   const emit = (rows: ScanRow[]): void => out.write(output.rows(rows));
   const handle = engine.scan(plan.spec, {
     onHits(hits: readonly ScanHit[]) {
@@ -74,6 +73,8 @@ export async function runScan(engine: SynEngine, plan: ScanPlan, args: ScanArgs,
       if (rest.length) emit(rest);
     },
   });
+  // After scan() returned: a spec the engine refuses leaves stdout empty. Hits come on later ticks.
+  out.write(output.head());
   let interrupted = false;
   const stop = (): void => {
     interrupted = true;

@@ -55,6 +55,7 @@ privilegedTest('refused scans exit 2 and send no packet (a counter on the far si
       ['no --rate', ['198.18.61.9', '-p', '22', '--config', cfg], /--rate is required/],
       ['bad port syntax', ['198.18.61.9', '-p', '22,0', '--rate', '1000', '--config', cfg], /port "0"/],
       ['an exclude file leaving nothing', ['198.18.61.9', '-p', '22', '--rate', '1000', '--config', cfg, '--exclude', ex], /every target is excluded/],
+      ['source ports inside the kernel\'s ephemeral range (the engine refuses the spec)', ['198.18.61.9', '-p', '22', '--rate', '1000', '--config', cfg, '--source-port', '40000-40100'], /overlap the kernel's ephemeral range/],
       ['an IPv6 target outside allow', ['fd5e:ed00:61::9', '-p', '22', '--rate', '1000', '--config', cfg], /target "fd5e:ed00:61::9" is outside/],
     ];
     for (const [what, argv, re] of cases) {
