@@ -43,8 +43,10 @@ export async function scanCommand(argv: string[]): Promise<number> {
   }
   const ctl = new AbortController();
   const stop = (): void => ctl.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // on, not once: the SYN engine's own signal hook (src/native/syn.ts) steps aside only while
+  // another listener is still there when it runs; a once-listener is gone by then.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const runtime = new Runtime();
   try {
     let plan: ScanPlan;
