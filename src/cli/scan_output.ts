@@ -57,6 +57,22 @@ function reasonText(h: ScanHit): string {
   return `${h.reason}${h.ttl !== undefined ? ` ttl ${h.ttl}` : ''}`;
 }
 
+/** nmap's rule: more than this many ports of one host in one closed or filtered state are one "Not shown" line. */
+export const COLLAPSE_OVER = 25;
+
+/** The rows a host's table lists, and nmap's "Not shown: 65532 closed tcp ports (reset)" for the rest. */
+function collapse(rows: readonly ScanRow[]): { rows: ScanRow[]; notShown?: string } {
+  const groups = new Map<string, number>();
+  for (const r of rows) if (r.hit.state !== 'open') groups.set(`${r.hit.state} ${r.hit.reason}`, (groups.get(`${r.hit.state} ${r.hit.reason}`) ?? 0) + 1);
+  const hidden = new Set([...groups].filter(([, n]) => n > COLLAPSE_OVER).map(([k]) => k));
+  if (hidden.size === 0) return { rows: [...rows] };
+  const parts = [...hidden].map((k) => {
+    const [state, reason] = k.split(' ');
+    return `${groups.get(k)} ${state} tcp ports (${reason})`;
+  });
+  return { rows: rows.filter((r) => !hidden.has(`${r.hit.state} ${r.hit.reason}`)), notShown: `Not shown: ${parts.join(', ')}` };
+}
+
 /** Rows of the end-of-run views (human table, -oG) one scan may keep: a bound on memory. */
 export const MAX_KEPT_ROWS = 1_000_000;
 
@@ -136,8 +152,10 @@ export class ScanOutput {
     if (this.opts.format === 'json') return `${this.first ? '' : '\n'}]\n`;
     if (this.opts.format !== 'human') return '';
     let out = '';
-    for (const [host, rows] of this.hosts()) {
+    for (const [host, all] of this.hosts()) {
       out += `\nsonde scan report for ${host}\n`;
+      const { rows, notShown } = collapse(all);
+      if (notShown) out += `${notShown}\n`;
       const portW = Math.max(4, ...rows.map((r) => `${r.hit.port}/tcp`.length));
       const stateW = Math.max(5, ...rows.map((r) => r.hit.state.length));
       const reasonW = Math.max(6, ...rows.map((r) => reasonText(r.hit).length));

@@ -78,6 +78,11 @@ test('the default view: "Discovered open port" lines, then PORT STATE REASON per
   assert.equal(r.stderr, '', 'no progress line on a stderr that is not a terminal');
 });
 
+test('the default view with --all-states: more than 25 ports in one closed or filtered state are one "Not shown" line, as nmap', async () => {
+  const r = await scan(['127.0.0.1', '-p', '1-100', '--rate', '10', '--all-states'], openOn([['127.0.0.1', 22]]));
+  assert.match(r.stdout, /sonde scan report for 127\.0\.0\.1\nNot shown: 99 closed tcp ports \(reset\)\nPORT +STATE +REASON\n22\/tcp +open +syn-ack ttl 64\n\n/);
+});
+
 test('-oG: nmap grepable lines per host, to a file or stdout', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-scan-'));
   const file = path.join(dir, 'out.gnmap');
