@@ -1,7 +1,8 @@
 // `sonde scan` and the tcp_syn prober end to end, on the real SYN engine, against a lab namespace
 // with listeners on ports picked at random (IPv4 and IPv6), SYNs silently dropped to some ports and
 // one port rejected with ICMP admin-prohibited (test/syn/synlab.ts): every port's state as the truth
-// says, each once; --then on each open port; the tcp_syn prober on /probe and in a task.
+// says, each once; --then on each open port; the tcp_syn prober on /probe and in a task; the
+// progress line and Ctrl-C on a terminal.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { after } from 'node:test';
 import { runSonde } from '../lab/cli';
 import { get, metric, startDaemon } from '../lab/daemon';
 import { privilegedTest } from '../lab/privileged';
+import { sondeInPty } from '../lab/pty';
 import { until } from '../lab/wait';
 import { buildSynLab, TARGET4, TARGET6, type SynLab } from '../syn/synlab';
 
@@ -149,5 +151,18 @@ tasks:
   } finally {
     d.child.kill('SIGTERM');
     await d.exited;
+  }
+});
+
+privilegedTest('on a terminal: the progress line on stderr while it runs; Ctrl-C ends the scan with its summary, exit 130', async () => {
+  const run = sondeInPty(['scan', '127.0.0.1', '-p', '1-60000', '--rate', '2000']);
+  try {
+    assert.ok(await run.waitFor(/sonde scan: \d+\/60000 sent \(\d+ pps\), found \d+ open, \d+ closed, \d+ filtered, ETA /), `no progress line: ${run.output()}`);
+    run.interrupt();
+    assert.equal(await run.exited, 130, run.output());
+    assert.match(run.output(), /cut short by --max-runtime or an interrupt/);
+    assert.match(run.output(), /received \d+, validated \d+, foreign \d+, duplicates \d+; open \d+, closed \d+, filtered \d+/);
+  } finally {
+    run.child.kill('SIGKILL');
   }
 });
