@@ -71,3 +71,15 @@ privilegedTest('refused scans exit 2 and send no packet (a counter on the far si
     lab.close();
   }
 });
+
+privilegedTest('a scan that cannot open its packet socket (no CAP_NET_RAW) fails at run time: exit 1, one line', async () => {
+  // Root without CAP_NET_RAW for this one run (setpriv from util-linux): still root, so the checkout stays readable.
+  const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    execFile('setpriv', ['--bounding-set=-net_raw', '--inh-caps=-net_raw', process.execPath, SONDE_BIN, 'scan', '127.0.0.1', '-p', '22', '--rate', '10'], { timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^sonde scan: cannot start the SYN engine: .*CAP_NET_RAW.*\n$/);
+  assert.equal(r.stdout, '');
+});
