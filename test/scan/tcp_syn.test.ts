@@ -3,6 +3,7 @@
 // SYN), the /probe series, and the port-state and transition series of a continuous task.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { formatResult } from '../../src/cli/format';
 import { ConfigError, loadConfigString } from '../../src/config/load';
 import { HealthStage } from '../../src/health/stage';
 import { silentLogger } from '../../src/log';
@@ -130,6 +131,10 @@ test('tcp_syn /probe series: each port with all three states, 1 for the current 
   assert.equal(metric(text, 'sonde_port_state{port="23",state="open"}'), 0);
   assert.equal(metric(text, 'sonde_port_rtt_seconds{port="22"}'), 0.0002);
   assert.equal(metric(text, 'sonde_port_rtt_seconds{port="23"}'), undefined, 'no RTT for a silent port');
+  // `sonde probe --module` shows the ports under the phases.
+  const human = formatResult(r, false);
+  assert.match(human, /SYN Scan/);
+  assert.match(human, /ports: 1 open, 0 closed, 1 filtered \(2 SYNs sent\)\n {2}22\/tcp +open +syn-ack ttl 64 200µs\n {2}23\/tcp +filtered +no-response\n/);
 });
 
 test('tcp_syn task series: sonde_port_state per target and port, and transitions counted by from and to', async () => {
