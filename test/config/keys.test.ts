@@ -80,7 +80,27 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('tcp'),
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
+  ...resolverSections('tcp_syn'),
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan') } },
+  scan: {
+    place: (x) => ({ scan: x }),
+    keys: { allow: read('scan/targets.ts planTargets, tcp_syn probe.ts'), exclude: read('cli/scan_plan.ts: taken out of every scan') },
+  },
+  'modules.m.tcp_syn': {
+    place: mod('tcp_syn', (x) => ({ tcp_syn: { ports: '22', ...x } })),
+    keys: {
+      ...ip,
+      dns_resolver: section('modules.m.tcp_syn.dns_resolver'),
+      source_ip_address: read('tcp_syn probe.ts: ScanSpec source4/source6'),
+      ports: read('tcp_syn probe.ts: ScanSpec ports'),
+      retries: read('tcp_syn probe.ts: ScanSpec retries'),
+      wait: read('tcp_syn probe.ts: ScanSpec waitMs'),
+      rate: read('tcp_syn probe.ts: ScanSpec rate'),
+      source_port_range: read('tcp_syn probe.ts: ScanSpec sourcePorts'),
+      fail_if_not_open: read('tcp_syn probe.ts verdict'),
+      scan_allow: { refused: { value: ['127.0.0.1'], message: "not supported by sonde: the allow list is the config's scan.allow, for every module alike" } },
+    },
+  },
   'modules.m': {
     place: mod('http', (x) => x),
     keys: {
@@ -92,6 +112,7 @@ const SECTIONS: Record<string, Section> = {
       dns: section('modules.m.dns'),
       grpc: section('modules.m.grpc'),
       trace: section('modules.m.trace'),
+      tcp_syn: section('modules.m.tcp_syn'),
     },
   },
   'modules.m.http': {
