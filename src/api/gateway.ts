@@ -114,7 +114,7 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
         (r) => {
           asking.delete(key);
           // A cancelled ask's connection is closed: the engine drops an answer to it anyway.
-          if (!cancel.aborted) gw.answer(a, r.status, r.contentType, r.body);
+          if (!cancel.aborted) gw.answer(a, r.status, r.contentType, r.series ?? r.body);
         },
         (err) => {
           asking.delete(key);

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config, Module } from '../config/types';
 import { renderProbe } from '../outputs/blackbox';
+import type { ProbeRegistry as Registry } from '../outputs/blackbox/registry';
 import { resultToJSON } from '../outputs/json';
 import { ProbeFailure } from '../probers/errors';
 import { withHostname } from '../probers/http/probe';
@@ -46,8 +47,13 @@ export interface ProbeParams {
 export interface ProbeAnswer {
   status: number;
   contentType: string;
-  /** the series as UTF-8 bytes, or a short text (errors, debug) */
-  body: string | Uint8Array;
+  /** a short text (errors, debug); '' when `series` is the answer */
+  body: string;
+  /**
+   * The probe's series, rendered by whoever sends them: straight into the gateway's batch of
+   * answers (src/native/stream_gateway.ts), or to bytes for Node's server.
+   */
+  series?: Registry;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -104,5 +110,5 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
     return { status: 200, contentType: TEXT, body };
   }
-  return { status: 200, contentType: reg.contentType, body: reg.metricsBytes() };
+  return { status: 200, contentType: reg.contentType, body: '', series: reg };
 }

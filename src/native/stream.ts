@@ -4,7 +4,7 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
-import { AnswerBatch, decodeAsks, decodeGone, type GatewayAsk, type GatewayHandlers, type GatewayLimits } from './stream_gateway';
+import { AnswerBatch, type AnswerSeries, decodeAsks, decodeGone, type GatewayAsk, type GatewayHandlers, type GatewayLimits } from './stream_gateway';
 
 export type { GatewayAsk, GatewayHandlers, GatewayLimits } from './stream_gateway';
 
@@ -197,7 +197,7 @@ class StreamClient {
   }
 
   /** Queues the answer to an ask; the answers of a turn reach the engine together. */
-  answer(a: GatewayAsk, status: number, contentType: string, body: string | Uint8Array): void {
+  answer(a: GatewayAsk, status: number, contentType: string, body: string | AnswerSeries): void {
     this.answers.add(a, status, contentType, body);
     this.flushSoon();
   }

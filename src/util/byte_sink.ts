@@ -35,8 +35,17 @@ export class ByteSink {
   }
 
   bytes(b: Uint8Array): void {
-    this.room(b.length).set(b, this.length);
-    this.length += b.length;
+    const n = b.length;
+    const buf = this.room(n);
+    // TypedArray.prototype.set costs a call into the runtime: short pieces are copied here.
+    if (n < 48) {
+      let o = this.length;
+      for (let i = 0; i < n; i++) buf[o++] = b[i];
+      this.length = o;
+      return;
+    }
+    buf.set(b, this.length);
+    this.length += n;
   }
 
   /**
@@ -56,6 +65,11 @@ export class ByteSink {
       buf[o++] = c;
     }
     this.length = o;
+  }
+
+  /** What was written, without a copy: valid until the next reset() or write. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.length);
   }
 
   /** A copy of what was written. */

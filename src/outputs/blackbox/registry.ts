@@ -108,6 +108,8 @@ interface Header {
   /** the opening of a further line without labels, and of a line with labels ("\nname{") */
   bare: Uint8Array;
   open: Uint8Array;
+  /** the registry that registered this name last */
+  owner?: ProbeRegistry;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -125,6 +127,7 @@ function header(name: string, help: string): Header {
     laterBare: encode(`\n\n${head}${bare}`),
     bare: encode(bare),
     open: encode(`\n${name}{`),
+    owner: undefined,
   };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
   HEADERS.set(name, made);
@@ -147,8 +150,12 @@ export class ProbeRegistry {
 
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
-    for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
-    const s = new Series(name, header(name, help), labelNames);
+    const h = header(name, help);
+    // A name registered twice in one registry is a bug of its writer, as in prom-client. The
+    // registry that took a name last marks its header, which costs less than a scan per name.
+    if (h.owner === this && this.series.some((s) => s.name === name)) throw new Error(`A metric with the name ${name} has already been registered.`);
+    h.owner = this;
+    const s = new Series(name, h, labelNames);
     this.series.push(s);
     return s;
   }
