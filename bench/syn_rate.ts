@@ -110,9 +110,11 @@ async function sondeScan(rate: number, addrs: number): Promise<SondeScan> {
   }
 }
 
-function runChild(rate: number, addrs: number): Promise<SondeScan> {
+/** sendPath 'raw': the engine's IP raw sockets instead of the packet socket (SONDE_SYN_SEND=raw), the alternative measured beside it. */
+function runChild(rate: number, addrs: number, sendPath: 'auto' | 'raw' = 'auto'): Promise<SondeScan> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--sonde-scan'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = sendPath === 'raw' ? { ...process.env, SONDE_SYN_SEND: 'raw' } : process.env;
+    const child = fork(__filename, ['--sonde-scan'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     let result: SondeScan | undefined;
     const guard = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 180_000);
     child.on('message', (m: { result?: SondeScan; error?: string }) => {
@@ -202,11 +204,13 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
     const warm = await runChild(100_000, 256);
     if (!exact(warm, 256)) throw new Error(`lab not answering as expected: ${JSON.stringify(warm)}`);
     const sonde: SondeScan[] = [];
+    const raw: SondeScan[] = [];
     const zmap: PeerRun[] = [];
     const masscan: PeerRun[] = [];
     const nmap: PeerRun[] = [];
     for (let run = 0; run < opts.runs; run++) {
       sonde.push(await runChild(opts.rate, ADDRS));
+      raw.push(await runChild(opts.rate, ADDRS, 'raw'));
       if (have('zmap')) zmap.push(zmapRun(lab));
       if (have('masscan')) masscan.push(masscanRun(lab));
       if (have('nmap')) nmap.push(nmapRun());
@@ -227,6 +231,8 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
       `lab: ${fmt(ADDRS)} addresses (AnyIP ${RANGE}) × ${PORTS} ports (${OPEN.join(', ')} listen) = ${fmt(n)} SYN over veth; sonde --rate ${fmt(opts.rate)}, retries 1 (sent only to silent pairs), wait 1 s`,
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'zmap', runs: zmap.map((z) => z.pps) } }),
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'masscan', runs: masscan.map((z) => z.pps) } }),
+      report({ name: 'sonde send path: packet socket (sendmmsg, PACKET_QDISC_BYPASS)', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'raw IP sockets (sendmmsg)', runs: pps(raw) } }),
+      `sonde raw-socket accuracy: ${raw.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}`,
       report({ name: 'sonde wall time', unit: 's', runs: sonde.map((s) => s.seconds), peer: { name: 'zmap', runs: zmap.map((z) => z.seconds) } }),
       `sonde accuracy: ${sonde.map((s) => `${exact(s, ADDRS) ? 'exact' : 'WRONG'} (open ${fmt(s.open)}, closed ${fmt(s.summary.closed)}, sent ${fmt(s.summary.sent)}, received ${fmt(s.summary.received)}, validated ${fmt(s.summary.validated)}, duplicates ${s.summary.duplicates}, foreign ${s.summary.foreign})`).join('; ')}`,
       `zmap accuracy: ${zmap.map((z) => `${z.exact ? 'exact' : 'WRONG'} (${z.detail})`).join('; ') || 'not installed'}`,

@@ -132,4 +132,13 @@ int OpenRawSender(int family) {
   return fd;
 }
 
+int OpenPacketSender() {
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+  SetSocketBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSndBuf);
+  return fd;
+}
+
 }  // namespace sonde

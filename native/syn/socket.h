@@ -25,4 +25,9 @@ uint64_t TakeReceiverDrops(int fd);
 // A raw sender of whole IPv4 (family 4) or IPv6 datagrams; -1 with errno set.
 int OpenRawSender(int family);
 
+// A packet socket that only sends (protocol 0: it receives nothing), whole IP datagrams handed to
+// the interface with the link-layer header the kernel writes from sockaddr_ll (SOCK_DGRAM),
+// PACKET_QDISC_BYPASS (no queueing discipline: the driver's queue is the only one); -1 when none.
+int OpenPacketSender();
+
 }  // namespace sonde
