@@ -156,14 +156,26 @@ function zmapRun(lab: Lab): PeerRun {
   const empty = path.join(dir, 'empty');
   writeFileSync(empty, '');
   const out = path.join(dir, 'out.csv');
-  const r = timed(['zmap', '-q', '-p', String(OPEN[0]), '-P', String(PORTS), '-i', HOST_IF, '-S', HOST_ADDR, '-G', targetMac(lab), '-r', '4000000', '-c', '1', '-C', empty, '-b', empty, '-O', 'csv', '-f', 'saddr', '-o', out, RANGE], 120_000);
+  const status = path.join(dir, 'status.csv');
+  const r = timed(['zmap', '-q', '-u', status, '-p', String(OPEN[0]), '-P', String(PORTS), '-i', HOST_IF, '-S', HOST_ADDR, '-G', targetMac(lab), '-r', '4000000', '-c', '1', '-C', empty, '-b', empty, '-O', 'csv', '-f', 'saddr', '-o', out, RANGE], 120_000);
   const lines = existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter((l) => /^\d/.test(l)) : [];
+  const avg = zmapSendRate(existsSync(status) ? readFileSync(status, 'utf8') : '');
   rmSync(dir, { recursive: true, force: true });
   const unique = new Set(lines).size;
-  // zmap's own figure: the send rate of its last status line ("... send: N done (X p/s avg)").
-  const m = /send: (\d+) done \(([\d.]+) ([KM]?)p\/s avg\)/.exec(r.stderr);
-  const pps = m ? Number(m[2]) * (m[3] === 'M' ? 1e6 : m[3] === 'K' ? 1e3 : 1) : (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1);
-  return { pps, seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses${m ? '' : ' (rate from wall time minus cooldown)'}`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+  const pps = avg ?? (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1);
+  return { pps, seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses${avg ? '' : ' (rate from wall time minus cooldown)'}`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+}
+
+/** zmap's own figure: sent-avg-per-sec of its last status row (-u) while its send threads ran. */
+function zmapSendRate(csv: string): number | undefined {
+  const [head, ...rows] = csv.trim().split('\n');
+  const cols = (head ?? '').split(',');
+  const avg = cols.indexOf('sent-avg-per-sec');
+  const active = cols.indexOf('active-send-threads');
+  if (avg < 0 || active < 0) return undefined;
+  const sending = rows.map((r) => r.split(',')).filter((r) => Number(r[active]) > 0);
+  const last = sending[sending.length - 1];
+  return last ? Number(last[avg]) : undefined;
 }
 
 /** masscan: the same 32 ports of the same addresses. */
