@@ -110,10 +110,13 @@ async function sondeScan(rate: number, addrs: number): Promise<SondeScan> {
   }
 }
 
-/** sendPath 'raw': the engine's IP raw sockets instead of the packet socket (SONDE_SYN_SEND=raw), the alternative measured beside it. */
-function runChild(rate: number, addrs: number, sendPath: 'auto' | 'raw' = 'auto'): Promise<SondeScan> {
+/**
+ * sendPath: the engine's send path (SONDE_SYN_SEND): 'ring' its default (PACKET_TX_RING), and the
+ * alternatives measured beside it: 'mmsg' (sendmmsg on a packet socket), 'raw' (sendmmsg on IP raw sockets).
+ */
+function runChild(rate: number, addrs: number, sendPath: 'ring' | 'mmsg' | 'raw' = 'ring'): Promise<SondeScan> {
   return new Promise((resolve, reject) => {
-    const env = sendPath === 'raw' ? { ...process.env, SONDE_SYN_SEND: 'raw' } : process.env;
+    const env = { ...process.env, SONDE_SYN_SEND: sendPath };
     const child = fork(__filename, ['--sonde-scan'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     let result: SondeScan | undefined;
     const guard = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 180_000);
@@ -217,11 +220,13 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
     if (!exact(warm, 256)) throw new Error(`lab not answering as expected: ${JSON.stringify(warm)}`);
     const sonde: SondeScan[] = [];
     const raw: SondeScan[] = [];
+    const mmsg: SondeScan[] = [];
     const zmap: PeerRun[] = [];
     const masscan: PeerRun[] = [];
     const nmap: PeerRun[] = [];
     for (let run = 0; run < opts.runs; run++) {
       sonde.push(await runChild(opts.rate, ADDRS));
+      mmsg.push(await runChild(opts.rate, ADDRS, 'mmsg'));
       raw.push(await runChild(opts.rate, ADDRS, 'raw'));
       if (have('zmap')) zmap.push(zmapRun(lab));
       if (have('masscan')) masscan.push(masscanRun(lab));
@@ -243,8 +248,9 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
       `lab: ${fmt(ADDRS)} addresses (AnyIP ${RANGE}) × ${PORTS} ports (${OPEN.join(', ')} listen) = ${fmt(n)} SYN over veth; sonde --rate ${fmt(opts.rate)}, retries 1 (sent only to silent pairs), wait 1 s`,
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'zmap', runs: zmap.map((z) => z.pps) } }),
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'masscan', runs: masscan.map((z) => z.pps) } }),
-      report({ name: 'sonde send path: packet socket (sendmmsg, PACKET_QDISC_BYPASS)', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'raw IP sockets (sendmmsg)', runs: pps(raw) } }),
-      `sonde raw-socket accuracy: ${raw.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}`,
+      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on a packet socket', runs: pps(mmsg) } }),
+      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on IP raw sockets', runs: pps(raw) } }),
+      `sonde accuracy of the alternatives: packet sendmmsg ${mmsg.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}; raw sendmmsg ${raw.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}`,
       report({ name: 'sonde wall time', unit: 's', runs: sonde.map((s) => s.seconds), peer: { name: 'zmap', runs: zmap.map((z) => z.seconds) } }),
       `sonde accuracy: ${sonde.map((s) => `${exact(s, ADDRS) ? 'exact' : 'WRONG'} (open ${fmt(s.open)}, closed ${fmt(s.summary.closed)}, sent ${fmt(s.summary.sent)}, received ${fmt(s.summary.received)}, validated ${fmt(s.summary.validated)}, duplicates ${s.summary.duplicates}, foreign ${s.summary.foreign})`).join('; ')}`,
       `zmap accuracy: ${zmap.map((z) => `${z.exact ? 'exact' : 'WRONG'} (${z.detail})`).join('; ') || 'not installed'}`,

@@ -205,6 +205,10 @@ void SynEngine::Impl::Begin(const std::shared_ptr<SynRun>& run, int64_t now) {
   // 20 ms of tokens at most: a turn that comes late (a loaded machine) catches up that much, and
   // no window longer than that sees more than rate × (window + 20 ms).
   run->burst = std::max(1.0, run->spec.rate * 0.02);
+  for (int f = 0; f < 2; f++) {
+    std::string ignored;  // without a ring, the packet socket's batches serve
+    if (run->via_packet[f] && use_ring && !ring.open()) ring.Open(run->next_hop[f].sll_ifindex, &ignored);
+  }
   active.push_back(run);
 }
 
@@ -296,8 +300,16 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
     uint16_t dport;
     run.space.At(idx, &family, dst, &dport);
     int f = family == 4 ? 0 : 1;
+    bool on_ring = run.via_packet[f] && ring.open() && ring.ifindex() == run.next_hop[f].sll_ifindex;
+    uint8_t* room = nullptr;
+    if (on_ring && (room = ring.Next(run.next_hop[f].sll_addr, f == 0 ? ETH_P_IP : ETH_P_IPV6)) == nullptr) {
+      ring.Flush();
+      blocked = true;  // the kernel still holds every frame: next turn
+      run.pos = p;
+      return;
+    }
     TxBatch& b = tx[run.via_packet[f] ? 2 : f];
-    if (b.full() && !b.Flush(&send_errors)) {
+    if (!on_ring && b.full() && !b.Flush(&send_errors)) {
       blocked = true;
       run.pos = p;  // this one again next turn
       return;
@@ -311,9 +323,14 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
     pkt.dport = dport;
     pkt.seq = static_cast<uint32_t>(h);
     pkt.ip_id = static_cast<uint16_t>(h >> 16);
-    size_t len = BuildTcpSyn(b.Next(), kSynMaxLen, pkt);
-    if (run.via_packet[f]) b.CommitLink(len, run.next_hop[f], &run);
-    else b.Commit(len, family, dst, &run);
+    if (on_ring) {
+      ring.Commit(BuildTcpSyn(room, TxRing::kMaxIp, pkt));
+      run.sent.fetch_add(1, std::memory_order_relaxed);  // handed to the kernel with the next Flush
+    } else {
+      size_t len = BuildTcpSyn(b.Next(), kSynMaxLen, pkt);
+      if (run.via_packet[f]) b.CommitLink(len, run.next_hop[f], &run);
+      else b.Commit(len, family, dst, &run);
+    }
     run.tokens -= 1;
     uint64_t block = (p / k) >> SynRun::kBlockShift;
     size_t slot = block & (SynRun::kRing - 1);
@@ -345,7 +362,9 @@ void SynEngine::Impl::Send() {
   for (; q.left() > 0; q.Consume(1)) {
     if (q[0].run) Begin(q[0].run, now);
   }
-  auto flush = [&] { return tx[0].Flush(&send_errors) && tx[1].Flush(&send_errors) && (tx[2].fd < 0 || tx[2].Flush(&send_errors)); };
+  auto flush = [&] {
+    return tx[0].Flush(&send_errors) && tx[1].Flush(&send_errors) && (tx[2].fd < 0 || tx[2].Flush(&send_errors)) && (!ring.open() || ring.Flush());
+  };
   blocked = !flush();
   if (!blocked) {
     for (auto& r : active) {
@@ -398,6 +417,7 @@ std::unique_ptr<SynEngine> SynEngine::Create(SynSink sink, std::string* error) {
   }
   const char* path = getenv("SONDE_SYN_SEND");  // raw: IP sockets only (to measure the alternatives)
   if (path == nullptr || std::string(path) != "raw") p->pkt_fd = OpenPacketSender();
+  p->use_ring = path == nullptr || std::string(path) == "ring";
   p->tx[2].Init(p->pkt_fd);
   p->loop.Start(p);
   p->rx_thread = std::thread([p] { p->ReceiveLoop(); });
@@ -516,6 +536,7 @@ uint64_t SynEngine::send_errors() const { return impl_->send_errors; }
 void SynEngine::Stop() {
   if (!impl_) return;
   impl_->loop.Stop();
+  impl_->ring.Close();
   impl_->rx_stop = true;
   if (impl_->rx_thread.joinable()) impl_->rx_thread.join();
   {

@@ -19,6 +19,7 @@
 #include "syn/engine.h"
 #include "syn/nft.h"
 #include "syn/permutation.h"
+#include "syn/socket.h"
 
 namespace sonde {
 
@@ -112,6 +113,10 @@ struct SynEngine::Impl {
   int tx_fd[2] = {-1, -1}, rst_fd[2] = {-1, -1};  // loop thread's and receive thread's senders
   int pkt_fd = -1;  // the packet-socket send path (both families), -1 when off (SONDE_SYN_SEND=raw)
   TxBatch tx[3];    // raw IPv4, raw IPv6, packet socket
+  // The TX ring on the interface of the first packet-path run (SONDE_SYN_SEND=mmsg: sendmmsg on
+  // the packet socket instead); runs through other interfaces use the packet socket's batches.
+  bool use_ring = true;
+  TxRing ring;
   bool blocked = false;
   std::vector<std::shared_ptr<SynRun>> active;  // loop thread only
 
