@@ -169,16 +169,20 @@ function zmapRun(lab: Lab): PeerRun {
   return { pps, seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses${avg ? '' : ' (rate from wall time minus cooldown)'}`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
 }
 
-/** zmap's own figure: sent-avg-per-sec of its last status row (-u) while its send threads ran. */
+/**
+ * zmap's own figure from its status rows (-u, one a second): the SYNs it sent over the time it took
+ * to send them (the first row where sent-total reached its final value; time-elapsed counts from its start).
+ */
 function zmapSendRate(csv: string): number | undefined {
   const [head, ...rows] = csv.trim().split('\n');
-  const cols = (head ?? '').split(',');
-  const avg = cols.indexOf('sent-avg-per-sec');
-  const active = cols.indexOf('active-send-threads');
-  if (avg < 0 || active < 0) return undefined;
-  const sending = rows.map((r) => r.split(',')).filter((r) => Number(r[active]) > 0);
-  const last = sending[sending.length - 1];
-  return last ? Number(last[avg]) : undefined;
+  const cols = (head ?? '').split(',').map((c) => c.trim());
+  const sent = cols.indexOf('sent-total');
+  const elapsed = cols.indexOf('time-elapsed');
+  if (sent < 0 || elapsed < 0 || rows.length === 0) return undefined;
+  const parsed = rows.map((r) => r.split(',')).map((r) => ({ sent: Number(r[sent]), t: Number(r[elapsed]) }));
+  const max = Math.max(...parsed.map((r) => r.sent));
+  const done = parsed.find((r) => r.sent === max);
+  return done && done.t > 0 ? max / done.t : undefined;
 }
 
 /** masscan: the same 32 ports of the same addresses. */
