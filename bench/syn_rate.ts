@@ -170,8 +170,8 @@ function zmapRun(lab: Lab): PeerRun {
 }
 
 /**
- * zmap's own figure from its status rows (-u, one a second): the SYNs it sent over the time it took
- * to send them (the first row where sent-total reached its final value; time-elapsed counts from its start).
+ * zmap's own figure from its status rows (-u, one a second): SYNs sent over the time elapsed since
+ * its start, at the last row before sending ended.
  */
 function zmapSendRate(csv: string): number | undefined {
   const [head, ...rows] = csv.trim().split('\n');
@@ -180,9 +180,11 @@ function zmapSendRate(csv: string): number | undefined {
   const elapsed = cols.indexOf('time-elapsed');
   if (sent < 0 || elapsed < 0 || rows.length === 0) return undefined;
   const parsed = rows.map((r) => r.split(',')).map((r) => ({ sent: Number(r[sent]), t: Number(r[elapsed]) }));
+  // The last row still sending: the average up to it, not stretched by the second that ended it.
   const max = Math.max(...parsed.map((r) => r.sent));
-  const done = parsed.find((r) => r.sent === max);
-  return done && done.t > 0 ? max / done.t : undefined;
+  const sending = parsed.filter((r) => r.sent > 0 && r.sent < max && r.t > 0);
+  const last = sending[sending.length - 1] ?? parsed.find((r) => r.sent === max);
+  return last && last.t > 0 ? last.sent / last.t : undefined;
 }
 
 /** masscan: the same 32 ports of the same addresses. */
