@@ -4,7 +4,8 @@
 // address), CPU and peak RSS. Also the ceiling: the same send path with the target dropping
 // every packet in XDP (bpf/xdp_drop.bpf.c), so nothing answers and nothing is received.
 // Each sonde scan runs in a child process of its own, so CPU and peak RSS are that scan's alone.
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -174,20 +175,37 @@ function zmapRun(lab: Lab): PeerRun | undefined {
   return { pps: (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1), seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
 }
 
-/** masscan: the same 32 ports of the same addresses. */
-function masscanRun(lab: Lab): PeerRun {
+/**
+ * masscan: the same 32 ports of the same addresses. masscan can hang after its scan until a packet
+ * arrives on the adapter (../shared/PEERS.md): a UDP datagram to the target's link address every
+ * 300 ms (answered with a port unreachable) wakes it. Killed by PID if it outlives its bound.
+ */
+async function masscanRun(lab: Lab): Promise<PeerRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-masscan-'));
   const out = path.join(dir, 'out.txt');
-  const r = timed(
-    ['masscan', RANGE, '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out],
-    120_000,
-  );
+  const tfile = path.join(dir, 'time');
+  const argv = ['masscan', RANGE, '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out];
+  const t0 = performance.now();
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, ...argv], { stdio: 'ignore' });
+  const waker = dgram.createSocket('udp4');
+  const tick = setInterval(() => waker.send(Buffer.from('wake'), 9, TARGET_LINK), 300);
+  const guard = setTimeout(() => {
+    // GNU time does not pass signals on: end masscan itself, then time.
+    for (const line of spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n')) {
+      if (Number(line) > 0) process.kill(Number(line), 'SIGKILL');
+    }
+  }, 120_000);
+  await new Promise<void>((r) => child.once('exit', () => r()));
+  clearTimeout(guard);
+  clearInterval(tick);
+  waker.close();
+  const seconds = (performance.now() - t0) / 1000;
+  const [u, st, m] = existsSync(tfile) ? readFileSync(tfile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [NaN, NaN, NaN];
   const lines = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('open')) : [];
   rmSync(dir, { recursive: true, force: true });
   const unique = new Set(lines.map((l) => l.split(' ').slice(2, 4).join(' '))).size;
   const want = ADDRS * OPEN.length;
-  const sendSeconds = Math.max(0.001, r.seconds - 1);
-  return { pps: (ADDRS * PORTS) / sendSeconds, seconds: r.seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+  return { pps: (ADDRS * PORTS) / Math.max(0.001, seconds - 1), seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: u + st, maxRssKiB: m };
 }
 
 /** nmap -sS -T5 of all 65,535 ports of one lab address. */
@@ -223,7 +241,7 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
       raw.push(await runChild(opts.rate, ADDRS, 'raw'));
       const z = have('zmap') ? zmapRun(lab) : undefined;
       if (z) zmap.push(z);
-      if (have('masscan')) masscan.push(masscanRun(lab));
+      if (have('masscan')) masscan.push(await masscanRun(lab));
       if (have('nmap')) nmap.push(nmapRun());
     }
     // Ceiling: nothing answers (XDP drop on the target's veth).
