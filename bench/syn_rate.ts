@@ -4,7 +4,8 @@
 // address), CPU and peak RSS. Also the ceiling: the same send path with the target dropping
 // every packet in XDP (bpf/xdp_drop.bpf.c), so nothing answers and nothing is received.
 // Each sonde scan runs in a child process of its own, so CPU and peak RSS are that scan's alone.
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,9 +111,14 @@ async function sondeScan(rate: number, addrs: number): Promise<SondeScan> {
   }
 }
 
-function runChild(rate: number, addrs: number): Promise<SondeScan> {
+/**
+ * sendPath: the engine's send path (SONDE_SYN_SEND): 'ring' its default (PACKET_TX_RING), and the
+ * alternatives measured beside it: 'mmsg' (sendmmsg on a packet socket), 'raw' (sendmmsg on IP raw sockets).
+ */
+function runChild(rate: number, addrs: number, sendPath: 'ring' | 'mmsg' | 'raw' = 'ring'): Promise<SondeScan> {
   return new Promise((resolve, reject) => {
-    const child = fork(__filename, ['--sonde-scan'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const env = { ...process.env, SONDE_SYN_SEND: sendPath };
+    const child = fork(__filename, ['--sonde-scan'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     let result: SondeScan | undefined;
     const guard = setTimeout(() => child.pid && process.kill(child.pid, 'SIGKILL'), 180_000);
     child.on('message', (m: { result?: SondeScan; error?: string }) => {
@@ -148,8 +154,12 @@ function targetMac(lab: Lab): string {
   return lab.exec('t', ['cat', `/sys/class/net/${TARGET_IF}/address`]).trim();
 }
 
-/** zmap scans one port per run: -P 32 probes to port 8005 of each address, the same 1,048,576 SYNs. */
-function zmapRun(lab: Lab): PeerRun {
+/**
+ * zmap scans one port per run: -P 32 probes to port 8005 of each address, the same 1,048,576 SYNs.
+ * Its rate: the SYNs over its wall time minus its 1 s cooldown (its status rows count targets, not
+ * probes, in whole seconds, too coarse for a 10 s run); its start-up is thus counted against it.
+ */
+function zmapRun(lab: Lab): PeerRun | undefined {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-zmap-'));
   const empty = path.join(dir, 'empty');
   writeFileSync(empty, '');
@@ -157,27 +167,45 @@ function zmapRun(lab: Lab): PeerRun {
   const r = timed(['zmap', '-q', '-p', String(OPEN[0]), '-P', String(PORTS), '-i', HOST_IF, '-S', HOST_ADDR, '-G', targetMac(lab), '-r', '4000000', '-c', '1', '-C', empty, '-b', empty, '-O', 'csv', '-f', 'saddr', '-o', out, RANGE], 120_000);
   const lines = existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter((l) => /^\d/.test(l)) : [];
   rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) {
+    process.stderr.write(`bench: zmap exited with ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+    return undefined;
+  }
   const unique = new Set(lines).size;
-  // zmap's own figure: the send rate of its last status line ("... send: N done (X p/s avg)").
-  const m = /send: (\d+) done \(([\d.]+) ([KM]?)p\/s avg\)/.exec(r.stderr);
-  const pps = m ? Number(m[2]) * (m[3] === 'M' ? 1e6 : m[3] === 'K' ? 1e3 : 1) : (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1);
-  return { pps, seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses${m ? '' : ' (rate from wall time minus cooldown)'}`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+  return { pps: (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1), seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
 }
 
-/** masscan: the same 32 ports of the same addresses. */
-function masscanRun(lab: Lab): PeerRun {
+/**
+ * masscan: the same 32 ports of the same addresses. masscan can hang after its scan until a packet
+ * arrives on the adapter (../shared/PEERS.md): a UDP datagram to the target's link address every
+ * 300 ms (answered with a port unreachable) wakes it. Killed by PID if it outlives its bound.
+ */
+async function masscanRun(lab: Lab): Promise<PeerRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-masscan-'));
   const out = path.join(dir, 'out.txt');
-  const r = timed(
-    ['masscan', RANGE, '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out],
-    120_000,
-  );
+  const tfile = path.join(dir, 'time');
+  const argv = ['masscan', RANGE, '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out];
+  const t0 = performance.now();
+  const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, ...argv], { stdio: 'ignore' });
+  const waker = dgram.createSocket('udp4');
+  const tick = setInterval(() => waker.send(Buffer.from('wake'), 9, TARGET_LINK), 300);
+  const guard = setTimeout(() => {
+    // GNU time does not pass signals on: end masscan itself, then time.
+    for (const line of spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.split('\n')) {
+      if (Number(line) > 0) process.kill(Number(line), 'SIGKILL');
+    }
+  }, 120_000);
+  await new Promise<void>((r) => child.once('exit', () => r()));
+  clearTimeout(guard);
+  clearInterval(tick);
+  waker.close();
+  const seconds = (performance.now() - t0) / 1000;
+  const [u, st, m] = existsSync(tfile) ? readFileSync(tfile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [NaN, NaN, NaN];
   const lines = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('open')) : [];
   rmSync(dir, { recursive: true, force: true });
   const unique = new Set(lines.map((l) => l.split(' ').slice(2, 4).join(' '))).size;
   const want = ADDRS * OPEN.length;
-  const sendSeconds = Math.max(0.001, r.seconds - 1);
-  return { pps: (ADDRS * PORTS) / sendSeconds, seconds: r.seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+  return { pps: (ADDRS * PORTS) / Math.max(0.001, seconds - 1), seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: u + st, maxRssKiB: m };
 }
 
 /** nmap -sS -T5 of all 65,535 ports of one lab address. */
@@ -202,13 +230,18 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
     const warm = await runChild(100_000, 256);
     if (!exact(warm, 256)) throw new Error(`lab not answering as expected: ${JSON.stringify(warm)}`);
     const sonde: SondeScan[] = [];
+    const raw: SondeScan[] = [];
+    const mmsg: SondeScan[] = [];
     const zmap: PeerRun[] = [];
     const masscan: PeerRun[] = [];
     const nmap: PeerRun[] = [];
     for (let run = 0; run < opts.runs; run++) {
       sonde.push(await runChild(opts.rate, ADDRS));
-      if (have('zmap')) zmap.push(zmapRun(lab));
-      if (have('masscan')) masscan.push(masscanRun(lab));
+      mmsg.push(await runChild(opts.rate, ADDRS, 'mmsg'));
+      raw.push(await runChild(opts.rate, ADDRS, 'raw'));
+      const z = have('zmap') ? zmapRun(lab) : undefined;
+      if (z) zmap.push(z);
+      if (have('masscan')) masscan.push(await masscanRun(lab));
       if (have('nmap')) nmap.push(nmapRun());
     }
     // Ceiling: nothing answers (XDP drop on the target's veth).
@@ -227,6 +260,9 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
       `lab: ${fmt(ADDRS)} addresses (AnyIP ${RANGE}) × ${PORTS} ports (${OPEN.join(', ')} listen) = ${fmt(n)} SYN over veth; sonde --rate ${fmt(opts.rate)}, retries 1 (sent only to silent pairs), wait 1 s`,
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'zmap', runs: zmap.map((z) => z.pps) } }),
       report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'masscan', runs: masscan.map((z) => z.pps) } }),
+      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on a packet socket', runs: pps(mmsg) } }),
+      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on IP raw sockets', runs: pps(raw) } }),
+      `sonde accuracy of the alternatives: packet sendmmsg ${mmsg.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}; raw sendmmsg ${raw.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}`,
       report({ name: 'sonde wall time', unit: 's', runs: sonde.map((s) => s.seconds), peer: { name: 'zmap', runs: zmap.map((z) => z.seconds) } }),
       `sonde accuracy: ${sonde.map((s) => `${exact(s, ADDRS) ? 'exact' : 'WRONG'} (open ${fmt(s.open)}, closed ${fmt(s.summary.closed)}, sent ${fmt(s.summary.sent)}, received ${fmt(s.summary.received)}, validated ${fmt(s.summary.validated)}, duplicates ${s.summary.duplicates}, foreign ${s.summary.foreign})`).join('; ')}`,
       `zmap accuracy: ${zmap.map((z) => `${z.exact ? 'exact' : 'WRONG'} (${z.detail})`).join('; ') || 'not installed'}`,

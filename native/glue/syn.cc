@@ -244,6 +244,21 @@ class SynEngineWrap : public Napi::ObjectWrap<SynEngineWrap> {
   sonde::BatchDelivery<std::vector<SynOutcome>> batches_;
 };
 
+// synDefaultSourcePorts(): [lo, hi], the range a run without sourcePorts uses (DefaultSourcePorts).
+Napi::Value DefaultPorts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint16_t lo = 0, hi = 0;
+  std::string error;
+  if (!sonde::DefaultSourcePorts(&lo, &hi, &error)) SpecError(env, error);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, lo));
+  a.Set(1u, Napi::Number::New(env, hi));
+  return a;
+}
+
 }  // namespace
 
-void InitSyn(Napi::Env env, Napi::Object exports) { exports.Set("SynEngine", SynEngineWrap::Define(env)); }
+void InitSyn(Napi::Env env, Napi::Object exports) {
+  exports.Set("SynEngine", SynEngineWrap::Define(env));
+  exports.Set("synDefaultSourcePorts", Napi::Function::New(env, DefaultPorts, "synDefaultSourcePorts"));
+}

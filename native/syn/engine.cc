@@ -1,16 +1,20 @@
 #include "syn/engine.h"
 
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "common/engine_io.h"
 #include "syn/engine_impl.h"
+#include "syn/route.h"
 #include "syn/socket.h"
 
 namespace sonde {
@@ -79,6 +83,18 @@ void TxBatch::Commit(size_t len, int family, const uint8_t* dst, SynRun* run) {
   msgs[i] = mmsghdr{};
   msgs[i].msg_hdr.msg_name = &addrs[i];
   msgs[i].msg_hdr.msg_namelen = FillSockaddr(family, dst, 0, &addrs[i]);
+  msgs[i].msg_hdr.msg_iov = &iov[i];
+  msgs[i].msg_hdr.msg_iovlen = 1;
+  owner[i] = run;
+}
+
+void TxBatch::CommitLink(size_t len, const sockaddr_ll& to, SynRun* run) {
+  size_t i = count++;
+  iov[i] = iovec{bufs[i].data(), len};
+  msgs[i] = mmsghdr{};
+  std::memcpy(&addrs[i], &to, sizeof(to));
+  msgs[i].msg_hdr.msg_name = &addrs[i];
+  msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_ll);
   msgs[i].msg_hdr.msg_iov = &iov[i];
   msgs[i].msg_hdr.msg_iovlen = 1;
   owner[i] = run;
@@ -189,6 +205,10 @@ void SynEngine::Impl::Begin(const std::shared_ptr<SynRun>& run, int64_t now) {
   // 20 ms of tokens at most: a turn that comes late (a loaded machine) catches up that much, and
   // no window longer than that sees more than rate × (window + 20 ms).
   run->burst = std::max(1.0, run->spec.rate * 0.02);
+  for (int f = 0; f < 2; f++) {
+    std::string ignored;  // without a ring, the packet socket's batches serve
+    if (run->via_packet[f] && use_ring && !ring.open()) ring.Open(run->next_hop[f].sll_ifindex, &ignored);
+  }
   active.push_back(run);
 }
 
@@ -280,8 +300,16 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
     uint16_t dport;
     run.space.At(idx, &family, dst, &dport);
     int f = family == 4 ? 0 : 1;
-    TxBatch& b = tx[f];
-    if (b.full() && !b.Flush(&send_errors)) {
+    bool on_ring = run.via_packet[f] && ring.open() && ring.ifindex() == run.next_hop[f].sll_ifindex;
+    uint8_t* room = nullptr;
+    if (on_ring && (room = ring.Next(run.next_hop[f].sll_addr, f == 0 ? ETH_P_IP : ETH_P_IPV6)) == nullptr) {
+      ring.Flush();
+      blocked = true;  // the kernel still holds every frame: next turn
+      run.pos = p;
+      return;
+    }
+    TxBatch& b = tx[run.via_packet[f] ? 2 : f];
+    if (!on_ring && b.full() && !b.Flush(&send_errors)) {
       blocked = true;
       run.pos = p;  // this one again next turn
       return;
@@ -295,8 +323,14 @@ void SynEngine::Impl::SendRun(SynRun& run, int64_t now) {
     pkt.dport = dport;
     pkt.seq = static_cast<uint32_t>(h);
     pkt.ip_id = static_cast<uint16_t>(h >> 16);
-    size_t len = BuildTcpSyn(b.Next(), kSynMaxLen, pkt);
-    b.Commit(len, family, dst, &run);
+    if (on_ring) {
+      ring.Commit(BuildTcpSyn(room, TxRing::kMaxIp, pkt));
+      run.sent.fetch_add(1, std::memory_order_relaxed);  // handed to the kernel with the next Flush
+    } else {
+      size_t len = BuildTcpSyn(b.Next(), kSynMaxLen, pkt);
+      if (run.via_packet[f]) b.CommitLink(len, run.next_hop[f], &run);
+      else b.Commit(len, family, dst, &run);
+    }
     run.tokens -= 1;
     uint64_t block = (p / k) >> SynRun::kBlockShift;
     size_t slot = block & (SynRun::kRing - 1);
@@ -328,13 +362,16 @@ void SynEngine::Impl::Send() {
   for (; q.left() > 0; q.Consume(1)) {
     if (q[0].run) Begin(q[0].run, now);
   }
-  blocked = !tx[0].Flush(&send_errors) || !tx[1].Flush(&send_errors);
+  auto flush = [&] {
+    return tx[0].Flush(&send_errors) && tx[1].Flush(&send_errors) && (tx[2].fd < 0 || tx[2].Flush(&send_errors)) && (!ring.open() || ring.Flush());
+  };
+  blocked = !flush();
   if (!blocked) {
     for (auto& r : active) {
       if (r->phase == SynRun::kSend && !r->stop_requested) SendRun(*r, now);
       if (blocked) break;
     }
-    if (!blocked) blocked = !tx[0].Flush(&send_errors) || !tx[1].Flush(&send_errors);
+    if (!blocked) blocked = !flush();
   }
   for (auto& r : active) Step(*r, now);
   active.erase(std::remove_if(active.begin(), active.end(), [](const std::shared_ptr<SynRun>& r) { return r->phase == SynRun::kDone; }),
@@ -378,6 +415,10 @@ std::unique_ptr<SynEngine> SynEngine::Create(SynSink sink, std::string* error) {
     }
     p->tx[f].Init(p->tx_fd[f]);  // IPv6 may be off on the host: its sends then fail, IPv4 works
   }
+  const char* path = getenv("SONDE_SYN_SEND");  // raw: IP sockets only (to measure the alternatives)
+  if (path == nullptr || std::string(path) != "raw") p->pkt_fd = OpenPacketSender();
+  p->use_ring = path == nullptr || std::string(path) == "ring";
+  p->tx[2].Init(p->pkt_fd);
   p->loop.Start(p);
   p->rx_thread = std::thread([p] { p->ReceiveLoop(); });
   return e;
@@ -412,6 +453,33 @@ uint32_t SynEngine::Start(const SynRunSpec& spec, std::string* error) {
     }
     if (impl_->tx_fd[f] < 0) return *error = "IPv6 raw sockets are not available on this host", 0;
     run->has_src[f] = true;
+    // The packet socket when all the family's targets share one resolved Ethernet next hop.
+    NextHop hop;
+    std::string why;
+    if (impl_->pkt_fd >= 0 && LookupNextHop(f == 0 ? 4 : 6, first->first, &hop, &why)) {
+      bool all = true;
+      for (const SpaceRun& r : s.runs) {
+        if (r.family != (f == 0 ? 4 : 6)) continue;
+        uint8_t last[16];
+        std::memcpy(last, r.first, 16);
+        uint64_t add = r.count - 1;  // the last address: first + count - 1, carried byte by byte
+        for (int i = (f == 0 ? 3 : 15); i >= 0 && add > 0; i--) {
+          uint64_t v = last[i] + (add & 0xff);
+          last[i] = static_cast<uint8_t>(v);
+          add = (add >> 8) + (v >> 8);
+        }
+        all = all && InPrefix(f == 0 ? 4 : 6, hop.prefix, hop.prefix_len, r.first) && InPrefix(f == 0 ? 4 : 6, hop.prefix, hop.prefix_len, last);
+      }
+      if (all) {
+        sockaddr_ll& ll = run->next_hop[f];
+        ll.sll_family = AF_PACKET;
+        ll.sll_protocol = htons(f == 0 ? ETH_P_IP : ETH_P_IPV6);
+        ll.sll_ifindex = hop.ifindex;
+        ll.sll_halen = 6;
+        std::memcpy(ll.sll_addr, hop.mac, 6);
+        run->via_packet[f] = true;
+      }
+    }
   }
   run->perm = std::make_unique<Permutation>(run->space.size(), s.seed);
   // The cookie's key: from the seed and the run, so runs sharing a seed still tell their replies apart.
@@ -468,6 +536,7 @@ uint64_t SynEngine::send_errors() const { return impl_->send_errors; }
 void SynEngine::Stop() {
   if (!impl_) return;
   impl_->loop.Stop();
+  impl_->ring.Close();
   impl_->rx_stop = true;
   if (impl_->rx_thread.joinable()) impl_->rx_thread.join();
   {
@@ -475,7 +544,7 @@ void SynEngine::Stop() {
     impl_->port_refs.clear();
     impl_->guard.Remove();
   }
-  for (int* fd : {&impl_->rx_fd, &impl_->tx_fd[0], &impl_->tx_fd[1], &impl_->rst_fd[0], &impl_->rst_fd[1]}) {
+  for (int* fd : {&impl_->pkt_fd, &impl_->rx_fd, &impl_->tx_fd[0], &impl_->tx_fd[1], &impl_->rst_fd[0], &impl_->rst_fd[1]}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }

@@ -1,6 +1,7 @@
 // The SYN engine's internals, shared by syn/engine.cc (runs, the send path, the guard) and
 // syn/receive.cc (the receive thread). Not part of the engine's interface.
 #pragma once
+#include <linux/if_packet.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -18,6 +19,7 @@
 #include "syn/engine.h"
 #include "syn/nft.h"
 #include "syn/permutation.h"
+#include "syn/socket.h"
 
 namespace sonde {
 
@@ -46,6 +48,9 @@ struct SynRun {
   SipKey key;
   uint8_t src[2][16] = {};  // [0] IPv4, [1] IPv6
   bool has_src[2] = {false, false};
+  // The packet-socket send path per family (syn/route.h): the next hop's interface and address.
+  bool via_packet[2] = {false, false};
+  sockaddr_ll next_hop[2] = {};
   uint64_t shard_total = 0;
   AnsweredSet answered;
 
@@ -96,6 +101,7 @@ struct TxBatch {
   // Builds nothing: returns the slot to write the next datagram into.
   uint8_t* Next() { return bufs[count].data(); }
   void Commit(size_t len, int family, const uint8_t* dst, SynRun* run);
+  void CommitLink(size_t len, const sockaddr_ll& to, SynRun* run);  // on a packet socket
   // Sends what is queued; false when the socket is full (try again next turn). Other errors drop
   // the datagram that failed and count it in *errors.
   bool Flush(std::atomic<uint64_t>* errors);
@@ -105,7 +111,12 @@ struct SynEngine::Impl {
   SynSink sink;
   int rx_fd = -1;
   int tx_fd[2] = {-1, -1}, rst_fd[2] = {-1, -1};  // loop thread's and receive thread's senders
-  TxBatch tx[2];
+  int pkt_fd = -1;  // the packet-socket send path (both families), -1 when off (SONDE_SYN_SEND=raw)
+  TxBatch tx[3];    // raw IPv4, raw IPv6, packet socket
+  // The TX ring on the interface of the first packet-path run (SONDE_SYN_SEND=mmsg: sendmmsg on
+  // the packet socket instead); runs through other interfaces use the packet socket's batches.
+  bool use_ring = true;
+  TxRing ring;
   bool blocked = false;
   std::vector<std::shared_ptr<SynRun>> active;  // loop thread only
 

@@ -105,7 +105,7 @@ bool NftGuard::Apply(const std::vector<std::pair<uint16_t, uint16_t>>& ranges, s
   // add + delete + make, one transaction: the table is replaced whole, never half there.
   std::string cmd = "add table inet " + table_ + "\ndelete table inet " + table_ + "\ntable inet " + table_ + " {\n" +
                     "  chain pre {\n    type filter hook prerouting priority raw; policy accept;\n" +
-                    "    tcp dport " + ports + " tcp flags & (syn | ack) == (syn | ack) drop\n" +
+                    "    tcp dport " + ports + " tcp flags & (syn | ack) != syn drop\n" +
                     "    tcp dport " + ports + " notrack\n  }\n" +
                     "  chain out {\n    type filter hook output priority raw; policy accept;\n" +
                     "    tcp sport " + ports + " notrack\n  }\n}\n";

@@ -4,8 +4,9 @@
 // own RST and, worse, make a scan look like a flood of resets. The engine reads replies on a
 // packet socket (before netfilter), so an input rule may drop them right after: the kernel never
 // sees them. The table, named sonde_syn_<pid>, holds for the engine's source port ranges:
-//   - prerouting, priority raw: SYN-ACKs to those ports dropped (RSTs pass: the kernel ignores
-//     them), the rest untracked;
+//   - prerouting, priority raw: every TCP segment to those ports but a SYN dropped (SYN-ACKs, which
+//     the kernel would reset, and RSTs, which it would only look up and ignore: a million of them
+//     cost the receive path), SYNs (a loopback scan of a port in the range) untracked;
 //   - output, priority raw: our SYNs and RSTs untracked, so a million probes never fill conntrack.
 // Made through libnftables (nft_run_cmd_from_buffer), loaded with dlopen so the addon still loads
 // on a host without nftables (the scan then refuses to start, saying why), never by running `nft`.

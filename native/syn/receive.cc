@@ -40,7 +40,9 @@ void SynEngine::Impl::ReceiveLoop() {
   std::atomic<uint64_t> rst_errors{0};
   while (!rx_stop.load(std::memory_order_relaxed)) {
     pollfd pfd{rx_fd, POLLIN, 0};
-    poll(&pfd, 1, 5);  // short: the stop flag, the drop count and the outbox are looked at between reads
+    // Short while runs are on: the stop flag, the drop count and the outbox are looked at between
+    // reads; with no run (an idle engine of the daemon), the thread wakes ten times a second.
+    poll(&pfd, 1, st.runs.empty() ? 100 : 5);
     if (runs_version.load() != st.version) {
       std::lock_guard<std::mutex> lk(runs_mu);
       st.version = runs_version.load();

@@ -6,10 +6,14 @@
 #include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <net/if.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "common/engine_io.h"
@@ -130,6 +134,102 @@ int OpenRawSender(int family) {
   if (fd < 0) return -1;
   SetSocketBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSndBuf);
   return fd;
+}
+
+int OpenPacketSender() {
+  int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+  SetSocketBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSndBuf);
+  return fd;
+}
+
+bool TxRing::Open(int ifindex, std::string* error) {
+  Close();
+  char name[IF_NAMESIZE] = {};
+  std::ifstream f;
+  if (if_indextoname(static_cast<unsigned>(ifindex), name) != nullptr) f.open(std::string("/sys/class/net/") + name + "/address");
+  std::string mac;
+  unsigned m[6];
+  if (!(f >> mac) || std::sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
+    *error = "no link-layer address for the interface";
+    return false;
+  }
+  for (int i = 0; i < 6; i++) src_mac_[i] = static_cast<uint8_t>(m[i]);
+  fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    *error = std::string("packet socket: ") + std::strerror(errno);
+    return false;
+  }
+  int v = TPACKET_V2, one = 1;
+  tpacket_req req{};
+  frame_size_ = 256;  // TPACKET2_HDRLEN + an Ethernet header + our largest datagram, aligned
+  req.tp_block_size = 1 << 16;
+  req.tp_block_nr = 64;
+  req.tp_frame_size = static_cast<unsigned>(frame_size_);
+  req.tp_frame_nr = req.tp_block_size / req.tp_frame_size * req.tp_block_nr;
+  sockaddr_ll ll{};
+  ll.sll_family = AF_PACKET;
+  ll.sll_ifindex = ifindex;
+  ll.sll_protocol = 0;  // send only
+  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) != 0 ||
+      setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) != 0 ||
+      bind(fd_, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) != 0) {
+    *error = std::string("PACKET_TX_RING: ") + std::strerror(errno);
+    Close();
+    return false;
+  }
+  setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+  ring_len_ = static_cast<size_t>(req.tp_block_size) * req.tp_block_nr;
+  void* p = mmap(nullptr, ring_len_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) {
+    *error = std::string("mmap of the TX ring: ") + std::strerror(errno);
+    ring_ = nullptr;
+    Close();
+    return false;
+  }
+  ring_ = static_cast<uint8_t*>(p);
+  frames_ = req.tp_frame_nr;
+  cur_ = unsent_ = 0;
+  ifindex_ = ifindex;
+  return true;
+}
+
+void TxRing::Close() {
+  if (ring_ != nullptr) munmap(ring_, ring_len_);
+  ring_ = nullptr;
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  ifindex_ = 0;
+}
+
+uint8_t* TxRing::Next(const uint8_t* dst_mac, uint16_t ethertype) {
+  uint8_t* f = ring_ + cur_ * frame_size_;
+  auto* h = reinterpret_cast<tpacket2_hdr*>(f);
+  uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+  if (st != TP_STATUS_AVAILABLE && st != TP_STATUS_WRONG_FORMAT) return nullptr;  // the kernel still has it
+  frame_ = f + TPACKET2_HDRLEN - sizeof(sockaddr_ll);
+  std::memcpy(frame_, dst_mac, 6);
+  std::memcpy(frame_ + 6, src_mac_, 6);
+  frame_[12] = static_cast<uint8_t>(ethertype >> 8);
+  frame_[13] = static_cast<uint8_t>(ethertype);
+  return frame_ + 14;
+}
+
+void TxRing::Commit(size_t ip_len) {
+  auto* h = reinterpret_cast<tpacket2_hdr*>(ring_ + cur_ * frame_size_);
+  h->tp_len = static_cast<uint32_t>(14 + ip_len);
+  __atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+  cur_ = (cur_ + 1) % frames_;
+  unsent_++;
+}
+
+bool TxRing::Flush() {
+  if (unsent_ == 0) return true;
+  if (send(fd_, nullptr, 0, MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)) return false;
+  unsent_ = 0;
+  return true;
 }
 
 }  // namespace sonde

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NativeSynEngineImpl, reasonName, SynScanError, type NativeSynBatch, type NativeSynEngine, type NativeSynSpec } from '../../src/native/syn';
+import { registerSynFlows, synSourcePorts } from '../../src/native/syn_flows';
 import type { ScanHit, ScanProgress } from '../../src/native/syn_types';
 
 class Fake implements NativeSynEngine {
@@ -142,4 +143,28 @@ test('reason names follow nmap for every filtering ICMP code', () => {
   assert.equal(reasonName(0, 4, 0), 'syn-ack');
   assert.equal(reasonName(1, 6, 0), 'reset');
   assert.equal(reasonName(2, 4, 0), 'no-response');
+});
+
+test('the scan source ports are registered as port flows for attribution and removed after', () => {
+  const added: number[] = [];
+  const removed: number[] = [];
+  const flows = {
+    addSocketFlow: () => 0,
+    addPortFlow: (proto: 'tcp' | 'udp', port: number) => {
+      assert.equal(proto, 'tcp');
+      added.push(port);
+      return port;
+    },
+    remove: (id: number) => removed.push(id),
+  };
+  const done = registerSynFlows(flows, [61000, 61003]);
+  assert.deepEqual(added, [61000, 61001, 61002, 61003]);
+  done();
+  done();
+  assert.deepEqual(removed, [61000, 61001, 61002, 61003]);
+  assert.equal(registerSynFlows(undefined, [1, 2])(), undefined);
+  assert.deepEqual(synSourcePorts({ sourcePorts: [50, 60] }), [50, 60]);
+  assert.deepEqual(synSourcePorts({}, () => [61000, 61999]), [61000, 61999]);
+  const [lo, hi] = synSourcePorts({});
+  assert.ok(lo >= 1 && hi - lo === 999, `default ${lo}-${hi}`);
 });
