@@ -31,6 +31,9 @@ export const FAILURE_REASONS = {
   regex_body: 'a fail_if_body_* regular expression rule failed',
   regex_header: 'a fail_if_header_* regular expression rule failed',
   body_too_large: 'the body exceeded body_size_limit',
+  cel_body: 'a fail_if_body_json_matches_cel / fail_if_body_json_not_matches_cel rule failed, or the body is not JSON',
+  grpc_not_serving: 'the gRPC health check answered, but not SERVING, or with a gRPC error status (see message)',
+  websocket_upgrade: 'the server did not upgrade the connection to a WebSocket (see message for its status)',
   expect_mismatch: 'a TCP query_response expect did not match before the connection ended',
   protocol_error: 'the peer sent something that is not valid for the protocol',
   icmp_unreachable: 'an ICMP destination unreachable came back for the probe',
@@ -41,6 +44,7 @@ export const FAILURE_REASONS = {
   cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
   local_resources: 'the probe host ran out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): see message',
   config: 'the module cannot be used for this target (see message)',
+  unsupported: 'the module asks for what this build cannot do (HTTP/3: Node 20 has no QUIC; *_ref secrets: no secret manager, as in blackbox): see message',
   internal: 'a bug in sonde (see message); please report it',
 } as const;
 

@@ -5,6 +5,8 @@
 import type { ProberName } from '../config/types';
 import type { ModuleSection, ProberDescriptor } from './descriptor';
 import { grpcSection } from './grpc/config';
+import { unixSection } from './unix/config';
+import { websocketSection } from './websocket/config';
 // Folders are imported by their index file by name: a stale dist/src/probers/http.js of an older
 // build would otherwise win over http/index.js.
 import { dnsProber } from './dns/index';
@@ -31,6 +33,8 @@ export type RunnableProber = keyof typeof PROBERS;
  */
 export const NOT_YET_AVAILABLE = {
   grpc: grpcSection,
+  unix: unixSection,
+  websocket: websocketSection,
 } as const satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
 
 export const RUNNABLE_PROBERS = Object.keys(PROBERS) as RunnableProber[];

@@ -130,7 +130,6 @@ export async function probeChain(
       body: hop.body,
       tls,
       compression: h.compression === 'identity' ? '' : h.compression,
-      transparentGzip: spec.transparentGzip,
       bodySizeLimit: h.body_size_limit,
       bodyWindow: hasBodyRules(h) ? h.body_rules_window : 0,
       abort: ctx,

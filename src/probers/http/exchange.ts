@@ -23,7 +23,6 @@ export interface ExchangeInput {
   /** module compression: decode responses that use it */
   compression: string;
   /** decode gzip responses and report Content-Length -1 (Go's transparent gzip) */
-  transparentGzip: boolean;
   /** 0: none */
   bodySizeLimit: number;
   /**
@@ -95,7 +94,7 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
   if (fastPathFor(input.runtime, input.flows) && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
-    const fast = await fastHTTP({
+    return fastHTTP({
       url: input.url,
       address: input.address,
       port: Number(input.url.port) || 80,
@@ -103,7 +102,6 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       headers: input.headers,
       body: input.body,
       bodySizeLimit: input.bodySizeLimit,
-      transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
       owner: input.abort,
@@ -111,7 +109,6 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       wire: input.wire,
       allHeaders: input.allHeaders !== false,
     });
-    if (fast) return fast;
   }
   return exchangeUndici(input);
 }
@@ -249,13 +246,10 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         const cl = headerValue(h, 'content-length');
         contentLength = goContentLength(code, cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1);
         const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
-        const wanted = input.compression || (input.transparentGzip ? 'gzip' : '');
-        if (encoding && encoding === wanted && DECODERS[encoding]) {
+        if (encoding && encoding === input.compression && DECODERS[encoding]) {
           decoder = DECODERS[encoding]();
           decoder.on('data', count);
           decoder.on('error', (err) => finish(new ProbeFailure('protocol_error', `decoding the ${encoding} body: ${err.message}`)));
-          // Go's transport hides the wire length of a body it decoded itself.
-          if (input.transparentGzip && !input.compression) contentLength = -1;
         }
       },
       onResponseData(c, chunk) {
