@@ -166,6 +166,8 @@ export interface DNSFacts {
 export interface TCPFacts {
   expectInfo?: Array<{ labels: Record<string, string> }>;
   failedDueToRegex: boolean;
+  /** blackbox 0.28's probe_failed_due_to_bytes (an expect_bytes step got other bytes) */
+  failedDueToBytes?: boolean;
 }
 
 export interface RTTStats {

@@ -5,7 +5,6 @@
 import type { ProberName } from '../config/types';
 import type { ModuleSection, ProberDescriptor } from './descriptor';
 import { grpcSection } from './grpc/config';
-import { unixSection } from './unix/config';
 import { websocketSection } from './websocket/config';
 // Folders are imported by their index file by name: a stale dist/src/probers/http.js of an older
 // build would otherwise win over http/index.js.
@@ -14,6 +13,7 @@ import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
 import { traceProber } from './trace/index';
+import { unixProber } from './unix/index';
 
 /** The probers sonde runs. */
 export const PROBERS = {
@@ -22,6 +22,7 @@ export const PROBERS = {
   icmp: icmpProber,
   trace: traceProber,
   dns: dnsProber,
+  unix: unixProber,
 } as const satisfies { [K in ProberName]?: ProberDescriptor<K> };
 
 export type RunnableProber = keyof typeof PROBERS;
@@ -33,7 +34,6 @@ export type RunnableProber = keyof typeof PROBERS;
  */
 export const NOT_YET_AVAILABLE = {
   grpc: grpcSection,
-  unix: unixSection,
   websocket: websocketSection,
 } as const satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
 

@@ -14,8 +14,11 @@ const unixModule = struct<UnixModule>({
 
 export const unixSection: ModuleSection<'unix'> = { decode: unixModule, defaults: defaultUnix };
 
-/** A path of a stream socket (the kernel's sun_path holds 107 bytes and a NUL). */
+/**
+ * An absolute path of a stream socket (the kernel's sun_path holds 107 bytes and a NUL). Relative
+ * paths would depend on the daemon's working directory, so they are refused.
+ */
 export function checkUnixTarget(t: string): string | undefined {
-  if (t === '' || t.includes('\0')) return 'a unix socket path';
+  if (!t.startsWith('/') || t.includes('\0')) return 'an absolute unix socket path (e.g. /run/app.sock)';
   return Buffer.byteLength(t) > 107 ? 'a unix socket path of at most 107 bytes' : undefined;
 }
