@@ -127,6 +127,8 @@ export interface HTTPFacts {
   uncompressedBodyLength: number;
   lastModified?: number; // unix seconds
   failedDueToRegex: boolean;
+  /** a CEL body rule failed (blackbox 0.27's probe_failed_due_to_cel) */
+  failedDueToCEL?: boolean;
   hops: HTTPHop[];
 }
 

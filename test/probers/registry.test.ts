@@ -162,7 +162,8 @@ for (const [name, d] of Object.entries(PROBERS) as Array<[RunnableProber, Prober
     const j = resultToJSON(r);
     for (const [k, v] of Object.entries(own)) assert.deepEqual(j[k], v, `resultToJSON.${k}`);
 
-    const module = { name: 'm', prober: name } as Module;
+    // Every section at its defaults, as the loader gives a module.
+    const module = { ...loadConfigString('modules: {m: {prober: http}}', 'm.yml').modules.get('m')!, prober: name } as Module;
     const reg = new ProbeRegistry();
     d.writeBlackbox(r, module, reg);
     writeCommon(r, reg);

@@ -183,6 +183,7 @@ export async function probeChain(
   const got = out && out.statusCode > 0 ? out : undefined;
   const ssl = got ? hop.url.protocol === 'https:' : false;
   let dueToRegex = false;
+  let dueToCEL = false;
   if (got && (!failure || failure.reason === 'body_too_large' || failure.reason === 'reset')) {
     // blackbox checks the status before reading the body, so a bad status wins over a body error.
     const body = !failure && got.body && hasBodyRules(h) && statusOK(h, got.statusCode) ? await checkBodyRules(h, got.body, ctx.deadline) : undefined;
@@ -191,6 +192,7 @@ export async function probeChain(
       failure = verdict.failure;
       dueToRegex = verdict.dueToRegex;
     }
+    dueToCEL = verdict.failure !== undefined && verdict.failure === body?.failure && body.dueToCEL === true;
   }
   if (!failure && revoked) failure = new ProbeFailure('ocsp_revoked', 'the stapled OCSP response says the certificate is revoked');
 
@@ -205,6 +207,7 @@ export async function probeChain(
     uncompressedBodyLength: got ? got.uncompressedLength : 0,
     lastModified: Number.isFinite(lm) ? Math.floor(lm / 1000) : undefined,
     failedDueToRegex: dueToRegex,
+    failedDueToCEL: dueToCEL,
     hops,
   };
   if (out?.tls) result.tls = out.tls;
