@@ -172,6 +172,15 @@ export interface TCPFacts {
   failedDueToBytes?: boolean;
 }
 
+export interface GRPCFacts {
+  /** gRPC status code of the health check call (0: OK), blackbox's probe_grpc_status_code */
+  statusCode: number;
+  /** HealthCheckResponse.ServingStatus name, when the call answered */
+  servingStatus?: string;
+  /** the call went over TLS (probe_grpc_ssl) */
+  ssl: boolean;
+}
+
 export interface RTTStats {
   min: number;
   median: number;
@@ -240,6 +249,7 @@ export interface ProbeResult {
   http?: HTTPFacts;
   tls?: TLSFacts;
   tcp?: TCPFacts;
+  grpc?: GRPCFacts;
   dns?: DNSFacts;
   icmp?: ICMPFacts;
   trace?: TraceFacts;

@@ -26,7 +26,8 @@ export class Deadline {
 
   private expire(): void {
     if (this.timedOut) return;
-    this.timedOut = new ProbeFailure(this.phase === 'connect' ? 'connect_timeout' : 'timeout', `the deadline passed during the ${this.phase} phase`);
+    const reason = this.phase === 'connect' ? 'connect_timeout' : this.phase === 'resolve' ? 'dns_timeout' : 'timeout';
+    this.timedOut = new ProbeFailure(reason, `the deadline passed during the ${this.phase} phase`);
     this.controller.abort(this.timedOut);
   }
 

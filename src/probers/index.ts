@@ -4,11 +4,11 @@
 // task metrics) is derived from these two tables.
 import type { ProberName } from '../config/types';
 import type { ModuleSection, ProberDescriptor } from './descriptor';
-import { grpcSection } from './grpc/config';
 import { websocketSection } from './websocket/config';
 // Folders are imported by their index file by name: a stale dist/src/probers/http.js of an older
 // build would otherwise win over http/index.js.
 import { dnsProber } from './dns/index';
+import { grpcProber } from './grpc/index';
 import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
@@ -23,6 +23,7 @@ export const PROBERS = {
   trace: traceProber,
   dns: dnsProber,
   unix: unixProber,
+  grpc: grpcProber,
 } as const satisfies { [K in ProberName]?: ProberDescriptor<K> };
 
 export type RunnableProber = keyof typeof PROBERS;
@@ -33,7 +34,6 @@ export type RunnableProber = keyof typeof PROBERS;
  * other (the type says so).
  */
 export const NOT_YET_AVAILABLE = {
-  grpc: grpcSection,
   websocket: websocketSection,
 } as const satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
 

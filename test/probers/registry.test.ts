@@ -139,6 +139,7 @@ const SAMPLES: Record<RunnableProber, ProbeResult> = {
     http: { statusCode: 200, version: 1.1, ssl: false, redirects: 0, contentLength: 5, uncompressedBodyLength: 5, failedDueToRegex: false, hops: [{ url: 'http://t/', statusCode: 200, phases: { connect: 0.0001234567891 } }] },
   },
   tcp: { ...base, prober: 'tcp', tcp: { failedDueToRegex: false, expectInfo: [{ labels: { version: '2' } }] } },
+  grpc: { ...base, prober: 'grpc', phases: { resolve: 0.001, check: 0.002 }, grpc: { statusCode: 0, servingStatus: 'SERVING', ssl: false } },
   unix: { target: '/run/sonde.sock', module: 'm', success: true, startedAt: 0, durationSeconds: 0.01, phases: { connect: 0.0001, dialogue: 0.001 }, prober: 'unix', tcp: { failedDueToRegex: false, failedDueToBytes: false } },
   icmp: { ...base, prober: 'icmp', icmp: { sent: 3, received: 2, duplicates: 1, loss: 1 / 3, rtt, rtts: [0.001, 0.003], replyHopLimit: 64 } },
   dns: {

@@ -4,6 +4,7 @@ import { defaultGRPC } from '../../config/defaults';
 import { isScalar } from 'yaml';
 import { bool, list, record, str, struct, type Decoder } from '../../config/schema';
 import { ipProtocol, tlsConfig } from '../../config/schema_shared';
+import { isHost } from '../../config/schema_values';
 import type { GRPCModule } from '../../config/types';
 import type { ModuleSection } from '../descriptor';
 
@@ -29,3 +30,15 @@ const grpcModule = struct<GRPCModule>({
 });
 
 export const grpcSection: ModuleSection<'grpc'> = { decode: grpcModule, defaults: defaultGRPC };
+
+/** host[:port] or an http(s):// URL, as blackbox's ProbeGRPC parses targets. */
+export function checkGRPCTarget(t: string): string | undefined {
+  const expected = 'host[:port] or an http(s):// URL of a gRPC server';
+  const withScheme = t.startsWith('http://') || t.startsWith('https://') ? t : `http://${t}`;
+  try {
+    const u = new URL(withScheme);
+    return u.hostname !== '' && isHost(u.hostname.replace(/^\[(.*)\]$/, '$1')) ? undefined : expected;
+  } catch {
+    return expected;
+  }
+}
