@@ -181,6 +181,13 @@ export interface GRPCFacts {
   ssl: boolean;
 }
 
+export interface WebsocketFacts {
+  /** the HTTP status of the upgrade answer (101 when upgraded; 0 without an answer) */
+  statusCode: number;
+  upgraded: boolean;
+  failedDueToRegex: boolean;
+}
+
 export interface RTTStats {
   min: number;
   median: number;
@@ -250,6 +257,7 @@ export interface ProbeResult {
   tls?: TLSFacts;
   tcp?: TCPFacts;
   grpc?: GRPCFacts;
+  websocket?: WebsocketFacts;
   dns?: DNSFacts;
   icmp?: ICMPFacts;
   trace?: TraceFacts;
