@@ -27,7 +27,7 @@ function clientRefusal(c: HTTPClientConfig, at: string): string | undefined {
     const t = tlsRefusal(o.tls_config, `${at}oauth2.`);
     if (t) return t;
   }
-  if (c.proxy_url !== undefined || c.proxy_from_environment) return `${at}${c.proxy_url !== undefined ? 'proxy_url' : 'proxy_from_environment'}: proxies are not supported yet; remove the key to probe directly`;
+  if (c.proxy_url !== undefined && !c.proxy_url.startsWith('http://')) return `${at}proxy_url: only http:// proxies are supported (CONNECT for https:// targets)`;
   return tlsRefusal(c.tls_config, at);
 }
 
@@ -45,8 +45,17 @@ export function moduleRefusal(m: Pick<Module, 'prober' | 'http' | 'tcp' | 'grpc'
       return tlsRefusal(m.dns.tls_config, 'dns.');
     case 'unix':
       return m.unix && tlsRefusal(m.unix.tls_config, 'unix.');
-    case 'websocket':
-      return m.websocket && clientRefusal(m.websocket.http_config, 'websocket.http_config.');
+    case 'websocket': {
+      if (!m.websocket) return undefined;
+      const c = m.websocket.http_config;
+      if (c.proxy_url !== undefined || c.proxy_from_environment) return 'websocket.http_config.proxy_url: the websocket prober dials directly, as blackbox\'s does';
+      // Steps are messages: blackbox's websocket prober reads expect and send only.
+      for (const [i, qr] of m.websocket.query_response.entries()) {
+        const key = qr.starttls ? 'starttls' : qr.expect_bytes ? 'expect_bytes' : qr.labels.length > 0 ? 'labels' : undefined;
+        if (key) return `websocket.query_response[${i}].${key}: a websocket step is a message (expect and send only)`;
+      }
+      return clientRefusal(m.websocket.http_config, 'websocket.http_config.');
+    }
     default:
       return undefined;
   }

@@ -8,7 +8,8 @@ import { resolverFor } from '../dns/resolver';
 import { resolveTarget } from '../resolve';
 import type { ProbeContext } from '../types';
 import type { ClientTLSOptions } from './connector';
-import { exchange, type ExchangeOutcome } from './exchange';
+import { exchange, type ExchangeInput, type ExchangeOutcome } from './exchange';
+import { proxyFor } from './proxy';
 import { bareHost, type RequestSpec } from './request_spec';
 import { checkBodyRules } from './body_match';
 import { checkResponse, hasBodyRules, hasHeaderRules, statusOK } from './rules';
@@ -69,6 +70,21 @@ function nextHop(hop: Hop, status: number, location: string): Hop {
   return { url, method: hop.method, body: hop.body };
 }
 
+/** The proxy of a hop (proxy.ts), its address resolved once per probe; undefined: direct. */
+async function hopProxy(h: Module['http'], url: URL, ctx: ProbeContext, known: Map<string, string>): Promise<ExchangeInput['proxy']> {
+  const p = proxyFor(h, url);
+  if (!p) return undefined;
+  if (p.protocol !== 'http:') throw new ProbeFailure('unsupported', `proxy ${p.protocol}// is not supported (http:// proxies only)`);
+  const host = bareHost(p);
+  let address = known.get(host);
+  if (address === undefined) {
+    const r = await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolverFor(h.dns_resolver, ctx.runtime));
+    address = r.addresses[0];
+    known.set(host, address);
+  }
+  return { url: p, address, port: Number(p.port) || 80, connectHeaders: h.proxy_connect_header };
+}
+
 export async function probeChain(
   spec: RequestSpec,
   module: Module,
@@ -86,12 +102,18 @@ export async function probeChain(
     dnsLookupSeconds: first.resolveSeconds,
   };
   result.phases.resolve = first.resolveSeconds;
+  if (first.address === '') {
+    // Not resolved (skip_resolve_phase_with_proxy): no address, no family, as blackbox reports none.
+    delete result.address;
+    delete result.ipProtocol;
+  }
   const hops: HTTPHop[] = [];
   let hop: Hop = { url: spec.url, method: spec.method, body: spec.body };
   let redirects = 0;
   let out: ExchangeOutcome | undefined;
   let failure: ProbeFailure | undefined;
   let revoked: TLSFacts | undefined;
+  const proxies = new Map<string, string>();
 
   for (let i = 0; ; i++) {
     const href = hop.url.href;
@@ -122,9 +144,17 @@ export async function probeChain(
       failure = err instanceof ProbeFailure ? err : new ProbeFailure('config', (err as Error).message);
       break;
     }
+    let proxy: ExchangeInput['proxy'];
+    try {
+      proxy = await hopProxy(h, hop.url, ctx, proxies);
+    } catch (err) {
+      failure = err instanceof ProbeFailure ? err : new ProbeFailure('dns_error', (err as Error).message);
+      break;
+    }
     out = await exchange({
       url: hop.url,
       address,
+      proxy,
       method: hop.method,
       headers,
       body: hop.body,
@@ -165,12 +195,6 @@ export async function probeChain(
     }
     if (redirects > h.max_redirects) {
       failure = new ProbeFailure('too_many_redirects', `stopped after ${h.max_redirects} redirects`);
-      break;
-    }
-    // The hops so far are the URLs visited (a redirect chain is short: no set needed).
-    const nextHref = next.url.href;
-    if (hops.some((v) => v.url === nextHref)) {
-      failure = new ProbeFailure('too_many_redirects', `redirect loop: ${href} -> ${nextHref} was already visited`);
       break;
     }
     if (next.url.protocol !== 'http:' && next.url.protocol !== 'https:') {

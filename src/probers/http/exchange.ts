@@ -11,6 +11,7 @@ import type { Runtime } from '../../runtime';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 import { MAX_HEAD_BYTES } from './head_fix';
+import { connectRequest, proxyAuthorization } from './proxy';
 
 export interface ExchangeInput {
   url: URL;
@@ -20,9 +21,10 @@ export interface ExchangeInput {
   headers: Record<string, string>;
   body?: Buffer;
   tls?: ClientTLSOptions;
+  /** through this proxy (its resolved address): absolute-form for http://, a CONNECT tunnel for https:// */
+  proxy?: { url: URL; address: string; port: number; connectHeaders: Record<string, string[]> };
   /** module compression: decode responses that use it */
   compression: string;
-  /** decode gzip responses and report Content-Length -1 (Go's transparent gzip) */
   /** 0: none */
   bodySizeLimit: number;
   /**
@@ -93,7 +95,8 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
-  if (fastPathFor(input.runtime, input.flows) && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
+  // The engine dials the target itself; a proxied request goes through undici's connector.
+  if (fastPathFor(input.runtime, input.flows) && !input.proxy && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
     return fastHTTP({
       url: input.url,
       address: input.address,
@@ -142,8 +145,15 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     sockets: [],
   };
   const port = Number(input.url.port) || (input.url.protocol === 'https:' ? 443 : 80);
+  const p = input.proxy;
+  const target = p
+    ? { address: p.address, port: p.port, tls: input.tls, flows: input.flows, tunnel: input.tls ? connectRequest(`${input.url.hostname}:${port}`, p.url, p.connectHeaders) : undefined }
+    : { address: input.address, port, tls: input.tls, flows: input.flows };
+  // A plain request to a proxy names the whole URL (RFC 9112 section 3.2.2 absolute-form).
+  const absolute = p !== undefined && !input.tls;
+  const proxyAuth = absolute ? proxyAuthorization(p.url) : undefined;
   const client = new Client(input.url.origin, {
-    connect: makeConnector({ address: input.address, port, tls: input.tls, flows: input.flows }, state),
+    connect: makeConnector(target, state),
     // The probe's deadline bounds everything; undici's own timers would race it.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -278,9 +288,9 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
       client.dispatch(
         {
           origin: input.url.origin,
-          path: input.url.pathname + input.url.search,
+          path: absolute ? input.url.href : input.url.pathname + input.url.search,
           method: input.method as Dispatcher.HttpMethod,
-          headers: input.headers,
+          headers: proxyAuth ? { ...input.headers, 'proxy-authorization': proxyAuth } : input.headers,
           body: input.body,
           // connection: close, as src/probers/http/wire.ts writes it for the engine: one request set.
           reset: true,
