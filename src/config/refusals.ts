@@ -32,7 +32,14 @@ function clientRefusal(c: HTTPClientConfig, at: string): string | undefined {
 }
 
 /** Why `m` cannot run, naming the key from the module's own path, or undefined when it can. */
-export function moduleRefusal(m: Pick<Module, 'prober' | 'http' | 'tcp' | 'grpc' | 'dns' | 'unix' | 'websocket'>): string | undefined {
+export function moduleRefusal(m: Pick<Module, 'prober' | 'http' | 'tcp' | 'icmp' | 'grpc' | 'dns' | 'unix' | 'websocket' | 'trace'>): string | undefined {
+  // sonde's dns_resolver (http, tcp, icmp, trace) has a tls_config of its own.
+  const resolver = (m.prober === 'http' || m.prober === 'tcp' || m.prober === 'icmp' || m.prober === 'trace') && m[m.prober]?.dns_resolver;
+  const r = resolver ? tlsRefusal(resolver.tls_config, `${m.prober}.dns_resolver.`) : undefined;
+  return r ?? sectionRefusal(m);
+}
+
+function sectionRefusal(m: Parameters<typeof moduleRefusal>[0]): string | undefined {
   switch (m.prober) {
     case 'http':
       if (m.http.enable_http3) return 'http.enable_http3: HTTP/3 needs QUIC, which Node 20 does not have; set enable_http3: false (and enable_http2 as wanted)';
