@@ -244,6 +244,8 @@ export interface ProbeResult {
   message?: string;
   /** unix ms when the probe started */
   startedAt: number;
+  /** the probe's timeout (run_probe.ts sets it): blackbox main's probe_timeout_seconds */
+  timeoutSeconds?: number;
   durationSeconds: number;
   /** seconds by phase name: see PHASE_MEANINGS */
   phases: Record<string, number>;

@@ -94,6 +94,7 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     return { status: 499, contentType: TEXT, body: 'client closed request\n' };
   }
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
+  result.timeoutSeconds = timeout;
   const reg = renderProbe(result, module);
   if (p.debug) {
     const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;

@@ -48,6 +48,8 @@ export function writeResolve(result: ProbeResult, reg: Registry): void {
 export function writeCommon(result: ProbeResult, reg: Registry): void {
   gauge(reg, 'probe_success', 'Displays whether or not the probe was a success', result.success ? 1 : 0);
   gauge(reg, 'probe_duration_seconds', 'Returns how long the probe took to complete in seconds', result.durationSeconds);
+  // blackbox main (prober/handler.go): the timeout the probe ran with.
+  if (result.timeoutSeconds !== undefined) gauge(reg, 'probe_timeout_seconds', 'Returns how long the probe timeout is in seconds', result.timeoutSeconds);
   if (!result.success && result.reason) {
     gauge(reg, 'sonde_probe_failure_reason', 'Why the probe failed: one reason from sonde\'s closed set (docs/reasons.md)', 1, { reason: result.reason });
   }

@@ -1,5 +1,5 @@
 // A fresh registry per /probe request, as blackbox_exporter makes one: only gauges, rendered in the
-// Prometheus text format exactly as prom-client renders it. Every /probe answer is rendered here, so
+// Prometheus text format as Go's client (blackbox_exporter's) renders it. Every /probe answer is rendered here, so
 // the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
 // help text, label sets are kept in a short array (a series has a handful at most), and escaping
 // is skipped for text that needs none.
@@ -113,6 +113,12 @@ function header(name: string, help: string): Header {
   return made;
 }
 
+/** client_golang's MetricSorter: label values compared in label-name order, bytewise. */
+function compareValues(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
 export class ProbeRegistry {
   readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
   private readonly series: Series[] = [];
@@ -126,21 +132,32 @@ export class ProbeRegistry {
     return s;
   }
 
+  /**
+   * The text blackbox_exporter's Go client writes (client_golang Gather + expfmt): families sorted by
+   * name, a family's series by their label values (label names in order), labels by name on each
+   * line, no blank lines between families, and a labelled family without series left out. Then a
+   * text diff against blackbox shows only what differs.
+   */
   metricsSync(): string {
     let out = '';
-    for (const s of this.series) {
-      if (out !== '') out += '\n\n';
-      out += s.header;
+    const families = this.series.length > 1 ? [...this.series].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : this.series;
+    for (const s of families) {
       if (s.entries.length === 0) {
-        if (s.labelNames.length === 0) out += `${s.bare}0`;
+        if (s.labelNames.length === 0) out += `${out === '' ? '' : '\n'}${s.header}${s.bare}0`;
         continue;
       }
-      for (const { labels, value } of s.entries) {
+      out += (out === '' ? '' : '\n') + s.header;
+      if (s.labelNames.length === 0) {
+        out += s.bare + formatValue(s.entries[0].value);
+        continue;
+      }
+      const names = [...s.labelNames].sort();
+      const rows = s.entries.map((e) => ({ values: names.map((n) => e.labels?.[n] ?? ''), value: e.value }));
+      if (rows.length > 1) rows.sort((x, y) => compareValues(x.values, y.values));
+      for (const row of rows) {
         let l = '';
-        if (labels) {
-          for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
-        }
-        out += l === '' ? s.bare + formatValue(value) : `\n${s.name}{${l}} ${formatValue(value)}`;
+        for (let i = 0; i < names.length; i++) l += `${i === 0 ? '' : ','}${names[i]}="${escapeLabel(row.values[i])}"`;
+        out += `\n${s.name}{${l}} ${formatValue(row.value)}`;
       }
     }
     return out === '' ? '' : `${out}\n`;
