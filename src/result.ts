@@ -251,6 +251,8 @@ export interface ProbeResult {
   phases: Record<string, number>;
   /** resolved address actually probed */
   address?: string;
+  /** no lookup was made (http: skip_resolve_phase_with_proxy): no resolve series, as blackbox */
+  resolveSkipped?: boolean;
   ipProtocol?: 4 | 6;
   dnsLookupSeconds?: number;
   /** the module's own DNS server that resolved the target (dns_resolver), e.g. "10.0.0.53 (udp)" */

@@ -14,7 +14,8 @@ export function writeHTTP(result: ProbeResult, module: Module, reg: Registry): v
   writeResolve(result, reg);
   const http = result.http;
   const phases = reg.gauge('probe_http_duration_seconds', 'Duration of http request by phase, summed over all redirects', ['phase']);
-  for (const phase of PHASES) phases.set({ phase }, result.phases[phase] ?? 0);
+  // A probe that ended in its lookup has only the resolve phase, as blackbox adds the others per hop.
+  for (const phase of http ? PHASES : ['resolve']) phases.set({ phase }, result.phases[phase] ?? 0);
   gauge(reg, 'probe_http_content_length', 'Length of http content response', http?.contentLength ?? 0);
   gauge(reg, 'probe_http_uncompressed_body_length', 'Length of uncompressed response body', http?.uncompressedBodyLength ?? 0);
   gauge(reg, 'probe_http_redirects', 'The number of redirects', http?.redirects ?? 0);

@@ -106,6 +106,7 @@ export async function probeChain(
     // Not resolved (skip_resolve_phase_with_proxy): no address, no family, as blackbox reports none.
     delete result.address;
     delete result.ipProtocol;
+    result.resolveSkipped = true;
   }
   const hops: HTTPHop[] = [];
   let hop: Hop = { url: spec.url, method: spec.method, body: spec.body };
