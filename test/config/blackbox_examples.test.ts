@@ -1,8 +1,10 @@
 // Every module of blackbox's example.yml (v0.23, v0.24, v0.26, v0.27, v0.28 and main, under
-// test/fixtures/blackbox/examples) loads and runs: each is probed against servers this test runs
-// on loopback (HTTP, a token server, TCP, a unix socket, a websocket, a DNS responder) and must
+// test/fixtures/blackbox/examples) and of Debian's blackbox.yml (two grpc modules) loads and runs:
+// each is probed against servers this test runs on loopback (HTTP, a token server, TCP, a unix
+// socket, a websocket, a gRPC health server, a DNS responder) and must
 // reach a verdict of its own, never "config", "unsupported" or "internal". Paths and URLs of files
 // and hosts the examples name are pointed at the test's own (rewritten in the text, nothing else).
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -24,7 +26,7 @@ const closers: Array<() => unknown> = [];
 let dir: string;
 let pki: PKI;
 let dns: Responder;
-const ports: Record<'http' | 'tcp' | 'ws' | 'token', number> = { http: 0, tcp: 0, ws: 0, token: 0 };
+const ports: Record<'http' | 'tcp' | 'ws' | 'token' | 'grpc', number> = { http: 0, tcp: 0, ws: 0, token: 0, grpc: 0 };
 let unixPath = '';
 
 async function listen(server: net.Server, where?: string): Promise<number> {
@@ -64,6 +66,13 @@ before(async () => {
   });
   ports.ws = await listen(wsHTTP);
   closers.push(() => wss.close());
+  // A health service answering SERVING (a HealthCheckResponse of status 1) to every Check.
+  const g = new grpc.Server();
+  const raw = (b: Buffer) => b;
+  const check = { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw };
+  g.addService({ Check: check }, { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from([0x08, 1])) });
+  ports.grpc = await new Promise<number>((resolve, reject) => g.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
+  closers.push(() => g.forceShutdown());
   dns = await startResponder();
   closers.push(() => dns.close());
 });
@@ -96,6 +105,8 @@ function targetOf(prober: string): string {
       return unixPath;
     case 'websocket':
       return `ws://127.0.0.1:${ports.ws}/`;
+    case 'grpc':
+      return `127.0.0.1:${ports.grpc}`;
     default:
       throw new Error(`no target for prober ${prober}`);
   }
@@ -104,16 +115,17 @@ function targetOf(prober: string): string {
 /** Verdicts that would mean a module of blackbox's cannot run in sonde. */
 const NOT_A_VERDICT = new Set(['config', 'unsupported', 'internal']);
 
+const DEBIAN = path.resolve(__dirname, '../../../test/fixtures/config/debian-blackbox.yml');
 const files = readdirSync(EXAMPLES).filter((f) => /^example-.*\.yml$/.test(f));
 
 test('the examples of blackbox 0.23, 0.24, 0.26, 0.27, 0.28 and main are all here', () => {
   assert.deepEqual(files.sort(), ['example-HEAD.yml', 'example-v0.23.0.yml', 'example-v0.24.0.yml', 'example-v0.26.0.yml', 'example-v0.27.0.yml', 'example-v0.28.0.yml']);
 });
 
-for (const file of files) {
-  test(`${file}: every module loads and runs to a verdict of its own`, async () => {
-    const config = loadConfigString(localise(readFileSync(path.join(EXAMPLES, file), 'utf8')), file);
-    assert.ok(config.modules.size >= 16, `${config.modules.size} modules`);
+for (const file of [...files, DEBIAN]) {
+  test(`${path.basename(file)}: every module loads and runs to a verdict of its own`, async (t) => {
+    const config = loadConfigString(localise(readFileSync(path.resolve(EXAMPLES, file), 'utf8')), file);
+    assert.ok(config.modules.size >= 10, `${config.modules.size} modules`);
     const verdicts: string[] = [];
     for (const [name, module] of config.modules) {
       // ICMP needs a raw or ping socket; without either the echo engine says so (local_resources).
@@ -124,5 +136,8 @@ for (const file of files) {
       assert.match(renderProbe(r, module).metricsSync(), /^probe_success [01]$/m, `${file} ${name}`);
     }
     assert.equal(verdicts.length, config.modules.size);
+    t.diagnostic(verdicts.join('; '));
+    // The grpc modules of Debian's file reach the health server: plain succeeds, TLS meets a plain server.
+    if (file === DEBIAN) assert.ok(verdicts.includes('grpc_plain: success'), verdicts.join('; '));
   });
 }

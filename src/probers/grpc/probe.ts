@@ -54,6 +54,8 @@ function callFailure(code: number, details: string): ProbeFailure {
     if (c.reason !== 'network_error') return new ProbeFailure(c.reason, `gRPC status ${grpc.status[code]}: ${details}`);
   }
   if (/certificate|self.signed|altnames/i.test(details)) return new ProbeFailure('cert_untrusted', `gRPC status ${grpc.status[code]}: ${details}`);
+  // OpenSSL's own text (grpc-js quotes it without a code): a handshake that failed.
+  if (/SSL routines|wrong version number|handshake failure|tlsv1 alert/i.test(details)) return new ProbeFailure('tls_handshake', `gRPC status ${grpc.status[code]}: ${details}`);
   return new ProbeFailure('grpc_not_serving', `gRPC status ${grpc.status[code] ?? code}: ${details}`);
 }
 
