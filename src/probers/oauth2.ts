@@ -31,12 +31,26 @@ function basic(id: string, secretText: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secretText)}`).toString('base64')}`;
 }
 
+/** Token requests in flight, by key: probes of one module starting together share one request. */
+const pending = new Map<string, Promise<string>>();
+/** A bound on a token request made without a probe's signal (a hung token server must not pile up requests). */
+const TOKEN_TIMEOUT_MS = 30_000;
+
 /** An access token for `o`, from the cache or the token endpoint; failures are ProbeFailures. */
 export async function oauth2Token(o: OAuth2, signal?: AbortSignal): Promise<string> {
   const clientSecret = await secret(o);
   const key = JSON.stringify([o.token_url, o.client_id, clientSecret, o.scopes, o.endpoint_params]);
   const hit = tokens.get(key);
   if (hit && Date.now() < hit.until) return hit.token;
+  let p = pending.get(key);
+  if (!p) {
+    p = fetchToken(o, clientSecret, key, signal ?? AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => pending.delete(key));
+    pending.set(key, p);
+  }
+  return p;
+}
+
+async function fetchToken(o: OAuth2, clientSecret: string, key: string, signal: AbortSignal): Promise<string> {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (o.scopes.length > 0) form.set('scope', o.scopes.join(' '));
   for (const [k, v] of Object.entries(o.endpoint_params)) form.set(k, v);
