@@ -6,10 +6,12 @@ import type { Logger } from 'pino';
 import type { Config, Module } from '../config/types';
 import { renderProbe } from '../outputs/blackbox';
 import { debugOutput, probeLogBuffer } from '../outputs/blackbox/debug';
+import type { ProbeRegistry as Registry } from '../outputs/blackbox/registry';
 import { resultToJSON } from '../outputs/json';
 import { ProbeFailure } from '../probers/errors';
 import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
+import type { ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
 import type { ProbeAdmission, RequestCancel } from './admission';
@@ -25,6 +27,8 @@ export interface ProbeDeps {
   signal: AbortSignal;
   /** bounds on /probe probes at once, and the timeout limits */
   admission: ProbeAdmission;
+  /** sees every /probe result (the daemon's rolling DNS server health) */
+  observe?: (module: Module, result: ProbeResult) => void;
 }
 
 /** Who asks: the client's address, and what aborts the request when the client leaves. */
@@ -44,7 +48,13 @@ export interface ProbeParams {
 export interface ProbeAnswer {
   status: number;
   contentType: string;
+  /** a short text (errors, debug); '' when `series` is the answer */
   body: string;
+  /**
+   * The probe's series, rendered by whoever sends them: straight into the gateway's batch of
+   * answers (src/native/stream_gateway.ts), or to bytes for Node's server.
+   */
+  series?: Registry;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -98,6 +108,7 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     deps.logger.debug({ target, module: module.name, client: asker.client }, 'probe cancelled: the client left');
     return { status: 499, contentType: TEXT, body: 'client closed request\n' };
   }
+  deps.observe?.(module, result);
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   result.timeoutSeconds = timeout;
   const reg = renderProbe(result, module);
@@ -109,5 +120,5 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     logs.logger.debug({ result: resultToJSON(result) }, 'Result');
     return { status: 200, contentType: TEXT, body: debugOutput(logs.text(), reg.metricsSync(), module) };
   }
-  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
+  return { status: 200, contentType: reg.contentType, body: '', series: reg };
 }

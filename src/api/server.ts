@@ -17,7 +17,7 @@ export interface ApiDeps extends ProbeDeps {
   listenerLimits: GatewayLimits;
 }
 
-function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+function send(res: http.ServerResponse, status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -32,7 +32,7 @@ async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, r
   const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
   try {
     const a = await serveProbe(deps, probeParams(url.searchParams), req.headers['x-prometheus-scrape-timeout-seconds'], { client, cancel });
-    if (!cancel.aborted) send(res, a.status, a.body, a.contentType);
+    if (!cancel.aborted) send(res, a.status, a.series ? a.series.metricsBytes() : a.body, a.contentType);
   } finally {
     res.off('close', onClose);
   }

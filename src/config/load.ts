@@ -10,6 +10,7 @@ import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 import { moduleRefusal } from './refusals';
+import { scanDecoder, scanSettings } from './schema_scan';
 
 export type { ConfigIssue } from './schema';
 export { AVAILABLE_PROBERS } from './schema_tasks';
@@ -26,7 +27,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['modules', 'tasks'];
+const TOP_KEYS = ['modules', 'tasks', 'scan'];
 
 function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
   const modules = new Map<string, Module>();
@@ -137,8 +138,13 @@ function decodeConfig(text: string, file: string): Config {
       if (!TOP_KEYS.includes(e.key)) ctx.report(e.keyNode, e.key, `unknown key (expected one of: ${TOP_KEYS.join(', ')})`);
     }
     const infos = new Map<string, ModuleInfo>();
+    const scanNode = top.find((e) => e.key === 'scan')?.value ?? null;
+    if (!isNull(scanNode)) config.scan = scanDecoder(scanNode, 'scan', ctx);
+    const scan = scanSettings(config);
     config.modules = decodeModules(top.find((e) => e.key === 'modules')?.value ?? null, ctx, infos);
-    config.tasks = tasksDecoder(infos)(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+    // tcp_syn probes check each resolved address against scan.allow: the list travels with the module.
+    for (const m of config.modules.values()) if (m.tcp_syn) m.tcp_syn.scan_allow = [...scan.allow];
+    config.tasks = tasksDecoder(infos, { scanAllow: scan.allow })(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
   }
   if (ctx.issues.length > 0) {
     // Report in file order, whatever order the checks ran in.

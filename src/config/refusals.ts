@@ -32,9 +32,10 @@ function clientRefusal(c: HTTPClientConfig, at: string): string | undefined {
 }
 
 /** Why `m` cannot run, naming the key from the module's own path, or undefined when it can. */
-export function moduleRefusal(m: Pick<Module, 'prober' | 'http' | 'tcp' | 'icmp' | 'grpc' | 'dns' | 'unix' | 'websocket' | 'trace'>): string | undefined {
-  // sonde's dns_resolver (http, tcp, icmp, trace) has a tls_config of its own.
-  const resolver = (m.prober === 'http' || m.prober === 'tcp' || m.prober === 'icmp' || m.prober === 'trace') && m[m.prober]?.dns_resolver;
+export function moduleRefusal(m: Pick<Module, 'prober' | 'http' | 'tcp' | 'icmp' | 'grpc' | 'dns' | 'unix' | 'websocket' | 'trace' | 'tcp_syn'>): string | undefined {
+  // sonde's dns_resolver (http, tcp, icmp, trace, tcp_syn) has a tls_config of its own.
+  const p = m.prober;
+  const resolver = (p === 'http' || p === 'tcp' || p === 'icmp' || p === 'trace' || p === 'tcp_syn') && m[p]?.dns_resolver;
   const r = resolver ? tlsRefusal(resolver.tls_config, `${m.prober}.dns_resolver.`) : undefined;
   return r ?? sectionRefusal(m);
 }

@@ -1,5 +1,6 @@
 // The /probe gateway's side of the stream engine's wire (native/glue/stream.cc): the requests it
 // takes (asks) as they arrive with a batch, and the answers of a JS turn sent back in one call.
+import { ByteSink } from '../util/byte_sink';
 
 /**
  * A /probe request the gateway took (native/gateway/gateway.cc), for TypeScript to serve and answer
@@ -57,31 +58,42 @@ export function decodeGone(gone: Float64Array, gw: GatewayHandlers): void {
 }
 
 // Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
-// bodies joined in one string, so that one conversion to UTF-8 serves the batch. The owner calls
-// flush at the end of the turn (src/native/stream.ts).
+// bodies' UTF-8 bytes one after another in one buffer, into which each answer's series are
+// rendered directly (no string, no copy per answer). The owner calls flush at the end of the turn
+// (src/native/stream.ts); the engine copies the bytes during the call, so the buffer is reused.
+
+/** What renders itself as an answer's body (src/outputs/blackbox/registry.ts ProbeRegistry). */
+export interface AnswerSeries {
+  writeTo(out: ByteSink): void;
+}
+
 export class AnswerBatch {
   private meta: number[] = [];
   private types: string[] = [];
-  private bodies: string[] = [];
+  private readonly bodies = new ByteSink(64 * 1024);
 
-  constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: string): void }) {}
+  constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: Uint8Array): void }) {}
 
-  add(a: GatewayAsk, status: number, contentType: string, body: string): void {
+  add(a: GatewayAsk, status: number, contentType: string, body: string | AnswerSeries): void {
     let t = this.types.indexOf(contentType);
     if (t < 0) t = this.types.push(contentType) - 1;
-    this.meta.push(a.conn, a.gen, status, t, body.length);
-    this.bodies.push(body);
+    const start = this.bodies.length;
+    if (typeof body === 'string') this.bodies.text(body);
+    else body.writeTo(this.bodies);
+    this.meta.push(a.conn, a.gen, status, t, this.bodies.length - start);
   }
 
-  /** Sends the answers added since the last flush, if any. */
+/** Sends the answers added since the last flush, if any. */
   flush(): void {
-    if (this.bodies.length === 0) return;
+    if (this.meta.length === 0) return;
     const meta = Float64Array.from(this.meta);
     const types = this.types;
-    const text = this.bodies.join('');
     this.meta = [];
     this.types = [];
-    this.bodies = [];
-    this.engine.answer(meta, types, text);
+    try {
+      this.engine.answer(meta, types, this.bodies.view());
+    } finally {
+      this.bodies.reset();
+    }
   }
 }

@@ -11,6 +11,7 @@ import { grpcProber } from './grpc/index';
 import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
+import { tcpSynProber } from './tcp_syn/index';
 import { traceProber } from './trace/index';
 import { unixProber } from './unix/index';
 import { websocketProber } from './websocket/index';
@@ -22,6 +23,7 @@ export const PROBERS = {
   icmp: icmpProber,
   trace: traceProber,
   dns: dnsProber,
+  tcp_syn: tcpSynProber,
   grpc: grpcProber,
   unix: unixProber,
   websocket: websocketProber,

@@ -17,12 +17,17 @@ import { clientKeys, clientSections, headerMatch, headerValueKeys, ip, mod, read
 
 const dnsBase = { query_name: 'example.test' };
 /** modules.m.<prober>.dns_resolver and its tls_config, for the probers that take one. */
+/** What a section of the prober needs besides the resolver to load (tcp_syn: its ports). */
+const needs = (prober: string): Record<string, unknown> => (prober === 'tcp_syn' ? { ports: '22' } : {});
 const resolverSections = (prober: string): Record<string, Section> => ({
   [`modules.m.${prober}.dns_resolver`]: {
-    place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', ...x } } })),
+    place: mod(prober, (x) => ({ [prober]: { ...needs(prober), dns_resolver: { server: '127.0.0.1', ...x } } })),
     keys: { server: read('dns resolver.ts'), transport: read('dns resolver.ts'), doh_path: read('dns resolver.ts'), tls_config: section(`modules.m.${prober}.dns_resolver.tls_config`) },
   },
-  [`modules.m.${prober}.dns_resolver.tls_config`]: { place: mod(prober, (x) => ({ [prober]: { dns_resolver: { server: '127.0.0.1', tls_config: x } } })), keys: tlsAt(`${prober}.dns_resolver.tls_config.`) },
+  [`modules.m.${prober}.dns_resolver.tls_config`]: {
+    place: mod(prober, (x) => ({ [prober]: { ...needs(prober), dns_resolver: { server: '127.0.0.1', tls_config: x } } })),
+    keys: tlsAt(`${prober}.dns_resolver.tls_config.`),
+  },
 });
 
 const SECTIONS: Record<string, Section> = {
@@ -30,7 +35,27 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('tcp'),
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
+  ...resolverSections('tcp_syn'),
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan') } },
+  scan: {
+    place: (x) => ({ scan: x }),
+    keys: { allow: read('scan/targets.ts planTargets, tcp_syn probe.ts'), exclude: read('cli/scan_plan.ts: taken out of every scan') },
+  },
+  'modules.m.tcp_syn': {
+    place: mod('tcp_syn', (x) => ({ tcp_syn: { ports: '22', ...x } })),
+    keys: {
+      ...ip,
+      dns_resolver: section('modules.m.tcp_syn.dns_resolver'),
+      source_ip_address: read('tcp_syn probe.ts: ScanSpec source4/source6'),
+      ports: read('tcp_syn probe.ts: ScanSpec ports'),
+      retries: read('tcp_syn probe.ts: ScanSpec retries'),
+      wait: read('tcp_syn probe.ts: ScanSpec waitMs'),
+      rate: read('tcp_syn probe.ts: ScanSpec rate'),
+      source_port_range: read('tcp_syn probe.ts: ScanSpec sourcePorts'),
+      fail_if_not_open: read('tcp_syn probe.ts verdict'),
+      scan_allow: { refused: { value: ['127.0.0.1'], message: "not supported by sonde: the allow list is the config's scan.allow, for every module alike" } },
+    },
+  },
   'modules.m': {
     place: mod('http', (x) => x),
     keys: {
@@ -44,6 +69,7 @@ const SECTIONS: Record<string, Section> = {
       unix: section('modules.m.unix'),
       websocket: section('modules.m.websocket'),
       trace: section('modules.m.trace'),
+      tcp_syn: section('modules.m.tcp_syn'),
     },
   },
   'modules.m.http': {
@@ -306,6 +332,7 @@ const TARGETS: Record<string, string> = {
   tcp: '127.0.0.1:9',
   icmp: '127.0.0.1',
   trace: '127.0.0.1',
+  tcp_syn: '127.0.0.1',
   dns: '127.0.0.1:9',
   grpc: '127.0.0.1:9',
   unix: '/nonexistent/sonde.sock',

@@ -3,6 +3,7 @@
 // the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
 // help text, label sets are kept in a short array (a series has a handful at most), and escaping
 // is skipped for text that needs none.
+import { ByteSink, encode } from '../../util/byte_sink';
 
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
@@ -17,14 +18,16 @@ interface Entry {
 
 class Series implements ProbeGauge {
   readonly entries: Entry[] = [];
+  /** label names as Go's client writes them on a line: sorted */
+  readonly sortedNames: readonly string[];
   constructor(
     readonly name: string,
-    /** the HELP and TYPE lines */
-    readonly header: string,
-    /** what precedes the value on a line without labels: newline, name, space */
-    readonly bare: string,
+    /** the series' fixed text (HELP and TYPE lines, line openings) */
+    readonly text: Header,
     readonly labelNames: readonly string[],
-  ) {}
+  ) {
+    this.sortedNames = labelNames.length > 1 ? [...labelNames].sort() : labelNames;
+  }
 
   set(a: Record<string, string> | number, b?: number): void {
     if (typeof a === 'number') return this.put('', undefined, a);
@@ -95,11 +98,22 @@ export function formatValue(v: number): string {
   return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
 }
 
-// "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
+// A series' fixed text, by name, encoded once per name and help text (a name seen with another
+// help text is made anew): an answer is mostly this text, around a few dozen values.
 interface Header {
   help: string;
-  text: string;
-  bare: string;
+  /** "# HELP name help\n# TYPE name gauge" */
+  head: Uint8Array;
+  /** the head after another series (no blank line between families, as Go's expfmt writes) */
+  later: Uint8Array;
+  /** the head and the opening of a line without labels ("\nname "), first or after another series */
+  headBare: Uint8Array;
+  laterBare: Uint8Array;
+  /** the opening of a further line without labels, and of a line with labels ("\nname{") */
+  bare: Uint8Array;
+  open: Uint8Array;
+  /** the registry that registered this name last */
+  owner?: ProbeRegistry;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -107,17 +121,44 @@ const MAX_HEADERS = 4096; // names come from code and configured label names, bu
 function header(name: string, help: string): Header {
   const h = HEADERS.get(name);
   if (h !== undefined && h.help === help) return h;
-  const made = { help, text: `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`, bare: `\n${name} ` };
+  const head = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`;
+  const bare = `\n${name} `;
+  const made = {
+    help,
+    head: encode(head),
+    later: encode(`\n${head}`),
+    headBare: encode(head + bare),
+    laterBare: encode(`\n${head}${bare}`),
+    bare: encode(bare),
+    open: encode(`\n${name}{`),
+    owner: undefined,
+  };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
   HEADERS.set(name, made);
   return made;
 }
 
+const ZERO = encode('0');
+const COMMA = encode(',');
+const EQ_QUOTE = encode('="');
+const QUOTE = encode('"');
+const CLOSE = encode('} ');
+const NEWLINE = encode('\n');
+
+const byName = (a: Series, b: Series): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 /** client_golang's MetricSorter: label values compared in label-name order, bytewise. */
-function compareValues(a: readonly string[], b: readonly string[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+function compareLabels(a: Entry, b: Entry, names: readonly string[]): number {
+  for (const n of names) {
+    const x = a.labels?.[n] ?? '';
+    const y = b.labels?.[n] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
   return 0;
 }
+
+// One sink for every answer: the JS thread renders one answer at a time.
+const SINK = new ByteSink();
 
 export class ProbeRegistry {
   readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -125,42 +166,65 @@ export class ProbeRegistry {
 
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
-    for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
     const h = header(name, help);
-    const s = new Series(name, h.text, h.bare, labelNames);
+    // A name registered twice in one registry is a bug of its writer, as in prom-client. The
+    // registry that took a name last marks its header, which costs less than a scan per name.
+    if (h.owner === this && this.series.some((s) => s.name === name)) throw new Error(`A metric with the name ${name} has already been registered.`);
+    h.owner = this;
+    const s = new Series(name, h, labelNames);
     this.series.push(s);
     return s;
   }
 
   /**
-   * The text blackbox_exporter's Go client writes (client_golang Gather + expfmt): families sorted by
-   * name, a family's series by their label values (label names in order), labels by name on each
-   * line, no blank lines between families, and a labelled family without series left out. Then a
-   * text diff against blackbox shows only what differs.
+   * Writes the exposition into `out` as blackbox_exporter's Go client writes it (client_golang
+   * Gather + expfmt): families sorted by name, a family's series by their label values (label names
+   * in order), labels by name on each line, no blank lines between families, and a labelled family
+   * without series left out. Then a text diff against blackbox shows only what differs.
    */
-  metricsSync(): string {
-    let out = '';
-    const families = this.series.length > 1 ? [...this.series].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : this.series;
+  writeTo(out: ByteSink): void {
+    const start = out.length;
+    const families = this.series.length > 1 ? [...this.series].sort(byName) : this.series;
     for (const s of families) {
-      if (s.entries.length === 0) {
-        if (s.labelNames.length === 0) out += `${out === '' ? '' : '\n'}${s.header}${s.bare}0`;
-        continue;
-      }
-      out += (out === '' ? '' : '\n') + s.header;
+      const t = s.text;
+      const first = out.length === start;
       if (s.labelNames.length === 0) {
-        out += s.bare + formatValue(s.entries[0].value);
+        out.bytes(first ? t.headBare : t.laterBare);
+        if (s.entries.length === 0) out.bytes(ZERO);
+        else out.text(formatValue(s.entries[0].value));
         continue;
       }
-      const names = [...s.labelNames].sort();
-      const rows = s.entries.map((e) => ({ values: names.map((n) => e.labels?.[n] ?? ''), value: e.value }));
-      if (rows.length > 1) rows.sort((x, y) => compareValues(x.values, y.values));
-      for (const row of rows) {
-        let l = '';
-        for (let i = 0; i < names.length; i++) l += `${i === 0 ? '' : ','}${names[i]}="${escapeLabel(row.values[i])}"`;
-        out += `\n${s.name}{${l}} ${formatValue(row.value)}`;
+      if (s.entries.length === 0) continue;
+      out.bytes(first ? t.head : t.later);
+      const names = s.sortedNames;
+      const rows = s.entries.length > 1 ? [...s.entries].sort((x, y) => compareLabels(x, y, names)) : s.entries;
+      for (const { labels, value } of rows) {
+        out.bytes(t.open);
+        for (let i = 0; i < names.length; i++) {
+          if (i > 0) out.bytes(COMMA);
+          out.text(names[i]);
+          out.bytes(EQ_QUOTE);
+          out.text(escapeLabel(labels?.[names[i]] ?? ''));
+          out.bytes(QUOTE);
+        }
+        out.bytes(CLOSE);
+        out.text(formatValue(value));
       }
     }
-    return out === '' ? '' : `${out}\n`;
+    if (out.length !== start) out.bytes(NEWLINE);
+  }
+
+  /** The exposition as UTF-8 bytes (what /probe sends). */
+  metricsBytes(): Buffer {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.copy();
+  }
+
+  metricsSync(): string {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.toString();
   }
 
   /** prom-client's Registry.metrics() shape, so callers and tests need not care which they hold. */
