@@ -31,6 +31,9 @@ export const FAILURE_REASONS = {
   regex_body: 'a fail_if_body_* regular expression rule failed',
   regex_header: 'a fail_if_header_* regular expression rule failed',
   body_too_large: 'the body exceeded body_size_limit',
+  cel_body: 'a fail_if_body_json_matches_cel / fail_if_body_json_not_matches_cel rule failed, or the body is not JSON',
+  grpc_not_serving: 'the gRPC health check answered, but not SERVING, or with a gRPC error status (see message)',
+  websocket_upgrade: 'the server did not upgrade the connection to a WebSocket (see message for its status)',
   expect_mismatch: 'a TCP query_response expect did not match before the connection ended',
   protocol_error: 'the peer sent something that is not valid for the protocol',
   icmp_unreachable: 'an ICMP destination unreachable came back for the probe',
@@ -41,6 +44,7 @@ export const FAILURE_REASONS = {
   cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
   local_resources: 'the probe host ran out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): see message',
   config: 'the module cannot be used for this target (see message)',
+  unsupported: 'the module asks for what this build cannot do (HTTP/3: Node 20 has no QUIC; *_ref secrets: no secret manager, as in blackbox): see message',
   internal: 'a bug in sonde (see message); please report it',
 } as const;
 
@@ -124,6 +128,8 @@ export interface HTTPFacts {
   uncompressedBodyLength: number;
   lastModified?: number; // unix seconds
   failedDueToRegex: boolean;
+  /** a CEL body rule failed (blackbox 0.27's probe_failed_due_to_cel) */
+  failedDueToCEL?: boolean;
   hops: HTTPHop[];
 }
 
@@ -162,6 +168,24 @@ export interface DNSFacts {
 
 export interface TCPFacts {
   expectInfo?: Array<{ labels: Record<string, string> }>;
+  failedDueToRegex: boolean;
+  /** blackbox 0.28's probe_failed_due_to_bytes (an expect_bytes step got other bytes) */
+  failedDueToBytes?: boolean;
+}
+
+export interface GRPCFacts {
+  /** gRPC status code of the health check call (0: OK), blackbox's probe_grpc_status_code */
+  statusCode: number;
+  /** HealthCheckResponse.ServingStatus name, when the call answered */
+  servingStatus?: string;
+  /** the call went over TLS (probe_grpc_ssl) */
+  ssl: boolean;
+}
+
+export interface WebsocketFacts {
+  /** the HTTP status of the upgrade answer (101 when upgraded; 0 without an answer) */
+  statusCode: number;
+  upgraded: boolean;
   failedDueToRegex: boolean;
 }
 
@@ -245,11 +269,15 @@ export interface ProbeResult {
   message?: string;
   /** unix ms when the probe started */
   startedAt: number;
+  /** the probe's timeout (run_probe.ts sets it): blackbox main's probe_timeout_seconds */
+  timeoutSeconds?: number;
   durationSeconds: number;
   /** seconds by phase name: see PHASE_MEANINGS */
   phases: Record<string, number>;
   /** resolved address actually probed */
   address?: string;
+  /** no lookup was made (http: skip_resolve_phase_with_proxy): no resolve series, as blackbox */
+  resolveSkipped?: boolean;
   ipProtocol?: 4 | 6;
   dnsLookupSeconds?: number;
   /** the module's own DNS server that resolved the target (dns_resolver), e.g. "10.0.0.53 (udp)" */
@@ -257,6 +285,8 @@ export interface ProbeResult {
   http?: HTTPFacts;
   tls?: TLSFacts;
   tcp?: TCPFacts;
+  grpc?: GRPCFacts;
+  websocket?: WebsocketFacts;
   dns?: DNSFacts;
   icmp?: ICMPFacts;
   trace?: TraceFacts;

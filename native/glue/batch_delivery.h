@@ -17,20 +17,25 @@ class JsCallback {
  public:
   // ref false: the callback alone does not keep the event loop alive.
   void Start(Napi::Env env, Napi::Function cb, const char* name, bool ref) {
-    tsfn_ = Napi::ThreadSafeFunction::New(env, cb, name, 0, 1);
+    // At environment teardown Node finalizes the function itself, before the wrap's own finalizer
+    // may call Release(): releasing it then locks a destroyed mutex (abort in uv_mutex_lock). The
+    // flag is shared, so it outlives whichever of the two goes first.
+    auto finalized = std::make_shared<bool>(false);
+    finalized_ = finalized;
+    tsfn_ = Napi::ThreadSafeFunction::New(env, cb, name, 0, 1, [finalized](Napi::Env) { *finalized = true; });
     released_ = false;
     if (!ref) tsfn_.Unref(env);
   }
   void Ref(Napi::Env env) {
-    if (!released_) tsfn_.Ref(env);
+    if (!released_ && !*finalized_) tsfn_.Ref(env);
   }
   void Unref(Napi::Env env) {
-    if (!released_) tsfn_.Unref(env);
+    if (!released_ && !*finalized_) tsfn_.Unref(env);
   }
   // Call only once the engine thread is joined (or was never started).
   void Release() {
     if (!released_) {
-      tsfn_.Release();
+      if (!*finalized_) tsfn_.Release();
       released_ = true;
     }
   }
@@ -39,6 +44,7 @@ class JsCallback {
 
  private:
   Napi::ThreadSafeFunction tsfn_;
+  std::shared_ptr<bool> finalized_ = std::make_shared<bool>(false);
   bool released_ = true;  // nothing to release before Start
 };
 

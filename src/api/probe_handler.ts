@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Config, Module } from '../config/types';
 import { renderProbe } from '../outputs/blackbox';
+import { debugOutput, probeLogBuffer } from '../outputs/blackbox/debug';
 import type { ProbeRegistry as Registry } from '../outputs/blackbox/registry';
 import { resultToJSON } from '../outputs/json';
 import { ProbeFailure } from '../probers/errors';
@@ -92,8 +93,12 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   const refusal = deps.admission.admit(asker.client, asker.cancel);
   if (refusal !== undefined) return { status: 503, contentType: TEXT, body: `${refusal}\n` };
   let result;
+  // debug=true: the probe logs at debug level into its answer, as blackbox's scrape logger does.
+  const logs = p.debug ? probeLogBuffer() : undefined;
+  const logger = logs?.logger.child({ module: moduleName, target }) ?? deps.logger;
+  logs?.logger.debug({ module: moduleName, target, probe: module.prober, timeout_seconds: timeout }, 'Beginning probe');
   try {
-    result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
+    result = await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
   }
@@ -105,10 +110,15 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   }
   deps.observe?.(module, result);
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
+  result.timeoutSeconds = timeout;
   const reg = renderProbe(result, module);
-  if (p.debug) {
-    const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
-    return { status: 200, contentType: TEXT, body };
+  if (logs) {
+    const fields = { module: moduleName, target, duration_seconds: result.durationSeconds, ...(result.success ? {} : { reason: result.reason, err: result.message }) };
+    if (result.success) logs.logger.debug(fields, 'Probe succeeded');
+    else logs.logger.error(fields, 'Probe failed');
+    // sonde's result as JSON too: the facts behind the series (phases, hops, attribution).
+    logs.logger.debug({ result: resultToJSON(result) }, 'Result');
+    return { status: 200, contentType: TEXT, body: debugOutput(logs.text(), reg.metricsSync(), module) };
   }
   return { status: 200, contentType: reg.contentType, body: '', series: reg };
 }

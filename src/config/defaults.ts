@@ -1,7 +1,7 @@
 // Defaults, taken from blackbox_exporter (config/config.go DefaultModule & co, and the prober code
 // where a zero value means "use X"), plus sonde's own options. Fresh objects on every call: the
 // loader fills them in place.
-import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, ScanConfig, TCPModule, TCPSynModule, Task, TLSConfig, TraceModule } from './types';
+import type { DNSModule, DNSRRValidator, GRPCModule, HTTPClientConfig, HTTPModule, ICMPModule, ScanConfig, TCPModule, TCPSynModule, Task, TLSConfig, TraceModule, UnixModule, WebsocketModule } from './types';
 
 // Module timeout: blackbox leaves it 0 and uses the scrape timeout (X-Prometheus-Scrape-Timeout-
 // Seconds minus a 0.5 s offset). sonde keeps 0 too: /probe derives it the same way and a task uses
@@ -12,6 +12,11 @@ export function defaultTLS(): TLSConfig {
   return { insecure_skip_verify: false };
 }
 
+export function defaultHTTPClient(): HTTPClientConfig {
+  // prometheus/common DefaultHTTPClientConfig: follow redirects, HTTP/2 on.
+  return { tls_config: defaultTLS(), follow_redirects: true, enable_http2: true, http_headers: {}, proxy_from_environment: false, proxy_connect_header: {} };
+}
+
 export function defaultHTTP(): HTTPModule {
   return {
     valid_status_codes: [], // blackbox: empty means any 2xx
@@ -19,7 +24,7 @@ export function defaultHTTP(): HTTPModule {
     method: 'GET',
     headers: {},
     compression: '',
-    follow_redirects: true, // prometheus/common DefaultHTTPClientConfig
+    ...defaultHTTPClient(), // follow_redirects and enable_http2 true, as prometheus/common
     fail_if_ssl: false,
     fail_if_not_ssl: false,
     fail_if_body_matches_regexp: [],
@@ -30,8 +35,7 @@ export function defaultHTTP(): HTTPModule {
     // blackbox: preferred_ip_protocol "" is treated as ip6, and IPProtocolFallback defaults to true
     preferred_ip_protocol: 'ip6',
     ip_protocol_fallback: true,
-    tls_config: defaultTLS(),
-    enable_http2: true, // prometheus/common DefaultHTTPClientConfig
+    enable_http3: false,
     skip_resolve_phase_with_proxy: false,
     all_addresses: false,
     max_redirects: 10, // Go net/http's limit, which blackbox inherits
@@ -123,8 +127,17 @@ export function defaultDNS(): DNSModule {
   };
 }
 
+export function defaultUnix(): UnixModule {
+  return { query_response: [], tls: false, tls_config: defaultTLS() };
+}
+
+export function defaultWebsocket(): WebsocketModule {
+  // blackbox's DefaultWebsocketProbe: ip6 first with fallback, as the other probers.
+  return { http_config: defaultHTTPClient(), headers: {}, query_response: [], preferred_ip_protocol: 'ip6', ip_protocol_fallback: true };
+}
+
 export function defaultGRPC(): GRPCModule {
-  return { service: '', preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, tls: false, tls_config: defaultTLS() };
+  return { service: '', metadata: {}, preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, tls: false, tls_config: defaultTLS() };
 }
 
 /** Task defaults; `timeout` is derived (see TASK_TIMEOUT_CAP) and so is not listed. */

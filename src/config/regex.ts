@@ -4,6 +4,8 @@
 // itself rejects (lookarounds, backreferences), so a config valid here is valid for blackbox too.
 // Matching stays unanchored, as Go's regexp.Match.
 
+import { foldClass } from './regex_fold';
+
 const LOOKAROUND_PREFIXES = ['(?=', '(?!', '(?<=', '(?<!'];
 // Characters that must stay escaped to be literal in a JS pattern (outside a class), u-mode safe.
 const JS_SYNTAX = new Set('^$\\.*+?()[]{}|/'.split(''));
@@ -30,11 +32,25 @@ const REPEAT = /^\{(\d+)(,(\d*))?\}/;
 // Go regexp/syntax: "invalid repeat count" above 1000.
 const MAX_REPEAT = 1000;
 
+/** The i, m and s flags in force at a point of the pattern (RE2 scopes them to the group). */
+interface Scope {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+}
+
 interface State {
   src: string;
   i: number;
   out: string;
+  /** the JS RegExp's flags: the leading flag groups, and u when needed */
   flags: Set<string>;
+  /** flags in force here; set and cleared by (?flags) and (?flags:...) anywhere in the pattern */
+  scope: Scope;
+  /** the scope of each open group, restored at its ")" */
+  outer: Scope[];
+  /** where the current class's body starts in `out`, to case-fold it at "]" under a scoped (?i) */
+  classOut: number;
   inClass: boolean;
   /** index in src of the first character inside the current class (where "]" is a literal) */
   classStart: number;
@@ -73,9 +89,29 @@ function leadingFlags(st: State): void {
   }
 }
 
+/**
+ * Applies "i", "-s", "im-s"... to the scope. A leading (?i), made the JS i flag, cannot be cleared
+ * inside (JS has no way to switch it off for a part of the pattern).
+ */
+function applyFlags(st: State, spec: string): void {
+  let on = true;
+  for (const f of spec) {
+    if (f === '-') {
+      if (!on) fail(st, 'two "-" in a flag group');
+      on = false;
+    } else if (f === 'i' || f === 'm' || f === 's') {
+      // m and s are spelled out where they differ from the JS flags; i cannot be (JS has no way out of it).
+      if (!on && f === 'i' && st.flags.has(f)) fail(st, 'clearing the leading (?i) inside the expression is not supported');
+      st.scope[f] = on;
+    } else if (f === 'U') fail(st, 'the ungreedy flag (?U) is not supported');
+    else fail(st, `unknown flag ${JSON.stringify(f)}`);
+  }
+}
+
 function group(st: State): void {
   const rest = st.src.slice(st.i);
   st.last = 'none';
+  st.outer.push({ ...st.scope });
   if (!rest.startsWith('(?')) {
     st.out += '(';
     st.i += 1;
@@ -96,8 +132,21 @@ function group(st: State): void {
     return;
   }
   if (rest.startsWith('(?P=')) fail(st, 'named backreferences (?P=name) are not supported by RE2');
-  if (/^\(\?[A-Za-z-]*\)/.test(rest)) fail(st, 'inline flags are only supported at the start of the expression');
-  if (/^\(\?[A-Za-z-]*:/.test(rest)) fail(st, 'flag groups like (?i:...) are not supported');
+  // (?flags): to the end of the enclosing group; (?flags:re): a group of its own (RE2 syntax).
+  const inline = /^\(\?([A-Za-z-]+)\)/.exec(rest);
+  if (inline) {
+    st.outer.pop();
+    applyFlags(st, inline[1]);
+    st.i += inline[0].length;
+    return;
+  }
+  const scoped = /^\(\?([A-Za-z-]+):/.exec(rest);
+  if (scoped) {
+    applyFlags(st, scoped[1]);
+    st.out += '(?:';
+    st.i += scoped[0].length;
+    return;
+  }
   fail(st, 'invalid or unsupported group syntax');
 }
 
@@ -124,11 +173,19 @@ function quantifier(st: State): boolean {
   return true;
 }
 
+/** A letter under a scoped (?i) that the JS pattern's flags do not make case-insensitive. */
+function folded(st: State, ch: string): string | undefined {
+  if (!st.scope.i || st.flags.has('i') || st.inClass) return undefined;
+  const lo = ch.toLowerCase();
+  const up = ch.toUpperCase();
+  return lo !== up && lo.length === 1 && up.length === 1 ? `[${lo}${up}]` : undefined;
+}
+
 function quoted(st: State): void {
   // \Q...\E: everything up to \E (or the end) is literal.
   const end = st.src.indexOf('\\E', st.i + 2);
   const text = st.src.slice(st.i + 2, end === -1 ? undefined : end);
-  for (const ch of text) st.out += escapeLiteral(ch, st.inClass);
+  for (const ch of text) st.out += folded(st, ch) ?? escapeLiteral(ch, st.inClass);
   if (text !== '' && !st.inClass) st.last = 'atom';
   st.i = end === -1 ? st.src.length : end + 2;
 }
@@ -214,6 +271,7 @@ function escape(st: State): void {
 function inClassChar(st: State): void {
   const ch = st.src[st.i];
   if (ch === ']' && st.i !== st.classStart) {
+    if (st.scope.i && !st.flags.has('i')) st.out = st.out.slice(0, st.classOut) + foldClass(st.out.slice(st.classOut));
     st.out += ']';
     st.i += 1;
     st.inClass = false;
@@ -251,6 +309,7 @@ function topLevelChar(st: State): void {
         st.i += 1;
       }
       st.classStart = st.i;
+      st.classOut = st.out.length;
       return;
     case '\\':
       return escape(st);
@@ -258,6 +317,7 @@ function topLevelChar(st: State): void {
       return group(st);
     case ')':
       st.out += ')';
+      st.scope = st.outer.pop() ?? st.scope;
       st.last = 'atom';
       break;
     case '|':
@@ -265,13 +325,18 @@ function topLevelChar(st: State): void {
       st.last = 'none';
       break;
     case '^':
-    case '$':
-      st.out += ch;
+    case '$': {
+      // A scoped (?m) the JS flags do not have, or a (?-m) they do: spelled as lookarounds.
+      const m = st.scope.m;
+      if (m === st.flags.has('m')) st.out += ch;
+      else if (ch === '^') st.out += m ? '(?<![^\\n])' : '(?<![\\s\\S])';
+      else st.out += m ? '(?![^\\n])' : '(?![\\s\\S])';
       st.last = 'anchor';
       break;
+    }
     case '.':
       // Go's "." excludes only \n; JS's also excludes \r, U+2028 and U+2029.
-      st.out += st.flags.has('s') ? '.' : '[^\\n]';
+      st.out += st.scope.s ? (st.flags.has('s') ? '.' : '[\\s\\S]') : '[^\\n]';
       st.last = 'atom';
       break;
     case '{':
@@ -281,7 +346,7 @@ function topLevelChar(st: State): void {
       st.last = 'atom';
       break;
     default:
-      st.out += ch;
+      st.out += folded(st, ch) ?? ch;
       st.last = 'atom';
   }
   st.i += 1;
@@ -289,9 +354,10 @@ function topLevelChar(st: State): void {
 
 /** Translates a Go RE2 pattern to source + flags for a JS RegExp; throws an Error naming the problem. */
 export function translateGoRegex(src: string): { source: string; flags: string } {
-  const st: State = { src, i: 0, out: '', flags: new Set(), inClass: false, classStart: -1, last: 'none' };
+  const st: State = { src, i: 0, out: '', flags: new Set(), scope: { i: false, m: false, s: false }, outer: [], classOut: 0, inClass: false, classStart: -1, last: 'none' };
   if (/[\u{10000}-\u{10FFFF}]/u.test(src)) st.flags.add('u'); // Go works on runes, not UTF-16 units
   leadingFlags(st);
+  st.scope = { i: st.flags.has('i'), m: st.flags.has('m'), s: st.flags.has('s') };
   while (st.i < src.length) {
     if (st.inClass) inClassChar(st);
     else topLevelChar(st);

@@ -2,7 +2,7 @@
 // blackbox 0.23 and later), plus sonde's own options. A module is `prober`, `timeout` and one
 // section per prober; each section's decoder is its prober's (src/probers/<name>/config.ts), taken
 // from the registry, so a new prober's section needs no line here.
-import type { Module, ModuleSections } from './types';
+import type { Module, ModuleSections, OptionalSections } from './types';
 import { MODULE_TIMEOUT_DEFAULT } from './defaults';
 import { duration, oneOf, struct, type Decoder } from './schema';
 import { moduleSection, PROBER_NAMES } from '../probers/index';
@@ -20,7 +20,7 @@ const moduleBody = struct<ModuleBody>({
   defaults: () => ({
     prober: 'http',
     timeout: MODULE_TIMEOUT_DEFAULT,
-    ...(Object.fromEntries(sections.map(([p, s]) => [p, s.defaults()])) as Omit<ModuleSections, 'trace' | 'tcp_syn'>),
+    ...(Object.fromEntries(sections.map(([p, s]) => [p, s.defaults()])) as Omit<ModuleSections, OptionalSections>),
   }),
   required: ['prober'],
   check: (m, f, ctx) => {

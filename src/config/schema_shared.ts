@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import type { TLSConfig, TLSVersionName } from './types';
 import { defaultTLS } from './defaults';
-import { bool, oneOf, shown, str, struct } from './schema';
+import { bool, exclusive, oneOf, shown, str, struct } from './schema';
 
 export const TLS_VERSIONS = ['TLS10', 'TLS11', 'TLS12', 'TLS13'] as const satisfies readonly TLSVersionName[];
 
@@ -14,6 +14,12 @@ export const file = str({ nonEmpty: true, expected: 'a file name' });
 
 export const tlsConfig = struct<TLSConfig>({
   fields: {
+    ca: str(),
+    cert: str(),
+    key: str(),
+    ca_ref: str(),
+    cert_ref: str(),
+    key_ref: str(),
     ca_file: file,
     cert_file: file,
     key_file: file,
@@ -23,21 +29,21 @@ export const tlsConfig = struct<TLSConfig>({
     max_version: oneOf(TLS_VERSIONS),
   },
   defaults: defaultTLS,
-  unsupported: {
-    ca: 'inline PEM; use ca_file',
-    cert: 'inline PEM; use cert_file',
-    key: 'inline PEM; use key_file',
-    ca_ref: 'secret references; use ca_file',
-    cert_ref: 'secret references; use cert_file',
-    key_ref: 'secret references; use key_file',
-  },
   check: (t, f, ctx) => {
     let ok = true;
-    // prometheus/common TLSConfig.Validate: a client certificate needs its key and vice versa.
-    for (const [has, needs] of [['cert_file', 'key_file'], ['key_file', 'cert_file']]) {
-      if (f.set.has(has) && !f.set.has(needs)) {
-        const { path, node } = f.at(has);
-        ctx.report(node, path, `got ${shown(node)}, expected ${needs} to be set too`);
+    // prometheus/common TLSConfig.Validate: at most one source per PEM, and a client certificate
+    // needs its key and vice versa (whichever source each has).
+    for (const what of ['ca', 'cert', 'key']) {
+      ok = exclusive(f, ctx, what, `${what}_file`) && ok;
+      ok = exclusive(f, ctx, what, `${what}_ref`) && ok;
+      ok = exclusive(f, ctx, `${what}_file`, `${what}_ref`) && ok;
+    }
+    const has = (what: string): boolean => [what, `${what}_file`, `${what}_ref`].some((k) => f.set.has(k));
+    for (const [have, needs] of [['cert', 'key'], ['key', 'cert']]) {
+      if (has(have) && !has(needs)) {
+        const key = [have, `${have}_file`, `${have}_ref`].find((k) => f.set.has(k)) ?? have;
+        const { path, node } = f.at(key);
+        ctx.report(node, path, `got ${shown(node)}, expected ${needs}_file to be set too`);
         ok = false;
       }
     }

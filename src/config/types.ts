@@ -6,6 +6,14 @@
 export type IpProtocol = 'ip4' | 'ip6';
 
 export interface TLSConfig {
+  /** inline PEM (prometheus/common's ca, cert, key) */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** secret references: loaded, refused at probe (blackbox has no secret manager): config/refusals.ts */
+  ca_ref?: string;
+  cert_ref?: string;
+  key_ref?: string;
   ca_file?: string;
   cert_file?: string;
   key_file?: string;
@@ -19,8 +27,70 @@ export type TLSVersionName = 'TLS10' | 'TLS11' | 'TLS12' | 'TLS13';
 
 export interface BasicAuth {
   username: string;
+  username_file?: string;
+  username_ref?: string;
   password?: string;
   password_file?: string;
+  password_ref?: string;
+}
+
+/** prometheus/common's Authorization: `type credentials` in the Authorization header. */
+export interface Authorization {
+  type: string; // "Bearer" when unset
+  credentials?: string;
+  credentials_file?: string;
+  credentials_ref?: string;
+}
+
+/** prometheus/common's ProxyConfig, inlined in an HTTP client config and in oauth2. */
+export interface ProxyConfig {
+  proxy_url?: string;
+  /** comma-separated hosts, domains (".example.com" or "example.com"), IPs and CIDRs reached directly */
+  no_proxy?: string;
+  proxy_from_environment: boolean;
+  /** headers sent with CONNECT; values from `proxy_connect_header: {Name: [v, ...]}` */
+  proxy_connect_header: Record<string, string[]>;
+}
+
+/** prometheus/common's OAuth2 (client credentials; the JWT grant's keys load and are refused at probe). */
+export interface OAuth2 extends ProxyConfig {
+  client_id: string;
+  client_secret?: string;
+  client_secret_file?: string;
+  client_secret_ref?: string;
+  client_certificate_key_id?: string;
+  client_certificate_key?: string;
+  client_certificate_key_file?: string;
+  client_certificate_key_ref?: string;
+  grant_type?: string;
+  signature_algorithm?: string;
+  iss?: string;
+  audience?: string;
+  claims?: Record<string, string>;
+  scopes: string[];
+  token_url: string;
+  endpoint_params: Record<string, string>;
+  tls_config: TLSConfig;
+}
+
+/** One header of prometheus/common's http_headers: every value, secret and file's content is sent. */
+export interface HeaderValues {
+  values: string[];
+  secrets: string[];
+  files: string[];
+}
+
+/** prometheus/common's HTTPClientConfig (inlined in http modules, `http_config` of websocket). */
+export interface HTTPClientConfig extends ProxyConfig {
+  basic_auth?: BasicAuth;
+  authorization?: Authorization;
+  oauth2?: OAuth2;
+  bearer_token?: string;
+  bearer_token_file?: string;
+  tls_config: TLSConfig;
+  follow_redirects: boolean;
+  enable_http2: boolean;
+  http_headers: Record<string, HeaderValues>;
 }
 
 export interface HeaderMatch {
@@ -29,7 +99,7 @@ export interface HeaderMatch {
   allow_missing: boolean;
 }
 
-export interface HTTPModule {
+export interface HTTPModule extends HTTPClientConfig {
   /** sonde: the DNS server resolving targets (absent: the system resolver) */
   dns_resolver?: DNSResolverConfig;
   valid_status_codes: number[]; // empty: 2xx
@@ -39,24 +109,21 @@ export interface HTTPModule {
   body?: string;
   body_file?: string;
   compression: '' | 'gzip' | 'br' | 'deflate' | 'identity';
-  follow_redirects: boolean;
   fail_if_ssl: boolean;
   fail_if_not_ssl: boolean;
   fail_if_body_matches_regexp: RegExp[];
   fail_if_body_not_matches_regexp: RegExp[];
   fail_if_header_matches: HeaderMatch[];
   fail_if_header_not_matches: HeaderMatch[];
-  basic_auth?: BasicAuth;
-  bearer_token?: string;
-  bearer_token_file?: string;
+  /** CEL over the JSON body (blackbox 0.27): the probe fails when it is true / not true */
+  fail_if_body_json_matches_cel?: CELRule;
+  fail_if_body_json_not_matches_cel?: CELRule;
   body_size_limit: number; // 0: no limit
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
-  tls_config: TLSConfig;
-  enable_http2: boolean;
-  /** loads (blackbox 0.23's example has it) but a module with it cannot run: config/refusals.ts */
-  proxy_url?: string;
-  /** blackbox reads it only with proxy_url, so it changes nothing here */
+  /** HTTP/3 (blackbox 0.28): loads; Node 20 has no QUIC, so a probe with it is refused (config/refusals.ts) */
+  enable_http3: boolean;
+  /** with proxy_url: the proxy resolves the name, so no resolve phase (as blackbox) */
   skip_resolve_phase_with_proxy: boolean;
   /** sonde: probe every A/AAAA address of the name, one result per address. */
   all_addresses: boolean;
@@ -68,9 +135,20 @@ export interface HTTPModule {
   body_rules_window: number;
 }
 
+/** A compiled CEL expression over the JSON body, `body` bound to it. */
+export interface CELRule {
+  expression: string;
+  /** evaluates the expression; throws on an evaluation error */
+  eval(body: unknown): unknown;
+}
+
 export interface QueryResponse {
   expect?: RegExp;
+  /** blackbox 0.28: these exact bytes must come next (a `!!binary` value or the string's UTF-8) */
+  expect_bytes?: Buffer;
   send?: string;
+  /** `send` came from a `!!binary` scalar: its characters are bytes (latin1), not text */
+  send_binary?: boolean;
   starttls: boolean;
   labels: Array<{ name: string; value: string }>;
 }
@@ -179,10 +257,28 @@ export interface DNSModule {
 
 export interface GRPCModule {
   service: string;
+  /** sent with the health check (gRPC metadata: lower-case keys, one or more values) */
+  metadata: Record<string, string[]>;
   preferred_ip_protocol: IpProtocol;
   ip_protocol_fallback: boolean;
   tls: boolean;
   tls_config: TLSConfig;
+}
+
+/** blackbox main's unix prober: a stream socket path, with the tcp prober's dialogue. */
+export interface UnixModule {
+  query_response: QueryResponse[];
+  tls: boolean;
+  tls_config: TLSConfig;
+}
+
+/** blackbox main's websocket prober: ws:// or wss:// with a dialogue of messages. */
+export interface WebsocketModule {
+  http_config: HTTPClientConfig;
+  headers: Record<string, HeaderValues>;
+  query_response: QueryResponse[];
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
 }
 
 /** sonde: the `tcp_syn` prober (port states by SYN half-open scan on the shared engine, issue 9); no blackbox equivalent. */
@@ -223,6 +319,8 @@ export interface ModuleSections {
   icmp: ICMPModule;
   dns: DNSModule;
   grpc: GRPCModule;
+  unix: UnixModule;
+  websocket: WebsocketModule;
   trace: TraceModule;
   tcp_syn: TCPSynModule;
 }
@@ -230,14 +328,19 @@ export interface ModuleSections {
 /** Every prober a module may name; src/probers/index.ts says which ones sonde runs. */
 export type ProberName = keyof ModuleSections;
 
+/** Sections a hand-built module (tests, built-ins) may leave out; the loader always sets them. */
+export type OptionalSections = 'trace' | 'tcp_syn' | 'unix' | 'websocket';
+
 /** A module: its prober, its timeout, and every prober's section (defaults where the YAML has none). */
-export interface Module extends Omit<ModuleSections, 'trace' | 'tcp_syn'> {
+export interface Module extends Omit<ModuleSections, OptionalSections> {
   name: string;
   prober: ProberName;
   /** seconds; 0 means "derive from the scrape timeout / task timeout". */
   timeout: number;
   /** always set by the loader; optional so that modules built by hand (tests, built-ins) need not list it */
   trace?: TraceModule;
+  unix?: UnixModule;
+  websocket?: WebsocketModule;
   /** as trace: always set by the loader */
   tcp_syn?: TCPSynModule;
 }

@@ -141,8 +141,8 @@ export interface FastExchange {
 }
 
 /**
- * One plain-HTTP request/response on a fresh connection. Returns null when the answer needs what
- * only the rich path does (a gzip body Go's transport would decode), so the caller re-runs it there.
+ * One plain-HTTP request/response on a fresh connection. No Accept-Encoding is added (prometheus/
+ * common's transport sets DisableCompression), so a body is counted as sent.
  */
 export async function fastHTTP(input: {
   url: URL;
@@ -152,7 +152,6 @@ export async function fastHTTP(input: {
   headers: Record<string, string>;
   body?: Buffer;
   bodySizeLimit: number;
-  transparentGzip: boolean;
   deadline: number;
   stream: StreamPool;
   flows?: FlowRegistry;
@@ -162,7 +161,7 @@ export async function fastHTTP(input: {
   wire?: { wire?: Buffer };
   /** parse every header field (header rules need them), not just PROBER_HEADERS */
   allHeaders: boolean;
-}): Promise<FastExchange | null> {
+}): Promise<FastExchange> {
   let bytes = input.wire?.wire;
   if (bytes === undefined) {
     bytes = requestBytes(input.method, input.url.pathname + input.url.search, input.headers.host ?? input.url.host, input.headers, input.body);
@@ -183,8 +182,6 @@ export async function fastHTTP(input: {
     input.owner,
   );
   const headers = r.head ? parseHead(r.head, input.allHeaders ? undefined : PROBER_HEADERS) : {};
-  const encoding = String(headers['content-encoding'] ?? '').toLowerCase();
-  if (r.errno === 0 && input.transparentGzip && encoding === 'gzip') return null;
   // Phases as src/result.ts defines them; the engine's clock: connected -> first byte -> end of read.
   const phases: Record<string, number> = { connect: r.timings.connect };
   if (r.statusCode > 0) {

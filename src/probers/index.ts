@@ -4,15 +4,17 @@
 // task metrics) is derived from these two tables.
 import type { ProberName } from '../config/types';
 import type { ModuleSection, ProberDescriptor } from './descriptor';
-import { grpcSection } from './grpc/config';
 // Folders are imported by their index file by name: a stale dist/src/probers/http.js of an older
 // build would otherwise win over http/index.js.
 import { dnsProber } from './dns/index';
+import { grpcProber } from './grpc/index';
 import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
 import { tcpSynProber } from './tcp_syn/index';
 import { traceProber } from './trace/index';
+import { unixProber } from './unix/index';
+import { websocketProber } from './websocket/index';
 
 /** The probers sonde runs. */
 export const PROBERS = {
@@ -22,6 +24,9 @@ export const PROBERS = {
   trace: traceProber,
   dns: dnsProber,
   tcp_syn: tcpSynProber,
+  grpc: grpcProber,
+  unix: unixProber,
+  websocket: websocketProber,
 } as const satisfies { [K in ProberName]?: ProberDescriptor<K> };
 
 export type RunnableProber = keyof typeof PROBERS;
@@ -31,9 +36,7 @@ export type RunnableProber = keyof typeof PROBERS;
  * config loads unchanged) and tasks using them are refused. Every ProberName is in one table or the
  * other (the type says so).
  */
-export const NOT_YET_AVAILABLE = {
-  grpc: grpcSection,
-} as const satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
+export const NOT_YET_AVAILABLE: { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> } = {} satisfies { [K in Exclude<ProberName, RunnableProber>]: ModuleSection<K> };
 
 export const RUNNABLE_PROBERS = Object.keys(PROBERS) as RunnableProber[];
 

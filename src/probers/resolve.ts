@@ -140,3 +140,29 @@ export async function resolveTarget(
   if (failures.length > 0) throw new ProbeFailure(failures[0].reason, failures.map((f) => f.message).join('; '));
   throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${families[0]}`} address`);
 }
+
+/**
+ * resolveTarget for a probe: records the address, family, resolver and lookup time on `result`
+ * (probe_dns_lookup_time_seconds is set even when the lookup fails, as blackbox sets it) and the
+ * resolve phase. For probers whose resolution is all of blackbox's chooseProtocol (grpc, websocket).
+ */
+export async function resolveForProbe(
+  host: string,
+  preferred: IpProtocol,
+  fallback: boolean,
+  abort: { readonly signal: AbortSignal },
+  resolver: Resolver,
+  result: { address?: string; ipProtocol?: 4 | 6; resolver?: string; dnsLookupSeconds?: number; phases: Record<string, number> },
+): Promise<Resolved> {
+  const start = performance.now();
+  try {
+    const r = await resolveTarget(host, preferred, fallback, abort, resolver);
+    result.address = r.addresses[0];
+    result.ipProtocol = r.family;
+    result.resolver = r.server;
+    return r;
+  } finally {
+    result.dnsLookupSeconds = (performance.now() - start) / 1000;
+    result.phases.resolve = result.dnsLookupSeconds;
+  }
+}

@@ -152,7 +152,7 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   const prober = proberFor(module.prober)?.probe;
   if (!prober) return failed(target, module, startedAt, t0, 'config', `prober ${module.prober} is not available in this version of sonde`);
   const refusal = moduleRefusal(module);
-  if (refusal !== undefined) return failed(target, module, startedAt, t0, 'config', `modules.${module.name}.${refusal}`);
+  if (refusal !== undefined) return failed(target, module, startedAt, t0, 'unsupported', `modules.${module.name}.${refusal}`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
   const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal);

@@ -38,6 +38,7 @@ test('modules get blackbox defaults (and sonde defaults for sonde options)', () 
       fail_if_header_matches: [], fail_if_header_not_matches: [], body_size_limit: 0, preferred_ip_protocol: 'ip6',
       ip_protocol_fallback: true, tls_config: { insecure_skip_verify: false }, enable_http2: true,
       skip_resolve_phase_with_proxy: false, all_addresses: false, max_redirects: 10, request_ocsp: true, body_rules_window: 4194304,
+      enable_http3: false, http_headers: {}, proxy_from_environment: false, proxy_connect_header: {},
     },
   );
   assert.deepEqual(t.tcp, { preferred_ip_protocol: 'ip6', ip_protocol_fallback: true, query_response: [], tls: false, tls_config: { insecure_skip_verify: false }, reset_on_close: true });
@@ -107,7 +108,7 @@ test('the full fixture sets every supported key', () => {
   assert.equal(d.validate_authority_rrs.fail_if_matches_regexp.length, 1);
   assert.equal(d.validate_additional_rrs.fail_if_matches_regexp.length, 1);
   assert.deepEqual(c.modules.get('grpc_full')!.grpc, {
-    service: 'health.v1', preferred_ip_protocol: 'ip4', ip_protocol_fallback: false, tls: true, tls_config: { insecure_skip_verify: false, server_name: 'grpc.example' },
+    service: 'health.v1', metadata: {}, preferred_ip_protocol: 'ip4', ip_protocol_fallback: false, tls: true, tls_config: { insecure_skip_verify: false, server_name: 'grpc.example' },
   });
 
   assert.deepEqual(c.tasks[0], {
@@ -182,7 +183,7 @@ test('the built-in config probes the daemon itself and passes the same validatio
 });
 
 test('AVAILABLE_PROBERS lists what tasks may use today', () => {
-  assert.deepEqual([...AVAILABLE_PROBERS], ['http', 'tcp', 'icmp', 'trace', 'dns', 'tcp_syn']);
+  assert.deepEqual([...AVAILABLE_PROBERS], ['http', 'tcp', 'icmp', 'trace', 'dns', 'tcp_syn', 'grpc', 'unix', 'websocket']);
 });
 
 test('size units follow Base2Bytes and no_follow_redirects is honoured', () => {

@@ -26,6 +26,13 @@ const TRANSLATIONS: Array<[string, string, string, string]> = [
   ['a{,3}', 'a\\{,3\\}', '', '{,n} is a literal in RE2'],
   ['\\-\\!', '-!', '', 'escaped punctuation is a literal'],
   ['PONG \\$\\{1\\}', 'PONG \\$\\{1\\}', '', 'escaped syntax characters stay escaped'],
+  ['(?i:ok)!', '(?:[oO][kK])!', '', 'a flag group (?i:...) folds its letters (JS has no scoped flags)'],
+  ['a(?i)b', 'a[bB]', '', '(?i) inside the pattern: to the end of its group'],
+  ['(x(?i)y)z', '(x[yY])z', '', '... and no further'],
+  ['(?i:[a-c_])', '(?:[a-c_A-C])', '', 'a class under (?i) gets the other case of its letters'],
+  ['(?s:a.b)', '(?:a[\\s\\S]b)', '', '(?s:...): "." matches \\n there'],
+  ['(?m:^x$)', '(?:(?<![^\\n])x(?![^\\n]))', '', '(?m:...): ^ and $ at line breaks there'],
+  ['(?m)a(?-m:$)', 'a(?:(?![\\s\\S]))', 'm', '(?-m:...) under a leading (?m): end of text only'],
 ];
 
 test('goRegex translates RE2 syntax to equivalent JS syntax', () => {
@@ -63,8 +70,8 @@ test('goRegex rejects what RE2 rejects, naming the problem', () => {
     ['(?<!a)b', /lookaround \(\?<! is not supported/],
     ['(a)\\1', /backreferences \(\\1\) are not supported by RE2/],
     ['(?P<x>a)(?P=x)', /named backreferences/],
-    ['a(?i)b', /inline flags are only supported at the start/],
-    ['(?i:a)b', /flag groups like \(\?i:\.\.\.\) are not supported/],
+    ['(?i)a(?-i:b)', /clearing the leading \(\?i\) inside the expression is not supported/],
+    ['(?x:a)', /unknown flag "x"/],
     ['(?U)a+', /ungreedy flag/],
     ['a\\Z', /\\Z is not supported by RE2/],
     ['a{1001}', /invalid repeat count \{1001\}/],

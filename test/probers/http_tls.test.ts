@@ -53,7 +53,7 @@ describe('http prober, TLS verdicts', () => {
     assert.equal(
       metric(
         text,
-        `probe_ssl_last_chain_info{fingerprint_sha256="${fp}",issuer="CN=sonde test CA,O=sonde tests",subject="CN=localhost,O=sonde tests",subjectalternative="localhost"}`,
+        `probe_ssl_last_chain_info{fingerprint_sha256="${fp}",issuer="CN=sonde test CA,O=sonde tests",serialnumber="${pki.leaves.valid.serialNumber.toLowerCase()}",subject="CN=localhost,O=sonde tests",subjectalternative="localhost"}`,
       ),
       1,
     );

@@ -26,9 +26,13 @@ let child: ChildProcess | undefined;
 let bbPort = 0;
 const closers: Array<() => Promise<void>> = [];
 
-/** sonde's own series (sonde_*) and blackbox's later probe_tls_cipher_info are not in 0.23. */
+/**
+ * What 0.23 has not: sonde's own series (sonde_*), and what later blackbox releases added:
+ * probe_tls_cipher_info, probe_failed_due_to_bytes (0.28), the serialnumber label (0.26).
+ */
 function blackboxShapes(text: string): string[] {
-  return seriesShapes(text).filter((s) => !s.startsWith('sonde_') && !s.startsWith('probe_tls_cipher_info'));
+  return seriesShapes(text.replace(/serialnumber="[0-9a-f]*",/g, ''))
+    .filter((s) => !s.startsWith('sonde_') && !s.startsWith('probe_tls_cipher_info') && !s.startsWith('probe_failed_due_to_bytes'));
 }
 
 async function freePort(): Promise<number> {

@@ -105,6 +105,7 @@ function scripted(lines: string[]): DialogueIO & { written: string[]; upgrades: 
     written: [] as string[],
     upgrades: 0,
     readLine: async () => queue.shift() ?? null,
+    readBytes: async (n: number) => Buffer.from((queue.shift() ?? '').slice(0, n), 'latin1'),
     write: async (d: string) => void io.written.push(d),
     startTLS: async () => void io.upgrades++,
   };
@@ -136,4 +137,25 @@ test('the dialogue fails with expect_mismatch and sets the regex flag when lines
   );
   assert.equal(facts.failedDueToRegex, true);
   assert.deepEqual(io.written, []);
+});
+
+test('expect_bytes compares raw bytes; a !!binary send is written byte for byte', async () => {
+  const cases = [
+    { desc: 'the bytes match', reply: 'S', ok: true, failedDueToBytes: false },
+    { desc: 'other bytes', reply: 'N', ok: false, failedDueToBytes: true },
+    { desc: 'the peer closes first', reply: '', ok: false, failedDueToBytes: undefined },
+  ];
+  for (const c of cases) {
+    const io = scripted([c.reply]);
+    const facts: { failedDueToRegex: boolean; failedDueToBytes?: boolean } = { failedDueToRegex: false };
+    const steps = [
+      { send: Buffer.from([0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f]).toString('latin1'), send_binary: true, starttls: false, labels: [] },
+      { expect_bytes: Buffer.from('S'), starttls: false, labels: [] },
+    ];
+    const run = runDialogue(steps, io, facts);
+    if (c.ok) await run;
+    else await assert.rejects(run, (e: Error & { reason?: string }) => e.reason === 'expect_mismatch', c.desc);
+    assert.equal(facts.failedDueToBytes, c.failedDueToBytes, c.desc);
+    assert.deepEqual(Buffer.from(io.written[0], 'latin1'), Buffer.from([0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f, 0x0a]), c.desc);
+  }
 });

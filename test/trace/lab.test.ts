@@ -131,8 +131,8 @@ privilegedTest('the trace prober succeeds with per-hop facts, a stable path hash
   assert.match(text, /^probe_success 1$/m);
   assert.match(text, /^sonde_trace_reached 1$/m);
   assert.match(text, /^sonde_trace_hops 4$/m);
-  assert.match(text, new RegExp(`^sonde_trace_hop_loss_ratio\\{ttl="2",address="${l.routers4[1]}"\\} 0$`, 'm'));
-  assert.match(text, new RegExp(`^sonde_trace_hop_rtt_seconds\\{ttl="4",address="${l.target4}",stat="median"\\} \\d`, 'm'));
+  assert.match(text, new RegExp(`^sonde_trace_hop_loss_ratio\\{address="${l.routers4[1]}",ttl="2"\\} 0$`, 'm'));
+  assert.match(text, new RegExp(`^sonde_trace_hop_rtt_seconds\\{address="${l.target4}",stat="median",ttl="4"\\} \\d`, 'm'));
 
   const v6 = await probe(l.target6, { protocol: 'tcp', preferred_ip_protocol: 'ip6' });
   assert.equal(v6.success, true, v6.message);

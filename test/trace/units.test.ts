@@ -169,10 +169,11 @@ test('/probe series of a trace: per-hop loss and rtt by TTL and address, hops, r
     'sonde_trace_reached 1',
     'sonde_trace_hops 3',
     'sonde_trace_path_hash 12345',
-    'sonde_trace_hop_loss_ratio{ttl="1",address="10.0.0.1"} 0',
-    'sonde_trace_hop_loss_ratio{ttl="2",address="*"} 1',
+    // labels by name, as Go's client writes them
+    'sonde_trace_hop_loss_ratio{address="10.0.0.1",ttl="1"} 0',
+    'sonde_trace_hop_loss_ratio{address="*",ttl="2"} 1',
     'sonde_trace_hop_addresses{ttl="3"} 2',
-    'sonde_trace_hop_rtt_seconds{ttl="1",address="10.0.0.1",stat="median"} 0.002',
+    'sonde_trace_hop_rtt_seconds{address="10.0.0.1",stat="median",ttl="1"} 0.002',
     'probe_success 1',
   ]) {
     assert.ok(text.split('\n').includes(line), `missing: ${line}`);

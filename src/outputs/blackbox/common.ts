@@ -33,21 +33,21 @@ export function gaugeVec(reg: Registry, name: string, help: string, labelName: s
 
 /** Resolve-phase series, emitted by blackbox's http, tcp, icmp and dns probers alike. */
 export function writeResolve(result: ProbeResult, reg: Registry): void {
+  // blackbox's chooseProtocol registers all three before resolving: a failed lookup shows 0s.
+  if (result.resolveSkipped) return;
   gauge(reg, 'probe_dns_lookup_time_seconds', 'Returns the time taken for probe dns lookup in seconds', result.dnsLookupSeconds ?? 0);
-  if (result.ipProtocol !== undefined) {
-    gauge(reg, 'probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', result.ipProtocol);
-  }
+  gauge(reg, 'probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', result.ipProtocol ?? 0);
   if (result.resolver !== undefined) {
     gauge(reg, 'sonde_dns_resolver_info', 'The module\'s own DNS server (dns_resolver) that resolved the target', 1, { server: result.resolver });
   }
-  if (result.address !== undefined) {
-    gauge(reg, 'probe_ip_addr_hash', 'Specifies the hash of IP address. It\'s useful to detect if the IP address changes.', ipAddrHash(result.address));
-  }
+  gauge(reg, 'probe_ip_addr_hash', 'Specifies the hash of IP address. It\'s useful to detect if the IP address changes.', result.address !== undefined ? ipAddrHash(result.address) : 0);
 }
 
 export function writeCommon(result: ProbeResult, reg: Registry): void {
   gauge(reg, 'probe_success', 'Displays whether or not the probe was a success', result.success ? 1 : 0);
   gauge(reg, 'probe_duration_seconds', 'Returns how long the probe took to complete in seconds', result.durationSeconds);
+  // blackbox main (prober/handler.go): the timeout the probe ran with.
+  if (result.timeoutSeconds !== undefined) gauge(reg, 'probe_timeout_seconds', 'Returns how long the probe timeout is in seconds', result.timeoutSeconds);
   if (!result.success && result.reason) {
     gauge(reg, 'sonde_probe_failure_reason', 'Why the probe failed: one reason from sonde\'s closed set (docs/reasons.md)', 1, { reason: result.reason });
   }

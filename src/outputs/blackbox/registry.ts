@@ -1,5 +1,5 @@
 // A fresh registry per /probe request, as blackbox_exporter makes one: only gauges, rendered in the
-// Prometheus text format exactly as prom-client renders it. Every /probe answer is rendered here, so
+// Prometheus text format as Go's client (blackbox_exporter's) renders it. Every /probe answer is rendered here, so
 // the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
 // help text, label sets are kept in a short array (a series has a handful at most), and escaping
 // is skipped for text that needs none.
@@ -18,12 +18,16 @@ interface Entry {
 
 class Series implements ProbeGauge {
   readonly entries: Entry[] = [];
+  /** label names as Go's client writes them on a line: sorted */
+  readonly sortedNames: readonly string[];
   constructor(
     readonly name: string,
     /** the series' fixed text (HELP and TYPE lines, line openings) */
     readonly text: Header,
     readonly labelNames: readonly string[],
-  ) {}
+  ) {
+    this.sortedNames = labelNames.length > 1 ? [...labelNames].sort() : labelNames;
+  }
 
   set(a: Record<string, string> | number, b?: number): void {
     if (typeof a === 'number') return this.put('', undefined, a);
@@ -100,7 +104,7 @@ interface Header {
   help: string;
   /** "# HELP name help\n# TYPE name gauge" */
   head: Uint8Array;
-  /** the head after another series: a blank line first */
+  /** the head after another series (no blank line between families, as Go's expfmt writes) */
   later: Uint8Array;
   /** the head and the opening of a line without labels ("\nname "), first or after another series */
   headBare: Uint8Array;
@@ -122,9 +126,9 @@ function header(name: string, help: string): Header {
   const made = {
     help,
     head: encode(head),
-    later: encode(`\n\n${head}`),
+    later: encode(`\n${head}`),
     headBare: encode(head + bare),
-    laterBare: encode(`\n\n${head}${bare}`),
+    laterBare: encode(`\n${head}${bare}`),
     bare: encode(bare),
     open: encode(`\n${name}{`),
     owner: undefined,
@@ -140,6 +144,18 @@ const EQ_QUOTE = encode('="');
 const QUOTE = encode('"');
 const CLOSE = encode('} ');
 const NEWLINE = encode('\n');
+
+const byName = (a: Series, b: Series): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** client_golang's MetricSorter: label values compared in label-name order, bytewise. */
+function compareLabels(a: Entry, b: Entry, names: readonly string[]): number {
+  for (const n of names) {
+    const x = a.labels?.[n] ?? '';
+    const y = b.labels?.[n] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
 
 // One sink for every answer: the JS thread renders one answer at a time.
 const SINK = new ByteSink();
@@ -160,40 +176,39 @@ export class ProbeRegistry {
     return s;
   }
 
-  /** Writes the exposition into `out`. */
+  /**
+   * Writes the exposition into `out` as blackbox_exporter's Go client writes it (client_golang
+   * Gather + expfmt): families sorted by name, a family's series by their label values (label names
+   * in order), labels by name on each line, no blank lines between families, and a labelled family
+   * without series left out. Then a text diff against blackbox shows only what differs.
+   */
   writeTo(out: ByteSink): void {
     const start = out.length;
-    for (const s of this.series) {
+    const families = this.series.length > 1 ? [...this.series].sort(byName) : this.series;
+    for (const s of families) {
       const t = s.text;
       const first = out.length === start;
-      if (s.entries.length === 0) {
-        // prom-client writes an unlabelled gauge never set as 0, a labelled one as its head alone.
-        if (s.labelNames.length === 0) {
-          out.bytes(first ? t.headBare : t.laterBare);
-          out.bytes(ZERO);
-        } else out.bytes(first ? t.head : t.later);
+      if (s.labelNames.length === 0) {
+        out.bytes(first ? t.headBare : t.laterBare);
+        if (s.entries.length === 0) out.bytes(ZERO);
+        else out.text(formatValue(s.entries[0].value));
         continue;
       }
-      let headed = false;
-      for (const { labels, value } of s.entries) {
-        let labelled = false;
-        if (labels) {
-          for (const k in labels) {
-            if (!labelled) {
-              if (!headed) out.bytes(first ? t.head : t.later);
-              out.bytes(t.open);
-              labelled = true;
-            } else out.bytes(COMMA);
-            out.text(k);
-            out.bytes(EQ_QUOTE);
-            out.text(escapeLabel(labels[k]));
-            out.bytes(QUOTE);
-          }
+      if (s.entries.length === 0) continue;
+      out.bytes(first ? t.head : t.later);
+      const names = s.sortedNames;
+      const rows = s.entries.length > 1 ? [...s.entries].sort((x, y) => compareLabels(x, y, names)) : s.entries;
+      for (const { labels, value } of rows) {
+        out.bytes(t.open);
+        for (let i = 0; i < names.length; i++) {
+          if (i > 0) out.bytes(COMMA);
+          out.text(names[i]);
+          out.bytes(EQ_QUOTE);
+          out.text(escapeLabel(labels?.[names[i]] ?? ''));
+          out.bytes(QUOTE);
         }
-        if (labelled) out.bytes(CLOSE);
-        else out.bytes(headed ? t.bare : first ? t.headBare : t.laterBare);
+        out.bytes(CLOSE);
         out.text(formatValue(value));
-        headed = true;
       }
     }
     if (out.length !== start) out.bytes(NEWLINE);

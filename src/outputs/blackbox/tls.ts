@@ -4,6 +4,13 @@ import type { ProbeRegistry as Registry } from './registry';
 import type { TLSFacts } from '../../result';
 import { gauge } from './common';
 
+/** A certificate serial (hex, as Node prints it) as Go's %x of big.Int.Bytes(): no leading zero bytes, even length. */
+export function goSerialHex(hex: string): string {
+  let h = hex.toLowerCase().replace(/^(?:00)+/, '');
+  if (h.length % 2 === 1) h = `0${h}`;
+  return h;
+}
+
 export function writeTLS(facts: TLSFacts, reg: Registry): void {
   gauge(reg, 'probe_ssl_earliest_cert_expiry', 'Returns last SSL chain expiry in unixtime', facts.earliestExpiry);
   gauge(reg, 'probe_ssl_last_chain_expiry_timestamp_seconds', 'Returns last SSL chain expiry in timestamp', facts.lastChainExpiry);
@@ -13,6 +20,8 @@ export function writeTLS(facts: TLSFacts, reg: Registry): void {
       // label order as blackbox prints them (sorted)
       fingerprint_sha256: leaf.fingerprintSha256,
       issuer: leaf.issuer,
+      // blackbox 0.26: fmt.Sprintf("%x", cert.SerialNumber.Bytes()), minimal big-endian bytes
+      serialnumber: goSerialHex(leaf.serialNumber),
       subject: leaf.subject,
       subjectalternative: leaf.subjectAlternative,
     });

@@ -11,7 +11,7 @@ export class TLSSessions {
   private readonly sessions = new Map<string, Buffer>();
 
   static key(address: string, port: number, cfg: TLSConfig, host: string): string {
-    return [address, port, cfg.server_name || host, cfg.ca_file ?? '', cfg.cert_file ?? '', cfg.insecure_skip_verify, cfg.min_version ?? '', cfg.max_version ?? ''].join('|');
+    return [address, port, cfg.server_name || host, cfg.ca_file ?? '', cfg.cert_file ?? '', cfg.ca ?? '', cfg.cert ?? '', cfg.insecure_skip_verify, cfg.min_version ?? '', cfg.max_version ?? ''].join('|');
   }
 
   get(key: string): Buffer | undefined {

@@ -6,14 +6,16 @@ import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from '../../outputs/blackbox/common';
 import { writeTLS } from '../../outputs/blackbox/tls';
+import { hasCELRules } from './rules';
 
 const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'];
 
-export function writeHTTP(result: ProbeResult, _module: Module, reg: Registry): void {
+export function writeHTTP(result: ProbeResult, module: Module, reg: Registry): void {
   writeResolve(result, reg);
   const http = result.http;
   const phases = reg.gauge('probe_http_duration_seconds', 'Duration of http request by phase, summed over all redirects', ['phase']);
-  for (const phase of PHASES) phases.set({ phase }, result.phases[phase] ?? 0);
+  // A probe that ended in its lookup has only the resolve phase, as blackbox adds the others per hop.
+  for (const phase of http ? PHASES : ['resolve']) phases.set({ phase }, result.phases[phase] ?? 0);
   gauge(reg, 'probe_http_content_length', 'Length of http content response', http?.contentLength ?? 0);
   gauge(reg, 'probe_http_uncompressed_body_length', 'Length of uncompressed response body', http?.uncompressedBodyLength ?? 0);
   gauge(reg, 'probe_http_redirects', 'The number of redirects', http?.redirects ?? 0);
@@ -21,6 +23,8 @@ export function writeHTTP(result: ProbeResult, _module: Module, reg: Registry): 
   gauge(reg, 'probe_http_status_code', 'Response HTTP status code', http?.statusCode ?? 0);
   gauge(reg, 'probe_http_version', 'Returns the version of HTTP of the probe response', http?.version ?? 0);
   gauge(reg, 'probe_failed_due_to_regex', 'Indicates if probe failed due to regex', http?.failedDueToRegex ? 1 : 0);
+  // blackbox registers it only for a module with a CEL rule.
+  if (hasCELRules(module.http)) gauge(reg, 'probe_failed_due_to_cel', 'Indicates if probe failed due to CEL expression not matching', http?.failedDueToCEL ? 1 : 0);
   if (http?.lastModified !== undefined) {
     gauge(reg, 'probe_http_last_modified_timestamp_seconds', 'Returns the Last-Modified HTTP response header in unixtime', http.lastModified);
   }

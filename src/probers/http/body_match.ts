@@ -9,6 +9,8 @@ import { regexText } from '../../config/regex';
 import { ProbeFailure } from '../errors';
 import type { MatchAnswer, MatchJob } from './body_match_worker';
 import type { PatternSpec } from './body_rules';
+import { celVerdict } from './cel';
+import { hasCELRules, type BodyVerdict } from './rules';
 
 // Two cores is the machine sonde is measured on; more workers would only queue on them.
 const MAX_WORKERS = 2;
@@ -105,7 +107,15 @@ const spec = (re: RegExp): PatternSpec => ({ source: re.source, flags: re.flags 
  * The first body rule `body` breaks, as the probe's failure (dueToRegex), or a timeout when the
  * matching could not finish by `deadline` (performance.now() ms).
  */
-export async function checkBodyRules(h: HTTPModule, body: Buffer, deadline: number): Promise<{ failure?: ProbeFailure; dueToRegex: boolean }> {
+export async function checkBodyRules(h: HTTPModule, body: Buffer, deadline: number): Promise<BodyVerdict> {
+  const regex = h.fail_if_body_matches_regexp.length > 0 || h.fail_if_body_not_matches_regexp.length > 0 ? await checkRegexRules(h, body, deadline) : { dueToRegex: false };
+  if (regex.failure || !hasCELRules(h)) return regex;
+  // blackbox: the CEL rules after the regular expressions, on the same body.
+  const why = celVerdict(body.toString('utf8'), h.fail_if_body_json_matches_cel, h.fail_if_body_json_not_matches_cel);
+  return why === undefined ? { dueToRegex: false, dueToCEL: false } : { failure: new ProbeFailure('cel_body', why), dueToRegex: false, dueToCEL: true };
+}
+
+async function checkRegexRules(h: HTTPModule, body: Buffer, deadline: number): Promise<BodyVerdict> {
   let s = specs.get(h);
   if (!s) {
     s = { matches: h.fail_if_body_matches_regexp.map(spec), notMatches: h.fail_if_body_not_matches_regexp.map(spec) };

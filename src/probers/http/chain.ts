@@ -8,7 +8,8 @@ import { resolverFor } from '../dns/resolver';
 import { resolveTarget } from '../resolve';
 import type { ProbeContext } from '../types';
 import type { ClientTLSOptions } from './connector';
-import { exchange, type ExchangeOutcome } from './exchange';
+import { exchange, type ExchangeInput, type ExchangeOutcome } from './exchange';
+import { proxyFor } from './proxy';
 import { bareHost, type RequestSpec } from './request_spec';
 import { checkBodyRules } from './body_match';
 import { checkResponse, hasBodyRules, hasHeaderRules, statusOK } from './rules';
@@ -69,6 +70,21 @@ function nextHop(hop: Hop, status: number, location: string): Hop {
   return { url, method: hop.method, body: hop.body };
 }
 
+/** The proxy of a hop (proxy.ts), its address resolved once per probe; undefined: direct. */
+async function hopProxy(h: Module['http'], url: URL, ctx: ProbeContext, known: Map<string, string>): Promise<ExchangeInput['proxy']> {
+  const p = proxyFor(h, url);
+  if (!p) return undefined;
+  if (p.protocol !== 'http:') throw new ProbeFailure('unsupported', `proxy ${p.protocol}// is not supported (http:// proxies only)`);
+  const host = bareHost(p);
+  let address = known.get(host);
+  if (address === undefined) {
+    const r = await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolverFor(h.dns_resolver, ctx.runtime));
+    address = r.addresses[0];
+    known.set(host, address);
+  }
+  return { url: p, address, port: Number(p.port) || 80, connectHeaders: h.proxy_connect_header };
+}
+
 export async function probeChain(
   spec: RequestSpec,
   module: Module,
@@ -93,12 +109,19 @@ export async function probeChain(
     dnsLookupSeconds: first.resolveSeconds,
   };
   result.phases.resolve = first.resolveSeconds;
+  if (first.address === '') {
+    // Not resolved (skip_resolve_phase_with_proxy): no address, no family, as blackbox reports none.
+    delete result.address;
+    delete result.ipProtocol;
+    result.resolveSkipped = true;
+  }
   const hops: HTTPHop[] = [];
   let hop: Hop = { url: spec.url, method: spec.method, body: spec.body };
   let redirects = 0;
   let out: ExchangeOutcome | undefined;
   let failure: ProbeFailure | undefined;
   let revoked: TLSFacts | undefined;
+  const proxies = new Map<string, string>();
 
   for (let i = 0; ; i++) {
     const href = hop.url.href;
@@ -129,15 +152,22 @@ export async function probeChain(
       failure = err instanceof ProbeFailure ? err : new ProbeFailure('config', (err as Error).message);
       break;
     }
+    let proxy: ExchangeInput['proxy'];
+    try {
+      proxy = await hopProxy(h, hop.url, ctx, proxies);
+    } catch (err) {
+      failure = err instanceof ProbeFailure ? err : new ProbeFailure('dns_error', (err as Error).message);
+      break;
+    }
     out = await exchange({
       url: hop.url,
       address,
+      proxy,
       method: hop.method,
       headers,
       body: hop.body,
       tls,
       compression: h.compression === 'identity' ? '' : h.compression,
-      transparentGzip: spec.transparentGzip,
       bodySizeLimit: h.body_size_limit,
       bodyWindow: hasBodyRules(h) ? h.body_rules_window : 0,
       abort: ctx,
@@ -175,12 +205,6 @@ export async function probeChain(
       failure = new ProbeFailure('too_many_redirects', `stopped after ${h.max_redirects} redirects`);
       break;
     }
-    // The hops so far are the URLs visited (a redirect chain is short: no set needed).
-    const nextHref = next.url.href;
-    if (hops.some((v) => v.url === nextHref)) {
-      failure = new ProbeFailure('too_many_redirects', `redirect loop: ${href} -> ${nextHref} was already visited`);
-      break;
-    }
     if (next.url.protocol !== 'http:' && next.url.protocol !== 'https:') {
       failure = new ProbeFailure('protocol_error', `redirect to unsupported scheme ${next.url.protocol}`);
       break;
@@ -191,6 +215,7 @@ export async function probeChain(
   const got = out && out.statusCode > 0 ? out : undefined;
   const ssl = got ? hop.url.protocol === 'https:' : false;
   let dueToRegex = false;
+  let dueToCEL = false;
   if (got && (!failure || failure.reason === 'body_too_large' || failure.reason === 'reset')) {
     // blackbox checks the status before reading the body, so a bad status wins over a body error.
     const body = !failure && got.body && hasBodyRules(h) && statusOK(h, got.statusCode) ? await checkBodyRules(h, got.body, ctx.deadline) : undefined;
@@ -199,6 +224,7 @@ export async function probeChain(
       failure = verdict.failure;
       dueToRegex = verdict.dueToRegex;
     }
+    dueToCEL = verdict.failure !== undefined && verdict.failure === body?.failure && body.dueToCEL === true;
   }
   if (!failure && revoked) failure = new ProbeFailure('ocsp_revoked', 'the stapled OCSP response says the certificate is revoked');
 
@@ -213,6 +239,7 @@ export async function probeChain(
     uncompressedBodyLength: got ? got.uncompressedLength : 0,
     lastModified: Number.isFinite(lm) ? Math.floor(lm / 1000) : undefined,
     failedDueToRegex: dueToRegex,
+    failedDueToCEL: dueToCEL,
     hops,
   };
   if (out?.tls) result.tls = out.tls;

@@ -3,22 +3,13 @@
 // Checks and their wording follow blackbox's UnmarshalYAML methods.
 import { defaultHTTP } from '../../config/defaults';
 import { bool, exclusive, int, list, oneOf, record, regex, shown, str, struct, type Ctx, type Fields } from '../../config/schema';
-import { file, ipProtocol, tlsConfig } from '../../config/schema_shared';
+import { checkHTTPClient, httpClientFields, TOKEN } from '../../config/schema_http_client';
+import { file, ipProtocol } from '../../config/schema_shared';
 import { sizeBytes } from '../../config/schema_values';
-import type { BasicAuth, HeaderMatch, HTTPModule } from '../../config/types';
+import type { HeaderMatch, HTTPModule } from '../../config/types';
+import { celRule } from './cel';
 import type { ModuleSection } from '../descriptor';
 import { dnsResolverSection } from '../dns/resolver_config';
-
-// RFC 9110 §5.6.2: method and field names are tokens.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-const basicAuth = struct<BasicAuth>({
-  fields: { username: str({ nonEmpty: true }), password: str(), password_file: file },
-  defaults: () => ({ username: '' }),
-  required: ['username'],
-  unsupported: { username_file: 'use username', username_ref: 'use username', password_ref: 'use password_file' },
-  check: (_v, f, ctx) => exclusive(f, ctx, 'password', 'password_file'),
-});
 
 const headerMatch = struct<HeaderMatch>({
   fields: { header: str({ nonEmpty: true, pattern: TOKEN, expected: 'an HTTP header name' }), regexp: regex(), allow_missing: bool() },
@@ -34,17 +25,6 @@ const headers = record(headerValue, (key, keyNode, path, ctx) => {
   return false;
 });
 
-const proxyURL = str({
-  check: (s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === 'http:' || u.protocol === 'https:' ? undefined : 'an http:// or https:// proxy URL';
-    } catch {
-      return 'an http:// or https:// proxy URL';
-    }
-  },
-});
-
 /** blackbox's isCompressionAcceptEncodingValid: the header must accept the configured encoding. */
 function acceptsEncoding(encoding: string, acceptEncoding: string): boolean {
   const entries = acceptEncoding.split(',').map((part) => {
@@ -56,6 +36,24 @@ function acceptsEncoding(encoding: string, acceptEncoding: string): boolean {
   entries.sort((a, b) => b.q - a.q);
   const hit = entries.find((e) => e.enc === encoding || e.enc === '*');
   return hit !== undefined && hit.q > 0;
+}
+
+/** blackbox 0.28's HTTPProbe.UnmarshalYAML rules on enable_http3, in its words. */
+function checkHTTP3(h: HTTPModule, f: Fields, ctx: Ctx): boolean {
+  const fail = (key: string, why: string): false => {
+    const { path, node } = f.at(key);
+    ctx.report(node, path, `got ${shown(node)}, expected ${why}`);
+    return false;
+  };
+  if (!h.enable_http3 && h.valid_http_versions.includes('HTTP/3.0')) {
+    return fail('valid_http_versions', 'no HTTP/3.0 unless enable_http3 is true (HTTP/3 cannot be used as a valid HTTP version when enable_http3 is false)');
+  }
+  if (!h.enable_http3) return true;
+  if (h.valid_http_versions.some((v) => v === 'HTTP/2.0' || v === 'HTTP/1.1')) {
+    return fail('valid_http_versions', 'only HTTP/3.0 when enable_http3 is true (HTTP/3 and HTTP/2.0/1.1 cannot be used together)');
+  }
+  if (h.enable_http2) return fail('enable_http3', 'enable_http2 set to false too (when enable_http3 is true, enable_http2 must be set to false)');
+  return true;
 }
 
 function checkHTTP(h: HTTPModule, f: Fields, ctx: Ctx): boolean {
@@ -73,11 +71,9 @@ function checkHTTP(h: HTTPModule, f: Fields, ctx: Ctx): boolean {
     ok = false;
   }
   ok = exclusive(f, ctx, 'body', 'body_file') && ok;
-  ok = exclusive(f, ctx, 'bearer_token', 'bearer_token_file') && ok;
   ok = exclusive(f, ctx, 'follow_redirects', 'no_follow_redirects') && ok;
-  // prometheus/common: at most one of basic_auth, oauth2, bearer_token & bearer_token_file.
-  ok = exclusive(f, ctx, 'basic_auth', 'bearer_token') && ok;
-  ok = exclusive(f, ctx, 'basic_auth', 'bearer_token_file') && ok;
+  ok = checkHTTPClient(h, f, ctx) && ok;
+  ok = checkHTTP3(h, f, ctx) && ok;
   if (h.compression !== '') {
     const name = Object.keys(h.headers).find((k) => k.toLowerCase() === 'accept-encoding');
     if (name !== undefined && !acceptsEncoding(h.compression, h.headers[name])) {
@@ -98,23 +94,20 @@ const httpModule = struct<HTTPModule>({
     body: str(),
     body_file: file,
     compression: oneOf(['', 'gzip', 'br', 'deflate', 'identity'] as const, 'one of: gzip, br, deflate, identity, or ""'),
-    follow_redirects: bool(),
     fail_if_ssl: bool(),
     fail_if_not_ssl: bool(),
     fail_if_body_matches_regexp: list(regex()),
     fail_if_body_not_matches_regexp: list(regex()),
     fail_if_header_matches: list(headerMatch),
     fail_if_header_not_matches: list(headerMatch),
-    basic_auth: basicAuth,
-    bearer_token: str(),
-    bearer_token_file: file,
+    fail_if_body_json_matches_cel: celRule,
+    fail_if_body_json_not_matches_cel: celRule,
     body_size_limit: sizeBytes,
     preferred_ip_protocol: ipProtocol,
     ip_protocol_fallback: bool(),
     dns_resolver: dnsResolverSection,
-    tls_config: tlsConfig,
-    enable_http2: bool(),
-    proxy_url: proxyURL,
+    ...httpClientFields,
+    enable_http3: bool(),
     skip_resolve_phase_with_proxy: bool(),
     all_addresses: bool(),
     max_redirects: int(0, 100),
@@ -123,15 +116,7 @@ const httpModule = struct<HTTPModule>({
   },
   extra: { no_follow_redirects: bool() },
   defaults: defaultHTTP,
-  unsupported: {
-    oauth2: 'OAuth 2.0 client credentials; use bearer_token or bearer_token_file',
-    authorization: 'use bearer_token or basic_auth',
-    no_proxy: 'proxies are not supported yet (issue 12); remove the key to probe directly',
-    proxy_from_environment: 'proxies are not supported yet (issue 12); remove the key to probe directly',
-    proxy_connect_header: 'proxies are not supported yet (issue 12); remove the key to probe directly',
-    http_headers: 'use headers',
-    enable_http1: 'HTTP/1.1 is always enabled',
-  },
+  unsupported: { enable_http1: 'HTTP/1.1 is always enabled' },
   check: checkHTTP,
 });
 

@@ -11,6 +11,7 @@ import { tlsFactsFromSocket } from '../tls_facts';
 import type { ProbeFailure } from '../errors';
 import { trackSocketFlow } from '../flows';
 import { HeadFixer } from './head_fix';
+import { tunnel } from './proxy';
 import { selfConnectError, selfConnected } from '../self_connect';
 import type { FlowRegistry } from '../types';
 
@@ -53,6 +54,8 @@ export interface ConnectTarget {
   /** TLS options when the hop is https, else undefined */
   tls?: ClientTLSOptions;
   flows?: FlowRegistry;
+  /** address/port are a proxy's: this CONNECT request opens the tunnel before TLS (proxy.ts) */
+  tunnel?: string;
 }
 
 /**
@@ -123,6 +126,10 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
         succeed(tcp);
         return;
       }
+      if (target.tunnel) tunnel(tcp, target.tunnel).then(() => startTLS(tcp), fail);
+      else startTLS(tcp);
+    });
+    const startTLS = (tcp: net.Socket) => {
       state.stage = 'tls';
       const sec = tls.connect({ ...target.tls, socket: tcp });
       state.sockets.push(sec);
@@ -140,7 +147,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
         if (target.tls?.requestOCSP) state.tls.ocsp = ocspFacts(ocsp, state.tls);
         succeed(sec);
       });
-    });
+    };
   };
 }
 

@@ -11,6 +11,7 @@ import type { Runtime } from '../../runtime';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 import { MAX_HEAD_BYTES } from './head_fix';
+import { connectRequest, proxyAuthorization } from './proxy';
 
 export interface ExchangeInput {
   url: URL;
@@ -20,10 +21,10 @@ export interface ExchangeInput {
   headers: Record<string, string>;
   body?: Buffer;
   tls?: ClientTLSOptions;
+  /** through this proxy (its resolved address): absolute-form for http://, a CONNECT tunnel for https:// */
+  proxy?: { url: URL; address: string; port: number; connectHeaders: Record<string, string[]> };
   /** module compression: decode responses that use it */
   compression: string;
-  /** decode gzip responses and report Content-Length -1 (Go's transparent gzip) */
-  transparentGzip: boolean;
   /** 0: none */
   bodySizeLimit: number;
   /**
@@ -94,8 +95,9 @@ function phasesOf(state: ConnState, end: number): Record<string, number> {
  * stream engine; everything else, and a gzip answer Go's transport would decode, runs on undici.
  */
 export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
-  if (fastPathFor(input.runtime, input.flows) && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
-    const fast = await fastHTTP({
+  // The engine dials the target itself; a proxied request goes through undici's connector.
+  if (fastPathFor(input.runtime, input.flows) && !input.proxy && !input.tls && input.bodyWindow === 0 && !input.compression && input.url.protocol === 'http:') {
+    return fastHTTP({
       url: input.url,
       address: input.address,
       port: Number(input.url.port) || 80,
@@ -103,7 +105,6 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       headers: input.headers,
       body: input.body,
       bodySizeLimit: input.bodySizeLimit,
-      transparentGzip: input.transparentGzip,
       deadline: input.deadline,
       flows: input.flows,
       owner: input.abort,
@@ -111,7 +112,6 @@ export async function exchange(input: ExchangeInput): Promise<ExchangeOutcome> {
       wire: input.wire,
       allHeaders: input.allHeaders !== false,
     });
-    if (fast) return fast;
   }
   return exchangeUndici(input);
 }
@@ -145,8 +145,15 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
     sockets: [],
   };
   const port = Number(input.url.port) || (input.url.protocol === 'https:' ? 443 : 80);
+  const p = input.proxy;
+  const target = p
+    ? { address: p.address, port: p.port, tls: input.tls, flows: input.flows, tunnel: input.tls ? connectRequest(`${input.url.hostname}:${port}`, p.url, p.connectHeaders) : undefined }
+    : { address: input.address, port, tls: input.tls, flows: input.flows };
+  // A plain request to a proxy names the whole URL (RFC 9112 section 3.2.2 absolute-form).
+  const absolute = p !== undefined && !input.tls;
+  const proxyAuth = absolute ? proxyAuthorization(p.url) : undefined;
   const client = new Client(input.url.origin, {
-    connect: makeConnector({ address: input.address, port, tls: input.tls, flows: input.flows }, state),
+    connect: makeConnector(target, state),
     // The probe's deadline bounds everything; undici's own timers would race it.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -249,13 +256,10 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         const cl = headerValue(h, 'content-length');
         contentLength = goContentLength(code, cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1);
         const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
-        const wanted = input.compression || (input.transparentGzip ? 'gzip' : '');
-        if (encoding && encoding === wanted && DECODERS[encoding]) {
+        if (encoding && encoding === input.compression && DECODERS[encoding]) {
           decoder = DECODERS[encoding]();
           decoder.on('data', count);
           decoder.on('error', (err) => finish(new ProbeFailure('protocol_error', `decoding the ${encoding} body: ${err.message}`)));
-          // Go's transport hides the wire length of a body it decoded itself.
-          if (input.transparentGzip && !input.compression) contentLength = -1;
         }
       },
       onResponseData(c, chunk) {
@@ -284,9 +288,9 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
       client.dispatch(
         {
           origin: input.url.origin,
-          path: input.url.pathname + input.url.search,
+          path: absolute ? input.url.href : input.url.pathname + input.url.search,
           method: input.method as Dispatcher.HttpMethod,
-          headers: input.headers,
+          headers: proxyAuth ? { ...input.headers, 'proxy-authorization': proxyAuth } : input.headers,
           body: input.body,
           // connection: close, as src/probers/http/wire.ts writes it for the engine: one request set.
           reset: true,

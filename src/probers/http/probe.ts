@@ -9,6 +9,7 @@ import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { ProbeFailure } from '../errors';
 import { probeChain } from './chain';
+import { proxyFor } from './proxy';
 import { bareHost, type RequestSpec, requestSpec } from './request_spec';
 import { resolverFor } from '../dns/resolver';
 import { type Resolved, resolveLocal, resolveTarget } from '../resolve';
@@ -84,7 +85,9 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
     spec = s instanceof Promise ? await s : s;
     const host = bareHost(spec.url);
     const resolver = resolverFor(h.dns_resolver, ctx.runtime);
-    resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback, resolver.local) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolver));
+    // blackbox's shouldResolveDNSWithProxy: the proxy resolves the name, no resolve phase here.
+    if (h.skip_resolve_phase_with_proxy && h.proxy_url !== undefined && proxyFor(h, spec.url)) resolved = { addresses: [''], family: 4, seconds: 0 };
+    else resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback, resolver.local) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolver));
   } catch (err) {
     return done(failed(base, err));
   }

@@ -6,7 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { HTTPModule, Module, TLSVersionName } from '../../config/types';
+import { authorizationHeader, extraHeaders, readsFiles } from '../client_auth';
 import { ProbeFailure } from '../errors';
+import { tlsMaterial } from '../tcp/tls';
+import { USER_AGENT } from '../../version';
 import type { ClientTLSOptions } from './connector';
 
 export interface RequestSpec {
@@ -21,8 +24,6 @@ export interface RequestSpec {
   body?: Buffer;
   /** TLS options, built on first use: reading and hashing the files costs more than a plain-HTTP probe */
   tls: () => Promise<ClientTLSOptions>;
-  /** Go's transport asked for gzip by itself, so it decompresses and reports Content-Length -1 */
-  transparentGzip: boolean;
   /**
    * What the first hop sends, made on first use (src/probers/http/chain.ts): a spec shared by the
    * probes of one (module, target) makes them once, not per probe.
@@ -58,33 +59,12 @@ export function bareHost(url: URL): string {
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
 
-async function readTrimmed(file: string, what: string): Promise<string> {
-  try {
-    // Prometheus' common config trims surrounding white space of secret files.
-    return (await readFile(file, 'utf8')).trim();
-  } catch (err) {
-    throw new ProbeFailure('config', `reading ${what} ${file}: ${(err as Error).message}`);
-  }
-}
-
 async function readRaw(file: string, what: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
     throw new ProbeFailure('config', `reading ${what} ${file}: ${(err as Error).message}`);
   }
-}
-
-async function authorization(h: HTTPModule): Promise<string | undefined> {
-  if (h.basic_auth) {
-    const password = h.basic_auth.password_file
-      ? await readTrimmed(h.basic_auth.password_file, 'basic_auth.password_file')
-      : (h.basic_auth.password ?? '');
-    return `Basic ${Buffer.from(`${h.basic_auth.username}:${password}`).toString('base64')}`;
-  }
-  if (h.bearer_token_file) return `Bearer ${await readTrimmed(h.bearer_token_file, 'bearer_token_file')}`;
-  if (h.bearer_token) return `Bearer ${h.bearer_token}`;
-  return undefined;
 }
 
 /**
@@ -118,9 +98,7 @@ function secureContext(opts: SecureContextOptions): SecureContext {
 async function tlsOptions(h: HTTPModule, url: URL, hostOverride: string | undefined): Promise<ClientTLSOptions> {
   const c = h.tls_config;
   const sc: SecureContextOptions = {};
-  if (c.ca_file) sc.ca = await readRaw(c.ca_file, 'tls_config.ca_file');
-  if (c.cert_file) sc.cert = await readRaw(c.cert_file, 'tls_config.cert_file');
-  if (c.key_file) sc.key = await readRaw(c.key_file, 'tls_config.key_file');
+  Object.assign(sc, await tlsMaterial(c));
   if (c.min_version) sc.minVersion = TLS_VERSIONS[c.min_version];
   if (c.max_version) sc.maxVersion = TLS_VERSIONS[c.max_version];
   const opts: ClientTLSOptions = { rejectUnauthorized: !c.insecure_skip_verify, secureContext: secureContext(sc) };
@@ -147,22 +125,25 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
   const headers: Record<string, string> = {};
   const sensitive = new Set<string>();
   let hostOverride: string | undefined;
+  // prometheus/common's round trippers run after blackbox set the module headers: http_headers
+  // add values (comma-joined here, one field on the wire), the Authorization header is its own.
+  for (const [name, value] of await extraHeaders(h.http_headers)) {
+    const k = name.toLowerCase();
+    headers[k] = headers[k] === undefined ? value : `${headers[k]}, ${value}`;
+  }
   for (const [name, value] of Object.entries(h.headers)) {
     if (name.toLowerCase() === 'host') hostOverride = value;
     else headers[name.toLowerCase()] = value;
   }
-  const auth = await authorization(h);
-  if (auth !== undefined) {
+  // blackbox 0.28 (prober/http.go userAgentDefaultHeader): its own User-Agent unless the module sets one.
+  headers['user-agent'] ??= USER_AGENT;
+  const auth = await authorizationHeader(h);
+  if (auth !== undefined && headers['authorization'] === undefined) {
     headers['authorization'] = auth;
     sensitive.add('authorization');
   }
-  let transparentGzip = false;
-  if (h.compression) headers['accept-encoding'] = h.compression;
-  else if (headers['accept-encoding'] === undefined && h.method.toUpperCase() !== 'HEAD') {
-    // Go's http.Transport adds this itself and undoes the gzip (DisableCompression is false).
-    headers['accept-encoding'] = 'gzip';
-    transparentGzip = true;
-  }
+  // prometheus/common's transport sets DisableCompression: Accept-Encoding only when compression asks for it.
+  if (h.compression) headers['accept-encoding'] ??= h.compression;
   let body: Buffer | undefined;
   if (h.body_file) body = await readRaw(h.body_file, 'body_file');
   else if (h.body !== undefined && h.body !== '') body = Buffer.from(h.body);
@@ -177,14 +158,12 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
     hostOverride,
     body,
     tls: memo(() => tlsOptions(h, url, hostOverride)),
-    transparentGzip,
   };
 }
 
 /** Whether a spec of this module stays valid across probes: it reads no file (blackbox reads them per probe). */
 function reusable(h: HTTPModule): boolean {
-  const c = h.tls_config;
-  return !h.body_file && !h.basic_auth?.password_file && !h.bearer_token_file && !c.ca_file && !c.cert_file && !c.key_file;
+  return !h.body_file && !readsFiles(h);
 }
 
 const MAX_SPECS_PER_MODULE = 65536;

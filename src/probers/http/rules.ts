@@ -18,6 +18,8 @@ export interface FinalResponse {
 export interface BodyVerdict {
   failure?: ProbeFailure;
   dueToRegex: boolean;
+  /** a CEL rule failed (blackbox's probe_failed_due_to_cel) */
+  dueToCEL?: boolean;
 }
 
 export function statusOK(h: HTTPModule, code: number): boolean {
@@ -29,8 +31,13 @@ export function hasHeaderRules(h: HTTPModule): boolean {
   return h.fail_if_header_matches.length > 0 || h.fail_if_header_not_matches.length > 0;
 }
 
+export function hasCELRules(h: HTTPModule): boolean {
+  return h.fail_if_body_json_matches_cel !== undefined || h.fail_if_body_json_not_matches_cel !== undefined;
+}
+
+/** Rules that read the body: then the exchange keeps body_rules_window bytes of it. */
 export function hasBodyRules(h: HTTPModule): boolean {
-  return h.fail_if_body_matches_regexp.length > 0 || h.fail_if_body_not_matches_regexp.length > 0;
+  return h.fail_if_body_matches_regexp.length > 0 || h.fail_if_body_not_matches_regexp.length > 0 || hasCELRules(h);
 }
 
 function values(headers: IncomingHttpHeaders, name: string): string[] {

@@ -21,10 +21,17 @@ function writeExpectInfo(result: ProbeResult, reg: Registry): void {
   }
 }
 
-export function writeTCP(result: ProbeResult, _module: Module, reg: Registry): void {
-  writeResolve(result, reg);
+/** The tcp and unix probers' series; unix has no resolve phase (a path is dialed as is). */
+export function writeDialogue(result: ProbeResult, reg: Registry, hasDialogue: boolean): void {
   // Registered before dialing in blackbox, so it is present (0) even when the connection fails.
   gauge(reg, 'probe_failed_due_to_regex', 'Indicates if probe failed due to regex', result.tcp?.failedDueToRegex ? 1 : 0);
+  // blackbox 0.28 registers it with the regex gauge in every query_response probe.
+  if (hasDialogue) gauge(reg, 'probe_failed_due_to_bytes', 'Indicates if probe failed due to bytes', result.tcp?.failedDueToBytes ? 1 : 0);
   writeExpectInfo(result, reg);
   if (result.tls) writeTLS(result.tls, reg);
+}
+
+export function writeTCP(result: ProbeResult, _module: Module, reg: Registry): void {
+  writeResolve(result, reg);
+  writeDialogue(result, reg, true);
 }

@@ -2,7 +2,8 @@
 // query_response steps, plus sonde's reset_on_close; and the HOST:PORT shape of its targets.
 import { isIP } from 'node:net';
 import { defaultTCP } from '../../config/defaults';
-import { bool, list, regex, str, struct } from '../../config/schema';
+import { isScalar, type Node } from 'yaml';
+import { bool, exclusive, isNull, list, regex, scalarText, shown, str, struct, type Decoder } from '../../config/schema';
 import { ipProtocol, sourceIP, tlsConfig } from '../../config/schema_shared';
 import { isHost, labelName } from '../../config/schema_values';
 import type { QueryResponse, TCPModule } from '../../config/types';
@@ -15,9 +16,39 @@ const labelPair = struct<{ name: string; value: string }>({
   required: ['name', 'value'],
 });
 
-const queryResponse = struct<QueryResponse>({
-  fields: { expect: regex(), send: str(), starttls: bool(), labels: list(labelPair) },
+/** A scalar's bytes: a `!!binary` value decoded (yaml.v3 does so into a string field), else its UTF-8. */
+function scalarBytes(node: Node | null): Buffer | undefined {
+  if (isScalar(node) && node.value instanceof Uint8Array) return Buffer.from(node.value);
+  const s = scalarText(node);
+  return s === undefined ? undefined : Buffer.from(s, 'utf8');
+}
+
+const expectBytes: Decoder<Buffer> = (node, path, ctx) => {
+  if (isNull(node)) return undefined;
+  const b = scalarBytes(node);
+  if (b === undefined || b.length === 0) ctx.report(node, path, `got ${shown(node)}, expected bytes (a string or a !!binary value)`);
+  return b?.length ? b : undefined;
+};
+
+/** `send`: text, or a `!!binary` value kept as latin1 characters (one per byte), marked send_binary. */
+const sendText: Decoder<string> = (node, path, ctx) => {
+  if (isScalar(node) && node.value instanceof Uint8Array) return Buffer.from(node.value).toString('latin1');
+  return text(node, path, ctx);
+};
+const text = str();
+
+/** blackbox's query_response step; a tcp, unix and websocket dialogue are lists of them. */
+export const queryResponse = struct<QueryResponse>({
+  fields: { expect: regex(), expect_bytes: expectBytes, send: sendText, starttls: bool(), labels: list(labelPair) },
   defaults: () => ({ starttls: false, labels: [] }),
+  check: (qr, f, ctx) => {
+    if (f.set.has('send')) {
+      const { node } = f.at('send');
+      qr.send_binary = isScalar(node) && node.value instanceof Uint8Array;
+    }
+    // blackbox 0.28 QueryResponse.UnmarshalYAML: "expect and expect_bytes are mutually exclusive"
+    return exclusive(f, ctx, 'expect', 'expect_bytes');
+  },
 });
 
 const tcpModule = struct<TCPModule>({

@@ -10,7 +10,10 @@ import { regexText } from '../../config/regex';
 export interface DialogueIO {
   /** next line without terminator, null at EOF; rejects on socket errors and at the deadline */
   readLine(): Promise<string | null>;
-  write(data: string): Promise<void>;
+  /** the next n bytes, fewer at EOF */
+  readBytes(n: number): Promise<Buffer>;
+  /** latin1: each character is one byte (a !!binary send) */
+  write(data: string, encoding: 'utf8' | 'latin1'): Promise<void>;
   /** upgrades the connection to TLS; later reads and writes go over it */
   startTLS(): Promise<void>;
 }
@@ -55,7 +58,19 @@ export async function runDialogue(steps: QueryResponse[], io: DialogueIO, facts:
         (facts.expectInfo ??= []).push({ labels });
       }
     }
-    if (send !== '') await io.write(`${send}\n`);
+    if (qr.expect_bytes) {
+      const want = qr.expect_bytes;
+      const got = await io.readBytes(want.length);
+      if (got.length < want.length) {
+        throw new ProbeFailure('expect_mismatch', `query_response[${i}]: the peer closed after ${got.length} of the ${want.length} expected bytes`);
+      }
+      if (!got.equals(want)) {
+        facts.failedDueToBytes = true;
+        throw new ProbeFailure('expect_mismatch', `query_response[${i}]: got bytes ${got.toString('hex')}, expected ${want.toString('hex')}`);
+      }
+      facts.failedDueToBytes = false;
+    }
+    if (send !== '') await io.write(`${send}\n`, qr.send_binary ? 'latin1' : 'utf8');
     if (qr.starttls) await io.startTLS();
   }
 }

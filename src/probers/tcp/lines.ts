@@ -77,6 +77,24 @@ export class LineReader {
     }
   }
 
+  /**
+   * The next `n` bytes (blackbox 0.28's expect_bytes), taken from what is buffered first; fewer
+   * when the peer ends the stream before sending them.
+   */
+  async readBytes(n: number): Promise<Buffer> {
+    for (;;) {
+      if (this.buf.length >= n || this.ended || this.failure) {
+        if (this.buf.length < n && this.failure) throw this.failure;
+        const out = this.buf.subarray(0, n);
+        this.buf = this.buf.subarray(out.length);
+        return out;
+      }
+      const more = new Promise<void>((resolve) => (this.wake = resolve));
+      this.sock.resume();
+      await more;
+    }
+  }
+
   /** Stops listening (before a STARTTLS upgrade hands the socket to TLS); unread bytes are dropped, as in blackbox. */
   detach(): void {
     this.sock.off('data', this.onData);

@@ -194,9 +194,9 @@ class TCPRun {
   }
 }
 
-function write(sock: net.Socket, data: string): Promise<void> {
+function write(sock: net.Socket, data: string, encoding: 'utf8' | 'latin1'): Promise<void> {
   return new Promise((resolve, reject) => {
-    sock.write(data, 'utf8', (err) => (err ? reject(err) : resolve()));
+    sock.write(data, encoding, (err) => (err ? reject(err) : resolve()));
   });
 }
 
@@ -233,7 +233,8 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   let reader = new LineReader(sock);
   const io: DialogueIO = {
     readLine: () => reader.readLine(),
-    write: (data) => write(sock, data),
+    readBytes: (n) => reader.readBytes(n),
+    write: (data, encoding) => write(sock, data, encoding),
     startTLS: async () => {
       reader.detach();
       sock = await run.startTLS(tcp, host, 'dialogue');

@@ -22,6 +22,22 @@ async function readPem(field: string, path: string): Promise<Buffer> {
 }
 
 /**
+ * The PEM material of `cfg`: each of ca, cert and key inline or from its file (read per probe, so a
+ * renewed certificate is used at once). The config loader allows one source of each.
+ */
+export async function tlsMaterial(cfg: TLSConfig): Promise<{ ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string }> {
+  const out: { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string } = {};
+  for (const what of ['ca', 'cert', 'key'] as const) {
+    const file = cfg[`${what}_file`];
+    const inline = cfg[what];
+    if (file) out[what] = await readPem(`${what}_file`, file);
+    else if (inline) out[what] = inline;
+  }
+  if (Boolean(out.cert) !== Boolean(out.key)) throw new ProbeFailure('config', 'tls_config: a client certificate and its key must be set together');
+  return out;
+}
+
+/**
  * Client options for `cfg`. `host` is the target's host part: blackbox uses it as the server name
  * when server_name is empty, so the certificate is checked against what the user typed, not the
  * resolved address.
@@ -36,14 +52,7 @@ export async function tlsClientOptions(cfg: TLSConfig, host: string): Promise<tl
     servername: isIP(name) ? undefined : name,
     rejectUnauthorized: !cfg.insecure_skip_verify,
   };
-  if (cfg.ca_file) opts.ca = await readPem('ca_file', cfg.ca_file);
-  if (Boolean(cfg.cert_file) !== Boolean(cfg.key_file)) {
-    throw new ProbeFailure('config', 'tls_config.cert_file and tls_config.key_file must be set together');
-  }
-  if (cfg.cert_file && cfg.key_file) {
-    opts.cert = await readPem('cert_file', cfg.cert_file);
-    opts.key = await readPem('key_file', cfg.key_file);
-  }
+  Object.assign(opts, await tlsMaterial(cfg));
   if (cfg.min_version) opts.minVersion = VERSIONS[cfg.min_version];
   if (cfg.max_version) opts.maxVersion = VERSIONS[cfg.max_version];
   // OpenSSL 3's default security level 1 refuses TLS 1.0/1.1 outright; a user who asks for them

@@ -1,0 +1,16 @@
+// The grpc prober (blackbox_exporter's grpc: the gRPC health checking protocol over @grpc/grpc-js):
+// one descriptor, registered in src/probers/index.ts.
+import type { ProberDescriptor } from '../descriptor';
+import { writeGRPC } from './blackbox';
+import { checkGRPCTarget, grpcSection } from './config';
+import { probeGRPC } from './probe';
+
+export const grpcProber: ProberDescriptor<'grpc'> = {
+  name: 'grpc',
+  config: grpcSection,
+  checkTarget: checkGRPCTarget,
+  probe: probeGRPC,
+  writeBlackbox: writeGRPC,
+  json: (r) => (r.grpc ? { grpc: r.grpc } : {}),
+  taskMetrics: [],
+};

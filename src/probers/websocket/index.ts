@@ -1,0 +1,16 @@
+// The websocket prober (blackbox main's websocket: ws:// and wss:// with a message dialogue, over
+// the `ws` library): one descriptor, registered in src/probers/index.ts.
+import type { ProberDescriptor } from '../descriptor';
+import { writeWebsocket } from './blackbox';
+import { checkWebsocketTarget, websocketSection } from './config';
+import { probeWebsocket } from './probe';
+
+export const websocketProber: ProberDescriptor<'websocket'> = {
+  name: 'websocket',
+  config: websocketSection,
+  checkTarget: checkWebsocketTarget,
+  probe: probeWebsocket,
+  writeBlackbox: writeWebsocket,
+  json: (r) => (r.websocket ? { websocket: r.websocket } : {}),
+  taskMetrics: [],
+};
