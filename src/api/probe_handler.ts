@@ -11,6 +11,8 @@ import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
+import type { ResultHistory } from '../outputs/history';
+import type { ProbeResult } from '../result';
 import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
 
@@ -24,6 +26,8 @@ export interface ProbeDeps {
   signal: AbortSignal;
   /** bounds on /probe probes at once, and the timeout limits */
   admission: ProbeAdmission;
+  /** where each probe's debug text is kept for / and /logs (none kept when absent) */
+  history?: ResultHistory;
 }
 
 /** Who asks: the client's address, and what aborts the request when the client leaves. */
@@ -65,7 +69,10 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
   const moduleName = p.module || 'http_2xx';
   const base: Module | undefined = deps.config().modules.get(moduleName);
-  if (!base) return bad(`Unknown module "${moduleName}"\n`);
+  if (!base) {
+    deps.admission.unknownModule++;
+    return bad(`Unknown module "${moduleName}"\n`);
+  }
   const target = p.target;
   if (!target) return bad('Target parameter is missing\n');
   const timeout = probeTimeout(base, scrapeTimeout, deps.admission.limits);
@@ -95,9 +102,14 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   }
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
-  if (p.debug) {
-    const body = `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
-    return { status: 200, contentType: TEXT, body };
-  }
-  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
+  const metrics = reg.metricsSync();
+  // Rendered when /logs asks: most probes' debug text is never read.
+  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, metrics) });
+  if (p.debug) return { status: 200, contentType: TEXT, body: debugText(result, metrics) };
+  return { status: 200, contentType: reg.contentType, body: metrics };
+}
+
+/** What &debug=true answers, and /logs shows of a probe. */
+function debugText(result: ProbeResult, metrics: string): string {
+  return `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${metrics}`;
 }
