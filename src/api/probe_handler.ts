@@ -15,6 +15,7 @@ import type { ResultHistory } from '../outputs/history';
 import type { ProbeResult } from '../result';
 import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
+import { ProbeDenied, TargetPolicy } from '../policy/check';
 
 export interface ProbeDeps {
   logger: Logger;
@@ -90,6 +91,8 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   if (refusal !== undefined) return { status: 503, contentType: TEXT, body: `${refusal}\n` };
   let result;
   try {
+    const denied = await policyDenial(deps, target, module, timeout, asker);
+    if (denied) return denied;
     result = await runProbe(target, module, { timeoutSeconds: timeout, logger: deps.logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
@@ -107,6 +110,33 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, metrics) });
   if (p.debug) return { status: 200, contentType: TEXT, body: debugText(result, metrics) };
   return { status: 200, contentType: reg.contentType, body: metrics };
+}
+
+const POLICIES = new WeakMap<Config, TargetPolicy>();
+
+/** The probe_policy's refusal of `target` as the answer (403), counted by reason; undefined: allowed. */
+async function policyDenial(deps: ProbeDeps, target: string, module: Module, timeoutSeconds: number, asker: Asker): Promise<ProbeAnswer | undefined> {
+  const cfg = deps.config();
+  if (!cfg.probe_policy) return undefined;
+  let policy = POLICIES.get(cfg);
+  if (!policy) POLICIES.set(cfg, (policy = new TargetPolicy(cfg.probe_policy)));
+  // The name is resolved within the probe's timeout, and not after its client left.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutSeconds * 1000);
+  const stop = () => ac.abort();
+  asker.cancel?.addEventListener('abort', stop);
+  try {
+    await policy.check(target, module, deps.runtime, ac.signal);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ProbeDenied)) throw err;
+    deps.admission.denied.set(err.reason, (deps.admission.denied.get(err.reason) ?? 0) + 1);
+    deps.logger.info({ target, module: module.name, client: asker.client, reason: err.reason }, 'probe refused by probe_policy');
+    return { status: 403, contentType: TEXT, body: `probe refused by probe_policy (${err.reason}): ${err.message}\n` };
+  } finally {
+    clearTimeout(timer);
+    asker.cancel?.removeEventListener('abort', stop);
+  }
 }
 
 /** What &debug=true answers, and /logs shows of a probe. */

@@ -10,6 +10,7 @@ import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 import { moduleRefusal } from './refusals';
+import { probePolicyDecoder } from '../policy/config';
 
 export type { ConfigIssue } from './schema';
 export { AVAILABLE_PROBERS } from './schema_tasks';
@@ -26,7 +27,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['modules', 'tasks'];
+const TOP_KEYS = ['modules', 'tasks', 'probe_policy'];
 
 function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
   const modules = new Map<string, Module>();
@@ -153,6 +154,8 @@ function decodeConfig(text: string, file: string): Config {
     const infos = new Map<string, ModuleInfo>();
     config.modules = decodeModules(top.find((e) => e.key === 'modules')?.value ?? null, ctx, infos);
     config.tasks = tasksDecoder(infos)(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+    const policy = top.find((e) => e.key === 'probe_policy');
+    if (policy) config.probe_policy = probePolicyDecoder(policy.value, 'probe_policy', ctx);
   }
   throwIssues(ctx);
   return config;

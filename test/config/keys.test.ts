@@ -56,6 +56,13 @@ const rrRead: Record<string, Use> = Object.fromEntries(
   ['fail_if_matches_regexp', 'fail_if_all_match_regexp', 'fail_if_not_matches_regexp', 'fail_if_none_matches_regexp'].map((k) => [k, read('dns validate.ts')]),
 );
 
+/** probe_policy's allow and deny lists (src/policy/check.ts reads them; test/policy covers them). */
+const policyRules: Record<string, Use> = {
+  cidrs: read('policy check.ts: addresses after resolution'),
+  hosts: read('policy check.ts: host name patterns'),
+  ports: read('policy check.ts: the port the prober connects to'),
+};
+
 interface Section {
   /** a config with `inner` merged in at this section */
   place: (inner: Record<string, unknown>) => unknown;
@@ -80,7 +87,10 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('tcp'),
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]') } },
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), probe_policy: section('probe_policy') } },
+  probe_policy: { place: (x) => ({ probe_policy: x }), keys: { allow: section('probe_policy.allow'), deny: section('probe_policy.deny') } },
+  'probe_policy.allow': { place: (x) => ({ probe_policy: { allow: x } }), keys: policyRules },
+  'probe_policy.deny': { place: (x) => ({ probe_policy: { deny: x } }), keys: policyRules },
   'modules.m': {
     place: mod('http', (x) => x),
     keys: {
