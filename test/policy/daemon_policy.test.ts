@@ -13,6 +13,7 @@ test('/probe under probe_policy: refused with 403 and counted, allowed targets p
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-policy-'));
   const target = net.createServer((s) => s.on('error', () => undefined).end());
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  target.unref(); // a failed start must not keep the test process alive
   const port = (target.address() as net.AddressInfo).port;
   writeFileSync(
     path.join(dir, 'sonde.yml'),

@@ -41,6 +41,7 @@ async function tcpTarget(): Promise<{ port: number; close: () => void }> {
     s.end();
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  srv.unref(); // a failed start must not keep the test process alive
   return { port: (srv.address() as net.AddressInfo).port, close: () => srv.close() };
 }
 

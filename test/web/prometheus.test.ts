@@ -38,6 +38,7 @@ test('Prometheus scrapes sonde through TLS and basic auth', { skip: existsSync(P
   writeFileSync(path.join(dir, 'sonde.yml'), 'modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 5s\n');
   const target = net.createServer((s) => s.on('error', () => undefined).end());
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  target.unref(); // a failed start must not keep the test process alive
   const targetPort = (target.address() as net.AddressInfo).port;
   const d = await startDaemon(['--config', path.join(dir, 'sonde.yml'), '--no-ebpf', '--web.config.file', webFile]);
   const promPort = await freePort();
