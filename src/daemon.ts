@@ -43,6 +43,8 @@ export interface DaemonOptions {
   externalURL?: string;
   /** --history.limit: /probe results kept for / and /logs */
   historyLimit?: number;
+  /** --web.enable-diagnostics: /debug/pprof/ (CPU profile, heap snapshot, runtime stats) */
+  diagnostics?: boolean;
   /** --config.enable-auto-reload: check the config file this often and reload it when it changed */
   autoReloadSeconds?: number;
   logger: Logger;
@@ -157,6 +159,7 @@ export class Daemon {
         routePrefix: this.opts.routePrefix,
         externalURL: this.opts.externalURL,
         history: new ResultHistory(this.opts.historyLimit),
+        diagnostics: this.opts.diagnostics,
       },
       Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
       {},

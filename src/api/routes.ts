@@ -6,6 +6,7 @@ import type { TaskMetrics } from '../outputs/metrics';
 import type { GatewayLimits } from '../native/stream';
 import { RequestCancel } from './admission';
 import { probeParams, serveProbe, type ProbeDeps } from './probe_handler';
+import { serveDiagnostics } from './diagnostics';
 import { servePages, type PageDeps } from './pages';
 
 export interface ApiDeps extends ProbeDeps, PageDeps {
@@ -19,6 +20,8 @@ export interface ApiDeps extends ProbeDeps, PageDeps {
   routePrefix?: string;
   /** where / redirects when routePrefix is not "/" (--web.external-url) */
   externalURL?: string;
+  /** --web.enable-diagnostics: CPU profile, heap snapshot and runtime stats under /debug/pprof/ */
+  diagnostics?: boolean;
 }
 
 export function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -112,6 +115,7 @@ export async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.
     default: {
       const page = await servePages(deps, path, url.searchParams);
       if (page) return send(res, page.status, page.body, page.contentType);
+      if (deps.diagnostics && (await serveDiagnostics(path, url.searchParams, res))) return;
       return send(res, 404, 'Not Found\n');
     }
   }

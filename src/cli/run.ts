@@ -27,6 +27,8 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --web.config.file FILE        TLS and basic auth for every listener (exporter-toolkit format)
   --web.route-prefix PATH       serve every endpoint under PATH (default: the path of --web.external-url)
   --web.external-url URL        the URL sonde is reached at (behind a reverse proxy); "/" redirects there
+  --web.enable-diagnostics      serve /debug/pprof/: CPU profile, heap snapshot, runtime stats (off by default;
+                                put it behind --web.config.file's basic auth on any shared network)
   --history.limit N             /probe results kept for / and /logs (default ${DEFAULT_HISTORY_LIMIT})
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
   --log.format FORMAT           ${LOG_FORMATS.join(' or ')} (default json)
@@ -59,6 +61,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'web.route-prefix': { value: true },
     'web.external-url': { value: true },
     'history.limit': { value: true },
+    'web.enable-diagnostics': { value: false },
     'log.level': { value: true },
     'log.format': { value: true },
     version: { value: false },
@@ -133,6 +136,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     webConfigFile: flags['web.config.file'] as string | undefined,
     routePrefix: web.routePrefix,
     externalURL: web.externalURL,
+    diagnostics: flags['web.enable-diagnostics'] === true,
     historyLimit: intFlag(flags['history.limit'], '--history.limit', DEFAULT_HISTORY_LIMIT, 0, 1_000_000),
     autoReloadSeconds: flags['config.enable-auto-reload'] ? secondsFlag(flags['config.auto-reload-interval'], '--config.auto-reload-interval', 30) : undefined,
     logger,
