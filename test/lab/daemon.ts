@@ -12,8 +12,10 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
-export async function startDaemon(args: string[], env: Record<string, string> = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [SONDE_BIN, 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
+/** `prefix`: a command that runs sonde, e.g. setpriv with a user and capabilities. */
+export async function startDaemon(args: string[], env: Record<string, string> = {}, prefix: string[] = []): Promise<RunningDaemon> {
+  const argv = [process.execPath, SONDE_BIN, 'run', '--web.listen-address', '127.0.0.1:0', ...args];
+  const child = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length > 0 ? argv : argv.slice(1))], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
