@@ -105,11 +105,10 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   }
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
-  const metrics = reg.metricsSync();
   // Rendered when /logs asks: most probes' debug text is never read.
-  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, metrics) });
-  if (p.debug) return { status: 200, contentType: TEXT, body: debugText(result, metrics) };
-  return { status: 200, contentType: reg.contentType, body: metrics };
+  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, reg) });
+  if (p.debug) return { status: 200, contentType: TEXT, body: debugText(result, reg) };
+  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
 }
 
 const POLICIES = new WeakMap<Config, TargetPolicy>();
@@ -140,6 +139,6 @@ async function policyDenial(deps: ProbeDeps, target: string, module: Module, tim
 }
 
 /** What &debug=true answers, and /logs shows of a probe. */
-function debugText(result: ProbeResult, metrics: string): string {
-  return `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${metrics}`;
+function debugText(result: ProbeResult, reg: { metricsSync(): string }): string {
+  return `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
 }
