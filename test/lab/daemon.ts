@@ -12,10 +12,9 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
-/** `prefix`: a command that runs sonde, e.g. setpriv with a user and capabilities. */
-export async function startDaemon(args: string[], env: Record<string, string> = {}, prefix: string[] = []): Promise<RunningDaemon> {
-  const argv = [process.execPath, SONDE_BIN, 'run', '--web.listen-address', '127.0.0.1:0', ...args];
-  const child = spawn(prefix[0] ?? argv[0], [...prefix.slice(1), ...(prefix.length > 0 ? argv : argv.slice(1))], {
+/** `launcher`: the command before `run` (e.g. setpriv with a user and capabilities, node, an installed sonde.js). */
+export async function startDaemon(args: string[], env: Record<string, string> = {}, launcher: string[] = [process.execPath, SONDE_BIN]): Promise<RunningDaemon> {
+  const child = spawn(launcher[0], [...launcher.slice(1), 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

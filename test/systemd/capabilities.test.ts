@@ -1,9 +1,11 @@
 // The daemon as systemd/sonde.service runs it: an unprivileged user holding exactly the unit's
 // capabilities (CAP_NET_RAW, CAP_BPF, CAP_PERFMON, ambient and bounding), no_new_privs, set up by
-// setpriv (never systemd). Shown working: raw ICMP echo, the raw traceroute engine, and eBPF loss
+// setpriv (never systemd), from the tree `npm run install-service` puts in place (in a DESTDIR: the
+// checkout itself may sit where that user cannot read). Shown working: raw ICMP echo, the raw traceroute engine, and eBPF loss
 // attribution through an nft drop; and, run without those capabilities, the raw engine fails: they
 // are what makes it work.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,10 +30,14 @@ function unitCapabilities(): string[] {
 /** Linux capability numbers (linux/capability.h). */
 const CAP_NUMBERS: Record<string, number> = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_PERFMON: 38, CAP_BPF: 39 };
 
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** setpriv as the unit's user and capabilities, then node and the installed sonde. */
 function setpriv(caps: string[]): string[] {
   const list = caps.map((c) => `+${c.slice(4).toLowerCase()}`).join(',');
   const set = caps.length > 0 ? `-all,${list}` : '-all';
-  return ['setpriv', `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', `--inh-caps=${set}`, `--ambient-caps=${set}`, `--bounding-set=${set}`, '--no-new-privs'];
+  const bin = path.join(dir, 'root', 'opt', 'sonde', 'bin', 'sonde.js');
+  return ['setpriv', `--reuid=${UID}`, `--regid=${UID}`, '--clear-groups', `--inh-caps=${set}`, `--ambient-caps=${set}`, `--bounding-set=${set}`, '--no-new-privs', process.execPath, bin];
 }
 
 function status(pid: number): Record<string, string> {
@@ -51,7 +57,9 @@ before(async () => {
   lab = new FaultLab('sdcap');
   await lab.start();
   dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-caps-'));
-  chmodSync(dir, 0o755); // the unprivileged user reads the config
+  chmodSync(dir, 0o755); // the unprivileged user reads the config and the program
+  const inst = spawnSync('bash', [path.join(ROOT, 'scripts', 'install-service.sh')], { env: { ...process.env, DESTDIR: path.join(dir, 'root') }, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(inst.status, 0, inst.stderr);
 });
 
 after(() => {
