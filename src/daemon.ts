@@ -179,8 +179,9 @@ export class Daemon {
   }
 
   /**
-   * --config.enable-auto-reload: the file's bytes are compared every interval and a change reloads
-   * it (blackbox 0.25+); a bad edit keeps the running config, as any reload does.
+   * --config.enable-auto-reload: the file's bytes are compared every interval and a change that
+   * held for an interval reloads it (blackbox 0.25+); a bad edit keeps the running config, as any
+   * reload does.
    */
   private startAutoReload(): void {
     const file = this.opts.configFile;
@@ -194,10 +195,17 @@ export class Daemon {
       }
     };
     let seen = digest();
+    let pending: string | undefined;
     this.autoReload = setInterval(() => {
       const now = digest();
-      if (now === seen) return;
+      // A change is taken once it held for a whole interval: an editor's write in progress (the
+      // file truncated, then written) must not be loaded half-written.
+      if (now === seen || now !== pending) {
+        pending = now === seen ? undefined : now;
+        return;
+      }
       seen = now;
+      pending = undefined;
       void this.reload();
     }, every * 1000);
     this.autoReload.unref();

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { WebConfigSource } from '../web/source';
 import { WebGuard } from '../web/guard';
 import { gatewayWanted, startGateway } from './gateway';
-import { serveProbe } from './probe_handler';
+import { serveProbe, type Asker, type ProbeParams } from './probe_handler';
 import { listenOn, type ListenAddress, type ListenOn } from './listen';
 import { route, send, type ApiDeps } from './routes';
 
@@ -138,14 +138,25 @@ export async function startServer(deps: ApiDeps, on: ListenOn[], overrides: Part
       const addr = where as ListenAddress;
       if (on.length === 1 && !web && !('fd' in where) && gatewayWanted(addr.host)) {
         // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
-        const port = startGateway(addr.host, addr.port, {
+        const gw = {
           server,
           stream: deps.runtime.stream,
-          serve: (params, scrapeTimeout, asker) => serveProbe(deps, params, scrapeTimeout, asker),
+          serve: (params: ProbeParams, scrapeTimeout: string, asker: Asker) => serveProbe(deps, params, scrapeTimeout, asker),
           limits: deps.listenerLimits,
-          onError: (err, what) => deps.logger.error({ err }, what),
-        });
-        return { servers, addresses: [{ address: addr.host, family: isIP(addr.host) === 6 ? 'IPv6' : 'IPv4', port }], gateway: true };
+          onError: (err: unknown, what: string) => deps.logger.error({ err }, what),
+        };
+        let host = addr.host;
+        let port: number;
+        try {
+          port = startGateway(host, addr.port, gw);
+        } catch (err) {
+          // ":PORT" on a host without IPv6: IPv4 alone, as listenOn does for Node's listener.
+          const code = (err as { code?: string }).code;
+          if (!addr.anyFamily || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+          host = '0.0.0.0';
+          port = startGateway(host, addr.port, gw);
+        }
+        return { servers, addresses: [{ address: host, family: isIP(host) === 6 ? 'IPv6' : 'IPv4', port }], gateway: true };
       }
       addresses.push(await listenOn(server, where));
     }

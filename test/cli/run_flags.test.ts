@@ -4,7 +4,7 @@
 // --config.enable-auto-reload.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +85,29 @@ test('--web.listen-address twice listens on both; ":PORT" takes IPv4 and IPv6', 
   }
 });
 
+test('one ":PORT": the native gateway takes it, for IPv4 and IPv6 clients', { timeout: 120_000 }, async (t) => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [SONDE_BIN, 'run', '--no-ebpf', '--web.listen-address', `:${port}`], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    const probe = `/probe?module=tcp_connect&target=127.0.0.1:${port}`;
+    const v4 = await until('sonde on :PORT', async () => {
+      try {
+        return (await get(port, probe)).text;
+      } catch {
+        return undefined;
+      }
+    });
+    assert.match(v4, /^probe_success 1$/m);
+    assert.match((await get(port, '/metrics')).text, /^sonde_gateway_requests_total\{path="gateway"\} [1-9]/m, 'the gateway took the /probe');
+    if (!(await ipv6Loopback())) return t.skip('no IPv6 loopback on this host');
+    assert.match(await (await fetch(`http://[::1]:${port}${probe}`)).text(), /^probe_success 1$/m);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
+
 test('--web.systemd-socket serves the listening fd passed as LISTEN_FDS/LISTEN_PID', { timeout: 120_000 }, async () => {
   // A parent binds, puts the socket at fd 3 and execs sonde in the same process, so LISTEN_PID is
   // sonde's pid: what systemd does for a socket-activated service.
@@ -132,9 +155,15 @@ test('--config.enable-auto-reload reloads the file when it changes', { timeout: 
   const d = await startDaemon(['--no-ebpf', '--config', f, '--config.enable-auto-reload', '--config.auto-reload-interval', '0.2']);
   try {
     assert.equal((await get(d.port, '/probe?module=tcp_connect2&target=127.0.0.1:1')).status, 400);
-    writeFileSync(f, `${VALID}  tcp_connect2: { prober: tcp }\n`);
+    // Replaced whole, as config management does (a rename); an editor's in-place write is
+    // debounced by the daemon, which a loaded machine could stretch past an interval.
+    const replace = (text: string) => {
+      writeFileSync(`${f}.new`, text);
+      renameSync(`${f}.new`, f);
+    };
+    replace(`${VALID}  tcp_connect2: { prober: tcp }\n`);
     await until('the new module', async () => ((await get(d.port, '/probe?module=tcp_connect2&target=127.0.0.1:1')).status === 200 ? true : undefined));
-    writeFileSync(f, 'modules: [broken\n');
+    replace('modules: [broken\n');
     await until('the failed reload', async () => (metric((await get(d.port, '/metrics')).text, 'blackbox_exporter_config_last_reload_successful') === 0 ? true : undefined));
     assert.equal((await get(d.port, '/probe?module=tcp_connect2&target=127.0.0.1:1')).status, 200, 'the running config stays');
   } finally {
