@@ -5,6 +5,7 @@ import { icmpRate } from './icmp_rate';
 import { ebpfOverhead } from './ebpf_overhead';
 import { probeRate } from './probe_rate';
 import { soak } from './soak';
+import { synRate } from './syn_rate';
 
 type Scenario = () => Promise<string[]>;
 
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, Scenario> = {
   icmp_rate: () => icmpRate({ runs: Number(process.env.BENCH_RUNS ?? 3), probes: Number(process.env.BENCH_ICMP_PROBES ?? 1_000_000), targets: 250 }),
   ebpf_overhead: () =>
     ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128, xdpEvents: process.env.BENCH_XDP_EVENTS === '1' }),
+  syn_rate: () => synRate({ runs: Number(process.env.BENCH_RUNS ?? 3), rate: Number(process.env.BENCH_SYN_RATE ?? 3_000_000) }),
   soak: () => soak({ seconds: Number(process.env.BENCH_SOAK_SECONDS ?? 3600), floodRate: Number(process.env.BENCH_SOAK_FLOOD_RATE ?? 300) }),
 };
 

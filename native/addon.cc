@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitStream(env, exports);
   InitTrace(env, exports);
   InitNdp(env, exports);
+  InitSyn(env, exports);
   return exports;
 }
 

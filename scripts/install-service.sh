@@ -44,6 +44,7 @@ install_service() {
   log "unit -> $DESTDIR$UNIT_DIR/sonde.service (XDP drop-in: $PREFIX/systemd/xdp.conf)"
   install -D -m 0644 systemd/sonde.service "$DESTDIR$UNIT_DIR/sonde.service"
   install -D -m 0644 systemd/xdp.conf "$DESTDIR$PREFIX/systemd/xdp.conf"
+  install -D -m 0644 systemd/tcp_syn.conf "$DESTDIR$PREFIX/systemd/tcp_syn.conf"
 
   log "user sonde (systemd-sysusers $SYSUSERS)"
   install -D -m 0644 systemd/sonde.sysusers "$DESTDIR$SYSUSERS"

@@ -14,11 +14,13 @@ import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
+import { DNSServerWindow } from './health/dns_servers';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
 import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
+import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
 import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
@@ -75,6 +77,8 @@ export class Daemon {
   private readonly admission: ProbeAdmission;
   private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
   private readonly latest = new LatestResults(this.health);
+  /** DNS servers' rolling health, from the dns probes of tasks and /probe */
+  private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
   private readonly runtime = new Runtime();
@@ -92,6 +96,7 @@ export class Daemon {
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
+    registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
     this.scheduler = new Scheduler({
       logger: opts.logger,
@@ -102,6 +107,7 @@ export class Daemon {
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
+        this.dnsServers.record(job.module, result);
         this.metrics.record(job, result);
         this.latest.record(job, result);
         logResult(opts.logger, job, result);
@@ -155,6 +161,7 @@ export class Daemon {
         runtime: this.runtime,
         signal: this.stopAbort.signal,
         admission: this.admission,
+        observe: (module, result) => this.dnsServers.record(module, result),
         listenerLimits: this.opts.listenerLimits ?? DEFAULT_LISTENER_LIMITS,
         routePrefix: this.opts.routePrefix,
         externalURL: this.opts.externalURL,

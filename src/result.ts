@@ -71,6 +71,7 @@ export const PHASE_MEANINGS = {
   request: 'dns: the query sent -> its answer read (blackbox\'s request phase: the exchange after the connection)',
   tcp_retry: 'dns: a UDP answer came back truncated (TC) -> the same query answered over TCP (connect included)',
   edns_retry: 'dns: an EDNS query failed (FORMERR or silence) -> the same query without EDNS answered',
+  scan: 'tcp_syn: the SYN scan started -> every port has a state (the wait window after the last SYN included)',
 } as const;
 
 /** Where a lost probe was lost (issue 4: eBPF attribution). */
@@ -164,6 +165,30 @@ export interface TCPFacts {
   failedDueToRegex: boolean;
 }
 
+/** One port of a tcp_syn probe, as the SYN engine reported it (src/native/syn_types.ts ScanHit). */
+export interface PortStateFacts {
+  port: number;
+  state: 'open' | 'closed' | 'filtered';
+  /** nmap's reason: syn-ack, reset, no-response, admin-prohibited, ... */
+  reason: string;
+  icmpCode?: number;
+  ttl?: number;
+  /** seconds */
+  rtt?: number;
+}
+
+export interface TCPSynFacts {
+  /** every port probed that got a state, in port order (a probe cut short lists fewer) */
+  ports: PortStateFacts[];
+  open: number;
+  closed: number;
+  filtered: number;
+  /** SYNs sent (retries included), replies validated, and replies that did not validate */
+  sent: number;
+  validated: number;
+  foreign: number;
+}
+
 export interface RTTStats {
   min: number;
   median: number;
@@ -235,6 +260,7 @@ export interface ProbeResult {
   dns?: DNSFacts;
   icmp?: ICMPFacts;
   trace?: TraceFacts;
+  tcpSyn?: TCPSynFacts;
   attribution?: Attribution[];
   /** with all_addresses: one result per resolved address (the parent succeeds when all do) */
   perAddress?: ProbeResult[];

@@ -4,6 +4,8 @@
 // test can give a prober its own.
 import { IcmpEngine } from './native/icmp';
 import { StreamPool } from './native/stream';
+import { NativeSynEngineImpl } from './native/syn';
+import type { SynEngine } from './native/syn_types';
 import { TraceEngine } from './native/trace';
 
 export interface RuntimeOptions {
@@ -30,6 +32,7 @@ export class Runtime {
   readonly fastPath: boolean;
   private icmpEngine: IcmpEngine | undefined;
   private traceEngine: TraceEngine | undefined;
+  private synEngine: SynEngine | undefined;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
     this.stream = new StreamPool({ capacity: opts.streamCapacity });
@@ -48,6 +51,12 @@ export class Runtime {
     return this.traceEngine;
   }
 
+  /** The SYN scan engine (`sonde scan`, the tcp_syn prober); throws SynScanError without raw sockets. */
+  syn(): SynEngine {
+    this.synEngine ??= new NativeSynEngineImpl();
+    return this.synEngine;
+  }
+
   /** Closes every engine made so far; pending probes reject. Using the runtime again makes new ones. */
   close(): void {
     this.stream.close();
@@ -55,5 +64,7 @@ export class Runtime {
     this.icmpEngine = undefined;
     this.traceEngine?.close();
     this.traceEngine = undefined;
+    this.synEngine?.close();
+    this.synEngine = undefined;
   }
 }

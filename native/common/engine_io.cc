@@ -5,6 +5,10 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace sonde {
@@ -22,6 +26,24 @@ socklen_t FillSockaddr(int family, const uint8_t* addr, uint32_t scope_id, socka
   std::memcpy(&sin6->sin6_addr, addr, 16);
   sin6->sin6_scope_id = scope_id;
   return sizeof(sockaddr_in6);
+}
+
+bool RouteSource(int family, const uint8_t* dst, uint8_t* src, int* err) {
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return false;
+  }
+  sockaddr_storage ss;
+  socklen_t sl = FillSockaddr(family, dst, 0, &ss);
+  reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(9);  // same offset in sockaddr_in6
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&ss), sl) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0;
+  if (!ok) *err = errno;
+  close(fd);
+  if (!ok) return false;
+  if (family == 4) std::memcpy(src, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, 4);
+  else std::memcpy(src, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, 16);
+  return true;
 }
 
 bool ReadSocketTimestamp(const cmsghdr* c, int64_t* ns) {

@@ -20,6 +20,10 @@ inline int64_t Now(clockid_t c) {
 // port 0, as raw and ping sockets take it. Returns the length to pass with it.
 socklen_t FillSockaddr(int family, const uint8_t* addr, uint32_t scope_id, sockaddr_storage* ss);
 
+// The source address the kernel routes from towards dst (family 4 or 6; ip(7): connect on a UDP
+// socket does the route lookup without sending anything). false with *err = errno without a route.
+bool RouteSource(int family, const uint8_t* dst, uint8_t* src, int* err);
+
 // When c is a receive timestamp (SCM_TIMESTAMPNS, or the software stamp of SCM_TIMESTAMPING:
 // Documentation/networking/timestamping.rst), sets *ns (CLOCK_REALTIME) and returns true.
 bool ReadSocketTimestamp(const cmsghdr* c, int64_t* ns);

@@ -9,3 +9,4 @@ void InitBpf(Napi::Env env, Napi::Object exports);
 void InitStream(Napi::Env env, Napi::Object exports);
 void InitNdp(Napi::Env env, Napi::Object exports);
 void InitTrace(Napi::Env env, Napi::Object exports);
+void InitSyn(Napi::Env env, Napi::Object exports);

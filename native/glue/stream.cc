@@ -289,6 +289,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("gatewayRefused", c.gateway_refused);
     num("gatewayHeadTimeouts", c.gateway_head_timeouts);
     num("cancelled", c.cancelled);
+    num("rebound", c.rebound);
     return o;
   }
 
@@ -349,8 +350,8 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     Napi::Env env = info.Env();
     if (!shared_->engine) return env.Undefined();
     if (info.Length() != 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        !info[1].IsArray() || !info[2].IsString()) {
-      throw Napi::TypeError::New(env, "answer(meta: Float64Array, contentTypes: string[], bodies: string)");
+        !info[1].IsArray() || !info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(env, "answer(meta: Float64Array, contentTypes: string[], bodies: Uint8Array)");
     }
     Napi::Float64Array meta = info[0].As<Napi::Float64Array>();
     Napi::Array types = info[1].As<Napi::Array>();
@@ -362,36 +363,23 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       if (!t.IsString()) throw Napi::TypeError::New(env, "answer: contentTypes must be strings");
       type_text.push_back(t.As<Napi::String>().Utf8Value());
     }
-    std::string& text = shared_->text;
-    text = info[2].As<Napi::String>().Utf8Value();
-    // Body lengths are in UTF-16 units: walk the UTF-8 to find the byte boundaries (a 4-byte
-    // sequence is two units, every other sequence one; V8 writes a lone surrogate as U+FFFD).
-    size_t units_total = 0;
-    for (size_t i = 0; i < n; i++) units_total += static_cast<size_t>(meta[i * 5 + 4]);
-    bool ascii = text.size() == units_total;  // only when no byte is >= 0x80
+    // The bodies' UTF-8 bytes, one after another; meta gives each one's length in bytes.
+    Napi::Uint8Array bytes = info[2].As<Napi::Uint8Array>();
+    const char* data = reinterpret_cast<const char*>(bytes.Data());
+    size_t size = bytes.ByteLength();
     std::vector<sonde::GatewayAnswer>& out = shared_->answers;
     out.clear();
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
-      double conn = meta[i * 5], gen = meta[i * 5 + 1], status = meta[i * 5 + 2], type = meta[i * 5 + 3], units = meta[i * 5 + 4];
+      double conn = meta[i * 5], gen = meta[i * 5 + 1], status = meta[i * 5 + 2], type = meta[i * 5 + 3], len = meta[i * 5 + 4];
       if (!(type >= 0 && type < type_text.size()) || !(status >= 100 && status <= 599) || !(conn >= 0 && conn <= 0xffffffffu) ||
-          !(gen >= 0 && gen <= 0xffffffffu) || !(units >= 0)) {
+          !(gen >= 0 && gen <= 0xffffffffu) || !(len >= 0 && len <= static_cast<double>(size - off))) {
+        out.clear();
         throw Napi::RangeError::New(env, "answer: bad answer " + std::to_string(i));
       }
-      size_t end = off;
-      if (ascii) {
-        end = off + static_cast<size_t>(units);
-      } else {
-        for (size_t u = 0; u < static_cast<size_t>(units) && end < text.size();) {
-          unsigned char c = static_cast<unsigned char>(text[end]);
-          size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-          u += len == 4 ? 2 : 1;
-          end += len;
-        }
-      }
-      if (end > text.size()) throw Napi::RangeError::New(env, "answer: bodies shorter than their lengths");
+      size_t end = off + static_cast<size_t>(len);
       out.push_back({(static_cast<uint64_t>(gen) << 32) | static_cast<uint32_t>(conn), static_cast<int>(status), type_text[static_cast<size_t>(type)],
-                     text.substr(off, end - off)});
+                     std::string(data + off, end - off)});
       off = end;
     }
     shared_->engine->Answer(&out);

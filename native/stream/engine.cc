@@ -178,6 +178,13 @@ void StreamEngine::Stop() {
   for (int fd : m.pool6) close(fd);
   m.pool4.clear();
   m.pool6.clear();
+  for (std::vector<int>* b : {&m.bound4, &m.bound6}) {
+    for (int fd : *b) {
+      if (fd >= 0) close(fd);
+    }
+    b->clear();
+  }
+  m.n_bound = 0;
   m.CloseGateway();
   for (int fd : m.ready.handoffs) close(fd);  // never taken by JS
   m.ready.handoffs.clear();
@@ -202,6 +209,7 @@ StreamCounters StreamEngine::Counters() const {
   c.gateway_head_timeouts = m.n_gw_head_timeouts.load(std::memory_order_relaxed);
   c.gateway_refused = m.limits ? m.limits->refused.load(std::memory_order_relaxed) : 0;
   c.cancelled = m.n_cancelled.load(std::memory_order_relaxed);
+  c.rebound = m.n_rebound.load(std::memory_order_relaxed);
   return c;
 }
 

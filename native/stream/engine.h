@@ -124,6 +124,7 @@ struct StreamCounters {
   uint64_t gateway_refused = 0;   // connections closed at accept: over GatewayLimits (all engines)
   uint64_t gateway_head_timeouts = 0;  // connections closed: a request head incomplete too long
   uint64_t cancelled = 0;         // probes ended by Cancel
+  uint64_t rebound = 0;           // probes that took a socket kept bound to their port (KeepBound)
 };
 
 class StreamEngine {

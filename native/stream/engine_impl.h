@@ -38,6 +38,7 @@ struct Slot {
   bool draining = false;     // result delivered, waiting for the server's FIN
   bool early_input = false;  // EPOLLIN seen before the request was written (edge-triggered)
   bool poolable = false;     // connect-only, reset on close, nothing bound: its socket may be reused
+  bool keeps_port = false;   // connect-only, reset on close, bound to a caller's port: kept bound for it
   uint8_t family = 4;
   StreamPhase phase = StreamPhase::kConnect;
   uint16_t local_port = 0;
@@ -143,6 +144,15 @@ struct StreamEngine::Impl {
   // connect(AF_UNSPEC) sends the RST and leaves a socket that connects again, which costs a third
   // less than socket()+epoll_ctl(ADD)+close() per probe (kernel 6.18, loopback: 40k vs 29k/s).
   std::vector<int> pool4, pool6;
+  // The same for probes that bind a port of their caller's (eBPF flows, src/probers/fast.ts): the
+  // disconnected socket keeps its port (it was bound explicitly: tcp_set_state keeps a
+  // SOCK_BINDPORT_LOCK port at TCP_CLOSE), so the next probe from that port skips socket(),
+  // setsockopt(), bind() and close() too. Indexed by port, -1 for none; made on first use.
+  std::vector<int> bound4, bound6;
+  size_t n_bound = 0;
+  std::atomic<uint64_t> n_rebound{0};
+  void KeepBound(Slot& s);
+  void ServerClosed(Slot& s);
 
   std::atomic<uint64_t> n_submitted{0}, n_completed{0}, n_timeouts{0}, n_refused{0}, n_errors{0}, n_draining{0};
 

@@ -74,18 +74,32 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   heap.Push(idx);
 
   s.family = spec.family;
-  s.poolable = !(spec.flags & (kStreamHttp | kStreamGraceful)) && !spec.has_src && spec.src_port == 0;
+  bool reset_close = !(spec.flags & (kStreamHttp | kStreamGraceful));
+  s.poolable = reset_close && !spec.has_src && spec.src_port == 0;
+  // HTTP too: once the server has closed (the normal end, "Connection: close"), the disconnect's
+  // RST only ends the server's FIN_WAIT2 early, so neither side keeps TIME_WAIT for the port.
+  s.keeps_port = !(spec.flags & kStreamGraceful) && !spec.has_src && spec.src_port != 0;
   std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
+  std::vector<int>& bound = spec.family == 6 ? bound6 : bound4;
   bool pooled = s.poolable && !pool.empty();
+  // A socket left bound to this port by an earlier probe serves any probe from it (nothing else
+  // can bind the port meanwhile without SO_REUSEADDR, and sonde's own binds all come through here).
+  bool rebound = spec.src_port != 0 && !spec.has_src && !bound.empty() && bound[spec.src_port] >= 0;
   if (pooled) {
     s.fd = pool.back();
     pool.pop_back();
+  } else if (rebound) {
+    s.fd = bound[spec.src_port];
+    bound[spec.src_port] = -1;
+    n_bound--;
+    n_rebound.fetch_add(1, std::memory_order_relaxed);
+    pooled = true;  // still in the epoll set: MOD below
   } else {
     s.fd = socket(spec.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s.fd < 0) return Fail(s, errno, MonoNs());
   }
   sockaddr_storage ss;
-  if (spec.has_src || spec.src_port != 0) {
+  if (!rebound && (spec.has_src || spec.src_port != 0)) {
     int one = 1;
     if (spec.src_port == 0) {
       // IP_BIND_ADDRESS_NO_PORT (Linux 4.2): pick the source port at connect time, from the full
@@ -188,11 +202,11 @@ void StreamEngine::Impl::ReadResponse(Slot& s, uint32_t idx) {
       return Fail(s, errno, MonoNs());
     }
     if (n == 0) {
-      if (s.draining) return Close(s, false);  // the server closed first: its side keeps TIME_WAIT
+      if (s.draining) return ServerClosed(s);
       int64_t now = MonoNs();
       if (s.parser.Finish() == HttpParseStatus::kDone) {
         Succeed(s, now);
-        return Close(s, false);
+        return ServerClosed(s);
       }
       return Fail(s, EPROTO, now);
     }
@@ -240,6 +254,7 @@ void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {
     // would make us the active closer and leave a TIME_WAIT socket per probe on this host
     // (RFC 9293 3.6.1), which at thousands of probes/s exhausts ephemeral ports.
     if (s.poolable) return Recycle(s);
+    if (s.keeps_port) return KeepBound(s);
     return Close(s, (s.flags & kStreamGraceful) == 0);
   }
   s.draining = true;
@@ -267,6 +282,27 @@ void StreamEngine::Impl::Recycle(Slot& s) {
   // connect(AF_UNSPEC) is tcp_disconnect: RST to the peer, the auto-bound port released, no TIME_WAIT.
   if (pool.size() < capacity && connect(s.fd, &un, sizeof(un)) == 0) {
     pool.push_back(s.fd);
+    s.fd = -1;
+  }
+  Close(s, true);
+}
+
+// The server closed first, after a complete response. Without a port of its own the socket closes
+// with FIN and the server's side keeps TIME_WAIT; with one, it is kept bound (KeepBound's RST).
+void StreamEngine::Impl::ServerClosed(Slot& s) {
+  if (s.keeps_port) return KeepBound(s);
+  Close(s, false);
+}
+
+void StreamEngine::Impl::KeepBound(Slot& s) {
+  std::vector<int>& bound = s.family == 6 ? bound6 : bound4;
+  if (bound.empty()) bound.assign(65536, -1);
+  sockaddr un{};
+  un.sa_family = AF_UNSPEC;
+  // As Recycle, but the port stays bound: the next probe from it takes this socket (Start).
+  if (n_bound < capacity && bound[s.local_port] < 0 && connect(s.fd, &un, sizeof(un)) == 0) {
+    bound[s.local_port] = s.fd;
+    n_bound++;
     s.fd = -1;
   }
   Close(s, true);

@@ -90,8 +90,7 @@ int OpenTraceUdp6Sender() {
   return fd;
 }
 
-// The source address the kernel would use towards dst (ip(7): connect on a UDP socket does the
-// route lookup without sending), needed in the IPv4 header we write and in TCP's pseudo-header.
+// The source address of the IPv4 header we write and of TCP's pseudo-header (common/engine_io.h).
 bool Source4Cache::Lookup(const uint8_t* dst, uint8_t* src, int* err) {
   uint32_t d;
   std::memcpy(&d, dst, 4);
@@ -100,26 +99,11 @@ bool Source4Cache::Lookup(const uint8_t* dst, uint8_t* src, int* err) {
     std::memcpy(src, &it->second, 4);
     return true;
   }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *err = errno;
-    return false;
-  }
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(9);
-  std::memcpy(&sin.sin_addr, dst, 4);
-  socklen_t sl = sizeof(sin);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &sl) == 0;
-  if (!ok) *err = errno;
-  close(fd);
-  if (!ok) return false;
+  if (!RouteSource(4, dst, src, err)) return false;
   if (cache_.size() >= 4096) cache_.clear();  // bounded: routes may change, a refresh costs one lookup
   uint32_t s;
-  std::memcpy(&s, &sin.sin_addr, 4);
+  std::memcpy(&s, src, 4);
   cache_.emplace(d, s);
-  std::memcpy(src, &s, 4);
   return true;
 }
 

@@ -63,7 +63,6 @@ export function startGateway(host: string, port: number, deps: GatewayDeps): num
   return bound;
 }
 
-const FAST: ProbeParams = { module: null, target: null, debug: false, hostname: null };
 
 // A connection's index is below 2^16 (kMaxConns in native/stream/engine_impl.h) and its generation
 // below 2^32: one exact number.
@@ -100,7 +99,7 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
     ask(a) {
       // The native parser decoded module and target when the query held nothing else: no
       // URLSearchParams per request then.
-      const params = a.query === undefined ? { ...FAST, module: a.module, target: a.target } : probeParamsOfQuery(a.query);
+      const params: ProbeParams = a.query === undefined ? { module: a.module, target: a.target, debug: false, hostname: null } : probeParamsOfQuery(a.query);
       const cancel = new RequestCancel();
       const key = askKey(a.conn, a.gen);
       asking.set(key, cancel);

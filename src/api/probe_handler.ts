@@ -9,10 +9,10 @@ import { resultToJSON } from '../outputs/json';
 import { ProbeFailure } from '../probers/errors';
 import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
+import type { ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
 import type { ResultHistory } from '../outputs/history';
-import type { ProbeResult } from '../result';
 import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
 import { ProbeDenied, TargetPolicy } from '../policy/check';
@@ -29,6 +29,8 @@ export interface ProbeDeps {
   admission: ProbeAdmission;
   /** where each probe's debug text is kept for / and /logs (none kept when absent) */
   history?: ResultHistory;
+  /** sees every /probe result (the daemon's rolling DNS server health) */
+  observe?: (module: Module, result: ProbeResult) => void;
 }
 
 /** Who asks: the client's address, and what aborts the request when the client leaves. */
@@ -48,7 +50,8 @@ export interface ProbeParams {
 export interface ProbeAnswer {
   status: number;
   contentType: string;
-  body: string;
+  /** the series as UTF-8 bytes, or a short text (errors, debug) */
+  body: string | Uint8Array;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -103,12 +106,13 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     deps.logger.debug({ target, module: module.name, client: asker.client }, 'probe cancelled: the client left');
     return { status: 499, contentType: TEXT, body: 'client closed request\n' };
   }
+  deps.observe?.(module, result);
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   const reg = renderProbe(result, module);
   // Rendered when /logs asks: most probes' debug text is never read.
   deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, reg) });
   if (p.debug) return { status: 200, contentType: TEXT, body: debugText(result, reg) };
-  return { status: 200, contentType: reg.contentType, body: reg.metricsSync() };
+  return { status: 200, contentType: reg.contentType, body: reg.metricsBytes() };
 }
 
 const POLICIES = new WeakMap<Config, TargetPolicy>();

@@ -24,7 +24,7 @@ export interface ApiDeps extends ProbeDeps, PageDeps {
   diagnostics?: boolean;
 }
 
-export function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+export function send(res: http.ServerResponse, status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -10,6 +10,7 @@ const PHASE_TITLES: Record<string, string> = {
   dialogue: 'Dialogue',
   setup: 'Setup',
   rtt: 'Round Trip',
+  scan: 'SYN Scan',
 };
 
 /** A duration in the unit that suits it, rounded first so that 0.9996 ms is "1.0ms", never "1000µs". */
@@ -71,6 +72,11 @@ export function formatResult(r: ProbeResult, color: boolean): string {
     const i = r.icmp;
     out += `ICMP: ${i.sent} sent, ${i.received} received, ${(i.loss * 100).toFixed(1)}% loss, ${i.duplicates} duplicates`;
     out += i.rtt ? `; rtt min/median/mean/max/stddev ${[i.rtt.min, i.rtt.median, i.rtt.mean, i.rtt.max, i.rtt.stddev].map(ms).join('/')}\n` : '\n';
+  }
+  if (r.tcpSyn) {
+    const t = r.tcpSyn;
+    out += `ports: ${t.open} open, ${t.closed} closed, ${t.filtered} filtered (${t.sent} SYNs sent)\n`;
+    for (const p of t.ports) out += `  ${`${p.port}/tcp`.padEnd(10)} ${p.state.padEnd(8)} ${p.reason}${p.ttl !== undefined ? ` ttl ${p.ttl}` : ''}${p.rtt !== undefined ? ` ${ms(p.rtt)}` : ''}\n`;
   }
   for (const a of r.attribution ?? []) {
     out += `  lost${a.seq !== undefined ? ` seq ${a.seq}` : ''}: ${a.verdict}${a.reason ? ` ${a.reason}` : ''}${a.direction ? ` ${a.direction}` : ''}${a.location ? ` at ${a.location}` : ''}\n`;

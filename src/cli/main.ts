@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   probe: { summary: 'one probe of a URL, HOST:PORT or HOST, with its phases (httpstat-like)', load: async () => (await import('./probe.js')).probeCommand },
   ping: { summary: "ICMP echoes to many targets at once (fping's flags)", load: async () => (await import('./ping.js')).pingCommand },
   trace: { summary: "Paris traceroute with per-hop loss and RTT (mtr's flags and report)", load: async () => (await import('./trace.js')).traceCommand },
+  scan: { summary: 'stateless SYN half-open port scan (nmap -p syntax, masscan/zmap rates), --then a prober per open port', load: async () => (await import('./scan.js')).scanCommand },
   'dns-health': { summary: 'DNS server battery: UDP, TCP, EDNS compliance, ECS, DO, DoT, DoH; a 0-100 score', load: async () => (await import('./dns_health.js')).dnsHealthCommand },
   drops: { summary: 'live kernel drops on probe flows (eBPF)', load: async () => (await import('./drops.js')).dropsCommand },
   'discover-v6': { summary: 'IPv6 router solicitation: prefixes, routers, MTU, RDNSS, DNSSL, the SLAAC address', load: async () => (await import('./discover_v6.js')).discoverV6Command },

@@ -19,6 +19,12 @@ export class Progress {
     this.shown = true;
   }
 
+  /** Erases the line now (before other output to the same terminal); the next tick draws it again. */
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[K');
+    this.shown = false;
+  }
+
   stop(): void {
     clearInterval(this.timer);
     if (this.shown) this.stream.write('\r\x1b[K');

@@ -1,7 +1,7 @@
 // Defaults, taken from blackbox_exporter (config/config.go DefaultModule & co, and the prober code
 // where a zero value means "use X"), plus sonde's own options. Fresh objects on every call: the
 // loader fills them in place.
-import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, TCPModule, Task, TLSConfig, TraceModule } from './types';
+import type { DNSModule, DNSRRValidator, GRPCModule, HTTPModule, ICMPModule, ScanConfig, TCPModule, TCPSynModule, Task, TLSConfig, TraceModule } from './types';
 
 // Module timeout: blackbox leaves it 0 and uses the scrape timeout (X-Prometheus-Scrape-Timeout-
 // Seconds minus a 0.5 s offset). sonde keeps 0 too: /probe derives it the same way and a task uses
@@ -73,6 +73,26 @@ export function defaultICMP(): ICMPModule {
     ttl: 0, // 0: the kernel's default hop limit
     pings: 1, // blackbox sends one echo per probe
     interval: 1,
+  };
+}
+
+/** What `sonde scan` and the tcp_syn prober may reach without a `scan:` section: this host's loopback only. */
+export const DEFAULT_SCAN_ALLOW: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+export function defaultScan(): ScanConfig {
+  return { allow: [...DEFAULT_SCAN_ALLOW], exclude: [] };
+}
+
+export function defaultTCPSyn(): TCPSynModule {
+  return {
+    preferred_ip_protocol: 'ip6',
+    ip_protocol_fallback: true,
+    ports: [],
+    retries: 1, // nmap -sS sends one retransmission to a silent port by default at -T3
+    wait: 1,
+    rate: 1000,
+    fail_if_not_open: true,
+    scan_allow: [...DEFAULT_SCAN_ALLOW],
   };
 }
 

@@ -11,6 +11,7 @@ import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 import { moduleRefusal } from './refusals';
 import { probePolicyDecoder } from '../policy/config';
+import { scanDecoder, scanSettings } from './schema_scan';
 
 export type { ConfigIssue } from './schema';
 export { AVAILABLE_PROBERS } from './schema_tasks';
@@ -27,7 +28,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['modules', 'tasks', 'probe_policy'];
+const TOP_KEYS = ['modules', 'tasks', 'scan', 'probe_policy'];
 
 function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
   const modules = new Map<string, Module>();
@@ -152,8 +153,13 @@ function decodeConfig(text: string, file: string): Config {
       if (!TOP_KEYS.includes(e.key)) ctx.report(e.keyNode, e.key, `unknown key (expected one of: ${TOP_KEYS.join(', ')})`);
     }
     const infos = new Map<string, ModuleInfo>();
+    const scanNode = top.find((e) => e.key === 'scan')?.value ?? null;
+    if (!isNull(scanNode)) config.scan = scanDecoder(scanNode, 'scan', ctx);
+    const scan = scanSettings(config);
     config.modules = decodeModules(top.find((e) => e.key === 'modules')?.value ?? null, ctx, infos);
-    config.tasks = tasksDecoder(infos)(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+    // tcp_syn probes check each resolved address against scan.allow: the list travels with the module.
+    for (const m of config.modules.values()) if (m.tcp_syn) m.tcp_syn.scan_allow = [...scan.allow];
+    config.tasks = tasksDecoder(infos, { scanAllow: scan.allow })(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
     const policy = top.find((e) => e.key === 'probe_policy');
     if (policy) config.probe_policy = probePolicyDecoder(policy.value, 'probe_policy', ctx);
   }

@@ -20,7 +20,7 @@ const moduleBody = struct<ModuleBody>({
   defaults: () => ({
     prober: 'http',
     timeout: MODULE_TIMEOUT_DEFAULT,
-    ...(Object.fromEntries(sections.map(([p, s]) => [p, s.defaults()])) as Omit<ModuleSections, 'trace'>),
+    ...(Object.fromEntries(sections.map(([p, s]) => [p, s.defaults()])) as Omit<ModuleSections, 'trace' | 'tcp_syn'>),
   }),
   required: ['prober'],
   check: (m, f, ctx) => {

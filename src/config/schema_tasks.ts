@@ -6,11 +6,12 @@
 //       interval: 15s          # timeout, jitter, thresholds, labels, max_target_series: see docs/config.md
 import { isSeq } from 'yaml';
 import type { Task } from './types';
-import { defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
+import { DEFAULT_SCAN_ALLOW, defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
 import { duration, indexPath, int, isNull, list, record, reservedName, reservedNameExpected, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
 import { LABEL_NAME } from './schema_values';
 import { proberFor, RUNNABLE_PROBERS, type RunnableProber } from '../probers/index';
+import type { TargetCheckScope } from '../probers/descriptor';
 
 /** Probers a task may use in this version (the registry's); modules: may name any blackbox prober. */
 export const AVAILABLE_PROBERS: readonly RunnableProber[] = RUNNABLE_PROBERS;
@@ -19,7 +20,7 @@ export const AVAILABLE_PROBERS: readonly RunnableProber[] = RUNNABLE_PROBERS;
  * Label names sonde itself puts on task series (a task label of the same name would repeat it):
  * test/outputs/metrics.test.ts checks every per-task series' label names are here.
  */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le'] as const;
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to'] as const;
 
 export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 
@@ -44,7 +45,7 @@ const labels = record(str(), (key, keyNode, path, ctx) => {
   return true;
 });
 
-function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ctx): boolean {
+function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ctx, scope: TargetCheckScope): boolean {
   const { path, node } = f.at('targets');
   if (!isSeq(node)) return true;
   const check = prober === undefined ? undefined : proberFor(prober)?.checkTarget;
@@ -61,7 +62,7 @@ function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ct
       return;
     }
     first.set(t, i);
-    const problem = check?.(t);
+    const problem = check?.(t, scope);
     if (problem !== undefined) {
       ctx.report(item, p, `got ${shown(item)}, expected ${problem} for a ${prober} module`);
       ok = false;
@@ -70,7 +71,7 @@ function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ct
   return ok;
 }
 
-function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo>, names: Map<string, string>): boolean {
+function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo>, names: Map<string, string>, scope: TargetCheckScope): boolean {
   let ok = true;
   const at = (key: string, expected: string): void => {
     const { path, node } = f.at(key);
@@ -103,11 +104,11 @@ function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo
     t.timeout = defaultTaskTimeout(mod?.timeout ?? 0, t.interval);
   }
   if (t.jitter > t.interval) at('jitter', `a duration no longer than ${interval}`);
-  return checkTargets(t, mod?.prober, f, ctx) && ok;
+  return checkTargets(t, mod?.prober, f, ctx, scope) && ok;
 }
 
 /** Decodes `tasks:`, checking module references against `modules` (name → prober, timeout). */
-export function tasksDecoder(modules: Map<string, ModuleInfo>): Decoder<Task[]> {
+export function tasksDecoder(modules: Map<string, ModuleInfo>, scope: TargetCheckScope = { scanAllow: DEFAULT_SCAN_ALLOW }): Decoder<Task[]> {
   const names = new Map<string, string>();
   const task = struct<Task>({
     fields: {
@@ -128,7 +129,7 @@ export function tasksDecoder(modules: Map<string, ModuleInfo>): Decoder<Task[]> 
     },
     defaults: () => ({ name: '', module: '', targets: [], timeout: 0, labels: {}, ...TASK_DEFAULTS }),
     required: ['name', 'module', 'targets'],
-    check: (t, f, ctx) => checkTask(t, f, ctx, modules, names),
+    check: (t, f, ctx) => checkTask(t, f, ctx, modules, names, scope),
   });
   const all = list(task);
   return (node, path, ctx) => (isNull(node) ? [] : all(node, path, ctx));

@@ -187,6 +187,37 @@ export interface GRPCModule {
   tls_config: TLSConfig;
 }
 
+/** sonde: the `tcp_syn` prober (port states by SYN half-open scan on the shared engine, issue 9); no blackbox equivalent. */
+export interface TCPSynModule {
+  /** the DNS server resolving targets (absent: the system resolver) */
+  dns_resolver?: DNSResolverConfig;
+  preferred_ip_protocol: IpProtocol;
+  ip_protocol_fallback: boolean;
+  source_ip_address?: string;
+  /** the ports probed, from nmap syntax ("22,80,8000-8100"): sorted, disjoint, inclusive */
+  ports: Array<readonly [number, number]>;
+  /** extra SYNs to a silent port before it is filtered */
+  retries: number;
+  /** seconds to wait for answers after the last SYN */
+  wait: number;
+  /** SYNs per second of one probe */
+  rate: number;
+  /** the scanner's own source ports (inclusive); absent: the engine's default */
+  source_port_range?: readonly [number, number];
+  /** true: the probe succeeds only when every port is open; false: when every port has a state */
+  fail_if_not_open: boolean;
+  /** not a YAML key: the loader copies `scan.allow` here, so each resolved address is checked at probe time */
+  scan_allow: string[];
+}
+
+/** sonde: the `scan:` section, what `sonde scan` and the tcp_syn prober may reach. */
+export interface ScanConfig {
+  /** addresses, CIDRs and ranges targets must fall in; default loopback only */
+  allow: string[];
+  /** addresses, CIDRs and ranges never scanned */
+  exclude: string[];
+}
+
 /** Each prober's section of a module (modules.<name>.<prober>), by prober name. */
 export interface ModuleSections {
   http: HTTPModule;
@@ -195,19 +226,22 @@ export interface ModuleSections {
   dns: DNSModule;
   grpc: GRPCModule;
   trace: TraceModule;
+  tcp_syn: TCPSynModule;
 }
 
 /** Every prober a module may name; src/probers/index.ts says which ones sonde runs. */
 export type ProberName = keyof ModuleSections;
 
 /** A module: its prober, its timeout, and every prober's section (defaults where the YAML has none). */
-export interface Module extends Omit<ModuleSections, 'trace'> {
+export interface Module extends Omit<ModuleSections, 'trace' | 'tcp_syn'> {
   name: string;
   prober: ProberName;
   /** seconds; 0 means "derive from the scrape timeout / task timeout". */
   timeout: number;
   /** always set by the loader; optional so that modules built by hand (tests, built-ins) need not list it */
   trace?: TraceModule;
+  /** as trace: always set by the loader */
+  tcp_syn?: TCPSynModule;
 }
 
 export interface Task {
@@ -234,4 +268,6 @@ export interface Config {
   tasks: Task[];
   /** which targets /probe requests may name (absent: any) */
   probe_policy?: ProbePolicy;
+  /** the `scan:` section when the file has one; scanSettings() gives the defaults otherwise */
+  scan?: ScanConfig;
 }

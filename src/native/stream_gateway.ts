@@ -57,20 +57,20 @@ export function decodeGone(gone: Float64Array, gw: GatewayHandlers): void {
 }
 
 // Answers of one JS turn, sent to the engine in one call (native/glue/stream.cc answer): their
-// bodies joined in one string, so that one conversion to UTF-8 serves the batch. The owner calls
-// flush at the end of the turn (src/native/stream.ts).
+// bodies' UTF-8 bytes in one buffer. The owner calls flush at the end of the turn (src/native/stream.ts).
 export class AnswerBatch {
   private meta: number[] = [];
   private types: string[] = [];
-  private bodies: string[] = [];
+  private bodies: Uint8Array[] = [];
 
-  constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: string): void }) {}
+  constructor(private readonly engine: { answer(meta: Float64Array, contentTypes: string[], bodies: Uint8Array): void }) {}
 
-  add(a: GatewayAsk, status: number, contentType: string, body: string): void {
+  add(a: GatewayAsk, status: number, contentType: string, body: string | Uint8Array): void {
     let t = this.types.indexOf(contentType);
     if (t < 0) t = this.types.push(contentType) - 1;
-    this.meta.push(a.conn, a.gen, status, t, body.length);
-    this.bodies.push(body);
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    this.meta.push(a.conn, a.gen, status, t, bytes.length);
+    this.bodies.push(bytes);
   }
 
   /** Sends the answers added since the last flush, if any. */
@@ -78,10 +78,10 @@ export class AnswerBatch {
     if (this.bodies.length === 0) return;
     const meta = Float64Array.from(this.meta);
     const types = this.types;
-    const text = this.bodies.join('');
+    const bytes = this.bodies.length === 1 ? this.bodies[0] : Buffer.concat(this.bodies);
     this.meta = [];
     this.types = [];
     this.bodies = [];
-    this.engine.answer(meta, types, text);
+    this.engine.answer(meta, types, bytes);
   }
 }

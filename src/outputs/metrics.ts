@@ -8,7 +8,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Task } from '../config/types';
 import type { HealthStage, Transition } from '../health/stage';
 import { droppedLogLines } from '../log';
-import type { TaskMetricSpec } from '../probers/descriptor';
+import type { ProberDescriptor, TaskMetricSpec, TaskStateSpec } from '../probers/descriptor';
+import { TaskStateSeries } from './task_states';
 import { PROBERS, RUNNABLE_PROBERS } from '../probers';
 import type { ProbeResult } from '../result';
 import type { Job } from '../schedule/plan';
@@ -20,6 +21,7 @@ export const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0
 // The series each prober adds (its descriptor's taskMetrics). Every result is shown to every spec:
 // a spec adds only what its own facts (result.icmp...) say.
 const PROBER_TASK_METRICS: readonly TaskMetricSpec[] = RUNNABLE_PROBERS.flatMap((name) => PROBERS[name].taskMetrics);
+const PROBER_TASK_STATES: readonly TaskStateSpec[] = RUNNABLE_PROBERS.flatMap((name) => (PROBERS[name] as ProberDescriptor).taskStates ?? []);
 
 /** The last result of one target, for the per-target gauges (only tasks within max_target_series). */
 interface TargetRecord {
@@ -75,6 +77,7 @@ export class TaskMetrics {
   private readonly verdicts: CounterFamily;
   private readonly drops: CounterFamily;
   private readonly families: Array<CounterFamily | HistogramFamily>;
+  private readonly states: TaskStateSeries[];
   readonly reloadOk: { set(v: number): void };
   readonly reloadTime: { set(v: number): void };
   readonly inFlight: Gauge;
@@ -124,7 +127,8 @@ export class TaskMetrics {
       'verdict',
     ]);
     this.drops = new CounterFamily(reg, 'sonde_probe_drops_total', "Probe packets dropped by this host's kernel, by drop reason and direction", ['reason', 'direction']);
-    this.families = [this.probes, this.skipped, this.failures, this.phases, ...this.specFamilies, this.pathChanges, this.verdicts, this.drops];
+    this.states = PROBER_TASK_STATES.map((spec) => new TaskStateSeries(reg, spec));
+    this.families = [this.probes, this.skipped, this.failures, this.phases, ...this.specFamilies, this.pathChanges, this.verdicts, this.drops, ...this.states.map((s) => s.transitions)];
     this.registerTargetGauges(reg);
     this.registerTaskGauges(reg);
     // Each also under blackbox_exporter's name, so that alerts written for it keep firing.
@@ -147,7 +151,7 @@ export class TaskMetrics {
 
   /** Label names the per-task series put after the task's labels (config refuses them as task labels). */
   labelNames(): string[] {
-    return [...new Set(this.families.flatMap((f) => [...f.labelNames, ...(f instanceof HistogramFamily ? ['le'] : [])]))];
+    return [...new Set([...this.families.flatMap((f) => [...f.labelNames, ...(f instanceof HistogramFamily ? ['le'] : [])]), ...this.states.flatMap((s) => s.labelNames())])];
   }
 
   private registerTargetGauges(reg: Registry): void {
@@ -236,6 +240,8 @@ export class TaskMetrics {
     }
     for (const name of this.series.keys()) if (!next.has(name)) this.dropTask(name);
     this.series = next;
+    const planned = [...next.values()].map((s) => ({ task: s.task, scope: s.scope, perTarget: s.targets !== undefined }));
+    for (const st of this.states) st.setTasks(planned);
   }
 
   private targetLabels(s: TaskSeries, target: string): Labels {
@@ -281,6 +287,7 @@ export class TaskMetrics {
     }
     r.success = result.success;
     r.duration = result.durationSeconds;
+    for (const st of this.states) st.record(job.task.name, job.target, result);
     if (result.tls) r.certExpiry = result.tls.earliestExpiry;
   }
 }

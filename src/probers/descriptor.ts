@@ -25,6 +25,23 @@ export interface TaskMetricSpec {
 }
 
 /**
+ * A per-target enum state a prober reports for continuous tasks (tcp_syn: each port's state). The
+ * metrics output (src/outputs/task_states.ts) keeps the last state of each (target, key) and
+ * renders `name{task,...,target,<keyLabel>,<stateLabel>}` (1 current, 0 the other states) and the
+ * `transitions` counter {target,<keyLabel>,from,to}.
+ */
+export interface TaskStateSpec {
+  name: string;
+  help: string;
+  keyLabel: string;
+  stateLabel: string;
+  states: readonly string[];
+  transitions: { name: string; help: string };
+  /** calls set once per (key, state) the result reports */
+  observe(result: ProbeResult, set: (key: string, state: string) => void): void;
+}
+
+/**
  * How a module's section of one prober (modules.<name>.<prober>) is decoded. Decoders import config
  * primitives only (src/config/schema*.ts, defaults, types), never the registry: config imports the
  * registry, so anything else would be an import cycle at load.
@@ -37,6 +54,11 @@ export interface ModuleSection<K extends ProberName = ProberName> {
   required?: string;
 }
 
+/** What of the rest of the config a target check may read (tcp_syn: the scan.allow list). */
+export interface TargetCheckScope {
+  scanAllow: readonly string[];
+}
+
 export interface ProberDescriptor<K extends ProberName = ProberName> {
   name: K;
   /** decoder of the prober's module section */
@@ -44,11 +66,13 @@ export interface ProberDescriptor<K extends ProberName = ProberName> {
   /** the probe itself: returns a result, never throws for a target's failure */
   probe: Prober;
   /** why a target cannot be probed by this prober (undefined: fine), checked at config load */
-  checkTarget(target: string): string | undefined;
+  checkTarget(target: string, scope?: TargetCheckScope): string | undefined;
   /** blackbox_exporter's /probe series of this prober (writeCommon adds probe_success etc.) */
   writeBlackbox(result: ProbeResult, module: Module, reg: ProbeRegistry): void;
   /** the prober's own facts in JSON results (`sonde probe --json`, /results, logs) */
   json(result: ProbeResult): Record<string, unknown>;
   /** per-task series beyond the common ones */
   taskMetrics: readonly TaskMetricSpec[];
+  /** per-target enum states (absent: none) */
+  taskStates?: readonly TaskStateSpec[];
 }

@@ -53,9 +53,13 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
  */
 async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined, owner: CancelOwner | undefined): Promise<StreamResult> {
   if (!flows?.addPortFlow) return stream.probe(req, owner);
+  // A probe that does not close gracefully ends with a reset (connect-only), or once the server has
+  // closed (HTTP), and the engine keeps its socket bound to the port for the next one
+  // (native/stream KeepBound): warm ports first.
+  const warm = !req.graceful;
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = sourcePorts.take(req.port);
+    const port = warm ? sourcePorts.takeWarm(req.port) : sourcePorts.take(req.port);
     if (port === undefined) break;
     const id = flows.addPortFlow('tcp', port);
     req.sourcePort = port;
@@ -64,7 +68,8 @@ async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry |
       if (r.code !== 'EADDRINUSE') return r;
     } finally {
       if (id > 0) flows.remove(id);
-      sourcePorts.give(port);
+      if (warm) sourcePorts.giveWarm(port);
+      else sourcePorts.give(port);
     }
   }
   req.sourcePort = undefined;

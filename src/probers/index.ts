@@ -11,6 +11,7 @@ import { dnsProber } from './dns/index';
 import { httpProber } from './http/index';
 import { icmpProber } from './icmp/index';
 import { tcpProber } from './tcp/index';
+import { tcpSynProber } from './tcp_syn/index';
 import { traceProber } from './trace/index';
 
 /** The probers sonde runs. */
@@ -20,6 +21,7 @@ export const PROBERS = {
   icmp: icmpProber,
   trace: traceProber,
   dns: dnsProber,
+  tcp_syn: tcpSynProber,
 } as const satisfies { [K in ProberName]?: ProberDescriptor<K> };
 
 export type RunnableProber = keyof typeof PROBERS;

@@ -50,8 +50,39 @@ export class SourcePorts {
     this.count++;
   }
 
+  /**
+   * Ports of stream probes that ended with a reset (not graceful), newest last: the engine keeps
+   * such a port's socket bound for the next probe from it (native/stream KeepBound), so these are
+   * handed out again first. A reset leaves no TIME_WAIT on either side, so the rest of the queue
+   * is not needed for them. Bounded: the oldest go back to the queue.
+   */
+  private warm: number[] = [];
+  private static readonly MAX_WARM = 4096;
+
+  /** A port for a stream probe that will end with a reset: a warm one when there is one. */
+  takeWarm(avoid?: number): number | undefined {
+    const w = this.warm;
+    for (let i = w.length - 1; i >= 0 && i >= w.length - 2; i--) {
+      if (w[i] === avoid) continue;
+      const port = w[i];
+      w.splice(i, 1);
+      return port;
+    }
+    return this.take(avoid);
+  }
+
+  /** Gives back the port of a stream probe that ended with a reset. */
+  giveWarm(port: number): void {
+    if (this.inUse[port] !== 1) return;
+    if (this.warm.length >= SourcePorts.MAX_WARM) {
+      const oldest = this.warm.splice(0, SourcePorts.MAX_WARM / 2);
+      for (const p of oldest) this.give(p);
+    }
+    this.warm.push(port);
+  }
+
   get available(): number {
-    return this.count;
+    return this.count + this.warm.length;
   }
 }
 

@@ -16,7 +16,7 @@ const HTTP_KEYS =
 /** fixture (in invalid/) → the one message expected, without the leading "FILE:" */
 const CASES: Record<string, string> = {
   'unknown-key.yml': `5:7: modules.http_2xx.http.methd: unknown key (expected one of: ${HTTP_KEYS})`,
-  'unknown-top-level-key.yml': '4:1: scrape_configs: unknown key (expected one of: modules, tasks, probe_policy)',
+  'unknown-top-level-key.yml': '4:1: scrape_configs: unknown key (expected one of: modules, tasks, scan, probe_policy)',
   'bad-duration.yml': '4:14: modules.http_2xx.timeout: got "5x", expected a duration like "5s", "1m30s" or "250ms"',
   'ttl-300.yml': '5:12: modules.icmp.icmp.ttl: got 300, expected an integer from 0 to 255',
   'quoted-integer.yml': '5:12: modules.icmp.icmp.ttl: got "64", expected an integer from 0 to 255',
@@ -26,7 +26,7 @@ const CASES: Record<string, string> = {
   'lookaround-regex.yml':
     '6:19: modules.ssh_banner.tcp.query_response[0].expect: got "^SSH-(?!1)", expected a valid RE2 regular expression (lookaround (?! is not supported by RE2 at offset 5)',
   'bad-ip-protocol.yml': '5:30: modules.tcp_connect.tcp.preferred_ip_protocol: got "ipv4", expected one of: ip4, ip6',
-  'unknown-prober.yml': '3:13: modules.web.prober: got "htp", expected one of: http, tcp, icmp, trace, dns, grpc',
+  'unknown-prober.yml': '3:13: modules.web.prober: got "htp", expected one of: http, tcp, icmp, trace, dns, tcp_syn, grpc',
   'bad-method.yml': '5:15: modules.http_2xx.http.method: got "GE T", expected an HTTP method (a token, e.g. GET)',
   'long-value.yml':
     '5:15: modules.http_2xx.http.method: got "THIS IS A VERY LONG METHOD NAME WITH SPACES THAT GOES ON..., expected an HTTP method (a token, e.g. GET)',
@@ -72,7 +72,7 @@ const CASES: Record<string, string> = {
     '7:15: tasks[0].targets[0]: got "127.0.0.1", expected host:port (e.g. "127.0.0.1:22" or "[::1]:22") for a tcp module',
   'bad-label-name.yml':
     '9:7: tasks[0].labels.bad-name: got "bad-name", expected a Prometheus label name matching [a-zA-Z_][a-zA-Z0-9_]* not starting with __',
-  'reserved-label.yml': '9:7: tasks[0].labels.target: got "target", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le (sonde sets them)',
+  'reserved-label.yml': '9:7: tasks[0].labels.target: got "target", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le, port, state, from, to (sonde sets them)',
 };
 
 function load(file: string): ConfigError {

@@ -182,7 +182,7 @@ test('the built-in config probes the daemon itself and passes the same validatio
 });
 
 test('AVAILABLE_PROBERS lists what tasks may use today', () => {
-  assert.deepEqual([...AVAILABLE_PROBERS], ['http', 'tcp', 'icmp', 'trace', 'dns']);
+  assert.deepEqual([...AVAILABLE_PROBERS], ['http', 'tcp', 'icmp', 'trace', 'dns', 'tcp_syn']);
 });
 
 test('size units follow Base2Bytes and no_follow_redirects is honoured', () => {

@@ -27,6 +27,17 @@ test('sonde run: hostile dns answers are failures with their reasons, and the da
     for (const reason of Object.keys(WANT)) await until(`a ${reason} failure (${WANT[reason]})`, async () => ((await failures(reason)) > 0 ? true : undefined), 90_000);
     assert.equal(await failures('internal'), 0, 'no probe ended as a bug');
     assert.ok((metric((await get(d.port, '/metrics')).text, 'sonde_probes_total{task="hostile",result="success"}') ?? 0) > 0, 'ok.test succeeds beside them');
+    // The responder's rolling health: one server (every target names it), answered in part, EDNS
+    // broken for the formerredns and silentedns names.
+    const text = (await get(d.port, '/metrics')).text;
+    const server = `server="127.0.0.1:${srv.port}",transport="udp"`;
+    const success = metric(text, `sonde_dns_server_success_ratio{${server}}`);
+    assert.ok(success !== undefined && success > 0 && success < 1, `success ratio ${success}`);
+    const edns = metric(text, `sonde_dns_server_edns_failure_ratio{${server}}`);
+    assert.ok(edns !== undefined && edns > 0 && edns < 1, `EDNS failure ratio ${edns}`);
+    const score = metric(text, `sonde_dns_server_health_score{${server}}`);
+    assert.ok(score !== undefined && score > 0 && score < 100, `score ${score}`);
+    assert.ok((metric(text, `sonde_dns_server_latency_seconds{${server},quantile="0.95"}`) ?? 0) > 0);
     const probe = await get(d.port, `/probe?module=dns_edns&target=${encodeURIComponent(`ok.test@127.0.0.1:${srv.port}`)}`);
     assert.match(probe.text, /^probe_success 1$/m);
     assert.equal(d.child.exitCode, null, 'the daemon is still running');

@@ -45,6 +45,37 @@ test('a graceful connect probe closes with FIN and so leaves TIME_WAIT on this s
   assert.ok(await waitFor(() => timeWait() !== ''), 'expected a TIME_WAIT socket for the graceful close');
 });
 
+test('a connect-only probe from a caller\'s port leaves its socket bound there, and the next probe from that port takes it', async () => {
+  const { server, port } = await tcpListener();
+  servers.push(server);
+  const engine = new StreamPool();
+  try {
+    const src = 20000 + (process.pid % 5000);
+    const before = engine.counters().rebound;
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.probe({ address: '127.0.0.1', port, timeoutMs: T, sourcePort: src });
+      assert.equal(r.errno, 0, r.code);
+      assert.equal(r.localPort, src);
+    }
+    assert.equal(engine.counters().rebound - before, 2, 'the second and third probe reused the socket');
+    // An HTTP probe and a refused connect from the same port work on the kept socket too.
+    // (The listener above sees the reset connections gone before it can read their ports; this one
+    // keeps its connection until it answers.)
+    const web = await cannedHttp(() => 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    servers.push(web.server);
+    const peers: number[] = [];
+    web.server.on('connection', (c: net.Socket) => peers.push(c.remotePort ?? 0));
+    const h = await engine.probe({ address: '127.0.0.1', port: web.port, timeoutMs: T, request: get('/'), sourcePort: src });
+    assert.equal(h.statusCode, 200);
+    assert.deepEqual(peers, [src], 'the kept socket connects from the caller\'s port');
+    assert.equal(engine.counters().rebound - before, 3);
+    const refused = await engine.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: T, sourcePort: src });
+    assert.equal(refused.code, 'ECONNREFUSED');
+  } finally {
+    engine.close();
+  }
+});
+
 test('a connect to a closed port fails with ECONNREFUSED in the connect phase', async () => {
   const r = await pool.probe({ address: '127.0.0.1', port: await closedPort(), timeoutMs: T });
   assert.equal(r.code, 'ECONNREFUSED');

@@ -87,13 +87,14 @@ test('a module has one section per registered prober, decoded to its descriptor\
   const names = PROBER_NAMES.join(', ');
   assert.equal(loadError('modules:\n  m:\n    prober: htp\n'), `t.yml:3:13: modules.m.prober: got "htp", expected one of: ${names}`);
   assert.equal(loadError('modules:\n  m:\n    prober: http\n    htp: {}\n'), `t.yml:4:5: modules.m.htp: unknown key (expected one of: prober, timeout, ${names})`);
-  const yaml = PROBER_NAMES.map((p) => `  m_${p}:\n    prober: ${p}\n${p === 'dns' ? '    dns:\n      query_name: name.sonde.test\n' : ''}`).join('');
+  const own: Record<string, string> = { dns: '    dns:\n      query_name: name.sonde.test\n', tcp_syn: '    tcp_syn:\n      ports: "22"\n' };
+  const yaml = PROBER_NAMES.map((p) => `  m_${p}:\n    prober: ${p}\n${own[p] ?? ''}`).join('');
   const cfg = loadConfigString(`modules:\n${yaml}`, 't.yml');
   for (const p of PROBER_NAMES) {
     const m = cfg.modules.get(`m_${p}`)!;
     assert.equal(m.prober, p);
     for (const q of PROBER_NAMES) {
-      if (q === 'dns' && p === 'dns') continue; // its query_name was set above
+      if (q === p && q in own) continue; // its section was set above
       assert.deepEqual(m[q], moduleSection(q).defaults(), `module m_${p}, section ${q}`);
     }
   }
@@ -111,8 +112,10 @@ test('tasks check targets with the prober\'s checkTarget, and refuse probers tha
   for (const [name, d] of Object.entries(PROBERS)) {
     const problem = d.checkTarget('a b');
     assert.ok(problem, `${name} accepts "a b"`);
-    const yaml = `modules:\n  m:\n    prober: ${name}\ntasks:\n  - name: t\n    module: m\n    targets: ["a b"]\n    interval: 10s\n`;
-    assert.equal(loadError(yaml), `t.yml:7:15: tasks[0].targets[0]: got "a b", expected ${problem} for a ${name} module`);
+    // tcp_syn needs its ports: two more lines before the task.
+    const section = name === 'tcp_syn' ? '    tcp_syn:\n      ports: "22"\n' : '';
+    const yaml = `modules:\n  m:\n    prober: ${name}\n${section}tasks:\n  - name: t\n    module: m\n    targets: ["a b"]\n    interval: 10s\n`;
+    assert.equal(loadError(yaml), `t.yml:${section ? 9 : 7}:15: tasks[0].targets[0]: got "a b", expected ${problem} for a ${name} module`);
   }
   for (const name of Object.keys(NOT_YET_AVAILABLE)) {
     const section = name === 'dns' ? '    dns:\n      query_name: name.sonde.test\n' : '';
@@ -145,6 +148,23 @@ const SAMPLES: Record<RunnableProber, ProbeResult> = {
     prober: 'dns',
     phases: { resolve: 0.001, connect: 0.0001, request: 0.0002 },
     dns: { transport: 'udp', queryName: 'name.sonde.test', queryType: 'A', querySucceeded: true, answerRRs: 1, authorityRRs: 0, additionalRRs: 1, rcode: 0, rrsig: false, ednsBroken: false, tcpRetry: false },
+  },
+  tcp_syn: {
+    ...base,
+    prober: 'tcp_syn',
+    phases: { resolve: 0.001, scan: 0.5 },
+    tcpSyn: {
+      ports: [
+        { port: 22, state: 'open', reason: 'syn-ack', ttl: 64, rtt: 0.0002 },
+        { port: 23, state: 'filtered', reason: 'admin-prohibited', icmpCode: 13, ttl: 63, rtt: 0.0003 },
+      ],
+      open: 1,
+      closed: 0,
+      filtered: 1,
+      sent: 2,
+      validated: 2,
+      foreign: 0,
+    },
   },
   trace: {
     ...base,

@@ -3,6 +3,7 @@
 // the per-request work is kept small: the HELP/TYPE lines of a series are built once per name and
 // help text, label sets are kept in a short array (a series has a handful at most), and escaping
 // is skipped for text that needs none.
+import { ByteSink, encode } from '../../util/byte_sink';
 
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
@@ -19,10 +20,8 @@ class Series implements ProbeGauge {
   readonly entries: Entry[] = [];
   constructor(
     readonly name: string,
-    /** the HELP and TYPE lines */
-    readonly header: string,
-    /** what precedes the value on a line without labels: newline, name, space */
-    readonly bare: string,
+    /** the series' fixed text (HELP and TYPE lines, line openings) */
+    readonly text: Header,
     readonly labelNames: readonly string[],
   ) {}
 
@@ -95,11 +94,20 @@ export function formatValue(v: number): string {
   return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
 }
 
-// "# HELP name help\n# TYPE name gauge" by name; a name seen with another help text is built anew.
+// A series' fixed text, by name, encoded once per name and help text (a name seen with another
+// help text is made anew): an answer is mostly this text, around a few dozen values.
 interface Header {
   help: string;
-  text: string;
-  bare: string;
+  /** "# HELP name help\n# TYPE name gauge" */
+  head: Uint8Array;
+  /** the head after another series: a blank line first */
+  later: Uint8Array;
+  /** the head and the opening of a line without labels ("\nname "), first or after another series */
+  headBare: Uint8Array;
+  laterBare: Uint8Array;
+  /** the opening of a further line without labels, and of a line with labels ("\nname{") */
+  bare: Uint8Array;
+  open: Uint8Array;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -107,11 +115,31 @@ const MAX_HEADERS = 4096; // names come from code and configured label names, bu
 function header(name: string, help: string): Header {
   const h = HEADERS.get(name);
   if (h !== undefined && h.help === help) return h;
-  const made = { help, text: `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`, bare: `\n${name} ` };
+  const head = `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} gauge`;
+  const bare = `\n${name} `;
+  const made = {
+    help,
+    head: encode(head),
+    later: encode(`\n\n${head}`),
+    headBare: encode(head + bare),
+    laterBare: encode(`\n\n${head}${bare}`),
+    bare: encode(bare),
+    open: encode(`\n${name}{`),
+  };
   if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
   HEADERS.set(name, made);
   return made;
 }
+
+const ZERO = encode('0');
+const COMMA = encode(',');
+const EQ_QUOTE = encode('="');
+const QUOTE = encode('"');
+const CLOSE = encode('} ');
+const NEWLINE = encode('\n');
+
+// One sink for every answer: the JS thread renders one answer at a time.
+const SINK = new ByteSink();
 
 export class ProbeRegistry {
   readonly contentType = 'text/plain; version=0.0.4; charset=utf-8';
@@ -120,30 +148,61 @@ export class ProbeRegistry {
   /** Registers a gauge; label sets are written in the order given by labelNames. */
   gauge(name: string, help: string, labelNames: readonly string[] = []): ProbeGauge {
     for (const s of this.series) if (s.name === name) throw new Error(`A metric with the name ${name} has already been registered.`);
-    const h = header(name, help);
-    const s = new Series(name, h.text, h.bare, labelNames);
+    const s = new Series(name, header(name, help), labelNames);
     this.series.push(s);
     return s;
   }
 
-  metricsSync(): string {
-    let out = '';
+  /** Writes the exposition into `out`. */
+  writeTo(out: ByteSink): void {
+    const start = out.length;
     for (const s of this.series) {
-      if (out !== '') out += '\n\n';
-      out += s.header;
+      const t = s.text;
+      const first = out.length === start;
       if (s.entries.length === 0) {
-        if (s.labelNames.length === 0) out += `${s.bare}0`;
+        // prom-client writes an unlabelled gauge never set as 0, a labelled one as its head alone.
+        if (s.labelNames.length === 0) {
+          out.bytes(first ? t.headBare : t.laterBare);
+          out.bytes(ZERO);
+        } else out.bytes(first ? t.head : t.later);
         continue;
       }
+      let headed = false;
       for (const { labels, value } of s.entries) {
-        let l = '';
+        let labelled = false;
         if (labels) {
-          for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
+          for (const k in labels) {
+            if (!labelled) {
+              if (!headed) out.bytes(first ? t.head : t.later);
+              out.bytes(t.open);
+              labelled = true;
+            } else out.bytes(COMMA);
+            out.text(k);
+            out.bytes(EQ_QUOTE);
+            out.text(escapeLabel(labels[k]));
+            out.bytes(QUOTE);
+          }
         }
-        out += l === '' ? s.bare + formatValue(value) : `\n${s.name}{${l}} ${formatValue(value)}`;
+        if (labelled) out.bytes(CLOSE);
+        else out.bytes(headed ? t.bare : first ? t.headBare : t.laterBare);
+        out.text(formatValue(value));
+        headed = true;
       }
     }
-    return out === '' ? '' : `${out}\n`;
+    if (out.length !== start) out.bytes(NEWLINE);
+  }
+
+  /** The exposition as UTF-8 bytes (what /probe sends). */
+  metricsBytes(): Buffer {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.copy();
+  }
+
+  metricsSync(): string {
+    SINK.reset();
+    this.writeTo(SINK);
+    return SINK.toString();
   }
 
   /** prom-client's Registry.metrics() shape, so callers and tests need not care which they hold. */

@@ -49,9 +49,13 @@ export function combinePerAddress(children: ProbeResult[]): ProbeResult {
 }
 
 function failed(base: ProbeResult, err: unknown): ProbeResult {
-  if (err instanceof ProbeFailure) return { ...base, success: false, reason: err.reason, message: err.message };
-  const e = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return { ...base, success: false, reason: 'internal', message: `unexpected error in the http prober: ${e}` };
+  let reason: ProbeResult['reason'] = 'internal';
+  let message: string;
+  if (err instanceof ProbeFailure) ({ reason, message } = err);
+  else message = `unexpected error in the http prober: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+  // Field by field, as probeChain builds its result: a spread copy costs a hidden class per probe.
+  const { target, module, prober, startedAt, phases } = base;
+  return { target, module, prober, success: false, reason, message, startedAt, durationSeconds: 0, phases };
 }
 
 export const probeHTTP: Prober = async (target, module, ctx) => {
