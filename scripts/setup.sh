@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 BUILD_PKGS=(build-essential python3 pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool nftables iproute2)
-TEST_PKGS=(openssl nginx-light prometheus-blackbox-exporter fping iputils-ping iputils-tracepath tcpdump radvd libclang-rt-14-dev procps unbound knot)
+TEST_PKGS=(openssl nginx-light prometheus-blackbox-exporter prometheus curl fping iputils-ping iputils-tracepath tcpdump radvd libclang-rt-14-dev procps unbound knot)
 BENCH_PKGS=(nginx-light prometheus-blackbox-exporter fping wrk time unbound dnsperf zmap masscan nmap)
 
 want=("${BUILD_PKGS[@]}")

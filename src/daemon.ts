@@ -1,12 +1,15 @@
 // The long-running daemon: config → plan → scheduler → results → outputs, one HTTP listener,
 // reload on SIGHUP or POST /-/reload, graceful stop on SIGTERM, sd_notify for Type=notify units.
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DEFAULT_PROBE_LIMITS, ProbeAdmission, type ProbeLimits } from './api/admission';
 import { gatewayCounts } from './api/gateway';
-import { startServer, type ListenAddress } from './api/server';
+import { startServer } from './api/server';
+import { addressText, type ListenOn } from './api/listen';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
@@ -19,6 +22,7 @@ import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
+import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
@@ -27,10 +31,24 @@ import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
 import { Runtime } from './runtime';
 import { VERSION } from './version';
+import { WebConfigSource } from './web/source';
 
 export interface DaemonOptions {
   configFile?: string;
-  listen: ListenAddress;
+  /** where to listen: addresses and systemd fds (one or more) */
+  listen: ListenOn | ListenOn[];
+  /** --web.config.file: TLS and basic auth in front of every listener */
+  webConfigFile?: string;
+  /** --web.route-prefix, normalised ("/" or "/PREFIX/") */
+  routePrefix?: string;
+  /** --web.external-url: where "/" redirects under a route prefix */
+  externalURL?: string;
+  /** --history.limit: /probe results kept for / and /logs */
+  historyLimit?: number;
+  /** --web.enable-diagnostics: /debug/pprof/ (CPU profile, heap snapshot, runtime stats) */
+  diagnostics?: boolean;
+  /** --config.enable-auto-reload: check the config file this often and reload it when it changed */
+  autoReloadSeconds?: number;
   logger: Logger;
   /** how long in-flight probes may run on after SIGTERM */
   stopGraceMs?: number;
@@ -52,8 +70,8 @@ export const DEFAULT_LISTENER_LIMITS: Readonly<GatewayLimits> = { maxConnections
 
 export class Daemon {
   private config!: Config;
-  private server?: http.Server;
-  private address?: AddressInfo;
+  private servers: http.Server[] = [];
+  private addresses: AddressInfo[] = [];
   private readonly health = new HealthStage({ onListenerError: (err) => this.opts.logger.error({ err }, 'a health transition listener failed') });
   /** /probe admission: its probes count in sonde_probes_in_flight with the tasks' */
   private readonly admission: ProbeAdmission;
@@ -66,6 +84,7 @@ export class Daemon {
   private readonly runtime = new Runtime();
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
+  private autoReload?: NodeJS.Timeout;
   private stopped?: Promise<void>;
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
@@ -98,13 +117,19 @@ export class Daemon {
 
   /** The address actually bound (port 0 picks a free one). */
   get listening(): AddressInfo | undefined {
-    return this.address;
+    return this.addresses[0];
+  }
+
+  /** Every address bound, in the order asked. */
+  get listeningAll(): readonly AddressInfo[] {
+    return this.addresses;
   }
 
   private loadConfig(): Config {
     if (this.opts.configFile) return loadConfigFile(this.opts.configFile);
-    const a = this.address as AddressInfo;
-    const host = a.family === 'IPv6' ? `[${a.address === '::' ? '::1' : a.address}]` : a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+    const a = this.addresses[0];
+    // A wildcard bind is reached over loopback; "::" takes IPv4 too (dual-stack, as Node binds it).
+    const host = a.address === '::' || a.address === '0.0.0.0' ? '127.0.0.1' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
     return builtinConfig(`${host}:${a.port}`);
   }
 
@@ -122,8 +147,9 @@ export class Daemon {
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
   async start(): Promise<void> {
     const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    const web = this.opts.webConfigFile ? new WebConfigSource(this.opts.webConfigFile, this.opts.logger) : undefined;
     this.startTracer();
-    const { server, address, gateway } = await startServer(
+    const { servers, addresses, gateway } = await startServer(
       {
         logger: this.opts.logger,
         metrics: this.metrics,
@@ -137,19 +163,59 @@ export class Daemon {
         admission: this.admission,
         observe: (module, result) => this.dnsServers.record(module, result),
         listenerLimits: this.opts.listenerLimits ?? DEFAULT_LISTENER_LIMITS,
+        routePrefix: this.opts.routePrefix,
+        externalURL: this.opts.externalURL,
+        history: new ResultHistory(this.opts.historyLimit),
+        diagnostics: this.opts.diagnostics,
       },
-      this.opts.listen,
+      Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
+      {},
+      web,
     );
-    this.server = server;
+    this.servers = servers;
     if (gateway) registerGatewayMetrics(this.metrics.registry);
-    this.address = address;
+    this.addresses = addresses;
     this.apply(early ?? this.loadConfig());
     this.scheduler.start();
     this.isReady = true;
-    const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const where = addresses.map(addressText).join(', ');
     this.opts.logger.info({ listen: where, config: this.config.source, tasks: this.config.tasks.length }, 'sonde is running');
     sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
     this.startWatchdog();
+    this.startAutoReload();
+  }
+
+  /**
+   * --config.enable-auto-reload: the file's bytes are compared every interval and a change that
+   * held for an interval reloads it (blackbox 0.25+); a bad edit keeps the running config, as any
+   * reload does.
+   */
+  private startAutoReload(): void {
+    const file = this.opts.configFile;
+    const every = this.opts.autoReloadSeconds;
+    if (!file || !every) return;
+    const digest = () => {
+      try {
+        return createHash('sha256').update(readFileSync(file)).digest('hex');
+      } catch {
+        return 'unreadable';
+      }
+    };
+    let seen = digest();
+    let pending: string | undefined;
+    this.autoReload = setInterval(() => {
+      const now = digest();
+      // A change is taken once it held for a whole interval: an editor's write in progress (the
+      // file truncated, then written) must not be loaded half-written.
+      if (now === seen || now !== pending) {
+        pending = now === seen ? undefined : now;
+        return;
+      }
+      seen = now;
+      pending = undefined;
+      void this.reload();
+    }, every * 1000);
+    this.autoReload.unref();
   }
 
   /** eBPF attribution: optional; without it probing goes on and attribution is `unknown`. */
@@ -201,18 +267,23 @@ export class Daemon {
       this.isReady = false;
       sdNotify({ STOPPING: '1', STATUS: 'stopping' });
       clearInterval(this.watchdog);
+      clearInterval(this.autoReload);
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);
       this.stopAbort.abort();
       this.admission.cancelAll();
       this.tracer?.stop();
-      await new Promise<void>((resolve) => {
-        if (!this.server) return resolve();
-        this.server.close(() => resolve());
-        this.server.closeIdleConnections();
-        setTimeout(() => this.server?.closeAllConnections(), 1000).unref();
-      });
+      await Promise.all(
+        this.servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeIdleConnections();
+              setTimeout(() => server.closeAllConnections(), 1000).unref();
+            }),
+        ),
+      );
       // The engines close, the gateway's listener and connections with them (no probe is left in flight).
       this.runtime.close();
       this.opts.logger.info('stopped');

@@ -35,9 +35,36 @@ export function stderrDestination(fd = 2): DestinationStream {
   };
 }
 
+export const LOG_FORMATS = ['logfmt', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+const PINO_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+function logfmtValue(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? 'null';
+  return s !== '' && !/[\s"=\\]/.test(s) ? s : JSON.stringify(s);
+}
+
+/** One pino JSON line as logfmt (go-kit/slog's text form: time=... level=... msg=... key=value). */
+export function logfmtLine(json: string): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const { time, level, msg, ...rest } = rec;
+  const parts = [`time=${logfmtValue(time)}`, `level=${PINO_LEVELS[level as number] ?? String(level)}`];
+  if (msg !== undefined) parts.push(`msg=${logfmtValue(msg)}`);
+  for (const [k, v] of Object.entries(rest)) parts.push(`${k}=${logfmtValue(v)}`);
+  return `${parts.join(' ')}\n`;
+}
+
 /** Logs go to stderr so that command output on stdout (e.g. --json) stays machine-readable. */
-export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stderrDestination());
+export function createLogger(level: LogLevel = 'info', format: LogFormat = 'json'): Logger {
+  const dest = stderrDestination();
+  const out: DestinationStream = format === 'json' ? dest : { write: (line: string) => dest.write(logfmtLine(line)) };
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out);
 }
 
 /** A logger that drops everything, for one-shot commands and tests. */

@@ -93,6 +93,9 @@ int StreamEngine::Listen(uint8_t family, const uint8_t* addr, uint16_t port, con
   // split the connections between the two daemons).
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // "::" takes IPv4 clients too whatever net.ipv6.bindv6only says, as Node's and Go's listeners do.
+  int zero = 0;
+  if (family == 6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   sockaddr_storage ss{};
   socklen_t len;
   if (family == 6) {

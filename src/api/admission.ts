@@ -31,6 +31,10 @@ export class ProbeAdmission {
   readonly refused: Record<RefusalReason, number> = { overall: 0, client: 0 };
   /** probes cancelled because their client left */
   cancelled = 0;
+  /** requests naming a module the config lacks (blackbox_module_unknown_total) */
+  unknownModule = 0;
+  /** requests the probe policy refused, by reason (sonde_probe_denied_total) */
+  readonly denied = new Map<string, number>();
   private readonly perClient = new Map<string, number>();
   /** the requests in flight that can be cancelled (cancelAll at shutdown) */
   private readonly active = new Set<RequestCancel>();

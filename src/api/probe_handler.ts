@@ -14,8 +14,10 @@ import type { FlowRegistry } from '../probers/types';
 import type { ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 import { runProbe } from '../schedule/run_probe';
+import type { ResultHistory } from '../outputs/history';
 import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
+import { ProbeDenied, TargetPolicy } from '../policy/check';
 
 export interface ProbeDeps {
   logger: Logger;
@@ -27,6 +29,8 @@ export interface ProbeDeps {
   signal: AbortSignal;
   /** bounds on /probe probes at once, and the timeout limits */
   admission: ProbeAdmission;
+  /** where each probe's debug text is kept for / and /logs (none kept when absent) */
+  history?: ResultHistory;
   /** sees every /probe result (the daemon's rolling DNS server health) */
   observe?: (module: Module, result: ProbeResult) => void;
 }
@@ -76,7 +80,10 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   // blackbox_exporter defaults the module to http_2xx and answers 400 with these texts.
   const moduleName = p.module || 'http_2xx';
   const base: Module | undefined = deps.config().modules.get(moduleName);
-  if (!base) return bad(`Unknown module "${moduleName}"\n`);
+  if (!base) {
+    deps.admission.unknownModule++;
+    return bad(`Unknown module "${moduleName}"\n`);
+  }
   const target = p.target;
   if (!target) return bad('Target parameter is missing\n');
   const timeout = probeTimeout(base, scrapeTimeout, deps.admission.limits);
@@ -98,6 +105,9 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   const logger = logs?.logger.child({ module: moduleName, target }) ?? deps.logger;
   logs?.logger.debug({ module: moduleName, target, probe: module.prober, timeout_seconds: timeout }, 'Beginning probe');
   try {
+    // An await only when there is a policy to check: the common case stays one turn shorter.
+    const denied = deps.config().probe_policy ? await policyDenial(deps, target, module, timeout, asker) : undefined;
+    if (denied) return denied;
     result = await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
@@ -112,6 +122,8 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   result.timeoutSeconds = timeout;
   const reg = renderProbe(result, module);
+  // Rendered when /logs asks: most probes' debug text is never read.
+  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, reg) });
   if (logs) {
     const fields = { module: moduleName, target, duration_seconds: result.durationSeconds, ...(result.success ? {} : { reason: result.reason, err: result.message }) };
     if (result.success) logs.logger.debug(fields, 'Probe succeeded');
@@ -121,4 +133,36 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     return { status: 200, contentType: TEXT, body: debugOutput(logs.text(), reg.metricsSync(), module) };
   }
   return { status: 200, contentType: reg.contentType, body: '', series: reg };
+}
+
+const POLICIES = new WeakMap<Config, TargetPolicy>();
+
+/** The probe_policy's refusal of `target` as the answer (403), counted by reason; undefined: allowed. */
+async function policyDenial(deps: ProbeDeps, target: string, module: Module, timeoutSeconds: number, asker: Asker): Promise<ProbeAnswer | undefined> {
+  const cfg = deps.config();
+  if (!cfg.probe_policy) return undefined;
+  let policy = POLICIES.get(cfg);
+  if (!policy) POLICIES.set(cfg, (policy = new TargetPolicy(cfg.probe_policy)));
+  // The name is resolved within the probe's timeout, and not after its client left.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutSeconds * 1000);
+  const stop = () => ac.abort();
+  asker.cancel?.addEventListener('abort', stop);
+  try {
+    await policy.check(target, module, deps.runtime, ac.signal);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ProbeDenied)) throw err;
+    deps.admission.denied.set(err.reason, (deps.admission.denied.get(err.reason) ?? 0) + 1);
+    deps.logger.info({ target, module: module.name, client: asker.client, reason: err.reason }, 'probe refused by probe_policy');
+    return { status: 403, contentType: TEXT, body: `probe refused by probe_policy (${err.reason}): ${err.message}\n` };
+  } finally {
+    clearTimeout(timer);
+    asker.cancel?.removeEventListener('abort', stop);
+  }
+}
+
+/** What &debug=true answers, and /logs shows of a probe. */
+function debugText(result: ProbeResult, reg: { metricsSync(): string }): string {
+  return `Result:\n${JSON.stringify(resultToJSON(result), null, 2)}\n\nMetrics that would have been returned:\n${reg.metricsSync()}`;
 }

@@ -1,114 +1,20 @@
-// The one HTTP listener: /metrics, blackbox-compatible /probe, /results, /-/healthy, /-/ready, /-/reload.
+// sonde's listeners: Node's HTTP(S) servers, one per --web.listen-address or systemd socket, all
+// answering the same routes (src/api/routes.ts); a web config (src/web) puts TLS and basic auth in
+// front of every one. The native /probe gateway (src/api/gateway.ts) takes the listener only where
+// nothing stands in front: it cannot do TLS or authentication, so it steps aside under a web config.
 import http from 'node:http';
+import https from 'node:https';
 import { isIP, type AddressInfo, type Socket } from 'node:net';
-import type { LatestResults } from '../outputs/latest';
-import type { TaskMetrics } from '../outputs/metrics';
-import type { GatewayLimits } from '../native/stream';
-import { RequestCancel } from './admission';
+import type { TLSSocket } from 'node:tls';
+import type { WebConfigSource } from '../web/source';
+import { WebGuard } from '../web/guard';
 import { gatewayWanted, startGateway } from './gateway';
-import { probeParams, serveProbe, type ProbeDeps } from './probe_handler';
+import { serveProbe, type Asker, type ProbeParams } from './probe_handler';
+import { listenOn, type ListenAddress, type ListenOn } from './listen';
+import { route, send, type ApiDeps } from './routes';
 
-export interface ApiDeps extends ProbeDeps {
-  metrics: TaskMetrics;
-  latest: LatestResults;
-  ready(): boolean;
-  reload(): Promise<{ ok: boolean; error?: string }>;
-  /** bounds of the listener's connections (the native gateway's; Node's server has its own) */
-  listenerLimits: GatewayLimits;
-}
-
-function send(res: http.ServerResponse, status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  // The client leaving before the answer cancels the probe, as blackbox's request context does.
-  const cancel = new RequestCancel();
-  const onClose = () => {
-    if (!res.writableFinished) cancel.abort();
-  };
-  res.once('close', onClose);
-  const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
-  try {
-    const a = await serveProbe(deps, probeParams(url.searchParams), req.headers['x-prometheus-scrape-timeout-seconds'], { client, cancel });
-    if (!cancel.aborted) send(res, a.status, a.series ? a.series.metricsBytes() : a.body, a.contentType);
-  } finally {
-    res.off('close', onClose);
-  }
-}
-
-/** Bytes of body a request to sonde may carry (none needs one): more is refused. */
-const MAX_BODY_BYTES = 64 * 1024;
-
-/** Reads the request to its end; false when it failed or was too large (then the answer is given). */
-function requestComplete(req: http.IncomingMessage): Promise<boolean> {
-  if (req.complete) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    let bytes = 0;
-    req.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES) {
-        req.socket.end('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        req.socket.destroySoon();
-        resolve(false);
-      }
-    });
-    req.once('end', () => resolve(bytes <= MAX_BODY_BYTES));
-    // Node's parser refused the rest (it answers 400 itself) or the client went away.
-    req.once('error', () => resolve(false));
-    req.once('close', () => resolve(req.complete && bytes <= MAX_BODY_BYTES));
-  });
-}
-
-async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://sonde.invalid');
-  switch (url.pathname) {
-    case '/metrics':
-      return send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
-    case '/probe':
-      return handleProbe(deps, url, req, res);
-    case '/results': {
-      const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000) || 1000, 100_000);
-      const list = deps.latest.list(url.searchParams.get('task') ?? undefined, limit);
-      return send(res, 200, JSON.stringify(list.map((e) => deps.latest.toJSON(e))) + '\n', 'application/json');
-    }
-    case '/-/healthy':
-      return send(res, 200, 'Healthy\n');
-    case '/-/ready':
-      return deps.ready() ? send(res, 200, 'Ready\n') : send(res, 503, 'Not ready\n');
-    case '/-/reload': {
-      if (req.method !== 'POST' && req.method !== 'PUT') return send(res, 405, 'This endpoint requires a POST request.\n');
-      // Node calls this handler once the head is read: a body that then turns out malformed gets
-      // a 400 from Node, and that request must not have reloaded. Act once the request is whole.
-      if (!(await requestComplete(req))) return;
-      const r = await deps.reload();
-      return r.ok ? send(res, 200, 'OK\n') : send(res, 500, `failed to reload config: ${r.error}\n`);
-    }
-    case '/':
-      return send(
-        res,
-        200,
-        '<html><head><title>sonde</title></head><body><h1>sonde</h1><ul><li><a href="/metrics">/metrics</a></li><li><a href="/probe?target=127.0.0.1:22&module=tcp_connect">/probe</a></li><li><a href="/results">/results</a></li></ul></body></html>\n',
-        'text/html; charset=utf-8',
-      );
-    default:
-      return send(res, 404, 'Not Found\n');
-  }
-}
-
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** Parses blackbox's --web.listen-address form: "HOST:PORT", ":PORT" or "[V6]:PORT". */
-export function parseListenAddress(s: string): ListenAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--web.listen-address: got ${JSON.stringify(s)}, expected HOST:PORT, :PORT or [IPv6]:PORT`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
+export { parseListenAddress, type ListenAddress } from './listen';
+export type { ApiDeps } from './routes';
 
 /**
  * Bounds of the Node listener (the gateway's native listener has its own). A client must send its
@@ -146,11 +52,70 @@ function boundPerClient(server: http.Server, max: number): void {
   });
 }
 
-export async function startServer(
-  deps: ApiDeps,
-  addr: ListenAddress,
-  overrides: Partial<typeof LISTENER_BOUNDS> = {},
-): Promise<{ server: http.Server; address: AddressInfo; gateway: boolean }> {
+export interface Listeners {
+  servers: http.Server[];
+  /** the bound addresses, in the order asked */
+  addresses: AddressInfo[];
+  /** whether the native gateway took the (one) listener */
+  gateway: boolean;
+}
+
+/** One server's TLS: the web config's context in force for each new connection, its client rules after the handshake. */
+function wireTLS(server: https.Server, web: WebConfigSource, deps: ApiDeps): void {
+  let inForce: unknown;
+  // Before tls.Server's own listener, which makes the TLSSocket from the context set now.
+  server.prependListener('connection', (sock: Socket) => {
+    const state = web.current();
+    if (state instanceof Error || state.tls === null) return void sock.destroy();
+    if (state.tls !== inForce) {
+      inForce = state.tls;
+      server.setSecureContext(state.tls.options);
+      // setSecureContext renews the keys and CAs only: the client-certificate policy is the server's.
+      Object.assign(server, { requestCert: state.tls.options.requestCert, rejectUnauthorized: state.tls.options.rejectUnauthorized });
+    }
+  });
+  server.on('secureConnection', (sock: TLSSocket) => {
+    const state = web.current();
+    const refusal = state instanceof Error ? state.message : state.tls?.checkClient(sock);
+    if (refusal !== undefined) {
+      deps.logger.debug({ client: sock.remoteAddress, refusal }, 'TLS client refused');
+      sock.destroy();
+    }
+  });
+  server.on('tlsClientError', (err, sock) => {
+    deps.logger.debug({ client: sock.remoteAddress, error: err.message }, 'TLS handshake failed');
+  });
+}
+
+function makeServer(deps: ApiDeps, options: http.ServerOptions, web: WebConfigSource | undefined, guard: WebGuard | undefined): http.Server {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const served = async () => {
+      if (guard) {
+        const v = await guard.check(req, res);
+        if (!v.ok) return send(res, v.status, `${http.STATUS_CODES[v.status]}\n`);
+      }
+      return route(deps, req, res);
+    };
+    served().catch((err) => {
+      deps.logger.error({ err, url: req.url }, 'request failed');
+      if (!res.headersSent) send(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  };
+  const state = web?.current();
+  if (web && state && !(state instanceof Error) && state.tls) {
+    const server = https.createServer({ ...options, ...state.tls.options }, handle);
+    wireTLS(server, web, deps);
+    return server;
+  }
+  return http.createServer(options, handle);
+}
+
+/**
+ * Listens on every address (or systemd fd) in `on`. The gateway takes the listener when there is
+ * one address, no web config and the fast path is on; otherwise Node serves them all.
+ */
+export async function startServer(deps: ApiDeps, on: ListenOn[], overrides: Partial<typeof LISTENER_BOUNDS> = {}, web?: WebConfigSource): Promise<Listeners> {
   const limits = deps.listenerLimits;
   const bounds = { ...LISTENER_BOUNDS, headersTimeoutMs: limits.headerTimeoutMs, maxConnections: limits.maxConnections, ...overrides };
   // Node requires requestTimeout >= headersTimeout.
@@ -160,33 +125,44 @@ export async function startServer(
     requestTimeout: bounds.requestTimeoutMs,
     connectionsCheckingInterval: bounds.checkIntervalMs,
   };
-  const server = http.createServer(options, (req, res) => {
-    route(deps, req, res).catch((err) => {
-      deps.logger.error({ err, url: req.url }, 'request failed');
-      if (!res.headersSent) send(res, 500, 'internal error\n');
-      else res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
-  server.maxConnections = bounds.maxConnections;
-  boundPerClient(server, limits.maxPerClient);
-  if (gatewayWanted(addr.host)) {
-    // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
-    const port = startGateway(addr.host, addr.port, {
-      server,
-      stream: deps.runtime.stream,
-      serve: (params, scrapeTimeout, asker) => serveProbe(deps, params, scrapeTimeout, asker),
-      limits: deps.listenerLimits,
-      onError: (err, what) => deps.logger.error({ err }, what),
-    });
-    return { server, address: { address: addr.host, family: isIP(addr.host) === 6 ? 'IPv6' : 'IPv4', port }, gateway: true };
+  const guard = web ? new WebGuard(web) : undefined;
+  const servers: http.Server[] = [];
+  const addresses: AddressInfo[] = [];
+  try {
+    for (const where of on) {
+      const server = makeServer(deps, options, web, guard);
+      server.keepAliveTimeout = 65_000; // longer than Prometheus' idle timeout, so scrapes reuse connections
+      server.maxConnections = bounds.maxConnections;
+      boundPerClient(server, limits.maxPerClient);
+      servers.push(server);
+      const addr = where as ListenAddress;
+      if (on.length === 1 && !web && !('fd' in where) && gatewayWanted(addr.host)) {
+        // The stream engine owns the socket (src/api/gateway.ts); Node serves what it hands over.
+        const gw = {
+          server,
+          stream: deps.runtime.stream,
+          serve: (params: ProbeParams, scrapeTimeout: string, asker: Asker) => serveProbe(deps, params, scrapeTimeout, asker),
+          limits: deps.listenerLimits,
+          onError: (err: unknown, what: string) => deps.logger.error({ err }, what),
+        };
+        let host = addr.host;
+        let port: number;
+        try {
+          port = startGateway(host, addr.port, gw);
+        } catch (err) {
+          // ":PORT" on a host without IPv6: IPv4 alone, as listenOn does for Node's listener.
+          const code = (err as { code?: string }).code;
+          if (!addr.anyFamily || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+          host = '0.0.0.0';
+          port = startGateway(host, addr.port, gw);
+        }
+        return { servers, addresses: [{ address: host, family: isIP(host) === 6 ? 'IPv6' : 'IPv4', port }], gateway: true };
+      }
+      addresses.push(await listenOn(server, where));
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, address: server.address() as AddressInfo, gateway: false };
+  return { servers, addresses, gateway: false };
 }

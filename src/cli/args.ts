@@ -15,7 +15,10 @@ export interface FlagSpec {
 }
 
 export interface Parsed {
+  /** each flag's last value */
   flags: Record<string, string | boolean | undefined>;
+  /** every value of each valued flag, in order (blackbox's repeatable flags: --web.listen-address) */
+  lists: Record<string, string[]>;
   positional: string[];
 }
 
@@ -26,6 +29,7 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>): Parse
     for (const a of s.aliases ?? []) byName.set(a, name);
   }
   const flags: Parsed['flags'] = {};
+  const lists: Parsed['lists'] = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -45,12 +49,13 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>): Parse
       const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new UsageError(`flag ${key} needs a value`);
       flags[name] = v;
+      (lists[name] ??= []).push(v);
     } else {
       if (eq > 0) throw new UsageError(`flag ${key} takes no value`);
       flags[name] = true;
     }
   }
-  return { flags, positional };
+  return { flags, lists, positional };
 }
 
 /** A positive number of seconds from a flag, e.g. "-i 0.5". */

@@ -1,20 +1,38 @@
 // `sonde run`: the daemon in the foreground (systemd runs it so, with Type=notify).
 import { errorLine } from './output';
-import { parseListenAddress } from '../api/server';
-import { ConfigError } from '../config/load';
+import { parseListenAddress, systemdListenFds, SystemdSocketError, type ListenOn } from '../api/listen';
+import { routePrefixOf } from '../api/web_paths';
+import { ConfigError, loadConfigFile } from '../config/load';
 import { DEFAULT_PROBE_LIMITS } from '../api/admission';
 import { Daemon, DEFAULT_LISTENER_LIMITS } from '../daemon';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../log';
+import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log';
+import { DEFAULT_HISTORY_LIMIT } from '../outputs/history';
+import { WebTLSError } from '../web/tls';
+import { VERSION } from '../version';
 import { UsageError, intFlag, parseArgs, secondsFlag } from './args';
 
 export const DEFAULT_LISTEN = ':9925';
 
-const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT] [--log.level LEVEL]
+const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT]... [--web.config.file FILE] [--log.level LEVEL]
 
   --config FILE                 YAML config (modules: as blackbox_exporter, tasks: continuous probes);
                                 without it a built-in config probes this daemon's own endpoints
-  --web.listen-address ADDR     where /metrics and /probe are served (default ${DEFAULT_LISTEN})
+  --config.check                validate the config file and exit (0 valid, 1 not)
+  --config.enable-auto-reload   reload the config when its file changes (checked every --config.auto-reload-interval)
+  --config.auto-reload-interval SECONDS
+                                how often the file is checked (default 30)
+  --web.listen-address ADDR     where /metrics and /probe are served (default ${DEFAULT_LISTEN}: IPv4 and IPv6);
+                                repeat it to listen on several addresses
+  --web.systemd-socket          listen on the sockets systemd passes (LISTEN_FDS) instead
+  --web.config.file FILE        TLS and basic auth for every listener (exporter-toolkit format)
+  --web.route-prefix PATH       serve every endpoint under PATH (default: the path of --web.external-url)
+  --web.external-url URL        the URL sonde is reached at (behind a reverse proxy); "/" redirects there
+  --web.enable-diagnostics      serve /debug/pprof/: CPU profile, heap snapshot, runtime stats (off by default;
+                                put it behind --web.config.file's basic auth on any shared network)
+  --history.limit N             /probe results kept for / and /logs (default ${DEFAULT_HISTORY_LIMIT})
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
+  --log.format FORMAT           ${LOG_FORMATS.join(' or ')} (default json)
+  --version                     print the version and exit
   --probes.max-in-flight N      probes running at once across all tasks (default 4096)
   --probe.max-concurrent N      /probe requests probing at once; more are answered 503 (default 2048)
   --probe.max-concurrent-per-client N
@@ -32,10 +50,21 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT] 
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, {
+  const { flags, lists, positional } = parseArgs(argv, {
     config: { value: true, aliases: ['--config.file'] },
+    'config.check': { value: false },
+    'config.enable-auto-reload': { value: false },
+    'config.auto-reload-interval': { value: true },
     'web.listen-address': { value: true },
+    'web.systemd-socket': { value: false },
+    'web.config.file': { value: true },
+    'web.route-prefix': { value: true },
+    'web.external-url': { value: true },
+    'history.limit': { value: true },
+    'web.enable-diagnostics': { value: false },
     'log.level': { value: true },
+    'log.format': { value: true },
+    version: { value: false },
     'probes.max-in-flight': { value: true },
     'probe.max-concurrent': { value: true },
     'probe.max-concurrent-per-client': { value: true },
@@ -54,17 +83,35 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if (flags.version) {
+    process.stdout.write(`sonde ${VERSION}\n`);
+    return 0;
+  }
   if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
   const level = (flags['log.level'] as string | undefined) ?? 'info';
   if (!isLogLevel(level)) throw new UsageError(`--log.level: got ${JSON.stringify(level)}, expected one of ${LOG_LEVELS.join(', ')}`);
-  let listen;
+  const format = (flags['log.format'] as string | undefined) ?? 'json';
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log.format: got ${JSON.stringify(format)}, expected one of ${LOG_FORMATS.join(', ')}`);
+  if (flags['config.check']) return checkConfig(flags.config as string | undefined);
+  const addresses = lists['web.listen-address'] ?? [DEFAULT_LISTEN];
+  let listen: ListenOn[];
   try {
-    listen = parseListenAddress((flags['web.listen-address'] as string | undefined) ?? DEFAULT_LISTEN);
+    listen = flags['web.systemd-socket'] ? systemdListenFds().map((fd) => ({ fd })) : addresses.map(parseListenAddress);
   } catch (err) {
+    if (err instanceof SystemdSocketError) {
+      process.stderr.write(`sonde run: ${err.message}\n`);
+      return 1;
+    }
     throw new UsageError((err as Error).message);
   }
+  if (flags['web.systemd-socket'] && flags['web.external-url'] === undefined) {
+    // blackbox refuses this too: no listen address to infer the external URL from.
+    throw new UsageError('--web.systemd-socket needs --web.external-url (there is no listen address to infer it from)');
+  }
+  const web = routePrefixOf(flags['web.external-url'] as string | undefined, flags['web.route-prefix'] as string | undefined, addresses[0]);
+  if (typeof web === 'string') throw new UsageError(web);
   const maxInFlight = intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
-  const logger = createLogger(level);
+  const logger = createLogger(level, format as LogFormat);
   const xdpInterfaces = typeof flags['ebpf.xdp-interface'] === 'string' ? flags['ebpf.xdp-interface'].split(',').filter(Boolean) : [];
   const ebpfLimits = {
     maxFlows: intFlag(flags['ebpf.max-flows'], '--ebpf.max-flows', 65536, 1024, 1 << 24),
@@ -86,6 +133,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   const daemon = new Daemon({
     configFile: flags.config as string | undefined,
     listen,
+    webConfigFile: flags['web.config.file'] as string | undefined,
+    routePrefix: web.routePrefix,
+    externalURL: web.externalURL,
+    diagnostics: flags['web.enable-diagnostics'] === true,
+    historyLimit: intFlag(flags['history.limit'], '--history.limit', DEFAULT_HISTORY_LIMIT, 0, 1_000_000),
+    autoReloadSeconds: flags['config.enable-auto-reload'] ? secondsFlag(flags['config.auto-reload-interval'], '--config.auto-reload-interval', 30) : undefined,
     logger,
     maxInFlight,
     ebpf: !flags['no-ebpf'],
@@ -97,7 +150,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof WebTLSError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
@@ -108,4 +161,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 1;
   }
   return new Promise<number>((resolve) => daemon.handleSignals(() => resolve(0)));
+}
+
+/** --config.check: blackbox's way to validate a file (`sonde check-config FILE` says the same). */
+function checkConfig(file: string | undefined): number {
+  if (file === undefined) throw new UsageError('--config.check needs --config FILE');
+  try {
+    loadConfigFile(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`${file}: config file is ok\n`);
+  return 0;
 }

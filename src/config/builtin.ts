@@ -15,7 +15,7 @@ function reachable(listen: string): string {
   return `${host === '' || host === '0.0.0.0' ? '127.0.0.1' : host}:${m[3]}`;
 }
 
-/** The built-in config: http_2xx on http://<listen>/-/healthy, tcp_connect to <listen>, icmp to 127.0.0.1. */
+/** The built-in config: http_2xx on http://<listen>/-/healthy, tcp_connect to <listen>, icmp to 127.0.0.1; /probe to loopback only. */
 export function builtinConfig(listenAddress: string): Config {
   const addr = reachable(listenAddress);
   // JSON strings are valid YAML flow scalars, which keeps odd addresses from breaking the YAML.
@@ -27,6 +27,12 @@ modules:
     prober: tcp
   icmp:
     prober: icmp
+# Without a config file nobody chose where /probe may go: a daemon listening on every interface
+# would probe anything for anyone who reaches it. So the built-in config lets /probe reach this
+# host's loopback addresses only; a config file says what else (README: "/probe target policy").
+probe_policy:
+  allow:
+    cidrs: [127.0.0.0/8, "::1/128"]
 tasks:
   - name: sonde_self_http
     module: http_2xx

@@ -10,6 +10,7 @@ import { moduleDecoder } from './schema_modules';
 import { PROBER_NAMES } from '../probers/index';
 import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 import { moduleRefusal } from './refusals';
+import { probePolicyDecoder } from '../policy/config';
 import { scanDecoder, scanSettings } from './schema_scan';
 
 export type { ConfigIssue } from './schema';
@@ -27,7 +28,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['modules', 'tasks', 'scan'];
+const TOP_KEYS = ['modules', 'tasks', 'scan', 'probe_policy'];
 
 function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
   const modules = new Map<string, Module>();
@@ -100,10 +101,6 @@ function aliasBomb(doc: Document, ctx: Ctx): void {
 
 /** Parses and validates config text; `file` names it in messages. Throws ConfigError. */
 export function loadConfigString(text: string, file: string): Config {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_CONFIG_BYTES) {
-    throw new ConfigError([{ file, path: '(file)', line: 1, column: 1, message: `got ${bytes} bytes, expected at most ${MAX_CONFIG_BYTES} (8 MiB)` }]);
-  }
   try {
     return decodeConfig(text, file);
   } catch (err) {
@@ -115,7 +112,15 @@ export function loadConfigString(text: string, file: string): Config {
   }
 }
 
-function decodeConfig(text: string, file: string): Config {
+/**
+ * Parses YAML text as every sonde file is parsed (merge keys, unique keys, no alias cycles or
+ * bombs): the root node and the context that positions issues. Throws ConfigError.
+ */
+export function parseYaml(text: string, file: string): { ctx: Ctx; root: Node | null } {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new ConfigError([{ file, path: '(file)', line: 1, column: 1, message: `got ${bytes} bytes, expected at most ${MAX_CONFIG_BYTES} (8 MiB)` }]);
+  }
   const lc = new LineCounter();
   // merge: YAML merge keys (<<: *base), which yaml.v3 and so blackbox accept.
   const doc = parseDocument(text, { lineCounter: lc, merge: true, prettyErrors: false, uniqueKeys: true });
@@ -127,9 +132,19 @@ function decodeConfig(text: string, file: string): Config {
   if (ctx.issues.length === 0) aliasCycles(doc, ctx);
   if (ctx.issues.length === 0) aliasBomb(doc, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
+  return { ctx, root: ctx.resolve(doc.contents) };
+}
 
+/** Throws the issues the context collected, in file order, whatever order the checks ran in. */
+export function throwIssues(ctx: Ctx): void {
+  if (ctx.issues.length === 0) return;
+  ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column);
+  throw new ConfigError(ctx.issues);
+}
+
+function decodeConfig(text: string, file: string): Config {
+  const { ctx, root } = parseYaml(text, file);
   const config: Config = { source: file, modules: new Map(), tasks: [] };
-  const root = ctx.resolve(doc.contents);
   if (!isNull(root) && !isMap(root)) {
     ctx.report(root, '(root)', `got ${shown(root)}, expected a mapping with modules: and tasks:`);
   } else if (root !== null && isMap(root)) {
@@ -145,25 +160,26 @@ function decodeConfig(text: string, file: string): Config {
     // tcp_syn probes check each resolved address against scan.allow: the list travels with the module.
     for (const m of config.modules.values()) if (m.tcp_syn) m.tcp_syn.scan_allow = [...scan.allow];
     config.tasks = tasksDecoder(infos, { scanAllow: scan.allow })(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+    const policy = top.find((e) => e.key === 'probe_policy');
+    if (policy) config.probe_policy = probePolicyDecoder(policy.value, 'probe_policy', ctx);
   }
-  if (ctx.issues.length > 0) {
-    // Report in file order, whatever order the checks ran in.
-    ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column);
-    throw new ConfigError(ctx.issues);
-  }
+  throwIssues(ctx);
   return config;
 }
 
 /** Reads, parses and validates a config file. Throws ConfigError, also when the file cannot be read. */
-export function loadConfigFile(file: string): Config {
-  let text: string;
+/** A config file's text; a file that cannot be read is a ConfigError naming why. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     const detail = (e as Error).message.replace(/, \w+ '.*'$/s, '');
     throw new ConfigError([{ file, path: '(file)', line: 1, column: 1, message: `cannot read the file: ${detail}` }]);
   }
-  const config = loadConfigString(text, file);
+}
+
+export function loadConfigFile(file: string): Config {
+  const config = loadConfigString(readConfigText(file), file);
   config.source = resolvePath(file);
   return config;
 }

@@ -3,6 +3,8 @@
 // Durations are in seconds, sizes in bytes. Every optional field has been defaulted by the loader
 // unless it is `?` here.
 
+import type { ProbePolicy } from '../policy/config';
+
 export type IpProtocol = 'ip4' | 'ip6';
 
 export interface TLSConfig {
@@ -367,6 +369,8 @@ export interface Config {
   /** by name: a Map, so that no name ("__proto__", "constructor") reaches an object's prototype */
   modules: Map<string, Module>;
   tasks: Task[];
+  /** which targets /probe requests may name (absent: any) */
+  probe_policy?: ProbePolicy;
   /** the `scan:` section when the file has one; scanSettings() gives the defaults otherwise */
   scan?: ScanConfig;
 }

@@ -45,6 +45,25 @@ export function registerProbeRequestMetrics(reg: Registry, admission: ProbeAdmis
     },
   });
   new Counter({
+    name: 'blackbox_module_unknown_total',
+    help: 'Count of unknown modules requested by probes (blackbox_exporter\'s name, so its alerts keep working)',
+    registers: [reg],
+    collect() {
+      this.reset();
+      this.inc(admission.unknownModule);
+    },
+  });
+  new Counter({
+    name: 'sonde_probe_denied_total',
+    help: '/probe requests the probe_policy of the config refused, by reason (docs: README "/probe target policy")',
+    labelNames: ['reason'],
+    registers: [reg],
+    collect() {
+      this.reset();
+      for (const [reason, n] of admission.denied) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
     name: 'sonde_gateway_connections_closed_total',
     help: 'Connections the listener closed early, by reason: over the connection bounds (limit), or a request head not complete in time in the native gateway (header_timeout; Node answers those 408)',
     labelNames: ['reason'],

@@ -78,8 +78,8 @@ export class TaskMetrics {
   private readonly drops: CounterFamily;
   private readonly families: Array<CounterFamily | HistogramFamily>;
   private readonly states: TaskStateSeries[];
-  readonly reloadOk: Gauge;
-  readonly reloadTime: Gauge;
+  readonly reloadOk: { set(v: number): void };
+  readonly reloadTime: { set(v: number): void };
   readonly inFlight: Gauge;
   private series = new Map<string, TaskSeries>();
 
@@ -101,7 +101,11 @@ export class TaskMetrics {
         this.inc(droppedLogLines);
       },
     });
-    new Gauge({ name: 'sonde_build_info', help: 'sonde version', labelNames: ['version'], registers }).set({ version }, 1);
+    // blackbox_exporter_build_info's labels (prometheus/common version collector) on both names.
+    const build = { version, revision: '', branch: '', goversion: process.version, goos: process.platform, goarch: process.arch };
+    for (const name of ['sonde_build_info', 'blackbox_exporter_build_info']) {
+      new Gauge({ name, help: `A metric with a constant '1' value labeled by version, revision, branch, goversion from which ${name.split('_')[0]} was built, and the goos and goarch for the build.`, labelNames: Object.keys(build), registers }).set(build, 1);
+    }
     this.probes = new CounterFamily(reg, 'sonde_probes_total', 'Probes run, by task and result', ['result']);
     this.skipped = new CounterFamily(
       reg,
@@ -127,8 +131,13 @@ export class TaskMetrics {
     this.families = [this.probes, this.skipped, this.failures, this.phases, ...this.specFamilies, this.pathChanges, this.verdicts, this.drops, ...this.states.map((s) => s.transitions)];
     this.registerTargetGauges(reg);
     this.registerTaskGauges(reg);
-    this.reloadOk = new Gauge({ name: 'sonde_config_last_reload_successful', help: 'Whether the last configuration reload succeeded', registers });
-    this.reloadTime = new Gauge({ name: 'sonde_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful configuration reload', registers });
+    // Each also under blackbox_exporter's name, so that alerts written for it keep firing.
+    const both = (name: string, help: string): { set(v: number): void } => {
+      const gauges = [`sonde_${name}`, `blackbox_exporter_${name}`].map((n) => new Gauge({ name: n, help, registers }));
+      return { set: (v: number) => gauges.forEach((g) => g.set(v)) };
+    };
+    this.reloadOk = both('config_last_reload_successful', 'Whether the last configuration reload succeeded');
+    this.reloadTime = both('config_last_reload_success_timestamp_seconds', 'Time of the last successful configuration reload');
     this.inFlight = new Gauge({
       name: 'sonde_probes_in_flight',
       help: 'Probes running now',

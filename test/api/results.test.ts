@@ -37,10 +37,10 @@ before(async () => {
       admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS),
       listenerLimits: DEFAULT_LISTENER_LIMITS,
     },
-    { host: '127.0.0.1', port: 0 },
+    [{ host: '127.0.0.1', port: 0 }],
   );
-  server = s.server;
-  address = s.address;
+  server = s.servers[0];
+  address = s.addresses[0];
 });
 after(() => server.close());
 

@@ -41,11 +41,11 @@ before(async () => {
       admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS),
       listenerLimits: DEFAULT_LISTENER_LIMITS,
     },
-    { host: '127.0.0.1', port: 0 },
+    [{ host: '127.0.0.1', port: 0 }],
     { ...LISTENER_BOUNDS, maxConnections: MAX_CONNECTIONS },
   );
-  server = s.server;
-  port = s.address.port;
+  server = s.servers[0];
+  port = s.addresses[0].port;
 });
 after(() => server.close());
 

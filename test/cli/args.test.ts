@@ -6,8 +6,9 @@ import { parseListenAddress } from '../../src/api/server';
 const spec = { json: { value: false }, count: { value: true, aliases: ['-c'] } };
 
 test('flags, aliases, = form and positionals', () => {
-  assert.deepEqual(parseArgs(['a', '-c', '3', '--json', 'b'], spec), { flags: { count: '3', json: true }, positional: ['a', 'b'] });
-  assert.deepEqual(parseArgs(['--count=5', '--', '--json'], spec), { flags: { count: '5' }, positional: ['--json'] });
+  assert.deepEqual(parseArgs(['a', '-c', '3', '--json', 'b'], spec), { flags: { count: '3', json: true }, lists: { count: ['3'] }, positional: ['a', 'b'] });
+  assert.deepEqual(parseArgs(['--count=5', '--', '--json'], spec), { flags: { count: '5' }, lists: { count: ['5'] }, positional: ['--json'] });
+  assert.deepEqual(parseArgs(['-c', '1', '--count=2'], spec).lists.count, ['1', '2'], 'a repeated flag keeps every value');
 });
 
 test('usage errors name the flag', () => {
@@ -23,7 +24,7 @@ test('usage errors name the flag', () => {
 });
 
 test('listen addresses in blackbox form', () => {
-  assert.deepEqual(parseListenAddress(':9925'), { host: '0.0.0.0', port: 9925 });
+  assert.deepEqual(parseListenAddress(':9925'), { host: '::', port: 9925, anyFamily: true });
   assert.deepEqual(parseListenAddress('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
   assert.deepEqual(parseListenAddress('[::1]:80'), { host: '::1', port: 80 });
   assert.throws(() => parseListenAddress('9925'), /--web.listen-address: got "9925", expected HOST:PORT/);

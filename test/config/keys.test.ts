@@ -13,7 +13,14 @@ import { silentLogger } from '../../src/log';
 import { runProbe } from '../../src/schedule/run_probe';
 import { NOT_YET_AVAILABLE, proberFor } from '../../src/probers/index';
 import { testRuntime } from '../runtime';
-import { clientKeys, clientSections, headerMatch, headerValueKeys, ip, mod, read, refusedHTTP, rrRead, section, tlsAt, wsStep, type Section } from './keys_table';
+import { clientKeys, clientSections, headerMatch, headerValueKeys, ip, mod, read, refusedHTTP, rrRead, section, tlsAt, wsStep, type Section, type Use } from './keys_table';
+
+/** probe_policy's allow and deny lists (src/policy/check.ts reads them; test/policy covers them). */
+const policyRules: Record<string, Use> = {
+  cidrs: read('policy check.ts: addresses after resolution'),
+  hosts: read('policy check.ts: host name patterns'),
+  ports: read('policy check.ts: the port the prober connects to'),
+};
 
 const dnsBase = { query_name: 'example.test' };
 /** modules.m.<prober>.dns_resolver and its tls_config, for the probers that take one. */
@@ -36,7 +43,7 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
   ...resolverSections('tcp_syn'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan') } },
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan'), probe_policy: section('probe_policy') } },
   scan: {
     place: (x) => ({ scan: x }),
     keys: { allow: read('scan/targets.ts planTargets, tcp_syn probe.ts'), exclude: read('cli/scan_plan.ts: taken out of every scan') },
@@ -56,6 +63,9 @@ const SECTIONS: Record<string, Section> = {
       scan_allow: { refused: { value: ['127.0.0.1'], message: "not supported by sonde: the allow list is the config's scan.allow, for every module alike" } },
     },
   },
+  probe_policy: { place: (x) => ({ probe_policy: x }), keys: { allow: section('probe_policy.allow'), deny: section('probe_policy.deny') } },
+  'probe_policy.allow': { place: (x) => ({ probe_policy: { allow: x } }), keys: policyRules },
+  'probe_policy.deny': { place: (x) => ({ probe_policy: { deny: x } }), keys: policyRules },
   'modules.m': {
     place: mod('http', (x) => x),
     keys: {

@@ -12,8 +12,9 @@ export interface RunningDaemon {
   exited: Promise<number | null>;
 }
 
-export async function startDaemon(args: string[], env: Record<string, string> = {}): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [SONDE_BIN, 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
+/** `launcher`: the command before `run` (e.g. setpriv with a user and capabilities, node, an installed sonde.js). */
+export async function startDaemon(args: string[], env: Record<string, string> = {}, launcher: string[] = [process.execPath, SONDE_BIN]): Promise<RunningDaemon> {
+  const child = spawn(launcher[0], [...launcher.slice(1), 'run', '--web.listen-address', '127.0.0.1:0', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
