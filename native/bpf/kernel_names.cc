@@ -15,8 +15,11 @@
 
 namespace sonde {
 
+// The tables below are built on first use and never destroyed: the tracer's poll thread reads them,
+// and a process that exits while it runs (a daemon that failed to listen, say) must not have them
+// freed under it by the exit's static destructors (that was a double free, reproduced under load).
 const std::map<uint32_t, std::string>& DropReasonNames() {
-  static const std::map<uint32_t, std::string> names = [] {
+  static const std::map<uint32_t, std::string>* names = new std::map<uint32_t, std::string>([] {
     std::map<uint32_t, std::string> out;
     btf* b = btf__load_vmlinux_btf();
     if (!b) return out;
@@ -33,8 +36,8 @@ const std::map<uint32_t, std::string>& DropReasonNames() {
     }
     btf__free(b);
     return out;
-  }();
-  return names;
+  }());
+  return *names;
 }
 
 std::string DropReasonName(uint32_t reason) {
@@ -52,7 +55,7 @@ std::string KernelSymbol(uint64_t addr) {
     std::string name;
   };
   static std::once_flag once;
-  static std::vector<Sym> syms;
+  static std::vector<Sym>& syms = *new std::vector<Sym>();  // never destroyed: see DropReasonNames
   std::call_once(once, [] {
     std::ifstream in("/proc/kallsyms");
     std::string line;
