@@ -150,6 +150,12 @@ struct StreamEngine::Impl {
   // setsockopt(), bind() and close() too. Indexed by port, -1 for none; made on first use.
   std::vector<int> bound4, bound6;
   size_t n_bound = 0;
+  // HTTP probes from a caller's port still draining (result delivered, the server's FIN awaited),
+  // by port, -1 for none: the caller may hand the port to the next probe at once, and a second
+  // socket bound to it could not connect to the same server (EADDRNOTAVAIL): that probe ends the
+  // drain and takes the socket (EndDrainOn).
+  std::vector<int32_t> drain4, drain6;
+  void EndDrainOn(uint8_t family, uint16_t port);
   std::atomic<uint64_t> n_rebound{0};
   void KeepBound(Slot& s);
   void ServerClosed(Slot& s);

@@ -81,6 +81,7 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.keeps_port = !(spec.flags & kStreamGraceful) && !spec.has_src && spec.src_port != 0;
   std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
   std::vector<int>& bound = spec.family == 6 ? bound6 : bound4;
+  if (spec.src_port != 0 && !spec.has_src) EndDrainOn(spec.family, spec.src_port);
   bool pooled = s.poolable && !pool.empty();
   // A socket left bound to this port by an earlier probe serves any probe from it (nothing else
   // can bind the port meanwhile without SO_REUSEADDR, and sonde's own binds all come through here).
@@ -259,6 +260,11 @@ void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {
   }
   s.draining = true;
   n_draining.fetch_add(1, std::memory_order_relaxed);
+  if (s.keeps_port) {
+    std::vector<int32_t>& drain = s.family == 6 ? drain6 : drain4;
+    if (drain.empty()) drain.assign(65536, -1);
+    drain[s.local_port] = static_cast<int32_t>(&s - slots.data());
+  }
   heap.Remove(static_cast<uint32_t>(&s - slots.data()));
   s.deadline = now + kDrainNs;
   heap.Push(static_cast<uint32_t>(&s - slots.data()));
@@ -294,6 +300,15 @@ void StreamEngine::Impl::ServerClosed(Slot& s) {
   Close(s, false);
 }
 
+void StreamEngine::Impl::EndDrainOn(uint8_t family, uint16_t port) {
+  std::vector<int32_t>& drain = family == 6 ? drain6 : drain4;
+  if (drain.empty() || drain[port] < 0) return;
+  Slot& o = slots[static_cast<size_t>(drain[port])];
+  drain[port] = -1;
+  // The server has had its answer read; ending the wait for its FIN early costs it a RST.
+  if (o.busy && o.draining && o.local_port == port && o.family == family) KeepBound(o);
+}
+
 void StreamEngine::Impl::KeepBound(Slot& s) {
   std::vector<int>& bound = s.family == 6 ? bound6 : bound4;
   if (bound.empty()) bound.assign(65536, -1);
@@ -318,7 +333,11 @@ void StreamEngine::Impl::Close(Slot& s, bool reset) {
     close(s.fd);  // also leaves the epoll set: the descriptor was never duplicated
     s.fd = -1;
   }
-  if (s.draining) n_draining.fetch_sub(1, std::memory_order_relaxed);
+  if (s.draining) {
+    n_draining.fetch_sub(1, std::memory_order_relaxed);
+    std::vector<int32_t>& drain = s.family == 6 ? drain6 : drain4;
+    if (s.keeps_port && !drain.empty() && drain[s.local_port] == static_cast<int32_t>(idx)) drain[s.local_port] = -1;
+  }
   s.draining = false;
   heap.Remove(idx);
   s.busy = false;

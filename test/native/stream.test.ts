@@ -2,7 +2,7 @@
 // framing, failures with their phase, many probes in flight, IPv6, and process lifetime.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { StreamPool, type StreamResult } from '../../src/native/stream';
@@ -73,6 +73,33 @@ test('a connect-only probe from a caller\'s port leaves its socket bound there, 
     assert.equal(refused.code, 'ECONNREFUSED');
   } finally {
     engine.close();
+  }
+});
+
+test('an HTTP probe from a port still draining the last one to the same server takes its socket', async () => {
+  // The server answers and keeps the connection open (its FIN would come late): the first probe's
+  // result is out while its socket waits for that FIN, and the caller hands the port on at once.
+  const held: net.Socket[] = [];
+  const server = net.createServer((c) => {
+    held.push(c);
+    c.once('data', () => c.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    c.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const engine = new StreamPool();
+  try {
+    const src = 25000 + (process.pid % 5000);
+    for (let i = 0; i < 3; i++) {
+      const r = await engine.probe({ address: '127.0.0.1', port, timeoutMs: T, request: get('/'), sourcePort: src });
+      assert.equal(r.code, undefined, `probe ${i}: ${r.code}`);
+      assert.equal(r.statusCode, 200);
+    }
+    assert.equal(held.length, 3);
+  } finally {
+    engine.close();
+    for (const c of held) c.destroy();
   }
 });
 
