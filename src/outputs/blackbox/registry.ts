@@ -114,6 +114,24 @@ interface Header {
   open: Uint8Array;
   /** the registry that registered this name last */
   owner?: ProbeRegistry;
+  /** the name's place among every name seen, in Go's order (bytewise): families sort by it */
+  order: number;
+  name: string;
+}
+
+// Every name seen, sorted: a new name renumbers them (names are few and come back, so that is
+// rare), and an answer's families then sort by a number, not by comparing long common prefixes.
+let ORDERED: Header[] = [];
+function place(h: Header): void {
+  let lo = 0;
+  let hi = ORDERED.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ORDERED[mid].name < h.name) lo = mid + 1;
+    else hi = mid;
+  }
+  ORDERED.splice(lo, 0, h);
+  for (let i = lo; i < ORDERED.length; i++) ORDERED[i].order = i;
 }
 const HEADERS = new Map<string, Header>();
 const MAX_HEADERS = 4096; // names come from code and configured label names, but stay bounded
@@ -132,8 +150,15 @@ function header(name: string, help: string): Header {
     bare: encode(bare),
     open: encode(`\n${name}{`),
     owner: undefined,
+    order: 0,
+    name,
   };
-  if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
+  if (HEADERS.size >= MAX_HEADERS) {
+    HEADERS.clear();
+    ORDERED = [];
+  }
+  if (h !== undefined) ORDERED.splice(h.order, 1, made); // same name, new help: same place
+  else place(made);
   HEADERS.set(name, made);
   return made;
 }
@@ -145,7 +170,24 @@ const QUOTE = encode('"');
 const CLOSE = encode('} ');
 const NEWLINE = encode('\n');
 
-const byName = (a: Series, b: Series): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+// The families of an answer in Go's order, sorted into a scratch array: an insertion sort by the
+// names' numbers (a few dozen families, mostly in order already).
+const FAMILIES: Series[] = [];
+function sortedFamilies(series: readonly Series[]): Series[] {
+  const out = FAMILIES;
+  out.length = 0;
+  for (const s of series) {
+    let i = out.length;
+    out.push(s);
+    const k = s.text.order;
+    while (i > 0 && out[i - 1].text.order > k) {
+      out[i] = out[i - 1];
+      i--;
+    }
+    out[i] = s;
+  }
+  return out;
+}
 
 /** client_golang's MetricSorter: label values compared in label-name order, bytewise. */
 function compareLabels(a: Entry, b: Entry, names: readonly string[]): number {
@@ -184,7 +226,7 @@ export class ProbeRegistry {
    */
   writeTo(out: ByteSink): void {
     const start = out.length;
-    const families = this.series.length > 1 ? [...this.series].sort(byName) : this.series;
+    const families = sortedFamilies(this.series);
     for (const s of families) {
       const t = s.text;
       const first = out.length === start;
