@@ -122,8 +122,10 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   if (!result.success) deps.logger.debug({ target, module: module.name, reason: result.reason, detail: result.message, attribution: result.attribution }, 'probe failed');
   result.timeoutSeconds = timeout;
   const reg = renderProbe(result, module);
-  // Rendered when /logs asks: most probes' debug text is never read.
-  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(result, reg) });
+  // Rendered when /logs asks: most probes' debug text is never read. The result alone is kept
+  // (its series are rendered again then): less for the garbage collector to carry meanwhile.
+  const done = result;
+  deps.history?.add({ module: module.name, target, success: result.success, log: () => debugText(done, renderProbe(done, module)) });
   if (logs) {
     const fields = { module: moduleName, target, duration_seconds: result.durationSeconds, ...(result.success ? {} : { reason: result.reason, err: result.message }) };
     if (result.success) logs.logger.debug(fields, 'Probe succeeded');

@@ -13,31 +13,41 @@ export interface HistoryEntry {
 export const DEFAULT_HISTORY_LIMIT = 100;
 
 export class ResultHistory {
-  private entries: HistoryEntry[] = [];
+  // A ring of `limit` places: at thousands of /probe answers a second, an add is one store, not a
+  // copy of the entry and a shift of the whole list.
+  private readonly ring: Array<HistoryEntry | undefined>;
+  private next = 0;
   private nextId = 0;
 
-  constructor(readonly limit = DEFAULT_HISTORY_LIMIT) {}
+  constructor(readonly limit = DEFAULT_HISTORY_LIMIT) {
+    this.ring = new Array<HistoryEntry | undefined>(limit).fill(undefined);
+  }
 
   add(e: Omit<HistoryEntry, 'id'>): void {
     if (this.limit === 0) return;
-    this.entries.push({ ...e, id: this.nextId++ });
-    if (this.entries.length > this.limit) this.entries.splice(0, this.entries.length - this.limit);
+    this.ring[this.next] = { id: this.nextId++, module: e.module, target: e.target, success: e.success, log: e.log };
+    this.next = (this.next + 1) % this.limit;
   }
 
   /** Oldest first. */
   list(): readonly HistoryEntry[] {
-    return this.entries;
+    const out: HistoryEntry[] = [];
+    for (let i = 0; i < this.limit; i++) {
+      const e = this.ring[(this.next + i) % this.limit];
+      if (e) out.push(e);
+    }
+    return out;
   }
 
   byId(id: number): HistoryEntry | undefined {
-    return this.entries.find((e) => e.id === id);
+    return this.ring.find((e) => e?.id === id);
   }
 
   /** The newest probe of `target` (of `module` too, when given). */
   latest(target: string, module?: string): HistoryEntry | undefined {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i];
-      if (e.target === target && (!module || e.module === module)) return e;
+    for (let i = 1; i <= this.limit; i++) {
+      const e = this.ring[(this.next - i + this.limit) % this.limit];
+      if (e && e.target === target && (!module || e.module === module)) return e;
     }
     return undefined;
   }
