@@ -1,7 +1,9 @@
 // Hostile HTTP servers for tests, in a child process of their own (so that serving gigabytes does
 // not compete with the prober under test for its event loop), on 127.0.0.1 only. Paths:
 //   /endless    200, no length, body until the client goes
-//   /4g         200, Content-Length 4 GiB, sent as fast as the client reads
+//   /4g         200, Content-Length 4 GiB, sent as fast as the client reads up to 256 MiB/s (16 s in
+//               all: a probe's timeout ends it first however fast the machine; an idle one read it
+//               all in 2.4 s unthrottled)
 //   /gzip-bomb  200, Content-Encoding gzip, one 64 MiB-of-zeros member after another, endlessly
 // Run as a script it prints {"port":N} on stdout; hostileServer() starts it and stops it.
 import { spawn } from 'node:child_process';
@@ -12,10 +14,14 @@ import zlib from 'node:zlib';
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
 const FOUR_GIB = 4 * 1024 ** 3;
 
-function pour(sock: net.Socket, chunk: Buffer, total = Infinity): void {
+function pour(sock: net.Socket, chunk: Buffer, total = Infinity, bytesPerSecond = Infinity): void {
   let sent = 0;
+  const start = Date.now();
   const more = (): void => {
     while (sent < total && !sock.destroyed) {
+      // Ahead of the rate: wait until the clock catches up with what was sent.
+      const due = start + (sent / bytesPerSecond) * 1000;
+      if (due > Date.now()) return void setTimeout(more, due - Date.now());
       const part = total - sent < chunk.length ? chunk.subarray(0, total - sent) : chunk;
       sent += part.length;
       if (!sock.write(part)) return void sock.once('drain', more);
@@ -40,7 +46,7 @@ function serve(): void {
         pour(sock, CHUNK);
       } else if (path === '/4g') {
         sock.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${FOUR_GIB}\r\nConnection: close\r\n\r\n`);
-        pour(sock, CHUNK, FOUR_GIB);
+        pour(sock, CHUNK, FOUR_GIB, 256 * 1024 ** 2);
       } else if (path === '/gzip-bomb') {
         sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n');
         pour(sock, bomb);

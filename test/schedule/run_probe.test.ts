@@ -11,22 +11,23 @@ import type { ProbeResult } from '../../src/result';
 import { runProbe } from '../../src/schedule/run_probe';
 import { testRuntime } from '../runtime';
 
-// A prober name no real prober uses yet: each test installs its own prober under it.
-const MODULE = { name: 'm', prober: 'dns', timeout: 1 } as unknown as Module;
+// A prober name no real prober uses: each test installs its own prober under it.
+const FAKE = 'fake_for_run_probe';
+const MODULE = { name: 'm', prober: FAKE, timeout: 1 } as unknown as Module;
 
 function ok(target: string): ProbeResult {
-  return { target, module: 'm', prober: 'dns', success: true, startedAt: Date.now(), durationSeconds: 0, phases: {} };
+  return { target, module: 'm', prober: FAKE, success: true, startedAt: Date.now(), durationSeconds: 0, phases: {} };
 }
 
 // The registry is a literal map; these tests add an entry under a name it does not run.
 const registry = PROBERS as Record<string, ProberDescriptor | undefined>;
 
 function install(p: Prober): void {
-  registry.dns = { ...PROBERS.http, probe: p } as unknown as ProberDescriptor;
+  registry[FAKE] = { ...PROBERS.http, probe: p } as unknown as ProberDescriptor;
 }
 
 afterEach(() => {
-  delete registry.dns;
+  delete registry[FAKE];
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
