@@ -9,7 +9,7 @@ import type { FailureReason, ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { echoRounds, rttStats } from './round';
 import { resolverFor } from '../dns/resolver';
-import { resolveTarget } from '../resolve';
+import { resolveForProbe } from '../resolve';
 import { errnoText } from '../../util/errno';
 import type { Prober } from '../types';
 
@@ -62,12 +62,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, setup: 0, rtt: 0 },
   };
   try {
-    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime));
-    result.resolver = resolved.server;
-    result.phases.resolve = resolved.seconds;
-    result.dnsLookupSeconds = resolved.seconds;
-    result.address = resolved.addresses[0];
-    result.ipProtocol = resolved.family;
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
 
     const setupStart = performance.now();
     const src = checkSource(cfg, resolved.family);

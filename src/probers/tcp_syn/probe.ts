@@ -11,7 +11,7 @@ import type { PortStateFacts, ProbeResult, TCPSynFacts } from '../../result';
 import { listPorts } from '../../scan/ports';
 import { resolverFor } from '../dns/resolver';
 import { classifyError, ProbeFailure } from '../errors';
-import { resolveTarget } from '../resolve';
+import { resolveForProbe } from '../resolve';
 import type { Prober } from '../types';
 import { allowSet } from './config';
 import { addressBytes } from '../../native/ipaddr';
@@ -59,13 +59,8 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
   const result: ProbeResult = { target, module: module.name, prober: 'tcp_syn', success: false, startedAt: Date.now(), durationSeconds: 0, phases: { resolve: 0, scan: 0 } };
   try {
     if (cfg.ports.length === 0) throw new ProbeFailure('config', 'tcp_syn.ports lists no port');
-    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime));
-    result.resolver = resolved.server;
-    result.phases.resolve = resolved.seconds;
-    result.dnsLookupSeconds = resolved.seconds;
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
     const address = resolved.addresses[0];
-    result.address = address;
-    result.ipProtocol = resolved.family;
     // The same rule as `sonde scan`: no SYN leaves for an address the config does not allow.
     if (!allowSet(cfg.scan_allow).hasAddress(address)) {
       throw new ProbeFailure('config', `${target} (${address}) is outside scan.allow (${cfg.scan_allow.join(', ') || 'none'}): no SYN sent`);

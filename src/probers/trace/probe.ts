@@ -8,7 +8,7 @@ import { TraceSocketError } from '../../native/trace';
 import type { ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
 import { resolverFor } from '../dns/resolver';
-import { resolveTarget } from '../resolve';
+import { resolveForProbe } from '../resolve';
 import { runTrace } from './run';
 import type { Prober } from '../types';
 
@@ -25,13 +25,8 @@ export const probeTrace: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, trace: 0 },
   };
   try {
-    const resolved = await resolveTarget(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime));
-    result.resolver = resolved.server;
-    result.phases.resolve = resolved.seconds;
-    result.dnsLookupSeconds = resolved.seconds;
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
     const address = resolved.addresses[0];
-    result.address = address;
-    result.ipProtocol = resolved.family;
     let engine;
     try {
       engine = ctx.runtime.trace();
