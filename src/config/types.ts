@@ -361,6 +361,32 @@ export interface Task {
   labels: Record<string, string>;
   /** per-target series up to this many targets; above it, series are aggregated per task */
   max_target_series: number;
+  /** the tenant owning the task (a key of Config.tenants); undefined: the built-in "default" tenant */
+  tenant?: string;
+  /** shedding class under overload; undefined: "standard" */
+  qos?: QosClass;
+  /** paused tasks stay planned (state kept) but run no probe */
+  paused?: boolean;
+  /**
+   * labels per target, parallel to `targets` (file_sd groups: one shared object per group, so a
+   * million targets cost a pointer each); undefined: only the task's labels
+   */
+  target_labels?: (Readonly<Record<string, string>> | undefined)[];
+  /** where the task came from: the config file (default) or PUT /api/v1/tasks */
+  origin?: 'file' | 'api';
+}
+
+/** Shedding classes, most important first: under overload best_effort goes first, critical never. */
+export const QOS_CLASSES = ['critical', 'standard', 'best_effort'] as const;
+export type QosClass = (typeof QOS_CLASSES)[number];
+
+/** A tenant (`tenants:`): the tasks it owns share these bounds; one over them never slows another. */
+export interface Tenant {
+  name: string;
+  /** probes of its tasks in flight at once */
+  max_concurrency: number;
+  /** probes of its tasks started per second (a token bucket, burst one second's worth) */
+  max_probes_per_second: number;
 }
 
 export interface Config {
@@ -369,6 +395,8 @@ export interface Config {
   /** by name: a Map, so that no name ("__proto__", "constructor") reaches an object's prototype */
   modules: Map<string, Module>;
   tasks: Task[];
+  /** `tenants:` by name; absent or empty: every task is the unbounded "default" tenant's */
+  tenants?: Map<string, Tenant>;
   /** which targets /probe requests may name (absent: any) */
   probe_policy?: ProbePolicy;
   /** the `scan:` section when the file has one; scanSettings() gives the defaults otherwise */
