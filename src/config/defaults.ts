@@ -1,7 +1,7 @@
 // Defaults, taken from blackbox_exporter (config/config.go DefaultModule & co, and the prober code
 // where a zero value means "use X"), plus sonde's own options. Fresh objects on every call: the
 // loader fills them in place.
-import type { DNSModule, DNSRRValidator, GRPCModule, HTTPClientConfig, HTTPModule, ICMPModule, ScanConfig, TCPModule, TCPSynModule, Task, TLSConfig, TraceModule, UnixModule, WebsocketModule } from './types';
+import type { BreakerSettings, DNSModule, DNSRRValidator, GRPCModule, HTTPClientConfig, HTTPModule, ICMPModule, ScanConfig, SchedulerSettings, TCPModule, TCPSynModule, Task, TLSConfig, TraceModule, UnixModule, WebsocketModule } from './types';
 
 // Module timeout: blackbox leaves it 0 and uses the scrape timeout (X-Prometheus-Scrape-Timeout-
 // Seconds minus a 0.5 s offset). sonde keeps 0 too: /probe derives it the same way and a task uses
@@ -148,6 +148,18 @@ export const TASK_DEFAULTS = {
   failure_threshold: 1,
   max_target_series: 1000,
 } as const satisfies Partial<Task>;
+
+/**
+ * Scheduler bounds when the config has no `scheduler:` section. No breaker by default: a target
+ * that fails keeps its rhythm, as blackbox and Prometheus users expect; a task turns it on.
+ */
+export const SCHEDULER_DEFAULTS = {
+  max_in_flight: 4096,
+  max_per_host: 64,
+  shed_queue: 100_000,
+  shed_lag: 0.2,
+  breaker: { failures: 0, cooldown: 300 },
+} as const satisfies SchedulerSettings & { breaker: BreakerSettings };
 
 /** Default task timeout: the module's timeout if set, else 10 s (Prometheus' scrape_timeout), capped at the interval. */
 export const TASK_TIMEOUT_CAP = 10;

@@ -374,6 +374,32 @@ export interface Task {
   target_labels?: (Readonly<Record<string, string>> | undefined)[];
   /** where the task came from: the config file (default) or PUT /api/v1/tasks */
   origin?: 'file' | 'api';
+  /** probes of this task in flight at once; undefined: bounded only by the tenant and the scheduler */
+  max_concurrency?: number;
+  /** per-target circuit breaker; undefined: SCHEDULER_DEFAULTS.breaker */
+  breaker?: BreakerSettings;
+  /** files the targets came from (file_sd JSON/YAML or one target per line), re-read on change */
+  targets_files?: string[];
+}
+
+/** A per-target circuit breaker: open after `failures` in a row, probed every `backoff` s while open, half-open after `cooldown` s. */
+export interface BreakerSettings {
+  /** consecutive failed probes that open it; 0: no breaker */
+  failures: number;
+  /** seconds open before one probe is let through (half-open) */
+  cooldown: number;
+}
+
+/** The `scheduler:` section: bounds shared by every task (SCHEDULER_DEFAULTS in defaults.ts). */
+export interface SchedulerSettings {
+  /** probes in flight at once, all tasks together (the --max-in-flight flag overrides it) */
+  max_in_flight: number;
+  /** probes in flight at once to one destination host, whatever task or tenant sends them */
+  max_per_host: number;
+  /** overload: this many runs due and waiting for a slot */
+  shed_queue: number;
+  /** overload: event-loop lag (p99 over the last second) past this many seconds */
+  shed_lag: number;
 }
 
 /** Shedding classes, most important first: under overload best_effort goes first, critical never. */
@@ -397,6 +423,8 @@ export interface Config {
   tasks: Task[];
   /** `tenants:` by name; absent or empty: every task is the unbounded "default" tenant's */
   tenants?: Map<string, Tenant>;
+  /** the `scheduler:` section; absent: SCHEDULER_DEFAULTS */
+  scheduler?: SchedulerSettings;
   /** which targets /probe requests may name (absent: any) */
   probe_policy?: ProbePolicy;
   /** the `scan:` section when the file has one; scanSettings() gives the defaults otherwise */
