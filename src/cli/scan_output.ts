@@ -220,7 +220,7 @@ function verdictsText(verdicts: readonly Attribution[]): string {
 export function summaryText(s: ScanSummary, addresses: number, verdicts?: readonly Attribution[]): string {
   const cut = s.truncated ? ' (cut short by --max-runtime or an interrupt: not every pair was covered)' : '';
   return (
-    `sonde scan: ${addresses} address${addresses === 1 ? '' : 'es'}, ${s.total} (address, port) pairs; ${s.sent} SYNs sent in ${s.seconds.toFixed(2)} s (${Math.round(s.packetsPerSecond)} pps)${cut}\n` +
+    `sonde scan: ${addresses} address${addresses === 1 ? '' : 'es'}, ${s.total} (address, port) pairs; ${s.sent} SYNs sent in ${s.seconds.toFixed(2)} s (${Math.round(s.packetsPerSecond)} pps)${s.refused ? `, ${s.refused} refused by the local stack` : ''}${cut}\n` +
     `  received ${s.received}, validated ${s.validated}, foreign ${s.foreign}, duplicates ${s.duplicates}; open ${s.open}, closed ${s.closed}, filtered ${s.filtered}` +
     (verdicts ? verdictsText(verdicts) : '')
   );

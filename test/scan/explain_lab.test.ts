@@ -85,6 +85,8 @@ privilegedTest('sonde scan --explain on loopback: a SYN dropped on output and a 
     assert.deepEqual([row?.state, row?.reason, row?.verdict, row?.drop_reason], ['filtered', 'no-response', 'local_drop', 'NETFILTER_DROP'], `port ${p}: ${r.stdout}\n${r.stderr}`);
   }
   assert.match(r.stderr, /filtered by silence 2: local_drop NETFILTER_DROP/);
+  // The SYNs to the second port, refused by the output rule (EPERM), are counted as refused, not sent.
+  assert.match(r.stderr, /\d+ SYNs sent in [\d.]+ s \(\d+ pps\), 2 refused by the local stack/, r.stderr);
 
   // The tcp_syn prober attributes the silent ports of a failed probe the same way.
   const dir = lab.exec(null, ['mktemp', '-d']).trim();

@@ -39,7 +39,7 @@ class Fake implements NativeSynEngine {
   }
 }
 
-const P: ScanProgress = { sent: 3, total: 3, received: 3, validated: 3, foreign: 0, duplicates: 0, open: 1, closed: 1, filtered: 1 };
+const P: ScanProgress = { sent: 3, refused: 0, total: 3, received: 3, validated: 3, foreign: 0, duplicates: 0, open: 1, closed: 1, filtered: 1 };
 
 function batch(rows: { run: number; family: 4 | 6; addr: number[]; port: number; state: number; reason: number; code?: number; ttl?: number; rtt?: number }[], done: NativeSynBatch['done'] = []): NativeSynBatch {
   const n = rows.length;
