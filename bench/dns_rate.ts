@@ -9,14 +9,17 @@ import path from 'node:path';
 import { startDaemon } from '../test/lab/daemon';
 import { missingServers, startUnbound, type Unbound } from '../test/lab/dns_servers';
 import { makePKI } from '../test/lab/pki';
+import { Results } from './lib/figures';
 import { startBlackbox } from './lib/procs';
-import { report, type Figure } from './lib/stats';
+import type { Tick } from './lib/progress';
+import type { Figure } from './lib/stats';
 import { haveWrk, wrkProbe } from './lib/wrk';
 
 export interface DNSRateOptions {
   runs: number;
   seconds: number;
   concurrency: number;
+  progress?: Tick;
 }
 
 const DNSPERF = '/usr/bin/dnsperf';
@@ -62,10 +65,12 @@ function dnsperf(u: Unbound, mode: 'udp' | 'dot', seconds: number): number | und
   return Number(m[1]);
 }
 
-export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
-  if (!haveWrk()) return ['dns_rate: skipped: wrk is not installed (npm run bench installs it as root)'];
+export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
+  const out = new Results();
+  const tick = opts.progress ?? (() => undefined);
+  if (!haveWrk()) return out.line('dns_rate: skipped: wrk is not installed (npm run bench installs it as root)');
   const missing = missingServers().filter((b) => b.endsWith('unbound'));
-  if (missing.length > 0) return [`dns_rate: skipped: ${missing.join(', ')} not installed (npm run bench installs unbound as root)`];
+  if (missing.length > 0) return out.line(`dns_rate: skipped: ${missing.join(', ')} not installed (npm run bench installs unbound as root)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
   const pki = await makePKI(path.join(dir, 'pki'));
   const unbound = await startUnbound(dir, { tls: { certPath: pki.leaves.valid.certPath, keyPath: pki.leaves.valid.keyPath }, threads: 2 });
@@ -73,14 +78,13 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
   const mods = modules(pki.ca.certPath) + resumeModule(pki.ca.certPath);
   writeFileSync(path.join(dir, 'modules.yml'), `${mods}tasks: []\n`);
   const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
-  const lines: string[] = [];
   try {
     const cases = [
       { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
       { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
       { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
     ];
-    for (const c of cases) {
+    for (const [ci, c] of cases.entries()) {
       const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
       const peerQ = `/probe?module=${c.peerModule ?? c.module}&target=${encodeURIComponent(c.target)}`;
       const peer: number[] = [];
@@ -89,6 +93,7 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
       const ceiling: number[] = [];
       let bad = 0;
       for (let run = 0; run < opts.runs; run++) {
+        tick(`${c.module} run ${run + 1}/${opts.runs}`, (ci + run / opts.runs) / cases.length);
         const perf = c.peerModule ? undefined : dnsperf(unbound, c.mode, opts.seconds);
         if (perf !== undefined) ceiling.push(perf);
         if (blackbox) peer.push(wrkProbe(`http://127.0.0.1:${blackbox.port}${peerQ}`, opts.concurrency, opts.seconds).okPerSecond);
@@ -104,8 +109,8 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
         { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
       ];
       if (ceiling.length === 0) figs.shift();
-      lines.push(...figs.map(report));
-      if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
+      for (const f of figs) out.fig(f);
+      if (bad > 0) out.line(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
     }
   } finally {
     sonde.child.kill('SIGTERM');
@@ -114,5 +119,5 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
     blackbox?.proc.stop();
     await unbound.stop();
   }
-  return lines;
+  return out;
 }
