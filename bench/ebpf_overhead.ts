@@ -5,9 +5,9 @@
 // over at least 3 runs each; the overhead is the ratio of the medians. Like for like (issue 11): the
 // two sides run the same code with the same source-port policy (explicit ports from one counter
 // that runs on across phases, flows registered and removed the same way: to a registry without a
-// tracer when detached), so they differ only in whether the programs are attached. The target
-// resets its side of every connection (no TIME_WAIT that a reused port would meet), and one
-// unmeasured TCP phase warms both up first. Plus each program's own cost per run (run_time_ns /
+// tracer when detached), so they differ only in whether the programs are attached; one unmeasured
+// TCP phase warms both up first. (A target resetting its side, to spare reused ports its
+// TIME_WAIT, made some connects fail with the RST.) Plus each program's own cost per run (run_time_ns /
 // run_cnt from kernel.bpf_stats_enabled) over the attached runs.
 // "SYN probes" here are kernel connect()s; syn_rate measures the SYN scanner.
 import { performance } from 'node:perf_hooks';
@@ -44,7 +44,7 @@ const PORT_SPAN = 12000;
 
 const LISTENER = `
 const net = require('node:net');
-net.createServer((s) => { s.on('error', () => {}); s.resetAndDestroy(); }).listen({ host: '${TARGET}', port: ${TCP_PORT}, backlog: 4096 }, () => console.log('ready'));
+net.createServer((s) => { s.on('error', () => {}); s.destroy(); }).listen({ host: '${TARGET}', port: ${TCP_PORT}, backlog: 4096 }, () => console.log('ready'));
 setTimeout(() => process.exit(0), 1800000).unref();
 `;
 
