@@ -116,6 +116,6 @@ test('progress goes to its own stream only, a line per step when that is not a t
   p.begin(1, 'syn_rate');
   p.stop();
   assert.equal(written.length, 3);
-  assert.match(written[1], /^bench: \[######\.{18}\] 1\/2 icmp_rate: run 1\/3  0:00\n$/);
-  assert.match(written[2], /^bench: \[#{12}\.{12}\] 2\/2 syn_rate  0:00\n$/);
+  assert.match(written[1], /^bench: \[######\.{18}\] 1\/2 icmp_rate: run 1\/3 {2}0:00\n$/);
+  assert.match(written[2], /^bench: \[#{12}\.{12}\] 2\/2 syn_rate {2}0:00\n$/);
 });
