@@ -15,16 +15,20 @@ const CLI = path.join(__dirname, '..', '..', 'bin', 'sonde.js');
 // Issue 11: "ICMP at least 1.5x fping in its best form, for the CLI as a whole process".
 export const ICMP_TARGET: Target = { of: 'advantage', atLeast: 1.5 };
 
-// sonde ping's smallest period is 1 ms (src/cli/ping_args.ts refuses 0.5), fping's best form uses
-// 0.5 ms: sonde runs with its smallest, a handicap the report line states. Its -c timeout defaults
-// to the period (as fping's), and at 1 ms it lost most echoes of a 254-target round that fping at
-// 0.5 ms does not (seen 2026-12-02): sonde gets -t 1000, so the figure is a rate of answered echoes.
-const SONDE_PERIOD_MS = '1';
-const SONDE_TIMEOUT_MS = '1000';
+// The same flags as fping's best form. A sonde ping that refuses a period under 1 ms (before main's
+// 0b13463) runs with -p 1 and -t 1000 instead: at -p 1 its timeout (the period, as fping's) lost
+// most echoes of a 254-target round then; the report line says which flags ran.
+const SAME_FLAGS = ['-p', '0.5', '-i', '0'];
+const OLD_FLAGS = ['-p', '1', '-t', '1000', '-i', '0'];
 
-/** `sonde ping -q -c count -p 1 -t 1000 -i 0 TARGETS...` as one process (the product's own CLI). */
-function sondeCli(targets: readonly string[], count: number): PingBurst {
-  const r = timedRun([process.execPath, CLI, 'ping', '-q', '-c', String(count), '-p', SONDE_PERIOD_MS, '-t', SONDE_TIMEOUT_MS, '-i', '0', ...targets], 60_000 + count * targets.length);
+function sondeFlags(target: string): string[] {
+  const r = spawnSync(process.execPath, [CLI, 'ping', '-q', '-c', '1', ...SAME_FLAGS, target], { encoding: 'utf8', timeout: 20_000 });
+  return r.status === 2 && /-p: got "0\.5"/.test(r.stderr) ? OLD_FLAGS : SAME_FLAGS;
+}
+
+/** `sonde ping -q -c count FLAGS TARGETS...` as one process (the product's own CLI). */
+function sondeCli(targets: readonly string[], count: number, flags: string[]): PingBurst {
+  const r = timedRun([process.execPath, CLI, 'ping', '-q', '-c', String(count), ...flags, ...targets], 60_000 + count * targets.length);
   // fping's exit status: 1 when some target did not answer every echo (the loss is reported below).
   if (r.status !== 0 && r.status !== 1) throw new Error(`sonde ping exited with ${r.status}: ${r.stderr.slice(-500)}`);
   const s = parseFpingSummary(r.stderr);
@@ -45,9 +49,10 @@ export function icmpCli(targets: readonly string[], count: number, runs: number,
   const sonde: PingBurst[] = [];
   const fping: PingBurst[] = [];
   const node: number[] = [];
+  const flags = sondeFlags(targets[0]);
   for (let run = 0; run < runs; run++) {
     tick(`CLI run ${run + 1}/${runs}: sonde ping and fping -c ${count}`);
-    sonde.push(sondeCli(targets, count));
+    sonde.push(sondeCli(targets, count, flags));
     fping.push(fpingBestForm(targets, count));
     node.push(wallMs([process.execPath, '-e', '0']) / 1000);
   }
@@ -59,7 +64,7 @@ export function icmpCli(targets: readonly string[], count: number, runs: number,
   out.fig({ name: 'sonde ping CLI CPU', unit: 's', runs: sonde.map((b) => b.cpuSeconds), peer: peer('fping', fping.map((b) => b.cpuSeconds)) });
   out.fig({ name: 'sonde ping CLI peak RSS', unit: 'MiB', runs: sonde.map((b) => b.maxRssKiB / 1024), peer: peer('fping', fping.map((b) => b.maxRssKiB / 1024)) });
   out.line(
-    `CLI: sonde ping -q -c ${count} -p ${SONDE_PERIOD_MS} -t ${SONDE_TIMEOUT_MS} -i 0 (its smallest period; with its default -t, the period, it loses echoes fping does not) against fping -q -c ${count} -p 0.5 -i 0, the same ${targets.length} addrs`,
+    `CLI: sonde ping -q -c ${count} ${flags.join(' ')}${flags === OLD_FLAGS ? ' (this sonde refuses -p 0.5)' : ''} against fping -q -c ${count} -p 0.5 -i 0, the same ${targets.length} addrs`,
     `CLI loss: sonde ${sonde.map((b) => `${b.sent - b.received}/${fmt(b.sent)}`).join(', ')}; fping ${fping.map((b) => `${b.sent - b.received}/${fmt(b.sent)}`).join(', ')} (lost/sent per run)`,
   );
   const one = { sonde: [] as number[], fping: [] as number[] };

@@ -26,7 +26,7 @@ function runsFromEnv(quick: boolean): number {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  const scenarios = await loadScenarios();
+  const scenarios = loadScenarios();
   const args = parseBenchArgs(argv, scenarios.map((s) => s.name), scenarios.filter((s) => s.onRequest).map((s) => s.name));
   if (args.help) {
     process.stdout.write(`${BENCH_USAGE}\nscenarios: ${scenarios.map((s) => s.name + (s.onRequest ? ' (on request)' : '')).join(', ')}\n`);

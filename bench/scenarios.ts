@@ -3,10 +3,11 @@
 // elsewhere (sched_scale, workers) join when they exist: they export `scenario` (the frame's
 // form) or a function returning lines or figures.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { dnsRate } from './dns_rate';
 import { ebpfOverhead } from './ebpf_overhead';
-import type { ScenarioContext, ScenarioFn } from './lib/figures';
+import type { ScenarioContext, ScenarioFn, ScenarioOutput } from './lib/figures';
 import { icmpRate } from './icmp_rate';
 import { probeCount } from './probe_count';
 import { probeRate } from './probe_rate';
@@ -54,12 +55,26 @@ const BUILT_IN: Scenario[] = [
   { name: 'soak', onRequest: true, run: (c) => soak({ seconds: env('BENCH_SOAK_SECONDS', 3600, 60, c), floodRate: env('BENCH_SOAK_FLOOD_RATE', 300, 100, c) }) },
 ];
 
-/** Files from other work that join the bench when they land: file name (no extension) = scenario name. */
-const OPTIONAL = ['sched_scale', 'workers'];
-// After the built-in ones they follow: sched_scale's million targets before the soak's hour.
-const ORDER = ['probe_rate', 'probe_count', 'dns_rate', 'icmp_rate', 'ebpf_overhead', 'syn_rate', 'sched_scale', 'workers', 'soak'];
-
+/**
+ * Files from other work that join the bench when they land (file name = scenario name), in the
+ * frame's form (`scenario(ctx)`), or through a call that maps the context onto the options of the
+ * function they export today.
+ */
 type Loaded = Record<string, unknown>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the options of a function written elsewhere
+type Entry = (opts: any) => Promise<ScenarioOutput>;
+
+/** Entry points of today's files and how the context maps onto their options. */
+const OPTIONAL: Record<string, { entry: string; call: (fn: Entry, ctx: ScenarioContext) => Promise<ScenarioOutput> }> = {
+  sched_scale: { entry: 'schedScale', call: (fn, c) => fn(c) },
+  workers: {
+    entry: 'workersBench',
+    call: (fn, c) => fn({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), concurrency: env('BENCH_WORKERS_CONCURRENCY', 64, 64, c), workers: [0, 1, 2], progress: c.progress }),
+  },
+  idle_rss: { entry: 'idleRSS', call: (fn, c) => fn({ runs: Math.max(c.quick ? 1 : 3, c.runs) }) },
+};
+// After the built-in ones they follow: sched_scale's million targets before the soak's hour.
+const ORDER = ['probe_rate', 'probe_count', 'dns_rate', 'icmp_rate', 'ebpf_overhead', 'syn_rate', 'sched_scale', 'workers', 'idle_rss', 'soak'];
 
 /**
  * The scenario function of a module: `scenario` (a ScenarioFn) or the default export, else its one
@@ -75,13 +90,19 @@ export function scenarioFromModule(name: string, mod: Loaded): ScenarioFn {
 
 export type { ScenarioContext, ScenarioFn };
 
-export async function loadScenarios(dir = __dirname): Promise<Scenario[]> {
+const load = createRequire(__filename);
+
+export function loadScenarios(dir = __dirname): Scenario[] {
   const all = [...BUILT_IN];
-  for (const name of OPTIONAL) {
+  for (const [name, { entry, call }] of Object.entries(OPTIONAL)) {
     const file = path.join(dir, `${name}.js`);
     if (!existsSync(file)) continue;
-    const mod = (await import(file)) as Loaded;
-    all.push({ name, run: scenarioFromModule(name, mod) });
+    // require, not import(): these are CommonJS files, whose import() namespace has a `default` (module.exports).
+    const mod = load(file) as Loaded;
+    const fn = mod[entry];
+    // The frame's form first; a bad module fails here, before any scenario runs.
+    if (mod.scenario !== undefined || mod.default !== undefined || typeof fn !== 'function') all.push({ name, run: scenarioFromModule(name, mod) });
+    else all.push({ name, run: (ctx) => call(fn as Entry, ctx) });
   }
   return all.sort((a, b) => ORDER.indexOf(a.name) - ORDER.indexOf(b.name));
 }

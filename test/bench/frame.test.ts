@@ -6,7 +6,10 @@ import { parseFpingSummary } from '../../bench/lib/fping';
 import { BenchProgress } from '../../bench/lib/progress';
 import { renderReport, type BenchRun } from '../../bench/lib/report_md';
 import { report } from '../../bench/lib/stats';
-import { scenarioFromModule } from '../../bench/scenarios';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadScenarios, scenarioFromModule } from '../../bench/scenarios';
 
 const KNOWN = ['probe_rate', 'icmp_rate', 'sched_scale', 'soak'];
 
@@ -118,4 +121,18 @@ test('progress goes to its own stream only, a line per step when that is not a t
   assert.equal(written.length, 3);
   assert.match(written[1], /^bench: \[######\.{18}\] 1\/2 icmp_rate: run 1\/3 {2}0:00\n$/);
   assert.match(written[2], /^bench: \[#{12}\.{12}\] 2\/2 syn_rate {2}0:00\n$/);
+});
+
+test('scenario files of other work join when they exist, in their place, with the context mapped onto their options', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-test-'));
+  assert.deepEqual(loadScenarios(dir).map((s) => s.name), ['probe_rate', 'probe_count', 'dns_rate', 'icmp_rate', 'ebpf_overhead', 'syn_rate', 'soak']);
+  writeFileSync(path.join(dir, 'workers.js'), 'exports.workersBench = async (o) => [`workers ${o.runs} ${o.seconds} ${o.workers.join(",")}`];\n');
+  writeFileSync(path.join(dir, 'sched_scale.js'), 'exports.scenario = async (ctx) => ({ lines: ["sched " + ctx.quick], figures: [], series: [] });\n');
+  const all = loadScenarios(dir);
+  assert.deepEqual(all.map((s) => s.name), ['probe_rate', 'probe_count', 'dns_rate', 'icmp_rate', 'ebpf_overhead', 'syn_rate', 'sched_scale', 'workers', 'soak']);
+  const ctx = { quick: true, runs: 2, progress: () => undefined };
+  assert.deepEqual(await all.find((s) => s.name === 'workers')!.run(ctx), ['workers 2 1 0,1,2']);
+  assert.deepEqual(await all.find((s) => s.name === 'sched_scale')!.run(ctx), { lines: ['sched true'], figures: [], series: [] });
+  writeFileSync(path.join(dir, 'idle_rss.js'), 'exports.a = () => 1; exports.b = () => 2;\n');
+  assert.throws(() => loadScenarios(dir), /bench\/idle_rss\.ts exports no scenario/);
 });
