@@ -136,3 +136,18 @@ test('scenario files of other work join when they exist, in their place, with th
   writeFileSync(path.join(dir, 'idle_rss.js'), 'exports.a = () => 1; exports.b = () => 2;\n');
   assert.throws(() => loadScenarios(dir), /bench\/idle_rss\.ts exports no scenario/);
 });
+
+test('progress on a terminal: one line redrawn in place and erased before stdout output and at the end', () => {
+  const written: string[] = [];
+  const stream = { isTTY: true, columns: 40, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
+  const p = new BenchProgress(1, stream);
+  p.begin(0, 'a_scenario_with_a_long_name');
+  p.tick('a label long enough to pass the terminal width', 0.5);
+  p.clear();
+  p.stop();
+  assert.ok(written.every((w) => !w.includes('\n')), 'no line feed: the bar stays on one line');
+  const draws = written.filter((w) => w.startsWith('\r\x1b[K') && w.length > 4);
+  assert.equal(draws.length, 2);
+  for (const d of draws) assert.ok(d.length - 4 <= 39, `cut to the terminal width: ${JSON.stringify(d)}`);
+  assert.equal(written[written.length - 1], '\r\x1b[K', 'erased at the end');
+});
