@@ -88,7 +88,8 @@ export function renderReport(run: BenchRun, svgDir: string): RenderedReport {
     if (s.figures.length > 0) {
       md.push('| figure | sonde median | spread | runs | peer median | ratio | target |', '|---|---|---|---|---|---|---|', ...s.figures.map(figureRow), '');
     }
-    for (const [unit, groups] of barGroups(s.figures)) plot(s.name, `${s.name}: ${unit}`, barChart(`${s.name}: sonde against its peers`, unit, groups));
+    // A chart of one bar (a ceiling alone) says nothing a table row does not.
+    for (const [unit, groups] of barGroups(s.figures)) if (groups.flatMap((g) => g.bars).length > 1) plot(s.name, `${s.name}: ${unit}`, barChart(`${s.name}: sonde against its peers`, unit, groups));
     for (const series of s.series) {
       if (series.kind === 'cdf') plot(s.name, series.name, cdfChart(series.name, series.unit, series.samples));
       else plot(s.name, series.name, lineChart(series.name, series.xUnit, series.unit, series.points));

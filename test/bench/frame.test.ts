@@ -75,10 +75,11 @@ test('a scenario module: its `scenario`, its default, or its one function; else 
   assert.throws(() => scenarioFromModule('c', { one: () => 1, two: () => 2 }), /bench\/c\.ts exports no scenario: .*found one, two/);
 });
 
-test('the Markdown report: host facts, a table row per figure, the lines, and a plot per chart', () => {
+test('the Markdown report: host facts, a table row per figure, the lines, and a plot per chart of more than one bar', () => {
   const r = new Results()
     .fig({ name: 'burst | 1M', unit: 'probes/s', runs: [200], peer: { name: 'fping', runs: [100] }, target: { of: 'advantage', atLeast: 1.5 } })
     .fig({ name: 'RSS', unit: 'MiB', runs: [900] })
+    .fig({ name: 'ceiling alone', unit: 'requests/s', runs: [5000] }) // one bar: a table row, no chart
     .cdf('RTT', 'µs', { sonde: [1, 2, 3] })
     .curve('RSS over time', 's', 'MiB', { sonde: [[0, 1], [1, 2]] });
   const run: BenchRun = {
