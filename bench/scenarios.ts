@@ -33,7 +33,7 @@ function env(name: string, full: number, quick: number, ctx: ScenarioContext): n
 const BUILT_IN: Scenario[] = [
   { name: 'probe_rate', run: (c) => probeRate({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), concurrency: 64, progress: c.progress }) },
   { name: 'probe_count', run: (c) => probeCount({ runs: c.runs, count: env('BENCH_COUNT', 100_000, 2_000, c), concurrency: 64, progress: c.progress }) },
-  { name: 'dns_rate', run: (c) => dnsRate({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), concurrency: 64, progress: c.progress }) },
+  { name: 'dns_rate', run: (c) => dnsRate({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), udpCount: env('BENCH_DNS_COUNT', 100_000, 2_000, c), concurrency: 64, progress: c.progress }) },
   {
     name: 'icmp_rate',
     run: (c) =>
