@@ -66,7 +66,11 @@ type Entry = (opts: any) => Promise<ScenarioOutput>;
 
 /** Entry points of today's files and how the context maps onto their options. */
 const OPTIONAL: Record<string, { entry: string; call: (fn: Entry, ctx: ScenarioContext) => Promise<ScenarioOutput> }> = {
-  sched_scale: { entry: 'schedScale', call: (fn, c) => fn(c) },
+  // The context, plus the sizes of sched_child.ts's measurements (targets, seconds) for an options-style entry.
+  sched_scale: {
+    entry: 'schedScale',
+    call: (fn, c) => fn({ ...c, targets: env('BENCH_SCHED_TARGETS', 1_000_000, 100_000, c), seconds: env('BENCH_SCHED_SECONDS', 20, 5, c) }),
+  },
   workers: {
     entry: 'workersBench',
     call: (fn, c) => fn({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), concurrency: env('BENCH_WORKERS_CONCURRENCY', 64, 64, c), workers: [0, 1, 2], progress: c.progress }),
