@@ -69,12 +69,10 @@ export function wrkProbeCount(url: string, connections: number, count: number, m
   const child = spawn(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${maxSeconds}s`, '--timeout', '10s', '-s', script(), url, String(share)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  let reached = 0;
   child.stdout.on('data', (d: Buffer) => {
-    const s = d.toString();
-    out += s;
-    reached += s.split('SONDE_LIMIT').length - 1;
-    if (reached >= THREADS && child.exitCode === null) child.kill('SIGINT');
+    out += d.toString();
+    // Counted over all output: a marker may come split across two chunks.
+    if (out.split('SONDE_LIMIT').length - 1 >= THREADS && child.exitCode === null) child.kill('SIGINT');
   });
   child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
   // Bounded: wrk ends itself after -d; past that and a margin it is killed.
