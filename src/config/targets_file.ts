@@ -1,0 +1,279 @@
+// Targets from files (a task's `targets_files:`), in the two shapes users bring:
+// - Prometheus file_sd (*.json, *.yml, *.yaml): a list of groups `{targets: [...], labels: {...}}`;
+//   every target of a group shares the group's labels (one object per group, not per target);
+// - one target per line (any other name), as Cloudprober's file_targets users keep them: blank
+//   lines and lines starting with `#` are skipped.
+// Parsing only; the task's checks (the prober's target shape, duplicates) are schema_tasks.ts's.
+// JSON goes through JSON.parse (a million targets in well under a second); positions are only
+// needed for a problem, so only then is the text parsed again as YAML (JSON is YAML) to find them.
+import { extname } from 'node:path';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ConfigIssue } from './schema';
+import { shownText } from './schema';
+import { labelNameProblem } from './label_names';
+
+export type TargetsFormat = 'file_sd_json' | 'file_sd_yaml' | 'lines';
+
+export function targetsFormat(file: string): TargetsFormat {
+  const ext = extname(file).toLowerCase();
+  return ext === '.json' ? 'file_sd_json' : ext === '.yml' || ext === '.yaml' ? 'file_sd_yaml' : 'lines';
+}
+
+/** Problems one file may report; past them, one line says how many more there were. */
+export const MAX_FILE_ISSUES = 20;
+
+export type GroupLabels = Readonly<Record<string, string>>;
+
+export interface FileTargets {
+  targets: string[];
+  /** per target, its group's labels; undefined when no group of the file has any */
+  labels?: (GroupLabels | undefined)[];
+  /** where target i is: line, column, and its path inside the file ("[0].targets[3]", "line 12") */
+  locate(i: number): { line: number; column: number; inner: string };
+  issues: ConfigIssue[];
+}
+
+/** Collects a file's issues, MAX_FILE_ISSUES at most (then a count of the rest). */
+export class FileIssues {
+  readonly issues: ConfigIssue[] = [];
+  private more = 0;
+  /** the line of the first problem left out, where the "N more" line goes */
+  private moreAt = 1;
+  constructor(
+    readonly file: string,
+    /** the config path of the file ("tasks[0].targets_files[1]"), before each inner path */
+    readonly prefix: string,
+  ) {}
+
+  add(line: number, column: number, inner: string, message: string): void {
+    if (this.issues.length < MAX_FILE_ISSUES) this.issues.push({ file: this.file, path: `${this.prefix}${inner}`, line, column, message });
+    else if (this.more++ === 0) this.moreAt = line;
+  }
+
+  /** The issues, closed by "N more" when some were left out. */
+  done(): ConfigIssue[] {
+    if (this.more > 0) this.issues.push({ file: this.file, path: this.prefix, line: this.moreAt, column: 1, message: `${this.more} more problems in this file not shown` });
+    this.more = 0;
+    return this.issues;
+  }
+}
+
+function parseLines(text: string, out: FileIssues): FileTargets {
+  const targets: string[] = [];
+  const lines: number[] = [];
+  let line = 0;
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    line++;
+    const t = text.slice(start, end).trim();
+    start = end + 1;
+    if (t === '' || t.startsWith('#')) continue;
+    targets.push(t);
+    lines.push(line);
+  }
+  return { targets, locate: (i) => ({ line: lines[i], column: 1, inner: '' }), issues: out.done() };
+}
+
+type Path = (string | number)[];
+const innerPath = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+const got = (v: unknown): string =>
+  v === null || v === undefined ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : shownText(JSON.stringify(v));
+
+/** Positions of nodes in the file, from a YAML parse made at most once (JSON is YAML). */
+class Positions {
+  private doc?: { doc: Document; lc: LineCounter };
+  constructor(private readonly text: string) {}
+  at(p: Path, key = false): { line: number; column: number } {
+    this.doc ??= (() => {
+      const lc = new LineCounter();
+      return { doc: parseDocument(this.text, { lineCounter: lc, merge: true }), lc };
+    })();
+    const { doc, lc } = this.doc;
+    let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
+    if (key && p.length > 0) {
+      const parent = doc.getIn(p.slice(0, -1), true) as { items?: Array<{ key: unknown }> } | undefined;
+      node = parent?.items?.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === p[p.length - 1])?.key ?? node;
+    }
+    const offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
+    const { line, col } = lc.linePos(offset);
+    return { line, column: col };
+  }
+}
+
+const GROUP_KEYS = ['targets', 'labels'];
+
+/** file_sd groups from the parsed value; problems are reported at their node. */
+function fileSD(data: unknown, pos: Positions, out: FileIssues): FileTargets {
+  const targets: string[] = [];
+  const labels: (GroupLabels | undefined)[] = [];
+  /** per group with targets: the index of its first target, and its index in the file */
+  const groupFirst: number[] = [];
+  const groupIndex: number[] = [];
+  let anyLabels = false;
+  const report = (p: Path, message: string, key = false): void => {
+    const { line, column } = pos.at(p, key);
+    out.add(line, column, innerPath(p), message);
+  };
+  if (!Array.isArray(data)) {
+    report([], `got ${got(data)}, expected a list of target groups ({targets: [...], labels: {...}})`);
+    data = [];
+  }
+  (data as unknown[]).forEach((group, g) => {
+    if (group === null || typeof group !== 'object' || Array.isArray(group)) {
+      report([g], `got ${got(group)}, expected a target group ({targets: [...], labels: {...}})`);
+      return;
+    }
+    const obj = group as Record<string, unknown>;
+    for (const k of Object.keys(obj)) if (!GROUP_KEYS.includes(k)) report([g, k], `unknown key (expected one of: ${GROUP_KEYS.join(', ')})`, true);
+    let shared: GroupLabels | undefined;
+    if (obj.labels !== undefined && obj.labels !== null) {
+      if (typeof obj.labels !== 'object' || Array.isArray(obj.labels)) report([g, 'labels'], `got ${got(obj.labels)}, expected a mapping`);
+      else {
+        const l: Record<string, string> = {};
+        for (const [k, v] of Object.entries(obj.labels as Record<string, unknown>)) {
+          const problem = labelNameProblem(k);
+          if (problem !== undefined) report([g, 'labels', k], `got ${JSON.stringify(k)}, expected ${problem}`, true);
+          else if (typeof v !== 'string') report([g, 'labels', k], `got ${got(v)}, expected a string`);
+          else Object.defineProperty(l, k, { value: v, enumerable: true });
+        }
+        if (Object.keys(l).length > 0) shared = Object.freeze(l);
+      }
+    }
+    const list = obj.targets;
+    if (!Array.isArray(list)) {
+      report(list === undefined ? [g] : [g, 'targets'], list === undefined ? 'missing required key targets' : `got ${got(list)}, expected a list`);
+      return;
+    }
+    anyLabels ||= shared !== undefined;
+    groupFirst.push(targets.length);
+    groupIndex.push(g);
+    list.forEach((t, j) => {
+      if (typeof t !== 'string' || t === '') return report([g, 'targets', j], `got ${got(t)}, expected a non-empty target string`);
+      targets.push(t);
+      labels.push(shared);
+    });
+  });
+  const locate = (i: number): { line: number; column: number; inner: string } => {
+    let lo = 0;
+    let hi = groupFirst.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (groupFirst[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    const first = groupFirst[lo];
+    const g = groupIndex[lo];
+    // Within a group, skipped (bad) items shift indexes: find the j-th string item.
+    const items = (data as Array<{ targets: unknown[] }>)[g].targets;
+    let n = first;
+    let j = 0;
+    for (; j < items.length; j++) if (typeof items[j] === 'string' && items[j] !== '' && n++ === i) break;
+    const p: Path = [g, 'targets', j];
+    return { ...pos.at(p), inner: innerPath(p) };
+  };
+  return { targets, labels: anyLabels ? labels : undefined, locate, issues: out.done() };
+}
+
+/**
+ * Where JSON.parse stopped, which Node 20's message does not always say: a plain scan of the
+ * JSON grammar (RFC 8259) to its first error; only run on a file that failed to parse.
+ */
+export function jsonErrorAt(text: string): { offset: number; what: string } {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const fail = (): never => {
+    throw { offset: i, what: i >= text.length ? 'unexpected end of file' : `unexpected ${JSON.stringify(text[i])}` };
+  };
+  const lit = (re: RegExp) => {
+    re.lastIndex = i;
+    const m = re.exec(text);
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) return void i++;
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          lit(STRING);
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === close) return void i++;
+        else fail();
+      }
+    }
+    if (c === '"') return lit(STRING);
+    lit(SCALAR);
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (e) {
+    if (e instanceof RangeError) return { offset: 0, what: 'nested too deeply' };
+    return e as { offset: number; what: string };
+  }
+  return { offset: 0, what: 'unknown error' };
+}
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const SCALAR = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
+function jsonSyntax(text: string, out: FileIssues): void {
+  const { offset, what } = jsonErrorAt(text);
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  const { line, col } = lc.linePos(offset);
+  out.add(line, col, '', `not valid JSON: ${what}`);
+}
+
+/**
+ * Parses a targets file's text (`file` names it in issues, `prefix` is its config path). Problems
+ * come back in `issues`, positioned in the file; the targets read are returned whatever they say.
+ */
+export function parseTargetsFile(text: string, file: string, prefix: string): FileTargets {
+  const out = new FileIssues(file, prefix);
+  const format = targetsFormat(file);
+  if (format === 'lines') return parseLines(text, out);
+  let data: unknown;
+  if (format === 'file_sd_json') {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      jsonSyntax(text, out);
+      return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
+    }
+  } else {
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: false });
+    for (const e of doc.errors) {
+      const { line, col } = lc.linePos(e.pos[0]);
+      out.add(line, col, '', e.message);
+    }
+    if (doc.errors.length > 0) return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
+    try {
+      // maxAliasCount bounds what aliases may expand to (a "billion laughs" file).
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      out.add(1, 1, '', (err as Error).message);
+      return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
+    }
+  }
+  return fileSD(data ?? [], new Positions(text), out);
+}
