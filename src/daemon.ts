@@ -15,6 +15,7 @@ import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config } from './config/types';
 import { DNSServerWindow } from './health/dns_servers';
+import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
@@ -22,6 +23,7 @@ import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
+import { registerLifecycleMetrics } from './outputs/lifecycle_metrics';
 import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
@@ -77,6 +79,8 @@ export class Daemon {
   private readonly admission: ProbeAdmission;
   private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
   private readonly latest = new LatestResults(this.health);
+  /** each task's Pending/Running/Failed/Paused, from the health stage */
+  private readonly lifecycle = new TaskLifecycle(this.health);
   /** DNS servers' rolling health, from the dns probes of tasks and /probe */
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
@@ -98,6 +102,8 @@ export class Daemon {
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
+    registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
+    this.lifecycle.subscribe((task, from, to, reason) => opts.logger.info({ task: task.name, from, to, reason }, 'task state'));
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
@@ -107,6 +113,7 @@ export class Daemon {
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
+        this.lifecycle.record(job, result);
         this.dnsServers.record(job.module, result);
         this.metrics.record(job, result);
         this.latest.record(job, result);
@@ -137,6 +144,7 @@ export class Daemon {
     this.config = config;
     const jobs = planJobs(config);
     this.health.setPlan(jobs);
+    this.lifecycle.setTasks(config.tasks);
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);
@@ -167,6 +175,7 @@ export class Daemon {
         externalURL: this.opts.externalURL,
         history: new ResultHistory(this.opts.historyLimit),
         diagnostics: this.opts.diagnostics,
+        tasks: { config: () => this.config, lifecycle: this.lifecycle },
       },
       Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
       {},
