@@ -13,7 +13,9 @@ import { addressText, type ListenOn } from './api/listen';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
-import type { Config } from './config/types';
+import type { Config, Task } from './config/types';
+import { taskView } from './api/tasks';
+import { ApiTasks } from './tasks/api_tasks';
 import { DNSServerWindow } from './health/dns_servers';
 import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
@@ -65,6 +67,8 @@ export interface DaemonOptions {
   probeLimits?: ProbeLimits;
   /** bounds on the listener's connections (default DEFAULT_LISTENER_LIMITS) */
   listenerLimits?: GatewayLimits;
+  /** --tasks.state-file: where tasks made through the API are kept across restarts (absent: not kept) */
+  tasksStateFile?: string;
 }
 
 /** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
@@ -93,9 +97,17 @@ export class Daemon {
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
   private isReady = false;
+  /** tasks made through PUT /api/v1/tasks, merged with the file's at every load */
+  private readonly apiTasks: ApiTasks;
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
+    this.apiTasks = new ApiTasks({
+      stateFile: opts.tasksStateFile,
+      logger: opts.logger,
+      change: (upsert, remove) => this.changeTasks(upsert, remove),
+      view: (task) => taskView(task, this.lifecycle.status(task.name), true),
+    });
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
@@ -132,7 +144,12 @@ export class Daemon {
     return this.addresses;
   }
 
+  /** The file's config (or the built-in one) with the API's tasks merged in. */
   private loadConfig(): Config {
+    return this.apiTasks.merge(this.loadFileConfig());
+  }
+
+  private loadFileConfig(): Config {
     if (this.opts.configFile) return loadConfigFile(this.opts.configFile);
     const a = this.addresses[0];
     // A wildcard bind is reached over loopback; "::" takes IPv4 too (dual-stack, as Node binds it).
@@ -152,9 +169,26 @@ export class Daemon {
     this.metrics.reloadTime.set(Date.now() / 1000);
   }
 
+  /**
+   * Some tasks changed (the API, a targets file): `upsert` replaces or adds tasks by name, `remove`
+   * names tasks to stop. This simple version rebuilds the plan; the scheduler's makes it O(changed).
+   */
+  changeTasks(upsert: Task[], remove: string[]): void {
+    const replaced = new Map(upsert.map((t) => [t.name, t]));
+    const gone = new Set(remove);
+    const tasks: Task[] = [];
+    for (const t of this.config.tasks) {
+      if (gone.has(t.name)) continue;
+      tasks.push(replaced.get(t.name) ?? t);
+      replaced.delete(t.name);
+    }
+    tasks.push(...replaced.values());
+    this.apply({ ...this.config, tasks });
+  }
+
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
   async start(): Promise<void> {
-    const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    const early = this.opts.configFile ? this.loadConfig() : undefined;
     const web = this.opts.webConfigFile ? new WebConfigSource(this.opts.webConfigFile, this.opts.logger) : undefined;
     this.startTracer();
     const { servers, addresses, gateway } = await startServer(
@@ -175,7 +209,7 @@ export class Daemon {
         externalURL: this.opts.externalURL,
         history: new ResultHistory(this.opts.historyLimit),
         diagnostics: this.opts.diagnostics,
-        tasks: { config: () => this.config, lifecycle: this.lifecycle },
+        tasks: { config: () => this.config, lifecycle: this.lifecycle, changes: this.apiTasks },
       },
       Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
       {},
