@@ -16,6 +16,7 @@ import { loadConfigFile } from './config/load';
 import type { Config, Task } from './config/types';
 import { taskView } from './api/tasks';
 import { ApiTasks } from './tasks/api_tasks';
+import { TargetsWatcher } from './config/targets_watch';
 import { DNSServerWindow } from './health/dns_servers';
 import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
@@ -69,7 +70,12 @@ export interface DaemonOptions {
   listenerLimits?: GatewayLimits;
   /** --tasks.state-file: where tasks made through the API are kept across restarts (absent: not kept) */
   tasksStateFile?: string;
+  /** --targets.reload-interval: how often targets files are checked for changes (default 10 s; 0: never) */
+  targetsReloadSeconds?: number;
 }
+
+/** How often targets files are checked for a change by default (seconds). */
+export const DEFAULT_TARGETS_RELOAD_SECONDS = 10;
 
 /** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
 export const DEFAULT_LISTENER_LIMITS: Readonly<GatewayLimits> = { maxConnections: 4096, maxPerClient: 1024, headerTimeoutMs: 10_000 };
@@ -99,6 +105,8 @@ export class Daemon {
   private isReady = false;
   /** tasks made through PUT /api/v1/tasks, merged with the file's at every load */
   private readonly apiTasks: ApiTasks;
+  /** targets_files re-read on change, the affected tasks applied alone */
+  private readonly targetsWatch: TargetsWatcher;
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
@@ -115,6 +123,7 @@ export class Daemon {
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
     registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
+    this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
     this.lifecycle.subscribe((task, from, to, reason) => opts.logger.info({ task: task.name, from, to, reason }, 'task state'));
     this.scheduler = new Scheduler({
       logger: opts.logger,
@@ -162,6 +171,7 @@ export class Daemon {
     const jobs = planJobs(config);
     this.health.setPlan(jobs);
     this.lifecycle.setTasks(config.tasks);
+    this.targetsWatch.setTasks(config.tasks);
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);
@@ -226,6 +236,8 @@ export class Daemon {
     sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
     this.startWatchdog();
     this.startAutoReload();
+    const every = this.opts.targetsReloadSeconds ?? DEFAULT_TARGETS_RELOAD_SECONDS;
+    if (every > 0) this.targetsWatch.start(every * 1000);
   }
 
   /**
@@ -311,6 +323,7 @@ export class Daemon {
       sdNotify({ STOPPING: '1', STATUS: 'stopping' });
       clearInterval(this.watchdog);
       clearInterval(this.autoReload);
+      this.targetsWatch.stop();
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);

@@ -159,6 +159,14 @@ export function checkTaskTargets(task: Task, prober: string | undefined, f: Fiel
   return all.ok && ok;
 }
 
+/** A copy of the task with the targets a rebuild gave (its own `targets:` list carried over). */
+export function withTargets(task: Task, combined: CombinedTargets): Task {
+  const next: Task = { ...task, targets: combined.targets, target_labels: combined.labels };
+  if (combined.labels === undefined) delete next.target_labels;
+  INLINE.set(next, inlineTargets(task));
+  return next;
+}
+
 /**
  * The watcher's rebuild of a task's targets after one of its files changed: its own `targets:`
  * list as loaded plus every file read again. Issues name each file and line; none: the new lists.

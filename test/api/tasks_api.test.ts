@@ -150,3 +150,25 @@ test('API tasks survive a restart through --tasks.state-file, written atomically
     await stop(d);
   }
 });
+
+test('an edited targets file reaches the running daemon; a bad edit is refused and shown by the gauge', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-tasks-api-'));
+  const cfg = path.join(dir, 'sonde.yml');
+  const list = path.join(dir, 'hosts.txt');
+  writeFileSync(list, '127.0.0.1:1\n');
+  writeFileSync(cfg, `${CONFIG}  - {name: listed, module: tcp, targets_files: [hosts.txt], interval: 1m}\n`);
+  const d = await startDaemon(['--config', cfg, '--no-ebpf', '--targets.reload-interval', '0.2']);
+  const targets = async () => (JSON.parse((await get(d.port, '/api/v1/tasks/listed')).text) as { targets: number }).targets;
+  const gauge = async () => metric((await get(d.port, '/metrics')).text, `sonde_targets_file_reload_success{file="${list}"}`);
+  try {
+    assert.equal(await targets(), 1);
+    writeFileSync(list, '127.0.0.1:1\n127.0.0.1:2\n127.0.0.1:3\n');
+    await until('three targets', async () => ((await targets()) === 3 ? true : undefined));
+    writeFileSync(list, '127.0.0.1:1\nbad\n');
+    await until('the gauge at 0', async () => ((await gauge()) === 0 ? true : undefined));
+    assert.equal(await targets(), 3, 'the running targets stay');
+    assert.ok(d.logs.some((l) => Array.isArray(l.issues) && String(l.issues[0]).startsWith(`${list}:2:1: tasks[listed].targets_files[0]: got "bad"`)), 'logged with file and line');
+  } finally {
+    await stop(d);
+  }
+});
