@@ -18,7 +18,10 @@ export function registerLifecycleMetrics(reg: Registry, lifecycle: TaskLifecycle
   let cache = new Map<string, TaskLabels>();
   const labelsOf = (task: Task): TaskLabels => {
     const known = cache.get(task.name);
-    if (known && (known.task === task || JSON.stringify(known.task.labels) === JSON.stringify(task.labels))) return known;
+    if (known && (known.task === task || JSON.stringify(known.task.labels) === JSON.stringify(task.labels))) {
+      known.task = task; // the same labels after a reload: compared once, not at every scrape
+      return known;
+    }
     const scope = taskScope(task.name, task.labels).labels;
     const made = { task, scope, states: TASK_STATES.map((state) => Object.freeze({ ...scope, state })) };
     cache.set(task.name, made);

@@ -1,6 +1,7 @@
 // tenants:, scheduler: and the task keys that use them (tenant, qos, paused, max_concurrency, breaker).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { configYAML } from '../../src/api/pages';
 import { ConfigError, loadConfigString } from '../../src/config/load';
 
 const TASK = (extra: string) => `modules: {tcp: {prober: tcp}}\ntasks:\n  - name: t\n    module: tcp\n    targets: [127.0.0.1:22]\n${extra}`;
@@ -62,3 +63,9 @@ const CASES: Array<[string, string, string[]]> = [
 for (const [what, text, expected] of CASES) {
   test(`refused: ${what}`, () => assert.deepEqual(issues(text), expected));
 }
+
+test('/config shows tenants and scheduler with their defaults', () => {
+  const text = configYAML(loadConfigString('tenants: [{name: a, max_concurrency: 5}]\nscheduler: {max_per_host: 8}\n', 'c.yml'));
+  assert.match(text, /^tenants:\n {2}- name: a\n {4}max_concurrency: 5\n {4}max_probes_per_second: \.inf\n/m);
+  assert.match(text, /^scheduler:\n {2}max_in_flight: 4096\n {2}max_per_host: 8\n {2}shed_queue: 100000\n {2}shed_lag: 0.2\n/m);
+});
