@@ -11,6 +11,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ConfigIssue } from './schema';
 import { shownText } from './schema';
 import { labelNameProblem } from './label_names';
+import { jsonErrorAt, jsonOffset } from './json_locate';
 
 export type TargetsFormat = 'file_sd_json' | 'file_sd_yaml' | 'lines';
 
@@ -45,6 +46,16 @@ export class FileIssues {
     readonly prefix: string,
   ) {}
 
+  /** Whether another problem would only be counted (its position need not be found). */
+  get full(): boolean {
+    return this.issues.length >= MAX_FILE_ISSUES;
+  }
+
+  /** Counts a problem past the cap without its position. */
+  skip(): void {
+    this.more++;
+  }
+
   add(line: number, column: number, inner: string, message: string): void {
     if (this.issues.length < MAX_FILE_ISSUES) this.issues.push({ file: this.file, path: `${this.prefix}${inner}`, line, column, message });
     else if (this.more++ === 0) this.moreAt = line;
@@ -52,7 +63,8 @@ export class FileIssues {
 
   /** The issues, closed by "N more" when some were left out. */
   done(): ConfigIssue[] {
-    if (this.more > 0) this.issues.push({ file: this.file, path: this.prefix, line: this.moreAt, column: 1, message: `${this.more} more problems in this file not shown` });
+    // After the problems shown, in line order.
+    if (this.more > 0) this.issues.push({ file: this.file, path: this.prefix, line: Math.max(this.moreAt, ...this.issues.map((i) => i.line)), column: 1, message: `${this.more} more problems in this file not shown` });
     this.more = 0;
     return this.issues;
   }
@@ -81,25 +93,40 @@ const innerPath = (p: Path): string => p.map((k) => (typeof k === 'number' ? `[$
 const got = (v: unknown): string =>
   v === null || v === undefined ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : shownText(JSON.stringify(v));
 
-/** Positions of nodes in the file, from a YAML parse made at most once (JSON is YAML). */
+/**
+ * Positions of nodes in the file: YAML from its parsed document; JSON by a scan of the text
+ * (json_locate.ts), made only for a problem.
+ */
 class Positions {
-  private doc?: { doc: Document; lc: LineCounter };
-  constructor(private readonly text: string) {}
+  private lines?: LineCounter;
+  constructor(
+    private readonly text: string,
+    private readonly yaml?: { doc: Document; lc: LineCounter },
+  ) {}
+
   at(p: Path, key = false): { line: number; column: number } {
-    this.doc ??= (() => {
-      const lc = new LineCounter();
-      return { doc: parseDocument(this.text, { lineCounter: lc, merge: true }), lc };
-    })();
-    const { doc, lc } = this.doc;
-    let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
-    if (key && p.length > 0) {
-      const parent = doc.getIn(p.slice(0, -1), true) as { items?: Array<{ key: unknown }> } | undefined;
-      node = parent?.items?.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === p[p.length - 1])?.key ?? node;
+    if (this.yaml) {
+      const { doc, lc } = this.yaml;
+      let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
+      if (key && p.length > 0) {
+        const parent = doc.getIn(p.slice(0, -1), true) as { items?: Array<{ key: unknown }> } | undefined;
+        node = parent?.items?.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === p[p.length - 1])?.key ?? node;
+      }
+      const { line, col } = lc.linePos(isNode(node) ? (node.range?.[0] ?? 0) : 0);
+      return { line, column: col };
     }
-    const offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
-    const { line, col } = lc.linePos(offset);
+    this.lines ??= lineStarts(this.text);
+    const { line, col } = this.lines.linePos(jsonOffset(this.text, p, key) ?? 0);
     return { line, column: col };
   }
+}
+
+/** The text's line starts, for offsets to line:column. */
+function lineStarts(text: string, upTo = text.length): LineCounter {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0 && i < upTo; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return lc;
 }
 
 const GROUP_KEYS = ['targets', 'labels'];
@@ -176,70 +203,9 @@ function fileSD(data: unknown, pos: Positions, out: FileIssues): FileTargets {
   return { targets, labels: anyLabels ? labels : undefined, locate, issues: out.done() };
 }
 
-/**
- * Where JSON.parse stopped, which Node 20's message does not always say: a plain scan of the
- * JSON grammar (RFC 8259) to its first error; only run on a file that failed to parse.
- */
-export function jsonErrorAt(text: string): { offset: number; what: string } {
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  };
-  const fail = (): never => {
-    throw { offset: i, what: i >= text.length ? 'unexpected end of file' : `unexpected ${JSON.stringify(text[i])}` };
-  };
-  const lit = (re: RegExp) => {
-    re.lastIndex = i;
-    const m = re.exec(text);
-    if (!m) fail();
-    i += m![0].length;
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      i++;
-      ws();
-      if (text[i] === close) return void i++;
-      for (;;) {
-        if (c === '{') {
-          ws();
-          if (text[i] !== '"') fail();
-          lit(STRING);
-          ws();
-          if (text[i] !== ':') fail();
-          i++;
-        }
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === close) return void i++;
-        else fail();
-      }
-    }
-    if (c === '"') return lit(STRING);
-    lit(SCALAR);
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail();
-  } catch (e) {
-    if (e instanceof RangeError) return { offset: 0, what: 'nested too deeply' };
-    return e as { offset: number; what: string };
-  }
-  return { offset: 0, what: 'unknown error' };
-}
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const SCALAR = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
-
 function jsonSyntax(text: string, out: FileIssues): void {
   const { offset, what } = jsonErrorAt(text);
-  const lc = new LineCounter();
-  lc.addNewLine(0);
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-  const { line, col } = lc.linePos(offset);
+  const { line, col } = lineStarts(text, offset).linePos(offset);
   out.add(line, col, '', `not valid JSON: ${what}`);
 }
 
@@ -252,6 +218,7 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
   const format = targetsFormat(file);
   if (format === 'lines') return parseLines(text, out);
   let data: unknown;
+  let yaml: { doc: Document; lc: LineCounter } | undefined;
   if (format === 'file_sd_json') {
     try {
       data = JSON.parse(text);
@@ -267,6 +234,7 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
       out.add(line, col, '', e.message);
     }
     if (doc.errors.length > 0) return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
+    yaml = { doc, lc };
     try {
       // maxAliasCount bounds what aliases may expand to (a "billion laughs" file).
       data = doc.toJS({ maxAliasCount: 100 });
@@ -275,5 +243,5 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
       return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
     }
   }
-  return fileSD(data ?? [], new Positions(text), out);
+  return fileSD(data ?? [], new Positions(text, yaml), out);
 }

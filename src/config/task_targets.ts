@@ -31,8 +31,8 @@ export const resolveTargetsFile = (name: string, baseDir: string): string => (is
 
 interface Source {
   targets: readonly string[];
-  /** reports target i of this source: "got <it>, <expected>" */
-  report(i: number, expected: string): void;
+  /** reports target i of this source: "got <it>, <expected>" (made only when it will be shown) */
+  report(i: number, expected: () => string): void;
   /** "targets[3]" or "hosts.txt:4": what a duplicate message says the first copy was */
   where(i: number): string;
 }
@@ -57,14 +57,14 @@ function combine(sources: Source[], labelsOf: Array<(GroupLabels | undefined)[] 
       const t = src.targets[i];
       const seen = first.get(t);
       if (seen !== undefined) {
-        src.report(i, `expected a target not listed before (same as ${sources[seen.s].where(seen.i)})`);
+        src.report(i, () => `expected a target not listed before (same as ${sources[seen.s].where(seen.i)})`);
         ok = false;
         continue;
       }
       first.set(t, { s, i });
       const problem = check?.(t, scope);
       if (problem !== undefined) {
-        src.report(i, `expected ${problem} for a ${prober} module`);
+        src.report(i, () => `expected ${problem} for a ${prober} module`);
         ok = false;
         continue;
       }
@@ -101,8 +101,10 @@ function readFile(name: string, abs: string, prefix: string): FileRead {
   const source: Source = {
     targets: parsed.targets,
     report: (i, expected) => {
+      // Past the cap a problem is only counted: finding a position costs a parse of the file.
+      if (checks.full) return checks.skip();
       const at = parsed.locate(i);
-      checks.add(at.line, at.column, at.inner, `got ${shownText(JSON.stringify(parsed.targets[i]))}, ${expected}`);
+      checks.add(at.line, at.column, at.inner, `got ${shownText(JSON.stringify(parsed.targets[i]))}, ${expected()}`);
     },
     where: (i) => `${name}:${parsed.locate(i).line}`,
   };
@@ -119,7 +121,7 @@ export function checkTaskTargets(task: Task, prober: string | undefined, f: Fiel
   const sources: Source[] = [
     {
       targets: task.targets,
-      report: (i, expected) => ctx.report(items[i], indexPath(path, i), `got ${shown(items[i])}, ${expected}`),
+      report: (i, expected) => ctx.report(items[i], indexPath(path, i), `got ${shown(items[i])}, ${expected()}`),
       where: (i) => `targets[${i}]`,
     },
   ];

@@ -123,7 +123,7 @@ test(`a file with many bad lines reports ${MAX_FILE_ISSUES} and how many more`, 
   const got = issues(setup({ 'many.txt': lines }, '    targets_files: [many.txt]\n'));
   assert.equal(got.length, MAX_FILE_ISSUES + 1);
   assert.equal(got[0], 'D/many.txt:1:1: tasks[0].targets_files[0]: got "bad0", expected host:port (e.g. "127.0.0.1:22" or "[::1]:22") for a tcp module');
-  assert.equal(got[MAX_FILE_ISSUES], `D/many.txt:21:1: tasks[0].targets_files[0]: ${1000 - MAX_FILE_ISSUES} more problems in this file not shown`);
+  assert.equal(got[MAX_FILE_ISSUES], `D/many.txt:20:1: tasks[0].targets_files[0]: ${1000 - MAX_FILE_ISSUES} more problems in this file not shown`);
 });
 
 test('a million targets load in seconds, from lines and from file_sd JSON', () => {
@@ -139,4 +139,13 @@ test('a million targets load in seconds, from lines and from file_sd JSON', () =
     assert.ok(seconds < 60, `${name}: ${seconds.toFixed(1)} s`);
     console.log(`# ${name}: 1,000,000 targets loaded in ${seconds.toFixed(2)} s`);
   }
+});
+
+test('a bad target deep in a file_sd JSON is found at its line and column (escapes inside strings skipped)', () => {
+  const groups = Array.from({ length: 200 }, (_, g) => ({ labels: { g: `${g}` }, targets: Array.from({ length: 50 }, (_, j) => `127.0.${g}.${j}:80`) }));
+  groups[150].targets[7] = 'bad "quoted" \\ target';
+  const text = JSON.stringify(groups, null, 1);
+  const line = text.split('\n').findIndex((l) => l.includes('bad \\"quoted')) + 1;
+  const got = issues(setup({ 'deep.json': text }, '    targets_files: [deep.json]\n'));
+  assert.deepEqual(got, [`D/deep.json:${line}:4: tasks[0].targets_files[0][150].targets[7]: got "bad \\"quoted\\" \\\\ target", expected host:port (e.g. "127.0.0.1:22" or "[::1]:22") for a tcp module`]);
 });
