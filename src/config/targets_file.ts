@@ -12,6 +12,7 @@ import type { ConfigIssue } from './schema';
 import { shownText } from './schema';
 import { labelNameProblem } from './label_names';
 import { jsonErrorAt, jsonOffset } from './json_locate';
+import { fastFileSD, type FastSD } from './file_sd_yaml_fast';
 
 export type TargetsFormat = 'file_sd_json' | 'file_sd_yaml' | 'lines';
 
@@ -99,24 +100,33 @@ const got = (v: unknown): string =>
  */
 class Positions {
   private lines?: LineCounter;
+  private parsed?: { doc: Document; lc: LineCounter };
   constructor(
     private readonly text: string,
-    private readonly yaml?: { doc: Document; lc: LineCounter },
+    private readonly kind: 'json' | 'yaml',
+    /** YAML read by the fast reader: its targets' positions, the rest from a full parse if needed */
+    private readonly fast?: FastSD,
   ) {}
 
   at(p: Path, key = false): { line: number; column: number } {
-    if (this.yaml) {
-      const { doc, lc } = this.yaml;
-      let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
-      if (key && p.length > 0) {
-        const parent = doc.getIn(p.slice(0, -1), true) as { items?: Array<{ key: unknown }> } | undefined;
-        node = parent?.items?.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === p[p.length - 1])?.key ?? node;
-      }
-      const { line, col } = lc.linePos(isNode(node) ? (node.range?.[0] ?? 0) : 0);
+    if (this.kind === 'json') {
+      this.lines ??= lineStarts(this.text);
+      const { line, col } = this.lines.linePos(jsonOffset(this.text, p, key) ?? 0);
       return { line, column: col };
     }
-    this.lines ??= lineStarts(this.text);
-    const { line, col } = this.lines.linePos(jsonOffset(this.text, p, key) ?? 0);
+    const known = this.fast && p.length === 3 && p[1] === 'targets' && !key ? this.fast.positions[p[0] as number]?.[p[2] as number] : undefined;
+    if (known) return { line: known[0], column: known[1] };
+    this.parsed ??= (() => {
+      const lc = new LineCounter();
+      return { doc: parseDocument(this.text, { lineCounter: lc, merge: true }), lc };
+    })();
+    const { doc, lc } = this.parsed;
+    let node: unknown = p.length === 0 ? doc.contents : doc.getIn(p, true);
+    if (key && p.length > 0) {
+      const parent = doc.getIn(p.slice(0, -1), true) as { items?: Array<{ key: unknown }> } | undefined;
+      node = parent?.items?.find((it) => isNode(it.key) && (it.key as { value?: unknown }).value === p[p.length - 1])?.key ?? node;
+    }
+    const { line, col } = lc.linePos(isNode(node) ? (node.range?.[0] ?? 0) : 0);
     return { line, column: col };
   }
 }
@@ -218,7 +228,7 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
   const format = targetsFormat(file);
   if (format === 'lines') return parseLines(text, out);
   let data: unknown;
-  let yaml: { doc: Document; lc: LineCounter } | undefined;
+  let fast: FastSD | undefined;
   if (format === 'file_sd_json') {
     try {
       data = JSON.parse(text);
@@ -226,6 +236,8 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
       jsonSyntax(text, out);
       return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
     }
+  } else if ((fast = fastFileSD(text)) !== undefined) {
+    data = fast.groups;
   } else {
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, merge: true, uniqueKeys: true, prettyErrors: false });
@@ -234,7 +246,6 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
       out.add(line, col, '', e.message);
     }
     if (doc.errors.length > 0) return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
-    yaml = { doc, lc };
     try {
       // maxAliasCount bounds what aliases may expand to (a "billion laughs" file).
       data = doc.toJS({ maxAliasCount: 100 });
@@ -243,5 +254,5 @@ export function parseTargetsFile(text: string, file: string, prefix: string): Fi
       return { targets: [], locate: () => ({ line: 1, column: 1, inner: '' }), issues: out.done() };
     }
   }
-  return fileSD(data ?? [], new Positions(text, yaml), out);
+  return fileSD(data ?? [], new Positions(text, format === 'file_sd_json' ? 'json' : 'yaml', fast), out);
 }
