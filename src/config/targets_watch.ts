@@ -119,7 +119,10 @@ export class TargetsWatcher {
       }
       if (sameTargets(task, r.targets, r.labels)) continue; // a comment or the order of groups' keys changed
       upsert.push(withTargets(task, r));
-      this.opts.logger.info({ task: task.name, targets: r.targets.length, before: task.targets.length }, 'targets file changed: targets updated');
+      const before = new Set(task.targets);
+      const added = r.targets.reduce((n, t) => (before.has(t) ? n : n + 1), 0);
+      const removed = task.targets.length - (r.targets.length - added);
+      this.opts.logger.info({ task: task.name, targets: r.targets.length, added, removed }, 'targets file changed: targets updated');
     }
     if (upsert.length > 0) this.opts.change(upsert, []);
   }

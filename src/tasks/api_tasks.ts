@@ -19,7 +19,8 @@ export interface ApiTasksOptions {
   view(task: Task): Record<string, unknown>;
 }
 
-const YAML_OR_JSON = /^(application\/(json|yaml|x-yaml)|text\/(yaml|x-yaml|plain))\s*(;|$)/i;
+/** Bodies read as JSON or YAML; curl -d sends its data as typed under x-www-form-urlencoded. */
+const YAML_OR_JSON = /^(application\/(json|yaml|x-yaml|x-www-form-urlencoded)|text\/(yaml|x-yaml|plain))\s*(;|$)/i;
 
 export class ApiTasks implements TaskChanges {
   /** name → the body as given (a JSON value), what the state file keeps */
