@@ -30,6 +30,13 @@ export function decodeTaskBody(text: string, name: string, config: Config): { ta
     throwIssues(ctx);
     throw new ConfigError(ctx.issues);
   }
+  // A request must not make sonde read the host's files: their lines would come back in the
+  // messages (a key file, /etc/shadow). Targets files are the config file's, which its owner wrote.
+  const files = root.items.find((p) => (p.key as { value?: unknown } | null)?.value === 'targets_files');
+  if (files) {
+    ctx.report(files.key as never, `${path}.targets_files`, 'not accepted through the API (a request may not make sonde read files of this host): list the targets in targets, or put the task in the config file');
+    throw new ConfigError(ctx.issues);
+  }
   const named = root.items.find((p) => (p.key as { value?: unknown } | null)?.value === 'name');
   if (named === undefined) root.items.push((ctx.doc as Document).createPair('name', name));
   const baseDir = config.source.startsWith('<') ? process.cwd() : configDir(config.source);

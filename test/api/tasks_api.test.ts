@@ -91,6 +91,7 @@ test('bad bodies get the config file\'s messages at tasks[NAME]; file tasks are 
       ['a bad name in the path', 'a%20b', '{"module": "tcp", "targets": ["127.0.0.1:1"]}', 400, 'body:1:1: tasks[a b].name: got "a b", expected a task name matching [a-zA-Z_][a-zA-Z0-9_:-]*\n'],
       ['not a mapping', 'x', '[1]', 400, 'body:1:1: tasks[x]: got a list, expected a mapping (a task: module, targets, interval, ...)\n'],
       ['not YAML', 'x', '{"module": ', 400, 'body:1:12: (yaml): Flow map must end with a }\n'],
+      ['targets files', 'x', '{"module": "tcp",\n "targets_files": ["/etc/shadow"]}', 400, 'body:2:2: tasks[x].targets_files: not accepted through the API (a request may not make sonde read files of this host): list the targets in targets, or put the task in the config file\n'],
       ['a file task', 'from_file', '{"module": "tcp", "targets": ["127.0.0.1:1"]}', 409, FILE_TASK_REFUSAL(cfg)],
     ];
     for (const [what, name, body, status, text] of cases) {
