@@ -124,7 +124,8 @@ export class Daemon {
     this.health.subscribe((t) => logTransition(opts.logger, t));
     registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
     this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
-    this.lifecycle.subscribe((task, from, to, reason) => opts.logger.info({ task: task.name, from, to, reason }, 'task state'));
+    // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
+    this.lifecycle.subscribe((task, from, to, reason) => opts.logger[from === undefined ? 'debug' : 'info']({ task: task.name, from, to, reason }, 'task state'));
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
