@@ -14,12 +14,15 @@ import type { TargetCheckScope } from '../probers/descriptor';
 /** Bytes a targets file may have: a million long URLs fit; a bound on what one read may cost. */
 export const MAX_TARGETS_FILE_BYTES = 256 * 1024 * 1024;
 
-/** The targets of a task that its `targets:` list gave (the rest came from its files), by task. */
-const INLINE = new WeakMap<Task, readonly string[]>();
+/**
+ * The targets a task's own `targets:` list gave (the rest came from its files), by the task's final
+ * targets array: a copy of the task (`{...task}`, as plans and changes make) still finds them.
+ */
+const INLINE = new WeakMap<readonly string[], readonly string[]>();
 
 /** The task's own `targets:` (without its files' targets), as loaded. */
 export function inlineTargets(task: Task): readonly string[] {
-  return INLINE.get(task) ?? (task.targets_files?.length ? [] : task.targets);
+  return INLINE.get(task.targets) ?? (task.targets_files?.length ? [] : task.targets);
 }
 
 /** Where a config's relative targets file names are taken from: the config file's folder. */
@@ -146,13 +149,14 @@ export function checkTaskTargets(task: Task, prober: string | undefined, f: Fiel
     }
     return abs;
   });
-  INLINE.set(task, task.targets);
+  const inline = task.targets;
   const all = combine(sources, labelsOf, prober, scope);
   for (const r of reads) ctx.issues.push(...(r.checks?.done() ?? []));
   if (names.length > 0) {
     task.targets_files = absolute;
     task.targets = all.targets;
     if (all.labels) task.target_labels = all.labels;
+    INLINE.set(task.targets, inline);
     if (all.ok && ok && all.targets.length === 0) {
       ctx.report(filesAt.node, filesAt.path, 'the files list no target (a task needs at least one)');
       ok = false;
@@ -165,7 +169,7 @@ export function checkTaskTargets(task: Task, prober: string | undefined, f: Fiel
 export function withTargets(task: Task, combined: CombinedTargets): Task {
   const next: Task = { ...task, targets: combined.targets, target_labels: combined.labels };
   if (combined.labels === undefined) delete next.target_labels;
-  INLINE.set(next, inlineTargets(task));
+  INLINE.set(next.targets, inlineTargets(task));
   return next;
 }
 

@@ -47,7 +47,8 @@ function setup() {
     change: (upsert, remove) => {
       changes.push({ upsert, remove });
       // as Daemon.changeTasks: the rebuilt tasks replace theirs
-      config = { ...config, tasks: config.tasks.map((t) => upsert.find((u) => u.name === t.name) ?? t) };
+      // (copies of the tasks, as a scheduler's plan may hold: their own targets: are still found)
+      config = { ...config, tasks: config.tasks.map((t) => ({ ...(upsert.find((u) => u.name === t.name) ?? t) })) };
       w.setTasks(config.tasks);
     },
   });
