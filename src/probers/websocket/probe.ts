@@ -98,7 +98,7 @@ export const probeWebsocket: Prober = async (target: string, module: Module, ctx
       throw new ProbeFailure('config', `could not parse target URL ${JSON.stringify(target)}`);
     }
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const resolved = await resolveForProbe(host, w.preferred_ip_protocol, w.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime), result);
+    const resolved = await resolveForProbe(host, w.preferred_ip_protocol, w.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime, ctx.gate), result);
     const address = resolved.addresses[0];
     const tlsOptions = url.protocol === 'wss:' ? await tlsClientOptions(w.http_config.tls_config, host) : undefined;
     const port = Number(url.port) || (tlsOptions ? 443 : 80);
