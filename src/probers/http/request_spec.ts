@@ -15,7 +15,7 @@ import type { ClientTLSOptions } from './connector';
 export interface RequestSpec {
   url: URL;
   method: string;
-  /** module headers plus auth and Accept-Encoding; Host is kept apart */
+  /** module headers plus auth and User-Agent; Host is kept apart */
   headers: Record<string, string>;
   /** names of headers only sent to the target's own host (credentials), as Go's redirect policy */
   sensitive: Set<string>;
@@ -142,8 +142,9 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
     headers['authorization'] = auth;
     sensitive.add('authorization');
   }
-  // prometheus/common's transport sets DisableCompression: Accept-Encoding only when compression asks for it.
-  if (h.compression) headers['accept-encoding'] ??= h.compression;
+  // No Accept-Encoding of sonde's own, compression set or not: prometheus/common's transport sets
+  // DisableCompression (config/http_config.go, v0.67.4 as blackbox 0.28 uses it) and blackbox adds
+  // none; a module that wants one sets it in headers (checked against compression at load).
   let body: Buffer | undefined;
   if (h.body_file) body = await readRaw(h.body_file, 'body_file');
   else if (h.body !== undefined && h.body !== '') body = Buffer.from(h.body);
