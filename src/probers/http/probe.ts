@@ -81,7 +81,7 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
   let resolved: Resolved;
   try {
     // No await when neither is needed: continuous mode reaches the engine's submit synchronously.
-    const s = requestSpec(target, module);
+    const s = requestSpec(target, module, ctx);
     spec = s instanceof Promise ? await s : s;
     const host = bareHost(spec.url);
     const resolver = resolverFor(h.dns_resolver, ctx.runtime, ctx.gate);

@@ -57,14 +57,14 @@ class Inbox {
   }
 }
 
-async function headersFor(module: Module): Promise<Record<string, string>> {
+async function headersFor(module: Module, abort: { readonly signal: AbortSignal }): Promise<Record<string, string>> {
   const w = module.websocket ?? defaultWebsocket();
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   for (const [name, value] of [...(await extraHeaders(w.http_config.http_headers)), ...(await extraHeaders(w.headers))]) {
     const k = name.toLowerCase();
     headers[k] = headers[k] === undefined || k === 'user-agent' ? value : `${headers[k]}, ${value}`;
   }
-  const auth = await authorizationHeader(w.http_config);
+  const auth = await authorizationHeader(w.http_config, abort);
   if (auth !== undefined) headers.authorization = auth;
   return headers;
 }
@@ -115,7 +115,7 @@ export const probeWebsocket: Prober = async (target: string, module: Module, ctx
       });
       return tlsOptions ? tls.connect({ ...tlsOptions, socket: raw }) : raw;
     };
-    const socket = new WebSocket(url, { headers: await headersFor(module), followRedirects: false, perMessageDeflate: false, createConnection });
+    const socket = new WebSocket(url, { headers: await headersFor(module, deadline), followRedirects: false, perMessageDeflate: false, createConnection });
     ws = socket;
     socket.on('error', () => undefined);
     deadline.signal.addEventListener('abort', () => socket.terminate(), { once: true });
