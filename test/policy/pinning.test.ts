@@ -5,7 +5,6 @@
 // connection, fail with policy_denied and are counted. Every prober reachable from /probe is pinned:
 // those without a dns_resolver (grpc, websocket, dns) are run under a gate pinning `localhost` to
 // 127.0.0.2, a name the system would answer locally otherwise (::1, 127.0.0.1: nothing listens there).
-import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
 import * as http from 'node:http';
@@ -21,6 +20,7 @@ import { silentLogger } from '../../src/log';
 import { TargetPolicy } from '../../src/policy/check';
 import { PolicyGate } from '../../src/policy/gate';
 import { runProbe } from '../../src/schedule/run_probe';
+import { servingHealthServer } from '../lab/grpc_health';
 import { testRuntime } from '../runtime';
 
 /** A DNS server on 127.0.0.1 whose A answer for every name is `answers[n]` at its n-th query (the last one after). */
@@ -190,12 +190,7 @@ async function pinnedProbe(yaml: string, target: string) {
 }
 
 test('grpc, websocket, dns, http, tcp: a pinned name is dialled at the pinned address', async (t) => {
-  const grpcServer = new grpc.Server();
-  grpcServer.addService(
-    { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b } },
-    { Check: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from([0x08, 1])) },
-  );
-  const grpcPort = await new Promise<number>((r, j) => grpcServer.bindAsync('127.0.0.2:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
+  const { server: grpcServer, port: grpcPort } = await servingHealthServer('127.0.0.2:0');
   const wsHttp = http.createServer();
   const wss = new WebSocketServer({ server: wsHttp });
   wss.on('connection', (ws) => ws.on('error', () => undefined));
