@@ -7,12 +7,12 @@
 // query_response labels) there exactly when its condition holds. The live 0.23 comparisons are
 // test/probers/http_comparison.test.ts and tcp_blackbox.test.ts.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tls from 'node:tls';
@@ -29,6 +29,7 @@ import { runProbe } from '../../src/schedule/run_probe';
 import { servingHealthServer } from '../lab/grpc_health';
 import { makePKI, type PKI } from '../lab/pki';
 import { seriesShape } from '../lab/prom_text';
+import { until } from '../lab/wait';
 import { startResponder, type Responder } from '../probers/dns_responder';
 import { testRuntime } from '../runtime';
 
@@ -171,5 +172,50 @@ test('blackbox 0.28 exporter series: on /metrics under their names, types and la
     assert.equal(f.type, s.type, `type of ${s.name}`);
     // a counter at 0 has no labels to show; blackbox's have none either
     assert.equal(f.labels, [...s.labels].sort().join(','), `label names of ${s.name}`);
+  }
+});
+
+const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
+/** What 0.23 has not and 0.28 (or main) has: sonde writes those as 0.28 does. */
+const as023 = (shape: Map<string, string>) =>
+  new Map(
+    [...shape]
+      .filter(([n]) => !n.startsWith('sonde_') && n !== 'probe_timeout_seconds' && n !== 'probe_failed_due_to_bytes')
+      .map(([n, l]) => [n, n === 'probe_ssl_last_chain_info' ? l.replace('serialnumber,', '') : l]),
+  );
+
+test('the same families as a live blackbox_exporter 0.23 for dns, grpc and icmp on the same servers', { skip: !existsSync(BLACKBOX) && `${BLACKBOX} is not installed (Debian package prometheus-blackbox-exporter)`, timeout: 120_000 }, async () => {
+  const modules: Array<[string, string, string, () => string]> = [
+    ['dns_a', 'dns', '{ query_name: ok.test, preferred_ip_protocol: ip4 }', () => `127.0.0.1:${dns.port}`],
+    ['dns_soa', 'dns', '{ query_name: ok.test, query_type: SOA, preferred_ip_protocol: ip4 }', () => `127.0.0.1:${dns.port}`],
+    ['grpc_plain', 'grpc', '{ preferred_ip_protocol: ip4 }', () => `127.0.0.1:${ports.grpc}`],
+    ...(icmpUnavailable() === undefined ? ([['icmp', 'icmp', '{ preferred_ip_protocol: ip4 }', () => '127.0.0.1']] as Array<[string, string, string, () => string]>) : []),
+  ];
+  const yaml = `modules:\n${modules.map(([name, prober, section]) => `  ${name}: { prober: ${prober}, timeout: 5s, ${prober}: ${section} }\n`).join('')}`;
+  const file = path.join(dir, 'blackbox.yml');
+  writeFileSync(file, yaml);
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const child = spawn(BLACKBOX, [`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await until('blackbox_exporter answers', async () => ((await fetch(`${base}/-/healthy`).then((r) => r.ok, () => false)) ? true : undefined), 30_000);
+    const cfg = loadConfigString(yaml, 'ref.yml');
+    for (const [name, , , target] of modules) {
+      const theirs = await (await fetch(`${base}/probe?module=${name}&target=${encodeURIComponent(target())}`)).text();
+      assert.match(theirs, /^probe_success 1$/m, `blackbox 0.23 failed ${name}:\n${theirs}`);
+      const module = cfg.modules.get(name)!;
+      const r = await runProbe(target(), module, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
+      assert.equal(r.success, true, `${name}: ${r.reason}: ${r.message}`);
+      const expected = seriesShape(theirs);
+      // 0.23's grpc prober registers probe_ssl_earliest_cert_expiry on every probe (0 without TLS);
+      // 0.28 only after a TLS handshake (blackbox_exporter 9cc59c3, #1338), as sonde does.
+      if (name === 'grpc_plain') expected.delete('probe_ssl_earliest_cert_expiry');
+      assert.deepEqual(as023(seriesShape(await renderProbe(r, module).metrics())), expected, `${name}: families and label names`);
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
   }
 });
