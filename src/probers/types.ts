@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
+import type { AddressGate } from './resolve';
 
 /** A lost ICMP echo: `seq` as the caller numbers its probes, echoId/echoSeq as sent on the wire. */
 export interface LostEcho {
@@ -50,10 +51,21 @@ export interface ProbeContext {
   /** the engines this probe may use (src/runtime.ts) */
   readonly runtime: Runtime;
   /**
+   * The /probe policy's hold on the probe (src/policy/gate.ts): every name the probe resolves goes
+   * through it (probers pass it to resolverFor), and every redirect hop (gate.endpoint); absent: no policy.
+   */
+  readonly gate?: ProbeGate;
+  /**
    * Hands over how to end the engine probe running now (the native fast path keeps no signal):
    * called when the probe is cancelled from outside (its /probe client left, the daemon stops).
    */
   cancellable?(cancel: () => void): void;
+}
+
+/** AddressGate, and the check of a host and port the probe goes to on its own (a redirect). */
+export interface ProbeGate extends AddressGate {
+  /** throws ProbeFailure('policy_denied') when the host name or port is refused */
+  endpoint(host: string, port: number): void;
 }
 
 export type Prober = (target: string, module: Module, ctx: ProbeContext) => Promise<ProbeResult>;

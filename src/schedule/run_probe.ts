@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { moduleRefusal } from '../config/refusals';
 import type { Module } from '../config/types';
 import { proberFor } from '../probers/index';
-import type { CancelSignal, FlowRegistry, ProbeContext } from '../probers/types';
+import type { CancelSignal, FlowRegistry, ProbeContext, ProbeGate } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 
@@ -19,6 +19,8 @@ export interface RunOptions {
   flows?: FlowRegistry;
   /** aborts the probe early (daemon shutdown, a /probe client that left) */
   signal?: CancelSignal;
+  /** the /probe policy's hold on what the probe resolves and where it goes (src/policy/gate.ts) */
+  gate?: ProbeGate;
 }
 
 // Reasons that mean packets went missing: only these get a loss attribution (a 404 was not lost).
@@ -109,6 +111,7 @@ class LazyContext implements ProbeContext {
     readonly runtime: Runtime,
     readonly flows: ProbeFlows | undefined,
     private readonly outer: CancelSignal | undefined,
+    readonly gate: ProbeGate | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -162,7 +165,7 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   if (refusal !== undefined) return failed(target, module, startedAt, t0, 'unsupported', `modules.${module.name}.${refusal}`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
-  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal);
+  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal, opts.gate);
   // One timer per probe: at the deadline it aborts the probe and re-arms itself as the overrun guard.
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -61,7 +61,7 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
   let watch: { since: number; done(): void } | undefined;
   try {
     if (cfg.ports.length === 0) throw new ProbeFailure('config', 'tcp_syn.ports lists no port');
-    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime, ctx.gate), result);
     const address = resolved.addresses[0];
     // The same rule as `sonde scan`: no SYN leaves for an address the config does not allow.
     if (!allowSet(cfg.scan_allow).hasAddress(address)) {
