@@ -27,9 +27,10 @@ import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
-import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
 import { Runtime } from './runtime';
+import type { LogFormat } from './log';
+import { defaultWorkers, ProbeRunner } from './workers/runner';
 import { VERSION } from './version';
 import { WebConfigSource } from './web/source';
 
@@ -63,6 +64,10 @@ export interface DaemonOptions {
   probeLimits?: ProbeLimits;
   /** bounds on the listener's connections (default DEFAULT_LISTENER_LIMITS) */
   listenerLimits?: GatewayLimits;
+  /** --workers: threads for TLS, body-rule and DoH probes (0: all on the main thread; default defaultWorkers()) */
+  workers?: number;
+  /** the log format, for the workers' own loggers */
+  logFormat?: LogFormat;
 }
 
 /** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
@@ -82,6 +87,8 @@ export class Daemon {
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
   private readonly runtime = new Runtime();
+  /** where each task probe runs: a worker thread (src/workers) or this one */
+  private readonly probes: ProbeRunner;
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
   private autoReload?: NodeJS.Timeout;
@@ -98,12 +105,12 @@ export class Daemon {
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
+    // flows read at each run: the registry may appear after the runner is made (eBPF loads at start)
+    this.probes = new ProbeRunner({ workers: opts.workers ?? defaultWorkers(), logger: opts.logger, logFormat: opts.logFormat, runtime: this.runtime, flows: () => this.flows });
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
-      // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
-      runner: (job, signal) =>
-        runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
+      runner: (job, signal) => this.probes.run(job.target, job.module, job.task.timeout, signal),
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
@@ -118,6 +125,11 @@ export class Daemon {
   /** The address actually bound (port 0 picks a free one). */
   get listening(): AddressInfo | undefined {
     return this.addresses[0];
+  }
+
+  /** Probe worker threads running now: 0 until a probe needs one (src/workers) and after stop. */
+  get probeWorkers(): number {
+    return this.probes.pool?.running ?? 0;
   }
 
   /** Every address bound, in the order asked. */
@@ -284,7 +296,8 @@ export class Daemon {
             }),
         ),
       );
-      // The engines close, the gateway's listener and connections with them (no probe is left in flight).
+      // The worker threads end, then the engines, the gateway's listener and connections with them (no probe is left in flight).
+      await this.probes.close();
       this.runtime.close();
       this.opts.logger.info('stopped');
     })();

@@ -9,6 +9,7 @@ import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } fro
 import { DEFAULT_HISTORY_LIMIT } from '../outputs/history';
 import { WebTLSError } from '../web/tls';
 import { VERSION } from '../version';
+import { defaultWorkers } from '../workers/runner';
 import { UsageError, intFlag, parseArgs, secondsFlag } from './args';
 
 export const DEFAULT_LISTEN = ':9925';
@@ -47,6 +48,8 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --no-ebpf                     do not load the eBPF drop tracer (attribution becomes "unknown")
   --ebpf.max-flows N            probe flows the eBPF flow map holds at once (default 65536)
   --ebpf.ring-bytes N           eBPF ring buffer size (default 1 MiB; overflow is counted in sonde_bpf_events_lost_total)
+  --workers N                   worker threads for probes whose JavaScript costs CPU (TLS, body rules, DoH);
+                                0: every probe on the main thread (default: CPUs available - 1, at least 1)
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -77,6 +80,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'no-ebpf': { value: false },
     'ebpf.max-flows': { value: true },
     'ebpf.ring-bytes': { value: true },
+    workers: { value: true },
     help: { value: false, aliases: ['-h'] },
   });
   if (flags.help) {
@@ -146,6 +150,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     ebpfLimits,
     probeLimits,
     listenerLimits,
+    workers: intFlag(flags.workers, '--workers', defaultWorkers(), 0, 256),
+    logFormat: format as LogFormat,
   });
   try {
     await daemon.start();
