@@ -28,7 +28,7 @@ import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
 import { Scheduler } from './schedule/scheduler';
-import { Runtime } from './runtime';
+import { icmpTableLog2, Runtime } from './runtime';
 import type { LogFormat } from './log';
 import { defaultWorkers, ProbeRunner } from './workers/runner';
 import { VERSION } from './version';
@@ -86,7 +86,7 @@ export class Daemon {
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
-  private readonly runtime = new Runtime();
+  private readonly runtime: Runtime;
   /** where each task probe runs: a worker thread (src/workers) or this one */
   private readonly probes: ProbeRunner;
   private readonly stopAbort = new AbortController();
@@ -99,6 +99,8 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
+    // The ICMP table sized for the probes this daemon lets run at once, not for the CLI's million-echo bursts.
+    this.runtime = new Runtime({ icmpCapacityLog2: icmpTableLog2((opts.maxInFlight ?? 4096) + (opts.probeLimits ?? DEFAULT_PROBE_LIMITS).maxConcurrent) });
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
