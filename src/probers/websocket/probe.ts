@@ -21,7 +21,7 @@ import { expandTemplate } from '../tcp/expand';
 import { tlsClientOptions } from '../tcp/tls';
 import type { ProbeContext, Prober } from '../types';
 import { USER_AGENT } from '../../version';
-import { ws as wsPackage } from '../../util/heavy';
+import { undici, ws as wsPackage } from '../../util/heavy';
 import { regexText } from '../../config/regex';
 
 /** Messages as they arrive, read one at a time by the dialogue. */
@@ -84,6 +84,10 @@ async function step(qr: QueryResponse, i: number, inbox: Inbox, ws: WebSocket): 
 }
 
 export const probeWebsocket: Prober = async (target: string, module: Module, ctx: ProbeContext) => {
+  // The packages this probe will use (src/util/heavy.ts) load before its clock starts: a first
+  // probe's phases and duration must not carry their load time.
+  wsPackage();
+  if ((module.websocket ?? defaultWebsocket()).http_config.oauth2) undici();
   const start = performance.now();
   const w = module.websocket ?? defaultWebsocket();
   const facts = { statusCode: 0, upgraded: false, failedDueToRegex: false };
