@@ -2,10 +2,10 @@
 // against a loopback nginx serving TLS, through the daemon's probe runner with 0 (main thread),
 // 1 and 2 worker threads: probes/s, and CPU µs per probe (the whole process, every thread), which
 // a machine shared with other work disturbs less than the rate. Each run is bounded in time and count.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { loadConfigString } from '../src/config/load';
 import { ProbeRunner } from '../src/workers/runner';
@@ -55,9 +55,19 @@ http {
   return { port, proc };
 }
 
+/** CPU µs the main thread (the scheduler's and the API's) has used: utime + stime of its /proc task, in clock ticks of 10 ms. */
+function mainThreadCpuMicros(): number {
+  const s = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+
 interface RunFigures {
   rate: number;
   cpuMicrosPerProbe: number;
+  mainCpuMicrosPerProbe: number;
+  /** event-loop delay p99 of the main thread, ms */
+  lagP99: number;
   failed: number;
   firstFailure?: string;
 }
@@ -71,6 +81,9 @@ async function drive(run: () => ReturnType<ProbeRunner['run']>, opts: WorkersOpt
   let failed = 0;
   let firstFailure: string | undefined;
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMicros();
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     const next = (): void => {
@@ -92,7 +105,16 @@ async function drive(run: () => ReturnType<ProbeRunner['run']>, opts: WorkersOpt
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { rate: (done - failed) / seconds, cpuMicrosPerProbe: (cpu.user + cpu.system) / Math.max(1, done), failed, firstFailure };
+  lag.disable();
+  const n = Math.max(1, done);
+  return {
+    rate: (done - failed) / seconds,
+    cpuMicrosPerProbe: (cpu.user + cpu.system) / n,
+    mainCpuMicrosPerProbe: (mainThreadCpuMicros() - main0) / n,
+    lagP99: lag.percentile(99) / 1e6,
+    failed,
+    firstFailure,
+  };
 }
 
 export async function workersBench(opts: WorkersOptions): Promise<string[]> {
@@ -106,9 +128,9 @@ export async function workersBench(opts: WorkersOptions): Promise<string[]> {
   const target = `https://127.0.0.1:${nginx.port}/`;
   const logger = pino({ level: 'silent' });
   const lines: string[] = [`host: ${os.availableParallelism()} CPUs available, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start`];
-  const byWorkers = new Map<number, { rate: number[]; cpu: number[] }>();
+  const byWorkers = new Map<number, { rate: number[]; cpu: number[]; main: number[]; lag: number[] }>();
   try {
-    for (const w of opts.workers) byWorkers.set(w, { rate: [], cpu: [] });
+    for (const w of opts.workers) byWorkers.set(w, { rate: [], cpu: [], main: [], lag: [] });
     // Runs interleaved (0,1,2,0,1,2,...): a change of load on the shared machine hits every count alike.
     for (let run = 0; run < opts.runs; run++) {
       for (const w of opts.workers) {
@@ -118,8 +140,11 @@ export async function workersBench(opts: WorkersOptions): Promise<string[]> {
           await drive(() => runner.run(target, module, 5), { ...opts, seconds: Math.min(1, opts.seconds), maxProbes: 200 });
           const f = await drive(() => runner.run(target, module, 5), opts);
           if (f.failed > 0) lines.push(`WARNING: ${w} workers, run ${run + 1}: ${f.failed} probes failed (first: ${f.firstFailure})`);
-          byWorkers.get(w)!.rate.push(f.rate);
-          byWorkers.get(w)!.cpu.push(f.cpuMicrosPerProbe);
+          const figs = byWorkers.get(w)!;
+          figs.rate.push(f.rate);
+          figs.cpu.push(f.cpuMicrosPerProbe);
+          figs.main.push(f.mainCpuMicrosPerProbe);
+          figs.lag.push(f.lagP99);
         } finally {
           await runner.close();
         }
@@ -135,6 +160,8 @@ export async function workersBench(opts: WorkersOptions): Promise<string[]> {
     const peer = w === opts.workers[0] ? undefined : { name: baseName, runs: base.rate };
     lines.push(report({ name: `${name}, ${opts.concurrency} in flight`, unit: 'successful probes/s', runs: f.rate, peer }));
     lines.push(report({ name: `  CPU per probe, ${w} workers (process, all threads)`, unit: 'µs', runs: f.cpu }));
+    lines.push(report({ name: `  main-thread CPU per probe, ${w} workers (what the scheduler and API compete with)`, unit: 'µs', runs: f.main }));
+    lines.push(report({ name: `  main-thread event-loop delay p99, ${w} workers`, unit: 'ms', runs: f.lag }));
   }
   const best = [...byWorkers].sort((a, b) => median(b[1].rate) - median(a[1].rate))[0];
   lines.push(`fastest here: --workers ${best[0]} at ${fmt(median(best[1].rate))} probes/s`);
