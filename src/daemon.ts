@@ -173,6 +173,7 @@ export class Daemon {
         reload: () => this.reload(),
         flows: () => this.flows,
         runtime: this.runtime,
+        probes: this.probes,
         signal: this.stopAbort.signal,
         admission: this.admission,
         observe: (module, result) => this.dnsServers.record(module, result),

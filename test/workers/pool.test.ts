@@ -150,20 +150,30 @@ test('a hung worker is terminated after the deadline and replaced; its probes ti
   assert.equal((await pool.run(base, m, 1)).reason, 'cancelled', 'a closed pool answers at once');
 });
 
-test('the daemon starts no worker until a task needs one, and its stop ends them', { timeout: 120_000 }, async () => {
+test('the daemon starts no worker until a probe needs one (/probe or a task), and its stop ends them', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-workers-daemon-'));
   const file = path.join(dir, 'sonde.yml');
-  const plain = 'modules:\n  tcp: {prober: tcp, timeout: 1s}\ntasks:\n  - {name: plain, module: tcp, targets: ["127.0.0.1:1"], interval: 200ms, timeout: 150ms}\n';
-  writeFileSync(file, plain);
+  const cfg = `modules:
+  tcp: {prober: tcp, timeout: 1s}
+  https_ok: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4, tls_config: {ca_file: ${JSON.stringify(pki.ca.certPath)}}}}
+tasks:
+  - {name: plain, module: tcp, targets: ["127.0.0.1:1"], interval: 200ms, timeout: 150ms}
+`;
+  writeFileSync(file, cfg);
   const daemon = new Daemon({ configFile: file, listen: { host: '127.0.0.1', port: 0 }, logger, ebpf: false, workers: 1, stopGraceMs: 1000 });
   await daemon.start();
+  const get = async (p: string) => (await fetch(`http://127.0.0.1:${daemon.listening!.port}${p}`)).text();
   try {
     // A few rounds of a task that offloads nothing: still no thread.
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(daemon.probeWorkers, 0);
-    writeFileSync(file, `${plain}  - {name: tls, module: https_ok, targets: [${JSON.stringify(base)}], interval: 200ms, timeout: 150ms}\n`.replace('modules:\n', `modules:\n  https_ok: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4, tls_config: {ca_file: ${JSON.stringify(pki.ca.certPath)}}}}\n`));
+    const answer = await get(`/probe?module=https_ok&target=${encodeURIComponent(base)}`);
+    assert.match(answer, /\nprobe_success 1\n/);
+    assert.match(answer, /\nprobe_ssl_earliest_cert_expiry /, 'the TLS facts came back from the worker');
+    assert.equal(daemon.probeWorkers, 1, 'the https /probe ran on a worker');
+    writeFileSync(file, `${cfg}  - {name: tls, module: https_ok, targets: [${JSON.stringify(base)}], interval: 2s, timeout: 2s}\n`);
     assert.equal((await daemon.reload()).ok, true);
-    assert.ok(await waitFor(() => daemon.probeWorkers === 1, 60_000), 'the https task started the worker');
+    assert.ok(await waitFor(async () => /sonde_probes_total\{task="tls",result="success"\} [1-9]/.test(await get('/metrics')), 60_000), 'the https task probes through the worker');
   } finally {
     await daemon.stop();
   }
