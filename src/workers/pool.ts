@@ -10,6 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type Piscina from 'piscina';
 import type { Module } from '../config/types';
+import type { CancelSignal } from '../probers/types';
 import type { FailureReason, ProbeResult } from '../result';
 import { lazy } from '../util/heavy';
 import type { BatchResults, ProbeBatch, WorkerSetup } from './batch';
@@ -40,6 +41,8 @@ interface Pending {
   timeoutSeconds: number;
   startedAt: number;
   t0: number;
+  signal: CancelSignal | undefined;
+  /** settles the caller's promise once (a cancelled probe's late result is dropped) */
   resolve: (r: ProbeResult) => void;
 }
 
@@ -57,6 +60,10 @@ export class ProbePool {
   private flushing = false;
   private closed = false;
   private readonly ids = new WeakMap<Module, number>();
+  /** probes handed to run() whose result has not been given yet */
+  private readonly outstanding = new Set<Pending>();
+  /** signals listened to: one listener per signal (the scheduler's is one for every task probe) */
+  private readonly watched = new WeakSet<CancelSignal>();
   private nextId = 1;
   readonly counts: PoolCounts = { batches: 0, probes: 0, lostBatches: 0 };
 
@@ -78,11 +85,31 @@ export class ProbePool {
     return this.pool?.threads.length ?? 0;
   }
 
-  /** Runs one probe on a worker; resolves with its result, or a failed result when its worker was lost. */
-  run(target: string, module: Module, timeoutSeconds: number): Promise<ProbeResult> {
-    return new Promise((resolve) => {
-      const p: Pending = { target, module, timeoutSeconds, startedAt: Date.now(), t0: performance.now(), resolve };
-      if (this.closed) return resolve(failure(p, 'cancelled', 'the probe pool is closed (the daemon is stopping)'));
+  /**
+   * Runs one probe on a worker; resolves with its result, or a failed result when its worker was
+   * lost. When `signal` aborts, the probe is answered `cancelled` at once (the worker's result, when
+   * it comes, is dropped), as a probe on the main thread is.
+   */
+  run(target: string, module: Module, timeoutSeconds: number, signal?: CancelSignal): Promise<ProbeResult> {
+    return new Promise((settle) => {
+      const p: Pending = {
+        target,
+        module,
+        timeoutSeconds,
+        startedAt: Date.now(),
+        t0: performance.now(),
+        signal,
+        resolve: (r) => {
+          if (this.outstanding.delete(p)) settle(r);
+        },
+      };
+      this.outstanding.add(p);
+      if (this.closed) return p.resolve(failure(p, 'cancelled', 'the probe pool is closed (the daemon is stopping)'));
+      if (signal?.aborted) return p.resolve(failure(p, 'cancelled', 'the probe was cancelled before it started'));
+      if (signal && !this.watched.has(signal)) {
+        this.watched.add(signal);
+        signal.addEventListener('abort', () => this.cancel(signal), { once: true });
+      }
       this.queue.push(p);
       if (!this.flushing) {
         this.flushing = true;
@@ -94,7 +121,8 @@ export class ProbePool {
 
   private flush(): void {
     this.flushing = false;
-    const all = this.queue;
+    // Probes cancelled while they waited for this turn are answered already: they are not sent.
+    const all = this.queue.filter((p) => this.outstanding.has(p));
     this.queue = [];
     if (this.closed) {
       for (const p of all) p.resolve(failure(p, 'cancelled', 'the probe pool is closed (the daemon is stopping)'));
@@ -160,6 +188,12 @@ export class ProbePool {
       clearTimeout(timer);
     }
     for (let i = 0; i < probes.length; i++) probes[i].resolve(results[i] ?? failure(probes[i], 'internal', 'the probe worker returned no result for the probe'));
+  }
+
+  private cancel(signal: CancelSignal): void {
+    for (const p of this.outstanding) {
+      if (p.signal === signal) p.resolve(failure(p, 'cancelled', 'the probe was cancelled (the daemon is stopping, or its /probe client left)'));
+    }
   }
 
   private idOf(module: Module): number {

@@ -50,8 +50,7 @@ export class ProbeRunner {
   }
 
   run(target: string, module: Module, timeoutSeconds: number, signal?: CancelSignal): Promise<ProbeResult> {
-    // A probe cancelled before it starts is answered here, at once, whichever thread it was for.
-    if (this.pool && !signal?.aborted && offloads(target, module)) return this.pool.run(target, module, timeoutSeconds);
+    if (this.pool && offloads(target, module)) return this.pool.run(target, module, timeoutSeconds, signal);
     return runProbe(target, module, { timeoutSeconds, logger: this.opts.logger, runtime: this.opts.runtime, flows: this.opts.flows?.(), signal });
   }
 

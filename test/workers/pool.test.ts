@@ -150,6 +150,22 @@ test('a hung worker is terminated after the deadline and replaced; its probes ti
   assert.equal((await pool.run(base, m, 1)).reason, 'cancelled', 'a closed pool answers at once');
 });
 
+test('a cancelled probe is answered at once, its worker still busy', { timeout: 120_000 }, async () => {
+  const pool = new ProbePool({ threads: 1, workerFile: FAULTY, setup: { logLevel: 'silent', logFormat: 'json' } });
+  const ac = new AbortController();
+  try {
+    const pending = pool.run(`${base}hang`, modules.get('https_ok')!, 60, ac.signal);
+    assert.ok(await waitFor(() => pool.running === 1, 60_000), 'the worker started');
+    ac.abort();
+    const r = await pending;
+    assert.equal(r.reason, 'cancelled');
+    assert.match(r.message!, /cancelled/);
+    assert.equal((await pool.run(base, modules.get('https_ok')!, 10, ac.signal)).reason, 'cancelled', 'an aborted signal: not sent at all');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('the daemon starts no worker until a probe needs one (/probe or a task), and its stop ends them', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-workers-daemon-'));
   const file = path.join(dir, 'sonde.yml');
