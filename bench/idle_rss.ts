@@ -45,10 +45,11 @@ async function blackboxIdle(): Promise<number | undefined> {
   }
 }
 
-export async function idleRSS(opts: { runs: number }): Promise<string[]> {
+export async function idleRSS(opts: { runs: number; progress?: (label: string, fraction?: number) => void }): Promise<string[]> {
   const sonde: number[] = [];
   const peer: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
+    opts.progress?.(`idle_rss: start ${i + 1}/${opts.runs}`, i / opts.runs);
     sonde.push(await sondeIdle());
     const b = await blackboxIdle();
     if (b !== undefined) peer.push(b);

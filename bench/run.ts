@@ -3,11 +3,9 @@
 import { dnsRate } from './dns_rate';
 import { icmpRate } from './icmp_rate';
 import { ebpfOverhead } from './ebpf_overhead';
-import { idleRSS } from './idle_rss';
 import { probeRate } from './probe_rate';
 import { soak } from './soak';
 import { synRate } from './syn_rate';
-import { workersBench } from './workers';
 
 type Scenario = () => Promise<string[]>;
 
@@ -21,9 +19,6 @@ const SCENARIOS: Record<string, Scenario> = {
   ebpf_overhead: () =>
     ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128, xdpEvents: process.env.BENCH_XDP_EVENTS === '1' }),
   syn_rate: () => synRate({ runs: Number(process.env.BENCH_RUNS ?? 3), rate: Number(process.env.BENCH_SYN_RATE ?? 3_000_000) }),
-  workers: () =>
-    workersBench({ runs: Number(process.env.BENCH_RUNS ?? 3), seconds: Number(process.env.BENCH_SECONDS ?? 5), concurrency: Number(process.env.BENCH_WORKERS_CONCURRENCY ?? 64), workers: [0, 1, 2] }),
-  idle_rss: () => idleRSS({ runs: Math.max(3, Number(process.env.BENCH_RUNS ?? 3)) }),
   soak: () => soak({ seconds: Number(process.env.BENCH_SOAK_SECONDS ?? 3600), floodRate: Number(process.env.BENCH_SOAK_FLOOD_RATE ?? 300) }),
 };
 

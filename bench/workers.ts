@@ -23,6 +23,8 @@ export interface WorkersOptions {
   workers: number[];
   /** bound on the probes of one run, whatever the rate */
   maxProbes?: number;
+  /** the bench's progress line (bench/lib/progress.ts Tick) */
+  progress?: (label: string, fraction?: number) => void;
 }
 
 /** nginx answering 200 over TLS on 127.0.0.1 (one worker per core, session tickets and cache off: a full handshake per probe). */
@@ -133,7 +135,8 @@ export async function workersBench(opts: WorkersOptions): Promise<string[]> {
     for (const w of opts.workers) byWorkers.set(w, { rate: [], cpu: [], main: [], lag: [] });
     // Runs interleaved (0,1,2,0,1,2,...): a change of load on the shared machine hits every count alike.
     for (let run = 0; run < opts.runs; run++) {
-      for (const w of opts.workers) {
+      for (const [i, w] of opts.workers.entries()) {
+        opts.progress?.(`workers: ${w} threads, run ${run + 1}/${opts.runs}`, (run * opts.workers.length + i) / (opts.runs * opts.workers.length));
         const runner = new ProbeRunner({ workers: w, logger, runtime: testRuntime });
         try {
           // Warm-up: threads started, JIT warm, before the measured window.
