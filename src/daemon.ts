@@ -13,8 +13,12 @@ import { addressText, type ListenOn } from './api/listen';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
-import type { Config } from './config/types';
+import type { Config, Task } from './config/types';
+import { taskView } from './api/tasks';
+import { ApiTasks } from './tasks/api_tasks';
+import { TargetsWatcher } from './config/targets_watch';
 import { DNSServerWindow } from './health/dns_servers';
+import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
@@ -22,6 +26,7 @@ import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
+import { registerLifecycleMetrics } from './outputs/lifecycle_metrics';
 import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
@@ -68,7 +73,14 @@ export interface DaemonOptions {
   workers?: number;
   /** the log format, for the workers' own loggers */
   logFormat?: LogFormat;
+  /** --tasks.state-file: where tasks made through the API are kept across restarts (absent: not kept) */
+  tasksStateFile?: string;
+  /** --targets.reload-interval: how often targets files are checked for changes (default 10 s; 0: never) */
+  targetsReloadSeconds?: number;
 }
+
+/** How often targets files are checked for a change by default (seconds). */
+export const DEFAULT_TARGETS_RELOAD_SECONDS = 10;
 
 /** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
 export const DEFAULT_LISTENER_LIMITS: Readonly<GatewayLimits> = { maxConnections: 4096, maxPerClient: 1024, headerTimeoutMs: 10_000 };
@@ -82,6 +94,8 @@ export class Daemon {
   private readonly admission: ProbeAdmission;
   private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
   private readonly latest = new LatestResults(this.health);
+  /** each task's Pending/Running/Failed/Paused, from the health stage */
+  private readonly lifecycle = new TaskLifecycle(this.health);
   /** DNS servers' rolling health, from the dns probes of tasks and /probe */
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
@@ -96,11 +110,21 @@ export class Daemon {
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
   private isReady = false;
+  /** tasks made through PUT /api/v1/tasks, merged with the file's at every load */
+  private readonly apiTasks: ApiTasks;
+  /** targets_files re-read on change, the affected tasks applied alone */
+  private readonly targetsWatch: TargetsWatcher;
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
     // The ICMP table sized for the probes this daemon lets run at once, not for the CLI's million-echo bursts.
     this.runtime = new Runtime({ icmpCapacityLog2: icmpTableLog2((opts.maxInFlight ?? 4096) + (opts.probeLimits ?? DEFAULT_PROBE_LIMITS).maxConcurrent) });
+    this.apiTasks = new ApiTasks({
+      stateFile: opts.tasksStateFile,
+      logger: opts.logger,
+      change: (upsert, remove) => this.changeTasks(upsert, remove),
+      view: (task) => taskView(task, this.lifecycle.status(task.name), true),
+    });
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
@@ -109,6 +133,10 @@ export class Daemon {
     this.health.subscribe((t) => logTransition(opts.logger, t));
     // flows read at each run: the registry may appear after the runner is made (eBPF loads at start)
     this.probes = new ProbeRunner({ workers: opts.workers ?? defaultWorkers(), logger: opts.logger, logFormat: opts.logFormat, runtime: this.runtime, flows: () => this.flows });
+    registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
+    this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
+    // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
+    this.lifecycle.subscribe((task, from, to, reason) => opts.logger[from === undefined ? 'debug' : 'info']({ task: task.name, from, to, reason }, 'task state'));
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
@@ -116,6 +144,7 @@ export class Daemon {
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
+        this.lifecycle.record(job, result);
         this.dnsServers.record(job.module, result);
         this.metrics.record(job, result);
         this.latest.record(job, result);
@@ -139,7 +168,12 @@ export class Daemon {
     return this.addresses;
   }
 
+  /** The file's config (or the built-in one) with the API's tasks merged in. */
   private loadConfig(): Config {
+    return this.apiTasks.merge(this.loadFileConfig());
+  }
+
+  private loadFileConfig(): Config {
     if (this.opts.configFile) return loadConfigFile(this.opts.configFile);
     const a = this.addresses[0];
     // A wildcard bind is reached over loopback; "::" takes IPv4 too (dual-stack, as Node binds it).
@@ -151,6 +185,8 @@ export class Daemon {
     this.config = config;
     const jobs = planJobs(config);
     this.health.setPlan(jobs);
+    this.lifecycle.setTasks(config.tasks);
+    this.targetsWatch.setTasks(config.tasks);
     this.metrics.setTasks(config.tasks);
     this.latest.retain(jobs);
     this.scheduler.setPlan(jobs);
@@ -158,9 +194,26 @@ export class Daemon {
     this.metrics.reloadTime.set(Date.now() / 1000);
   }
 
+  /**
+   * Some tasks changed (the API, a targets file): `upsert` replaces or adds tasks by name, `remove`
+   * names tasks to stop. This simple version rebuilds the plan; the scheduler's makes it O(changed).
+   */
+  changeTasks(upsert: Task[], remove: string[]): void {
+    const replaced = new Map(upsert.map((t) => [t.name, t]));
+    const gone = new Set(remove);
+    const tasks: Task[] = [];
+    for (const t of this.config.tasks) {
+      if (gone.has(t.name)) continue;
+      tasks.push(replaced.get(t.name) ?? t);
+      replaced.delete(t.name);
+    }
+    tasks.push(...replaced.values());
+    this.apply({ ...this.config, tasks });
+  }
+
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
   async start(): Promise<void> {
-    const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    const early = this.opts.configFile ? this.loadConfig() : undefined;
     const web = this.opts.webConfigFile ? new WebConfigSource(this.opts.webConfigFile, this.opts.logger) : undefined;
     this.startTracer();
     const { servers, addresses, gateway } = await startServer(
@@ -182,6 +235,7 @@ export class Daemon {
         externalURL: this.opts.externalURL,
         history: new ResultHistory(this.opts.historyLimit),
         diagnostics: this.opts.diagnostics,
+        tasks: { config: () => this.config, lifecycle: this.lifecycle, changes: this.apiTasks },
       },
       Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
       {},
@@ -198,6 +252,8 @@ export class Daemon {
     sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
     this.startWatchdog();
     this.startAutoReload();
+    const every = this.opts.targetsReloadSeconds ?? DEFAULT_TARGETS_RELOAD_SECONDS;
+    if (every > 0) this.targetsWatch.start(every * 1000);
   }
 
   /**
@@ -283,6 +339,7 @@ export class Daemon {
       sdNotify({ STOPPING: '1', STATUS: 'stopping' });
       clearInterval(this.watchdog);
       clearInterval(this.autoReload);
+      this.targetsWatch.stop();
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);

@@ -81,6 +81,9 @@ export const PHASE_MEANINGS = {
 /** Where a lost probe was lost (issue 4: eBPF attribution). */
 export interface Attribution {
   seq?: number;
+  /** a SYN scan's silent pair: its address and port */
+  address?: string;
+  port?: number;
   verdict: 'local_drop' | 'path_loss' | 'unknown';
   reason?: string; // kernel drop reason name, e.g. NETFILTER_DROP
   direction?: 'ingress' | 'egress';

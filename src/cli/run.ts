@@ -4,10 +4,11 @@ import { parseListenAddress, systemdListenFds, SystemdSocketError, type ListenOn
 import { routePrefixOf } from '../api/web_paths';
 import { ConfigError, loadConfigFile } from '../config/load';
 import { DEFAULT_PROBE_LIMITS } from '../api/admission';
-import { Daemon, DEFAULT_LISTENER_LIMITS } from '../daemon';
+import { Daemon, DEFAULT_LISTENER_LIMITS, DEFAULT_TARGETS_RELOAD_SECONDS } from '../daemon';
 import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log';
 import { DEFAULT_HISTORY_LIMIT } from '../outputs/history';
 import { WebTLSError } from '../web/tls';
+import { StateFileError } from '../tasks/state_file';
 import { VERSION } from '../version';
 import { defaultWorkers } from '../workers/runner';
 import { UsageError, intFlag, parseArgs, secondsFlag } from './args';
@@ -31,6 +32,10 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --web.enable-diagnostics      serve /debug/pprof/: CPU profile, heap snapshot, runtime stats (off by default;
                                 put it behind --web.config.file's basic auth on any shared network)
   --history.limit N             /probe results kept for / and /logs (default ${DEFAULT_HISTORY_LIMIT})
+  --tasks.state-file FILE       keep the tasks made through PUT /api/v1/tasks in FILE across restarts
+                                (default: not kept)
+  --targets.reload-interval SECONDS
+                                how often targets_files are checked for changes (default 10; 0: never)
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
   --log.format FORMAT           ${LOG_FORMATS.join(' or ')} (default json)
   --version                     print the version and exit
@@ -64,6 +69,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'web.route-prefix': { value: true },
     'web.external-url': { value: true },
     'history.limit': { value: true },
+    'tasks.state-file': { value: true },
+    'targets.reload-interval': { value: true },
     'web.enable-diagnostics': { value: false },
     'log.level': { value: true },
     'log.format': { value: true },
@@ -152,11 +159,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     listenerLimits,
     workers: intFlag(flags.workers, '--workers', defaultWorkers(), 0, 256),
     logFormat: format as LogFormat,
+    tasksStateFile: flags['tasks.state-file'] as string | undefined,
+    targetsReloadSeconds: flags['targets.reload-interval'] === '0' ? 0 : secondsFlag(flags['targets.reload-interval'], '--targets.reload-interval', DEFAULT_TARGETS_RELOAD_SECONDS),
   });
   try {
     await daemon.start();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof WebTLSError) {
+    if (err instanceof ConfigError || err instanceof WebTLSError || err instanceof StateFileError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }

@@ -23,6 +23,10 @@ export interface FlowRegistry {
   /** One attribution per lost echo of an addEchoFlow() id; rawSocket: the engine reads replies on a raw socket. */
   explainEchoes?(id: number, lost: readonly LostEcho[], opts?: { rawSocket?: boolean }): Promise<Attribution[]>;
   remove(id: number): void;
+  /** A SYN scan's source ports as flows until done() (src/attribution/scan_flows.ts); since: CLOCK_MONOTONIC s. */
+  watchScanPorts?(ports: readonly [number, number]): { since: number; done(): void };
+  /** One attribution per silent (address, port) of a scan on watched ports begun at `since` (CLOCK_MONOTONIC s). */
+  explainSilent?(ports: readonly [number, number], silent: readonly { address: string; port: number }[], since: number): Promise<Attribution[]>;
   /** Where a lost probe of this flow was lost (one entry per ICMP sequence in `seqs`); absent without eBPF. */
   explain?(id: number, seqs?: readonly number[]): Promise<Attribution[]>;
 }

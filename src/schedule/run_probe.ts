@@ -67,6 +67,13 @@ class ProbeFlows implements FlowRegistry {
   remove(id: number): void {
     this.inner.remove(id);
   }
+  // A scan's ports are watched and explained by the tcp_syn prober itself, per silent port.
+  watchScanPorts(ports: readonly [number, number]): { since: number; done(): void } {
+    return this.inner.watchScanPorts?.(ports) ?? { since: 0, done: () => undefined };
+  }
+  explainSilent(...args: Parameters<NonNullable<FlowRegistry['explainSilent']>>): Promise<Attribution[]> {
+    return this.inner.explainSilent ? this.inner.explainSilent(...args) : Promise.resolve(args[1].map((p) => ({ address: p.address, port: p.port, verdict: 'unknown' as const })));
+  }
   async attribution(): Promise<Attribution[]> {
     if (!this.inner.explain || this.first === 0) return [{ verdict: 'unknown' }];
     const all = await Promise.all([this.first, ...(this.more ?? [])].map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log';
 import { runProbe } from '../../src/schedule/run_probe';
 import { NOT_YET_AVAILABLE, proberFor } from '../../src/probers/index';
 import { testRuntime } from '../runtime';
+import { TASK_SECTIONS } from './keys_tasks';
 import { clientKeys, clientSections, headerMatch, headerValueKeys, ip, mod, read, refusedHTTP, rrRead, section, tlsAt, wsStep, type Section, type Use } from './keys_table';
 
 /** probe_policy's allow and deny lists (src/policy/check.ts reads them; test/policy covers them). */
@@ -43,7 +44,7 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
   ...resolverSections('tcp_syn'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan'), probe_policy: section('probe_policy') } },
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan'), probe_policy: section('probe_policy'), tenants: section('tenants[]'), scheduler: section('scheduler') } },
   scan: {
     place: (x) => ({ scan: x }),
     keys: { allow: read('scan/targets.ts planTargets, tcp_syn probe.ts'), exclude: read('cli/scan_plan.ts: taken out of every scan') },
@@ -255,21 +256,7 @@ const SECTIONS: Record<string, Section> = {
     },
   },
   ...clientSections('websocket.http_config', (x) => mod('websocket', (y) => ({ websocket: { http_config: x(y) } }))),
-  'tasks[]': {
-    place: (x) => ({ modules: { m: { prober: 'http' } }, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1/'], ...x }] }),
-    keys: {
-      name: read('task series label'),
-      module: read('plan'),
-      targets: read('plan'),
-      interval: read('scheduler'),
-      timeout: read('scheduler: probe deadline'),
-      jitter: read('scheduler: first run offset'),
-      success_threshold: read('up/down state'),
-      failure_threshold: read('up/down state'),
-      labels: read('every per-task and per-target series, /results, logs (test/daemon/labels.test.ts)'),
-      max_target_series: read('outputs/metrics.ts: per-target series cap'),
-    },
-  },
+  ...TASK_SECTIONS,
 };
 
 const UNKNOWN = 'zz_not_a_key';
