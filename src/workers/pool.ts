@@ -151,7 +151,7 @@ export class ProbePool {
     });
   }
 
-  private async send(pool: Piscina, probes: Pending[]): Promise<void> {
+  private batchOf(probes: Pending[]): ProbeBatch {
     const batch: ProbeBatch = { modules: [], probes: [] };
     const index = new Map<Module, number>();
     for (const p of probes) {
@@ -162,6 +162,18 @@ export class ProbePool {
         batch.modules.push({ id: this.idOf(p.module), wire: moduleToWire(p.module) });
       }
       batch.probes.push({ target: p.target, module: i, timeoutSeconds: p.timeoutSeconds });
+    }
+    return batch;
+  }
+
+  private async send(pool: Piscina, probes: Pending[]): Promise<void> {
+    let batch: ProbeBatch;
+    try {
+      batch = this.batchOf(probes);
+    } catch (err) {
+      // A module field that cannot travel (ModuleWireError: a bug): the probes still get an answer.
+      for (const p of probes) p.resolve(failure(p, 'internal', `the probe cannot be sent to a worker thread: ${(err as Error).message}`));
+      return;
     }
     this.counts.batches++;
     this.counts.probes += probes.length;

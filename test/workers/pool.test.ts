@@ -150,6 +150,18 @@ test('a hung worker is terminated after the deadline and replaced; its probes ti
   assert.equal((await pool.run(base, m, 1)).reason, 'cancelled', 'a closed pool answers at once');
 });
 
+test('a module that cannot travel to a worker still gets its probes answered, failed with the reason', async () => {
+  const pool = new ProbePool({ threads: 1, setup: { logLevel: 'silent', logFormat: 'json' } });
+  const bad = { ...modules.get('https_ok')!, hook: () => 1 } as unknown as Module;
+  try {
+    const r = await pool.run(base, bad, 5);
+    assert.equal(r.reason, 'internal');
+    assert.match(r.message!, /cannot be sent to a worker thread: module field modules\.https_ok\.hook is a function/);
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a cancelled probe is answered at once, its worker still busy', { timeout: 120_000 }, async () => {
   const pool = new ProbePool({ threads: 1, workerFile: FAULTY, setup: { logLevel: 'silent', logFormat: 'json' } });
   const ac = new AbortController();
