@@ -32,9 +32,10 @@ import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
 import { planJobs } from './schedule/plan';
-import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
-import { Runtime } from './runtime';
+import { icmpTableLog2, Runtime } from './runtime';
+import type { LogFormat } from './log';
+import { defaultWorkers, ProbeRunner } from './workers/runner';
 import { VERSION } from './version';
 import { WebConfigSource } from './web/source';
 
@@ -68,6 +69,13 @@ export interface DaemonOptions {
   probeLimits?: ProbeLimits;
   /** bounds on the listener's connections (default DEFAULT_LISTENER_LIMITS) */
   listenerLimits?: GatewayLimits;
+  /**
+   * --workers: threads for TLS, body-rule and DoH probes (0: all on the main thread). Unset: defaultWorkers(),
+   * used only while eBPF attribution is off (src/workers/runner.ts attributeOnMain).
+   */
+  workers?: number;
+  /** the log format, for the workers' own loggers */
+  logFormat?: LogFormat;
   /** --tasks.state-file: where tasks made through the API are kept across restarts (absent: not kept) */
   tasksStateFile?: string;
   /** --targets.reload-interval: how often targets files are checked for changes (default 10 s; 0: never) */
@@ -95,7 +103,9 @@ export class Daemon {
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
   /** the engines of every probe this daemon runs (tasks and /probe) */
-  private readonly runtime = new Runtime();
+  private readonly runtime: Runtime;
+  /** where each task probe runs: a worker thread (src/workers) or this one */
+  private readonly probes: ProbeRunner;
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
   private autoReload?: NodeJS.Timeout;
@@ -110,6 +120,8 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
+    // The ICMP table sized for the probes this daemon lets run at once, not for the CLI's million-echo bursts.
+    this.runtime = new Runtime({ icmpCapacityLog2: icmpTableLog2((opts.maxInFlight ?? 4096) + (opts.probeLimits ?? DEFAULT_PROBE_LIMITS).maxConcurrent) });
     this.apiTasks = new ApiTasks({
       stateFile: opts.tasksStateFile,
       logger: opts.logger,
@@ -122,6 +134,8 @@ export class Daemon {
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
+    // flows read at each run: the registry may appear after the runner is made (eBPF loads at start)
+    this.probes = new ProbeRunner({ workers: opts.workers ?? defaultWorkers(), attributeOnMain: opts.workers === undefined, logger: opts.logger, logFormat: opts.logFormat, runtime: this.runtime, flows: () => this.flows });
     registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
     this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
     // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
@@ -129,9 +143,7 @@ export class Daemon {
     this.scheduler = new Scheduler({
       logger: opts.logger,
       maxInFlight: opts.maxInFlight ?? 4096,
-      // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
-      runner: (job, signal) =>
-        runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
+      runner: (job, signal) => this.probes.run(job.target, job.module, job.task.timeout, signal),
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
@@ -147,6 +159,11 @@ export class Daemon {
   /** The address actually bound (port 0 picks a free one). */
   get listening(): AddressInfo | undefined {
     return this.addresses[0];
+  }
+
+  /** Probe worker threads running now: 0 until a probe needs one (src/workers) and after stop. */
+  get probeWorkers(): number {
+    return this.probes.pool?.running ?? 0;
   }
 
   /** Every address bound, in the order asked. */
@@ -212,6 +229,7 @@ export class Daemon {
         reload: () => this.reload(),
         flows: () => this.flows,
         runtime: this.runtime,
+        probes: this.probes,
         signal: this.stopAbort.signal,
         admission: this.admission,
         observe: (module, result) => this.dnsServers.record(module, result),
@@ -341,7 +359,8 @@ export class Daemon {
             }),
         ),
       );
-      // The engines close, the gateway's listener and connections with them (no probe is left in flight).
+      // The worker threads end, then the engines, the gateway's listener and connections with them (no probe is left in flight).
+      await this.probes.close();
       this.runtime.close();
       this.opts.logger.info('stopped');
     })();

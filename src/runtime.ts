@@ -25,6 +25,16 @@ export function fastPathFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.SONDE_FAST_PATH !== '0';
 }
 
+/**
+ * The ICMP table for `probes` in flight at once (a daemon's task and /probe bounds): room for 16
+ * echoes each (pings rounds of up to 16 in flight), 2^16 to 2^20 slots. Each slot is resident
+ * memory (2^20 is ~6 MB of the daemon's idle RSS); echoes past the table wait for a slot in the
+ * engine's queue (native/icmp/engine.cc), they are not dropped.
+ */
+export function icmpTableLog2(probes: number): number {
+  return Math.min(20, Math.max(16, Math.ceil(Math.log2(Math.max(1, probes) * 16))));
+}
+
 export class Runtime {
   /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads */
   readonly stream: StreamPool;

@@ -13,6 +13,7 @@ import { withHostname } from '../probers/http/probe';
 import type { FlowRegistry } from '../probers/types';
 import type { ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
+import type { ProbeRunner } from '../workers/runner';
 import { runProbe } from '../schedule/run_probe';
 import type { ResultHistory } from '../outputs/history';
 import type { ProbeAdmission, RequestCancel } from './admission';
@@ -34,6 +35,8 @@ export interface ProbeDeps {
   history?: ResultHistory;
   /** sees every /probe result (the daemon's rolling DNS server health) */
   observe?: (module: Module, result: ProbeResult) => void;
+  /** the daemon's probe runner: TLS, body-rule and DoH probes on its worker threads (src/workers); absent: all here */
+  probes?: ProbeRunner;
 }
 
 /** Who asks: the client's address, and what aborts the request when the client leaves. */
@@ -109,7 +112,11 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     // An await only when there is a policy to check: the common case stays one turn shorter.
     const policy = deps.config().probe_policy ? await policyGate(deps, target, module, timeout, asker) : undefined;
     if (policy && 'status' in policy) return policy;
-    result = await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal, gate: policy });
+    // On this thread: debug=true logs into the answer through this request's logger, and a policy's
+    // gate (the addresses it checked, pinned) lives here; neither reaches a worker thread.
+    result = deps.probes && !logs && !policy
+      ? await deps.probes.run(target, module, timeout, asker.cancel ?? deps.signal)
+      : await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal, gate: policy });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
   }

@@ -11,6 +11,7 @@ import { WebTLSError } from '../web/tls';
 import { StateFileError } from '../tasks/state_file';
 import { VERSION } from '../version';
 import { checkFiles } from './check_config';
+import { defaultWorkers } from '../workers/runner';
 import { UsageError, intFlag, parseArgs, secondsFlag } from './args';
 
 export const DEFAULT_LISTEN = ':9925';
@@ -53,6 +54,10 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --no-ebpf                     do not load the eBPF drop tracer (attribution becomes "unknown")
   --ebpf.max-flows N            probe flows the eBPF flow map holds at once (default 65536)
   --ebpf.ring-bytes N           eBPF ring buffer size (default 1 MiB; overflow is counted in sonde_bpf_events_lost_total)
+  --workers N                   worker threads for probes whose JavaScript costs CPU (TLS, body rules, DoH);
+                                0: every probe on the main thread (default: CPUs available - 1, at least 1,
+                                used while eBPF attribution is off; with it on, probes stay on the main
+                                thread so that every lost one gets a verdict, unless N is given)
 `;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -85,6 +90,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'no-ebpf': { value: false },
     'ebpf.max-flows': { value: true },
     'ebpf.ring-bytes': { value: true },
+    workers: { value: true },
     help: { value: false, aliases: ['-h'] },
   });
   if (flags.help) {
@@ -154,6 +160,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     ebpfLimits,
     probeLimits,
     listenerLimits,
+    // Unset stays unset: the daemon's default keeps attributed probes on the main thread.
+    workers: flags.workers === undefined ? undefined : intFlag(flags.workers, '--workers', defaultWorkers(), 0, 256),
+    logFormat: format as LogFormat,
     tasksStateFile: flags['tasks.state-file'] as string | undefined,
     targetsReloadSeconds: flags['targets.reload-interval'] === '0' ? 0 : secondsFlag(flags['targets.reload-interval'], '--targets.reload-interval', DEFAULT_TARGETS_RELOAD_SECONDS),
   });

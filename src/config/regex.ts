@@ -375,6 +375,16 @@ export function regexText(re: RegExp): string {
   return configured.get(re) ?? re.source;
 }
 
+/**
+ * A RegExp of `source` and `flags` that regexText() names `text`: a module rebuilt from its
+ * structured-clone form in a worker thread (src/workers/module_wire.ts) keeps the messages it had.
+ */
+export function namedRegex(source: string, flags: string, text: string): RegExp {
+  const re = new RegExp(source, flags);
+  if (text !== source) configured.set(re, text);
+  return re;
+}
+
 /** Compiles a Go RE2 pattern (as found in blackbox.yml) to a JS RegExp; throws an Error naming the problem. */
 export function goRegex(src: string): RegExp {
   const { source, flags } = translateGoRegex(src);

@@ -71,6 +71,12 @@ export interface ProberDescriptor<K extends ProberName = ProberName> {
   writeBlackbox(result: ProbeResult, module: Module, reg: ProbeRegistry): void;
   /** the prober's own facts in JSON results (`sonde probe --json`, /results, logs) */
   json(result: ProbeResult): Record<string, unknown>;
+  /**
+   * Whether a probe of `module` to `target` is worth a worker thread (src/workers): its JavaScript
+   * CPU cost matters (TLS handshakes and certificate checks, body rules, DoH). Absent or false:
+   * the probe runs on the main thread (native engines, plain sockets, the fast path).
+   */
+  offload?(target: string, module: Module): boolean;
   /** per-task series beyond the common ones */
   taskMetrics: readonly TaskMetricSpec[];
   /** per-target enum states (absent: none) */

@@ -2,9 +2,9 @@
 // does with golang.org/x/oauth2/clientcredentials: POST grant_type=client_credentials (plus scope
 // and endpoint_params) to token_url with the client's id and secret in HTTP Basic auth, and cache
 // the access token until it expires. Tokens are kept per configuration, so probes share them.
-import { Agent, request } from 'undici';
 import type { OAuth2 } from '../config/types';
 import { ProbeFailure } from './errors';
+import { undici } from '../util/heavy';
 import { readSecretFile } from './secret_file';
 import { tlsMaterial } from './tcp/tls';
 import { USER_AGENT } from '../version';
@@ -96,6 +96,7 @@ async function fetchToken(o: OAuth2, clientSecret: string, key: string, signal: 
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (o.scopes.length > 0) form.set('scope', o.scopes.join(' '));
   for (const [k, v] of Object.entries(o.endpoint_params)) form.set(k, v);
+  const { Agent, request } = undici();
   const dispatcher = new Agent({ connect: { rejectUnauthorized: !o.tls_config.insecure_skip_verify, servername: o.tls_config.server_name, ...(await tlsMaterial(o.tls_config)) } });
   let body: { access_token?: unknown; token_type?: unknown; expires_in?: unknown; error?: unknown };
   try {

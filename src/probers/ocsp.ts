@@ -4,8 +4,9 @@
 //
 // The response's signature is not verified: the staple comes from the server being probed, which
 // gains nothing by stapling a forged "revoked", and a forged "good" is out of scope for monitoring.
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import type * as Asn1js from 'asn1js';
+import type * as Pkijs from 'pkijs';
+import { asn1js, pkijs } from '../util/heavy';
 import type { TLSFacts } from '../result';
 
 export type OCSPFacts = NonNullable<TLSFacts['ocsp']>;
@@ -30,9 +31,9 @@ function unixSeconds(d: Date | undefined): number | undefined {
  * Throws OCSPParseError on a malformed or unsuccessful response.
  */
 export function parseOCSPResponse(der: Buffer, serialHex: string): OCSPFacts {
-  let resp: pkijs.OCSPResponse;
+  let resp: Pkijs.OCSPResponse;
   try {
-    resp = pkijs.OCSPResponse.fromBER(new Uint8Array(der));
+    resp = pkijs().OCSPResponse.fromBER(new Uint8Array(der));
   } catch (err) {
     throw new OCSPParseError(`malformed OCSPResponse: ${(err as Error).message}`);
   }
@@ -41,9 +42,9 @@ export function parseOCSPResponse(der: Buffer, serialHex: string): OCSPFacts {
   if (!resp.responseBytes || resp.responseBytes.responseType !== ID_PKIX_OCSP_BASIC) {
     throw new OCSPParseError('OCSP response is not id-pkix-ocsp-basic');
   }
-  let basic: pkijs.BasicOCSPResponse;
+  let basic: Pkijs.BasicOCSPResponse;
   try {
-    basic = pkijs.BasicOCSPResponse.fromBER(resp.responseBytes.response.valueBlock.valueHexView);
+    basic = pkijs().BasicOCSPResponse.fromBER(resp.responseBytes.response.valueBlock.valueHexView);
   } catch (err) {
     throw new OCSPParseError(`malformed BasicOCSPResponse: ${(err as Error).message}`);
   }
@@ -53,13 +54,13 @@ export function parseOCSPResponse(der: Buffer, serialHex: string): OCSPFacts {
     if (normalSerial(serial) !== want) continue;
     const times = { thisUpdate: unixSeconds(single.thisUpdate), nextUpdate: unixSeconds(single.nextUpdate) };
     // CertStatus ::= CHOICE { good [0], revoked [1] RevokedInfo, unknown [2] }
-    const cs = single.certStatus as asn1js.BaseBlock;
+    const cs = single.certStatus as Asn1js.BaseBlock;
     switch (cs.idBlock.tagNumber) {
       case 0:
         return { status: 'good', ...times };
       case 1: {
-        const inner = (cs as asn1js.Constructed).valueBlock.value?.[0];
-        const revokedAt = inner instanceof asn1js.GeneralizedTime ? unixSeconds(inner.toDate()) : undefined;
+        const inner = (cs as Asn1js.Constructed).valueBlock.value?.[0];
+        const revokedAt = inner instanceof asn1js().GeneralizedTime ? unixSeconds(inner.toDate()) : undefined;
         return { status: 'revoked', ...times, revokedAt };
       }
       default:

@@ -3,9 +3,9 @@
 // WWW-Authenticate: Basic). Every endpoint goes through it, /probe included.
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
-import bcrypt from 'bcryptjs';
 import type { WebConfig } from './config';
 import type { WebConfigSource } from './source';
+import { bcrypt } from '../util/heavy';
 
 /**
  * A bcrypt hash of "fakepassword" (the toolkit's): an unknown user costs one comparison like a
@@ -66,7 +66,7 @@ export class WebGuard {
     const key = createHash('sha256').update(JSON.stringify([user, hash, pass])).digest('base64');
     let ok = this.verdicts.get(key);
     if (ok === undefined) {
-      const run = this.queue.then(() => bcrypt.compare(pass, hash));
+      const run = this.queue.then(() => bcrypt().compare(pass, hash));
       this.queue = run.catch(() => undefined);
       ok = known !== undefined && (await run.catch(() => false));
       if (this.verdicts.size >= CACHE_SIZE) this.verdicts.clear();

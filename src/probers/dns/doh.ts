@@ -3,9 +3,9 @@
 // probe as blackbox dials one per probe. ALPN offers h2 first: HTTP/2 when the server takes it.
 import { performance } from 'node:perf_hooks';
 import * as tls from 'node:tls';
-import { Client } from 'undici';
 import type { DNSModule } from '../../config/types';
 import { ProbeFailure } from '../errors';
+import { undici } from '../../util/heavy';
 import { dnsTLSOptions } from './tls_context';
 import { tlsFactsFromSocket } from '../tls_facts';
 import type { TLSFacts } from '../../result';
@@ -22,7 +22,7 @@ export async function dohExchange(ep: Endpoint, host: string, dns: DNSModule, qu
   let alpn: string | false | null = null;
   let facts: TLSFacts | undefined;
   const authority = ep.family === 6 ? `[${ep.address}]:${ep.port}` : `${ep.address}:${ep.port}`;
-  const client = new Client(`https://${authority}`, {
+  const client = new (undici().Client)(`https://${authority}`, {
     allowH2: true,
     connect: (_o, cb) => {
       // localAddress reaches net.connect underneath (tls.connect passes its options on).

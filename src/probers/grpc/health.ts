@@ -1,6 +1,7 @@
 // The grpc.health.v1.Health/Check call (gRPC health checking protocol) over @grpc/grpc-js: its two
 // messages are small enough to encode by hand (protobuf wire format: field 1, a string or an enum).
-import * as grpc from '@grpc/grpc-js';
+import type * as Grpc from '@grpc/grpc-js';
+import { grpc } from '../../util/heavy';
 import type { TLSSocket } from 'node:tls';
 
 /** HealthCheckResponse.ServingStatus by number, as grpc_health_v1 names them. */
@@ -59,7 +60,7 @@ export function decodeResponse(b: Buffer): number {
  * connector grpc-js makes per connection (ChannelCredentials._createSecureConnector, declared in its
  * types, underscored as internal), so the TLS facts come from the connection the call used.
  */
-export function observedCredentials(creds: grpc.ChannelCredentials, onSocket: (s: TLSSocket) => void): grpc.ChannelCredentials {
+export function observedCredentials(creds: Grpc.ChannelCredentials, onSocket: (s: TLSSocket) => void): Grpc.ChannelCredentials {
   const make = creds._createSecureConnector.bind(creds);
   creds._createSecureConnector = (...args) => {
     const connector = make(...args);
@@ -83,7 +84,7 @@ export interface CheckOutcome {
 }
 
 /** One Check call on `client`; settles with the call's status, never rejects. */
-export function check(client: grpc.Client, service: string, metadata: grpc.Metadata, deadline: Date): Promise<CheckOutcome> {
+export function check(client: Grpc.Client, service: string, metadata: Grpc.Metadata, deadline: Date): Promise<CheckOutcome> {
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       '/grpc.health.v1.Health/Check',
@@ -92,16 +93,16 @@ export function check(client: grpc.Client, service: string, metadata: grpc.Metad
       encodeRequest(service),
       metadata,
       { deadline },
-      (err: grpc.ServiceError | null, res?: Buffer) => {
+      (err: Grpc.ServiceError | null, res?: Buffer) => {
         if (err || !res) {
-          resolve({ code: err?.code ?? grpc.status.UNKNOWN, details: err?.details ?? 'no response' });
+          resolve({ code: err?.code ?? grpc().status.UNKNOWN, details: err?.details ?? 'no response' });
           return;
         }
         try {
           const n = decodeResponse(res);
-          resolve({ code: grpc.status.OK, servingStatus: SERVING_STATUS[n] ?? String(n) });
+          resolve({ code: grpc().status.OK, servingStatus: SERVING_STATUS[n] ?? String(n) });
         } catch (e) {
-          resolve({ code: grpc.status.INTERNAL, details: (e as Error).message });
+          resolve({ code: grpc().status.INTERNAL, details: (e as Error).message });
         }
       },
     );

@@ -10,6 +10,7 @@ export const grpcProber: ProberDescriptor<'grpc'> = {
   config: grpcSection,
   checkTarget: checkGRPCTarget,
   probe: probeGRPC,
+  offload: (_target, m) => m.grpc.tls,
   writeBlackbox: writeGRPC,
   json: (r) => (r.grpc ? { grpc: r.grpc } : {}),
   taskMetrics: [],

@@ -1,16 +1,18 @@
 // CEL rules over a JSON body (blackbox 0.27's fail_if_body_json_matches_cel and
 // fail_if_body_json_not_matches_cel): compiled once at load with @bufbuild/cel, `body` bound to the
 // decoded JSON, as blackbox binds it (cel.Variable("body", cel.DynType)).
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { shown, str, type Decoder } from '../../config/schema';
 import type { CELRule } from '../../config/types';
+import { cel, lazy } from '../../util/heavy';
 
-const env = celEnv();
+// Made on the first CEL rule: a config without one never loads @bufbuild/cel.
+const env = lazy(() => cel().celEnv());
 const text = str();
 
 /** Compiles `expression`; throws with the parser's message when it is not CEL. */
 export function compileCEL(expression: string): CELRule {
-  const program = plan(env, parse(expression));
+  const { isCelError, parse, plan } = cel();
+  const program = plan(env(), parse(expression));
   return {
     expression,
     eval(body: unknown): unknown {

@@ -3,11 +3,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
-import { Client, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { TLSFacts } from '../../result';
 import { classifyError, malformedResponse, ProbeFailure } from '../errors';
 import { fastHTTP, fastPathFor, goContentLength } from '../fast';
 import type { Runtime } from '../../runtime';
+import { undici } from '../../util/heavy';
 import type { FlowRegistry } from '../types';
 import { type ClientTLSOptions, type ConnState, makeConnector } from './connector';
 import { MAX_HEAD_BYTES } from './head_fix';
@@ -153,7 +154,7 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
   // A plain request to a proxy names the whole URL (RFC 9112 section 3.2.2 absolute-form).
   const absolute = p !== undefined && !input.tls;
   const proxyAuth = absolute ? proxyAuthorization(p.url) : undefined;
-  const client = new Client(input.url.origin, {
+  const client = new (undici().Client)(input.url.origin, {
     connect: makeConnector(target, state),
     // The probe's deadline bounds everything; undici's own timers would race it.
     headersTimeout: 0,

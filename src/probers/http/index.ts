@@ -4,12 +4,15 @@ import type { ProberDescriptor } from '../descriptor';
 import { writeHTTP } from './blackbox';
 import { checkHTTPTarget, httpSection } from './config';
 import { probeHTTP } from './probe';
+import { hasBodyRules } from './rules';
 
 export const httpProber: ProberDescriptor<'http'> = {
   name: 'http',
   config: httpSection,
   checkTarget: checkHTTPTarget,
   probe: probeHTTP,
+  // TLS (a redirect to https too is rare enough to run where it lands) and body rules cost CPU.
+  offload: (target, m) => /^https:/i.test(target) || hasBodyRules(m.http),
   writeBlackbox: writeHTTP,
   json: (r) => (r.http ? { http: { ...r.http, hops: r.http.hops.map((h) => ({ ...h, phases: roundPhases(h.phases) })) } } : {}),
   taskMetrics: [],

@@ -14,6 +14,8 @@ import { bareHost, type RequestSpec, requestSpec } from './request_spec';
 import { resolverFor } from '../dns/resolver';
 import { type Resolved, resolveLocal, resolveTarget } from '../resolve';
 import type { Prober } from '../types';
+import { asn1js, pkijs, undici } from '../../util/heavy';
+import { hasBodyRules } from './rules';
 
 /**
  * The module to use for a /probe request with `hostname=`: a copy whose headers carry Host.
@@ -59,7 +61,20 @@ function failed(base: ProbeResult, err: unknown): ProbeResult {
   return { target, module, prober, success: false, reason, message, startedAt, durationSeconds: 0, phases };
 }
 
+/** undici unless the probe can only take the fast path; pkijs for stapled OCSP over TLS. */
+function preload(target: string, h: Module['http'], fastPath: boolean): void {
+  const plain = /^http:/i.test(target);
+  if (!fastPath || !plain || hasBodyRules(h) || h.compression !== '' || h.proxy_url !== undefined || h.oauth2 !== undefined) undici();
+  if (!plain && h.request_ocsp) {
+    pkijs();
+    asn1js();
+  }
+}
+
 export const probeHTTP: Prober = async (target, module, ctx) => {
+  // The packages this probe will use (src/util/heavy.ts) load before its clock starts: a first
+  // probe's phases and duration must not carry their load time.
+  preload(target, module.http, ctx.runtime.fastPath);
   const startedAt = Date.now();
   const t0 = performance.now();
   const base: ProbeResult = {

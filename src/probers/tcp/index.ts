@@ -10,6 +10,7 @@ export const tcpProber: ProberDescriptor<'tcp'> = {
   config: tcpSection,
   checkTarget: checkTCPTarget,
   probe: probeTCP,
+  offload: (_target, m) => m.tcp.tls || m.tcp.query_response.some((q) => q.starttls),
   writeBlackbox: writeTCP,
   json: (r) => (r.tcp ? { tcp: r.tcp } : {}),
   taskMetrics: [],

@@ -10,6 +10,7 @@ export const websocketProber: ProberDescriptor<'websocket'> = {
   config: websocketSection,
   checkTarget: checkWebsocketTarget,
   probe: probeWebsocket,
+  offload: (target) => /^wss:/i.test(target),
   writeBlackbox: writeWebsocket,
   json: (r) => (r.websocket ? { websocket: r.websocket } : {}),
   taskMetrics: [],

@@ -1,0 +1,63 @@
+// Scenario `idle_rss`: resident memory of the default daemon (`npm start`: the built-in config, no
+// flags) once it is ready and has idled 5 s, against the 60 MB target and blackbox_exporter's idle
+// RSS measured in the same run (Debian's /etc/prometheus/blackbox.yml on a loopback port).
+// VmRSS from /proc/PID/status; medians over `runs` starts; every process is killed by its PID.
+import { existsSync, readFileSync } from 'node:fs';
+import { startDaemon } from '../test/lab/daemon';
+import { BLACKBOX_BIN, startBlackbox } from './lib/procs';
+import { fmt, median, spread } from './lib/stats';
+
+export const IDLE_RSS_TARGET_MB = 60;
+const IDLE_MS = 5000;
+const BLACKBOX_CONFIG = '/etc/prometheus/blackbox.yml';
+// A fixture when Debian's file is absent: blackbox's own example module.
+const FALLBACK_CONFIG = 'modules:\n  http_2xx:\n    prober: http\n';
+
+/** VmRSS of a live process, in MB (10^6 bytes: the target's unit). */
+export function vmRSSMB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return (Number(m[1]) * 1024) / 1e6;
+}
+
+const idle = () => new Promise((r) => setTimeout(r, IDLE_MS));
+
+async function sondeIdle(): Promise<number> {
+  const d = await startDaemon([]);
+  try {
+    await idle();
+    return vmRSSMB(d.child.pid!);
+  } finally {
+    d.child.kill('SIGTERM');
+    await Promise.race([d.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (d.child.exitCode === null) d.child.kill('SIGKILL');
+  }
+}
+
+async function blackboxIdle(): Promise<number | undefined> {
+  const bb = await startBlackbox(existsSync(BLACKBOX_CONFIG) ? readFileSync(BLACKBOX_CONFIG, 'utf8') : FALLBACK_CONFIG);
+  if (!bb) return undefined;
+  try {
+    await idle();
+    return vmRSSMB(bb.proc.child.pid!);
+  } finally {
+    bb.proc.stop();
+  }
+}
+
+export async function idleRSS(opts: { runs: number; progress?: (label: string, fraction?: number) => void }): Promise<string[]> {
+  const sonde: number[] = [];
+  const peer: number[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    opts.progress?.(`idle_rss: start ${i + 1}/${opts.runs}`, i / opts.runs);
+    sonde.push(await sondeIdle());
+    const b = await blackboxIdle();
+    if (b !== undefined) peer.push(b);
+  }
+  const m = median(sonde);
+  const verdict = m <= IDLE_RSS_TARGET_MB ? 'meets' : 'misses';
+  const lines = [`idle RSS of the default daemon, ready + ${IDLE_MS / 1000} s: median ${fmt(m)} MB (${spread(sonde)} over ${sonde.length} starts); ${verdict} the ${IDLE_RSS_TARGET_MB} MB target`];
+  if (peer.length > 0) lines.push(`idle RSS of blackbox_exporter (${BLACKBOX_CONFIG}): median ${fmt(median(peer))} MB (${spread(peer)}); ratio ${(m / median(peer)).toFixed(2)}x`);
+  else lines.push(`blackbox_exporter is not installed (${BLACKBOX_BIN}): no ratio`);
+  return lines;
+}
