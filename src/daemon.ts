@@ -13,7 +13,8 @@ import { addressText, type ListenOn } from './api/listen';
 import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
-import type { Config } from './config/types';
+import type { Config, Task } from './config/types';
+import { Breakers } from './health/breaker';
 import { DNSServerWindow } from './health/dns_servers';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
@@ -26,7 +27,9 @@ import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
-import { planJobs } from './schedule/plan';
+import { registerSchedulerMetrics } from './outputs/sched_metrics';
+import { LagMonitor } from './schedule/overload';
+import { diffTasks, moduleOf, planTask, sameTask, type TaskBlock } from './schedule/plan';
 import { runProbe } from './schedule/run_probe';
 import { Scheduler } from './schedule/scheduler';
 import { Runtime } from './runtime';
@@ -52,6 +55,7 @@ export interface DaemonOptions {
   logger: Logger;
   /** how long in-flight probes may run on after SIGTERM */
   stopGraceMs?: number;
+  /** --probes.max-in-flight: overrides the config's scheduler.max_in_flight */
   maxInFlight?: number;
   /** load the eBPF drop tracer to attribute lost probes (default true; without privileges it says why once) */
   ebpf?: boolean;
@@ -80,6 +84,11 @@ export class Daemon {
   /** DNS servers' rolling health, from the dns probes of tasks and /probe */
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
+  /** per-target circuit breakers of tasks with `breaker:` */
+  private readonly breakers: Breakers;
+  /** the tasks as planned now, by name: what a reload or an API change is diffed against */
+  private readonly plan = new Map<string, TaskBlock>();
+  private lag?: LagMonitor;
   /** the engines of every probe this daemon runs (tasks and /probe) */
   private readonly runtime = new Runtime();
   private readonly stopAbort = new AbortController();
@@ -98,9 +107,15 @@ export class Daemon {
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
+    this.breakers = new Breakers(this.health, { onTransition: (block, _row, from, to) => this.metrics.recordBreaker(block.task, from, to) });
     this.scheduler = new Scheduler({
       logger: opts.logger,
-      maxInFlight: opts.maxInFlight ?? 4096,
+      maxInFlight: opts.maxInFlight,
+      gate: this.breakers,
+      lag: () => this.lag?.lag() ?? 0,
+      // /probe requests are a class of their own, admitted ahead of best_effort tasks
+      external: () => this.admission.inFlight,
+      onShed: (job, reason) => this.metrics.recordShed(job.task, reason),
       // flows read at each run: the registry may appear after the scheduler is made (eBPF loads at start)
       runner: (job, signal) =>
         runProbe(job.target, job.module, { timeoutSeconds: job.task.timeout, logger: opts.logger, runtime: this.runtime, flows: this.flows, signal }),
@@ -113,6 +128,7 @@ export class Daemon {
         logResult(opts.logger, job, result);
       },
     });
+    registerSchedulerMetrics(this.metrics.registry, () => this.scheduler, this.breakers);
   }
 
   /** The address actually bound (port 0 picks a free one). */
@@ -133,15 +149,42 @@ export class Daemon {
     return builtinConfig(`${host}:${a.port}`);
   }
 
+  /** A new config: only the tasks that differ from the plan (by name and content) are touched. */
   private apply(config: Config): void {
+    const { upsert, remove } = diffTasks(this.plan, config);
+    const blocks = upsert.map((t) => planTask(t, moduleOf(config.modules, t)));
     this.config = config;
-    const jobs = planJobs(config);
-    this.health.setPlan(jobs);
-    this.metrics.setTasks(config.tasks);
-    this.latest.retain(jobs);
-    this.scheduler.setPlan(jobs);
+    this.scheduler.configure(config.scheduler, config.tenants);
+    this.changeBlocks(blocks, remove);
     this.metrics.reloadOk.set(1);
     this.metrics.reloadTime.set(Date.now() / 1000);
+  }
+
+  /**
+   * Tasks created or changed and tasks removed at run time (PUT/DELETE /api/v1/tasks), validated by
+   * the caller: a task equal to the one planned is left alone, a changed one restarts on its grid
+   * (the targets it kept keep their state), a removed one stops and its series go. O(changed targets).
+   */
+  changeTasks(upsert: Task[], remove: string[]): void {
+    const changed = upsert.filter((t) => {
+      const b = this.plan.get(t.name);
+      return b === undefined || !sameTask(b, t, this.config.modules.get(t.module));
+    });
+    const blocks = changed.map((t) => planTask(t, moduleOf(this.config.modules, t)));
+    const gone = new Set([...remove, ...upsert.map((t) => t.name)]);
+    this.config = { ...this.config, tasks: [...this.config.tasks.filter((t) => !gone.has(t.name)), ...upsert] };
+    this.changeBlocks(blocks, remove.filter((n) => this.plan.has(n)));
+  }
+
+  private changeBlocks(blocks: TaskBlock[], remove: string[]): void {
+    for (const name of remove) this.plan.delete(name);
+    for (const b of blocks) this.plan.set(b.task.name, b);
+    // Health first: the stages after it read its rows; the scheduler last, when all are ready.
+    this.health.applyTasks(blocks, remove);
+    this.breakers.applyTasks(blocks, remove);
+    this.metrics.applyTasks(blocks, remove);
+    this.latest.applyTasks(blocks, remove);
+    this.scheduler.applyTasks(blocks, remove);
   }
 
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
@@ -176,6 +219,7 @@ export class Daemon {
     if (gateway) registerGatewayMetrics(this.metrics.registry);
     this.addresses = addresses;
     this.apply(early ?? this.loadConfig());
+    this.lag = new LagMonitor();
     this.scheduler.start();
     this.isReady = true;
     const where = addresses.map(addressText).join(', ');
@@ -271,6 +315,7 @@ export class Daemon {
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);
+      this.lag?.close();
       this.stopAbort.abort();
       this.admission.cancelAll();
       this.tracer?.stop();

@@ -20,7 +20,7 @@ export const AVAILABLE_PROBERS: readonly RunnableProber[] = RUNNABLE_PROBERS;
  * Label names sonde itself puts on task series (a task label of the same name would repeat it):
  * test/outputs/metrics.test.ts checks every per-task series' label names are here.
  */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to'] as const;
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to', 'qos'] as const;
 
 export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 
