@@ -357,6 +357,11 @@ export class Scheduler {
       }
       return false;
     }
+    if (this.hosts.max <= 0) {
+      this.queued--;
+      this.launch(b, b.dequeue(), '');
+      return true;
+    }
     // A host at its bound: the rows behind it (other hosts) go first; it keeps its turn later.
     for (let tries = Math.min(b.qLen, HOST_LOOKAHEAD); tries > 0; tries--) {
       const r = b.dequeue();
@@ -375,7 +380,7 @@ export class Scheduler {
     b.state[r] = (b.state[r] & ~(WAITING | THROTTLED)) | RUNNING;
     b.inFlight++;
     b.tenant.take();
-    this.hosts.take(host);
+    if (host !== '') this.hosts.take(host);
     this.inFlight++;
     this.counts.started++;
     const job = jobOf(b.plan, r);
@@ -407,7 +412,7 @@ export class Scheduler {
     b.state[r] &= ~RUNNING;
     b.inFlight--;
     b.tenant.inFlight--;
-    this.hosts.release(host);
+    if (host !== '') this.hosts.release(host);
     this.inFlight--;
     if (this.inFlight === 0) this.idle?.();
     this.drain();
