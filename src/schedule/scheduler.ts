@@ -47,7 +47,7 @@ export interface SchedulerOptions {
   onSkip?: (job: Job, count: number, cause: SkipCause) => void;
   /** a run shed under overload (its task's QoS class) */
   onShed?: (job: Job, reason: ShedReason) => void;
-  /** a run that had to wait for its tenant's quota (counted once per run) */
+  /** a run whose turn came while its tenant was at its quota (counted once per run) */
   onThrottle?: (tenant: string) => void;
   /** probes in flight at once over every task (--max-in-flight, else scheduler.max_in_flight) */
   maxInFlight?: number;

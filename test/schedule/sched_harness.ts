@@ -1,6 +1,7 @@
 // A scheduler on a fake clock with a fake runner: each run takes a chosen time on that clock (or
 // until the stop signal aborts it), and every start, result and skip is recorded in ms since T0.
 import { loadConfigString } from '../../src/config/load';
+import type { Module, Task } from '../../src/config/types';
 import { silentLogger } from '../../src/log';
 import type { ProbeResult } from '../../src/result';
 import { jobOf, planJobs, planTask, sameTask, type Job, type TaskBlock } from '../../src/schedule/plan';
@@ -169,4 +170,15 @@ export class Harness {
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/**
+ * Jobs of a task built by hand (no YAML: tenants, qos, bounds and breakers are set directly):
+ * `n` targets 127.0.0.1:9001.. (or `targets`), evenly phased over the interval unless `phases`.
+ */
+export function taskJobs(name: string, n: number, extra: Partial<Task> = {}, phases?: number[]): Job[] {
+  const targets = extra.targets ?? Array.from({ length: n }, (_, i) => `127.0.0.1:${9001 + i}`);
+  const task: Task = { name, module: 'm', targets, interval: 10, timeout: 10, jitter: 0, success_threshold: 1, failure_threshold: 1, labels: {}, max_target_series: 10, ...extra };
+  const block = planTask(task, { name: 'm', prober: 'tcp' } as Module, phases ?? targets.map((_, i) => i / targets.length));
+  return targets.map((_, i) => jobOf(block, i));
 }
