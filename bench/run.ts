@@ -4,6 +4,7 @@ import { dnsRate } from './dns_rate';
 import { icmpRate } from './icmp_rate';
 import { ebpfOverhead } from './ebpf_overhead';
 import { probeRate } from './probe_rate';
+import { schedScale } from './sched_scale';
 import { soak } from './soak';
 import { synRate } from './syn_rate';
 
@@ -19,6 +20,8 @@ const SCENARIOS: Record<string, Scenario> = {
   ebpf_overhead: () =>
     ebpfOverhead({ runs: Number(process.env.BENCH_RUNS ?? 3), icmpProbes: 50_000, tcpSeconds: Number(process.env.BENCH_SECONDS ?? 3), concurrency: 128, xdpEvents: process.env.BENCH_XDP_EVENTS === '1' }),
   syn_rate: () => synRate({ runs: Number(process.env.BENCH_RUNS ?? 3), rate: Number(process.env.BENCH_SYN_RATE ?? 3_000_000) }),
+  sched_scale: () =>
+    schedScale({ runs: Number(process.env.BENCH_RUNS ?? 3), targets: Number(process.env.BENCH_SCHED_TARGETS ?? 1_000_000), seconds: Number(process.env.BENCH_SECONDS ?? 10) }),
   soak: () => soak({ seconds: Number(process.env.BENCH_SOAK_SECONDS ?? 3600), floodRate: Number(process.env.BENCH_SOAK_FLOOD_RATE ?? 300) }),
 };
 
