@@ -8,7 +8,6 @@
 // The runner (what a run does) and the clock (when) come from outside: the daemon gives runProbe
 // and the real clock, tests a fake of each (test/schedule/sched_harness.ts).
 import { setMaxListeners } from 'node:events';
-import type { Logger } from 'pino';
 import { SCHEDULER_DEFAULTS } from '../config/defaults';
 import type { SchedulerSettings, Tenant } from '../config/types';
 import type { ProbeResult } from '../result';
@@ -17,60 +16,14 @@ import { realClock, type Clock, type TimerHandle } from './clock';
 import { IndexedHeap } from './heap';
 import { HostCounts, hostOf, Tenants } from './limits';
 import { overloadLevel, shedAt, shedReason, type ShedReason } from './overload';
-import { jobOf, rowMap, type Job, type TaskBlock } from './plan';
+import type { SchedulerOptions, ScheduleCounts, SkipCause } from './types';
+import { jobOf, rowMap, type TaskBlock } from './plan';
 
-/**
- * Runs one probe of the job. It resolves with a result whatever happens to the target (failures are
- * results); `signal` aborts when the scheduler stops and its grace is over.
- */
-export type JobRunner = (job: Job, signal: AbortSignal) => Promise<ProbeResult>;
-
-/**
- * busy: the row's previous run was still waiting or in flight; stall: its time passed while the
- * event loop was blocked (the row resumed on its grid); held: its circuit breaker is open;
- * reload: it was waiting for a slot when its task changed or was removed.
- */
-export type SkipCause = 'busy' | 'stall' | 'held' | 'reload';
-export type { ShedReason } from './overload';
-
-/** Asked before a due run is queued: false holds it (an open circuit breaker, src/health/breaker.ts). */
-export interface RunGate {
-  admit(block: TaskBlock, row: number, now: number): boolean;
-}
-
-export interface SchedulerOptions {
-  logger: Logger;
-  runner: JobRunner;
-  /** wall clock, timers and jitter source (default: the real ones) */
-  clock?: Clock;
-  onResult: (job: Job, result: ProbeResult) => void;
-  onSkip?: (job: Job, count: number, cause: SkipCause) => void;
-  /** a run shed under overload (its task's QoS class) */
-  onShed?: (job: Job, reason: ShedReason) => void;
-  /** a run whose turn came while its tenant was at its quota (counted once per run) */
-  onThrottle?: (tenant: string) => void;
-  /** probes in flight at once over every task (--max-in-flight, else scheduler.max_in_flight) */
-  maxInFlight?: number;
-  /** the `scheduler:` section (max_in_flight is overridden by maxInFlight) */
-  settings?: Partial<SchedulerSettings>;
-  tenants?: ReadonlyMap<string, Tenant>;
-  gate?: RunGate;
-  /** event-loop lag now, seconds (src/schedule/overload.ts LagMonitor) */
-  lag?: () => number;
-  /** probes in flight outside the scheduler (/probe requests): best_effort runs leave them room */
-  external?: () => number;
-}
+export type { JobRunner, RunGate, ScheduleCounts, SchedulerOptions, ShedReason, SkipCause } from './types';
 
 /** How many waiting rows of one block a drain looks past when their hosts are full. */
 const HOST_LOOKAHEAD = 64;
 const BEST_EFFORT = 2;
-
-export interface ScheduleCounts {
-  due: number;
-  started: number;
-  skipped: Record<SkipCause, number>;
-  shed: Record<ShedReason, number>;
-}
 
 export class Scheduler {
   private blocks: (SchedBlock | undefined)[] = [];
@@ -156,7 +109,8 @@ export class Scheduler {
       const old = this.byName.get(plan.task.name);
       if (old?.plan === plan) continue;
       const b = new SchedBlock(plan, this.tenants.get(plan.task.tenant));
-      const map = old && old.period === b.period ? rowMap(old.plan, plan) : undefined;
+      // A paused task's rows did not move on: it restarts from the grid point after now.
+      const map = old && !old.plan.task.paused && old.period === b.period ? rowMap(old.plan, plan) : undefined;
       for (let r = 0; r < b.size; r++) {
         const was = map ? map[r] : -1;
         b.place(r, was >= 0 ? old!.anchor[was] : b.nextAnchor(r, now), this.random);

@@ -113,3 +113,16 @@ test('diffTasks: equal tasks (new objects) are untouched; changed, added and rem
     'a changed module changes the tasks that use it',
   );
 });
+
+test('a paused task stays planned but runs nothing; unpaused, it runs on its grid again', async () => {
+  const h = new Harness();
+  h.plan(taskJobs('p', 0, { targets: ['127.0.0.1:1'], paused: true }, [0.5]));
+  h.sched.start();
+  await h.clock.advance(20_000);
+  assert.deepEqual(h.starts, []);
+  assert.ok(h.sched.planned('p'), 'still planned');
+  assert.equal(h.sched.counts.due, 0, 'a paused task has no due runs (none is counted as lost)');
+  h.plan(taskJobs('p', 0, { targets: ['127.0.0.1:1'] }, [0.5]));
+  await h.clock.advance(20_000);
+  assert.deepEqual(h.startsOf('127.0.0.1:1'), [25_000, 35_000]);
+});
