@@ -1,6 +1,6 @@
-// A binary min-heap of integer ids keyed by a Float64Array the owner writes (the scheduler's due
-// times): ids and positions in Uint32/Int32 arrays, so a million rows cost 8 bytes each beside their
-// key and no object. The position of each id lets the owner re-key or remove any id in O(log n).
+// A binary min-heap of integer ids keyed by a Float64Array the owner writes (the scheduler's task
+// blocks by their next due run, a task's jittered runs by their due time): ids and positions in
+// Uint32/Int32 arrays, 8 bytes an id beside its key and no object. The position of each id lets the owner re-key or remove any id in O(log n).
 // After changing keys[id] the owner calls update(id).
 export class IndexedHeap {
   private ids: Uint32Array;

@@ -1,7 +1,7 @@
 // Runs every row of every planned task on its task's interval, at the row's phase within the
 // interval plus jitter, within the bounds (global, per task, per tenant, per destination host), and
-// sheds by QoS class under overload. State is per task block in typed arrays (src/schedule/block.ts)
-// under two heaps of integer ids: rows by due time within a block, blocks by their earliest row.
+// sheds by QoS class under overload. State is per task block in typed arrays (src/schedule/block.ts:
+// rows on a ring in the order of their grid points) under a heap of blocks by their next due run.
 // One timer for the whole scheduler. Every due run is accounted for: started, skipped with a cause,
 // shed with a reason, or still waiting (counts: due = started + skipped + shed + queued).
 // Tasks change one at a time (applyTasks): an unchanged task keeps its block, state and rhythm.
@@ -113,7 +113,7 @@ export class Scheduler {
       const map = old && !old.plan.task.paused && old.period === b.period ? rowMap(old.plan, plan) : undefined;
       for (let r = 0; r < b.size; r++) {
         const was = map ? map[r] : -1;
-        b.place(r, was >= 0 ? old!.anchor[was] : b.nextAnchor(r, now), this.random);
+        b.anchor[r] = was >= 0 ? old!.anchor[was] : b.nextAnchor(r, now);
       }
       if (old) this.drop(old);
       this.add(b);
@@ -142,8 +142,8 @@ export class Scheduler {
     b.slot = slot;
     this.blocks[slot] = b;
     if (b.plan.task.paused || b.size === 0) return; // planned, state kept, no run
-    b.heap.fill(b.size);
-    this.blockDue[slot] = b.due[b.heap.peek()];
+    b.arrange();
+    this.blockDue[slot] = b.nextDue();
     this.top.push(slot);
   }
 
@@ -190,10 +190,12 @@ export class Scheduler {
     const lag = this.opts.lag?.() ?? 0;
     for (let slot = this.top.peek(); slot >= 0 && this.blockDue[slot] <= now; slot = this.top.peek()) {
       const b = this.blocks[slot] as SchedBlock;
-      const r = b.heap.peek();
-      this.dueRow(b, r, now, lag);
-      b.heap.update(r);
-      this.blockDue[slot] = b.due[b.heap.peek()];
+      for (let r = b.takeDue(now, this.random); r >= 0; r = b.takeDue(now, this.random)) this.dueRow(b, r, now, lag);
+      if (b.skippedAhead) {
+        b.skippedAhead = false;
+        b.resync();
+      }
+      this.blockDue[slot] = b.nextDue();
       this.top.update(slot);
     }
     this.drain();
@@ -223,15 +225,16 @@ export class Scheduler {
     // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting, and
     // the grid points it jumps over are runs skipped, so that the counts still add up.
     const following = b.anchor[r] + b.period;
-    if (following > now) b.place(r, following, this.random);
+    if (following > now) b.anchor[r] = following;
     else {
       const next = b.nextAnchor(r, now + 1);
       const missed = Math.round((next - following) / b.period);
       if (missed > 0) {
+        b.skippedAhead = true;
         this.counts.due += missed;
         this.skip(b, r, missed, 'stall');
       }
-      b.place(r, next, this.random);
+      b.anchor[r] = next;
     }
   }
 

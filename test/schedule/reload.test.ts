@@ -126,3 +126,21 @@ test('a paused task stays planned but runs nothing; unpaused, it runs on its gri
   await h.clock.advance(20_000);
   assert.deepEqual(h.startsOf('127.0.0.1:1'), [25_000, 35_000]);
 });
+
+test('after a stall longer than the interval, 100 targets each resume once per interval, none held behind another', async () => {
+  const h = new Harness();
+  const jobs = taskJobs('s', 100, { interval: 1 });
+  h.plan(jobs);
+  h.sched.start();
+  await h.clock.advance(2_345);
+  await h.clock.stall(10_250);
+  const from = h.elapsed + 1000; // one interval after the loop woke
+  await h.clock.advance(4_000);
+  for (const j of jobs) {
+    const after = h.startsOf(j.target).filter((t) => t >= from && t < from + 3000);
+    assert.equal(after.length, 3, `${j.target}: ${after.join(' ')}`);
+    for (const t of after) assert.ok(Math.abs(((t - j.phase * 1000) % 1000 + 1000) % 1000) < 1e-6, `${j.target} on its grid at ${t}`);
+  }
+  const c = h.sched.counts;
+  assert.equal(c.due, c.started + h.sched.skipped + h.sched.queued);
+});
