@@ -272,7 +272,7 @@ export class TaskMetrics {
     if (s === undefined || s.labelsKey !== key) {
       if (old) this.dropTask(old.task.name);
       s = this.newSeries(task, key);
-      if (old?.targets) s.targets = new Map([...old.targets].map(([t, r]) => [t, { ...r, labels: this.targetLabels(s as TaskSeries, t) }]));
+      if (old?.targets) s.targets = new Map([...old.targets].map(([t, r]) => [t, { ...r }])); // labels: set below
     }
     s.task = task;
     if (!perTarget(task)) s.targets = undefined; // aggregated: no per-target state, however many targets
@@ -283,14 +283,18 @@ export class TaskMetrics {
       for (const [target, r] of s.targets) {
         const row = rows.get(target);
         if (row === undefined) s.targets.delete(target);
-        else r.ref = { block, row, target };
+        else {
+          r.ref = { block, row, target };
+          r.labels = this.targetLabels(s, target, row);
+        }
       }
     }
     return s;
   }
 
-  private targetLabels(s: TaskSeries, target: string): Labels {
-    return Object.freeze({ ...s.scope.labels, target });
+  /** task, the task's labels, the target's own labels (file_sd groups), then target */
+  private targetLabels(s: TaskSeries, target: string, row: number): Labels {
+    return Object.freeze({ ...s.scope.labels, ...s.task.target_labels?.[row], target });
   }
 
   private onTransition(t: Transition): void {
@@ -337,7 +341,7 @@ export class TaskMetrics {
     let r = s.targets.get(job.target);
     if (r === undefined) {
       if (this.health.isUp(job) === undefined) return; // the target left the plan while in flight
-      r = { labels: this.targetLabels(s, job.target), ref: { block: job.block, row: job.row, target: job.target }, success: result.success, duration: 0 };
+      r = { labels: this.targetLabels(s, job.target, job.row), ref: { block: job.block, row: job.row, target: job.target }, success: result.success, duration: 0 };
       s.targets.set(job.target, r);
     }
     r.success = result.success;

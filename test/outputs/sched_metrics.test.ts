@@ -67,3 +67,20 @@ test('/results of a task above max_target_series: a summary per target, with its
     health: { up: false, streak: 1, last_change: new Date(fail.startedAt + 2).toISOString() },
   });
 });
+
+test("a target's own labels (file_sd groups) are on its per-target series, between the task's and target", async () => {
+  const health = new HealthStage();
+  const m = new TaskMetrics('test', health);
+  const group = Object.freeze({ dc: 'east' });
+  const jobs = taskJobs('t', 2, { labels: { team: 'x' }, target_labels: [group, undefined] });
+  health.applyTasks([jobs[0].block]);
+  m.applyTasks([jobs[0].block]);
+  for (const j of jobs) {
+    const r = result(j, true);
+    health.record(j, r);
+    m.record(j, r);
+  }
+  const text = await m.registry.metrics();
+  assert.equal(metric(text, `sonde_probe_success{task="t",team="x",dc="east",target="${jobs[0].target}"}`), 1);
+  assert.equal(metric(text, `sonde_probe_success{task="t",team="x",target="${jobs[1].target}"}`), 1);
+});
