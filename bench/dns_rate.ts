@@ -1,7 +1,8 @@
 // Scenario: dns probes per second against a local unbound (local zones only, never an upstream), over
 // UDP and DoT, at the same concurrency for everyone: blackbox_exporter's dns module via /probe (the
 // peer), sonde's /probe, and sonde's continuous mode; dnsperf on the same unbound is the ceiling.
-import { continuousConfig, continuousRate } from './lib/continuous';
+// UDP runs for a fixed count (100,000 probes by default, BENCH_DNS_COUNT); DoT, a few hundred a second, for a time.
+import { continuousConfig, continuousCount, continuousRate } from './lib/continuous';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,14 +10,19 @@ import path from 'node:path';
 import { startDaemon } from '../test/lab/daemon';
 import { missingServers, startUnbound, type Unbound } from '../test/lab/dns_servers';
 import { makePKI } from '../test/lab/pki';
+import { Results } from './lib/figures';
 import { startBlackbox } from './lib/procs';
-import { report, type Figure } from './lib/stats';
-import { haveWrk, wrkProbe } from './lib/wrk';
+import type { Tick } from './lib/progress';
+import { fmt, type Figure } from './lib/stats';
+import { haveWrk, wrkProbe, wrkProbeCount } from './lib/wrk';
 
 export interface DNSRateOptions {
   runs: number;
   seconds: number;
   concurrency: number;
+  /** dns_udp runs for this many probes instead of `seconds` (issue 11: 100,000 DNS probes); DoT, at a few hundred a second, stays timed */
+  udpCount?: number;
+  progress?: Tick;
 }
 
 const DNSPERF = '/usr/bin/dnsperf';
@@ -62,10 +68,12 @@ function dnsperf(u: Unbound, mode: 'udp' | 'dot', seconds: number): number | und
   return Number(m[1]);
 }
 
-export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
-  if (!haveWrk()) return ['dns_rate: skipped: wrk is not installed (npm run bench installs it as root)'];
+export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
+  const out = new Results();
+  const tick = opts.progress ?? (() => undefined);
+  if (!haveWrk()) return out.line('dns_rate: skipped: wrk is not installed (npm run bench installs it as root)');
   const missing = missingServers().filter((b) => b.endsWith('unbound'));
-  if (missing.length > 0) return [`dns_rate: skipped: ${missing.join(', ')} not installed (npm run bench installs unbound as root)`];
+  if (missing.length > 0) return out.line(`dns_rate: skipped: ${missing.join(', ')} not installed (npm run bench installs unbound as root)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-dns-'));
   const pki = await makePKI(path.join(dir, 'pki'));
   const unbound = await startUnbound(dir, { tls: { certPath: pki.leaves.valid.certPath, keyPath: pki.leaves.valid.keyPath }, threads: 2 });
@@ -73,14 +81,13 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
   const mods = modules(pki.ca.certPath) + resumeModule(pki.ca.certPath);
   writeFileSync(path.join(dir, 'modules.yml'), `${mods}tasks: []\n`);
   const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
-  const lines: string[] = [];
   try {
     const cases = [
       { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
       { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
       { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
     ];
-    for (const c of cases) {
+    for (const [ci, c] of cases.entries()) {
       const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;
       const peerQ = `/probe?module=${c.peerModule ?? c.module}&target=${encodeURIComponent(c.target)}`;
       const peer: number[] = [];
@@ -88,24 +95,33 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
       const continuous: number[] = [];
       const ceiling: number[] = [];
       let bad = 0;
+      let short = 0;
       for (let run = 0; run < opts.runs; run++) {
+        tick(`${c.module} run ${run + 1}/${opts.runs}`, (ci + run / opts.runs) / cases.length);
         const perf = c.peerModule ? undefined : dnsperf(unbound, c.mode, opts.seconds);
         if (perf !== undefined) ceiling.push(perf);
-        if (blackbox) peer.push(wrkProbe(`http://127.0.0.1:${blackbox.port}${peerQ}`, opts.concurrency, opts.seconds).okPerSecond);
-        const s = wrkProbe(`http://127.0.0.1:${sonde.port}${q}`, opts.concurrency, opts.seconds);
+        const count = c.mode === 'udp' ? opts.udpCount : undefined;
+        // Counted: about `count` answers, bounded at 150/s (blackbox's UDP rate is ~4,500/s here).
+        const drive = (url: string) => (count ? wrkProbeCount(url, opts.concurrency, count, Math.max(60, count / 150)) : Promise.resolve(wrkProbe(url, opts.concurrency, opts.seconds)));
+        if (blackbox) peer.push((await drive(`http://127.0.0.1:${blackbox.port}${peerQ}`)).okPerSecond);
+        const s = await drive(`http://127.0.0.1:${sonde.port}${q}`);
         viaProbe.push(s.okPerSecond);
         bad += s.bad;
-        continuous.push(await continuousRate(continuousConfig(mods, c.module, c.interval, c.continuous, TARGETS), opts.concurrency, opts.seconds));
+        short += count && s.ok < count ? 1 : 0;
+        const cfg = continuousConfig(mods, c.module, c.interval, c.continuous, TARGETS);
+        continuous.push(count ? (await continuousCount(cfg, opts.concurrency, count, Math.max(60, count / 150))).rate : await continuousRate(cfg, opts.concurrency, opts.seconds));
       }
       const peerFig = { name: `blackbox_exporter ${c.peerModule ?? c.module} /probe`, runs: peer };
+      const how = c.mode === 'udp' && opts.udpCount ? `${fmt(opts.udpCount)} probes, ` : '';
       const figs: Figure[] = [
         { name: `${c.module} ceiling: dnsperf alone against the same unbound`, unit: 'queries/s', runs: ceiling.length > 0 ? ceiling : [0] },
-        { name: `${c.module} sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },
-        { name: `${c.module} sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
+        { name: `${c.module} ${how}sonde /probe (c=${opts.concurrency})`, unit: 'probes/s', runs: viaProbe, peer: peerFig },
+        { name: `${c.module} ${how}sonde continuous (in flight ${opts.concurrency})`, unit: 'probes/s', runs: continuous, peer: peerFig },
       ];
       if (ceiling.length === 0) figs.shift();
-      lines.push(...figs.map(report));
-      if (bad > 0) lines.push(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
+      for (const f of figs) out.fig(f);
+      if (bad > 0) out.line(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
+      if (short > 0) out.line(`${c.module}: WARNING: ${short} sonde /probe runs ended at their time bound before the count`);
     }
   } finally {
     sonde.child.kill('SIGTERM');
@@ -114,5 +130,5 @@ export async function dnsRate(opts: DNSRateOptions): Promise<string[]> {
     blackbox?.proc.stop();
     await unbound.stop();
   }
-  return lines;
+  return out;
 }

@@ -1,17 +1,23 @@
 // Scenario ebpf_overhead (issue 4): what the eBPF drop tracer and XDP observer cost the probes.
 // ICMP echo throughput of the native engine and TCP connect throughput of the native stream engine
 // (connect-only probes, RST close) against a lab target namespace over veth, each measured with the
-// programs detached (no tracer loaded) and attached with every probe's flow registered, alternately
-// within each run; the overhead is the ratio of the medians. Plus each program's own cost per run
-// (run_time_ns / run_cnt from kernel.bpf_stats_enabled) over the attached runs.
-// A SYN-scanning engine does not exist yet: "SYN probes" here are kernel connect()s.
+// programs detached (no tracer loaded) and attached, interleaved A/B/A/B (detached, attached, ...)
+// over at least 3 runs each; the overhead is the ratio of the medians. Like for like (issue 11): the
+// two sides run the same code with the same source-port policy (explicit ports from one counter
+// that runs on across phases, flows registered and removed the same way: to a registry without a
+// tracer when detached), so they differ only in whether the programs are attached; one unmeasured
+// TCP phase warms both up first. (A target resetting its side, to spare reused ports its
+// TIME_WAIT, made some connects fail with the RST.) Plus each program's own cost per run (run_time_ns /
+// run_cnt from kernel.bpf_stats_enabled) over the attached runs.
+// "SYN probes" here are kernel connect()s; syn_rate measures the SYN scanner.
 import { performance } from 'node:perf_hooks';
 import { BpfFlowRegistry } from '../src/attribution/registry';
 import { DropTracer, type ProgramStats } from '../src/native/bpf';
 import { IcmpEngine } from '../src/native/icmp';
 import { StreamPool } from '../src/native/stream';
 import { Lab } from '../test/lab/netns';
-import { median, report } from './lib/stats';
+import { Results } from './lib/figures';
+import type { Tick } from './lib/progress';
 
 const pool = new StreamPool();
 
@@ -25,6 +31,7 @@ export interface EbpfOverheadOptions {
   concurrency: number;
   /** XDP also sends a ring event per reply (the cost before the seen map; BENCH_XDP_EVENTS=1) */
   xdpEvents?: boolean;
+  progress?: Tick;
 }
 
 const HOST = '198.19.230.1';
@@ -72,8 +79,8 @@ function echoChunk(engine: IcmpEngine, n: number): Promise<number> {
 }
 
 /** Echoes per second with ICMP_PIPES x ICMP_CHUNK in flight; also returns how many got no reply. */
-async function icmpRun(engine: IcmpEngine, n: number, flows?: BpfFlowRegistry): Promise<{ rate: number; lost: number }> {
-  const id = flows?.addEchoFlow({ family: 4, remote: TARGET }) ?? 0;
+async function icmpRun(engine: IcmpEngine, n: number, flows: BpfFlowRegistry): Promise<{ rate: number; lost: number }> {
+  const id = flows.addEchoFlow({ family: 4, remote: TARGET });
   let sent = 0;
   let replies = 0;
   const t0 = performance.now();
@@ -87,24 +94,26 @@ async function icmpRun(engine: IcmpEngine, n: number, flows?: BpfFlowRegistry): 
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  if (id > 0) flows!.remove(id);
+  flows.remove(id);
   return { rate: replies / seconds, lost: n - replies };
 }
 
-/** Connect probes per second at a fixed concurrency for `seconds`. */
-async function tcpRun(seconds: number, concurrency: number, flows?: BpfFlowRegistry): Promise<number> {
+// The next source port, over every phase of both sides (one policy: the same sequence of ports).
+let nextPort = 0;
+
+/** Connect probes per second at a fixed concurrency for `seconds`; `flows` has no tracer when detached. */
+async function tcpRun(seconds: number, concurrency: number, flows: BpfFlowRegistry): Promise<number> {
   const end = performance.now() + seconds * 1000;
-  let next = 0;
   let ok = 0;
   let failed = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
-        const port = PORT_LOW + (next++ % PORT_SPAN);
-        const id = flows?.add({ protocol: 'tcp', local: HOST, localPort: port, remote: TARGET, remotePort: TCP_PORT }) ?? 0;
+        const port = PORT_LOW + (nextPort++ % PORT_SPAN);
+        const id = flows.add({ protocol: 'tcp', local: HOST, localPort: port, remote: TARGET, remotePort: TCP_PORT });
         const r = await pool.probe({ address: TARGET, port: TCP_PORT, timeoutMs: 2000, sourceAddress: HOST, sourcePort: port });
-        if (id > 0) flows!.remove(id);
+        flows.remove(id);
         if (r.errno === 0) ok++;
         else failed++;
       }
@@ -139,7 +148,8 @@ async function attached<T>(iface: string, fn: (flows: BpfFlowRegistry) => Promis
   }
 }
 
-export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<string[]> {
+export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<Results> {
+  const tick = opts.progress ?? (() => undefined);
   const { lab, iface } = await buildLab();
   const engine = new IcmpEngine({ capacityLog2: 17 });
   const icmp = { off: [] as number[], on: [] as number[] };
@@ -147,30 +157,41 @@ export async function ebpfOverhead(opts: EbpfOverheadOptions): Promise<string[]>
   const tcp = { off: [] as number[], on: [] as number[] };
   const icmpCosts = new Map<string, number[]>();
   const tcpCosts = new Map<string, number[]>();
+  // Detached: the same registry calls, to a registry without a tracer (add() returns 0, remove() nothing).
+  const detached = new BpfFlowRegistry(null);
+  const xdp = opts.xdpEvents ?? false;
   try {
-    await icmpRun(engine, 1000); // warm-up: sockets, pages of the probe table
+    await icmpRun(engine, 1000, detached); // warm-up: sockets, pages of the probe table
+    await tcpRun(Math.min(1, opts.tcpSeconds), opts.concurrency, detached); // warm-up: the pool's engines, the target's accept path
     for (let r = 0; r < opts.runs; r++) {
-      const off = await icmpRun(engine, opts.icmpProbes);
-      const on = await attached(iface, (flows) => icmpRun(engine, opts.icmpProbes, flows), icmpCosts, opts.xdpEvents ?? false);
+      tick(`run ${r + 1}/${opts.runs}: ICMP detached, attached`, r / opts.runs);
+      const off = await icmpRun(engine, opts.icmpProbes, detached);
+      const on = await attached(iface, (flows) => icmpRun(engine, opts.icmpProbes, flows), icmpCosts, xdp);
       icmp.off.push(off.rate);
       icmp.on.push(on.rate);
       icmpLost += off.lost + on.lost;
-      tcp.off.push(await tcpRun(opts.tcpSeconds, opts.concurrency));
-      tcp.on.push(await attached(iface, (flows) => tcpRun(opts.tcpSeconds, opts.concurrency, flows), tcpCosts, opts.xdpEvents ?? false));
+      tick(`run ${r + 1}/${opts.runs}: TCP detached, attached`, (r + 0.5) / opts.runs);
+      tcp.off.push(await tcpRun(opts.tcpSeconds, opts.concurrency, detached));
+      tcp.on.push(await attached(iface, (flows) => tcpRun(opts.tcpSeconds, opts.concurrency, flows), tcpCosts, xdp));
     }
   } finally {
     engine.close();
     pool.close();
     lab.close();
   }
-  const lines = [
-    report({ name: 'ICMP echoes/s, eBPF attached, flows registered', unit: 'echoes/s', runs: icmp.on, peer: { name: 'detached', runs: icmp.off } }),
-    `ICMP overhead: throughput ratio attached/detached ${(median(icmp.on) / median(icmp.off)).toFixed(3)} (${icmpLost} echoes unanswered over all runs; XDP ${opts.xdpEvents ? 'ring event per reply' : 'seen map, no event per reply'})`,
-    report({ name: 'TCP connects/s, eBPF attached, flows registered', unit: 'connects/s', runs: tcp.on, peer: { name: 'detached', runs: tcp.off } }),
-    `TCP overhead: throughput ratio attached/detached ${(median(tcp.on) / median(tcp.off)).toFixed(3)} (kernel connect(); a SYN scanner does not exist yet)`,
-  ];
+  const out = new Results();
+  out.fig({ name: 'ICMP echoes/s, eBPF attached, flows registered', unit: 'echoes/s', runs: icmp.on, peer: { name: 'detached', runs: icmp.off } });
+  out.line(`ICMP: ${icmpLost} echoes unanswered over all runs; XDP ${xdp ? 'ring event per reply' : 'seen map, no event per reply'}; the ratio above is the overhead (1.00: none)`);
+  out.fig({ name: 'TCP connects/s, eBPF attached, flows registered', unit: 'connects/s', runs: tcp.on, peer: { name: 'detached', runs: tcp.off } });
+  out.line('TCP: kernel connect(), the same explicit source ports and registry calls on both sides; the ratio above is the overhead (1.00: none)');
   for (const [load, costs] of [['ICMP', icmpCosts], ['TCP', tcpCosts]] as const) {
-    for (const [name, runs] of costs) lines.push(report({ name: `${name} under the ${load} load`, unit: 'ns/run', runs }));
+    for (const [name, runs] of costs) out.fig({ name: `${name} under the ${load} load`, unit: 'ns/run', runs });
   }
-  return lines;
+  out.curve('eBPF A/B: throughput per run (interleaved detached, attached)', 'run', 'probes/s', {
+    'ICMP detached': icmp.off.map((v, i) => [i + 1, v]),
+    'ICMP attached': icmp.on.map((v, i) => [i + 1, v]),
+    'TCP detached': tcp.off.map((v, i) => [i + 1, v]),
+    'TCP attached': tcp.on.map((v, i) => [i + 1, v]),
+  });
+  return out;
 }

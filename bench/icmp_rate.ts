@@ -1,60 +1,35 @@
-// Scenario icmp_rate (issue 3): a burst of echo probes (1,000,000 by default) to addresses in a lab
-// namespace over veth, sonde's native engine against fping over the same targets in the same run:
-// probes/s, loss (every reply accounted for), RTT p50/p99, CPU seconds and peak RSS.
+// Scenario icmp_rate (issues 3 and 11): a burst of echo probes (1,000,000 by default) to addresses in
+// a lab namespace over veth, sonde's native engine against fping over the same targets in the same
+// run: probes/s, loss (every reply accounted for), RTT p50/p99 and CDFs, CPU seconds and peak RSS.
+// The burst's rate is held against fping's best form (one `-c` run over as many targets as its
+// sequence space allows; bench/lib/fping.ts) for issue 11's 1.5x target, and reported beside the
+// chunked fping form that covers the same million echoes. Then sonde's CLI as a whole process
+// against that best form (bench/icmp_cli.ts).
 // Each sonde burst runs in a child process of its own, so CPU and peak RSS are that burst's alone,
-// as GNU time reports them for fping. Also: the wall time of one `sonde ping` CLI call (Node start
-// included) next to `fping -c 1`.
-import { fork, spawnSync } from 'node:child_process';
-import path from 'node:path';
+// as GNU time reports them for fping.
+import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { IcmpEngine } from '../src/native/icmp';
-import { Lab } from '../test/lab/netns';
-import { fpingBurst, FPING_BIN, haveFping, type PingBurst } from './lib/fping';
-import { fmt, median, report } from './lib/stats';
+import { icmpCli, ICMP_TARGET } from './icmp_cli';
+import { quantiles, Results } from './lib/figures';
+import { fpingBestForm, fpingBurst, haveFping, type PingBurst } from './lib/fping';
+import { buildIcmpLab, TARGET_RANGE, TARGET_SYSCTLS } from './lib/icmp_lab';
+import type { Tick } from './lib/progress';
+import { fmt, median } from './lib/stats';
 
 export interface IcmpRateOptions {
   runs: number;
   /** echoes per burst, a multiple of `targets` */
   probes: number;
   targets: number;
+  /** echoes per target of fping's best form and of the CLI comparison, over BEST_FORM_TARGETS */
+  bestFormCount: number;
+  progress?: Tick;
 }
 
-// Lab (RFC 2544 range): host 198.18.126.1 -- 198.18.126.2 target namespace, which answers for
-// all of 198.18.128.0/17 through one local route (no address per target to configure).
-const PREFIX = 'sdbicm';
-const HOST_ADDR = '198.18.126.1';
-const TARGET_LINK = '198.18.126.2';
-const TARGET_RANGE = '198.18.128.0/17';
-// ICMP rate limits apply to the target's replies (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec);
-// they are lifted in the target namespace, which fping faces as well.
-const TARGET_SYSCTLS: Array<[string, string]> = [
-  ['net.ipv4.icmp_ratelimit', '0'],
-  ['net.ipv4.icmp_msgs_per_sec', '100000000'],
-  ['net.ipv4.icmp_msgs_burst', '100000000'],
-];
+// fping's best form: 254 addresses x 250 echoes = 63,500, within its 65,535 sequence numbers.
+const BEST_FORM_TARGETS = 254;
 const TIMEOUT_MS = 1000;
-
-function targetAddress(i: number): string {
-  return `198.18.${128 + (i >> 8)}.${i & 0xff}`;
-}
-
-function buildLab(n: number): { lab: Lab; targets: string[] } {
-  const lab = new Lab(PREFIX);
-  try {
-    lab.addNs('t');
-    lab.link({ ns: null, ifname: `${PREFIX}h`, addrs: [`${HOST_ADDR}/24`] }, { ns: 't', ifname: `${PREFIX}t`, addrs: [`${TARGET_LINK}/24`] });
-    lab.exec('t', ['ip', 'route', 'add', 'local', TARGET_RANGE, 'dev', 'lo']);
-    lab.route(null, TARGET_RANGE, TARGET_LINK);
-    for (const [k, v] of TARGET_SYSCTLS) lab.sysctl('t', k, v);
-    // Skip .0 and .255 of each /24: some tools treat them as network/broadcast addresses.
-    const targets: string[] = [];
-    for (let i = 1; targets.length < n && i < 1 << 15; i++) if ((i & 0xff) !== 0 && (i & 0xff) !== 255) targets.push(targetAddress(i));
-    return { lab, targets };
-  } catch (err) {
-    lab.close();
-    throw err;
-  }
-}
 
 export interface SondeBurst {
   sent: number;
@@ -69,6 +44,8 @@ export interface SondeBurst {
   maxRssKiB: number;
   p50: number;
   p99: number;
+  /** RTT quantiles in seconds, for the CDF (the whole sample stays in the child) */
+  rttQuantiles: number[];
   kernelTx: number;
 }
 
@@ -121,6 +98,7 @@ export async function sondeBurst(targets: readonly string[], probes: number): Pr
       maxRssKiB: process.resourceUsage().maxRSS,
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
+      rttQuantiles: quantiles(sorted),
       kernelTx: c.txKernelTimestamps,
     };
   } finally {
@@ -148,64 +126,64 @@ function runChild(targets: readonly string[], probes: number): Promise<SondeBurs
   });
 }
 
-function pingCliFigures(target: string, runs: number): { sonde: number[]; fping: number[] } {
-  const cli = path.join(__dirname, '..', '..', 'bin', 'sonde.js');
-  const wall = (argv: string[]) => {
-    const t0 = performance.now();
-    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited with ${r.status}: ${r.stderr}`);
-    return performance.now() - t0;
-  };
-  const out = { sonde: [] as number[], fping: [] as number[] };
-  for (let i = 0; i < runs; i++) {
-    out.sonde.push(wall([process.execPath, cli, 'ping', '-c', '1', target]));
-    out.fping.push(wall([FPING_BIN, '-q', '-c', '1', target]));
-  }
-  return out;
-}
-
 const accounted = (b: { sent: number; received: number; lost: number; errors?: number }) => b.sent === b.received + b.lost + (b.errors ?? 0);
 
-export async function icmpRate(opts: IcmpRateOptions): Promise<string[]> {
-  if (process.getuid?.() !== 0) return ['icmp_rate: skipped: needs root (network namespaces, raw sockets)'];
+export async function icmpRate(opts: IcmpRateOptions): Promise<Results> {
+  const out = new Results();
+  if (process.getuid?.() !== 0) return out.line('icmp_rate: skipped: needs root (network namespaces, raw sockets)');
   if (opts.probes % opts.targets !== 0) throw new RangeError('BENCH_ICMP_PROBES must be a multiple of the number of targets');
-  const { lab, targets } = buildLab(opts.targets);
-  const lines: string[] = [];
+  const tick = opts.progress ?? (() => undefined);
+  const { lab, targets: all } = buildIcmpLab(Math.max(opts.targets, BEST_FORM_TARGETS));
+  const targets = all.slice(0, opts.targets);
+  const bestTargets = all.slice(0, BEST_FORM_TARGETS);
   try {
     // Warm-up: resolves the lab neighbour, so the first timed burst doesn't lose the packets
     // queued behind ARP (neigh unres_qlen).
-    const warm = await sondeBurst(targets, targets.length);
-    if (warm.received !== targets.length) throw new Error(`lab not answering: warm-up got ${warm.received}/${targets.length} replies`);
+    const warm = await sondeBurst(all, all.length);
+    if (warm.received !== all.length) throw new Error(`lab not answering: warm-up got ${warm.received}/${all.length} replies`);
     const sonde: SondeBurst[] = [];
-    const peer: PingBurst[] = [];
+    const chunked: PingBurst[] = [];
+    const best: PingBurst[] = [];
     for (let run = 0; run < opts.runs; run++) {
+      tick(`burst run ${run + 1}/${opts.runs}: sonde ${fmt(opts.probes)} echoes`, run / (opts.runs + 1));
       sonde.push(await runChild(targets, opts.probes));
-      if (haveFping()) peer.push(fpingBurst(targets, opts.probes));
+      if (!haveFping()) continue;
+      tick(`burst run ${run + 1}/${opts.runs}: fping chunked and best form`);
+      chunked.push(fpingBurst(targets, opts.probes));
+      best.push(fpingBestForm(bestTargets, opts.bestFormCount));
     }
     const what = `${fmt(opts.probes)} echoes to ${targets.length} addrs`;
-    const fp = (name: string, xs: number[]) => ({ name, runs: peer.length ? xs : [] });
+    const fp = (name: string, xs: number[]) => ({ name, runs: chunked.length ? xs : [] });
+    const rate = (b: { sent: number; seconds: number }) => b.sent / b.seconds;
     const us = (x: number) => x * 1e6;
-    lines.push(
+    out.line(
       `lab: one target namespace over veth answering ${TARGET_RANGE}; in it ${TARGET_SYSCTLS.map(([k, v]) => `${k}=${v}`).join(', ')} (fping faces the same target); sonde timeout ${TIMEOUT_MS} ms${haveFping() ? '' : '; fping or GNU time not installed'}`,
-      report({ name: `sonde ${what}`, unit: 'probes/s', runs: sonde.map((b) => b.sent / b.seconds), peer: fp('fping', peer.map((b) => b.sent / b.seconds)) }),
-      `sonde loss: ${sonde.map((b) => `${b.lost}/${fmt(b.sent)} lost, ${b.errors} errors, ${b.duplicates} duplicates, ${b.late} late, ${b.strays} strays`).join('; ')}` +
-        (peer.length ? `; fping: ${peer.map((b) => `${b.sent - b.received}/${fmt(b.sent)} lost`).join('; ')}` : ''),
-      report({ name: 'sonde RTT p50', unit: 'µs', runs: sonde.map((b) => us(b.p50)), peer: fp('fping', peer.map((b) => us(pct(b.rtts, 0.5)))) }),
-      report({ name: 'sonde RTT p99', unit: 'µs', runs: sonde.map((b) => us(b.p99)), peer: fp('fping', peer.map((b) => us(pct(b.rtts, 0.99)))) }),
-      report({ name: 'sonde CPU', unit: 's', runs: sonde.map((b) => b.cpuSeconds), peer: fp('fping', peer.map((b) => b.cpuSeconds)) }),
-      report({ name: 'sonde peak RSS', unit: 'MiB', runs: sonde.map((b) => b.maxRssKiB / 1024), peer: fp('fping', peer.map((b) => b.maxRssKiB / 1024)) }),
     );
+    out.fig({
+      name: `sonde burst ${what}, against fping best form (-q -c ${opts.bestFormCount} -p 0.5 -i 0, ${BEST_FORM_TARGETS} addrs)`,
+      unit: 'probes/s',
+      runs: sonde.map(rate),
+      peer: { name: 'fping best form', runs: best.map(rate) },
+      target: ICMP_TARGET,
+    });
+    out.fig({ name: `sonde burst ${what}, against fping chunked (-C runs of <= 60,000 over the same addrs)`, unit: 'probes/s', runs: sonde.map(rate), peer: fp('fping chunked', chunked.map(rate)) });
+    out.line(
+      `sonde loss: ${sonde.map((b) => `${b.lost}/${fmt(b.sent)} lost, ${b.errors} errors, ${b.duplicates} duplicates, ${b.late} late, ${b.strays} strays`).join('; ')}` +
+        (chunked.length ? `; fping chunked: ${chunked.map((b) => `${b.sent - b.received}/${fmt(b.sent)} lost`).join('; ')}; best form: ${best.map((b) => `${b.sent - b.received}/${fmt(b.sent)} lost`).join('; ')}` : ''),
+    );
+    out.fig({ name: 'sonde RTT p50', unit: 'µs', runs: sonde.map((b) => us(b.p50)), peer: fp('fping', chunked.map((b) => us(pct(b.rtts, 0.5)))) });
+    out.fig({ name: 'sonde RTT p99', unit: 'µs', runs: sonde.map((b) => us(b.p99)), peer: fp('fping', chunked.map((b) => us(pct(b.rtts, 0.99)))) });
+    out.fig({ name: 'sonde burst CPU', unit: 's', runs: sonde.map((b) => b.cpuSeconds), peer: fp('fping chunked', chunked.map((b) => b.cpuSeconds)) });
+    out.fig({ name: 'sonde burst peak RSS', unit: 'MiB', runs: sonde.map((b) => b.maxRssKiB / 1024), peer: fp('fping chunked', chunked.map((b) => b.maxRssKiB / 1024)) });
+    out.cdf(`ICMP RTT, ${what} (first run)`, 'µs', { sonde: (sonde[0]?.rttQuantiles ?? []).map(us), fping: Array.from(chunked[0]?.rtts ?? []).map(us) });
     const bad = sonde.filter((b) => !accounted(b) || b.duplicates !== 0);
-    if (bad.length > 0) lines.push(`sonde: WARNING: ${bad.length} runs where sent != received + lost + errors or with duplicates`);
-    if (sonde.some((b) => b.lost > 0)) lines.push(`sonde: WARNING: loss on a clean lab (median ${fmt(median(sonde.map((b) => b.lost)))} per run)`);
-    if (haveFping()) {
-      const p = pingCliFigures(targets[0], 5);
-      lines.push(report({ name: 'sonde ping -c 1 (CLI wall time, Node start included)', unit: 'ms', runs: p.sonde, peer: { name: 'fping -c 1', runs: p.fping } }));
-    }
+    if (bad.length > 0) out.line(`sonde: WARNING: ${bad.length} runs where sent != received + lost + errors or with duplicates`);
+    if (sonde.some((b) => b.lost > 0)) out.line(`sonde: WARNING: loss on a clean lab (median ${fmt(median(sonde.map((b) => b.lost)))} per run)`);
+    if (haveFping()) out.add(icmpCli(bestTargets, opts.bestFormCount, opts.runs, tick));
   } finally {
     lab.close();
   }
-  return lines;
+  return out;
 }
 
 function pct(rtts: Float64Array, p: number): number {

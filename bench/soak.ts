@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { get, startDaemon } from '../test/lab/daemon';
 import { fireAndForget, silentServer } from '../test/lab/silent_server';
+import type { ScenarioOutput, Series } from './lib/figures';
 import { loopbackAddresses, startNginx } from './lib/procs';
 
 export interface SoakOptions {
@@ -103,7 +104,7 @@ function sums(text: string): Map<string, number> {
   return m;
 }
 
-export async function soak(opts: SoakOptions): Promise<string[]> {
+export async function soak(opts: SoakOptions): Promise<ScenarioOutput> {
   if (process.getuid?.() !== 0) return ['soak: skipped: needs root (icmp probes)'];
   const nginx = await startNginx(Math.max(TCP, ICMP));
   const hang = await silentServer();
@@ -171,7 +172,11 @@ export async function soak(opts: SoakOptions): Promise<string[]> {
     lines.push(
       `/probe flood: ${delta('sonde_probe_requests_cancelled_total||')} cancelled (client gone), ${delta('sonde_probe_requests_refused_total||')} refused (503), ${delta('sonde_gateway_connections_closed_total||')} connections closed over the listener's bounds; daemon healthy at the end: ${(await get(d.port, '/-/healthy')).status === 200}`,
     );
-    return lines;
+    const series: Series[] = [
+      { kind: 'line', name: 'soak: daemon RSS over time', xUnit: 's', unit: 'MiB', points: { RSS: samples.map((x): [number, number] => [x.t, x.rssMiB]) } },
+      { kind: 'line', name: 'soak: daemon descriptors over time', xUnit: 's', unit: 'descriptors', points: { fds: samples.map((x): [number, number] => [x.t, x.fds]) } },
+    ];
+    return { lines, figures: [], series };
   } finally {
     for (const s of held) s.destroy();
     d.child.kill('SIGTERM');

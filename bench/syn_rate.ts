@@ -14,12 +14,18 @@ import { NativeSynEngineImpl } from '../src/native/syn';
 import type { ScanSummary } from '../src/native/syn_types';
 import { Lab } from '../test/lab/netns';
 import { waitFor } from '../test/lab/wait';
-import { fmt, median, report } from './lib/stats';
+import { Results } from './lib/figures';
+import { timedRun } from './lib/procs';
+import type { Tick } from './lib/progress';
+import { fmt, median, type Figure } from './lib/stats';
 
 export interface SynRateOptions {
   runs: number;
   /** sonde's --rate: above what the machine can send, so the send path is what is measured */
   rate: number;
+  /** addresses scanned (a power of two; default ADDRS) */
+  addrs?: number;
+  progress?: Tick;
 }
 
 // Lab (RFC 2544 range): host 198.18.127.1 -- 198.18.127.2 target namespace, which answers for all
@@ -31,7 +37,13 @@ const HOST_ADDR = '198.18.127.1';
 const TARGET_LINK = '198.18.127.2';
 const RANGE = '198.19.0.0/17';
 const FIRST = '198.19.0.0';
-const ADDRS = 32768;
+/** the full scan's addresses (--quick scans fewer, a power of two too: 198.19.0.0/21 for 2,048) */
+export const ADDRS = 32768;
+
+function scanRange(addrs: number): string {
+  if (!Number.isInteger(Math.log2(addrs)) || addrs > ADDRS) throw new RangeError(`addrs ${addrs}: expected a power of two up to ${ADDRS}`);
+  return `198.19.0.0/${32 - Math.log2(addrs)}`;
+}
 const PORT_LO = 8000;
 const PORTS = 32;
 const OPEN = [8005, 8017];
@@ -138,18 +150,6 @@ function have(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 }
 
-/** Runs argv under GNU time (CPU, peak RSS), bounded; returns its stdout, stderr, wall time. */
-function timed(argv: string[], timeoutMs: number): { stdout: string; stderr: string; seconds: number; cpuSeconds: number; maxRssKiB: number; status: number | null } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-syn-'));
-  const tfile = path.join(dir, 'time');
-  const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, ...argv], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
-  const seconds = (performance.now() - t0) / 1000;
-  const [u, s, m] = existsSync(tfile) ? readFileSync(tfile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [NaN, NaN, NaN];
-  rmSync(dir, { recursive: true, force: true });
-  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds, cpuSeconds: u + s, maxRssKiB: m, status: r.status };
-}
-
 function targetMac(lab: Lab): string {
   return lab.exec('t', ['cat', `/sys/class/net/${TARGET_IF}/address`]).trim();
 }
@@ -159,12 +159,12 @@ function targetMac(lab: Lab): string {
  * Its rate: the SYNs over its wall time minus its 1 s cooldown (its status rows count targets, not
  * probes, in whole seconds, too coarse for a 10 s run); its start-up is thus counted against it.
  */
-function zmapRun(lab: Lab): PeerRun | undefined {
+function zmapRun(lab: Lab, addrs: number): PeerRun | undefined {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-zmap-'));
   const empty = path.join(dir, 'empty');
   writeFileSync(empty, '');
   const out = path.join(dir, 'out.csv');
-  const r = timed(['zmap', '-q', '-p', String(OPEN[0]), '-P', String(PORTS), '-i', HOST_IF, '-S', HOST_ADDR, '-G', targetMac(lab), '-r', '4000000', '-c', '1', '-C', empty, '-b', empty, '-O', 'csv', '-f', 'saddr', '-o', out, RANGE], 120_000);
+  const r = timedRun(['zmap', '-q', '-p', String(OPEN[0]), '-P', String(PORTS), '-i', HOST_IF, '-S', HOST_ADDR, '-G', targetMac(lab), '-r', '4000000', '-c', '1', '-C', empty, '-b', empty, '-O', 'csv', '-f', 'saddr', '-o', out, scanRange(addrs)], 120_000);
   const lines = existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n').filter((l) => /^\d/.test(l)) : [];
   rmSync(dir, { recursive: true, force: true });
   if (r.status !== 0) {
@@ -172,7 +172,7 @@ function zmapRun(lab: Lab): PeerRun | undefined {
     return undefined;
   }
   const unique = new Set(lines).size;
-  return { pps: (ADDRS * PORTS) / Math.max(0.001, r.seconds - 1), seconds: r.seconds, exact: unique === ADDRS, detail: `${unique}/${ADDRS} open addresses`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
+  return { pps: (addrs * PORTS) / Math.max(0.001, r.seconds - 1), seconds: r.seconds, exact: unique === addrs, detail: `${unique}/${addrs} open addresses`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
 }
 
 /**
@@ -180,11 +180,11 @@ function zmapRun(lab: Lab): PeerRun | undefined {
  * arrives on the adapter (../shared/PEERS.md): a UDP datagram to the target's link address every
  * 300 ms (answered with a port unreachable) wakes it. Killed by PID if it outlives its bound.
  */
-async function masscanRun(lab: Lab): Promise<PeerRun> {
+async function masscanRun(lab: Lab, addrs: number): Promise<PeerRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-masscan-'));
   const out = path.join(dir, 'out.txt');
   const tfile = path.join(dir, 'time');
-  const argv = ['masscan', RANGE, '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out];
+  const argv = ['masscan', scanRange(addrs), '-p', `${PORT_LO}-${PORT_LO + PORTS - 1}`, '--rate', '4000000', '--adapter', HOST_IF, '--adapter-ip', HOST_ADDR, '--router-mac', targetMac(lab), '--wait', '1', '-oL', out];
   const t0 = performance.now();
   const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', tfile, ...argv], { stdio: 'ignore' });
   const waker = dgram.createSocket('udp4');
@@ -204,13 +204,13 @@ async function masscanRun(lab: Lab): Promise<PeerRun> {
   const lines = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('open')) : [];
   rmSync(dir, { recursive: true, force: true });
   const unique = new Set(lines.map((l) => l.split(' ').slice(2, 4).join(' '))).size;
-  const want = ADDRS * OPEN.length;
-  return { pps: (ADDRS * PORTS) / Math.max(0.001, seconds - 1), seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: u + st, maxRssKiB: m };
+  const want = addrs * OPEN.length;
+  return { pps: (addrs * PORTS) / Math.max(0.001, seconds - 1), seconds, exact: unique === want, detail: `${unique}/${want} open pairs (rate: probes / (wall - wait))`, cpuSeconds: u + st, maxRssKiB: m };
 }
 
 /** nmap -sS -T5 of all 65,535 ports of one lab address. */
 function nmapRun(): PeerRun {
-  const r = timed(['nmap', '-sS', '-T5', '-n', '-Pn', '-p-', '-oG', '-', NMAP_HOST], 120_000);
+  const r = timedRun(['nmap', '-sS', '-T5', '-n', '-Pn', '-p-', '-oG', '-', NMAP_HOST], 120_000);
   const open = (/Ports: (.*)$/m.exec(r.stdout)?.[1] ?? '').split(',').filter((p) => p.includes('/open/')).map((p) => Number(p.trim().split('/')[0]));
   const exact = open.length === OPEN.length && OPEN.every((p) => open.includes(p));
   return { pps: 65535 / r.seconds, seconds: r.seconds, exact, detail: `open ${open.join(',')}`, cpuSeconds: r.cpuSeconds, maxRssKiB: r.maxRssKiB };
@@ -221,10 +221,13 @@ function exact(s: SondeScan, addrs: number): boolean {
   return s.open === addrs * OPEN.length && s.wrongOpen === 0 && s.summary.closed === n - addrs * OPEN.length && s.summary.validated === n && s.summary.duplicates >= 0;
 }
 
-export async function synRate(opts: SynRateOptions): Promise<string[]> {
-  if (process.getuid?.() !== 0) return ['syn_rate: skipped: needs root (network namespaces, raw sockets, nftables)'];
+export async function synRate(opts: SynRateOptions): Promise<Results> {
+  const out = new Results();
+  if (process.getuid?.() !== 0) return out.line('syn_rate: skipped: needs root (network namespaces, raw sockets, nftables)');
+  const addrs = opts.addrs ?? ADDRS;
+  const tick = opts.progress ?? (() => undefined);
   const lab = await buildLab();
-  const lines: string[] = [];
+  const items: Array<string | Figure> = [];
   try {
     // Warm-up: resolves the lab neighbour and checks the lab answers as it should.
     const warm = await runChild(100_000, 256);
@@ -236,46 +239,52 @@ export async function synRate(opts: SynRateOptions): Promise<string[]> {
     const masscan: PeerRun[] = [];
     const nmap: PeerRun[] = [];
     for (let run = 0; run < opts.runs; run++) {
-      sonde.push(await runChild(opts.rate, ADDRS));
-      mmsg.push(await runChild(opts.rate, ADDRS, 'mmsg'));
-      raw.push(await runChild(opts.rate, ADDRS, 'raw'));
-      const z = have('zmap') ? zmapRun(lab) : undefined;
+      tick(`run ${run + 1}/${opts.runs}: sonde (3 send paths), zmap, masscan, nmap`, run / (opts.runs + 1));
+      sonde.push(await runChild(opts.rate, addrs));
+      mmsg.push(await runChild(opts.rate, addrs, 'mmsg'));
+      raw.push(await runChild(opts.rate, addrs, 'raw'));
+      const z = have('zmap') ? zmapRun(lab, addrs) : undefined;
       if (z) zmap.push(z);
-      if (have('masscan')) masscan.push(await masscanRun(lab));
+      if (have('masscan')) masscan.push(await masscanRun(lab, addrs));
       if (have('nmap')) nmap.push(nmapRun());
     }
     // Ceiling: nothing answers (XDP drop on the target's veth).
     const ceiling: SondeScan[] = [];
     if (existsSync(XDP_OBJ)) {
+      tick('ceiling: the target drops in XDP', opts.runs / (opts.runs + 1));
       lab.exec('t', ['ip', 'link', 'set', 'dev', TARGET_IF, 'xdpdrv', 'obj', XDP_OBJ, 'sec', 'xdp']);
       try {
-        for (let run = 0; run < opts.runs; run++) ceiling.push(await runChild(opts.rate, ADDRS));
+        for (let run = 0; run < opts.runs; run++) ceiling.push(await runChild(opts.rate, addrs));
       } finally {
         lab.exec('t', ['ip', 'link', 'set', 'dev', TARGET_IF, 'xdpdrv', 'off'], { allowFail: true });
       }
     }
-    const n = ADDRS * PORTS;
+    const n = addrs * PORTS;
     const pps = (xs: SondeScan[]) => xs.map((s) => s.summary.packetsPerSecond);
-    lines.push(
-      `lab: ${fmt(ADDRS)} addresses (AnyIP ${RANGE}) × ${PORTS} ports (${OPEN.join(', ')} listen) = ${fmt(n)} SYN over veth; sonde --rate ${fmt(opts.rate)}, retries 1 (sent only to silent pairs), wait 1 s`,
-      report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'zmap', runs: zmap.map((z) => z.pps) } }),
-      report({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'masscan', runs: masscan.map((z) => z.pps) } }),
-      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on a packet socket', runs: pps(mmsg) } }),
-      report({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on IP raw sockets', runs: pps(raw) } }),
-      `sonde accuracy of the alternatives: packet sendmmsg ${mmsg.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}; raw sendmmsg ${raw.map((s) => (exact(s, ADDRS) ? 'exact' : 'WRONG')).join(', ')}`,
-      report({ name: 'sonde wall time', unit: 's', runs: sonde.map((s) => s.seconds), peer: { name: 'zmap', runs: zmap.map((z) => z.seconds) } }),
-      `sonde accuracy: ${sonde.map((s) => `${exact(s, ADDRS) ? 'exact' : 'WRONG'} (open ${fmt(s.open)}, closed ${fmt(s.summary.closed)}, sent ${fmt(s.summary.sent)}, received ${fmt(s.summary.received)}, validated ${fmt(s.summary.validated)}, duplicates ${s.summary.duplicates}, foreign ${s.summary.foreign})`).join('; ')}`,
+    items.push(
+      `lab: ${fmt(addrs)} addresses (AnyIP ${scanRange(addrs)}) × ${PORTS} ports (${OPEN.join(', ')} listen) = ${fmt(n)} SYN over veth; sonde --rate ${fmt(opts.rate)}, retries 1 (sent only to silent pairs), wait 1 s`,
+      ({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'zmap', runs: zmap.map((z) => z.pps) } }),
+      ({ name: 'sonde SYN scan', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'masscan', runs: masscan.map((z) => z.pps) } }),
+      ({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on a packet socket', runs: pps(mmsg) } }),
+      ({ name: 'sonde send path PACKET_TX_RING', unit: 'SYN/s', runs: pps(sonde), peer: { name: 'sendmmsg on IP raw sockets', runs: pps(raw) } }),
+      `sonde accuracy of the alternatives: packet sendmmsg ${mmsg.map((s) => (exact(s, addrs) ? 'exact' : 'WRONG')).join(', ')}; raw sendmmsg ${raw.map((s) => (exact(s, addrs) ? 'exact' : 'WRONG')).join(', ')}`,
+      ({ name: 'sonde wall time', unit: 's', runs: sonde.map((s) => s.seconds), peer: { name: 'zmap', runs: zmap.map((z) => z.seconds) } }),
+      `sonde accuracy: ${sonde.map((s) => `${exact(s, addrs) ? 'exact' : 'WRONG'} (open ${fmt(s.open)}, closed ${fmt(s.summary.closed)}, sent ${fmt(s.summary.sent)}, received ${fmt(s.summary.received)}, validated ${fmt(s.summary.validated)}, duplicates ${s.summary.duplicates}, foreign ${s.summary.foreign})`).join('; ')}`,
       `zmap accuracy: ${zmap.map((z) => `${z.exact ? 'exact' : 'WRONG'} (${z.detail})`).join('; ') || 'not installed'}`,
       `masscan accuracy: ${masscan.map((z) => `${z.exact ? 'exact' : 'WRONG'} (${z.detail})`).join('; ') || 'not installed'}`,
-      report({ name: 'sonde CPU', unit: 's', runs: sonde.map((s) => s.cpuSeconds), peer: { name: 'zmap', runs: zmap.map((z) => z.cpuSeconds) } }),
-      report({ name: 'sonde peak RSS', unit: 'MiB', runs: sonde.map((s) => s.maxRssKiB / 1024), peer: { name: 'zmap', runs: zmap.map((z) => z.maxRssKiB / 1024) } }),
+      ({ name: 'sonde CPU', unit: 's', runs: sonde.map((s) => s.cpuSeconds), peer: { name: 'zmap', runs: zmap.map((z) => z.cpuSeconds) } }),
+      ({ name: 'sonde peak RSS', unit: 'MiB', runs: sonde.map((s) => s.maxRssKiB / 1024), peer: { name: 'zmap', runs: zmap.map((z) => z.maxRssKiB / 1024) } }),
       nmap.length
         ? `nmap -sS -T5 -p- ${NMAP_HOST}: median ${median(nmap.map((x) => x.seconds)).toFixed(2)} s (${fmt(median(nmap.map((x) => x.pps)))} ports/s), ${nmap.map((x) => (x.exact ? 'exact' : `WRONG (${x.detail})`)).join(', ')}; sonde does ${fmt(n)} probes in ${median(sonde.map((s) => s.seconds)).toFixed(2)} s`
         : 'nmap not installed',
-      ceiling.length ? report({ name: 'ceiling (target drops in XDP, nothing answers)', unit: 'SYN/s', runs: pps(ceiling) }) : 'ceiling: build/bpf/xdp_drop.bpf.o missing',
+      ceiling.length ? ({ name: 'ceiling (target drops in XDP, nothing answers)', unit: 'SYN/s', runs: pps(ceiling) }) : 'ceiling: build/bpf/xdp_drop.bpf.o missing',
     );
-    if (sonde.some((s) => !exact(s, ADDRS))) lines.push('sonde: WARNING: a run was not exact');
-    return lines;
+    if (sonde.some((s) => !exact(s, addrs))) items.push('sonde: WARNING: a run was not exact');
+    for (const x of items) {
+      if (typeof x === 'string') out.line(x);
+      else out.fig(x);
+    }
+    return out;
   } finally {
     lab.close();
   }

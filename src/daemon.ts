@@ -15,7 +15,11 @@ import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config, Task } from './config/types';
 import { Breakers } from './health/breaker';
+import { taskView } from './api/tasks';
+import { ApiTasks } from './tasks/api_tasks';
+import { TargetsWatcher } from './config/targets_watch';
 import { DNSServerWindow } from './health/dns_servers';
+import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
 import { sdNotify } from './native/notify';
@@ -23,6 +27,7 @@ import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
+import { registerLifecycleMetrics } from './outputs/lifecycle_metrics';
 import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
@@ -67,7 +72,14 @@ export interface DaemonOptions {
   probeLimits?: ProbeLimits;
   /** bounds on the listener's connections (default DEFAULT_LISTENER_LIMITS) */
   listenerLimits?: GatewayLimits;
+  /** --tasks.state-file: where tasks made through the API are kept across restarts (absent: not kept) */
+  tasksStateFile?: string;
+  /** --targets.reload-interval: how often targets files are checked for changes (default 10 s; 0: never) */
+  targetsReloadSeconds?: number;
 }
+
+/** How often targets files are checked for a change by default (seconds). */
+export const DEFAULT_TARGETS_RELOAD_SECONDS = 10;
 
 /** Connections the listener holds: enough for any Prometheus fleet, too few for a flood to matter. */
 export const DEFAULT_LISTENER_LIMITS: Readonly<GatewayLimits> = { maxConnections: 4096, maxPerClient: 1024, headerTimeoutMs: 10_000 };
@@ -81,6 +93,8 @@ export class Daemon {
   private readonly admission: ProbeAdmission;
   private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
   private readonly latest = new LatestResults(this.health);
+  /** each task's Pending/Running/Failed/Paused, from the health stage */
+  private readonly lifecycle = new TaskLifecycle(this.health);
   /** DNS servers' rolling health, from the dns probes of tasks and /probe */
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
@@ -98,15 +112,29 @@ export class Daemon {
   private tracer: DropTracer | null = null;
   private flows?: BpfFlowRegistry;
   private isReady = false;
+  /** tasks made through PUT /api/v1/tasks, merged with the file's at every load */
+  private readonly apiTasks: ApiTasks;
+  /** targets_files re-read on change, the affected tasks applied alone */
+  private readonly targetsWatch: TargetsWatcher;
 
   constructor(private readonly opts: DaemonOptions) {
     this.admission = new ProbeAdmission(opts.probeLimits ?? DEFAULT_PROBE_LIMITS);
+    this.apiTasks = new ApiTasks({
+      stateFile: opts.tasksStateFile,
+      logger: opts.logger,
+      change: (upsert, remove) => this.changeTasks(upsert, remove),
+      view: (task) => taskView(task, this.lifecycle.status(task.name), true),
+    });
     // Every /probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.stopAbort.signal);
     registerBpfMetrics(this.metrics.registry, () => this.tracer);
     registerProbeRequestMetrics(this.metrics.registry, this.admission, () => gatewayCounts().gone);
     registerDNSServerMetrics(this.metrics.registry, this.dnsServers);
     this.health.subscribe((t) => logTransition(opts.logger, t));
+    registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
+    this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
+    // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
+    this.lifecycle.subscribe((task, from, to, reason) => opts.logger[from === undefined ? 'debug' : 'info']({ task: task.name, from, to, reason }, 'task state'));
     this.breakers = new Breakers(this.health, { onTransition: (block, _row, from, to) => this.metrics.recordBreaker(block.task, from, to) });
     this.scheduler = new Scheduler({
       logger: opts.logger,
@@ -122,6 +150,7 @@ export class Daemon {
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
+        this.lifecycle.record(job, result);
         this.dnsServers.record(job.module, result);
         this.metrics.record(job, result);
         this.latest.record(job, result);
@@ -141,7 +170,12 @@ export class Daemon {
     return this.addresses;
   }
 
+  /** The file's config (or the built-in one) with the API's tasks merged in. */
   private loadConfig(): Config {
+    return this.apiTasks.merge(this.loadFileConfig());
+  }
+
+  private loadFileConfig(): Config {
     if (this.opts.configFile) return loadConfigFile(this.opts.configFile);
     const a = this.addresses[0];
     // A wildcard bind is reached over loopback; "::" takes IPv4 too (dual-stack, as Node binds it).
@@ -184,12 +218,17 @@ export class Daemon {
     this.breakers.applyTasks(blocks, remove);
     this.metrics.applyTasks(blocks, remove);
     this.latest.applyTasks(blocks, remove);
+    this.lifecycle.changeTasks(
+      blocks.map((b) => b.task),
+      remove,
+    );
     this.scheduler.applyTasks(blocks, remove);
+    this.targetsWatch.setTasks(this.config.tasks);
   }
 
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
   async start(): Promise<void> {
-    const early = this.opts.configFile ? loadConfigFile(this.opts.configFile) : undefined;
+    const early = this.opts.configFile ? this.loadConfig() : undefined;
     const web = this.opts.webConfigFile ? new WebConfigSource(this.opts.webConfigFile, this.opts.logger) : undefined;
     this.startTracer();
     const { servers, addresses, gateway } = await startServer(
@@ -210,6 +249,7 @@ export class Daemon {
         externalURL: this.opts.externalURL,
         history: new ResultHistory(this.opts.historyLimit),
         diagnostics: this.opts.diagnostics,
+        tasks: { config: () => this.config, lifecycle: this.lifecycle, changes: this.apiTasks },
       },
       Array.isArray(this.opts.listen) ? this.opts.listen : [this.opts.listen],
       {},
@@ -227,6 +267,8 @@ export class Daemon {
     sdNotify({ READY: '1', STATUS: `probing ${this.config.tasks.length} tasks, listening on ${where}`, MAINPID: String(process.pid) });
     this.startWatchdog();
     this.startAutoReload();
+    const every = this.opts.targetsReloadSeconds ?? DEFAULT_TARGETS_RELOAD_SECONDS;
+    if (every > 0) this.targetsWatch.start(every * 1000);
   }
 
   /**
@@ -312,6 +354,7 @@ export class Daemon {
       sdNotify({ STOPPING: '1', STATUS: 'stopping' });
       clearInterval(this.watchdog);
       clearInterval(this.autoReload);
+      this.targetsWatch.stop();
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);

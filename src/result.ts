@@ -43,6 +43,7 @@ export const FAILURE_REASONS = {
   timeout: 'the probe did not finish before its timeout',
   cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
   local_resources: 'the probe host ran out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): see message',
+  policy_denied: 'a redirect hop or a name resolved during the probe goes where the probe_policy refuses (see message; counted in sonde_probe_denied_total)',
   config: 'the module cannot be used for this target (see message)',
   unsupported: 'the module asks for what this build cannot do (HTTP/3: Node 20 has no QUIC; *_ref secrets: no secret manager, as in blackbox): see message',
   internal: 'a bug in sonde (see message); please report it',
@@ -81,6 +82,9 @@ export const PHASE_MEANINGS = {
 /** Where a lost probe was lost (issue 4: eBPF attribution). */
 export interface Attribution {
   seq?: number;
+  /** a SYN scan's silent pair: its address and port */
+  address?: string;
+  port?: number;
   verdict: 'local_drop' | 'path_loss' | 'unknown';
   reason?: string; // kernel drop reason name, e.g. NETFILTER_DROP
   direction?: 'ingress' | 'egress';

@@ -1,9 +1,10 @@
 // Peer and target processes for the benchmark: started here, bounded, and killed by PID.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -94,4 +95,26 @@ export async function startBlackbox(configYaml: string): Promise<{ port: number;
   const proc = start([BLACKBOX_BIN, `--config.file=${dir}/blackbox.yml`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error']);
   await waitPort(port);
   return { port, proc };
+}
+
+export const TIME_BIN = '/usr/bin/time';
+
+export interface Timed {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+  seconds: number;
+  cpuSeconds: number;
+  maxRssKiB: number;
+}
+
+/** argv under GNU time: wall time (from here), user+system CPU and peak RSS; bounded by `timeoutMs`. */
+export function timedRun(argv: string[], timeoutMs: number): Timed {
+  const t0 = performance.now();
+  const r = spawnSync(TIME_BIN, ['-f', 'SONDE_TIME %e %U %S %M', ...argv], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
+  const tm = /SONDE_TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  if (!tm) throw new Error(`${argv.join(' ').slice(0, 200)} failed (status ${r.status}): ${r.stderr.slice(-500)}`);
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status, seconds, cpuSeconds: Number(tm[2]) + Number(tm[3]), maxRssKiB: Number(tm[4]) };
 }

@@ -108,6 +108,7 @@ Napi::Object CountersObject(Napi::Env env, const sonde::SynCounters& c) {
   Napi::Object o = Napi::Object::New(env);
   auto num = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
   num("sent", c.sent);
+  num("refused", c.refused);
   num("total", c.total);
   num("received", c.received);
   num("validated", c.validated);

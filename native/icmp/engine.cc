@@ -187,6 +187,7 @@ void IcmpEngine::Impl::SendPending() {
       s.tx_ns = tx_ns;
       s.sock = static_cast<uint8_t>(si);
       s.state = kInFlight;
+      s.timeout_ms = spec.timeout_ms;
       if (opts.tx_timestamps) {
         s.tskey = tskey_next[si]++;
         txring[si][s.tskey & (table.capacity() - 1)] = idx;
@@ -214,9 +215,22 @@ void IcmpEngine::Impl::SendPending() {
   c_queued = pending.left();
 }
 
+// Every reply and TX stamp the kernel holds now, read before a probe is declared lost: a turn
+// that sends flat out can outlast a short timeout while replies wait in the socket, and a reply
+// that reached the host in time must not be reported as a timeout because we read it late.
+void IcmpEngine::Impl::Drain() {
+  drained = true;
+  for (int si = 0; si < 4; si++) {
+    if (socks[si].fd < 0) continue;
+    if (opts.tx_timestamps || !raw) ReadErrQueue(si);
+    ReadSocket(si);
+  }
+}
+
 void IcmpEngine::Impl::OnDeadline(const Deadline& d) {
   EchoSlot& s = table.at(d.key);
   if (s.gen != d.gen) return;  // not scheduled for this use of the slot
+  if (s.state == kInFlight && !drained) Drain();
   if (s.state == kInFlight) {
     Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
     c_timeouts++;
@@ -237,6 +251,7 @@ void IcmpEngine::Impl::Watch(bool on) {
 
 int IcmpEngine::Impl::BeforeWait() {
   auto& pending = loop.pending();
+  drained = false;  // a new turn: what arrives from now on is read before its deadlines
   // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
   // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)
   // that it would otherwise run for every reply and every TX timestamp.

@@ -38,6 +38,7 @@ struct IcmpEngine::Impl {
   bool blocked = false;
   bool busy = false;     // this turn sends flat out and reads every socket without waiting
   bool watching = true;  // sockets registered with epoll (see Watch)
+  bool drained = false;  // this turn read every socket before its first timeout (see OnDeadline)
   double tokens = 0;
   int64_t tokens_at = 0;
   uint32_t tskey_next[4] = {};
@@ -69,6 +70,7 @@ struct IcmpEngine::Impl {
   void SendPending();
   void ReadSocket(int si);
   void ReadErrQueue(int si);
+  void Drain();
   void HandleErrMessage(int si, int family, const uint8_t* buf, size_t n, msghdr& mh);
   void HandlePacket(int si, const uint8_t* buf, size_t len, const msghdr& mh);
   void MatchError(const ParsedIcmp& p, const uint8_t* from, uint8_t from_family, uint8_t hop, int64_t rx_ns,

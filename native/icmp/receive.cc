@@ -119,7 +119,7 @@ void IcmpEngine::Impl::HandlePacket(int si, const uint8_t* buf, size_t len, cons
       return;
     }
     EchoSlot& s = table.at(st.slot);
-    if (s.gen != st.gen || s.state == kFree) {
+    if (s.gen != st.gen || s.state == kFree || s.state == kExpired) {
       c_late++;
       return;
     }
@@ -134,6 +134,15 @@ void IcmpEngine::Impl::HandlePacket(int si, const uint8_t* buf, size_t len, cons
     if (s.state == kAnswered) {
       Emit(s, ResultKind::kDuplicate, 0, hl, 0, rx_ns, from, ff, flags);
       c_dups++;
+      return;
+    }
+    // Read before its deadline was handled, but it reached the host after the timeout (both times
+    // the kernel's when it stamps them): a timeout, as if read on time.
+    if (rx_ns - s.tx_ns > static_cast<int64_t>(s.timeout_ms) * 1000000) {
+      s.state = kExpired;
+      Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
+      c_timeouts++;
+      c_late++;
       return;
     }
     s.state = kAnswered;

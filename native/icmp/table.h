@@ -10,7 +10,9 @@
 
 namespace sonde {
 
-enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2 };
+// kExpired: its reply came, but later than its timeout by the kernel's clocks (read late by us):
+// a timeout, and replies after it are late, not duplicates.
+enum SlotState : uint8_t { kFree = 0, kInFlight = 1, kAnswered = 2, kExpired = 3 };
 
 struct EchoSlot {
   uint8_t addr[16];
@@ -18,6 +20,7 @@ struct EchoSlot {
   uint32_t tag;
   uint32_t gen;      // bumped on every reuse, so late replies to an earlier probe never match
   uint32_t tskey;    // SOF_TIMESTAMPING_OPT_ID key of its send
+  uint32_t timeout_ms;
   uint8_t family;
   uint8_t state;
   uint8_t sock;

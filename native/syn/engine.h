@@ -37,7 +37,7 @@ enum class SynReason : uint8_t { kSynAck = 0, kReset = 1, kNoResponse = 2, kUnre
 
 // What ScanProgress (src/native/syn_types.ts) reports, per run.
 struct SynCounters {
-  uint64_t sent = 0, total = 0, received = 0, validated = 0, foreign = 0, duplicates = 0, open = 0, closed = 0, filtered = 0;
+  uint64_t sent = 0, refused = 0, total = 0, received = 0, validated = 0, foreign = 0, duplicates = 0, open = 0, closed = 0, filtered = 0;
 };
 
 struct SynSummary {

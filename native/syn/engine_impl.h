@@ -70,7 +70,8 @@ struct SynRun {
 
   std::atomic<bool> stop_requested{false};
   bool closed = false;  // guarded by the engine's outbox mutex: no outcome of the run after its summary
-  std::atomic<uint64_t> sent{0}, received{0}, validated{0}, foreign{0}, duplicates{0}, open{0}, closed_ports{0}, filtered{0};
+  // refused: SYNs the local stack would not send (EPERM from a firewall, ENETUNREACH...)
+  std::atomic<uint64_t> sent{0}, refused{0}, received{0}, validated{0}, foreign{0}, duplicates{0}, open{0}, closed_ports{0}, filtered{0};
 
   // The cookie: a SipHash of (our address, target, target port); its low 32 bits are the SYN's
   // sequence number, its high 32 bits pick the source port in the run's range.

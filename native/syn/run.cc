@@ -55,6 +55,7 @@ uint64_t SynRun::Hash(uint8_t family, const uint8_t* local, const uint8_t* targe
 SynCounters SynRun::Snapshot() const {
   SynCounters c;
   c.sent = sent;
+  c.refused = refused;
   c.total = shard_total;
   c.received = received;
   c.validated = validated;
@@ -109,6 +110,7 @@ bool TxBatch::Flush(std::atomic<uint64_t>* errors) {
     }
     if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == EINTR)) return false;
     (*errors)++;  // EPERM (a local firewall), ENETUNREACH...: this datagram is lost, the rest goes on
+    if (owner[head] != nullptr) owner[head]->refused.fetch_add(1, std::memory_order_relaxed);
     head++;
   }
   head = count = 0;

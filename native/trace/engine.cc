@@ -39,6 +39,7 @@ struct TraceEngine::Impl {
   std::vector<TSlot> slots;
   std::vector<uint16_t> free_keys;
   bool blocked = false;
+  bool drained = false;  // this turn read the receive sockets before its first timeout (OnDeadline)
   Source4Cache src4;
   TSlot attempt{};  // the last probe SendOne built (key, gen, send time), for its send error
   uint8_t buf[kBuf];
@@ -50,6 +51,7 @@ struct TraceEngine::Impl {
 
   // The loop's handler (common/engine_loop.h).
   int BeforeWait() {
+    drained = false;  // a new turn: what arrives from now on is read before its deadlines
     if (loop.pending().left() == 0) return LoopCore::kIdle;
     return blocked ? 1 : 0;  // full socket buffer or table: retry in a millisecond
   }
@@ -292,6 +294,12 @@ void TraceEngine::Impl::Read(int which) {
 void TraceEngine::Impl::OnDeadline(const Deadline& d) {
   TSlot& s = slots[d.key];
   if (s.gen != d.gen || s.state == kFree) return;  // not scheduled for this use of the key
+  // As the ICMP engine does: an answer waiting in a socket is read before its probe is called lost.
+  if (s.state == kInFlight && !drained) {
+    drained = true;
+    for (int w = 0; w < kNumSocks; w++)
+      if (w != kRaw4 && w != kUdp6 && fds[w] >= 0) Read(w);
+  }
   if (s.state == kInFlight) {
     Emit(s, TraceKind::kTimeout, 0, 0, 0, 0, nullptr, 0);
     c_timeouts++;

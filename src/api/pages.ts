@@ -68,9 +68,14 @@ function logs(deps: PageDeps, q: URLSearchParams): Page {
 /** Keys whose values are secrets (prometheus/common Secret fields: basic_auth, authorization, oauth2, TLS inline keys). */
 const SECRET_KEYS = new Set(['password', 'bearer_token', 'credentials', 'client_secret', 'key', 'secrets']);
 
-/** The config as YAML: modules (and tasks) with their defaults, secrets as "<secret>". */
+/** The config as YAML: modules, tasks (and tenants, scheduler) with their defaults, secrets as "<secret>". */
 export function configYAML(cfg: Config): string {
-  const doc = { modules: Object.fromEntries(cfg.modules), tasks: cfg.tasks };
+  const doc = {
+    modules: Object.fromEntries(cfg.modules),
+    tasks: cfg.tasks,
+    ...(cfg.tenants ? { tenants: [...cfg.tenants.values()] } : {}),
+    ...(cfg.scheduler ? { scheduler: cfg.scheduler } : {}),
+  };
   return stringify(doc, (key, value: unknown) => {
     if (SECRET_KEYS.has(key) && value !== undefined && value !== '') return '<secret>';
     if (value instanceof RegExp) return value.source;

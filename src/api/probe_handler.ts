@@ -18,6 +18,7 @@ import type { ResultHistory } from '../outputs/history';
 import type { ProbeAdmission, RequestCancel } from './admission';
 import { probeTimeout } from './probe_params';
 import { ProbeDenied, TargetPolicy } from '../policy/check';
+import { PolicyGate } from '../policy/gate';
 
 export interface ProbeDeps {
   logger: Logger;
@@ -106,9 +107,9 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
   logs?.logger.debug({ module: moduleName, target, probe: module.prober, timeout_seconds: timeout }, 'Beginning probe');
   try {
     // An await only when there is a policy to check: the common case stays one turn shorter.
-    const denied = deps.config().probe_policy ? await policyDenial(deps, target, module, timeout, asker) : undefined;
-    if (denied) return denied;
-    result = await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal });
+    const policy = deps.config().probe_policy ? await policyGate(deps, target, module, timeout, asker) : undefined;
+    if (policy && 'status' in policy) return policy;
+    result = await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal, gate: policy });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
   }
@@ -139,8 +140,17 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
 
 const POLICIES = new WeakMap<Config, TargetPolicy>();
 
-/** The probe_policy's refusal of `target` as the answer (403), counted by reason; undefined: allowed. */
-async function policyDenial(deps: ProbeDeps, target: string, module: Module, timeoutSeconds: number, asker: Asker): Promise<ProbeAnswer | undefined> {
+/** How a refusal is counted and logged, wherever it happens (before the probe, or at a redirect in it). */
+function countDenial(deps: ProbeDeps, target: string, module: Module, asker: Asker, err: ProbeDenied, during: boolean): void {
+  deps.admission.denied.set(err.reason, (deps.admission.denied.get(err.reason) ?? 0) + 1);
+  deps.logger.info({ target, module: module.name, client: asker.client, reason: err.reason, detail: err.message }, during ? 'probe stopped by probe_policy' : 'probe refused by probe_policy');
+}
+
+/**
+ * The probe_policy's refusal of `target` as the answer (403), counted by reason; else the gate the
+ * probe runs under (src/policy/gate.ts): pinned to the addresses checked here, every redirect checked.
+ */
+async function policyGate(deps: ProbeDeps, target: string, module: Module, timeoutSeconds: number, asker: Asker): Promise<ProbeAnswer | PolicyGate | undefined> {
   const cfg = deps.config();
   if (!cfg.probe_policy) return undefined;
   let policy = POLICIES.get(cfg);
@@ -151,12 +161,11 @@ async function policyDenial(deps: ProbeDeps, target: string, module: Module, tim
   const stop = () => ac.abort();
   asker.cancel?.addEventListener('abort', stop);
   try {
-    await policy.check(target, module, deps.runtime, ac.signal);
-    return undefined;
+    const checked = await policy.check(target, module, deps.runtime, ac.signal);
+    return new PolicyGate(policy, checked, (err) => countDenial(deps, target, module, asker, err, true));
   } catch (err) {
     if (!(err instanceof ProbeDenied)) throw err;
-    deps.admission.denied.set(err.reason, (deps.admission.denied.get(err.reason) ?? 0) + 1);
-    deps.logger.info({ target, module: module.name, client: asker.client, reason: err.reason }, 'probe refused by probe_policy');
+    countDenial(deps, target, module, asker, err, false);
     return { status: 403, contentType: TEXT, body: `probe refused by probe_policy (${err.reason}): ${err.message}\n` };
   } finally {
     clearTimeout(timer);

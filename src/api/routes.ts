@@ -1,5 +1,6 @@
 // What each path of sonde's listener answers, under --web.route-prefix as blackbox mounts them:
-// /metrics, /probe, /results, /-/healthy, /-/ready, /-/reload (POST), / and /config, /logs.
+// /metrics, /probe, /results, /-/healthy, /-/ready, /-/reload (POST), / and /config, /logs,
+// /api/v1/tasks (src/api/tasks.ts).
 import type http from 'node:http';
 import type { LatestResults } from '../outputs/latest';
 import type { TaskMetrics } from '../outputs/metrics';
@@ -8,6 +9,7 @@ import { RequestCancel } from './admission';
 import { probeParams, serveProbe, type ProbeDeps } from './probe_handler';
 import { serveDiagnostics } from './diagnostics';
 import { servePages, type PageDeps } from './pages';
+import { serveTasks, type TaskApiDeps } from './tasks';
 
 export interface ApiDeps extends ProbeDeps, PageDeps {
   metrics: TaskMetrics;
@@ -22,6 +24,8 @@ export interface ApiDeps extends ProbeDeps, PageDeps {
   externalURL?: string;
   /** --web.enable-diagnostics: CPU profile, heap snapshot and runtime stats under /debug/pprof/ */
   diagnostics?: boolean;
+  /** /api/v1/tasks: the tasks' lifecycle, and task changes (absent: 404) */
+  tasks?: TaskApiDeps;
 }
 
 export function send(res: http.ServerResponse, status: number, body: string | Uint8Array, type = 'text/plain; charset=utf-8'): void {
@@ -45,28 +49,39 @@ async function handleProbe(deps: ApiDeps, url: URL, req: http.IncomingMessage, r
   }
 }
 
-/** Bytes of body a request to sonde may carry (none needs one): more is refused. */
+/** Bytes of body a request to sonde may carry (none but PUT /api/v1/tasks needs one): more is refused. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** A task's body: as much as a config file may have (its targets may be many). */
+const MAX_TASK_BODY_BYTES = 8 * 1024 * 1024;
 
-/** Reads the request to its end; false when it failed or was too large (then the answer is given). */
-function requestComplete(req: http.IncomingMessage): Promise<boolean> {
-  if (req.complete) return Promise.resolve(true);
+/**
+ * Reads the request to its end, keeping the body when `keep`; undefined when it failed or was
+ * larger than `max` (then the answer is given).
+ */
+function readRequest(req: http.IncomingMessage, max: number, keep: boolean): Promise<Buffer | undefined> {
+  // A whole request not read yet still flows its body to the listeners below; one read already has none.
+  if ((req.complete && !keep) || req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve) => {
     let bytes = 0;
+    const chunks: Buffer[] = [];
+    const whole = () => (bytes <= max ? Buffer.concat(chunks) : undefined);
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      if (bytes > MAX_BODY_BYTES) {
+      if (keep && bytes <= max) chunks.push(chunk);
+      if (bytes > max) {
         req.socket.end('HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         req.socket.destroySoon();
-        resolve(false);
+        resolve(undefined);
       }
     });
-    req.once('end', () => resolve(bytes <= MAX_BODY_BYTES));
+    req.once('end', () => resolve(whole()));
     // Node's parser refused the rest (it answers 400 itself) or the client went away.
-    req.once('error', () => resolve(false));
-    req.once('close', () => resolve(req.complete && bytes <= MAX_BODY_BYTES));
+    req.once('error', () => resolve(undefined));
+    req.once('close', () => resolve(req.complete ? whole() : undefined));
   });
 }
+
+const requestComplete = async (req: http.IncomingMessage): Promise<boolean> => (await readRequest(req, MAX_BODY_BYTES, false)) !== undefined;
 
 /** Paths that change state: POST only (405 otherwise, blackbox's text), acted on once the request is whole. */
 async function stateChange(req: http.IncomingMessage, res: http.ServerResponse, act: () => Promise<void>): Promise<void> {
@@ -113,6 +128,11 @@ export async function route(deps: ApiDeps, req: http.IncomingMessage, res: http.
         return r.ok ? send(res, 200, 'OK\n') : send(res, 500, `failed to reload config: ${r.error}\n`);
       });
     default: {
+      if (deps.tasks) {
+        const a = await serveTasks(deps.tasks, path, req, () => readRequest(req, MAX_TASK_BODY_BYTES, true));
+        if (a === null) return;
+        if (a) return send(res, a.status, a.body, a.contentType);
+      }
       const page = await servePages(deps, path, url.searchParams);
       if (page) return send(res, page.status, page.body, page.contentType);
       if (deps.diagnostics && (await serveDiagnostics(path, url.searchParams, res))) return;

@@ -6,6 +6,8 @@ import type { Attribution } from '../result';
 import type { BpfEvent, DropTracer, FlowSpec, SeenRecord } from '../native/bpf';
 import { classifyLoss } from './classify';
 import { EchoFlows, type ExplainEchoOptions, type LostEcho } from './echo_flows';
+import type { PortRange } from '../native/syn_types';
+import { ScanFlows, type ScanWatch, type SilentPair } from './scan_flows';
 
 export interface FlowRegistryOptions {
   /** events kept per flow; further ones are counted but not stored */
@@ -26,6 +28,7 @@ export class BpfFlowRegistry implements FlowRegistry {
   private readonly maxEvents: number;
   private readonly keepEnded: number;
   private readonly echoes: EchoFlows;
+  private readonly scans: ScanFlows;
 
   constructor(
     private readonly tracer: DropTracer | null,
@@ -34,6 +37,7 @@ export class BpfFlowRegistry implements FlowRegistry {
     this.maxEvents = opts.maxEventsPerFlow ?? 64;
     this.keepEnded = opts.keepEnded ?? 4096;
     this.echoes = new EchoFlows(tracer);
+    this.scans = new ScanFlows(tracer);
     tracer?.onEvents((events) => this.collect(events));
   }
 
@@ -66,6 +70,17 @@ export class BpfFlowRegistry implements FlowRegistry {
   /** One attribution per lost echo of an addEchoFlow() id. */
   explainEchoes(id: number, lost: readonly LostEcho[], opts?: ExplainEchoOptions): Promise<Attribution[]> {
     return this.echoes.explain(id, lost, opts);
+  }
+
+  /** A SYN scan's source ports as flows, until the watch is done (src/attribution/scan_flows.ts). */
+  watchScanPorts(ports: PortRange): ScanWatch {
+    return this.scans.watch(ports);
+  }
+
+  /** One attribution per silent pair of a scan on watched ports that began at `since` (CLOCK_MONOTONIC s). */
+  async explainSilent(ports: PortRange, silent: readonly SilentPair[], since: number): Promise<Attribution[]> {
+    await this.tracer?.drain();
+    return this.scans.explain(ports, silent, since, this.tracer?.localNetns ?? 0);
   }
 
   /** What XDP recorded of one echo's reply (an addEchoFlow() id and the echo's wire id:seq). */
@@ -142,7 +157,7 @@ export class BpfFlowRegistry implements FlowRegistry {
 
   private collect(events: readonly BpfEvent[]): void {
     for (const e of events) {
-      if (this.echoes.collect(e)) continue;
+      if (this.echoes.collect(e) || this.scans.collect(e)) continue;
       let rec = this.live.get(e.flowId);
       if (rec === undefined) continue;
       if (rec === null) this.live.set(e.flowId, (rec = { events: [], overflow: 0 }));

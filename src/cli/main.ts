@@ -10,7 +10,7 @@ type Command = (argv: string[]) => Promise<number>;
 // per command, in the order `sonde --help` lists them.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: 'run the daemon: tasks on their intervals, /metrics, /probe', load: async () => (await import('./run.js')).runCommand },
-  'check-config': { summary: 'validate a config file (exit 0 valid, 1 invalid)', load: async () => (await import('./check_config.js')).checkConfigCommand },
+  'check-config': { summary: 'validate a config file and/or a web config file (exit 0 valid, 1 invalid)', load: async () => (await import('./check_config.js')).checkConfigCommand },
   probe: { summary: 'one probe of a URL, HOST:PORT or HOST, with its phases (httpstat-like)', load: async () => (await import('./probe.js')).probeCommand },
   ping: { summary: "ICMP echoes to many targets at once (fping's flags)", load: async () => (await import('./ping.js')).pingCommand },
   trace: { summary: "Paris traceroute with per-hop loss and RTT (mtr's flags and report)", load: async () => (await import('./trace.js')).traceCommand },

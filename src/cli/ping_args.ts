@@ -10,7 +10,7 @@ fping's flags, with fping's meanings (times in milliseconds; a unit is allowed: 
   -C COUNT     as -c, the summary lists every RTT of a target ("-" for a lost echo)
   -l           loop: echoes until interrupted (Ctrl-C or SIGTERM prints the summary)
                without -c/-C/-l: fping's default mode, "TARGET is alive" or "TARGET is unreachable"
-  -p PERIOD    time between echoes to one target in -c/-C/-l modes (default 1000 ms)
+  -p PERIOD    time between echoes to one target in -c/-C/-l modes (default 1000 ms, at least 0.1)
   -i INTERVAL  time between any two echoes sent (default 0: sonde sends each round at the engine's
                rate; fping's default is 10 ms)
   -t TIMEOUT   how long an echo waits for its reply (default 500 ms; in -c/-C/-l modes the period,
@@ -120,7 +120,7 @@ export function parsePingArgs(argv: readonly string[]): PingArgs | { help: true 
   if (modes.length > 1) throw new UsageError(`${modes.join(' and ')} exclude each other`);
   const mode: PingMode = flags.loop ? 'loop' : modes.length ? 'count' : 'alive';
   const count = intOf(flags.count !== undefined ? '-c' : '-C', flags.count ?? flags['count-rtts'], 1, 1, 10_000_000);
-  const period = msFlag('-p', flags.period, 1000, 1, 3_600_000);
+  const period = msFlag('-p', flags.period, 1000, 0.1, 3_600_000);
   if (flags.ipv4 && flags.ipv6) throw new UsageError('-4 and -6 exclude each other');
   const xdp = flags['xdp-interface'] as string | undefined;
   if (xdp !== undefined && !/^[\w.@-]{1,15}$/.test(xdp)) throw new UsageError(`--xdp-interface: got ${JSON.stringify(xdp)}, expected an interface name`);

@@ -2,13 +2,15 @@
 import { errorLine } from './output';
 import { parseListenAddress, systemdListenFds, SystemdSocketError, type ListenOn } from '../api/listen';
 import { routePrefixOf } from '../api/web_paths';
-import { ConfigError, loadConfigFile } from '../config/load';
+import { ConfigError } from '../config/load';
 import { DEFAULT_PROBE_LIMITS } from '../api/admission';
-import { Daemon, DEFAULT_LISTENER_LIMITS } from '../daemon';
+import { Daemon, DEFAULT_LISTENER_LIMITS, DEFAULT_TARGETS_RELOAD_SECONDS } from '../daemon';
 import { createLogger, isLogLevel, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../log';
 import { DEFAULT_HISTORY_LIMIT } from '../outputs/history';
 import { WebTLSError } from '../web/tls';
+import { StateFileError } from '../tasks/state_file';
 import { VERSION } from '../version';
+import { checkFiles } from './check_config';
 import { UsageError, intFlag, parseArgs, secondsFlag } from './args';
 
 export const DEFAULT_LISTEN = ':9925';
@@ -30,6 +32,10 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --web.enable-diagnostics      serve /debug/pprof/: CPU profile, heap snapshot, runtime stats (off by default;
                                 put it behind --web.config.file's basic auth on any shared network)
   --history.limit N             /probe results kept for / and /logs (default ${DEFAULT_HISTORY_LIMIT})
+  --tasks.state-file FILE       keep the tasks made through PUT /api/v1/tasks in FILE across restarts
+                                (default: not kept)
+  --targets.reload-interval SECONDS
+                                how often targets_files are checked for changes (default 10; 0: never)
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
   --log.format FORMAT           ${LOG_FORMATS.join(' or ')} (default json)
   --version                     print the version and exit
@@ -61,6 +67,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'web.route-prefix': { value: true },
     'web.external-url': { value: true },
     'history.limit': { value: true },
+    'tasks.state-file': { value: true },
+    'targets.reload-interval': { value: true },
     'web.enable-diagnostics': { value: false },
     'log.level': { value: true },
     'log.format': { value: true },
@@ -92,7 +100,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!isLogLevel(level)) throw new UsageError(`--log.level: got ${JSON.stringify(level)}, expected one of ${LOG_LEVELS.join(', ')}`);
   const format = (flags['log.format'] as string | undefined) ?? 'json';
   if (!(LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--log.format: got ${JSON.stringify(format)}, expected one of ${LOG_FORMATS.join(', ')}`);
-  if (flags['config.check']) return checkConfig(flags.config as string | undefined);
+  if (flags['config.check']) return checkConfig(flags.config as string | undefined, flags['web.config.file'] as string | undefined);
   const addresses = lists['web.listen-address'] ?? [DEFAULT_LISTEN];
   let listen: ListenOn[];
   try {
@@ -147,11 +155,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     ebpfLimits,
     probeLimits,
     listenerLimits,
+    tasksStateFile: flags['tasks.state-file'] as string | undefined,
+    targetsReloadSeconds: flags['targets.reload-interval'] === '0' ? 0 : secondsFlag(flags['targets.reload-interval'], '--targets.reload-interval', DEFAULT_TARGETS_RELOAD_SECONDS),
   });
   try {
     await daemon.start();
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof WebTLSError) {
+    if (err instanceof ConfigError || err instanceof WebTLSError || err instanceof StateFileError) {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
@@ -164,16 +174,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => daemon.handleSignals(() => resolve(0)));
 }
 
-/** --config.check: blackbox's way to validate a file (`sonde check-config FILE` says the same). */
-function checkConfig(file: string | undefined): number {
-  if (file === undefined) throw new UsageError('--config.check needs --config FILE');
-  try {
-    loadConfigFile(file);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${file}: config file is ok\n`);
-  return 0;
+/** --config.check: blackbox's way to validate the files (`sonde check-config FILE --web.config.file WEB` says the same). */
+function checkConfig(file: string | undefined, webFile: string | undefined): number {
+  if (file === undefined && webFile === undefined) throw new UsageError('--config.check needs --config FILE or --web.config.file FILE');
+  return checkFiles(file, webFile, { ok: (f) => `${f}: ${f === webFile && f !== file ? 'web config' : 'config'} file is ok\n` });
 }

@@ -10,6 +10,7 @@ import { PortSyntaxError } from '../scan/ports';
 import { SpecFileError } from '../scan/spec_file';
 import { ScanRefusal } from '../scan/targets';
 import { UsageError } from './args';
+import { openExplainer } from './explain';
 import { errorLine, writeAll } from './output';
 import { SCAN_USAGE, parseScanArgs, type ScanArgs } from './scan_args';
 import { planScan, type ScanPlan } from './scan_plan';
@@ -67,13 +68,18 @@ export async function scanCommand(argv: string[]): Promise<number> {
       await writeAll(process.stderr, `sonde scan: cannot start the SYN engine: ${errorLine(err)}\n`);
       return 1;
     }
+    const explainer = args.explain ? await openExplainer() : undefined;
     try {
-      const { interrupted } = await runScan(engine, plan, args, { stdout: process.stdout, stderr: process.stderr, runtime, command: `sonde scan ${argv.join(' ')}`, signal: ctl.signal });
+      const flows = explainer?.flows;
+      const io = { stdout: process.stdout, stderr: process.stderr, runtime, flows, explainer: flows, command: `sonde scan ${argv.join(' ')}`, signal: ctl.signal };
+      const { interrupted } = await runScan(engine, plan, args, io);
       return interrupted ? 130 : 0;
     } catch (err) {
       if (isRefusal(err)) return refuse(err, false);
       await writeAll(process.stderr, `sonde scan: ${errorLine(err)}\n`);
       return 1;
+    } finally {
+      explainer?.close();
     }
   } finally {
     process.removeListener('SIGINT', stop);

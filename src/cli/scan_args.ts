@@ -22,6 +22,9 @@ a random order, at the rate given; open ports are printed as they are found.
   --seed N        the random order and cookie key (default random): the same seed, the same order
   --exclude FILE  addresses never scanned, masscan's format: addresses, CIDRs, ranges, '#' comments
   --all-states    report closed and filtered ports too (default: open ports only)
+  --explain       load the eBPF drop tracer: each port filtered by silence is reported with where its
+                  SYN or reply was lost (local_drop with the kernel's reason and hook, or path_loss:
+                  the SYN left and nothing came back), and the summary counts the verdicts
   --ndjson        one JSON object a line as results arrive: {"ip","port","state","reason","ttl","rtt"}
   --json          one JSON array of those objects, written as results arrive
   --csv           ip,port,state,reason,ttl,rtt with a header line
@@ -57,6 +60,8 @@ export interface ScanArgs {
   seed?: bigint;
   excludeFile?: string;
   allStates: boolean;
+  /** --explain: silent ports are reported with their loss verdict */
+  explain: boolean;
   format: ScanFormat;
   grepable?: string;
   source4?: string;
@@ -81,6 +86,7 @@ const SPEC = {
   exclude: { value: true, aliases: ['--excludefile'] },
   'input-list': { value: true, aliases: ['-iL'] },
   'all-states': { value: false },
+  explain: { value: false },
   ndjson: { value: false },
   json: { value: false },
   csv: { value: false },
@@ -195,6 +201,7 @@ export function parseScanArgs(argv: readonly string[]): ScanArgs | { help: true 
     seed: seedOf(flags.seed),
     excludeFile: flags.exclude as string | undefined,
     allStates: flags['all-states'] === true,
+    explain: flags.explain === true,
     format: formats[0] ?? 'human',
     grepable: flags.grepable as string | undefined,
     ...sourcesOf(flags['source-ip']),

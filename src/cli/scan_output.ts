@@ -3,7 +3,7 @@
 // nmap's grepable lines (-oG) and the summary. Text only: scan.ts writes it with backpressure.
 import type { ScanHit, ScanSummary } from '../native/syn_types';
 import { resultToJSON } from '../outputs/json';
-import type { ProbeResult } from '../result';
+import type { Attribution, ProbeResult } from '../result';
 import { formatDuration } from './format';
 import type { ScanFormat } from './scan_args';
 import { toBigInt } from '../scan/addrset';
@@ -12,6 +12,8 @@ import { toBigInt } from '../scan/addrset';
 export interface ScanRow {
   hit: ScanHit;
   then?: ProbeResult;
+  /** --explain: where a port filtered by silence lost its SYN or reply */
+  explain?: Attribution;
 }
 
 // nmap-services names of the ports people scan most, for the SERVICE field of -oG.
@@ -37,7 +39,18 @@ export function rowJSON(r: ScanRow): Record<string, unknown> {
   const o: Record<string, unknown> = { ip: h.address, port: h.port, state: h.state, reason: h.reason, ttl: h.ttl ?? null, rtt: h.rtt ?? null };
   if (h.icmpCode !== undefined) o.icmp_code = h.icmpCode;
   if (r.then) o.then = thenJSON(r.then);
+  if (r.explain) {
+    o.verdict = r.explain.verdict;
+    if (r.explain.reason) o.drop_reason = r.explain.reason;
+    if (r.explain.direction) o.direction = r.explain.direction;
+    if (r.explain.location) o.drop_location = r.explain.location;
+  }
   return o;
+}
+
+/** A verdict as one phrase: "local_drop NETFILTER_DROP egress at nf_hook_slow+0x9a", "path_loss". */
+export function verdictText(a: Attribution): string {
+  return `${a.verdict}${a.reason ? ` ${a.reason}` : ''}${a.direction ? ` ${a.direction}` : ''}${a.location ? ` at ${a.location}` : ''}`;
 }
 
 function csvField(v: unknown): string {
@@ -53,8 +66,9 @@ function thenText(r: ProbeResult): string {
   return `${r.module} ${verdict} in ${formatDuration(r.durationSeconds)}${http}${tls}${info.length ? ` ${info.join(' ')}` : ''}`;
 }
 
-function reasonText(h: ScanHit): string {
-  return `${h.reason}${h.ttl !== undefined ? ` ttl ${h.ttl}` : ''}`;
+function reasonText(r: ScanRow): string {
+  const h = r.hit;
+  return `${h.reason}${h.ttl !== undefined ? ` ttl ${h.ttl}` : ''}${r.explain ? `: ${verdictText(r.explain)}` : ''}`;
 }
 
 /** nmap's rule: more than this many ports of one host in one closed or filtered state are one "Not shown" line. */
@@ -81,6 +95,8 @@ export interface ScanOutputOptions {
   /** -oG requested: rows are kept per host for it */
   grepable: boolean;
   then: boolean;
+  /** --explain: csv rows carry the verdict columns */
+  explain?: boolean;
 }
 
 function compareAddress(a: string, b: string): number {
@@ -97,12 +113,14 @@ export class ScanOutput {
   private kept = 0;
   /** rows not kept for the end views (past MAX_KEPT_ROWS) */
   dropped = 0;
+  /** --explain: the verdicts of the silent ports, for the summary */
+  verdicts?: readonly Attribution[];
 
   constructor(private readonly opts: ScanOutputOptions) {}
 
   head(): string {
     if (this.opts.format === 'json') return '[';
-    if (this.opts.format === 'csv') return 'ip,port,state,reason,ttl,rtt,icmp_code\n';
+    if (this.opts.format === 'csv') return `ip,port,state,reason,ttl,rtt,icmp_code${this.opts.explain ? ',verdict,drop_reason,direction,drop_location' : ''}\n`;
     return '';
   }
 
@@ -120,7 +138,11 @@ export class ScanOutput {
           out += `${this.first ? '\n' : ',\n'}  ${JSON.stringify(rowJSON(r))}`;
           break;
         case 'csv':
-          out += `${[h.address, h.port, h.state, h.reason, h.ttl, h.rtt, h.icmpCode].map(csvField).join(',')}\n`;
+          {
+            const cols: unknown[] = [h.address, h.port, h.state, h.reason, h.ttl, h.rtt, h.icmpCode];
+            if (this.opts.explain) cols.push(r.explain?.verdict, r.explain?.reason, r.explain?.direction, r.explain?.location);
+            out += `${cols.map(csvField).join(',')}\n`;
+          }
           break;
         default:
           // nmap -v's line for each open port as it is found; closed and filtered wait for the table.
@@ -158,16 +180,16 @@ export class ScanOutput {
       if (notShown) out += `${notShown}\n`;
       const portW = Math.max(4, ...rows.map((r) => `${r.hit.port}/tcp`.length));
       const stateW = Math.max(5, ...rows.map((r) => r.hit.state.length));
-      const reasonW = Math.max(6, ...rows.map((r) => reasonText(r.hit).length));
+      const reasonW = Math.max(6, ...rows.map((r) => reasonText(r).length));
       out += `${'PORT'.padEnd(portW)}  ${'STATE'.padEnd(stateW)}  ${this.opts.then ? `${'REASON'.padEnd(reasonW)}  THEN` : 'REASON'}\n`;
       for (const r of rows) {
-        const reason = reasonText(r.hit);
+        const reason = reasonText(r);
         const then = this.opts.then && r.then ? `  ${thenText(r.then)}` : '';
         out += `${`${r.hit.port}/tcp`.padEnd(portW)}  ${r.hit.state.padEnd(stateW)}  ${this.opts.then ? reason.padEnd(reasonW) : reason}${then}`.trimEnd() + '\n';
       }
     }
     if (this.dropped > 0) out += `\n(${this.dropped} more ports not shown: the table keeps ${MAX_KEPT_ROWS}; use --ndjson for every one)\n`;
-    out += `\n${summaryText(summary, addresses)}\n`;
+    out += `\n${summaryText(summary, addresses, this.verdicts)}\n`;
     return out;
   }
 
@@ -183,12 +205,24 @@ export class ScanOutput {
   }
 }
 
+/** --explain's summary line: the silent ports by verdict, local drops by reason. */
+function verdictsText(verdicts: readonly Attribution[]): string {
+  const by = new Map<string, number>();
+  for (const a of verdicts) {
+    const k = a.verdict === 'local_drop' ? `local_drop ${a.reason ?? 'unknown'} ${a.direction ?? ''}`.trimEnd() : a.verdict;
+    by.set(k, (by.get(k) ?? 0) + 1);
+  }
+  const parts = [...by].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
+  return `\n  filtered by silence ${verdicts.length}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
 /** The end-of-run summary: what was sent, what came back, and what was found. */
-export function summaryText(s: ScanSummary, addresses: number): string {
+export function summaryText(s: ScanSummary, addresses: number, verdicts?: readonly Attribution[]): string {
   const cut = s.truncated ? ' (cut short by --max-runtime or an interrupt: not every pair was covered)' : '';
   return (
-    `sonde scan: ${addresses} address${addresses === 1 ? '' : 'es'}, ${s.total} (address, port) pairs; ${s.sent} SYNs sent in ${s.seconds.toFixed(2)} s (${Math.round(s.packetsPerSecond)} pps)${cut}\n` +
-    `  received ${s.received}, validated ${s.validated}, foreign ${s.foreign}, duplicates ${s.duplicates}; open ${s.open}, closed ${s.closed}, filtered ${s.filtered}`
+    `sonde scan: ${addresses} address${addresses === 1 ? '' : 'es'}, ${s.total} (address, port) pairs; ${s.sent} SYNs sent in ${s.seconds.toFixed(2)} s (${Math.round(s.packetsPerSecond)} pps)${s.refused ? `, ${s.refused} refused by the local stack` : ''}${cut}\n` +
+    `  received ${s.received}, validated ${s.validated}, foreign ${s.foreign}, duplicates ${s.duplicates}; open ${s.open}, closed ${s.closed}, filtered ${s.filtered}` +
+    (verdicts ? verdictsText(verdicts) : '')
   );
 }
 

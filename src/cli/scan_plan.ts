@@ -87,7 +87,8 @@ export async function planScan(args: ScanArgs, signal?: AbortSignal): Promise<Sc
     source6: args.source6,
     sourcePorts: args.sourcePorts,
     maxRuntimeMs: args.maxRuntimeMs,
-    allStates: args.allStates,
+    // --explain needs the silent ports from the engine; closed ones stay hidden without --all-states.
+    allStates: args.allStates || args.explain,
   };
   return { spec, targets, config, then };
 }

@@ -12,6 +12,8 @@ import { tasksDecoder, type ModuleInfo } from './schema_tasks';
 import { moduleRefusal } from './refusals';
 import { probePolicyDecoder } from '../policy/config';
 import { scanDecoder, scanSettings } from './schema_scan';
+import { schedulerDecoder, tenantsDecoder } from './schema_tenants';
+import { configDir } from './task_targets';
 
 export type { ConfigIssue } from './schema';
 export { AVAILABLE_PROBERS } from './schema_tasks';
@@ -28,7 +30,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['modules', 'tasks', 'scan', 'probe_policy'];
+const TOP_KEYS = ['modules', 'tasks', 'scan', 'probe_policy', 'tenants', 'scheduler'];
 
 function decodeModules(node: Node | null, ctx: Ctx, infos: Map<string, ModuleInfo>): Map<string, Module> {
   const modules = new Map<string, Module>();
@@ -138,7 +140,10 @@ export function parseYaml(text: string, file: string): { ctx: Ctx; root: Node | 
 /** Throws the issues the context collected, in file order, whatever order the checks ran in. */
 export function throwIssues(ctx: Ctx): void {
   if (ctx.issues.length === 0) return;
-  ctx.issues.sort((a, b) => a.line - b.line || a.column - b.column);
+  // The config file's issues first, then each targets file's, each file's in line order.
+  const files = new Map<string, number>([[ctx.file, 0]]);
+  for (const i of ctx.issues) if (!files.has(i.file)) files.set(i.file, files.size);
+  ctx.issues.sort((a, b) => files.get(a.file)! - files.get(b.file)! || a.line - b.line || a.column - b.column);
   throw new ConfigError(ctx.issues);
 }
 
@@ -159,7 +164,13 @@ function decodeConfig(text: string, file: string): Config {
     config.modules = decodeModules(top.find((e) => e.key === 'modules')?.value ?? null, ctx, infos);
     // tcp_syn probes check each resolved address against scan.allow: the list travels with the module.
     for (const m of config.modules.values()) if (m.tcp_syn) m.tcp_syn.scan_allow = [...scan.allow];
-    config.tasks = tasksDecoder(infos, { scanAllow: scan.allow })(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
+    const tenantsNode = top.find((e) => e.key === 'tenants')?.value ?? null;
+    const tenants = tenantsDecoder(tenantsNode, 'tenants', ctx) ?? new Map();
+    if (!isNull(tenantsNode)) config.tenants = tenants;
+    const scheduler = top.find((e) => e.key === 'scheduler');
+    if (scheduler && !isNull(scheduler.value)) config.scheduler = schedulerDecoder(scheduler.value, 'scheduler', ctx);
+    const taskOpts = { scope: { scanAllow: scan.allow }, tenants, baseDir: configDir(file) };
+    config.tasks = tasksDecoder(infos, taskOpts)(top.find((e) => e.key === 'tasks')?.value ?? null, 'tasks', ctx) ?? [];
     const policy = top.find((e) => e.key === 'probe_policy');
     if (policy) config.probe_policy = probePolicyDecoder(policy.value, 'probe_policy', ctx);
   }

@@ -60,7 +60,11 @@ export function shown(node: Node | null): string {
   if (isSeq(node)) return 'a list';
   if (!isScalar(node)) return 'an unsupported node';
   const v = node.value;
-  const text = typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : (node.source ?? String(v));
+  return shownText(typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : (node.source ?? String(v)));
+}
+
+/** A value's text as messages show it: truncated past MAX_SHOWN characters. */
+export function shownText(text: string): string {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
 }
 
@@ -225,7 +229,7 @@ export function reservedName(name: string): boolean {
 }
 
 /** What a name must be instead (the "expected ..." of an issue). */
-export function reservedNameExpected(what: 'module' | 'task'): string {
+export function reservedNameExpected(what: 'module' | 'task' | 'tenant'): string {
   return `a ${what} name that is not a property of every JavaScript object (__proto__, constructor, toString, ...)`;
 }
 

@@ -4,23 +4,21 @@
 //       module: http_2xx       # a key of modules:
 //       targets: [https://example.org/]
 //       interval: 15s          # timeout, jitter, thresholds, labels, max_target_series: see docs/config.md
-import { isSeq } from 'yaml';
-import type { Task } from './types';
+import { QOS_CLASSES, type Task, type Tenant } from './types';
 import { DEFAULT_SCAN_ALLOW, defaultTaskTimeout, TASK_DEFAULTS } from './defaults';
 import { formatDuration } from './duration';
-import { duration, indexPath, int, isNull, list, record, reservedName, reservedNameExpected, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
-import { LABEL_NAME } from './schema_values';
+import { bool, duration, int, isNull, list, oneOf, record, reservedName, reservedNameExpected, shown, str, struct, type Ctx, type Decoder, type Fields } from './schema';
+import { file } from './schema_shared';
+import { breakerDecoder, tenantExpected } from './schema_tenants';
+import { checkTaskTargets } from './task_targets';
+import { labelNameProblem } from './label_names';
 import { proberFor, RUNNABLE_PROBERS, type RunnableProber } from '../probers/index';
 import type { TargetCheckScope } from '../probers/descriptor';
 
 /** Probers a task may use in this version (the registry's); modules: may name any blackbox prober. */
 export const AVAILABLE_PROBERS: readonly RunnableProber[] = RUNNABLE_PROBERS;
 
-/**
- * Label names sonde itself puts on task series (a task label of the same name would repeat it):
- * test/outputs/metrics.test.ts checks every per-task series' label names are here.
- */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to', 'qos'] as const;
+export { RESERVED_LABELS } from './label_names';
 
 export const TASK_NAME = /^[a-zA-Z_][a-zA-Z0-9_:-]*$/;
 
@@ -33,45 +31,12 @@ export interface ModuleInfo {
 }
 
 const labels = record(str(), (key, keyNode, path, ctx) => {
-  if (!LABEL_NAME.test(key) || key.startsWith('__')) {
-    // Prometheus reserves names starting with "__" for internal use.
-    ctx.report(keyNode, path, `got ${JSON.stringify(key)}, expected a Prometheus label name matching [a-zA-Z_][a-zA-Z0-9_]* not starting with __`);
-    return false;
-  }
-  if ((RESERVED_LABELS as readonly string[]).includes(key)) {
-    ctx.report(keyNode, path, `got ${JSON.stringify(key)}, expected a label name other than ${RESERVED_LABELS.join(', ')} (sonde sets them)`);
-    return false;
-  }
-  return true;
+  const problem = labelNameProblem(key);
+  if (problem !== undefined) ctx.report(keyNode, path, `got ${JSON.stringify(key)}, expected ${problem}`);
+  return problem === undefined;
 });
 
-function checkTargets(task: Task, prober: string | undefined, f: Fields, ctx: Ctx, scope: TargetCheckScope): boolean {
-  const { path, node } = f.at('targets');
-  if (!isSeq(node)) return true;
-  const check = prober === undefined ? undefined : proberFor(prober)?.checkTarget;
-  const first = new Map<string, number>();
-  let ok = true;
-  node.items.forEach((raw, i) => {
-    const item = ctx.resolve(raw);
-    const t = task.targets[i];
-    const p = indexPath(path, i);
-    const seenAt = first.get(t);
-    if (seenAt !== undefined) {
-      ctx.report(item, p, `got ${shown(item)}, expected a target not listed before (same as targets[${seenAt}])`);
-      ok = false;
-      return;
-    }
-    first.set(t, i);
-    const problem = check?.(t, scope);
-    if (problem !== undefined) {
-      ctx.report(item, p, `got ${shown(item)}, expected ${problem} for a ${prober} module`);
-      ok = false;
-    }
-  });
-  return ok;
-}
-
-function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo>, names: Map<string, string>, scope: TargetCheckScope): boolean {
+function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo>, names: Map<string, string>, opts: TaskContext): boolean {
   let ok = true;
   const at = (key: string, expected: string): void => {
     const { path, node } = f.at(key);
@@ -104,13 +69,29 @@ function checkTask(t: Task, f: Fields, ctx: Ctx, modules: Map<string, ModuleInfo
     t.timeout = defaultTaskTimeout(mod?.timeout ?? 0, t.interval);
   }
   if (t.jitter > t.interval) at('jitter', `a duration no longer than ${interval}`);
-  return checkTargets(t, mod?.prober, f, ctx, scope) && ok;
+  if (t.tenant !== undefined && !opts.tenants.has(t.tenant)) at('tenant', tenantExpected(opts.tenants));
+  if (!f.set.has('targets') && !f.set.has('targets_files')) {
+    const { path, node } = f.at('targets');
+    ctx.report(node, path, 'missing required key (a task needs targets, targets_files or both)');
+    return false;
+  }
+  return checkTaskTargets(t, mod?.prober, f, ctx, opts.scope, opts.baseDir) && ok;
 }
 
-/** Decodes `tasks:`, checking module references against `modules` (name → prober, timeout). */
-export function tasksDecoder(modules: Map<string, ModuleInfo>, scope: TargetCheckScope = { scanAllow: DEFAULT_SCAN_ALLOW }): Decoder<Task[]> {
-  const names = new Map<string, string>();
-  const task = struct<Task>({
+/** What a task is checked against besides the modules. */
+export interface TaskContext {
+  /** scan.allow, for the targets of tcp_syn tasks */
+  scope: TargetCheckScope;
+  /** `tenants:` (a task's tenant must be one) */
+  tenants: ReadonlyMap<string, Tenant>;
+  /** the folder relative targets_files names start from (the config file's) */
+  baseDir: string;
+}
+
+/** The keys of one task and their decoders (the file's tasks: and PUT /api/v1/tasks alike). */
+export function taskDecoder(modules: Map<string, ModuleInfo>, ctxOpts: Partial<TaskContext> = {}, names = new Map<string, string>()): Decoder<Task> {
+  const opts: TaskContext = { scope: { scanAllow: DEFAULT_SCAN_ALLOW }, tenants: new Map(), baseDir: process.cwd(), ...ctxOpts };
+  return struct<Task>({
     fields: {
       name: str({
         pattern: TASK_NAME,
@@ -119,6 +100,7 @@ export function tasksDecoder(modules: Map<string, ModuleInfo>, scope: TargetChec
       }),
       module: str({ nonEmpty: true, expected: 'a module name' }),
       targets: list(str({ nonEmpty: true, expected: 'a non-empty target string' }), { nonEmpty: true }),
+      targets_files: list(file, { nonEmpty: true }),
       interval: duration({ positive: true }),
       timeout: duration({ positive: true }),
       jitter: duration(),
@@ -126,11 +108,20 @@ export function tasksDecoder(modules: Map<string, ModuleInfo>, scope: TargetChec
       failure_threshold: int(1, 1_000_000),
       labels,
       max_target_series: int(1),
+      tenant: str({ nonEmpty: true, expected: 'a tenant name' }),
+      qos: oneOf(QOS_CLASSES),
+      paused: bool(),
+      max_concurrency: int(1),
+      breaker: breakerDecoder,
     },
     defaults: () => ({ name: '', module: '', targets: [], timeout: 0, labels: {}, ...TASK_DEFAULTS }),
-    required: ['name', 'module', 'targets'],
-    check: (t, f, ctx) => checkTask(t, f, ctx, modules, names, scope),
+    required: ['name', 'module'],
+    check: (t, f, ctx) => checkTask(t, f, ctx, modules, names, opts),
   });
-  const all = list(task);
+}
+
+/** Decodes `tasks:`, checking module references against `modules` (name → prober, timeout). */
+export function tasksDecoder(modules: Map<string, ModuleInfo>, opts: Partial<TaskContext> = {}): Decoder<Task[]> {
+  const all = list(taskDecoder(modules, opts));
   return (node, path, ctx) => (isNull(node) ? [] : all(node, path, ctx));
 }

@@ -95,7 +95,7 @@ export class SynScanError extends Error {
   }
 }
 
-const ZERO: ScanProgress = { sent: 0, total: 0, received: 0, validated: 0, foreign: 0, duplicates: 0, open: 0, closed: 0, filtered: 0 };
+const ZERO: ScanProgress = { sent: 0, refused: 0, total: 0, received: 0, validated: 0, foreign: 0, duplicates: 0, open: 0, closed: 0, filtered: 0 };
 
 interface RunState {
   listener: ScanListener;

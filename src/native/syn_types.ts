@@ -68,6 +68,8 @@ export interface ScanHit {
 export interface ScanProgress {
   /** SYNs sent so far, retries included */
   sent: number;
+  /** SYNs the local stack refused to send (a local firewall's EPERM, no route): not in `sent` */
+  refused: number;
   /** (address, port) pairs of the space this shard covers */
   total: number;
   /** packets the receive path saw for the scanner's ports (at the NIC / raw socket) */

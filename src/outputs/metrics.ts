@@ -107,7 +107,8 @@ export class TaskMetrics {
       },
     });
     // blackbox_exporter_build_info's labels (prometheus/common version collector) on both names.
-    const build = { version, revision: '', branch: '', goversion: process.version, goos: process.platform, goarch: process.arch };
+    // tags: prometheus/common's version.GetTags(), "unknown" for a build without Go build tags.
+    const build = { version, revision: '', branch: '', goversion: process.version, goos: process.platform, goarch: process.arch, tags: 'unknown' };
     for (const name of ['sonde_build_info', 'blackbox_exporter_build_info']) {
       new Gauge({ name, help: `A metric with a constant '1' value labeled by version, revision, branch, goversion from which ${name.split('_')[0]} was built, and the goos and goarch for the build.`, labelNames: Object.keys(build), registers }).set(build, 1);
     }

@@ -71,6 +71,14 @@ interface Section {
   dns_resolver?: DNSResolverConfig;
 }
 
+/** What a check resolved: every address of `host` the probe may use, and that lookup's time and server. */
+export interface Checked {
+  host: string;
+  addresses: string[];
+  seconds: number;
+  server?: string;
+}
+
 export class TargetPolicy {
   private readonly allowNets: BlockList;
   private readonly denyNets: BlockList;
@@ -80,9 +88,11 @@ export class TargetPolicy {
     this.denyNets = blockList(policy.deny.cidrs);
   }
 
-  /** Resolves and checks `target`; throws ProbeDenied with the reason and a sentence for the answer. */
-  async check(target: string, module: Module, runtime: Runtime, signal: AbortSignal): Promise<void> {
-    const { allow, deny } = this.policy;
+  /**
+   * Resolves and checks `target`; throws ProbeDenied with the reason and a sentence for the answer.
+   * Returns what the check resolved (a name's addresses), which the probe is then pinned to.
+   */
+  async check(target: string, module: Module, runtime: Runtime, signal: AbortSignal): Promise<Checked> {
     let ep: { host: string; port?: number };
     try {
       ep = targetEndpoint(target, module);
@@ -90,14 +100,28 @@ export class TargetPolicy {
       if (err instanceof ProbeFailure) throw new ProbeDenied('unparsable', `cannot tell where ${target} goes: ${err.message}`);
       throw err;
     }
-    const name = isIP(ep.host) === 0 ? ep.host : undefined;
+    this.checkEndpoint(ep.host, ep.port);
+    const resolved = await this.addresses(ep.host, module, runtime, signal);
+    this.checkAddresses(ep.host, resolved.addresses);
+    return { host: ep.host, ...resolved };
+  }
+
+  /** The host name and port rules (no resolution): deny.hosts, deny.ports, allow.ports. */
+  checkEndpoint(host: string, port: number | undefined): void {
+    const { allow, deny } = this.policy;
+    const name = isIP(host) === 0 ? host : undefined;
     const hostDenied = name !== undefined ? deny.hosts.find((p) => hostMatches(p, name)) : undefined;
     if (hostDenied) throw new ProbeDenied('host_denied', `host ${name} matches denied host pattern ${hostDenied}`);
-    if (ep.port !== undefined) {
-      if (inPorts(deny.ports, ep.port)) throw new ProbeDenied('port_denied', `port ${ep.port} is denied`);
-      if (allow.ports.length > 0 && !inPorts(allow.ports, ep.port)) throw new ProbeDenied('port_not_allowed', `port ${ep.port} is not in the allowed ports`);
+    if (port !== undefined) {
+      if (inPorts(deny.ports, port)) throw new ProbeDenied('port_denied', `port ${port} is denied`);
+      if (allow.ports.length > 0 && !inPorts(allow.ports, port)) throw new ProbeDenied('port_not_allowed', `port ${port} is not in the allowed ports`);
     }
-    const addresses = await this.addresses(ep.host, module, runtime, signal);
+  }
+
+  /** The address rules for `host` (a name or an IP literal) and what it resolved to. */
+  checkAddresses(host: string, addresses: readonly string[]): void {
+    const { allow } = this.policy;
+    const name = isIP(host) === 0 ? host : undefined;
     for (const a of addresses) {
       if (inList(this.denyNets, a)) throw new ProbeDenied('address_denied', `${name ? `${name} resolves to ${a}, which` : a} is in a denied network`);
     }
@@ -105,25 +129,30 @@ export class TargetPolicy {
     if (name !== undefined && allow.hosts.some((p) => hostMatches(p, name))) return;
     const outside = addresses.find((a) => !inList(this.allowNets, a));
     if (allow.cidrs.length > 0 && outside === undefined) return;
-    throw new ProbeDenied('not_allowed', `${name ?? ep.host}${outside && name ? ` (${outside})` : ''} is not in the allowed hosts or networks`);
+    throw new ProbeDenied('not_allowed', `${name ?? host}${outside && name ? ` (${outside})` : ''} is not in the allowed hosts or networks`);
   }
 
   /** Every address the prober may use: of both families when it may fall back. */
-  private async addresses(host: string, module: Module, runtime: Runtime, signal: AbortSignal): Promise<string[]> {
-    if (isIP(host) !== 0) return [host];
+  private async addresses(host: string, module: Module, runtime: Runtime, signal: AbortSignal): Promise<Omit<Checked, 'host'>> {
+    if (isIP(host) !== 0) return { addresses: [host], seconds: 0 };
     const s = ((module as unknown as Record<string, Section | undefined>)[module.prober] ?? {}) as Section;
     const preferred = s.preferred_ip_protocol ?? 'ip6';
     const resolver = resolverFor(s.dns_resolver, runtime);
     const families: IpProtocol[] = s.ip_protocol_fallback === false ? [preferred] : [preferred, preferred === 'ip4' ? 'ip6' : 'ip4'];
     const out: string[] = [];
+    let seconds = 0;
+    let server: string | undefined;
     for (const fam of families) {
       try {
-        out.push(...(await resolveTarget(host, fam, false, { signal }, resolver)).addresses);
+        const r = await resolveTarget(host, fam, false, { signal }, resolver);
+        // The probe reports the lookup of the family it uses (the first that answered), as it would have made it.
+        if (out.length === 0) ({ seconds, server } = r);
+        out.push(...r.addresses);
       } catch (err) {
         if (!(err instanceof ProbeFailure)) throw err;
       }
     }
     if (out.length === 0) throw new ProbeDenied('unresolved', `${host} does not resolve, so its addresses cannot be checked`);
-    return out;
+    return { addresses: out, seconds, server };
   }
 }

@@ -6,8 +6,11 @@ import type { HeaderValues, HTTPClientConfig } from '../config/types';
 import { oauth2Token } from './oauth2';
 import { readSecretFile } from './secret_file';
 
-/** The Authorization header value the client config asks for, or undefined. */
-export async function authorizationHeader(c: HTTPClientConfig, signal?: AbortSignal): Promise<string | undefined> {
+/**
+ * The Authorization header value the client config asks for, or undefined. `abort` (the probe's
+ * context) bounds an oauth2 token request; its signal is read only then.
+ */
+export async function authorizationHeader(c: HTTPClientConfig, abort?: { readonly signal: AbortSignal }): Promise<string | undefined> {
   if (c.basic_auth) {
     const b = c.basic_auth;
     const user = b.username_file ? await readSecretFile(b.username_file, 'basic_auth.username_file') : b.username;
@@ -21,7 +24,7 @@ export async function authorizationHeader(c: HTTPClientConfig, signal?: AbortSig
   }
   if (c.bearer_token_file) return `Bearer ${await readSecretFile(c.bearer_token_file, 'bearer_token_file')}`;
   if (c.bearer_token) return `Bearer ${c.bearer_token}`;
-  if (c.oauth2) return `Bearer ${await oauth2Token(c.oauth2, signal)}`;
+  if (c.oauth2) return `Bearer ${await oauth2Token(c.oauth2, abort?.signal)}`;
   return undefined;
 }
 

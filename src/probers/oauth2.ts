@@ -31,12 +31,25 @@ function basic(id: string, secretText: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secretText)}`).toString('base64')}`;
 }
 
+/** A token request in flight, shared by the probes that wait for it. */
+interface Pending {
+  token: Promise<string>;
+  /** probes waiting that may still leave; at 0 after one left, the request is aborted */
+  waiters: number;
+  abort: AbortController;
+}
+
 /** Token requests in flight, by key: probes of one module starting together share one request. */
-const pending = new Map<string, Promise<string>>();
-/** A bound on a token request made without a probe's signal (a hung token server must not pile up requests). */
+const pending = new Map<string, Pending>();
+/** A bound on a token request nobody waits for with a deadline (a hung token server must not pile up requests). */
 const TOKEN_TIMEOUT_MS = 30_000;
 
-/** An access token for `o`, from the cache or the token endpoint; failures are ProbeFailures. */
+/**
+ * An access token for `o`, from the cache or the token endpoint; failures are ProbeFailures. With
+ * `signal` (the probe's), the wait ends at the probe's deadline or cancellation, whatever the token
+ * server does: blackbox's token request runs under the probe's context too. A request shared with
+ * other probes goes on while one of them still waits.
+ */
 export async function oauth2Token(o: OAuth2, signal?: AbortSignal): Promise<string> {
   const clientSecret = await secret(o);
   const key = JSON.stringify([o.token_url, o.client_id, clientSecret, o.scopes, o.endpoint_params]);
@@ -44,10 +57,39 @@ export async function oauth2Token(o: OAuth2, signal?: AbortSignal): Promise<stri
   if (hit && Date.now() < hit.until) return hit.token;
   let p = pending.get(key);
   if (!p) {
-    p = fetchToken(o, clientSecret, key, signal ?? AbortSignal.timeout(TOKEN_TIMEOUT_MS)).finally(() => pending.delete(key));
+    const abort = new AbortController();
+    const token = fetchToken(o, clientSecret, key, AbortSignal.any([abort.signal, AbortSignal.timeout(TOKEN_TIMEOUT_MS)])).finally(() => pending.delete(key));
+    // Every waiter may have left before it settles.
+    token.catch(() => undefined);
+    p = { token, waiters: 0, abort };
     pending.set(key, p);
   }
-  return p;
+  return signal ? waitFor(p, signal, o.token_url) : p.token;
+}
+
+function waitFor(p: Pending, signal: AbortSignal, url: string): Promise<string> {
+  const left = () => new ProbeFailure('timeout', `oauth2: no token from ${url} before the probe's deadline`);
+  if (signal.aborted) return Promise.reject(left());
+  p.waiters++;
+  return new Promise<string>((resolve, reject) => {
+    const onAbort = () => {
+      if (--p.waiters === 0) p.abort.abort();
+      reject(left());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.token.then(
+      (t) => {
+        signal.removeEventListener('abort', onAbort);
+        p.waiters--;
+        resolve(t);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        p.waiters--;
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 async function fetchToken(o: OAuth2, clientSecret: string, key: string, signal: AbortSignal): Promise<string> {

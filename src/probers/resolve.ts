@@ -24,6 +24,26 @@ export interface Resolver {
   name?: string;
   local: LocalNames;
   lookup(host: string, family: 4 | 6, signal?: AbortSignal): Promise<LookupAddress[]>;
+  /** what every answer must pass before a probe uses it (the /probe policy); absent: none */
+  gate?: AddressGate;
+}
+
+/**
+ * The /probe policy's hold on a probe's resolution (src/policy/gate.ts). A name it checked before
+ * the probe is answered with the very addresses it checked (no second lookup, so a DNS server that
+ * changes its answer cannot slip a denied address in: rebinding); any other answer (a redirect's
+ * host) is checked before the probe connects to it.
+ */
+export interface AddressGate {
+  /** the addresses (of every family the probe may use) `host` had when the policy checked it */
+  pinned(host: string): { addresses: readonly string[]; seconds: number; server?: string } | undefined;
+  /** throws ProbeFailure('policy_denied') when the policy refuses `addresses` as `host`'s */
+  check(host: string, addresses: readonly string[]): void;
+}
+
+/** `resolver` under `gate` (the same object without one). */
+export function gated(resolver: Resolver, gate: AddressGate | undefined): Resolver {
+  return gate ? { ...resolver, gate } : resolver;
 }
 
 export const SYSTEM_RESOLVER: Resolver = {
@@ -63,7 +83,26 @@ function pickFamily(addresses: readonly string[], preferred: 4 | 6, fallback: bo
  * without a promise and without a DNS query: the http prober's continuous path stays synchronous
  * up to the engine's submit. undefined: a name for the resolver.
  */
-export function resolveLocal(host: string, preferred: IpProtocol, fallback: boolean, local: LocalNames = SYSTEM_NAMES): Resolved | undefined {
+export function resolveLocal(host: string, preferred: IpProtocol, fallback: boolean, from: Pick<Resolver, 'local' | 'gate'> = SYSTEM_RESOLVER): Resolved | undefined {
+  if (from.gate) return gatedLocal(host, preferred, fallback, from.local, from.gate);
+  return localAnswer(host, preferred, fallback, from.local);
+}
+
+/** resolveLocal under a gate: a pinned name as the policy saw it, a local answer once checked. */
+function gatedLocal(host: string, preferred: IpProtocol, fallback: boolean, local: LocalNames, gate: AddressGate): Resolved | undefined {
+  const bare = bareHost(host);
+  const pin = gate.pinned(bare);
+  if (pin) {
+    const picked = pickFamily(pin.addresses, familyOf(preferred), fallback);
+    if (picked === undefined) throw new ProbeFailure('dns_nxdomain', `${bare} has no IPv${familyOf(preferred)} address and preferred_ip_protocol is ${preferred} without fallback`);
+    return { ...picked, seconds: pin.seconds, server: pin.server };
+  }
+  const r = localAnswer(host, preferred, fallback, local);
+  if (r) gate.check(bare, r.addresses);
+  return r;
+}
+
+function localAnswer(host: string, preferred: IpProtocol, fallback: boolean, local: LocalNames): Resolved | undefined {
   const start = performance.now();
   const bare = bareHost(host);
   const literal = isIP(bare) as 0 | 4 | 6;
@@ -126,7 +165,7 @@ export async function resolveTarget(
   resolver: Resolver = SYSTEM_RESOLVER,
 ): Promise<Resolved> {
   const start = performance.now();
-  const local = resolveLocal(host, preferred, fallback, resolver.local);
+  const local = resolveLocal(host, preferred, fallback, resolver);
   if (local) return local;
   const bare = bareHost(host);
   const families: (4 | 6)[] = [familyOf(preferred)];
@@ -135,7 +174,10 @@ export async function resolveTarget(
   for (const family of families) {
     const attempt = await lookupFamily(bare, family, resolver, abort.signal);
     if ('failure' in attempt) failures.push(attempt.failure);
-    else if (attempt.addresses.length > 0) return { addresses: attempt.addresses, family, seconds: (performance.now() - start) / 1000, server: resolver.name };
+    else if (attempt.addresses.length > 0) {
+      resolver.gate?.check(bare, attempt.addresses);
+      return { addresses: attempt.addresses, family, seconds: (performance.now() - start) / 1000, server: resolver.name };
+    }
   }
   if (failures.length > 0) throw new ProbeFailure(failures[0].reason, failures.map((f) => f.message).join('; '));
   throw new ProbeFailure('dns_nxdomain', `${bare} has no ${fallback ? 'IPv4 or IPv6' : `IPv${families[0]}`} address`);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
+import type { AddressGate } from './resolve';
 
 /** A lost ICMP echo: `seq` as the caller numbers its probes, echoId/echoSeq as sent on the wire. */
 export interface LostEcho {
@@ -23,6 +24,10 @@ export interface FlowRegistry {
   /** One attribution per lost echo of an addEchoFlow() id; rawSocket: the engine reads replies on a raw socket. */
   explainEchoes?(id: number, lost: readonly LostEcho[], opts?: { rawSocket?: boolean }): Promise<Attribution[]>;
   remove(id: number): void;
+  /** A SYN scan's source ports as flows until done() (src/attribution/scan_flows.ts); since: CLOCK_MONOTONIC s. */
+  watchScanPorts?(ports: readonly [number, number]): { since: number; done(): void };
+  /** One attribution per silent (address, port) of a scan on watched ports begun at `since` (CLOCK_MONOTONIC s). */
+  explainSilent?(ports: readonly [number, number], silent: readonly { address: string; port: number }[], since: number): Promise<Attribution[]>;
   /** Where a lost probe of this flow was lost (one entry per ICMP sequence in `seqs`); absent without eBPF. */
   explain?(id: number, seqs?: readonly number[]): Promise<Attribution[]>;
 }
@@ -46,10 +51,21 @@ export interface ProbeContext {
   /** the engines this probe may use (src/runtime.ts) */
   readonly runtime: Runtime;
   /**
+   * The /probe policy's hold on the probe (src/policy/gate.ts): every name the probe resolves goes
+   * through it (probers pass it to resolverFor), and every redirect hop (gate.endpoint); absent: no policy.
+   */
+  readonly gate?: ProbeGate;
+  /**
    * Hands over how to end the engine probe running now (the native fast path keeps no signal):
    * called when the probe is cancelled from outside (its /probe client left, the daemon stops).
    */
   cancellable?(cancel: () => void): void;
+}
+
+/** AddressGate, and the check of a host and port the probe goes to on its own (a redirect). */
+export interface ProbeGate extends AddressGate {
+  /** throws ProbeFailure('policy_denied') when the host name or port is refused */
+  endpoint(host: string, port: number): void;
 }
 
 export type Prober = (target: string, module: Module, ctx: ProbeContext) => Promise<ProbeResult>;

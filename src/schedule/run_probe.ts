@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { moduleRefusal } from '../config/refusals';
 import type { Module } from '../config/types';
 import { proberFor } from '../probers/index';
-import type { CancelSignal, FlowRegistry, ProbeContext } from '../probers/types';
+import type { CancelSignal, FlowRegistry, ProbeContext, ProbeGate } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 
@@ -19,6 +19,8 @@ export interface RunOptions {
   flows?: FlowRegistry;
   /** aborts the probe early (daemon shutdown, a /probe client that left) */
   signal?: CancelSignal;
+  /** the /probe policy's hold on what the probe resolves and where it goes (src/policy/gate.ts) */
+  gate?: ProbeGate;
 }
 
 // Reasons that mean packets went missing: only these get a loss attribution (a 404 was not lost).
@@ -67,6 +69,13 @@ class ProbeFlows implements FlowRegistry {
   remove(id: number): void {
     this.inner.remove(id);
   }
+  // A scan's ports are watched and explained by the tcp_syn prober itself, per silent port.
+  watchScanPorts(ports: readonly [number, number]): { since: number; done(): void } {
+    return this.inner.watchScanPorts?.(ports) ?? { since: 0, done: () => undefined };
+  }
+  explainSilent(...args: Parameters<NonNullable<FlowRegistry['explainSilent']>>): Promise<Attribution[]> {
+    return this.inner.explainSilent ? this.inner.explainSilent(...args) : Promise.resolve(args[1].map((p) => ({ address: p.address, port: p.port, verdict: 'unknown' as const })));
+  }
   async attribution(): Promise<Attribution[]> {
     if (!this.inner.explain || this.first === 0) return [{ verdict: 'unknown' }];
     const all = await Promise.all([this.first, ...(this.more ?? [])].map((id) => (this.inner.explain as NonNullable<FlowRegistry['explain']>)(id)));
@@ -102,6 +111,7 @@ class LazyContext implements ProbeContext {
     readonly runtime: Runtime,
     readonly flows: ProbeFlows | undefined,
     private readonly outer: CancelSignal | undefined,
+    readonly gate: ProbeGate | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -155,7 +165,7 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   if (refusal !== undefined) return failed(target, module, startedAt, t0, 'unsupported', `modules.${module.name}.${refusal}`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
-  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal);
+  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal, opts.gate);
   // One timer per probe: at the deadline it aborts the probe and re-arms itself as the overrun guard.
   let timer: NodeJS.Timeout | undefined;
   try {

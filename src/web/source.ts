@@ -24,6 +24,16 @@ function stamp(file: string): string {
   }
 }
 
+/**
+ * Reads a web config and builds its TLS context as the listener would (certificate and key read,
+ * client CAs parsed): what `check-config --web.config.file` and `--config.check` validate, and what
+ * a start and each change load. Throws WebConfigError or WebTLSError.
+ */
+export function loadWebState(file: string): WebState {
+  const config = loadWebConfigFile(file);
+  return { config, tls: config.tls ? serverTLS(config.tls) : null };
+}
+
 export class WebConfigSource {
   private state: WebState | Error;
   private stamps = '';
@@ -43,8 +53,7 @@ export class WebConfigSource {
   private load(): WebState | Error {
     const before = this.files.map(stamp).join('|');
     try {
-      const config = loadWebConfigFile(this.file);
-      const tls = config.tls ? serverTLS(config.tls) : null;
+      const { config, tls } = loadWebState(this.file);
       this.files = [this.file, ...(config.tls ? [config.tls.cert_file, config.tls.key_file, config.tls.client_ca_file].filter((f) => f !== '') : [])];
       this.stamps = this.files.map(stamp).join('|');
       return { config, tls };

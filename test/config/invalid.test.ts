@@ -17,7 +17,7 @@ const HTTP_KEYS =
 /** fixture (in invalid/) → the one message expected, without the leading "FILE:" */
 const CASES: Record<string, string> = {
   'unknown-key.yml': `5:7: modules.http_2xx.http.methd: unknown key (expected one of: ${HTTP_KEYS})`,
-  'unknown-top-level-key.yml': '4:1: scrape_configs: unknown key (expected one of: modules, tasks, scan, probe_policy)',
+  'unknown-top-level-key.yml': '4:1: scrape_configs: unknown key (expected one of: modules, tasks, scan, probe_policy, tenants, scheduler)',
   'bad-duration.yml': '4:14: modules.http_2xx.timeout: got "5x", expected a duration like "5s", "1m30s" or "250ms"',
   'ttl-300.yml': '5:12: modules.icmp.icmp.ttl: got 300, expected an integer from 0 to 255',
   'quoted-integer.yml': '5:12: modules.icmp.icmp.ttl: got "64", expected an integer from 0 to 255',

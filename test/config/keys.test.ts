@@ -4,7 +4,7 @@
 // here fails, and so does a line for a key the decoders no longer have. Refused keys are loaded and
 // must fail with their message; keys whose module loads but cannot run must fail every use.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log';
 import { runProbe } from '../../src/schedule/run_probe';
 import { NOT_YET_AVAILABLE, proberFor } from '../../src/probers/index';
 import { testRuntime } from '../runtime';
+import { TASK_SECTIONS } from './keys_tasks';
 import { clientKeys, clientSections, headerMatch, headerValueKeys, ip, mod, read, refusedHTTP, rrRead, section, tlsAt, wsStep, type Section, type Use } from './keys_table';
 
 /** probe_policy's allow and deny lists (src/policy/check.ts reads them; test/policy covers them). */
@@ -43,7 +44,7 @@ const SECTIONS: Record<string, Section> = {
   ...resolverSections('icmp'),
   ...resolverSections('trace'),
   ...resolverSections('tcp_syn'),
-  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan'), probe_policy: section('probe_policy') } },
+  '(root)': { place: (x) => x, keys: { modules: section('modules.m'), tasks: section('tasks[]'), scan: section('scan'), probe_policy: section('probe_policy'), tenants: section('tenants[]'), scheduler: section('scheduler') } },
   scan: {
     place: (x) => ({ scan: x }),
     keys: { allow: read('scan/targets.ts planTargets, tcp_syn probe.ts'), exclude: read('cli/scan_plan.ts: taken out of every scan') },
@@ -91,7 +92,7 @@ const SECTIONS: Record<string, Section> = {
       headers: read('request headers'),
       body: read('request body'),
       body_file: read('request body'),
-      compression: read('Accept-Encoding and decoding (exchange.ts)'),
+      compression: read('decoding as that algorithm (exchange.ts); no Accept-Encoding of its own, as blackbox 0.28'),
       no_follow_redirects: read('folded into follow_redirects at load'),
       fail_if_ssl: read('chain.ts'),
       fail_if_not_ssl: read('chain.ts'),
@@ -255,21 +256,7 @@ const SECTIONS: Record<string, Section> = {
     },
   },
   ...clientSections('websocket.http_config', (x) => mod('websocket', (y) => ({ websocket: { http_config: x(y) } }))),
-  'tasks[]': {
-    place: (x) => ({ modules: { m: { prober: 'http' } }, tasks: [{ name: 't', module: 'm', targets: ['http://127.0.0.1/'], ...x }] }),
-    keys: {
-      name: read('task series label'),
-      module: read('plan'),
-      targets: read('plan'),
-      interval: read('scheduler'),
-      timeout: read('scheduler: probe deadline'),
-      jitter: read('scheduler: first run offset'),
-      success_threshold: read('up/down state'),
-      failure_threshold: read('up/down state'),
-      labels: read('every per-task and per-target series, /results, logs (test/daemon/labels.test.ts)'),
-      max_target_series: read('outputs/metrics.ts: per-target series cap'),
-    },
-  },
+  ...TASK_SECTIONS,
 };
 
 const UNKNOWN = 'zz_not_a_key';
@@ -375,3 +362,7 @@ test('the example.yml of blackbox 0.23 to main under test/fixtures matches share
     assert.equal(readFileSync(path.join(ours, f), 'utf8'), readFileSync(path.join(dir, f), 'utf8'), f);
   }
 });
+
+// SONDE_KEYS_STATUS=FILE writes the table as JSON (section -> key -> use): the source of the list of
+// every key with its status that closes issue 12 (joined with blackbox 0.28's keys from its source).
+if (process.env.SONDE_KEYS_STATUS) writeFileSync(process.env.SONDE_KEYS_STATUS, JSON.stringify(Object.fromEntries(Object.entries(SECTIONS).map(([n, s]) => [n, s.keys])), null, 1));

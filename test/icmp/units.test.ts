@@ -45,6 +45,10 @@ test('sonde ping arguments: fping meanings (ms, count modes), units, and usage e
   assert.ok(!('help' in u));
   assert.deepEqual([u.mode, u.interval, u.timeout], ['loop', 1500, 250]);
   assert.deepEqual(parsePingArgs(['--help']), { help: true });
+  // fping's fastest form: a period under a millisecond (`-p 0.5`), the timeout following it.
+  const f = parsePingArgs(['a', '-q', '-c', '250', '-p', '0.5', '-i', '0']);
+  assert.ok(!('help' in f));
+  assert.deepEqual([f.period, f.timeout, f.interval], [0.5, 0.5, 0]);
   const bad: Array<[string[], RegExp]> = [
     [[], /no target given/],
     [['a', '-c'], /flag -c needs a value/],
@@ -56,6 +60,7 @@ test('sonde ping arguments: fping meanings (ms, count modes), units, and usage e
     [['a', '-c', '3', '-l'], /-c and -l exclude each other/],
     [['a', '-c', '3', '-r', '1'], /-r and -B apply to the default mode only/],
     [['a', '-t', '0'], /-t: got "0", expected 1 to 3600000 ms/],
+    [['a', '-c', '2', '-p', '0.05'], /-p: got "0.05", expected 0.1 to 3600000 ms/],
     [['-g', '198.18.0.0/4'], /-g: got \/4, expected a prefix length from 8 to 32/],
   ];
   for (const [args, message] of bad) assert.throws(() => parsePingArgs(args), message, JSON.stringify(args));

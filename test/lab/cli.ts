@@ -9,8 +9,11 @@ export interface SondeRun {
   stderr: string;
 }
 
-export async function runSonde(args: string[], timeoutMs = 120_000): Promise<SondeRun> {
-  const child = spawn(process.execPath, [SONDE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `netns`: run it inside that (full-named) network namespace, through `ip netns exec`. */
+export async function runSonde(args: string[], timeoutMs = 120_000, netns?: string): Promise<SondeRun> {
+  const argv = [process.execPath, SONDE_BIN, ...args];
+  const full = netns === undefined ? argv : ['ip', 'netns', 'exec', netns, ...argv];
+  const child = spawn(full[0], full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -115,3 +115,18 @@ test('tls_config.ca inline PEM verifies as ca_file does; *_ref is refused at use
   assert.deepEqual([ref.success, ref.reason], [false, 'unsupported']);
   assert.match(ref.message ?? '', /tls_config\.ca_ref: secret references need a secret manager/);
 });
+
+test('oauth2 with a token server that never answers: the probe ends at its deadline, and the token request with it', async () => {
+  const closed: Array<Promise<void>> = [];
+  const hung = http.createServer((req) => closed.push(new Promise<void>((resolve) => req.socket.once('close', () => resolve()))));
+  const port = await listen(hung);
+  const started = Date.now();
+  const r = await probe(`${web}/oauth`, `      oauth2:\n        client_id: "hung"\n        token_url: "http://127.0.0.1:${port}/token"\n`);
+  assert.deepEqual([r.success, r.reason], [false, 'timeout']);
+  // The prober's own failure, not the runner's overrun guard: the wait ended at the deadline.
+  assert.match(r.message ?? '', /^oauth2: no token from http:\/\/127\.0\.0\.1:\d+\/token before the probe's deadline$/);
+  assert.equal(closed.length, 1, 'one token request was made');
+  // The request is aborted once its only waiter left: well before the 30 s bound of a request nobody waits for.
+  await Promise.race([closed[0], new Promise((_, reject) => setTimeout(() => reject(new Error('the token request outlived its probe')), 20_000).unref())]);
+  assert.ok(Date.now() - started < 28_000);
+});

@@ -139,8 +139,8 @@ test('resolveTarget: the deadline ends a lookup that does not answer, as dns_tim
 
 test('resolveLocal answers hosts and localhost names synchronously and leaves other names', () => {
   const local = { lookup: (n: string) => (n === 'web.lab' ? ['198.18.0.10'] : undefined) };
-  assert.deepEqual(resolveLocal('web.lab', 'ip6', true, local)?.addresses, ['198.18.0.10']);
-  assert.equal(resolveLocal('other.lab', 'ip6', true, local), undefined);
+  assert.deepEqual(resolveLocal('web.lab', 'ip6', true, { local })?.addresses, ['198.18.0.10']);
+  assert.equal(resolveLocal('other.lab', 'ip6', true, { local }), undefined);
 });
 
 test('resolveTarget: an EAI_AGAIN after the resolver waited its retry interval is dns_timeout', async () => {

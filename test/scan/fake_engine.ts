@@ -27,7 +27,7 @@ export class FakeSynEngine implements SynEngine {
         for (const [lo, hi] of spec.ports) for (let p = lo; p <= hi; p++) all.push({ address, port: p, ...this.truth(address, p) });
       }
     }
-    const p: ScanProgress = { sent: 0, total: all.length, received: 0, validated: 0, foreign: 0, duplicates: 0, open: 0, closed: 0, filtered: 0 };
+    const p: ScanProgress = { sent: 0, refused: 0, total: all.length, received: 0, validated: 0, foreign: 0, duplicates: 0, open: 0, closed: 0, filtered: 0 };
     let stopped = false;
     let resolveDone: (s: ScanSummary) => void = () => undefined;
     const done = new Promise<ScanSummary>((r) => (resolveDone = r));

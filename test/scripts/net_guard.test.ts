@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SONDE_BIN } from '../lab/daemon';
 import { Lab } from '../lab/netns';
 import { privilegedTest, isRoot } from '../lab/privileged';
 import { linkNet, routeNet, v4, v6 } from '../lab/routed';
@@ -91,6 +94,23 @@ privilegedTest('DNS, echo requests and SYNs to outside addresses are counted and
     const r = guard('check');
     assert.equal(r.status, 1, `${c.what}: ${r.out}`);
     assert.ok(r.out.includes(c.named), `${c.what}: expected "${c.named}" in\n${r.out}`);
+  }
+});
+
+privilegedTest('SYNs of the SYN scanner, sent on a packet socket below the inet hooks, are counted and named at the device', async () => {
+  assert.equal(guard('start').status, 0);
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-guard-'));
+  const config = join(dir, 'scan.yml');
+  writeFileSync(config, `scan:\n  allow: ["${v4(SERVER_NET, 0)}/24", "${v6(SERVER_NET, 0)}/64"]\n`);
+  for (const [host, port, from] of [
+    [v4(SERVER_NET, 2), 8090, v4(SERVER_NET, 1)],
+    [v6(SERVER_NET, 2), 8091, v6(SERVER_NET, 1)],
+  ] as const) {
+    const r = run(lab!.ns('r'), [process.execPath, SONDE_BIN, 'scan', host, '-p', String(port), '--rate', '100', '--retries', '0', '--wait', '0.2', '--config', config]);
+    assert.equal(r.status, 0, r.out);
+    const c = guard('check');
+    assert.equal(c.status, 1, c.out);
+    assert.match(c.out, new RegExp(`${host.replace(/[.]/g, '\\.')} tcp ${port} from ${from.replace(/[.]/g, '\\.')}`), `${c.out}\nscan: ${r.out}`);
   }
 });
 

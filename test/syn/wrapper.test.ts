@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { NativeSynEngineImpl, reasonName, SynScanError, type NativeSynBatch, type NativeSynEngine, type NativeSynSpec } from '../../src/native/syn';
-import { registerSynFlows, synSourcePorts } from '../../src/native/syn_flows';
+import { synSourcePorts } from '../../src/native/syn_flows';
 import type { ScanHit, ScanProgress } from '../../src/native/syn_types';
 
 class Fake implements NativeSynEngine {
@@ -39,7 +39,7 @@ class Fake implements NativeSynEngine {
   }
 }
 
-const P: ScanProgress = { sent: 3, total: 3, received: 3, validated: 3, foreign: 0, duplicates: 0, open: 1, closed: 1, filtered: 1 };
+const P: ScanProgress = { sent: 3, refused: 0, total: 3, received: 3, validated: 3, foreign: 0, duplicates: 0, open: 1, closed: 1, filtered: 1 };
 
 function batch(rows: { run: number; family: 4 | 6; addr: number[]; port: number; state: number; reason: number; code?: number; ttl?: number; rtt?: number }[], done: NativeSynBatch['done'] = []): NativeSynBatch {
   const n = rows.length;
@@ -145,24 +145,7 @@ test('reason names follow nmap for every filtering ICMP code', () => {
   assert.equal(reasonName(2, 4, 0), 'no-response');
 });
 
-test('the scan source ports are registered as port flows for attribution and removed after', () => {
-  const added: number[] = [];
-  const removed: number[] = [];
-  const flows = {
-    addSocketFlow: () => 0,
-    addPortFlow: (proto: 'tcp' | 'udp', port: number) => {
-      assert.equal(proto, 'tcp');
-      added.push(port);
-      return port;
-    },
-    remove: (id: number) => removed.push(id),
-  };
-  const done = registerSynFlows(flows, [61000, 61003]);
-  assert.deepEqual(added, [61000, 61001, 61002, 61003]);
-  done();
-  done();
-  assert.deepEqual(removed, [61000, 61001, 61002, 61003]);
-  assert.equal(registerSynFlows(undefined, [1, 2])(), undefined);
+test('the scan source ports: the spec\'s own range, else the engine\'s default of 1,000 ports', () => {
   assert.deepEqual(synSourcePorts({ sourcePorts: [50, 60] }), [50, 60]);
   assert.deepEqual(synSourcePorts({}, () => [61000, 61999]), [61000, 61999]);
   const [lo, hi] = synSourcePorts({});

@@ -1,4 +1,4 @@
-// TLS series of blackbox_exporter's http and tcp probers (help strings copied from 0.23), plus
+// TLS series of blackbox_exporter's http, tcp and grpc probers (help strings copied from 0.23), plus
 // sonde's per-certificate and OCSP extras. Only called when the probe completed a handshake.
 import type { ProbeRegistry as Registry } from './registry';
 import type { TLSFacts } from '../../result';
@@ -11,9 +11,23 @@ export function goSerialHex(hex: string): string {
   return h;
 }
 
-export function writeTLS(facts: TLSFacts, reg: Registry): void {
+/**
+ * Which of blackbox 0.28's TLS families a prober registers (test/fixtures/blackbox/v0.28-series.json):
+ * http all of them (prober/http.go), tcp and unix no cipher (prober/query_response.go), grpc neither
+ * the cipher nor the last chain expiry (prober/grpc.go). sonde writes the same, so text diffs are clean.
+ */
+export interface TLSFamilies {
+  cipher: boolean;
+  lastChainExpiry: boolean;
+}
+
+export const HTTP_TLS: TLSFamilies = { cipher: true, lastChainExpiry: true };
+export const QUERY_RESPONSE_TLS: TLSFamilies = { cipher: false, lastChainExpiry: true };
+export const GRPC_TLS: TLSFamilies = { cipher: false, lastChainExpiry: false };
+
+export function writeTLS(facts: TLSFacts, reg: Registry, families: TLSFamilies): void {
   gauge(reg, 'probe_ssl_earliest_cert_expiry', 'Returns last SSL chain expiry in unixtime', facts.earliestExpiry);
-  gauge(reg, 'probe_ssl_last_chain_expiry_timestamp_seconds', 'Returns last SSL chain expiry in timestamp', facts.lastChainExpiry);
+  if (families.lastChainExpiry) gauge(reg, 'probe_ssl_last_chain_expiry_timestamp_seconds', 'Returns last SSL chain expiry in timestamp', facts.lastChainExpiry);
   const leaf = facts.chain[0];
   if (leaf) {
     gauge(reg, 'probe_ssl_last_chain_info', 'Contains SSL leaf certificate information', 1, {
@@ -27,8 +41,8 @@ export function writeTLS(facts: TLSFacts, reg: Registry): void {
     });
   }
   gauge(reg, 'probe_tls_version_info', 'Returns the TLS version used or NaN when unknown', 1, { version: facts.version });
-  // Not in 0.23; added by later blackbox releases with this name, label and help.
-  if (facts.cipher) {
+  // Not in 0.23; added by later blackbox releases with this name, label and help (http only).
+  if (families.cipher && facts.cipher) {
     gauge(reg, 'probe_tls_cipher_info', 'Returns the TLS cipher negotiated during handshake', 1, { cipher: facts.cipher });
   }
   writeChain(facts, reg);

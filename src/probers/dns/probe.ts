@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { DNSModule, Module } from '../../config/types';
 import type { DNSFacts, ProbeResult } from '../../result';
 import { classifyError, ProbeFailure } from '../errors';
-import { resolveLocal, resolveTarget } from '../resolve';
+import { gated, resolveLocal, resolveTarget, SYSTEM_RESOLVER } from '../resolve';
 import { dnsTLSOptions } from './tls_context';
 import type { ProbeContext, Prober } from '../types';
 import { RCODE_CODES, TYPE_CODES } from './codes';
@@ -121,10 +121,11 @@ async function probe(target: string, dns: DNSModule, ctx: ProbeContext, result: 
     throw new ProbeFailure('config', `source_ip_address ${dns.source_ip_address} is not an IP address`);
   }
   const lookupStart = performance.now();
+  const resolver = gated(SYSTEM_RESOLVER, ctx.gate);
   try {
     const resolved =
-      resolveLocal(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback) ??
-      (await resolveTarget(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, deadline));
+      resolveLocal(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, resolver) ??
+      (await resolveTarget(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, deadline, resolver));
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {

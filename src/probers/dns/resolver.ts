@@ -9,7 +9,7 @@ import { defaultDNS } from '../../config/defaults';
 import type { DNSResolverConfig } from '../../config/types';
 import type { Runtime } from '../../runtime';
 import { classifyError } from '../errors';
-import { resolveLocal, resolveTarget, SYSTEM_RESOLVER, type Resolver } from '../resolve';
+import { gated, resolveLocal, resolveTarget, SYSTEM_RESOLVER, type AddressGate, type Resolver } from '../resolve';
 import { dnsTLSOptions } from './tls_context';
 import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
@@ -70,8 +70,12 @@ async function lookup(cfg: DNSResolverConfig, runtime: Runtime, name: string, fa
 // One Resolver per dns_resolver section (the config object lives as long as its module).
 const RESOLVERS = new WeakMap<DNSResolverConfig, WeakMap<Runtime, Resolver>>();
 
-/** The resolver of a prober section: its dns_resolver, else the system resolver. */
-export function resolverFor(cfg: DNSResolverConfig | undefined, runtime: Runtime): Resolver {
+/** The resolver of a prober section: its dns_resolver, else the system resolver; under the probe's gate when it has one. */
+export function resolverFor(cfg: DNSResolverConfig | undefined, runtime: Runtime, gate?: AddressGate): Resolver {
+  return gated(sectionResolver(cfg, runtime), gate);
+}
+
+function sectionResolver(cfg: DNSResolverConfig | undefined, runtime: Runtime): Resolver {
   if (!cfg) return SYSTEM_RESOLVER;
   let byRuntime = RESOLVERS.get(cfg);
   if (!byRuntime) RESOLVERS.set(cfg, (byRuntime = new WeakMap()));

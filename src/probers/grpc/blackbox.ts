@@ -4,7 +4,7 @@ import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry'
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from '../../outputs/blackbox/common';
-import { writeTLS } from '../../outputs/blackbox/tls';
+import { GRPC_TLS, writeTLS } from '../../outputs/blackbox/tls';
 import { SERVING_STATUS } from './health';
 
 export function writeGRPC(result: ProbeResult, _module: Module, reg: Registry): void {
@@ -19,5 +19,5 @@ export function writeGRPC(result: ProbeResult, _module: Module, reg: Registry): 
   if (ran) for (const s of SERVING_STATUS) health.set({ serving_status: s }, g?.servingStatus === s ? 1 : 0);
   gauge(reg, 'probe_grpc_ssl', 'Indicates if SSL was used for the connection', g?.ssl ? 1 : 0);
   gauge(reg, 'probe_grpc_status_code', 'Response gRPC status code', g?.statusCode ?? 0);
-  if (result.tls && g?.ssl) writeTLS(result.tls, reg);
+  if (result.tls && g?.ssl) writeTLS(result.tls, reg, GRPC_TLS);
 }

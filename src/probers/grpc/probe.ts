@@ -68,7 +68,7 @@ export const probeGRPC: Prober = async (target: string, module: Module, ctx: Pro
   let client: grpc.Client | undefined;
   try {
     const { host, port: typedPort } = grpcTarget(target);
-    const resolved = await resolveForProbe(host, g.preferred_ip_protocol, g.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime), result);
+    const resolved = await resolveForProbe(host, g.preferred_ip_protocol, g.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime, ctx.gate), result);
     deadline.phase = 'check';
     const checkStart = performance.now();
     const port = typedPort || (g.tls ? '443' : '80');

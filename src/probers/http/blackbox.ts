@@ -5,7 +5,7 @@ import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry'
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from '../../outputs/blackbox/common';
-import { writeTLS } from '../../outputs/blackbox/tls';
+import { HTTP_TLS, writeTLS } from '../../outputs/blackbox/tls';
 import { hasCELRules } from './rules';
 
 const PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'];
@@ -28,5 +28,5 @@ export function writeHTTP(result: ProbeResult, module: Module, reg: Registry): v
   if (http?.lastModified !== undefined) {
     gauge(reg, 'probe_http_last_modified_timestamp_seconds', 'Returns the Last-Modified HTTP response header in unixtime', http.lastModified);
   }
-  if (result.tls && http?.ssl) writeTLS(result.tls, reg);
+  if (result.tls && http?.ssl) writeTLS(result.tls, reg, HTTP_TLS);
 }

@@ -127,9 +127,18 @@ export async function probeChain(
     const href = hop.url.href;
     let address = first.address;
     let resolveSeconds = i === 0 ? first.resolveSeconds : 0;
+    if (i > 0 && ctx.gate) {
+      // A redirect goes where the server says: the probe_policy holds for every hop, not only the target.
+      try {
+        ctx.gate.endpoint(bareHost(hop.url), Number(hop.url.port) || (hop.url.protocol === 'https:' ? 443 : 80));
+      } catch (err) {
+        failure = err instanceof ProbeFailure ? err : new ProbeFailure('policy_denied', (err as Error).message);
+        break;
+      }
+    }
     if (i > 0 && bareHost(hop.url) !== bareHost(spec.url)) {
       try {
-        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolverFor(h.dns_resolver, ctx.runtime));
+        const r = await resolveTarget(bareHost(hop.url), h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolverFor(h.dns_resolver, ctx.runtime, ctx.gate));
         address = r.addresses[0];
         resolveSeconds = r.seconds;
         result.phases.resolve += r.seconds;

@@ -61,10 +61,11 @@ export interface ExchangeOutcome {
   failure?: ProbeFailure;
 }
 
-const DECODERS: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
+// blackbox's getDecompressionReader (prober/http.go, v0.28.0): compress/gzip, compress/flate (raw
+// DEFLATE, RFC 1951: no zlib wrapper) and brotli.
+const DECODERS: Record<string, () => zlib.Gunzip | zlib.InflateRaw | zlib.BrotliDecompress> = {
   gzip: () => zlib.createGunzip(),
-  'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
+  deflate: () => zlib.createInflateRaw(),
   br: () => zlib.createBrotliDecompress(),
 };
 
@@ -255,11 +256,14 @@ function exchangeUndici(input: ExchangeInput): Promise<ExchangeOutcome> {
         headers = h;
         const cl = headerValue(h, 'content-length');
         contentLength = goContentLength(code, cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1);
-        const encoding = (headerValue(h, 'content-encoding') ?? '').trim().toLowerCase();
-        if (encoding && encoding === input.compression && DECODERS[encoding]) {
+        // blackbox 0.28 decodes the body blindly when compression is set, whatever Content-Encoding
+        // says ("the configuration says we should expect the response to be compressed in that way"):
+        // a body that does not decode (an empty one too) fails the probe.
+        const encoding = input.compression;
+        if (encoding && DECODERS[encoding]) {
           decoder = DECODERS[encoding]();
           decoder.on('data', count);
-          decoder.on('error', (err) => finish(new ProbeFailure('protocol_error', `decoding the ${encoding} body: ${err.message}`)));
+          decoder.on('error', (err) => finish(new ProbeFailure('protocol_error', `decoding the body as ${encoding} (compression: ${encoding}): ${err.message}`)));
         }
       },
       onResponseData(c, chunk) {

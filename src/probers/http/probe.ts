@@ -81,13 +81,13 @@ export const probeHTTP: Prober = async (target, module, ctx) => {
   let resolved: Resolved;
   try {
     // No await when neither is needed: continuous mode reaches the engine's submit synchronously.
-    const s = requestSpec(target, module);
+    const s = requestSpec(target, module, ctx);
     spec = s instanceof Promise ? await s : s;
     const host = bareHost(spec.url);
-    const resolver = resolverFor(h.dns_resolver, ctx.runtime);
+    const resolver = resolverFor(h.dns_resolver, ctx.runtime, ctx.gate);
     // blackbox's shouldResolveDNSWithProxy: the proxy resolves the name, no resolve phase here.
     if (h.skip_resolve_phase_with_proxy && h.proxy_url !== undefined && proxyFor(h, spec.url)) resolved = { addresses: [''], family: 4, seconds: 0 };
-    else resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback, resolver.local) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolver));
+    else resolved = resolveLocal(host, h.preferred_ip_protocol, h.ip_protocol_fallback, resolver) ?? (await resolveTarget(host, h.preferred_ip_protocol, h.ip_protocol_fallback, ctx, resolver));
   } catch (err) {
     return done(failed(base, err));
   }

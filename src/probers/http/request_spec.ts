@@ -15,7 +15,7 @@ import type { ClientTLSOptions } from './connector';
 export interface RequestSpec {
   url: URL;
   method: string;
-  /** module headers plus auth and Accept-Encoding; Host is kept apart */
+  /** module headers plus auth and User-Agent; Host is kept apart */
   headers: Record<string, string>;
   /** names of headers only sent to the target's own host (credentials), as Go's redirect policy */
   sensitive: Set<string>;
@@ -119,7 +119,8 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (p ??= fn());
 }
 
-export async function buildRequestSpec(target: string, module: Module): Promise<RequestSpec> {
+/** `abort`: the probe's context, which bounds what building waits for (an oauth2 token). */
+export async function buildRequestSpec(target: string, module: Module, abort?: { readonly signal: AbortSignal }): Promise<RequestSpec> {
   const h = module.http;
   const url = targetURL(target);
   const headers: Record<string, string> = {};
@@ -137,13 +138,14 @@ export async function buildRequestSpec(target: string, module: Module): Promise<
   }
   // blackbox 0.28 (prober/http.go userAgentDefaultHeader): its own User-Agent unless the module sets one.
   headers['user-agent'] ??= USER_AGENT;
-  const auth = await authorizationHeader(h);
+  const auth = await authorizationHeader(h, abort);
   if (auth !== undefined && headers['authorization'] === undefined) {
     headers['authorization'] = auth;
     sensitive.add('authorization');
   }
-  // prometheus/common's transport sets DisableCompression: Accept-Encoding only when compression asks for it.
-  if (h.compression) headers['accept-encoding'] ??= h.compression;
+  // No Accept-Encoding of sonde's own, compression set or not: prometheus/common's transport sets
+  // DisableCompression (config/http_config.go, v0.67.4 as blackbox 0.28 uses it) and blackbox adds
+  // none; a module that wants one sets it in headers (checked against compression at load).
   let body: Buffer | undefined;
   if (h.body_file) body = await readRaw(h.body_file, 'body_file');
   else if (h.body !== undefined && h.body !== '') body = Buffer.from(h.body);
@@ -174,11 +176,11 @@ const specs = new WeakMap<Module, Map<string, RequestSpec>>();
  * then the spec comes back without a promise, so continuous mode builds it once per target.
  * Modules are replaced whole on reload, so a cache keyed by the module object never goes stale.
  */
-export function requestSpec(target: string, module: Module): RequestSpec | Promise<RequestSpec> {
+export function requestSpec(target: string, module: Module, abort?: { readonly signal: AbortSignal }): RequestSpec | Promise<RequestSpec> {
   let byTarget = specs.get(module);
   const cached = byTarget?.get(target);
   if (cached) return cached;
-  if (!reusable(module.http)) return buildRequestSpec(target, module);
+  if (!reusable(module.http)) return buildRequestSpec(target, module, abort);
   return buildRequestSpec(target, module).then((spec) => {
     if (!byTarget) specs.set(module, (byTarget = new Map()));
     if (byTarget.size >= MAX_SPECS_PER_MODULE) byTarget.clear();

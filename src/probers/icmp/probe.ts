@@ -62,7 +62,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, setup: 0, rtt: 0 },
   };
   try {
-    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime, ctx.gate), result);
 
     const setupStart = performance.now();
     const src = checkSource(cfg, resolved.family);

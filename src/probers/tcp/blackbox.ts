@@ -3,7 +3,7 @@ import type { ProbeRegistry as Registry } from '../../outputs/blackbox/registry'
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { gauge, writeResolve } from '../../outputs/blackbox/common';
-import { writeTLS } from '../../outputs/blackbox/tls';
+import { QUERY_RESPONSE_TLS, writeTLS } from '../../outputs/blackbox/tls';
 
 /**
  * probe_expect_info: one series per query_response step that has `labels`. blackbox registers one
@@ -28,7 +28,7 @@ export function writeDialogue(result: ProbeResult, reg: Registry, hasDialogue: b
   // blackbox 0.28 registers it with the regex gauge in every query_response probe.
   if (hasDialogue) gauge(reg, 'probe_failed_due_to_bytes', 'Indicates if probe failed due to bytes', result.tcp?.failedDueToBytes ? 1 : 0);
   writeExpectInfo(result, reg);
-  if (result.tls) writeTLS(result.tls, reg);
+  if (result.tls) writeTLS(result.tls, reg, QUERY_RESPONSE_TLS);
 }
 
 export function writeTCP(result: ProbeResult, _module: Module, reg: Registry): void {

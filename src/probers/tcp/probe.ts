@@ -211,9 +211,9 @@ async function probe(target: string, tcp: TCPModule, run: TCPRun, result: ProbeR
   try {
     // The run's signal is read only for a name lookup: an address makes no timer.
     // An address or a hosts-file name is answered at once: no promise for the common case.
-    const resolver = resolverFor(tcp.dns_resolver, ctx.runtime);
+    const resolver = resolverFor(tcp.dns_resolver, ctx.runtime, ctx.gate);
     const resolved =
-      resolveLocal(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, resolver.local) ??
+      resolveLocal(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, resolver) ??
       (await resolveTarget(host, tcp.preferred_ip_protocol, tcp.ip_protocol_fallback, run, resolver));
     result.resolver = resolved.server;
     result.address = resolved.addresses[0];

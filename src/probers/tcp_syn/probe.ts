@@ -15,6 +15,7 @@ import { resolveForProbe } from '../resolve';
 import type { Prober } from '../types';
 import { allowSet } from './config';
 import { addressBytes } from '../../native/ipaddr';
+import { synSourcePorts } from '../../native/syn_flows';
 
 // Time kept back from the deadline for the engine to end the run and hand its summary over.
 const END_MARGIN_MS = 50;
@@ -57,9 +58,10 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
   const t0 = performance.now();
   const cfg = module.tcp_syn ?? defaultTCPSyn();
   const result: ProbeResult = { target, module: module.name, prober: 'tcp_syn', success: false, startedAt: Date.now(), durationSeconds: 0, phases: { resolve: 0, scan: 0 } };
+  let watch: { since: number; done(): void } | undefined;
   try {
     if (cfg.ports.length === 0) throw new ProbeFailure('config', 'tcp_syn.ports lists no port');
-    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime, ctx.gate), result);
     const address = resolved.addresses[0];
     // The same rule as `sonde scan`: no SYN leaves for an address the config does not allow.
     if (!allowSet(cfg.scan_allow).hasAddress(address)) {
@@ -82,6 +84,9 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
       ...source,
     };
     const hits: ScanHit[] = [];
+    // The source ports are the probe's flows: a silent port of a failed probe gets its verdict.
+    const sourcePorts = synSourcePorts(spec);
+    watch = ctx.flows?.watchScanPorts?.(sourcePorts);
     const handle = engine.scan(spec, { onHits: (batch) => void hits.push(...batch) });
     // Cancelled from outside (a /probe client gone, the daemon stopping) or past the deadline: the run ends now.
     const stop = (): void => handle.stop();
@@ -97,13 +102,19 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
     const facts = synFacts(hits, summary);
     result.tcpSyn = facts;
     const failure = verdict(facts, listPorts(cfg.ports), cfg);
-    if (failure) throw failure;
+    if (failure) {
+      const silent = facts.ports.filter((p) => p.reason === 'no-response').map((p) => ({ address, port: p.port }));
+      if (silent.length > 0 && watch && ctx.flows?.explainSilent) result.attribution = await ctx.flows.explainSilent(sourcePorts, silent, watch.since);
+      throw failure;
+    }
     result.success = true;
   } catch (err) {
     const c = classifyError(err);
     result.success = false;
     result.reason = c.reason;
     result.message = c.message;
+  } finally {
+    watch?.done();
   }
   result.durationSeconds = (performance.now() - t0) / 1000;
   return result;

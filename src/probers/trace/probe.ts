@@ -25,7 +25,7 @@ export const probeTrace: Prober = async (target, module, ctx) => {
     phases: { resolve: 0, trace: 0 },
   };
   try {
-    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime), result);
+    const resolved = await resolveForProbe(target, cfg.preferred_ip_protocol, cfg.ip_protocol_fallback, ctx, resolverFor(cfg.dns_resolver, ctx.runtime, ctx.gate), result);
     const address = resolved.addresses[0];
     let engine;
     try {

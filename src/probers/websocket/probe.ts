@@ -57,14 +57,14 @@ class Inbox {
   }
 }
 
-async function headersFor(module: Module): Promise<Record<string, string>> {
+async function headersFor(module: Module, abort: { readonly signal: AbortSignal }): Promise<Record<string, string>> {
   const w = module.websocket ?? defaultWebsocket();
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   for (const [name, value] of [...(await extraHeaders(w.http_config.http_headers)), ...(await extraHeaders(w.headers))]) {
     const k = name.toLowerCase();
     headers[k] = headers[k] === undefined || k === 'user-agent' ? value : `${headers[k]}, ${value}`;
   }
-  const auth = await authorizationHeader(w.http_config);
+  const auth = await authorizationHeader(w.http_config, abort);
   if (auth !== undefined) headers.authorization = auth;
   return headers;
 }
@@ -98,7 +98,7 @@ export const probeWebsocket: Prober = async (target: string, module: Module, ctx
       throw new ProbeFailure('config', `could not parse target URL ${JSON.stringify(target)}`);
     }
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const resolved = await resolveForProbe(host, w.preferred_ip_protocol, w.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime), result);
+    const resolved = await resolveForProbe(host, w.preferred_ip_protocol, w.ip_protocol_fallback, deadline, resolverFor(undefined, ctx.runtime, ctx.gate), result);
     const address = resolved.addresses[0];
     const tlsOptions = url.protocol === 'wss:' ? await tlsClientOptions(w.http_config.tls_config, host) : undefined;
     const port = Number(url.port) || (tlsOptions ? 443 : 80);
@@ -115,7 +115,7 @@ export const probeWebsocket: Prober = async (target: string, module: Module, ctx
       });
       return tlsOptions ? tls.connect({ ...tlsOptions, socket: raw }) : raw;
     };
-    const socket = new WebSocket(url, { headers: await headersFor(module), followRedirects: false, perMessageDeflate: false, createConnection });
+    const socket = new WebSocket(url, { headers: await headersFor(module, deadline), followRedirects: false, perMessageDeflate: false, createConnection });
     ws = socket;
     socket.on('error', () => undefined);
     deadline.signal.addEventListener('abort', () => socket.terminate(), { once: true });
