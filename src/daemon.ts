@@ -14,6 +14,7 @@ import { BpfFlowRegistry } from './attribution';
 import { builtinConfig } from './config/builtin';
 import { loadConfigFile } from './config/load';
 import type { Config, Task } from './config/types';
+import { Breakers } from './health/breaker';
 import { taskView } from './api/tasks';
 import { ApiTasks } from './tasks/api_tasks';
 import { TargetsWatcher } from './config/targets_watch';
@@ -31,7 +32,9 @@ import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
 import { logResult, logTransition } from './outputs/log';
 import { TaskMetrics } from './outputs/metrics';
-import { planJobs } from './schedule/plan';
+import { registerSchedulerMetrics } from './outputs/sched_metrics';
+import { LagMonitor } from './schedule/overload';
+import { diffTasks, moduleOf, planTask, sameTask, type TaskBlock } from './schedule/plan';
 import { Scheduler } from './schedule/scheduler';
 import { icmpTableLog2, Runtime } from './runtime';
 import type { LogFormat } from './log';
@@ -58,6 +61,7 @@ export interface DaemonOptions {
   logger: Logger;
   /** how long in-flight probes may run on after SIGTERM */
   stopGraceMs?: number;
+  /** --probes.max-in-flight: overrides the config's scheduler.max_in_flight */
   maxInFlight?: number;
   /** load the eBPF drop tracer to attribute lost probes (default true; without privileges it says why once) */
   ebpf?: boolean;
@@ -102,6 +106,11 @@ export class Daemon {
   /** DNS servers' rolling health, from the dns probes of tasks and /probe */
   private readonly dnsServers = new DNSServerWindow();
   private readonly scheduler: Scheduler;
+  /** per-target circuit breakers of tasks with `breaker:` */
+  private readonly breakers: Breakers;
+  /** the tasks as planned now, by name: what a reload or an API change is diffed against */
+  private readonly plan = new Map<string, TaskBlock>();
+  private lag?: LagMonitor;
   /** the engines of every probe this daemon runs (tasks and /probe) */
   private readonly runtime: Runtime;
   /** where each task probe runs: a worker thread (src/workers) or this one */
@@ -140,9 +149,15 @@ export class Daemon {
     this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
     // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
     this.lifecycle.subscribe((task, from, to, reason) => opts.logger[from === undefined ? 'debug' : 'info']({ task: task.name, from, to, reason }, 'task state'));
+    this.breakers = new Breakers(this.health, { onTransition: (block, _row, from, to) => this.metrics.recordBreaker(block.task, from, to) });
     this.scheduler = new Scheduler({
       logger: opts.logger,
-      maxInFlight: opts.maxInFlight ?? 4096,
+      maxInFlight: opts.maxInFlight,
+      gate: this.breakers,
+      lag: () => this.lag?.lag() ?? 0,
+      // /probe requests are a class of their own, admitted ahead of best_effort tasks
+      external: () => this.admission.inFlight,
+      onShed: (job, reason) => this.metrics.recordShed(job.task, reason),
       runner: (job, signal) => this.probes.run(job.target, job.module, job.task.timeout, signal),
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
@@ -154,6 +169,7 @@ export class Daemon {
         logResult(opts.logger, job, result);
       },
     });
+    registerSchedulerMetrics(this.metrics.registry, () => this.scheduler, this.breakers);
   }
 
   /** The address actually bound (port 0 picks a free one). */
@@ -184,34 +200,47 @@ export class Daemon {
     return builtinConfig(`${host}:${a.port}`);
   }
 
+  /** A new config: only the tasks that differ from the plan (by name and content) are touched. */
   private apply(config: Config): void {
+    const { upsert, remove } = diffTasks(this.plan, config);
+    const blocks = upsert.map((t) => planTask(t, moduleOf(config.modules, t)));
     this.config = config;
-    const jobs = planJobs(config);
-    this.health.setPlan(jobs);
-    this.lifecycle.setTasks(config.tasks);
-    this.targetsWatch.setTasks(config.tasks);
-    this.metrics.setTasks(config.tasks);
-    this.latest.retain(jobs);
-    this.scheduler.setPlan(jobs);
+    this.scheduler.configure(config.scheduler, config.tenants);
+    this.changeBlocks(blocks, remove);
     this.metrics.reloadOk.set(1);
     this.metrics.reloadTime.set(Date.now() / 1000);
   }
 
   /**
-   * Some tasks changed (the API, a targets file): `upsert` replaces or adds tasks by name, `remove`
-   * names tasks to stop. This simple version rebuilds the plan; the scheduler's makes it O(changed).
+   * Tasks created or changed and tasks removed at run time (PUT/DELETE /api/v1/tasks), validated by
+   * the caller: a task equal to the one planned is left alone, a changed one restarts on its grid
+   * (the targets it kept keep their state), a removed one stops and its series go. O(changed targets).
    */
   changeTasks(upsert: Task[], remove: string[]): void {
-    const replaced = new Map(upsert.map((t) => [t.name, t]));
-    const gone = new Set(remove);
-    const tasks: Task[] = [];
-    for (const t of this.config.tasks) {
-      if (gone.has(t.name)) continue;
-      tasks.push(replaced.get(t.name) ?? t);
-      replaced.delete(t.name);
-    }
-    tasks.push(...replaced.values());
-    this.apply({ ...this.config, tasks });
+    const changed = upsert.filter((t) => {
+      const b = this.plan.get(t.name);
+      return b === undefined || !sameTask(b, t, this.config.modules.get(t.module));
+    });
+    const blocks = changed.map((t) => planTask(t, moduleOf(this.config.modules, t)));
+    const gone = new Set([...remove, ...upsert.map((t) => t.name)]);
+    this.config = { ...this.config, tasks: [...this.config.tasks.filter((t) => !gone.has(t.name)), ...upsert] };
+    this.changeBlocks(blocks, remove.filter((n) => this.plan.has(n)));
+  }
+
+  private changeBlocks(blocks: TaskBlock[], remove: string[]): void {
+    for (const name of remove) this.plan.delete(name);
+    for (const b of blocks) this.plan.set(b.task.name, b);
+    // Health first: the stages after it read its rows; the scheduler last, when all are ready.
+    this.health.applyTasks(blocks, remove);
+    this.breakers.applyTasks(blocks, remove);
+    this.metrics.applyTasks(blocks, remove);
+    this.latest.applyTasks(blocks, remove);
+    this.lifecycle.changeTasks(
+      blocks.map((b) => b.task),
+      remove,
+    );
+    this.scheduler.applyTasks(blocks, remove);
+    this.targetsWatch.setTasks(this.config.tasks);
   }
 
   /** Loads the config (a bad file throws ConfigError), listens, starts probing, tells systemd READY=1. */
@@ -248,6 +277,7 @@ export class Daemon {
     if (gateway) registerGatewayMetrics(this.metrics.registry);
     this.addresses = addresses;
     this.apply(early ?? this.loadConfig());
+    this.lag = new LagMonitor();
     this.scheduler.start();
     this.isReady = true;
     const where = addresses.map(addressText).join(', ');
@@ -346,6 +376,7 @@ export class Daemon {
       const grace = this.opts.stopGraceMs ?? 5000;
       this.opts.logger.info({ in_flight: this.scheduler.inFlight, grace_ms: grace }, 'stopping');
       await this.scheduler.stop(grace);
+      this.lag?.close();
       this.stopAbort.abort();
       this.admission.cancelAll();
       this.tracer?.stop();

@@ -40,7 +40,7 @@ const HELP = `usage: sonde run [--config FILE] [--web.listen-address HOST:PORT].
   --log.level LEVEL             ${LOG_LEVELS.join(', ')} (default info)
   --log.format FORMAT           ${LOG_FORMATS.join(' or ')} (default json)
   --version                     print the version and exit
-  --probes.max-in-flight N      probes running at once across all tasks (default 4096)
+  --probes.max-in-flight N      probes running at once across all tasks (default: scheduler.max_in_flight, 4096)
   --probe.max-concurrent N      /probe requests probing at once; more are answered 503 (default 2048)
   --probe.max-concurrent-per-client N
                                 the same, per client address (default 1024)
@@ -124,7 +124,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const web = routePrefixOf(flags['web.external-url'] as string | undefined, flags['web.route-prefix'] as string | undefined, addresses[0]);
   if (typeof web === 'string') throw new UsageError(web);
-  const maxInFlight = intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
+  // Absent: the config's scheduler.max_in_flight (default 4096) applies.
+  const maxInFlight = flags['probes.max-in-flight'] === undefined ? undefined : intFlag(flags['probes.max-in-flight'], '--probes.max-in-flight', 4096, 1, 1_000_000);
   const logger = createLogger(level, format as LogFormat);
   const xdpInterfaces = typeof flags['ebpf.xdp-interface'] === 'string' ? flags['ebpf.xdp-interface'].split(',').filter(Boolean) : [];
   const ebpfLimits = {

@@ -6,7 +6,7 @@ import { LABEL_NAME } from './schema_values';
  * Label names sonde itself puts on task series (a task label of the same name would repeat it):
  * test/outputs/metrics.test.ts checks every per-task series' label names are here.
  */
-export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to'] as const;
+export const RESERVED_LABELS = ['task', 'target', 'module', 'reason', 'phase', 'result', 'kind', 'verdict', 'direction', 'le', 'port', 'state', 'from', 'to', 'qos'] as const;
 
 /** What is wrong with a label name (the "expected ..." of an issue), or undefined. */
 export function labelNameProblem(key: string): string | undefined {

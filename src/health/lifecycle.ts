@@ -117,7 +117,7 @@ export class TaskLifecycle {
       if (counts.up === 0) this.failed(e, counts.targets, job.target, result, at);
       return;
     }
-    const h = this.health.target(job.key);
+    const h = this.health.target(job);
     if (h === undefined || !h.up || h.streak < job.task.success_threshold) return;
     this.set(e, 'running', at, `${job.target} met the success threshold (${h.streak} in a row); ${counts.up} of ${counts.targets} targets up`);
   }

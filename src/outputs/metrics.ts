@@ -6,14 +6,14 @@
 // series. Up/down, thresholds and path changes are the health stage's (src/health/stage.ts).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Task } from '../config/types';
-import type { HealthStage, Transition } from '../health/stage';
+import type { HealthStage, RowRef, Transition } from '../health/stage';
 import { droppedLogLines } from '../log';
 import type { ProberDescriptor, TaskMetricSpec, TaskStateSpec } from '../probers/descriptor';
 import { TaskStateSeries } from './task_states';
 import { PROBERS, RUNNABLE_PROBERS } from '../probers';
 import type { ProbeResult } from '../result';
-import type { Job } from '../schedule/plan';
-import type { SkipCause } from '../schedule/scheduler';
+import type { Job, TaskBlock } from '../schedule/plan';
+import type { ShedReason, SkipCause } from '../schedule/scheduler';
 import { CounterFamily, GaugeView, HistogramFamily, taskScope, type CounterChild, type Group, type HistogramChild, type Labels, type TaskScope } from './families';
 
 export const PHASE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -27,7 +27,8 @@ const PROBER_TASK_STATES: readonly TaskStateSpec[] = RUNNABLE_PROBERS.flatMap((n
 interface TargetRecord {
   /** task, task labels, target: kept, so its text is formatted once */
   labels: Labels;
-  key: string;
+  /** where the health stage keeps the target (re-pointed when its task is replanned) */
+  ref: RowRef;
   success: boolean;
   duration: number;
   certExpiry?: number;
@@ -52,6 +53,8 @@ interface TaskSeries {
   verdicts: Group<CounterChild>;
   drops: Group<CounterChild>;
   pathChanges: Group<CounterChild>;
+  shed: Group<CounterChild>;
+  breakerMoves: Group<CounterChild>;
   /** one per PROBER_TASK_METRICS entry */
   specs: Add[];
   /** per-target tasks only, by target */
@@ -76,6 +79,8 @@ export class TaskMetrics {
   private readonly pathChanges: CounterFamily;
   private readonly verdicts: CounterFamily;
   private readonly drops: CounterFamily;
+  private readonly shed: CounterFamily;
+  private readonly breakerMoves: CounterFamily;
   private readonly families: Array<CounterFamily | HistogramFamily>;
   private readonly states: TaskStateSeries[];
   readonly reloadOk: { set(v: number): void };
@@ -111,7 +116,7 @@ export class TaskMetrics {
     this.skipped = new CounterFamily(
       reg,
       'sonde_probes_skipped_total',
-      'Runs not started, by reason: busy, the previous run of the same target was still waiting for a slot or in flight (the task asks for more than --probes.max-in-flight and its timeouts allow); stall, their time passed while the event loop was blocked or the host suspended',
+      'Runs not started, by reason: busy, the previous run of the same target was still waiting for a slot or in flight (the task asks for more than --probes.max-in-flight and its timeouts allow); stall, their time passed while the event loop was blocked or the host suspended; held, the target\'s circuit breaker was open; reload, the run was waiting for a slot when its task changed or was removed',
       ['reason'],
     );
     this.failures = new CounterFamily(reg, 'sonde_probe_failures_total', 'Failed probes by task and reason (docs/reasons.md)', ['reason']);
@@ -128,8 +133,27 @@ export class TaskMetrics {
       'verdict',
     ]);
     this.drops = new CounterFamily(reg, 'sonde_probe_drops_total', "Probe packets dropped by this host's kernel, by drop reason and direction", ['reason', 'direction']);
+    this.shed = new CounterFamily(
+      reg,
+      'sonde_probes_shed_total',
+      "Runs not started because the scheduler was overloaded, by the task's QoS class and the bound passed: queue (runs waiting past scheduler.shed_queue), lag (event-loop lag past scheduler.shed_lag)",
+      ['qos', 'reason'],
+    );
+    this.breakerMoves = new CounterFamily(reg, 'sonde_breaker_transitions_total', "Circuit breaker state changes of the task's targets", ['from', 'to']);
     this.states = PROBER_TASK_STATES.map((spec) => new TaskStateSeries(reg, spec));
-    this.families = [this.probes, this.skipped, this.failures, this.phases, ...this.specFamilies, this.pathChanges, this.verdicts, this.drops, ...this.states.map((s) => s.transitions)];
+    this.families = [
+      this.probes,
+      this.skipped,
+      this.failures,
+      this.phases,
+      ...this.specFamilies,
+      this.pathChanges,
+      this.verdicts,
+      this.drops,
+      this.shed,
+      this.breakerMoves,
+      ...this.states.map((s) => s.transitions),
+    ];
     this.registerTargetGauges(reg);
     this.registerTaskGauges(reg);
     // Each also under blackbox_exporter's name, so that alerts written for it keep firing.
@@ -168,7 +192,7 @@ export class TaskMetrics {
     new GaugeView(reg, 'sonde_probe_success', 'Whether the last probe of the target succeeded', (emit) => each(emit, (r) => (r.success ? 1 : 0)));
     new GaugeView(reg, 'sonde_target_up', 'Target state after the task success/failure thresholds (1 up, 0 down)', (emit) =>
       each(emit, (r) => {
-        const up = this.health.isUp(r.key);
+        const up = this.health.isUp(r.ref);
         return up === undefined ? undefined : up ? 1 : 0;
       }),
     );
@@ -204,6 +228,8 @@ export class TaskMetrics {
       verdicts: this.verdicts.group(scope),
       drops: this.drops.group(scope),
       pathChanges: this.pathChanges.group(scope),
+      shed: this.shed.group(scope),
+      breakerMoves: this.breakerMoves.group(scope),
       specs: this.specFamilies.map((f): Add => {
         const g = f.group(scope);
         return f instanceof CounterFamily ? (v, ...lv) => (g as Group<CounterChild>).child(...lv).inc(v) : (v, ...lv) => (g as Group<HistogramChild>).child(...lv).observe(v);
@@ -216,42 +242,75 @@ export class TaskMetrics {
   }
 
   /**
-   * Called with each new plan: series of tasks that are gone go; a task whose labels changed starts
-   * new series (its identity changed); per-target series of targets no longer planned go.
+   * Tasks added or changed, and tasks removed: series of removed tasks go; a task whose labels
+   * changed starts new series (its identity changed); per-target series of targets no longer
+   * planned go. O(tasks given + per-target series of those tasks).
    */
-  setTasks(tasks: Task[]): void {
-    const next = new Map<string, TaskSeries>();
-    for (const task of tasks) {
-      const old = this.series.get(task.name);
-      const key = labelsKey(task.labels);
-      let s = old;
-      if (s === undefined || s.labelsKey !== key) {
-        if (old) this.dropTask(old.task.name);
-        s = this.newSeries(task, key);
-        if (old?.targets) s.targets = new Map([...old.targets].map(([t, r]) => [t, { ...r, labels: this.targetLabels(s as TaskSeries, t) }]));
-      }
-      s.task = task;
-      if (!perTarget(task)) s.targets = undefined; // aggregated: no per-target state, however many targets
-      else if (s.targets === undefined) s.targets = new Map();
-      else {
-        const keep = new Set(task.targets);
-        for (const target of s.targets.keys()) if (!keep.has(target)) s.targets.delete(target);
-      }
-      next.set(task.name, s);
+  applyTasks(upsert: readonly TaskBlock[], remove: readonly string[] = []): void {
+    for (const name of remove) {
+      if (!this.series.delete(name)) continue;
+      this.dropTask(name);
     }
-    for (const name of this.series.keys()) if (!next.has(name)) this.dropTask(name);
-    this.series = next;
-    const planned = [...next.values()].map((s) => ({ task: s.task, scope: s.scope, perTarget: s.targets !== undefined }));
+    for (const block of upsert) this.series.set(block.task.name, this.planTask(block));
+    const planned = [...this.series.values()].map((s) => ({ task: s.task, scope: s.scope, perTarget: s.targets !== undefined }));
     for (const st of this.states) st.setTasks(planned);
   }
 
-  private targetLabels(s: TaskSeries, target: string): Labels {
-    return Object.freeze({ ...s.scope.labels, target });
+  /** The whole plan: tasks not given are removed. */
+  setTasks(blocks: readonly TaskBlock[]): void {
+    const names = new Set(blocks.map((b) => b.task.name));
+    this.applyTasks(
+      blocks,
+      [...this.series.keys()].filter((n) => !names.has(n)),
+    );
+  }
+
+  private planTask(block: TaskBlock): TaskSeries {
+    const task = block.task;
+    const old = this.series.get(task.name);
+    const key = labelsKey(task.labels);
+    let s = old;
+    if (s === undefined || s.labelsKey !== key) {
+      if (old) this.dropTask(old.task.name);
+      s = this.newSeries(task, key);
+      if (old?.targets) s.targets = new Map([...old.targets].map(([t, r]) => [t, { ...r }])); // labels: set below
+    }
+    s.task = task;
+    if (!perTarget(task)) s.targets = undefined; // aggregated: no per-target state, however many targets
+    else if (s.targets === undefined) s.targets = new Map();
+    else {
+      // Few targets (at most max_target_series): their rows are found again by name.
+      const rows = new Map(block.targets.map((t, i) => [t, i]));
+      for (const [target, r] of s.targets) {
+        const row = rows.get(target);
+        if (row === undefined) s.targets.delete(target);
+        else {
+          r.ref = { block, row, target };
+          r.labels = this.targetLabels(s, target, row);
+        }
+      }
+    }
+    return s;
+  }
+
+  /** task, the task's labels, the target's own labels (file_sd groups), then target */
+  private targetLabels(s: TaskSeries, target: string, row: number): Labels {
+    return Object.freeze({ ...s.scope.labels, ...s.task.target_labels?.[row], target });
   }
 
   private onTransition(t: Transition): void {
     if (t.kind !== 'path_changed') return;
     this.series.get(t.task.name)?.pathChanges.child().inc();
+  }
+
+  /** A run shed under overload (src/schedule/scheduler.ts onShed). */
+  recordShed(task: Task, reason: ShedReason): void {
+    this.series.get(task.name)?.shed.child(task.qos ?? 'standard', reason).inc();
+  }
+
+  /** A target's circuit breaker changed state (src/health/breaker.ts). */
+  recordBreaker(task: Task, from: string, to: string): void {
+    this.series.get(task.name)?.breakerMoves.child(from, to).inc();
   }
 
   /** Runs the scheduler did not start (src/schedule/scheduler.ts onSkip). */
@@ -282,8 +341,8 @@ export class TaskMetrics {
     if (s.targets === undefined) return;
     let r = s.targets.get(job.target);
     if (r === undefined) {
-      if (this.health.isUp(job.key) === undefined) return; // the target left the plan while in flight
-      r = { labels: this.targetLabels(s, job.target), key: job.key, success: result.success, duration: 0 };
+      if (this.health.isUp(job) === undefined) return; // the target left the plan while in flight
+      r = { labels: this.targetLabels(s, job.target, job.row), ref: { block: job.block, row: job.row, target: job.target }, success: result.success, duration: 0 };
       s.targets.set(job.target, r);
     }
     r.success = result.success;

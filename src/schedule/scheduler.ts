@@ -1,119 +1,163 @@
-// Runs every job of the plan on its task's interval, at the job's phase within the interval plus
-// jitter, with a cap on probes in flight. Results go to one callback; nothing here knows about
-// metrics or logs. A reload swaps the plan: jobs that stay keep their rhythm, in-flight probes finish.
-// The runner (what a run does) and the clock (when it happens) come from outside: the daemon gives
-// runProbe and the real clock, tests a fake of each (test/schedule/scheduler.test.ts).
+// Runs every row of every planned task on its task's interval, at the row's phase within the
+// interval plus jitter, within the bounds (global, per task, per tenant, per destination host), and
+// sheds by QoS class under overload. State is per task block in typed arrays (src/schedule/block.ts:
+// rows on a ring in the order of their grid points) under a heap of blocks by their next due run.
+// One timer for the whole scheduler. Every due run is accounted for: started, skipped with a cause,
+// shed with a reason, or still waiting (counts: due = started + skipped + shed + queued).
+// Tasks change one at a time (applyTasks): an unchanged task keeps its block, state and rhythm.
+// The runner (what a run does) and the clock (when) come from outside: the daemon gives runProbe
+// and the real clock, tests a fake of each (test/schedule/sched_harness.ts).
 import { setMaxListeners } from 'node:events';
-import type { Logger } from 'pino';
+import { SCHEDULER_DEFAULTS } from '../config/defaults';
+import type { SchedulerSettings, Tenant } from '../config/types';
 import type { ProbeResult } from '../result';
+import { RUNNING, SchedBlock, THROTTLED, WAITING } from './block';
 import { realClock, type Clock, type TimerHandle } from './clock';
-import { MinHeap } from './heap';
-import type { Job } from './plan';
+import { IndexedHeap } from './heap';
+import { HostCounts, hostOf, Tenants } from './limits';
+import { overloadLevel, shedAt, shedReason, type ShedReason } from './overload';
+import type { SchedulerOptions, ScheduleCounts, SkipCause } from './types';
+import { jobOf, rowMap, type TaskBlock } from './plan';
 
-/**
- * Runs one probe of the job. It resolves with a result whatever happens to the target (failures are
- * results); `signal` aborts when the scheduler stops and its grace is over.
- */
-export type JobRunner = (job: Job, signal: AbortSignal) => Promise<ProbeResult>;
+export type { JobRunner, RunGate, ScheduleCounts, SchedulerOptions, ShedReason, SkipCause } from './types';
 
-export type SkipCause = 'busy' | 'stall';
-
-export interface SchedulerOptions {
-  logger: Logger;
-  runner: JobRunner;
-  /** wall clock, timers and jitter source (default: the real ones) */
-  clock?: Clock;
-  onResult: (job: Job, result: ProbeResult) => void;
-  /**
-   * Runs not started: 'busy', the job's previous run was still waiting or in flight (overload, or
-   * probes slower than the interval); 'stall', their time passed while the event loop was blocked
-   * (or the host suspended), and the job resumed on its grid after the stall instead of bursting.
-   */
-  onSkip?: (job: Job, count: number, cause: SkipCause) => void;
-  /** jobs due while this many probes are in flight wait in a FIFO */
-  maxInFlight: number;
-}
-
-interface Entry {
-  job: Job;
-  /** grid point of this run (clock ms) */
-  anchor: number;
-  /** anchor plus jitter: when it actually runs */
-  due: number;
-}
+/** How many waiting rows of one block a drain looks past when their hosts are full. */
+const HOST_LOOKAHEAD = 64;
+const BEST_EFFORT = 2;
 
 export class Scheduler {
-  private heap = new MinHeap<Entry>((e) => e.due);
-  private ready: Job[] = [];
-  /** anchor of each waiting run in `ready` (a parallel array: no object per run) */
-  private readyAnchors: number[] = [];
-  private readyHead = 0; // FIFO head: shift() would be O(n) per pop on a long queue
-  /** keys of the jobs waiting in `ready`: a job waits there once, so the queue never exceeds the plan */
-  private readonly waiting = new Set<string>();
-  private readonly running = new Map<string, Promise<void>>();
+  private blocks: (SchedBlock | undefined)[] = [];
+  private readonly byName = new Map<string, SchedBlock>();
+  private blockDue = new Float64Array(16);
+  private readonly top = new IndexedHeap(this.blockDue);
+  private freeSlots: number[] = [];
+  /** blocks with waiting runs, per QoS rank */
+  private readonly active: SchedBlock[][] = [[], [], []];
+  private readonly tenants: Tenants;
+  private readonly hosts: HostCounts;
+  private settings: SchedulerSettings;
+  private maxInFlight: number;
   private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  /** clock ms at which a throttled tenant may start a run again */
+  private wake = Infinity;
   private stopping = false;
+  private idle: (() => void) | undefined;
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   /** made once: arming the timer makes no closure */
   private readonly onTimer = (): void => this.tick();
-  /** runs not started, whatever the cause (onSkip) */
-  skipped = 0;
-  /** of those, runs whose time passed during a stall */
-  stalled = 0;
+  private readonly random: () => number;
+  inFlight = 0;
+  queued = 0;
+  readonly counts: ScheduleCounts = { due: 0, started: 0, skipped: { busy: 0, stall: 0, held: 0, reload: 0 }, shed: { queue: 0, lag: 0 } };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
+    this.random = () => this.clock.random();
+    this.tenants = new Tenants(() => this.clock.now());
+    this.settings = { ...SCHEDULER_DEFAULTS, ...opts.settings };
+    this.maxInFlight = opts.maxInFlight ?? this.settings.max_in_flight;
+    this.hosts = new HostCounts(this.settings.max_per_host);
+    this.tenants.configure(opts.tenants);
     // Every probe in flight listens on this signal; thousands at once are normal, not a leak.
     setMaxListeners(0, this.abort.signal);
   }
 
-  get inFlight(): number {
-    return this.running.size;
+  /** runs not started, whatever the cause */
+  get skipped(): number {
+    const s = this.counts.skipped;
+    return s.busy + s.stall + s.held + s.reload;
   }
 
-  /** runs due and waiting for a slot: at most one per job */
-  get queued(): number {
-    return this.ready.length - this.readyHead;
+  get stalled(): number {
+    return this.counts.skipped.stall;
   }
 
-  /** Replaces the plan. Jobs whose key and interval are unchanged keep their next run time. */
-  setPlan(jobs: Job[], now = this.clock.now()): void {
-    const previous = new Map<string, Entry>();
-    for (let e = this.heap.pop(); e; e = this.heap.pop()) previous.set(e.job.key, e);
-    // A run still waiting for a slot keeps its place: the job resumes from that run, not the following one.
-    for (let i = this.readyHead; i < this.ready.length; i++) {
-      const job = this.ready[i];
-      previous.set(job.key, { job, anchor: this.readyAnchors[i], due: this.readyAnchors[i] });
+  /** A new `scheduler:` section and `tenants:` (a reload); --max-in-flight still wins. */
+  configure(settings: Partial<SchedulerSettings> | undefined, tenants: ReadonlyMap<string, Tenant> | undefined): void {
+    this.settings = { ...SCHEDULER_DEFAULTS, ...settings };
+    this.maxInFlight = this.opts.maxInFlight ?? this.settings.max_in_flight;
+    this.hosts.max = this.settings.max_per_host;
+    this.tenants.configure(tenants);
+    this.drain();
+  }
+
+  /** tenants known (configured or named by a task), with their throttled counts */
+  tenantStates(): Iterable<{ name: string; throttled: number; inFlight: number }> {
+    return this.tenants.all();
+  }
+
+  /** The planned block of a task now, undefined: none. */
+  planned(name: string): TaskBlock | undefined {
+    return this.byName.get(name)?.plan;
+  }
+
+  /**
+   * Tasks added or changed (planned blocks) and tasks removed (names). A block already planned is
+   * left alone; a changed task restarts on its grid: a target it kept at the same interval keeps its
+   * next run time, a run of the old task waiting for a slot is skipped ('reload'), one in flight
+   * finishes. Costs O(rows of the blocks given), nothing for the other tasks.
+   */
+  applyTasks(upsert: readonly TaskBlock[], remove: readonly string[] = []): void {
+    const now = this.clock.now();
+    for (const name of remove) {
+      const b = this.byName.get(name);
+      if (b) this.drop(b);
     }
-    this.ready = [];
-    this.readyAnchors = [];
-    this.readyHead = 0;
-    this.waiting.clear();
-    for (const job of jobs) {
-      const old = previous.get(job.key);
-      const anchor = old && old.job.task.interval === job.task.interval ? old.anchor : this.nextAnchor(job, now);
-      this.heap.push(this.entry(job, anchor));
+    for (const plan of upsert) {
+      const old = this.byName.get(plan.task.name);
+      if (old?.plan === plan) continue;
+      const b = new SchedBlock(plan, this.tenants.get(plan.task.tenant));
+      // A paused task's rows did not move on: it restarts from the grid point after now.
+      const map = old && !old.plan.task.paused && old.period === b.period ? rowMap(old.plan, plan) : undefined;
+      for (let r = 0; r < b.size; r++) {
+        const was = map ? map[r] : -1;
+        b.anchor[r] = was >= 0 ? old!.anchor[was] : b.nextAnchor(r, now);
+      }
+      if (old) this.drop(old);
+      this.add(b);
     }
     this.arm();
   }
 
-  /** The next grid point of the job's interval at or after `now`. */
-  private nextAnchor(job: Job, now: number): number {
-    const period = job.task.interval * 1000;
-    const offset = job.phase * period;
-    return Math.ceil((now - offset) / period) * period + offset;
+  /** The whole plan: blocks not given are removed, blocks already planned untouched. */
+  setTasks(blocks: readonly TaskBlock[]): void {
+    const names = new Set(blocks.map((b) => b.task.name));
+    this.applyTasks(
+      blocks,
+      [...this.byName.keys()].filter((n) => !names.has(n)),
+    );
   }
 
-  private entry(job: Job, anchor: number): Entry {
-    return this.place({ job, anchor, due: anchor }, anchor);
+  private add(b: SchedBlock): void {
+    this.byName.set(b.plan.task.name, b);
+    const slot = this.freeSlots.pop() ?? this.blocks.length;
+    if (slot >= this.blockDue.length) {
+      const keys = new Float64Array(this.blockDue.length * 2);
+      keys.set(this.blockDue);
+      this.blockDue = keys;
+      this.top.grow(keys.length, keys);
+    }
+    b.slot = slot;
+    this.blocks[slot] = b;
+    if (b.plan.task.paused || b.size === 0) return; // planned, state kept, no run
+    b.arrange();
+    this.blockDue[slot] = b.nextDue();
+    this.top.push(slot);
   }
 
-  /** Moves an entry to the run at `anchor` (entries are reused: one object per job, not per run). */
-  private place(e: Entry, anchor: number): Entry {
-    e.anchor = anchor;
-    e.due = anchor + (e.job.task.jitter > 0 ? this.clock.random() * e.job.task.jitter * 1000 : 0);
-    return e;
+  private drop(b: SchedBlock): void {
+    b.removed = true;
+    this.byName.delete(b.plan.task.name);
+    this.top.remove(b.slot);
+    this.blocks[b.slot] = undefined;
+    this.freeSlots.push(b.slot);
+    this.queued -= b.qLen;
+    b.drainQueue((r) => {
+      b.state[r] &= ~(WAITING | THROTTLED);
+      this.skip(b, r, 1, 'reload');
+    });
   }
 
   start(): void {
@@ -122,87 +166,192 @@ export class Scheduler {
 
   private arm(): void {
     if (this.stopping) return;
+    const slot = this.top.peek();
+    const at = Math.min(slot < 0 ? Infinity : this.blockDue[slot], this.wake);
+    if (at === this.timerAt && this.timer !== undefined) return;
     this.disarm();
-    const next = this.heap.peek();
-    if (!next) return;
-    this.timer = this.clock.setTimer(this.onTimer, Math.max(0, next.due - this.clock.now()));
+    if (at === Infinity) return;
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(this.onTimer, Math.max(0, at - this.clock.now()));
   }
 
   private disarm(): void {
     if (this.timer === undefined) return;
     this.clock.clearTimer(this.timer);
     this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
   private tick(): void {
     this.timer = undefined;
+    this.timerAt = Infinity;
+    this.wake = Infinity;
     const now = this.clock.now();
-    for (let e = this.heap.peek(); e && e.due <= now; e = this.heap.peek()) {
-      this.heap.pop();
-      // Demand above capacity must not grow the queue without bound (and make every run late):
-      // a job whose last run still waits for a slot skips this one.
-      if (this.waiting.has(e.job.key)) this.skip(e.job, 1, 'busy');
-      else {
-        this.waiting.add(e.job.key);
-        this.ready.push(e.job);
-        this.readyAnchors.push(e.anchor);
+    const lag = this.opts.lag?.() ?? 0;
+    for (let slot = this.top.peek(); slot >= 0 && this.blockDue[slot] <= now; slot = this.top.peek()) {
+      const b = this.blocks[slot] as SchedBlock;
+      for (let r = b.takeDue(now, this.random); r >= 0; r = b.takeDue(now, this.random)) this.dueRow(b, r, now, lag);
+      if (b.skippedAhead) {
+        b.skippedAhead = false;
+        b.resync();
       }
-      // The following run comes from the grid, not from now, so that delays don't accumulate;
-      // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting, and
-      // the grid points it jumps over are runs skipped, so that runs due = started + skipped.
-      const period = e.job.task.interval * 1000;
-      const following = e.anchor + period;
-      if (following > now) this.heap.push(this.place(e, following));
-      else {
-        const next = this.nextAnchor(e.job, now + 1);
-        const missed = Math.round((next - following) / period);
-        if (missed > 0) this.skip(e.job, missed, 'stall');
-        this.heap.push(this.place(e, next));
-      }
+      this.blockDue[slot] = b.nextDue();
+      this.top.update(slot);
     }
     this.drain();
     this.arm();
   }
 
+  /** Row `r` of `b` is due: queue it, or account for why not; then place its next run. */
+  private dueRow(b: SchedBlock, r: number, now: number, lag: number): void {
+    this.counts.due++;
+    const st = b.state[r];
+    if ((st & (WAITING | RUNNING)) !== 0) this.skip(b, r, 1, 'busy');
+    else if (this.opts.gate && !this.opts.gate.admit(b.plan, r, now)) this.skip(b, r, 1, 'held');
+    else {
+      const { shed_queue, shed_lag } = this.settings;
+      if (shedAt(overloadLevel(this.queued, shed_queue, lag, shed_lag), b.rank)) this.shed(b, r, shedReason(this.queued, shed_queue, lag, shed_lag));
+      else {
+        b.state[r] = st | WAITING;
+        b.enqueue(r);
+        this.queued++;
+        if (!b.active) {
+          b.active = true;
+          this.active[b.rank].push(b);
+        }
+      }
+    }
+    // The following run comes from the grid, not from now, so that delays don't accumulate;
+    // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting, and
+    // the grid points it jumps over are runs skipped, so that the counts still add up.
+    const following = b.anchor[r] + b.period;
+    if (following > now) b.anchor[r] = following;
+    else {
+      const next = b.nextAnchor(r, now + 1);
+      const missed = Math.round((next - following) / b.period);
+      if (missed > 0) {
+        b.skippedAhead = true;
+        this.counts.due += missed;
+        this.skip(b, r, missed, 'stall');
+      }
+      b.anchor[r] = next;
+    }
+  }
+
+  private skip(b: SchedBlock, r: number, count: number, cause: SkipCause): void {
+    this.counts.skipped[cause] += count;
+    this.opts.onSkip?.(jobOf(b.plan, r), count, cause);
+  }
+
+  private shed(b: SchedBlock, r: number, reason: ShedReason): void {
+    this.counts.shed[reason]++;
+    this.opts.onShed?.(jobOf(b.plan, r), reason);
+  }
+
+  /** Starts waiting runs while the bounds allow: critical first, best_effort last, round robin within a class. */
   private drain(): void {
-    while (this.readyHead < this.ready.length && this.running.size < this.opts.maxInFlight && !this.stopping) {
-      const job = this.ready[this.readyHead++];
-      this.waiting.delete(job.key);
-      if (this.running.has(job.key)) {
-        this.skip(job, 1, 'busy');
+    if (this.stopping) return;
+    const now = this.clock.now();
+    const lag = this.opts.lag?.() ?? 0;
+    const { shed_queue, shed_lag } = this.settings;
+    const level = overloadLevel(this.queued, shed_queue, lag, shed_lag);
+    for (let rank = 0; rank < this.active.length; rank++) {
+      const list = this.active[rank];
+      if (list.length === 0) continue;
+      if (shedAt(level, rank)) {
+        const reason = shedReason(this.queued, shed_queue, lag, shed_lag);
+        for (const b of list) this.shedQueue(b, reason);
+        this.compact(list);
         continue;
       }
-      this.launch(job);
-    }
-    if (this.readyHead === this.ready.length) {
-      this.ready.length = 0;
-      this.readyAnchors.length = 0;
-      this.readyHead = 0;
-    } else if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.readyHead);
-      this.readyAnchors = this.readyAnchors.slice(this.readyHead);
-      this.readyHead = 0;
+      const full = this.roundRobin(list, rank, now);
+      this.compact(list);
+      if (full) return;
     }
   }
 
-  private skip(job: Job, count: number, cause: SkipCause): void {
-    this.skipped += count;
-    if (cause === 'stall') this.stalled += count;
-    this.opts.onSkip?.(job, count, cause);
+  /** One run per block per pass, until no block can start one; true: the global bound is reached. */
+  private roundRobin(list: SchedBlock[], rank: number, now: number): boolean {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (let i = 0; i < list.length; i++) {
+        if (this.inFlight + (rank === BEST_EFFORT ? (this.opts.external?.() ?? 0) : 0) >= this.maxInFlight) return true;
+        const b = list[i];
+        if (b.qLen > 0 && !b.removed && this.launchNext(b, now)) progress = true;
+      }
+    }
+    return false;
   }
 
-  private launch(job: Job): void {
+  private compact(list: SchedBlock[]): void {
+    let j = 0;
+    for (const b of list) {
+      if (b.qLen > 0 && !b.removed) list[j++] = b;
+      else b.active = false;
+    }
+    list.length = j;
+  }
+
+  private shedQueue(b: SchedBlock, reason: ShedReason): void {
+    this.queued -= b.qLen;
+    b.drainQueue((r) => {
+      b.state[r] &= ~(WAITING | THROTTLED);
+      this.shed(b, r, reason);
+    });
+  }
+
+  /** Starts the first waiting run of `b` that its task, tenant and host bounds allow. */
+  private launchNext(b: SchedBlock, now: number): boolean {
+    if (b.maxConcurrency > 0 && b.inFlight >= b.maxConcurrency) return false;
+    const until = b.tenant.blockedUntil(now);
+    if (until !== 0) {
+      if (until < this.wake) this.wake = until;
+      const r = b.head();
+      if ((b.state[r] & THROTTLED) === 0) {
+        b.state[r] |= THROTTLED;
+        b.tenant.throttled++;
+        this.opts.onThrottle?.(b.tenant.name);
+      }
+      return false;
+    }
+    if (this.hosts.max <= 0) {
+      this.queued--;
+      this.launch(b, b.dequeue(), '');
+      return true;
+    }
+    // A host at its bound: the rows behind it (other hosts) go first; it keeps its turn later.
+    for (let tries = Math.min(b.qLen, HOST_LOOKAHEAD); tries > 0; tries--) {
+      const r = b.dequeue();
+      const host = hostOf(b.plan.targets[r]);
+      if (this.hosts.fits(host)) {
+        this.queued--;
+        this.launch(b, r, host);
+        return true;
+      }
+      b.enqueue(r);
+    }
+    return false;
+  }
+
+  private launch(b: SchedBlock, r: number, host: string): void {
+    b.state[r] = (b.state[r] & ~(WAITING | THROTTLED)) | RUNNING;
+    b.inFlight++;
+    b.tenant.take();
+    if (host !== '') this.hosts.take(host);
+    this.inFlight++;
+    this.counts.started++;
+    const job = jobOf(b.plan, r);
     let started: Promise<ProbeResult>;
     try {
       started = this.opts.runner(job, this.abort.signal);
     } catch (err) {
       started = Promise.reject(err); // a runner that throws is a bug: same path as one that rejects
     }
-    const p = started.then(
+    started.then(
       (result) => {
         // The slot goes to the next probe before the result is written out: a fast-path probe
         // reaches the engine synchronously, so it starts while the outputs of this batch run.
-        this.settle(job);
+        this.settle(b, r, host);
         try {
           this.opts.onResult(job, result);
         } catch (err) {
@@ -210,16 +359,21 @@ export class Scheduler {
         }
       },
       (err: unknown) => {
-        this.settle(job); // runners never reject; a bug there must not leak the slot
+        this.settle(b, r, host); // runners never reject; a bug there must not leak the slot
         this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'probe runner failed');
       },
     );
-    this.running.set(job.key, p);
   }
 
-  private settle(job: Job): void {
-    this.running.delete(job.key);
+  private settle(b: SchedBlock, r: number, host: string): void {
+    b.state[r] &= ~RUNNING;
+    b.inFlight--;
+    b.tenant.inFlight--;
+    if (host !== '') this.hosts.release(host);
+    this.inFlight--;
+    if (this.inFlight === 0) this.idle?.();
     this.drain();
+    if (!this.stopping) this.arm(); // a tenant's bucket may now need a wake-up
   }
 
   /**
@@ -229,12 +383,13 @@ export class Scheduler {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.disarm();
-    this.heap.clear();
-    this.ready = [];
-    this.readyAnchors = [];
-    this.readyHead = 0;
-    this.waiting.clear();
-    const all = Promise.allSettled([...this.running.values()]);
+    for (const b of [...this.byName.values()]) {
+      this.top.remove(b.slot);
+      b.drainQueue((r) => (b.state[r] &= ~(WAITING | THROTTLED)));
+    }
+    this.queued = 0;
+    if (this.inFlight === 0) return;
+    const all = new Promise<void>((resolve) => (this.idle = resolve));
     const grace = this.clock.setTimer(() => this.abort.abort(), graceMs);
     await all;
     this.clock.clearTimer(grace);

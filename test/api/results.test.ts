@@ -12,7 +12,8 @@ import { LatestResults } from '../../src/outputs/latest';
 import { TaskMetrics } from '../../src/outputs/metrics';
 import { HealthStage } from '../../src/health/stage';
 import type { ProbeResult } from '../../src/result';
-import type { Job } from '../../src/schedule/plan';
+import type { Module, Task } from '../../src/config/types';
+import { jobOf, planTask } from '../../src/schedule/plan';
 import { testRuntime } from '../runtime';
 
 const latest = new LatestResults();
@@ -65,7 +66,10 @@ test('/results: a trace result has trace.hops and trace.path_hash', async () => 
       ],
     },
   };
-  latest.record({ key: 'paths\u0000192.0.2.9', task: { name: 'paths' } } as Job, result);
+  const task: Task = { name: 'paths', module: 'trace', targets: ['192.0.2.9'], interval: 60, timeout: 10, jitter: 0, success_threshold: 1, failure_threshold: 1, labels: {}, max_target_series: 1000 };
+  const block = planTask(task, { name: 'trace', prober: 'trace' } as Module);
+  latest.applyTasks([block]);
+  latest.record(jobOf(block, 0), result);
   const res = await fetch(`http://127.0.0.1:${address.port}/results?task=paths`);
   assert.equal(res.status, 200);
   const [o] = (await res.json()) as Array<{ task: string; trace?: { path_hash: number; hops: Array<{ ttl: number; addresses: string[] }> } }>;

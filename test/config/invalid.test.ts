@@ -71,7 +71,7 @@ const CASES: Record<string, string> = {
     '7:15: tasks[0].targets[0]: got "127.0.0.1", expected host:port (e.g. "127.0.0.1:22" or "[::1]:22") for a tcp module',
   'bad-label-name.yml':
     '9:7: tasks[0].labels.bad-name: got "bad-name", expected a Prometheus label name matching [a-zA-Z_][a-zA-Z0-9_]* not starting with __',
-  'reserved-label.yml': '9:7: tasks[0].labels.target: got "target", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le, port, state, from, to (sonde sets them)',
+  'reserved-label.yml': '9:7: tasks[0].labels.target: got "target", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le, port, state, from, to, qos (sonde sets them)',
 };
 
 function load(file: string): ConfigError {

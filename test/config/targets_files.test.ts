@@ -74,7 +74,7 @@ const CASES: Array<{ what: string; files: Record<string, string>; task: string; 
     task: '    targets_files: [sd.json]\n',
     expected: [
       'D/sd.json:2:43: tasks[0].targets_files[0][0].labels.__meta: got "__meta", expected a Prometheus label name matching [a-zA-Z_][a-zA-Z0-9_]* not starting with __',
-      'D/sd.json:2:58: tasks[0].targets_files[0][0].labels.task: got "task", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le, port, state, from, to (sonde sets them)',
+      'D/sd.json:2:58: tasks[0].targets_files[0][0].labels.task: got "task", expected a label name other than task, target, module, reason, phase, result, kind, verdict, direction, le, port, state, from, to, qos (sonde sets them)',
       'D/sd.json:2:76: tasks[0].targets_files[0][0].labels.n: got 1, expected a string',
       'D/sd.json:2:80: tasks[0].targets_files[0][0].extra: unknown key (expected one of: targets, labels)',
       'D/sd.json:3:2: tasks[0].targets_files[0][1]: missing required key targets',

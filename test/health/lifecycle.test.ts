@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { TaskLifecycle } from '../../src/health/lifecycle';
 import { HealthStage } from '../../src/health/stage';
 import { registerLifecycleMetrics } from '../../src/outputs/lifecycle_metrics';
-import { planJobs, type Job } from '../../src/schedule/plan';
+import { blocksOf, planJobs, type Job } from '../../src/schedule/plan';
 import { config, result, type TaskOptions } from './fixtures';
 
 function setup(...tasks: TaskOptions[]) {
@@ -17,7 +17,7 @@ function setup(...tasks: TaskOptions[]) {
   life.subscribe((task, from, to, reason) => changes.push(`${task.name}: ${from ?? '-'} -> ${to} (${reason})`));
   const plan = (c = config(...tasks)) => {
     const jobs = planJobs(c);
-    health.setPlan(jobs);
+    health.setPlan(blocksOf(jobs));
     life.setTasks(c.tasks);
     return jobs;
   };
@@ -98,7 +98,7 @@ test('changeTasks replaces and removes only the tasks named', () => {
   const { life, jobs, feed, health } = setup({ name: 'a' }, { name: 'b' });
   feed(jobs[0], true);
   const c = config({ name: 'a' }, { name: 'b', successThreshold: 2 });
-  health.setPlan(planJobs(c));
+  health.setPlan(blocksOf(planJobs(c)));
   life.changeTasks([c.tasks[1]], ['a']);
   assert.equal(life.status('a'), undefined);
   assert.equal(life.status('b')!.reason, 'changed');

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HealthStage, type Transition } from '../../src/health/stage';
-import { planJobs } from '../../src/schedule/plan';
+import { blocksOf, planJobs, planTasks } from '../../src/schedule/plan';
 import { config, result, traceResult } from './fixtures';
 
 function stage(...tasks: Parameters<typeof config>) {
   const h = new HealthStage();
   const cfg = config(...tasks);
   const jobs = planJobs(cfg);
-  h.setPlan(jobs);
+  h.setPlan(blocksOf(jobs));
   const seen: Transition[] = [];
   h.subscribe((t) => seen.push(t));
   return { h, jobs, seen };
@@ -29,7 +29,7 @@ test('a target flips only after threshold results in a row', async (t) => {
       const [job] = jobs;
       const ups = [...c.results].map((r) => {
         h.record(job, result(job, r === '1'));
-        return h.isUp(job.key) ? '1' : '0';
+        return h.isUp(job) ? '1' : '0';
       });
       assert.equal(ups.join(''), c.up);
     });
@@ -51,7 +51,8 @@ test('transitions go to every subscriber with task, target, result and streak', 
   assert.equal(down.task.name, 't');
   assert.deepEqual(down.task.labels, { team: 'web' });
   assert.equal(down.target, '127.0.0.1:1000');
-  assert.equal(down.key, job.key);
+  assert.equal(down.row, job.row);
+  assert.equal(down.block, job.block);
   assert.equal(down.result, second);
   assert.equal(down.streak, 2);
   assert.equal(down.at, second.startedAt + 2, 'when the result finished (2 ms)');
@@ -64,7 +65,7 @@ test('transitions go to every subscriber with task, target, result and streak', 
     ['down', 'up'],
   );
   assert.deepEqual(other, ['down'], 'an unsubscribed listener hears nothing more');
-  const health = h.target(job.key);
+  const health = h.target(job);
   assert.deepEqual(health, { up: true, streak: 1, lastSuccess: true, changedAt: seen[1].at });
 });
 
@@ -88,27 +89,29 @@ test('a reload keeps the state of targets still planned and forgets the others',
   h.record(c, result(c, false)); // c down
   assert.deepEqual(h.taskCounts('t'), { targets: 3, up: 1 });
   // New plan: c is gone, 127.0.0.1:1003 is new (targets 1000, 1001, 1003), same thresholds.
-  const next = planJobs(config({ targets: 4, failureThreshold: 2 })).filter((j) => !j.target.endsWith('1002'));
-  h.setPlan(next);
+  const cfg = config({ targets: 4, failureThreshold: 2 });
+  cfg.tasks[0].targets = cfg.tasks[0].targets.filter((t) => !t.endsWith('1002'));
+  const next = planJobs(cfg);
+  h.setPlan(blocksOf(next));
   assert.deepEqual(h.taskCounts('t'), { targets: 3, up: 2 }, 'a stays down, the new target starts up');
-  assert.equal(h.isUp(a.key), false);
-  assert.equal(h.isUp(c.key), undefined, 'c is no longer planned');
+  assert.equal(h.isUp(a), false);
+  assert.equal(h.isUp(c), undefined, 'c is no longer planned');
   const b2 = next[1];
   h.record(b2, result(b2, false));
-  assert.equal(h.isUp(b.key), false, "b's failure before the reload counts towards its threshold");
+  assert.equal(h.isUp(b), false, "b's failure before the reload counts towards its threshold");
   h.record(c, result(c, true));
-  assert.equal(h.isUp(c.key), undefined, 'a result in flight across the reload for a gone target is ignored');
+  assert.equal(h.isUp(c), undefined, 'a result in flight across the reload for a gone target is ignored');
   assert.deepEqual(
     seen.map((t) => `${t.kind} ${t.target}`),
     ['down 127.0.0.1:1000', 'down 127.0.0.1:1002', 'down 127.0.0.1:1001'],
   );
   // The thresholds that count are the new plan's, even for a result of a job of the old plan.
-  h.setPlan(planJobs(config({ targets: 4, failureThreshold: 2, successThreshold: 3 })));
+  h.setPlan(planTasks(config({ targets: 4, failureThreshold: 2, successThreshold: 3 })));
   h.record(a, result(a, true));
   h.record(a, result(a, true));
-  assert.equal(h.isUp(a.key), false, 'two successes are not three');
+  assert.equal(h.isUp(a), false, 'two successes are not three');
   h.record(a, result(a, true));
-  assert.equal(h.isUp(a.key), true);
+  assert.equal(h.isUp(a), true);
 });
 
 test('a path change is a transition; the first path is not', () => {
@@ -121,9 +124,9 @@ test('a path change is a transition; the first path is not', () => {
     [1, 0xfffffff0],
     [0xfffffff0, 1],
   ]);
-  assert.equal(h.target(job.key)?.pathHash, 1);
+  assert.equal(h.target(job)?.pathHash, 1);
   // The path survives a reload: the next different path is a change, the same one is not.
-  h.setPlan(planJobs(config()));
+  h.setPlan(planTasks(config()));
   h.record(job, traceResult(job, 1));
   assert.equal(seen.length, 2);
   h.record(job, traceResult(job, 7, false));
@@ -138,7 +141,7 @@ test('a throwing listener does not stop the others when an error handler is give
   const errors: string[] = [];
   const h = new HealthStage({ onListenerError: (err, t) => errors.push(`${(err as Error).message} ${t.kind}`) });
   const jobs = planJobs(config());
-  h.setPlan(jobs);
+  h.setPlan(blocksOf(jobs));
   const seen: string[] = [];
   h.subscribe(() => {
     throw new Error('boom');
@@ -156,11 +159,11 @@ test('state of many targets is kept without an object per target', () => {
   const cfg = config({ maxSeries: 10 });
   cfg.tasks[0].targets = Array.from({ length: n }, (_, i) => `198.18.${(i >> 8) & 255}.${i & 255}:${80 + (i >> 16)}`); // not parsed from YAML: that is slow
   const jobs = planJobs(cfg);
-  h.setPlan(jobs);
+  h.setPlan(blocksOf(jobs));
   assert.deepEqual(h.taskCounts('t'), { targets: n, up: n });
   const last = jobs[n - 1];
   h.record(last, result(last, false));
   assert.deepEqual(h.taskCounts('t'), { targets: n, up: n - 1 });
-  h.setPlan(jobs);
+  h.setPlan(blocksOf(jobs));
   assert.deepEqual(h.taskCounts('t'), { targets: n, up: n - 1 }, 'a reload recounts the down ones');
 });

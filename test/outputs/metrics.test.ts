@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/types';
 import { HealthStage } from '../../src/health/stage';
 import { PHASE_BUCKETS, TaskMetrics } from '../../src/outputs/metrics';
 import type { ProbeResult } from '../../src/result';
-import { planJobs, type Job } from '../../src/schedule/plan';
+import { blocksOf, planJobs, type Job } from '../../src/schedule/plan';
 import { metric } from '../lab/daemon';
 import { config, result, traceResult } from '../health/fixtures';
 
@@ -18,8 +18,8 @@ function pipeline(cfg: Config) {
   const m = new TaskMetrics('test', health);
   const apply = (c: Config): Job[] => {
     const jobs = planJobs(c);
-    health.setPlan(jobs);
-    m.setTasks(c.tasks);
+    health.setPlan(blocksOf(jobs));
+    m.setTasks(blocksOf(jobs));
     return jobs;
   };
   const jobs = apply(cfg);

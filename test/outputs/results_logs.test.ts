@@ -5,7 +5,7 @@ import pino from 'pino';
 import { HealthStage } from '../../src/health/stage';
 import { LatestResults } from '../../src/outputs/latest';
 import { logResult, logTransition } from '../../src/outputs/log';
-import { planJobs } from '../../src/schedule/plan';
+import { blocksOf, planJobs } from '../../src/schedule/plan';
 import { config, result, traceResult } from '../health/fixtures';
 
 function capture() {
@@ -19,8 +19,8 @@ test('/results entries carry the task labels and the target health', () => {
   const latest = new LatestResults(health);
   const cfg = config({ name: 'web', labels: '{team: web}', failureThreshold: 2 }, { name: 'plain' });
   const jobs = planJobs(cfg);
-  health.setPlan(jobs);
-  latest.retain(jobs);
+  health.setPlan(blocksOf(jobs));
+  latest.setPlan(blocksOf(jobs));
   const [web, plain] = jobs;
   const fail = result(web, false);
   for (const r of [result(web, false), fail]) {
@@ -39,8 +39,8 @@ test('/results entries carry the task labels and the target health', () => {
   assert.deepEqual(p.health, { up: true, streak: 1, last_change: null });
   // A reload that changes the labels: the entry shows the new ones.
   const next = planJobs(config({ name: 'web', labels: '{team: ops}', failureThreshold: 2 }));
-  health.setPlan(next);
-  latest.retain(next);
+  health.setPlan(blocksOf(next));
+  latest.setPlan(blocksOf(next));
   assert.deepEqual(
     latest.list().map((e) => latest.toJSON(e).labels),
     [{ team: 'ops' }],
@@ -70,7 +70,7 @@ test('one log line per transition: down at warn with its reason, up and path cha
   const health = new HealthStage();
   health.subscribe((t) => logTransition(logger, t));
   const jobs = planJobs(config({ name: 'web', labels: '{team: web}', failureThreshold: 2, successThreshold: 2 }));
-  health.setPlan(jobs);
+  health.setPlan(blocksOf(jobs));
   const [job] = jobs;
   for (const ok of [false, false, false, true, true, true]) health.record(job, result(job, ok));
   health.record(job, traceResult(job, 5));

@@ -11,7 +11,7 @@ import { renderProbe } from '../../src/outputs/blackbox';
 import { TaskMetrics } from '../../src/outputs/metrics';
 import type { Runtime } from '../../src/runtime';
 import { runProbe } from '../../src/schedule/run_probe';
-import { planJobs } from '../../src/schedule/plan';
+import { blocksOf, planJobs, planTask } from '../../src/schedule/plan';
 import { metric } from '../lab/daemon';
 import { FakeSynEngine, type Truth } from './fake_engine';
 
@@ -142,8 +142,8 @@ test('tcp_syn task series: sonde_port_state per target and port, and transitions
   const health = new HealthStage();
   const m = new TaskMetrics('test', health);
   const jobs = planJobs(cfg);
-  health.setPlan(jobs);
-  m.setTasks(cfg.tasks);
+  health.setPlan(blocksOf(jobs));
+  m.setTasks(blocksOf(jobs));
   const job = jobs.find((j) => j.target === '127.0.0.1')!;
   const states: Array<Record<number, 'open' | 'closed' | 'filtered'>> = [
     { 22: 'open', 80: 'open' },
@@ -162,6 +162,6 @@ test('tcp_syn task series: sonde_port_state per target and port, and transitions
   assert.deepEqual([tr(80, 'open', 'closed'), tr(80, 'closed', 'open'), tr(22, 'open', 'filtered')], [1, 1, 1]);
   assert.equal(tr(8000, 'closed', 'open'), undefined, 'a port that never changed has no transition');
   // A reload without the target drops its series.
-  m.setTasks([{ ...cfg.tasks[0], targets: ['198.18.0.9'] }]);
+  m.setTasks([planTask({ ...cfg.tasks[0], targets: ['198.18.0.9'] }, jobs[0].module)]);
   assert.equal(metric(await m.registry.metrics(), 'sonde_port_state{task="ports",target="127.0.0.1",port="22",state="filtered"}'), undefined);
 });

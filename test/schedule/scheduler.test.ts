@@ -24,7 +24,7 @@ const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-3;
 test('each job runs once per interval at its phase within the interval', async () => {
   const h = new Harness();
   const jobs = makeJobs({ interval: '4s', targets: 4, phases: [0, 0.25, 0.5, 0.75] });
-  h.sched.setPlan(jobs);
+  h.plan(jobs);
   h.sched.start();
   await h.clock.advance(11_999);
   assert.deepEqual(
@@ -43,7 +43,7 @@ test('each job runs once per interval at its phase within the interval', async (
 test("the plan's phases spread the targets of a task over the interval, not in one burst", async () => {
   const h = new Harness();
   const jobs = makeJobs({ interval: '10s', targets: 40 });
-  h.sched.setPlan(jobs);
+  h.plan(jobs);
   h.sched.start();
   await h.clock.advance(9_999);
   assert.equal(h.starts.length, 40, 'each target ran once in the first interval');
@@ -57,7 +57,7 @@ test('jitter delays each run by random() x jitter, within [0, jitter), without m
   const d = dealer();
   const h = new Harness({ random: d.random });
   const [job] = makeJobs({ interval: '10s', jitter: '2s', targets: 1, phases: [0.1] });
-  h.sched.setPlan([job]);
+  h.plan([job]);
   h.sched.start();
   await h.clock.advance(999_999);
   const starts = h.startsOf(job.target);
@@ -76,7 +76,7 @@ test('jitter near 1 stays inside the jitter and the next run comes from the grid
   const values = [0, 0.5, 0.999999, 0.25];
   const h = new Harness({ random: () => values.shift() ?? 0 });
   const [job] = makeJobs({ interval: '10s', jitter: '2s', targets: 1, phases: [0] });
-  h.sched.setPlan([job]);
+  h.plan([job]);
   h.sched.start();
   await h.clock.advance(39_999);
   const starts = h.startsOf(job.target);
@@ -88,12 +88,12 @@ test('a reload keeps the next run of an unchanged job, even a jittered run not y
   const h = new Harness({ random: () => 0.8 });
   const spec = { interval: '10s', jitter: '5s', targets: 2, phases: [0, 0.5] };
   const [a, b] = makeJobs(spec);
-  h.sched.setPlan([a, b]);
+  h.plan([a, b]);
   h.sched.start();
   await h.clock.advance(2000); // a's grid point (0) has passed; its jittered run (4 s) has not
   const [a2] = makeJobs(spec); // a fresh config: new objects, same key and interval; b is removed
   const [, , c] = makeJobs({ ...spec, targets: 3, phases: [0, 0.5, 0.7] }); // c is added
-  h.sched.setPlan([a2, c]);
+  h.plan([a2, c]);
   await h.clock.advance(22_000);
   assert.deepEqual(h.startsOf(a.target), [4000, 14_000, 24_000], 'a keeps its grid point of 0 s');
   assert.deepEqual(h.startsOf(b.target), [], 'a removed job runs no more');
@@ -103,10 +103,10 @@ test('a reload keeps the next run of an unchanged job, even a jittered run not y
 test('a reload that changes the interval re-anchors the job on the new grid', async () => {
   const h = new Harness();
   const [job] = makeJobs({ interval: '10s', targets: 1, phases: [0.5] });
-  h.sched.setPlan([job]);
+  h.plan([job]);
   h.sched.start();
   await h.clock.advance(6500);
-  h.sched.setPlan(makeJobs({ interval: '4s', targets: 1, phases: [0.5] }));
+  h.plan(makeJobs({ interval: '4s', targets: 1, phases: [0.5] }));
   await h.clock.advance(12_000);
   assert.deepEqual(h.startsOf(job.target), [5000, 10_000, 14_000, 18_000], 'the next grid point of 4 s at phase 0.5 after 6.5 s is 10 s');
 });
@@ -115,11 +115,11 @@ test('a run waiting for a slot keeps its place in the queue across a reload', as
   const h = new Harness({ maxInFlight: 1, duration: (j) => (j.phase === 0 ? 5000 : 1000) });
   const spec = { interval: '10s', targets: 3, phases: [0, 0.1, 0.2] };
   const [a, b, c] = makeJobs(spec);
-  h.sched.setPlan([a, b, c]);
+  h.plan([a, b, c]);
   h.sched.start();
   await h.clock.advance(3000); // a runs until 5 s; b (due 1 s) and c (due 2 s) wait
   assert.equal(h.sched.queued, 2);
-  h.sched.setPlan(makeJobs(spec).reverse());
+  h.plan(makeJobs(spec).reverse());
   await h.clock.advance(9500);
   assert.deepEqual(
     h.starts.map((s) => [s.target, s.at]),
@@ -136,7 +136,7 @@ test('a run waiting for a slot keeps its place in the queue across a reload', as
 test('after a stall each job runs once, not a burst of the missed runs, then on its grid again; the missed runs count as skipped', async () => {
   const h = new Harness();
   const [a, b] = makeJobs({ interval: '1s', targets: 2, phases: [0, 0.5] });
-  h.sched.setPlan([a, b]);
+  h.plan([a, b]);
   h.sched.start();
   await h.clock.advance(2999);
   await h.clock.stall(10_250); // the event loop was blocked until 13.249 s
@@ -156,7 +156,7 @@ test('after a stall each job runs once, not a burst of the missed runs, then on 
 test('stop waits for the runs in flight, starts no more, and leaves no timer', async () => {
   const h = new Harness({ maxInFlight: 1, duration: (j) => (j.phase === 0 ? 3000 : 1000) });
   const [a, b] = makeJobs({ interval: '10s', targets: 2, phases: [0, 0.1] });
-  h.sched.setPlan([a, b]);
+  h.plan([a, b]);
   h.sched.start();
   await h.clock.advance(1500); // a runs until 3 s, b waits for the slot
   let stopped = false;
@@ -171,7 +171,7 @@ test('stop waits for the runs in flight, starts no more, and leaves no timer', a
     h.results.map((r) => [r.target, r.at, r.result.success]),
     [[a.target, 3000, true]],
   );
-  h.sched.setPlan([a, b]); // a reload racing the stop
+  h.plan([a, b]); // a reload racing the stop
   await h.clock.advance(60_000);
   assert.deepEqual(h.startOrder, [a.target], 'the waiting run and later ones never start, even after a reload');
   assert.equal(h.clock.pending, 0, 'no timer left behind');
@@ -181,7 +181,7 @@ test('stop waits for the runs in flight, starts no more, and leaves no timer', a
 test('after the grace, runs still in flight are aborted through the signal and still report', async () => {
   const h = new Harness({ duration: () => 60_000 });
   const jobs = makeJobs({ interval: '100s', targets: 3, phases: [0, 0.001, 0.002] });
-  h.sched.setPlan(jobs);
+  h.plan(jobs);
   h.sched.start();
   await h.clock.advance(500);
   assert.equal(h.sched.inFlight, 3);
@@ -205,7 +205,7 @@ test('never more than maxInFlight run at once; waiting runs start in the order t
   const h = new Harness({ maxInFlight: 2, duration: () => 4000 });
   // Listed against their due order, so that FIFO by due time differs from plan order.
   const jobs = makeJobs({ interval: '10s', targets: 4, phases: [0.3, 0.2, 0.1, 0] });
-  h.sched.setPlan(jobs);
+  h.plan(jobs);
   h.sched.start();
   let maxInFlight = 0;
   for (let t = 0; t < 19_750; t += 250) {
@@ -235,7 +235,7 @@ test('a job waits for a slot at most once: its further due runs are skipped and 
   // One slot, runs of 2.03 s, three jobs due every second: 60 runs due in 20 s, room for 10.
   const h = new Harness({ maxInFlight: 1, duration: () => 2030 });
   const jobs = makeJobs({ interval: '1s', targets: 3, phases: [0, 0.1, 0.2] });
-  h.sched.setPlan(jobs);
+  h.plan(jobs);
   h.sched.start();
   let maxQueued = 0;
   for (let t = 0; t < 19_950; t += 50) {
@@ -258,7 +258,7 @@ test('a job waits for a slot at most once: its further due runs are skipped and 
 test('a job whose run is still in flight skips its due runs rather than overlap them', async () => {
   const h = new Harness({ duration: () => 2500 });
   const [job] = makeJobs({ interval: '1s', targets: 1, phases: [0] });
-  h.sched.setPlan([job]);
+  h.plan([job]);
   h.sched.start();
   await h.clock.advance(9999);
   assert.deepEqual(h.startsOf(job.target), [0, 3000, 6000, 9000]);
@@ -282,7 +282,7 @@ test('a runner that throws or rejects frees its slot and the job runs on', async
     },
   });
   const [job] = makeJobs({ interval: '1s', targets: 1, phases: [0] });
-  h.sched.setPlan([job]);
+  h.plan([job]);
   h.sched.start();
   await h.clock.advance(2500);
   assert.equal(calls, 3, 'the job ran at 0, 1 and 2 s');
