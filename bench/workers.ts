@@ -2,7 +2,7 @@
 // against a loopback nginx serving TLS, through the daemon's probe runner with 0 (main thread),
 // 1 and 2 worker threads: probes/s, and CPU µs per probe (the whole process, every thread), which
 // a machine shared with other work disturbs less than the rate. Each run is bounded in time and count.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -11,7 +11,7 @@ import { loadConfigString } from '../src/config/load';
 import { ProbeRunner } from '../src/workers/runner';
 import { makePKI } from '../test/lab/pki';
 import { testRuntime } from '../test/runtime';
-import { freePort, start, waitPort, type Proc } from './lib/procs';
+import { startNginx } from './lib/procs';
 import { fmt, median, report } from './lib/stats';
 
 export interface WorkersOptions {
@@ -25,36 +25,6 @@ export interface WorkersOptions {
   maxProbes?: number;
   /** the bench's progress line (bench/lib/progress.ts Tick) */
   progress?: (label: string, fraction?: number) => void;
-}
-
-/** nginx answering 200 over TLS on 127.0.0.1 (one worker per core, session tickets and cache off: a full handshake per probe). */
-async function startTLSNginx(cert: string, key: string): Promise<{ port: number; proc: Proc }> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-tls-'));
-  writeFileSync(
-    path.join(dir, 'nginx.conf'),
-    `daemon off;
-worker_processes auto;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server {
-    listen 127.0.0.1:${port} ssl backlog=4096;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    ssl_session_tickets off;
-    ssl_session_cache off;
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-  );
-  const proc = start(['/usr/sbin/nginx', '-p', dir, '-c', path.join(dir, 'nginx.conf')]);
-  await waitPort(port);
-  return { port, proc };
 }
 
 /** CPU µs the main thread (the scheduler's and the API's) has used: utime + stime of its /proc task, in clock ticks of 10 ms. */
@@ -122,7 +92,7 @@ async function drive(run: () => ReturnType<ProbeRunner['run']>, opts: WorkersOpt
 export async function workersBench(opts: WorkersOptions): Promise<string[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-workers-'));
   const pki = await makePKI(dir);
-  const nginx = await startTLSNginx(pki.leaves.valid.certPath, pki.leaves.valid.keyPath);
+  const nginx = await startNginx(0, { cert: pki.leaves.valid.certPath, key: pki.leaves.valid.keyPath });
   const module = loadConfigString(
     `modules:\n  https_2xx: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4, tls_config: {ca_file: ${JSON.stringify(pki.ca.certPath)}}}}\n`,
     'bench-workers.yml',

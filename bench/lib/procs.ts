@@ -57,10 +57,18 @@ export function loopbackAddresses(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
 }
 
-/** nginx serving a small 200 on 127.0.0.1 and on `extra` more loopback addresses, same port; one worker per core, so the target is not what limits the probers. */
-export async function startNginx(extra = 0): Promise<{ port: number; proc: Proc }> {
+/**
+ * nginx serving a small 200 on 127.0.0.1 and on `extra` more loopback addresses, same port; one
+ * worker per core, so the target is not what limits the probers. `tls`: over TLS with that
+ * certificate, session tickets and cache off (a full handshake per probe).
+ */
+export async function startNginx(extra = 0, tls?: { cert: string; key: string }): Promise<{ port: number; proc: Proc }> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sonde-bench-nginx-'));
+  const ssl = tls ? ' ssl' : '';
+  const tlsLines = tls
+    ? `    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};\n    ssl_session_tickets off;\n    ssl_session_cache off;\n`
+    : '';
   writeFileSync(
     path.join(dir, 'nginx.conf'),
     `daemon off;
@@ -73,9 +81,9 @@ http {
   access_log off;
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   server {
-    listen 127.0.0.1:${port} backlog=8192;
-${loopbackAddresses(extra).filter((a) => a !== '127.0.0.1').map((a) => `    listen ${a}:${port} backlog=1024;`).join('\n')}
-    location / { return 200 "ok\\n"; }
+    listen 127.0.0.1:${port}${ssl} backlog=8192;
+${loopbackAddresses(extra).filter((a) => a !== '127.0.0.1').map((a) => `    listen ${a}:${port}${ssl} backlog=1024;`).join('\n')}
+${tlsLines}    location / { return 200 "ok\\n"; }
   }
 }
 `,

@@ -2,7 +2,8 @@
 // messages encoded by hand (HealthCheckResponse { status = 1 }), so no proto files are needed.
 import * as grpc from '@grpc/grpc-js';
 
-const HEALTH: grpc.ServiceDefinition = {
+/** grpc.health.v1.Health with raw byte messages: a test server encodes its answers itself. */
+export const HEALTH: grpc.ServiceDefinition = {
   Check: {
     path: '/grpc.health.v1.Health/Check',
     requestStream: false,

@@ -13,6 +13,7 @@ import { decodeResponse, encodeRequest } from '../../src/probers/grpc/health';
 import { runProbe } from '../../src/schedule/run_probe';
 import { makePKI, type PKI } from '../lab/pki';
 import { testRuntime } from '../runtime';
+import { HEALTH } from '../lab/grpc_health';
 
 /** HealthCheckRequest's service field (field 1, a string), decoded by hand as the prober encodes it. */
 function serviceOf(b: Buffer): string {
@@ -23,17 +24,6 @@ const response = (n: number): Buffer => Buffer.from([0x08, n]);
 
 const STATUS: Record<string, number> = { up: 1, down: 2, gone: 3 };
 const seen: Array<{ service: string; token: string[] }> = [];
-const HEALTH: grpc.ServiceDefinition = {
-  Check: {
-    path: '/grpc.health.v1.Health/Check',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-};
 
 function healthServer(): grpc.Server {
   const server = new grpc.Server();
