@@ -3,14 +3,14 @@
 #include "bpf/kernel_names.h"
 
 #include <bpf/btf.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <mutex>
-#include <sstream>
 #include <vector>
 
 namespace sonde {
@@ -49,34 +49,64 @@ std::string DropReasonName(uint32_t reason) {
   return "REASON_" + std::to_string(reason);
 }
 
-std::string KernelSymbol(uint64_t addr) {
+namespace {
+
+// The kernel's text symbols, sorted by address: names packed in one buffer (about 130,000 of them;
+// a std::string each cost several MB more, and an idle daemon that never sees a drop keeps them).
+struct SymbolTable {
   struct Sym {
     uint64_t addr;
-    std::string name;
+    uint32_t name;  // offset into names
   };
-  static std::once_flag once;
-  static std::vector<Sym>& syms = *new std::vector<Sym>();  // never destroyed: see DropReasonNames
-  std::call_once(once, [] {
-    std::ifstream in("/proc/kallsyms");
-    std::string line;
-    while (std::getline(in, line)) {
-      // "ffffffff81000000 T _stext" or with " [module]"; only text symbols can free an skb.
-      std::istringstream ls(line);
-      std::string a, type, name;
-      if (!(ls >> a >> type >> name) || (type != "t" && type != "T")) continue;
-      uint64_t v = strtoull(a.c_str(), nullptr, 16);
-      if (v) syms.push_back({v, name});
+  std::vector<Sym> syms;
+  std::string names;
+
+  void Load() {
+    FILE* f = std::fopen("/proc/kallsyms", "re");
+    if (f == nullptr) return;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      // "ffffffff81000000 T _stext" or with "\t[module]"; only text symbols can free an skb.
+      char* end = nullptr;
+      uint64_t v = std::strtoull(line, &end, 16);
+      if (end == line || end[0] != ' ' || (end[1] != 't' && end[1] != 'T') || end[2] != ' ') continue;
+      const char* name = end + 3;
+      size_t len = std::strcspn(name, " \t\n");
+      if (v == 0 || len == 0) continue;
+      syms.push_back({v, static_cast<uint32_t>(names.size())});
+      names.append(name, len);
+      names.push_back('\0');
     }
+    std::fclose(f);
     std::sort(syms.begin(), syms.end(), [](const Sym& x, const Sym& y) { return x.addr < y.addr; });
+    syms.shrink_to_fit();
+    names.shrink_to_fit();
+  }
+};
+
+}  // namespace
+
+std::string KernelSymbol(uint64_t addr) {
+  static std::once_flag once;
+  static SymbolTable& table = *new SymbolTable();  // never destroyed: see DropReasonNames
+  std::call_once(once, [] {
+    table.Load();
+    ReleaseFreedMemory();  // the read's transient buffers
   });
+  const auto& syms = table.syms;
   char hex[32];
   snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(addr));
-  auto it = std::upper_bound(syms.begin(), syms.end(), addr, [](uint64_t v, const Sym& s) { return v < s.addr; });
+  auto it = std::upper_bound(syms.begin(), syms.end(), addr, [](uint64_t v, const SymbolTable::Sym& s) { return v < s.addr; });
   if (addr == 0 || it == syms.begin()) return hex;
   --it;
   char off[32];
   snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(addr - it->addr));
-  return it->name + off;
+  return std::string(&table.names[it->name]) + off;
+}
+
+void ReleaseFreedMemory() {
+  // glibc keeps freed heap (libbpf's parse of the kernel's BTF, a few MB) for reuse; give it back.
+  malloc_trim(0);
 }
 
 uint32_t SelfNetnsInode() {

@@ -15,6 +15,9 @@ std::string DropReasonName(uint32_t reason);
 // Returns "0x<hex>" when the address is unknown or kallsyms hides addresses (kptr_restrict).
 std::string KernelSymbol(uint64_t addr);
 
+// Returns freed heap to the system (after the one-time loads above and the BPF object's load).
+void ReleaseFreedMemory();
+
 // Inode of this process's network namespace (/proc/self/ns/net), 0 on error.
 uint32_t SelfNetnsInode();
 

@@ -198,14 +198,17 @@ std::string BpfTracer::Start(const BpfOptions& opts, BpfEventSink sink) {
 
   stopping_ = false;
   running_ = true;
+  ReleaseFreedMemory();  // what the object's load parsed (the kernel's BTF) is freed by now
   poller_ = std::thread(&BpfTracer::PollLoop, this);
   return "";
 }
 
 void BpfTracer::PollLoop() {
-  // Warm the caches the glue reads per event, off the JS thread (kallsyms is ~200k lines).
-  KernelSymbol(0);
+  // Warm the caches the glue reads per event, off the JS thread: the drop reasons now (small), the
+  // kernel's symbols (kallsyms, ~200k lines, a few MB) with the first events, so that a daemon that
+  // never sees a drop never holds them.
   DropReasonNames();
+  bool symbols = false;
   uint64_t drained = 0;
   epoll_event evs[2];
   while (!stopping_.load()) {
@@ -220,6 +223,10 @@ void BpfTracer::PollLoop() {
     // Consume in bounded slices so a flood (`--all`) reaches JS in batches of kMaxBatch.
     for (int guard = 0; guard < 1024; guard++) {
       int got = ring_buffer__consume(ring_);
+      if (!symbols && !pending_.empty()) {
+        KernelSymbol(0);
+        symbols = true;
+      }
       if (pending_.size() >= kMaxBatch) {
         sink_(std::move(pending_), 0);
         pending_.clear();
