@@ -84,8 +84,8 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
   try {
     const cases = [
       { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
-      { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
-      { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `localhost:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@localhost:${unbound.tlsPort}` },
+      { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `127.0.0.1:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.tlsPort}` },
+      { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `127.0.0.1:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.tlsPort}` },
     ];
     for (const [ci, c] of cases.entries()) {
       const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;

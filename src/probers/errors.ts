@@ -89,3 +89,11 @@ export function classifyError(err: unknown): { reason: FailureReason; message: s
   const text = err instanceof Error ? err.message : typeof m === 'string' ? m : typeof code === 'string' ? code : String(err);
   return { reason: 'network_error', message: text };
 }
+
+/** Marks a probe's result failed with the reason and message of `err` (what every prober's catch does). */
+export function failResult(result: { success: boolean; reason?: FailureReason; message?: string }, err: unknown): void {
+  const { reason, message } = classifyError(err);
+  result.success = false;
+  result.reason = reason;
+  result.message = message;
+}

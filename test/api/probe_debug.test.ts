@@ -3,24 +3,15 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, test } from 'node:test';
-import { DEFAULT_PROBE_LIMITS, ProbeAdmission } from '../../src/api/admission';
-import { serveProbe, type ProbeDeps } from '../../src/api/probe_handler';
+import { serveProbe } from '../../src/api/probe_handler';
 import { loadConfigString } from '../../src/config/load';
-import { silentLogger } from '../../src/log';
-import { testRuntime } from '../runtime';
+import { testProbeDeps } from '../lab/probe_deps';
 
 const config = loadConfigString(
   'modules:\n  banner:\n    prober: tcp\n    timeout: 3s\n    tcp:\n      query_response:\n        - expect: "^SSH-2.0-"\n',
   'debug.yml',
 );
-const deps: ProbeDeps = {
-  logger: silentLogger,
-  config: () => config,
-  flows: () => undefined,
-  runtime: testRuntime,
-  signal: new AbortController().signal,
-  admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS),
-};
+const deps = testProbeDeps(config);
 let server: net.Server;
 let port = 0;
 before(async () => {

@@ -3,22 +3,13 @@
 // server stay plain fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PROBE_LIMITS, ProbeAdmission } from '../../src/api/admission';
-import { serveProbe, type ProbeDeps } from '../../src/api/probe_handler';
+import { serveProbe } from '../../src/api/probe_handler';
 import { loadConfigString } from '../../src/config/load';
-import { silentLogger } from '../../src/log';
 import { parseHead } from '../../src/probers/fast';
-import { testRuntime } from '../runtime';
+import { testProbeDeps } from '../lab/probe_deps';
 
 const config = loadConfigString('modules:\n  tcp_connect:\n    prober: tcp\n', 'names.yml');
-const deps: ProbeDeps = {
-  logger: silentLogger,
-  config: () => config,
-  flows: () => undefined,
-  runtime: testRuntime,
-  signal: new AbortController().signal,
-  admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS),
-};
+const deps = testProbeDeps(config);
 
 for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
   test(`/probe?module=${name} is an unknown module`, async () => {

@@ -12,7 +12,6 @@ import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import * as packet from 'dns-packet';
 import { WebSocketServer } from 'ws';
-import { DEFAULT_PROBE_LIMITS, ProbeAdmission } from '../../src/api/admission';
 import { serveProbe, type ProbeDeps } from '../../src/api/probe_handler';
 import { loadConfigString } from '../../src/config/load';
 import type { Config } from '../../src/config/types';
@@ -21,6 +20,7 @@ import { TargetPolicy } from '../../src/policy/check';
 import { PolicyGate } from '../../src/policy/gate';
 import { runProbe } from '../../src/schedule/run_probe';
 import { servingHealthServer } from '../lab/grpc_health';
+import { testProbeDeps } from '../lab/probe_deps';
 import { testRuntime } from '../runtime';
 
 /** A DNS server on 127.0.0.1 whose A answer for every name is `answers[n]` at its n-th query (the last one after). */
@@ -86,9 +86,7 @@ after(() => {
   for (const s of servers) s.close();
 });
 
-function depsFor(cfg: Config): ProbeDeps {
-  return { logger: silentLogger, config: () => cfg, flows: () => undefined, runtime: testRuntime, signal: new AbortController().signal, admission: new ProbeAdmission(DEFAULT_PROBE_LIMITS) };
-}
+const depsFor = testProbeDeps;
 
 async function probe(deps: ProbeDeps, module: string, target: string): Promise<{ status: number; text: string }> {
   const a = await serveProbe(deps, { module, target, debug: false, hostname: null }, undefined, { client: '127.0.0.1' });

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DNSModule, Module } from '../../config/types';
 import type { DNSFacts, ProbeResult } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
+import { classifyError, failResult, ProbeFailure } from '../errors';
 import { gated, resolveLocal, resolveTarget, SYSTEM_RESOLVER } from '../resolve';
 import { dnsTLSOptions } from './tls_context';
 import type { ProbeContext, Prober } from '../types';
@@ -201,9 +201,7 @@ export const probeDNS: Prober = async (target: string, module: Module, ctx: Prob
     await probe(target, module.dns, ctx, result, deadline);
     result.success = true;
   } catch (err) {
-    const { reason, message } = classifyError(err);
-    result.reason = reason;
-    result.message = message;
+    failResult(result, err);
   } finally {
     result.durationSeconds = (performance.now() - start) / 1000;
   }

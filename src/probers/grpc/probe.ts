@@ -9,7 +9,7 @@ import { createSecureContext, type SecureVersion } from 'node:tls';
 import type { GRPCModule, Module, TLSVersionName } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { Deadline } from '../deadline';
-import { classifyError, ProbeFailure } from '../errors';
+import { classifyError, failResult, ProbeFailure } from '../errors';
 import { resolverFor } from '../dns/resolver';
 import { resolveForProbe } from '../resolve';
 import { tlsMaterial } from '../tcp/tls';
@@ -102,9 +102,7 @@ export const probeGRPC: Prober = async (target: string, module: Module, ctx: Pro
     if (outcome.servingStatus !== 'SERVING') throw new ProbeFailure('grpc_not_serving', `the health check of service ${JSON.stringify(g.service)} answered ${outcome.servingStatus}`);
     result.success = true;
   } catch (err) {
-    const { reason, message } = classifyError(deadline.timedOut ?? err);
-    result.reason = reason;
-    result.message = message;
+    failResult(result, deadline.timedOut ?? err);
   } finally {
     deadline.close();
     client?.close();

@@ -6,7 +6,7 @@ import type { ICMPModule } from '../../config/types';
 import { IcmpSocketError, type IcmpOutcome } from '../../native/icmp';
 import { addressBytes } from '../../native/ipaddr';
 import type { FailureReason, ProbeResult } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { echoRounds, rttStats } from './round';
 import { resolverFor } from '../dns/resolver';
 import { resolveForProbe } from '../resolve';
@@ -114,10 +114,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
       throw new ProbeFailure('packet_loss', `no reply to ${round.sent} echo request${round.sent > 1 ? 's' : ''}`);
     }
   } catch (err) {
-    const c = classifyError(err);
-    result.success = false;
-    result.reason = c.reason;
-    result.message = c.message;
+    failResult(result, err);
   }
   result.durationSeconds = (performance.now() - t0) / 1000;
   return result;

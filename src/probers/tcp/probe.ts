@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { Module, TCPModule } from '../../config/types';
 import type { ProbeResult } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { fastConnect, fastPathFor } from '../fast';
 import { trackSocketFlow } from '../flows';
 import { resolverFor } from '../dns/resolver';
@@ -262,9 +262,7 @@ export const probeTCP: Prober = async (target: string, module: Module, ctx: Prob
     result.success = true;
   } catch (err) {
     // After the deadline, the error the torn-down socket reports is a symptom; the timeout is the cause.
-    const { reason, message } = classifyError(run.timedOut ?? err);
-    result.reason = reason;
-    result.message = message;
+    failResult(result, run.timedOut ?? err);
   } finally {
     run.close();
     result.durationSeconds = (performance.now() - start) / 1000;

@@ -10,7 +10,7 @@ import type { ScanHit, ScanSpec, ScanSummary } from '../../native/syn_types';
 import type { PortStateFacts, ProbeResult, TCPSynFacts } from '../../result';
 import { listPorts } from '../../scan/ports';
 import { resolverFor } from '../dns/resolver';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { resolveForProbe } from '../resolve';
 import type { Prober } from '../types';
 import { allowSet } from './config';
@@ -109,10 +109,7 @@ export const probeTCPSyn: Prober = async (target, module, ctx) => {
     }
     result.success = true;
   } catch (err) {
-    const c = classifyError(err);
-    result.success = false;
-    result.reason = c.reason;
-    result.message = c.message;
+    failResult(result, err);
   } finally {
     watch?.done();
   }

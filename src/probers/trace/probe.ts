@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultTrace } from '../../config/defaults';
 import { TraceSocketError } from '../../native/trace';
 import type { ProbeResult } from '../../result';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { resolverFor } from '../dns/resolver';
 import { resolveForProbe } from '../resolve';
 import { runTrace } from './run';
@@ -62,9 +62,7 @@ export const probeTrace: Prober = async (target, module, ctx) => {
     }
     result.success = true;
   } catch (err) {
-    const c = classifyError(err);
-    result.reason = c.reason;
-    result.message = c.message;
+    failResult(result, err);
   }
   result.durationSeconds = (performance.now() - t0) / 1000;
   return result;

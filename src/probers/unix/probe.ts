@@ -6,7 +6,7 @@ import { defaultUnix } from '../../config/defaults';
 import type { Module } from '../../config/types';
 import type { ProbeResult } from '../../result';
 import { Deadline } from '../deadline';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { runDialogue } from '../tcp/dialogue';
 import { LineReader } from '../tcp/lines';
 import { handshake, tlsClientOptions } from '../tcp/tls';
@@ -74,9 +74,7 @@ export const probeUnix: Prober = async (target: string, module: Module, ctx: Pro
     );
     result.success = true;
   } catch (err) {
-    const { reason, message } = classifyError(deadline.timedOut ?? err);
-    result.reason = reason;
-    result.message = message;
+    failResult(result, deadline.timedOut ?? err);
   } finally {
     enter('done');
     delete result.phases.done;

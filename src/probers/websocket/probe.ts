@@ -15,7 +15,7 @@ import type { ProbeResult } from '../../result';
 import { authorizationHeader, extraHeaders } from '../client_auth';
 import { Deadline } from '../deadline';
 import { resolverFor } from '../dns/resolver';
-import { classifyError, ProbeFailure } from '../errors';
+import { failResult, ProbeFailure } from '../errors';
 import { resolveForProbe } from '../resolve';
 import { expandTemplate } from '../tcp/expand';
 import { tlsClientOptions } from '../tcp/tls';
@@ -153,9 +153,7 @@ export const probeWebsocket: Prober = async (target: string, module: Module, ctx
     result.success = true;
   } catch (err) {
     if (deadline.phase === 'processing' && result.phases.processing === undefined) result.phases.processing = 0;
-    const { reason, message } = classifyError(deadline.timedOut ?? err);
-    result.reason = reason;
-    result.message = message;
+    failResult(result, deadline.timedOut ?? err);
   } finally {
     deadline.close();
     ws?.terminate();
