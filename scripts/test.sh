@@ -31,11 +31,11 @@ fi
 
 echo "== node tests"
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find dist/test -name '*.test.js' | sort); fi
-# The HTTP and TCP prober suites also run on Node sockets and undici alone (src/runtime.ts fastPath):
+# The HTTP, TCP and DNS prober suites also run on Node sockets and undici alone (src/runtime.ts fastPath):
 # both transports are held to the same results.
-mapfile -t transport_files < <(printf '%s\n' "${files[@]}" | grep -E '(^|/)dist/test/probers/(http|tcp)[^/]*\.test\.js$' || true)
+mapfile -t transport_files < <(printf '%s\n' "${files[@]}" | grep -E '(^|/)dist/test/probers/(http|tcp|dns)[^/]*\.test\.js$' || true)
 if [ ${#transport_files[@]} -gt 0 ]; then
-  echo "== node tests: HTTP and TCP probers with the fast path off (SONDE_FAST_PATH=0)"
+  echo "== node tests: HTTP, TCP and DNS probers with the fast path off (SONDE_FAST_PATH=0)"
   SONDE_FAST_PATH=0 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout "${transport_files[@]}"
 fi
 # One file at a time: the lab tests create network namespaces and must not race each other.

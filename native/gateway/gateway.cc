@@ -152,8 +152,8 @@ void StreamEngine::Answer(std::vector<GatewayAnswer>* batch) {
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return;
-    wake = (m.in.empty() || m.wake_due) && m.answers_in.empty();
-    if (wake) m.wake_due = false;  // this wake-up serves the deferred submissions too
+    wake = m.TakeWake() || m.wake_due;
+    m.wake_due = false;  // this wake-up serves the deferred submissions too
     if (m.answers_in.empty()) {
       m.answers_in.swap(*batch);  // the common case: no copy of the bodies
     } else {

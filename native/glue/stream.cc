@@ -21,7 +21,7 @@ using sonde::StreamSpec;
 const napi_type_tag kTypeTag = {0x5f0de57a3e1b4c21ULL, 0x9d2a7c6e0b8f4113ULL};
 
 // Record layout (doubles), mirrored by src/native/stream.ts.
-constexpr size_t kStride = 16;
+constexpr size_t kStride = 17;
 
 // Phase seconds of an outcome as blackbox_exporter names them.
 struct OutcomeSeconds {
@@ -59,6 +59,7 @@ void WriteRecord(double* r, const StreamOutcome& o) {
   r[13] = o.head_off;
   r[14] = o.head_len;
   r[15] = secs.write;
+  r[16] = o.foreign;
 }
 
 // Shared between the JS object, the engine thread's notification and queued TSFN calls, so that
@@ -203,12 +204,12 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
   ~StreamEngineWrap() override { shared_->Shutdown(); }
 
  private:
-  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort])
+  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, matchLen]])
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() != 11 && info.Length() != 12) {
-      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort])");
+    if (info.Length() < 11 || info.Length() > 13) {
+      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, matchLen]])");
     }
     StreamSpec s;
     s.id = ArgU32(info, 0, "id", 0xffffffffu);
@@ -218,7 +219,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     std::memcpy(s.addr, ArgAddr(info, 2, "addr", false), 16);
     s.port = static_cast<uint16_t>(ArgU32(info, 3, "port", 65535));
     s.timeout_ms = ArgU32(info, 4, "timeoutMs", 3600000);
-    s.flags = ArgU32(info, 5, "flags", 7);
+    s.flags = ArgU32(info, 5, "flags", sonde::kStreamFlagsMask);
     const uint8_t* req = nullptr;
     if (!info[6].IsUndefined() && !info[6].IsNull()) {
       if (!info[6].IsBuffer()) throw Napi::TypeError::New(env, "submit: request must be a Buffer");
@@ -229,6 +230,10 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     }
     if ((s.flags & sonde::kStreamHttp) && s.request_len == 0) {
       throw Napi::RangeError::New(env, "submit: an HTTP probe needs request bytes");
+    }
+    if (s.flags & sonde::kStreamDatagram) {
+      if (s.flags & sonde::kStreamHttp) throw Napi::RangeError::New(env, "submit: a datagram exchange is not an HTTP probe");
+      if (s.request_len == 0 || s.request_len > 65507) throw Napi::RangeError::New(env, "submit: a datagram needs 1 to 65507 request bytes");
     }
     Napi::Value limit = info[7];
     double bl = limit.IsNumber() ? limit.As<Napi::Number>().DoubleValue() : -1;
@@ -243,7 +248,8 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       std::memcpy(s.src, src, 16);
     }
     s.scope_id = ArgU32(info, 10, "scopeId", 0xffffffffu);
-    if (info.Length() == 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
+    if (info.Length() >= 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
+    if (info.Length() == 13) s.match_len = static_cast<uint8_t>(ArgU32(info, 12, "matchLen", 255));
     // The engine's thread is woken by flush(), once for the submissions of a JS turn.
     if (!shared_->engine->Submit(s, req, true)) throw Napi::Error::New(env, "StreamEngine is closed");
     if (shared_->in_flight++ == 0 && !shared_->refed) {

@@ -101,7 +101,7 @@ bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request, bool d
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return false;
-    wake = m.in.empty();  // one eventfd write per batch of submissions, not per probe
+    wake = m.TakeWake();  // an eventfd write only to a sleeping thread, once per sleep
     if (defer_wake) {
       m.wake_due = m.wake_due || wake;
       wake = false;
@@ -138,7 +138,7 @@ void StreamEngine::Cancel(const uint32_t* ids, size_t n) {
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return;
-    wake = m.cancels_in.empty();
+    wake = m.TakeWake();
     m.cancels_in.insert(m.cancels_in.end(), ids, ids + n);
   }
   if (wake) {
@@ -174,17 +174,18 @@ void StreamEngine::Stop() {
     if (s.fd >= 0) close(s.fd);
     s.fd = -1;
   }
-  for (int fd : m.pool4) close(fd);
-  for (int fd : m.pool6) close(fd);
-  m.pool4.clear();
-  m.pool6.clear();
-  for (std::vector<int>* b : {&m.bound4, &m.bound6}) {
+  for (std::vector<int>* p : {&m.pool4, &m.pool6, &m.dpool4, &m.dpool6}) {
+    for (int fd : *p) close(fd);
+    p->clear();
+  }
+  for (std::vector<int>* b : {&m.bound4, &m.bound6, &m.dbound4, &m.dbound6}) {
     for (int fd : *b) {
       if (fd >= 0) close(fd);
     }
     b->clear();
   }
   m.n_bound = 0;
+  m.n_dbound = 0;
   m.CloseGateway();
   for (int fd : m.ready.handoffs) close(fd);  // never taken by JS
   m.ready.handoffs.clear();
@@ -228,12 +229,26 @@ void StreamEngine::Impl::Run() {
     }
     if (conns_open > 0 && (timeout < 0 || timeout > 1000)) timeout = 1000;  // SweepIdle's turn
     if (accept_paused_until != 0 && (timeout < 0 || timeout > 100)) timeout = 100;  // ResumeAccept's
+    // Submitters write the eventfd only to a thread that is about to sleep (TakeWake): what came
+    // while it was awake is taken here, and the flag is set under the same lock that checks it.
+    bool input = false;
+    {
+      std::lock_guard<std::mutex> lock(in_mu);
+      input = !in.empty() || !answers_in.empty() || !cancels_in.empty();
+      if (input) timeout = 0;
+      else if (timeout != 0) asleep = true;
+    }
     int n = epoll_wait(ep, events, 256, timeout);
     if (n < 0 && errno != EINTR) break;
+    if (input) Intake(false);
+    else if (timeout != 0) {
+      std::lock_guard<std::mutex> lock(in_mu);
+      asleep = false;
+    }
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;
       if (tag == kEventTag) {
-        Intake();
+        Intake(true);
         continue;
       }
       if (tag == kListenTag) {
@@ -269,10 +284,12 @@ void StreamEngine::Impl::Run() {
   }
 }
 
-void StreamEngine::Impl::Intake() {
-  uint64_t count;
-  ssize_t r = read(ev, &count, sizeof(count));
-  (void)r;
+void StreamEngine::Impl::Intake(bool signalled) {
+  if (signalled) {
+    uint64_t count;
+    ssize_t r = read(ev, &count, sizeof(count));
+    (void)r;
+  }
   {
     std::lock_guard<std::mutex> lock(in_mu);
     answers.swap(answers_in);

@@ -25,6 +25,13 @@ struct StreamEngineOptions {
 constexpr uint32_t kStreamHttp = 1;      // send the request bytes and read an HTTP/1.x response
 constexpr uint32_t kStreamGraceful = 2;  // connect-only: close with FIN instead of RST
 constexpr uint32_t kStreamHead = 4;      // the request is HEAD: the response has no body
+// A datagram exchange (UDP): one connected socket, the request sent as one datagram, the first
+// datagram back whose leading match_len bytes equal the request's (or that is shorter than that)
+// is the answer (its bytes in the head buffer, up to header_cap). Others are counted (foreign) and
+// the wait goes on: a connected socket takes datagrams from the destination's address and port
+// only, so they are the peer's late or wrong answers, never a third party's.
+constexpr uint32_t kStreamDatagram = 8;
+constexpr uint32_t kStreamFlagsMask = 15;
 
 struct StreamSpec {
   uint32_t id = 0;          // the caller's handle, returned with the result
@@ -40,6 +47,7 @@ struct StreamSpec {
   uint32_t header_cap = 0;  // bytes of the raw response head to return
   uint64_t body_limit = 0;  // 0: none
   uint32_t request_len = 0; // bytes that follow the spec in the queue
+  uint8_t match_len = 0;    // datagram: leading bytes an answer must share with the request
 };
 
 // Where a probe was when it ended (stable numbers, named in src/native/stream.ts).
@@ -61,7 +69,8 @@ struct StreamOutcome {
   uint16_t status;        // HTTP status code, 0 when none
   uint16_t local_port;
   int64_t content_length; // -1 when unknown
-  uint64_t body_bytes;
+  uint64_t body_bytes;     // datagram: the answer's size (more than head_len when it was cut)
+  uint32_t foreign;        // datagram: datagrams from the peer that did not match the request
   // CLOCK_MONOTONIC nanoseconds; 0 for a phase not reached
   int64_t t_start, t_connected, t_written, t_first_byte, t_done;
   uint32_t head_off, head_len;  // raw response head in StreamBatch::heads

@@ -12,8 +12,6 @@
 
 namespace sonde {
 
-namespace {
-
 socklen_t FillAddr(sockaddr_storage* ss, uint8_t family, const uint8_t* addr, uint16_t port, uint32_t scope) {
   std::memset(ss, 0, sizeof(*ss));
   if (family == 6) {
@@ -30,6 +28,8 @@ socklen_t FillAddr(sockaddr_storage* ss, uint8_t family, const uint8_t* addr, ui
   std::memcpy(&a->sin_addr, addr, 4);
   return sizeof(*a);
 }
+
+namespace {
 
 // Whether the socket's two ends are one address and port (a TCP self-connect).
 bool SelfConnected(int fd) {
@@ -74,6 +74,7 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   heap.Push(idx);
 
   s.family = spec.family;
+  if (spec.flags & kStreamDatagram) return StartDatagram(s, idx, spec);
   bool reset_close = !(spec.flags & (kStreamHttp | kStreamGraceful));
   s.poolable = reset_close && !spec.has_src && spec.src_port == 0;
   // HTTP too: once the server has closed (the normal end, "Connection: close"), the disconnect's
@@ -132,6 +133,11 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
 
 void StreamEngine::Impl::OnEvent(uint32_t idx, uint32_t events) {
   Slot& s = slots[idx];
+  if (s.flags & kStreamDatagram) {
+    if (s.phase == StreamPhase::kWrite && (events & (EPOLLOUT | EPOLLERR))) return SendDatagram(s, idx);
+    if (s.phase == StreamPhase::kProcessing && (events & (EPOLLIN | EPOLLERR))) ReadDatagram(s, idx);
+    return;
+  }
   switch (s.phase) {
     case StreamPhase::kConnect: {
       if (events & EPOLLIN) s.early_input = true;
@@ -240,7 +246,10 @@ void StreamEngine::Impl::Emit(Slot& s, int err, int64_t now) {
   o.t_written = s.t_written;
   o.t_first_byte = s.t_first_byte;
   o.t_done = now;
-  o.head_len = static_cast<uint32_t>(s.parser.captured());
+  bool dgram = (s.flags & kStreamDatagram) != 0;
+  if (dgram) o.body_bytes = s.dgram_size;
+  o.foreign = dgram ? s.foreign : 0;
+  o.head_len = dgram ? s.dgram_len : static_cast<uint32_t>(s.parser.captured());
   n_completed.fetch_add(1, std::memory_order_relaxed);
   if (err == ETIMEDOUT) n_timeouts.fetch_add(1, std::memory_order_relaxed);
   else if (err == ECONNREFUSED) n_refused.fetch_add(1, std::memory_order_relaxed);

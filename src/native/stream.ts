@@ -36,6 +36,7 @@ const PARSE_ERRORS: readonly (HttpParseError | undefined)[] = [
 const FLAG_HTTP = 1;
 const FLAG_GRACEFUL = 2;
 const FLAG_HEAD = 4;
+const FLAG_DATAGRAM = 8;
 
 export interface StreamRequest {
   /** IPv4 or IPv6 literal (resolve names first) */
@@ -59,6 +60,12 @@ export interface StreamRequest {
   scopeId?: number;
   /** source port to bind (0 or absent: the kernel picks one at connect time) */
   sourcePort?: number;
+  /**
+   * A UDP exchange instead of TCP: `request` is sent as one datagram on a connected socket and the
+   * first datagram back whose first `matchBytes` bytes equal the request's (or that is shorter) is the answer
+   * (`payload`, up to headerCapture bytes); others from the peer are counted in `foreign`.
+   */
+  datagram?: { matchBytes: number };
 }
 
 /** Who may cancel a probe: ProbeContext.cancellable (src/probers/types.ts). */
@@ -99,6 +106,10 @@ export interface StreamResult {
   /** raw response head (status line and fields, CRLFs included), up to headerCapture bytes */
   head: string;
   localPort: number;
+  /** datagram: the answer's bytes (undefined when none came); bodyBytes is its full size */
+  payload?: Buffer;
+  /** datagram: datagrams from the peer that did not match the request */
+  foreign: number;
 }
 
 interface NativeStreamEngine {
@@ -115,6 +126,7 @@ interface NativeStreamEngine {
     src: Uint8Array | null,
     scopeId: number,
     srcPort: number,
+    matchLen: number,
   ): void;
   counters(): Record<string, number>;
   listen(family: number, addr: Uint8Array, port: number, maxConnections: number, maxPerClient: number, headerTimeoutMs: number): number;
@@ -139,13 +151,14 @@ type NativeStreamCtor = new (
 ) => NativeStreamEngine;
 
 // Record layout, as native/glue/stream.cc writes it.
-const STRIDE = 16;
+const STRIDE = 17;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
 interface Pending {
   resolve: (r: StreamResult) => void;
   reject: (e: Error) => void;
+  datagram: boolean;
 }
 
 // Continuous mode submits the same targets' addresses over and over: each is parsed once. The
@@ -225,7 +238,8 @@ class StreamClient {
       src = s.bytes;
     }
     let flags = 0;
-    if (req.request !== undefined) flags |= FLAG_HTTP;
+    if (req.datagram !== undefined) flags |= FLAG_DATAGRAM;
+    else if (req.request !== undefined) flags |= FLAG_HTTP;
     if (req.headRequest) flags |= FLAG_HEAD;
     if (req.graceful) flags |= FLAG_GRACEFUL;
     const id = this.allocateId();
@@ -240,12 +254,13 @@ class StreamClient {
         flags,
         req.request ?? null,
         req.bodyLimit ?? 0,
-        req.request === undefined ? 0 : (req.headerCapture ?? 16384),
+        req.request === undefined ? 0 : (req.headerCapture ?? (req.datagram ? 65535 : 16384)),
         src,
         req.scopeId ?? 0,
         req.sourcePort ?? 0,
+        req.datagram?.matchBytes ?? 0,
       );
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, datagram: req.datagram !== undefined });
       this.flushSoon();
       if (owner?.cancellable) owner.cancellable(() => this.engine.cancel(Uint32Array.of(id)));
     });
@@ -292,6 +307,9 @@ class StreamClient {
       this.pending.delete(id);
       const errno = r[o + 1];
       const minor = r[o + 5];
+      const headAt = r[o + 13];
+      const headLen = r[o + 14];
+      const datagram = p.datagram;
       p.resolve({
         errno,
         code: errno === 0 ? undefined : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`),
@@ -303,7 +321,9 @@ class StreamClient {
         bodyBytes: r[o + 7],
         timings: { connect: r[o + 8], processing: r[o + 9], transfer: r[o + 10], total: r[o + 11], write: r[o + 15] },
         localPort: r[o + 12],
-        head: heads.toString('latin1', r[o + 13], r[o + 13] + r[o + 14]),
+        head: datagram ? '' : heads.toString('latin1', headAt, headAt + headLen),
+        payload: datagram && errno === 0 ? heads.subarray(headAt, headAt + headLen) : undefined,
+        foreign: r[o + 16],
       });
     }
   }

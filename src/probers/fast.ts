@@ -26,7 +26,7 @@ export function fastPathFor(runtime: Runtime, flows: FlowRegistry | undefined): 
   return runtime.fastPath && (!flows || flows.addPortFlow !== undefined);
 }
 
-function remainingMs(deadline: number): number {
+export function remainingMs(deadline: number): number {
   return Math.max(1, Math.floor(deadline - performance.now()));
 }
 
@@ -49,26 +49,30 @@ export function streamFailure(r: StreamResult, what: string): ProbeFailure | und
 /**
  * Runs one engine probe (`req` is the caller's own: its sourcePort is set here). With an eBPF flow
  * registry, the probe binds a source port sonde holds and registers it first, so that even a
- * dropped first SYN is attributed to it.
+ * dropped first SYN (or datagram) is attributed to it.
  */
-async function run(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined, owner: CancelOwner | undefined): Promise<StreamResult> {
+export async function engineProbe(stream: StreamPool, req: StreamRequest, flows: FlowRegistry | undefined, owner: CancelOwner | undefined): Promise<StreamResult> {
   if (!flows?.addPortFlow) return stream.probe(req, owner);
   // A probe that does not close gracefully ends with a reset (connect-only), or once the server has
   // closed (HTTP), and the engine keeps its socket bound to the port for the next one
-  // (native/stream KeepBound): warm ports first.
+  // (native/stream KeepBound); a datagram socket is kept after its answer: warm ports first. A
+  // datagram port whose exchange failed rests at the back of the queue: a late answer may follow.
   const warm = !req.graceful;
+  const datagram = req.datagram !== undefined;
   // A port a local service listens on fails with EADDRINUSE: move on to the next one.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = warm ? sourcePorts.takeWarm(req.port) : sourcePorts.take(req.port);
     if (port === undefined) break;
-    const id = flows.addPortFlow('tcp', port);
+    const id = flows.addPortFlow(datagram ? 'udp' : 'tcp', port);
     req.sourcePort = port;
+    let clean = !datagram;
     try {
       const r = await stream.probe(req, owner);
+      clean ||= r.errno === 0;
       if (r.code !== 'EADDRINUSE') return r;
     } finally {
       if (id > 0) flows.remove(id);
-      if (warm) sourcePorts.giveWarm(port);
+      if (warm && clean) sourcePorts.giveWarm(port);
       else sourcePorts.give(port);
     }
   }
@@ -82,7 +86,7 @@ export async function fastConnect(
   port: number,
   opts: { stream: StreamPool; sourceAddress?: string; resetOnClose: boolean; deadline: number; flows?: FlowRegistry; owner?: CancelOwner },
 ): Promise<{ seconds: number; failure?: ProbeFailure }> {
-  const r = await run(
+  const r = await engineProbe(
     opts.stream,
     { address, port, sourceAddress: opts.sourceAddress, graceful: !opts.resetOnClose, timeoutMs: remainingMs(opts.deadline), sourcePort: undefined },
     opts.flows,
@@ -167,7 +171,7 @@ export async function fastHTTP(input: {
     bytes = requestBytes(input.method, input.url.pathname + input.url.search, input.headers.host ?? input.url.host, input.headers, input.body);
     if (input.wire) input.wire.wire = bytes;
   }
-  const r = await run(
+  const r = await engineProbe(
     input.stream,
     {
       address: input.address,
@@ -176,7 +180,7 @@ export async function fastHTTP(input: {
       request: bytes,
       headRequest: input.method === 'HEAD',
       bodyLimit: input.bodySizeLimit,
-      sourcePort: undefined, // present from the start: run() sets it, and a new property would change the object's shape
+      sourcePort: undefined, // present from the start: engineProbe() sets it, and a new property would change the object's shape
     },
     input.flows,
     input.owner,

@@ -15,7 +15,7 @@ import { dohExchange } from './doh';
 import { undici } from '../../util/heavy';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
 import { healthScore } from './health_score';
-import { matcher } from './query';
+import { matcher, udpAnswerLimit } from './query';
 import { parseDNSTarget } from './target';
 import { udpPoolOf } from './udp_pool';
 import { encodeQuery, type EDNSQuery, type Message, type Query } from './wire';
@@ -65,7 +65,7 @@ async function exchange(o: BatteryOptions, ep: Endpoint, host: string, transport
   if (transport === 'https') undici();
   const start = performance.now();
   let a: Answer;
-  if (transport === 'udp') a = await udpExchange(ep, encodeQuery(q), matcher(q), signal, undefined, udpPoolOf(o.runtime));
+  if (transport === 'udp') a = await udpExchange(ep, encodeQuery(q), matcher(q), udpAnswerLimit(q), signal, undefined, udpPoolOf(o.runtime));
   else if (transport === 'https') {
     const dns = { ...defaultDNS(), dns_over_https: true, tls_config: o.tls };
     a = await dohExchange({ ...ep, port: o.dohPort }, host, dns, encodeQuery(q), matcher(q), signal);

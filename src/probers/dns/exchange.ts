@@ -15,6 +15,7 @@ import type { TLSFacts } from '../../result';
 import type { FlowRegistry } from '../types';
 import { FrameReader, frame } from './frames';
 import type { UdpPool } from './udp_pool';
+import { oversizedAnswer } from './query';
 import type { Message } from './wire';
 
 export interface Endpoint {
@@ -47,7 +48,7 @@ function abortReason(signal: AbortSignal, mismatches: number, what: string): Err
 }
 
 /** One query on a pooled connected socket (udp_pool.ts); the socket goes back only after its answer. */
-export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, signal: AbortSignal, flows: FlowRegistry | undefined, pool: UdpPool): Promise<Answer> {
+export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, limit: number, signal: AbortSignal, flows: FlowRegistry | undefined, pool: UdpPool): Promise<Answer> {
   const start = performance.now();
   if (signal.aborted) throw abortReason(signal, 0, `from ${ep.address}:${ep.port} over UDP`);
   const ps = await pool.take(ep);
@@ -74,6 +75,8 @@ export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, sig
       error: (err) => done(err),
       message: (raw) => {
         let msg: Message | undefined;
+        const big = oversizedAnswer(raw.length, limit, `from ${ep.address}:${ep.port} over UDP`);
+        if (big) return done(big);
         try {
           msg = match(raw);
         } catch (err) {

@@ -14,7 +14,9 @@ import type { ProbeContext, Prober } from '../types';
 import { RCODE_CODES, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
-import { makeQuery, matcher } from './query';
+import { makeQuery, matcher, udpAnswerLimit } from './query';
+import { engineUdpExchange } from './udp_engine';
+import { fastPathFor } from '../fast';
 import { parseDNSTarget } from './target';
 import { TLSSessions, tlsSessionsOf } from './tls_sessions';
 import { udpPoolOf } from './udp_pool';
@@ -23,18 +25,30 @@ import { encodeQuery, type Message } from './wire';
 import { undici } from '../../util/heavy';
 
 /**
- * The probe's signal (aborted at its deadline by runProbe) and, for an EDNS query, one for the first
- * half of the time left, so that silence leaves time to ask again without EDNS.
+ * How long one query may take: until a time (the engine's timeout) or, for Node sockets, a signal,
+ * made only when asked for (an AbortSignal per probe was a tenth of a UDP probe's cost).
  */
+interface Budget {
+  until: number;
+  signal(): AbortSignal;
+}
+
+/** The probe's deadline, whole or, for an EDNS query, its first half, so that silence leaves time to ask again without EDNS. */
 class Deadline {
   constructor(private readonly ctx: ProbeContext) {}
 
-  get signal(): AbortSignal {
-    return this.ctx.signal;
+  /** whether the probe's own time is up (aborted, or its deadline passed) */
+  over(): boolean {
+    return (this.ctx.aborted ?? this.ctx.signal.aborted) || performance.now() >= this.ctx.deadline - 1;
   }
 
-  half(): AbortSignal {
-    return AbortSignal.any([this.ctx.signal, AbortSignal.timeout(Math.max(1, Math.floor((this.ctx.deadline - performance.now()) / 2)))]);
+  full(): Budget {
+    return { until: this.ctx.deadline, signal: () => this.ctx.signal };
+  }
+
+  half(): Budget {
+    const until = performance.now() + Math.max(1, (this.ctx.deadline - performance.now()) / 2);
+    return { until, signal: () => AbortSignal.any([this.ctx.signal, AbortSignal.timeout(Math.max(1, Math.floor(until - performance.now())))]) };
   }
 }
 
@@ -56,22 +70,26 @@ interface Ask {
 }
 
 /** One query over `transport`; `phase` gets the elapsed time (connect/request split for the primary one). */
-async function ask(a: Ask, transport: Transport, withEDNS: boolean, signal: AbortSignal, phase?: string): Promise<Answer> {
+async function ask(a: Ask, transport: Transport, withEDNS: boolean, budget: Budget, phase?: string): Promise<Answer> {
   const q = makeQuery(a.dns, a.name, withEDNS);
   const wire = encodeQuery(q);
   const match = matcher(q);
   const start = performance.now();
   try {
     let answer: Answer;
-    if (transport === 'udp') answer = await udpExchange(a.ep, wire, match, signal, a.ctx.flows, udpPoolOf(a.ctx.runtime));
-    else if (transport === 'https') {
-      const doh = await dohExchange(a.ep, a.host, a.dns, wire, match, signal);
+    if (transport === 'udp') {
+      const { runtime, flows } = a.ctx;
+      answer = fastPathFor(runtime, flows)
+        ? await engineUdpExchange(a.ep, wire, match, udpAnswerLimit(q), budget.until, { stream: runtime.stream, flows, owner: a.ctx })
+        : await udpExchange(a.ep, wire, match, udpAnswerLimit(q), budget.signal(), flows, udpPoolOf(runtime));
+    } else if (transport === 'https') {
+      const doh = await dohExchange(a.ep, a.host, a.dns, wire, match, budget.signal());
       (a.result.dns as DNSFacts).httpVersion = doh.httpVersion;
       answer = doh;
     }
     else {
       const tlsOpts = transport === 'tls' ? await dnsTLSOptions(a.dns.tls_config, a.host) : undefined;
-      answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts, tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined);
+      answer = await streamExchange(a.ep, wire, match, budget.signal(), a.ctx.flows, tlsOpts, tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined);
       if (answer.tlsResumed !== undefined) (a.result.dns as DNSFacts).tlsResumed = answer.tlsResumed;
     }
     if (phase) a.result.phases[phase] = (performance.now() - start) / 1000;
@@ -126,7 +144,7 @@ async function probe(target: string, dns: DNSModule, ctx: ProbeContext, result: 
   try {
     const resolved =
       resolveLocal(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, resolver) ??
-      (await resolveTarget(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, deadline, resolver));
+      (await resolveTarget(t.host, dns.preferred_ip_protocol, dns.ip_protocol_fallback, ctx, resolver));
     result.address = resolved.addresses[0];
     result.ipProtocol = resolved.family;
   } finally {
@@ -143,18 +161,18 @@ async function probe(target: string, dns: DNSModule, ctx: ProbeContext, result: 
       if ((answer.msg.rcode & 0xf) === RCODE_CODES.FORMERR) ednsFailure = 'answered FORMERR to the EDNS query';
     } catch (err) {
       // Silence: the half-time signal expired while the probe's own deadline did not.
-      if (!(err instanceof ProbeFailure && err.reason === 'dns_timeout') || deadline.signal.aborted) throw err;
+      if (!(err instanceof ProbeFailure && err.reason === 'dns_timeout') || deadline.over()) throw err;
       ednsFailure = 'did not answer the EDNS query';
     }
-    if (ednsFailure || !answer) answer = await ask(a, transport, false, deadline.signal, 'edns_retry');
+    if (ednsFailure || !answer) answer = await ask(a, transport, false, deadline.full(), 'edns_retry');
   } else {
-    answer = await ask(a, transport, false, deadline.signal);
+    answer = await ask(a, transport, false, deadline.full());
   }
   record(facts, answer.msg, dns);
   if (answer.msg.tc && transport === 'udp' && dns.tcp_on_truncation) {
     facts.tcpRetry = true;
     try {
-      answer = await ask(a, 'tcp', !ednsFailure && dns.edns !== undefined, deadline.signal, 'tcp_retry');
+      answer = await ask(a, 'tcp', !ednsFailure && dns.edns !== undefined, deadline.full(), 'tcp_retry');
     } catch (err) {
       const { message } = classifyError(err);
       throw new ProbeFailure('dns_truncated', `the UDP answer was truncated and the TCP retry failed: ${message}`);

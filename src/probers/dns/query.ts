@@ -30,6 +30,21 @@ export function makeQuery(dns: DNSModule, name: string, withEDNS: boolean): Quer
   return { id: randomInt(0, 65536), name, type, qclass, recursionDesired: dns.recursion_desired, edns: withEDNS ? ednsOf(dns) : undefined };
 }
 
+/**
+ * The largest UDP answer `q` allows: its EDNS payload size, else 512 (RFC 1035 4.2.1). miekg/dns
+ * reads into a buffer of that size, so blackbox fails a larger answer; so does sonde (a server
+ * must truncate and set TC instead, RFC 6891 7).
+ */
+export function udpAnswerLimit(q: Query): number {
+  return q.edns ? Math.max(512, q.edns.payloadSize) : 512;
+}
+
+/** The failure of an answer of `size` bytes over a limit, or undefined. */
+export function oversizedAnswer(size: number, limit: number, what: string): ProbeFailure | undefined {
+  if (size <= limit) return undefined;
+  return new ProbeFailure('dns_malformed', `the answer ${what} is ${size} bytes, more than the ${limit} the query allows (512, or its EDNS payload size): the server should have truncated it`);
+}
+
 function sameName(a: string, b: string): boolean {
   const norm = (n: string) => (n.endsWith('.') && n !== '.' ? n.slice(0, -1) : n).toLowerCase();
   return norm(a) === norm(b);

@@ -14,7 +14,7 @@ import { dnsTLSOptions } from './tls_context';
 import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
 import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
-import { matcher } from './query';
+import { matcher, udpAnswerLimit } from './query';
 import { parseDNSTarget } from './target';
 import { udpPoolOf } from './udp_pool';
 import { encodeQuery, type Query } from './wire';
@@ -40,7 +40,7 @@ async function ask(cfg: DNSResolverConfig, runtime: Runtime, q: Query, signal: A
   const match = matcher(q);
   if (cfg.transport === 'https') return dohExchange(ep, host, { ...defaultDNS(), dns_over_https: true, tls_config: cfg.tls_config, doh_path: cfg.doh_path }, wire, match, signal);
   if (cfg.transport === 'udp') {
-    const a = await udpExchange(ep, wire, match, signal, undefined, udpPoolOf(runtime));
+    const a = await udpExchange(ep, wire, match, udpAnswerLimit(q), signal, undefined, udpPoolOf(runtime));
     if (!a.msg.tc) return a;
   }
   const tlsOpts = cfg.transport === 'tls' ? await dnsTLSOptions(cfg.tls_config, host) : undefined;
