@@ -166,6 +166,8 @@ export interface DNSFacts {
   tcpRetry: boolean;
   /** DoT with tls_resume: whether the server resumed the session offered */
   tlsResumed?: boolean;
+  /** reuse_connections: whether the query went on a connection an earlier probe opened */
+  connectionReused?: boolean;
   /** DoH: the HTTP version of the response (1.1, 2) */
   httpVersion?: number;
 }

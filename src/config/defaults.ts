@@ -116,6 +116,7 @@ export function defaultDNS(): DNSModule {
     doh_path: '/dns-query',
     tcp_on_truncation: true,
     tls_resume: false,
+    reuse_connections: false,
     query_name: '',
     query_type: 'ANY', // prober/dns.go: qt := dns.TypeANY when query_type is empty
     query_class: 'IN',

@@ -243,6 +243,8 @@ export interface DNSModule {
   doh_path: string;
   /** sonde: DoT offers the last session of the server (TLS resumption), reported per probe */
   tls_resume: boolean;
+  /** sonde: TCP and DoT queries on connections kept between probes of the server (RFC 7766 6.2.1, RFC 7858 3.4) */
+  reuse_connections: boolean;
   /** sonde: a UDP answer with TC set is asked again over TCP */
   tcp_on_truncation: boolean;
   edns?: DNSEDNS;

@@ -43,6 +43,7 @@ const CASES: Record<string, string> = {
   'oauth2-no-token-url.yml': '6:9: modules.http_oauth.http.oauth2.token_url: missing required key',
   'bad-source-ip.yml': '5:26: modules.icmp.icmp.source_ip_address: got "localhost", expected an IP address',
   'dns-over-tls-on-udp.yml': '5:7: modules.dns_tls.dns.transport_protocol: got udp, expected tcp with dns_over_tls (DNS over TLS runs on TCP)',
+  'dns-reuse-on-udp.yml': '6:26: modules.dns_udp_reuse.dns.reuse_connections: keeps TCP and DoT connections open between probes, and this module asks over udp: set transport_protocol: tcp (with or without dns_over_tls), or drop reuse_connections',
   'wrong-type.yml': '5:7: modules.http_2xx.http: got a list, expected a mapping',
   'not-a-mapping.yml': '1:1: (root): got a list, expected a mapping with modules: and tasks:',
   'yaml-syntax.yml': '6:1: (yaml): Flow sequence in block collection must be sufficiently indented and end with a ]',

@@ -191,6 +191,7 @@ const SECTIONS: Record<string, Section> = {
       doh_path: read('dns doh.ts'),
       tcp_on_truncation: read('dns probe.ts: tcp_retry'),
       tls_resume: read('dns tls_sessions.ts'),
+      reuse_connections: read('dns conns.ts'),
       edns: section('modules.m.dns.edns'),
       query_name: read('dns target.ts'),
       query_type: read('dns query.ts'),

@@ -21,6 +21,7 @@ after(() => srv.close());
 const MODULES = `modules:
   udp: { prober: dns, dns: { query_type: A, preferred_ip_protocol: ip4 } }
   tcp: { prober: dns, dns: { query_type: A, transport_protocol: tcp, preferred_ip_protocol: ip4 } }
+  tcp_kept: { prober: dns, dns: { query_type: A, transport_protocol: tcp, reuse_connections: true, preferred_ip_protocol: ip4 } }
   edns: { prober: dns, dns: { query_type: A, preferred_ip_protocol: ip4, edns: { nsid: true, cookie: true, client_subnet: 203.0.113.77/24, dnssec_ok: true } } }
   notc: { prober: dns, dns: { query_type: A, preferred_ip_protocol: ip4, tcp_on_truncation: false } }
   nx_ok: { prober: dns, dns: { query_type: A, preferred_ip_protocol: ip4, valid_rcodes: [NXDOMAIN] } }
@@ -55,6 +56,19 @@ const CASES: Array<{ desc: string; name: string; module: string; reason?: string
   { desc: 'a good UDP answer', name: 'ok.test', module: 'udp', check: (r) => assert.equal(r.dns?.answerRRs, 2) },
   { desc: 'a good TCP answer', name: 'ok.test', module: 'tcp', check: (r) => assert.equal(r.dns?.transport, 'tcp') },
   { desc: 'TCP: the answer split into 1-byte segments, length prefix included', name: 'split.test', module: 'tcp' },
+  { desc: 'reuse_connections: a server that closes after each answer (first probe)', name: 'closeafter.test', module: 'tcp_kept', check: (r) => assert.equal(r.dns?.connectionReused, false) },
+  { desc: 'reuse_connections: a server that closes after each answer (the next probe opens a new one)', name: 'closeafter.test', module: 'tcp_kept', check: (r) => assert.equal(r.dns?.connectionReused, false) },
+  { desc: 'reuse_connections: one query per connection (first probe keeps it)', name: 'onceper.test', module: 'tcp_kept', check: (r) => assert.equal(r.dns?.connectionReused, false) },
+  {
+    desc: 'reuse_connections: the kept connection is reset at the next query, which is asked again on a new one',
+    name: 'onceper.test',
+    module: 'tcp_kept',
+    check: (r) => {
+      assert.equal(r.dns?.connectionReused, false);
+      assert.equal(r.dns?.answerRRs, 2);
+    },
+  },
+  { desc: 'reuse_connections: a pipelined wrong-id answer on a kept connection', name: 'pipelined.test', module: 'tcp_kept' },
   { desc: 'TCP: a wrong-id answer pipelined before the right one in one segment', name: 'pipelined.test', module: 'tcp' },
   { desc: 'TCP: the connection closes in the middle of a message', name: 'cutframe.test', module: 'tcp', reason: 'dns_malformed', message: /closed .* bytes into a/ },
   { desc: 'UDP: an answer with another id only', name: 'wrongid.test', module: 'udp', reason: 'dns_id_mismatch', timeout: 1.5 },

@@ -89,6 +89,8 @@ const TCP_BEHAVIOURS: Record<string, (q: Decoded) => { frames: Buffer[]; split?:
   split: (q) => ({ frames: [answer(q)], split: true }),
   pipelined: (q) => ({ frames: [answer({ ...q, id: (q.id + 7) & 0xffff }), answer(q)] }),
   cutframe: (q) => ({ frames: [answer(q)], close: true }),
+  // Answers, then closes the connection (FIN): a kept connection is gone before the next probe.
+  closeafter: (q) => ({ frames: [answer(q)], close: true }),
 };
 
 function frame(m: Buffer): Buffer {
@@ -152,6 +154,7 @@ export async function startResponder(): Promise<Responder> {
     sock.on('close', () => conns.delete(sock));
     sock.on('error', () => undefined);
     let buf = Buffer.alloc(0);
+    let asked = 0;
     sock.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
@@ -160,6 +163,12 @@ export async function startResponder(): Promise<Responder> {
         const q = packet.decode(raw) as Decoded;
         queries.tcp.push(q);
         const kind = behaviourOf(q);
+        // One query per connection: a second one on it is met with a reset and no answer, as from a
+        // server that dropped an idle connection without a FIN (a kept connection that looks alive).
+        if (kind === 'onceper' && ++asked > 1) {
+          sock.resetAndDestroy();
+          return;
+        }
         const how = TCP_BEHAVIOURS[kind]?.(q) ?? { frames: [answer(q)] };
         const bytes = Buffer.concat(how.frames.map(frame));
         if (kind === 'cutframe') {

@@ -41,6 +41,8 @@ function modules(pki: PKI): string {
   dns_dot_untrusted: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4 } }
   dns_dot_wrong_name: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${pki.ca.certPath}, server_name: wrong.invalid } } }
   dns_dot_resume: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, ${ca} } }
+  dns_dot_reuse: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, reuse_connections: true, preferred_ip_protocol: ip4, ${ca} } }
+  dns_tcp_reuse: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, reuse_connections: true, preferred_ip_protocol: ip4 } }
   dns_doh_post: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, preferred_ip_protocol: ip4, ${ca} } }
   dns_doh_get: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, doh_method: GET, preferred_ip_protocol: ip4, ${ca} } }
   dns_doh_404: { prober: dns, timeout: 5s, dns: { query_name: www.sonde.test, query_type: A, dns_over_https: true, doh_path: /nothing-here, preferred_ip_protocol: ip4, ${ca} } }
@@ -108,6 +110,29 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
           assert.equal(r.tls, undefined, 'no certificate on a resumed handshake');
         },
       },
+      {
+        desc: 'DoT with reuse_connections: the first probe opens the connection',
+        target: `localhost:${u.tlsPort}`,
+        module: 'dns_dot_reuse',
+        check: (r) => {
+          assert.equal(r.dns?.connectionReused, false);
+          assert.ok((r.phases.connect ?? 0) > 0);
+          assert.equal(r.tls?.version, 'TLS 1.3');
+        },
+      },
+      {
+        desc: 'DoT with reuse_connections: the next probe asks on it, with the handshake\'s certificate facts',
+        target: `localhost:${u.tlsPort}`,
+        module: 'dns_dot_reuse',
+        check: (r) => {
+          assert.equal(r.dns?.connectionReused, true);
+          assert.equal(r.phases.connect, 0);
+          assert.equal(r.dns?.answerRRs, 2);
+          assert.ok((r.tls?.earliestExpiry ?? 0) > 0, 'the kept connection\'s certificate facts');
+        },
+      },
+      { desc: 'TCP with reuse_connections: a first probe, then one on the kept connection', target: `localhost:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, false) },
+      { desc: 'TCP with reuse_connections: the second probe reuses it', target: `localhost:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, true) },
       { desc: 'DoH POST, over HTTP/2', target: `localhost:${u.httpsPort}`, module: 'dns_doh_post', check: (r) => assert.equal(r.dns?.httpVersion, 2) },
       { desc: 'DoH GET', target: `localhost:${u.httpsPort}`, module: 'dns_doh_get', check: (r) => assert.equal(r.dns?.answerRRs, 2) },
       { desc: 'DoH on a path the server does not serve', target: `localhost:${u.httpsPort}`, module: 'dns_doh_404', reason: 'http_status' },

@@ -16,6 +16,7 @@ function writeExtras(d: DNSFacts, reg: Registry): void {
   gauge(reg, 'sonde_dns_edns_broken', 'Whether the server failed the EDNS query and answered without EDNS', d.ednsBroken ? 1 : 0);
   gauge(reg, 'sonde_dns_tcp_retry', 'Whether a truncated UDP answer was asked again over TCP', d.tcpRetry ? 1 : 0);
   if (d.tlsResumed !== undefined) gauge(reg, 'sonde_dns_tls_resumed', 'Whether the DoT server resumed the TLS session offered (tls_resume)', d.tlsResumed ? 1 : 0);
+  if (d.connectionReused !== undefined) gauge(reg, 'sonde_dns_connection_reused', 'Whether the query went on a connection kept from an earlier probe (reuse_connections)', d.connectionReused ? 1 : 0);
   if (d.httpVersion !== undefined) gauge(reg, 'sonde_dns_doh_http_version', 'HTTP version of the DoH response', d.httpVersion);
 }
 

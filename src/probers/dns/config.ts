@@ -65,6 +65,7 @@ const dnsModule = struct<DNSModule>({
     doh_path: dohPath,
     tcp_on_truncation: bool(),
     tls_resume: bool(),
+    reuse_connections: bool(),
     edns,
     query_name: str({ nonEmpty: true }),
     query_type: oneOf(DNS_TYPES, 'a DNS record type like A, AAAA, MX or ANY'),
@@ -82,6 +83,11 @@ const dnsModule = struct<DNSModule>({
     if (v.dns_over_tls && v.transport_protocol !== 'tcp') {
       const { path, node } = f.at('transport_protocol');
       ctx.report(node, path, `got ${v.transport_protocol}, expected tcp with dns_over_tls (DNS over TLS runs on TCP)`);
+      return false;
+    }
+    if (v.reuse_connections && (v.dns_over_https || v.transport_protocol !== 'tcp')) {
+      const { path, node } = f.at('reuse_connections');
+      ctx.report(node, path, `keeps TCP and DoT connections open between probes, and this module asks over ${v.dns_over_https ? 'DoH' : 'udp'}: set transport_protocol: tcp (with or without dns_over_tls), or drop reuse_connections`);
       return false;
     }
     return true;

@@ -1,19 +1,14 @@
-// One query and its answer over UDP or a stream (TCP, TLS on TCP): the socket, its timing as
-// blackbox splits it (connect: until the socket can carry the query, TLS handshake included;
-// request: the query written -> its answer read) and the answers that are not ours. A UDP socket
-// is connected, as miekg/dns dials it: the kernel drops datagrams from any other address and port
-// (so an answer from the wrong source is never taken), and a closed port is `refused` at once;
-// it comes from a pool (udp_pool.ts), one probe on it at a time.
-import * as net from 'node:net';
+// One query and its answer over UDP on Node sockets (the native engine's is udp_engine.ts, the
+// streams' stream.ts), and what every exchange gives: its timing as blackbox splits it (connect:
+// until the socket can carry the query, TLS handshake included; request: the query written -> its
+// answer read) and the answers that are not ours. A UDP socket is connected, as miekg/dns dials
+// it: the kernel drops datagrams from any other address and port (so an answer from the wrong
+// source is never taken), and a closed port is `refused` at once; it comes from a pool
+// (udp_pool.ts), one probe on it at a time.
 import { performance } from 'node:perf_hooks';
-import type * as tls from 'node:tls';
 import { ProbeFailure } from '../errors';
-import { trackSocketFlow } from '../flows';
-import { handshake } from '../tcp/tls';
-import { tlsFactsFromSocket } from '../tls_facts';
 import type { TLSFacts } from '../../result';
 import type { FlowRegistry } from '../types';
-import { FrameReader, frame } from './frames';
 import type { UdpPool } from './udp_pool';
 import { oversizedAnswer } from './query';
 import type { Message } from './wire';
@@ -41,7 +36,7 @@ export interface Answer {
 }
 
 /** The reason an exchange ends with when `signal` aborts: its own reason, or dns_id_mismatch when only others' answers came. */
-function abortReason(signal: AbortSignal, mismatches: number, what: string): Error {
+export function abortReason(signal: AbortSignal, mismatches: number, what: string): Error {
   const base = signal.reason instanceof ProbeFailure ? signal.reason : new ProbeFailure('dns_timeout', `no answer ${what} before the deadline`);
   if (mismatches === 0 || base.reason !== 'dns_timeout') return base;
   return new ProbeFailure('dns_id_mismatch', `${mismatches} answer(s) ${what} did not match the query (id or question), and no matching one came before the deadline`);
@@ -91,95 +86,5 @@ export async function udpExchange(ep: Endpoint, query: Buffer, match: Match, lim
     };
     sent = performance.now();
     ps.sock.send(query, (err) => err && ps.user && done(err));
-  });
-}
-
-/** A query over TCP, or DoT when `tlsOpts` is given (RFC 7858: TLS from the first byte). */
-export function streamExchange(
-  ep: Endpoint,
-  query: Buffer,
-  match: Match,
-  signal: AbortSignal,
-  flows: FlowRegistry | undefined,
-  tlsOpts?: tls.ConnectionOptions,
-  /** DoT with resumption: the session to offer, and where the server's next ticket goes */
-  session?: { offer?: Buffer; keep(ticket: Buffer): void },
-): Promise<Answer> {
-  const start = performance.now();
-  const layers: net.Socket[] = [];
-  const raw = net.connect({ host: ep.address, port: ep.port, family: ep.family, localAddress: ep.source });
-  layers.push(raw);
-  const untrack = trackSocketFlow(raw, flows, ep.address, ep.port);
-  raw.on('error', () => undefined);
-  let mismatches = 0;
-  const what = `from ${ep.address}:${ep.port} over ${tlsOpts ? 'TLS' : 'TCP'}`;
-  // Outermost layer first: destroying TCP under a live TLS socket can crash Node 20 (PEERS.md).
-  const destroy = (err?: Error) => {
-    for (let i = layers.length - 1; i >= 0; i--) layers[i].destroy(err);
-    untrack();
-  };
-  return new Promise<Answer>((resolve, reject) => {
-    let settled = false;
-    const done = (err: Error | undefined, answer?: Answer) => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      destroy();
-      if (err) reject(err);
-      else if (answer) resolve(answer);
-    };
-    const onAbort = () => done(abortReason(signal, mismatches, what));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    raw.once('error', (err) => done(err));
-    let tlsFacts: TLSFacts | undefined;
-    let resumed: boolean | undefined;
-    const talk = (sock: net.Socket) => {
-      const connected = performance.now();
-      const reader = new FrameReader();
-      sock.setNoDelay?.(true);
-      sock.on('data', (chunk: Buffer) => {
-        for (const m of reader.push(chunk)) {
-          let msg: Message | undefined;
-          try {
-            msg = match(m);
-          } catch (err) {
-            return done(err as Error);
-          }
-          if (!msg) {
-            mismatches++;
-            continue;
-          }
-          return done(undefined, { msg, connect: (connected - start) / 1000, request: (performance.now() - sent) / 1000, tls: tlsFacts, tlsResumed: resumed });
-        }
-      });
-      sock.once('end', () => {
-        const announced = reader.announced;
-        if (announced !== undefined) done(new ProbeFailure('dns_malformed', `the connection closed ${reader.pending - 2} bytes into a ${announced}-byte message ${what}`));
-        else if (mismatches > 0) done(new ProbeFailure('dns_id_mismatch', `${mismatches} answer(s) ${what} did not match the query, then the server closed the connection`));
-        else done(new ProbeFailure('network_error', `the server closed the connection without an answer ${what}`));
-      });
-      const sent = performance.now();
-      sock.write(frame(query));
-    };
-    raw.once('connect', () => {
-      raw.setNoDelay(true);
-      if (!tlsOpts) return talk(raw);
-      const { socket, done: handshaken } = handshake(raw, session?.offer ? { ...tlsOpts, session: session.offer } : tlsOpts);
-      layers.push(socket);
-      if (session) socket.on('session', (ticket: Buffer) => session.keep(ticket));
-      handshaken.then(
-        () => {
-          resumed = session ? socket.isSessionReused() : undefined;
-          try {
-            if (!resumed) tlsFacts = tlsFactsFromSocket(socket);
-          } catch (err) {
-            return done(err as Error);
-          }
-          talk(socket);
-        },
-        (err: Error) => done(err),
-      );
-    });
   });
 }

@@ -11,8 +11,8 @@ export const dnsProber: ProberDescriptor<'dns'> = {
   config: dnsSection,
   checkTarget: checkDNSTarget,
   probe: probeDNS,
-  // DoT with tls_resume stays: its session cache is per thread, and a worker's would miss the resumption.
-  offload: (_target, m) => m.dns.dns_over_https || (m.dns.dns_over_tls && !m.dns.tls_resume),
+  // DoT with tls_resume or reuse_connections stays: its sessions and connections are per thread, and a worker's would miss them.
+  offload: (_target, m) => m.dns.dns_over_https || (m.dns.dns_over_tls && !m.dns.tls_resume && !m.dns.reuse_connections),
   writeBlackbox: writeDNS,
   json: (r) => (r.dns ? { dns: r.dns } : {}),
   taskMetrics: [],

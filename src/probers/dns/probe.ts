@@ -13,7 +13,9 @@ import { dnsTLSOptions } from './tls_context';
 import type { ProbeContext, Prober } from '../types';
 import { RCODE_CODES, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
-import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
+import { udpExchange, type Answer, type Endpoint, type Match } from './exchange';
+import { streamExchange } from './stream';
+import { dnsStreamsOf, keptExchange } from './conns';
 import { makeQuery, matcher, udpAnswerLimit } from './query';
 import { engineUdpExchange } from './udp_engine';
 import { fastPathFor } from '../fast';
@@ -87,11 +89,7 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, budget: Budg
       (a.result.dns as DNSFacts).httpVersion = doh.httpVersion;
       answer = doh;
     }
-    else {
-      const tlsOpts = transport === 'tls' ? await dnsTLSOptions(a.dns.tls_config, a.host) : undefined;
-      answer = await streamExchange(a.ep, wire, match, budget.signal(), a.ctx.flows, tlsOpts, tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined);
-      if (answer.tlsResumed !== undefined) (a.result.dns as DNSFacts).tlsResumed = answer.tlsResumed;
-    }
+    else answer = await streamAsk(a, transport, wire, match, budget.signal());
     if (phase) a.result.phases[phase] = (performance.now() - start) / 1000;
     else {
       a.result.phases.connect = answer.connect;
@@ -105,6 +103,22 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, budget: Budg
     if (!phase) a.result.phases.request = 0;
     throw err;
   }
+}
+
+/** A query over TCP or DoT: on a connection of its own, or on a kept one (reuse_connections). */
+async function streamAsk(a: Ask, transport: Transport, wire: Buffer, match: Match, signal: AbortSignal): Promise<Answer> {
+  const tlsOpts = transport === 'tls' ? await dnsTLSOptions(a.dns.tls_config, a.host) : undefined;
+  const session = tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined;
+  const facts = a.result.dns as DNSFacts;
+  let answer: Answer;
+  if (a.dns.reuse_connections) {
+    const key = `${transport}|${a.ep.source ?? ''}|${TLSSessions.key(a.ep.address, a.ep.port, a.dns.tls_config, a.host)}`;
+    const kept = await keptExchange(dnsStreamsOf(a.ctx.runtime), key, a.ep, wire, match, signal, a.ctx.flows, tlsOpts, session);
+    facts.connectionReused = kept.reused;
+    answer = kept;
+  } else answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts, session);
+  if (answer.tlsResumed !== undefined && !facts.connectionReused) facts.tlsResumed = answer.tlsResumed;
+  return answer;
 }
 
 function sessionFor(a: Ask): { offer?: Buffer; keep(ticket: Buffer): void } {

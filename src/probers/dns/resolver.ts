@@ -13,7 +13,8 @@ import { gated, resolveLocal, resolveTarget, SYSTEM_RESOLVER, type AddressGate, 
 import { dnsTLSOptions } from './tls_context';
 import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
-import { streamExchange, udpExchange, type Answer, type Endpoint } from './exchange';
+import { udpExchange, type Answer, type Endpoint } from './exchange';
+import { streamExchange } from './stream';
 import { matcher, udpAnswerLimit } from './query';
 import { parseDNSTarget } from './target';
 import { udpPoolOf } from './udp_pool';
