@@ -2,6 +2,7 @@
 // UDP and DoT, at the same concurrency for everyone: blackbox_exporter's dns module via /probe (the
 // peer), sonde's /probe, and sonde's continuous mode; dnsperf on the same unbound is the ceiling.
 // UDP runs for a fixed count (100,000 probes by default, BENCH_DNS_COUNT); DoT, a few hundred a second, for a time.
+// sonde alone also runs DoT with tls_resume and with reuse_connections, each beside blackbox's plain DoT.
 import { continuousConfig, continuousCount, continuousRate } from './lib/continuous';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -44,12 +45,21 @@ function modules(caFile: string): string {
 `;
 }
 
-/** sonde only: DoT offering the last session (tls_resume); blackbox makes a full handshake every probe. */
-function resumeModule(caFile: string): string {
+/**
+ * sonde only: DoT offering the last session (tls_resume), and DoT on kept connections
+ * (reuse_connections, as stub resolvers ask); blackbox makes a new connection and a full handshake
+ * every probe, so these are ratios of different work, printed as such.
+ */
+function sondeOnlyModules(caFile: string): string {
+  const dot = `query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} }`;
   return `  dns_dot_resume:
     prober: dns
     timeout: 5s
-    dns: { query_name: www.sonde.test, query_type: A, transport_protocol: tcp, dns_over_tls: true, tls_resume: true, preferred_ip_protocol: ip4, tls_config: { ca_file: ${caFile} } }
+    dns: { ${dot}, tls_resume: true }
+  dns_dot_reuse:
+    prober: dns
+    timeout: 5s
+    dns: { ${dot}, reuse_connections: true }
 `;
 }
 
@@ -78,7 +88,7 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
   const pki = await makePKI(path.join(dir, 'pki'));
   const unbound = await startUnbound(dir, { tls: { certPath: pki.leaves.valid.certPath, keyPath: pki.leaves.valid.keyPath }, threads: 2 });
   const blackbox = await startBlackbox(modules(pki.ca.certPath));
-  const mods = modules(pki.ca.certPath) + resumeModule(pki.ca.certPath);
+  const mods = modules(pki.ca.certPath) + sondeOnlyModules(pki.ca.certPath);
   writeFileSync(path.join(dir, 'modules.yml'), `${mods}tasks: []\n`);
   const sonde = await startDaemon(['--config', path.join(dir, 'modules.yml'), '--log.level', 'info']);
   try {
@@ -86,6 +96,7 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
       { module: 'dns_udp', mode: 'udp' as const, interval: 0.1, target: `127.0.0.1:${unbound.port}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.port}` },
       { module: 'dns_dot', mode: 'dot' as const, interval: 2, target: `127.0.0.1:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.tlsPort}` },
       { module: 'dns_dot_resume', peerModule: 'dns_dot', mode: 'dot' as const, interval: 2, target: `127.0.0.1:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.tlsPort}` },
+      { module: 'dns_dot_reuse', peerModule: 'dns_dot', mode: 'dot' as const, interval: 0.1, target: `127.0.0.1:${unbound.tlsPort}`, continuous: (i: number) => `q${i}.bench.test@127.0.0.1:${unbound.tlsPort}` },
     ];
     for (const [ci, c] of cases.entries()) {
       const q = `/probe?module=${c.module}&target=${encodeURIComponent(c.target)}`;

@@ -56,7 +56,7 @@ function parse(out: string, counted: boolean): WrkResult {
 
 /** wrk on `url` for `seconds`. */
 export function wrkProbe(url: string, connections: number, seconds: number): WrkResult {
-  const out = execFileSync(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script(), url], {
+  const out = execFileSync(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${Math.ceil(seconds)}s`, '--timeout', '10s', '-s', script(), url], {
     encoding: 'utf8',
     timeout: (seconds + 30) * 1000,
   });
@@ -66,7 +66,7 @@ export function wrkProbe(url: string, connections: number, seconds: number): Wrk
 /** wrk on `url` until about `count` answers came back (at most `maxSeconds`; fewer answers then). */
 export function wrkProbeCount(url: string, connections: number, count: number, maxSeconds: number): Promise<WrkResult> {
   const share = Math.ceil(count / THREADS);
-  const child = spawn(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${maxSeconds}s`, '--timeout', '10s', '-s', script(), url, String(share)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${Math.ceil(maxSeconds)}s`, '--timeout', '10s', '-s', script(), url, String(share)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -91,7 +91,7 @@ export function wrkProbeCount(url: string, connections: number, count: number, m
 
 /** wrk's own rate with a fresh connection per request ("Connection: close"): this machine's ceiling for that work. */
 export function wrkFreshConnections(url: string, connections: number, seconds: number): number {
-  const out = execFileSync(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${seconds}s`, '-H', 'Connection: close', url], {
+  const out = execFileSync(WRK, [`-t${THREADS}`, `-c${connections}`, `-d${Math.ceil(seconds)}s`, '-H', 'Connection: close', url], {
     encoding: 'utf8',
     timeout: (seconds + 30) * 1000,
   });
