@@ -54,9 +54,23 @@ export function checkDNSTarget(target: string): string | undefined {
   return typeof s === 'string' ? s : undefined;
 }
 
+// Continuous mode asks the same targets over and over: each is split once (a bounded cache).
+const SPLIT_CACHE = new Map<string, ReturnType<typeof split>>();
+const MAX_CACHED = 65536;
+
+function splitCached(target: string): ReturnType<typeof split> {
+  let s = SPLIT_CACHE.get(target);
+  if (s === undefined) {
+    s = split(target);
+    if (SPLIT_CACHE.size >= MAX_CACHED) SPLIT_CACHE.clear();
+    SPLIT_CACHE.set(target, s);
+  }
+  return s;
+}
+
 /** The target with the module's defaults applied; ProbeFailure config for what load would refuse. */
 export function parseDNSTarget(target: string, dns: DNSModule): DNSTarget & { queryName: string } {
-  const s = split(target);
+  const s = splitCached(target);
   if (typeof s === 'string') throw new ProbeFailure('config', `target ${target}: expected ${s}`);
   const queryName = s.name ?? dns.query_name;
   if (queryName === '') throw new ProbeFailure('config', `target ${target}: no query name (set dns.query_name or write the target as NAME@${target})`);
