@@ -5,7 +5,7 @@
 // sonde alone also runs DoT with tls_resume and with reuse_connections, each beside blackbox's plain DoT.
 import { continuousConfig, continuousCount, continuousRate } from './lib/continuous';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDaemon } from '../test/lab/daemon';
@@ -14,7 +14,7 @@ import { makePKI } from '../test/lab/pki';
 import { Results } from './lib/figures';
 import { startBlackbox } from './lib/procs';
 import type { Tick } from './lib/progress';
-import { fmt, type Figure } from './lib/stats';
+import { fmt, median, type Figure } from './lib/stats';
 import { haveWrk, wrkProbe, wrkProbeCount } from './lib/wrk';
 
 export interface DNSRateOptions {
@@ -63,6 +63,24 @@ function sondeOnlyModules(caFile: string): string {
 `;
 }
 
+/** CPU seconds a process has used (all its threads), from /proc: 0 when it is gone. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime: fields 14 and 15, in USER_HZ (100)
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `drive` and returns its answers and the CPU µs per answer of each pid, measured around it. */
+async function withCPU(pids: (number | undefined)[], drive: () => Promise<{ ok: number; bad: number; okPerSecond: number }>) {
+  const before = pids.map(cpuSeconds);
+  const r = await drive();
+  const perAnswer = pids.map((p, i) => ((cpuSeconds(p) - before[i]) * 1e6) / Math.max(1, r.ok + r.bad));
+  return { ...r, perAnswer };
+}
+
 /** dnsperf's queries per second against `port` (mode udp or dot), or undefined when it is not installed. */
 function dnsperf(u: Unbound, mode: 'udp' | 'dot', seconds: number): number | undefined {
   if (!existsSync(DNSPERF)) return undefined;
@@ -105,6 +123,10 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
       const viaProbe: number[] = [];
       const continuous: number[] = [];
       const ceiling: number[] = [];
+      // CPU µs per /probe answer (all threads): the daemons', and the server's for sonde's answers.
+      const peerCPU: number[] = [];
+      const sondeCPU: number[] = [];
+      const unboundCPU: number[] = [];
       let bad = 0;
       let short = 0;
       for (let run = 0; run < opts.runs; run++) {
@@ -114,9 +136,16 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
         const count = c.mode === 'udp' ? opts.udpCount : undefined;
         // Counted: about `count` answers, bounded at 150/s (blackbox's UDP rate is ~4,500/s here).
         const drive = (url: string) => (count ? wrkProbeCount(url, opts.concurrency, count, Math.max(60, count / 150)) : Promise.resolve(wrkProbe(url, opts.concurrency, opts.seconds)));
-        if (blackbox) peer.push((await drive(`http://127.0.0.1:${blackbox.port}${peerQ}`)).okPerSecond);
-        const s = await drive(`http://127.0.0.1:${sonde.port}${q}`);
+        const ub = unbound.proc.pid;
+        if (blackbox) {
+          const b = await withCPU([blackbox.proc.child.pid, ub], () => drive(`http://127.0.0.1:${blackbox.port}${peerQ}`));
+          peer.push(b.okPerSecond);
+          peerCPU.push(b.perAnswer[0]);
+        }
+        const s = await withCPU([sonde.child.pid, ub], () => drive(`http://127.0.0.1:${sonde.port}${q}`));
         viaProbe.push(s.okPerSecond);
+        sondeCPU.push(s.perAnswer[0]);
+        unboundCPU.push(s.perAnswer[1]);
         bad += s.bad;
         short += count && s.ok < count ? 1 : 0;
         const cfg = continuousConfig(mods, c.module, c.interval, c.continuous, TARGETS);
@@ -131,6 +160,8 @@ export async function dnsRate(opts: DNSRateOptions): Promise<Results> {
       ];
       if (ceiling.length === 0) figs.shift();
       for (const f of figs) out.fig(f);
+      const cpuLine = `${c.module} CPU per /probe answer (µs, median): sonde ${fmt(median(sondeCPU))}, unbound ${fmt(median(unboundCPU))}`;
+      out.line(peerCPU.length > 0 ? `${cpuLine}; blackbox_exporter ${fmt(median(peerCPU))}` : cpuLine);
       if (bad > 0) out.line(`${c.module}: WARNING: ${bad} sonde /probe answers were not probe_success 1`);
       if (short > 0) out.line(`${c.module}: WARNING: ${short} sonde /probe runs ended at their time bound before the count`);
     }
