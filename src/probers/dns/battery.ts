@@ -72,7 +72,7 @@ async function exchange(o: BatteryOptions, ep: Endpoint, host: string, transport
     a = await dohExchange({ ...ep, port: o.dohPort }, host, dns, encodeQuery(q), matcher(q), signal);
   } else {
     const tlsOpts = transport === 'tls' ? await dnsTLSOptions(o.tls, host) : undefined;
-    a = await streamExchange(transport === 'tls' ? { ...ep, port: o.dotPort } : ep, encodeQuery(q), matcher(q), signal, undefined, tlsOpts);
+    a = await streamExchange({ ep: transport === 'tls' ? { ...ep, port: o.dotPort } : ep, query: encodeQuery(q), match: matcher(q), signal, flows: undefined, tlsOpts });
   }
   return { msg: a.msg, seconds: (performance.now() - start) / 1000 };
 }

@@ -5,12 +5,10 @@
 // One query at a time on a connection, so every answer belongs to the probe holding it; a
 // connection whose exchange did not end in its answer is closed (queryStream), never kept.
 import { performance } from 'node:perf_hooks';
-import type * as tls from 'node:tls';
 import type { Runtime } from '../../runtime';
 import { ProbeFailure } from '../errors';
-import type { FlowRegistry } from '../types';
-import type { Answer, Endpoint, Match } from './exchange';
-import { openStream, queryStream, type DnsStream, type SessionStore } from './stream';
+import type { Answer } from './exchange';
+import { openStream, queryStream, type DnsStream, type StreamQuery } from './stream';
 
 // Idle connections close after this (unbound's tcp-idle-timeout is 30 s; servers may close sooner,
 // and a probe that finds its kept connection closed asks again on a new one).
@@ -79,32 +77,22 @@ export function dnsStreamsOf(runtime: Runtime): DnsStreams {
  * A query on a kept connection to the server under `key`, or on a new one (then kept). A kept
  * connection the server closed meanwhile fails at once: the query is asked again on a new one.
  */
-export async function keptExchange(
-  streams: DnsStreams,
-  key: string,
-  ep: Endpoint,
-  query: Buffer,
-  match: Match,
-  signal: AbortSignal,
-  flows: FlowRegistry | undefined,
-  tlsOpts?: tls.ConnectionOptions,
-  session?: SessionStore,
-): Promise<Answer & { reused: boolean }> {
+export async function keptExchange(streams: DnsStreams, key: string, q: StreamQuery): Promise<Answer & { reused: boolean }> {
   for (;;) {
     let conn = streams.take(key);
     const reused = conn !== undefined;
     let connect = 0;
-    if (conn) conn.track(flows, ep.address, ep.port);
-    else ({ conn, connect } = await openStream(ep, signal, flows, tlsOpts, session));
+    if (conn) conn.track(q.flows, q.ep.address, q.ep.port);
+    else ({ conn, connect } = await openStream(q.ep, q.signal, q.flows, q.tlsOpts, q.session));
     try {
-      const { msg, request } = await queryStream(conn, query, match, signal);
+      const { msg, request } = await queryStream(conn, q.query, q.match, q.signal);
       conn.release();
       streams.give(key, conn);
       return { msg, connect, request, tls: conn.tls, tlsResumed: conn.resumed, reused };
     } catch (err) {
       // The connection's end (FIN, reset, a write on a closed socket), not what the server answered.
       const gone = !(err instanceof ProbeFailure) || err.reason === 'network_error';
-      if (reused && gone && !signal.aborted) continue;
+      if (reused && gone && !q.signal.aborted) continue;
       throw err;
     }
   }

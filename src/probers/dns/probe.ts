@@ -14,7 +14,7 @@ import type { ProbeContext, Prober } from '../types';
 import { RCODE_CODES, TYPE_CODES } from './codes';
 import { dohExchange } from './doh';
 import { udpExchange, type Answer, type Endpoint, type Match } from './exchange';
-import { streamExchange } from './stream';
+import { streamExchange, type StreamQuery } from './stream';
 import { dnsStreamsOf, keptExchange } from './conns';
 import { makeQuery, matcher, udpAnswerLimit } from './query';
 import { engineUdpExchange } from './udp_engine';
@@ -110,13 +110,14 @@ async function streamAsk(a: Ask, transport: Transport, wire: Buffer, match: Matc
   const tlsOpts = transport === 'tls' ? await dnsTLSOptions(a.dns.tls_config, a.host) : undefined;
   const session = tlsOpts && a.dns.tls_resume ? sessionFor(a) : undefined;
   const facts = a.result.dns as DNSFacts;
+  const q: StreamQuery = { ep: a.ep, query: wire, match, signal, flows: a.ctx.flows, tlsOpts, session };
   let answer: Answer;
   if (a.dns.reuse_connections) {
     const key = `${transport}|${a.ep.source ?? ''}|${TLSSessions.key(a.ep.address, a.ep.port, a.dns.tls_config, a.host)}`;
-    const kept = await keptExchange(dnsStreamsOf(a.ctx.runtime), key, a.ep, wire, match, signal, a.ctx.flows, tlsOpts, session);
+    const kept = await keptExchange(dnsStreamsOf(a.ctx.runtime), key, q);
     facts.connectionReused = kept.reused;
     answer = kept;
-  } else answer = await streamExchange(a.ep, wire, match, signal, a.ctx.flows, tlsOpts, session);
+  } else answer = await streamExchange(q);
   if (answer.tlsResumed !== undefined && !facts.connectionReused) facts.tlsResumed = answer.tlsResumed;
   return answer;
 }

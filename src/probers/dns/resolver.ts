@@ -45,7 +45,7 @@ async function ask(cfg: DNSResolverConfig, runtime: Runtime, q: Query, signal: A
     if (!a.msg.tc) return a;
   }
   const tlsOpts = cfg.transport === 'tls' ? await dnsTLSOptions(cfg.tls_config, host) : undefined;
-  return streamExchange(ep, wire, match, signal, undefined, tlsOpts);
+  return streamExchange({ ep, query: wire, match, signal, flows: undefined, tlsOpts });
 }
 
 async function lookup(cfg: DNSResolverConfig, runtime: Runtime, name: string, family: 4 | 6, probeSignal?: AbortSignal): Promise<LookupAddress[]> {

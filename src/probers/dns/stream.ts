@@ -196,19 +196,22 @@ export function queryStream(conn: DnsStream, query: Buffer, match: Match, signal
   });
 }
 
-/** A query over TCP, or DoT when `tlsOpts` is given, on a connection of its own. */
-export async function streamExchange(
-  ep: Endpoint,
-  query: Buffer,
-  match: Match,
-  signal: AbortSignal,
-  flows: FlowRegistry | undefined,
-  tlsOpts?: tls.ConnectionOptions,
-  session?: SessionStore,
-): Promise<Answer> {
-  const { conn, connect } = await openStream(ep, signal, flows, tlsOpts, session);
+/** One query over TCP, or DoT when `tlsOpts` is given. */
+export interface StreamQuery {
+  ep: Endpoint;
+  query: Buffer;
+  match: Match;
+  signal: AbortSignal;
+  flows: FlowRegistry | undefined;
+  tlsOpts?: tls.ConnectionOptions;
+  session?: SessionStore;
+}
+
+/** The query on a connection of its own. */
+export async function streamExchange(q: StreamQuery): Promise<Answer> {
+  const { conn, connect } = await openStream(q.ep, q.signal, q.flows, q.tlsOpts, q.session);
   try {
-    const { msg, request } = await queryStream(conn, query, match, signal);
+    const { msg, request } = await queryStream(conn, q.query, q.match, q.signal);
     return { msg, connect, request, tls: conn.tls, tlsResumed: conn.resumed };
   } finally {
     conn.destroy();
