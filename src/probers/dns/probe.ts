@@ -81,7 +81,8 @@ async function ask(a: Ask, transport: Transport, withEDNS: boolean, budget: Budg
     let answer: Answer;
     if (transport === 'udp') {
       const { runtime, flows } = a.ctx;
-      answer = fastPathFor(runtime, flows)
+      // A zoned (link-local) server stays on Node sockets, which take the zone with the address.
+      answer = fastPathFor(runtime, flows) && !a.ep.address.includes('%')
         ? await engineUdpExchange(a.ep, wire, match, udpAnswerLimit(q), budget.until, { stream: runtime.stream, flows, owner: a.ctx })
         : await udpExchange(a.ep, wire, match, udpAnswerLimit(q), budget.signal(), flows, udpPoolOf(runtime));
     } else if (transport === 'https') {
