@@ -27,6 +27,7 @@ import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
 import { registerDNSServerMetrics } from './outputs/dns_server_metrics';
 import { registerGatewayMetrics, registerProbeRequestMetrics } from './outputs/gateway_metrics';
+import { registerEngineQosMetrics } from './outputs/engine_qos_metrics';
 import { registerLifecycleMetrics } from './outputs/lifecycle_metrics';
 import { ResultHistory } from './outputs/history';
 import { LatestResults } from './outputs/latest';
@@ -36,7 +37,7 @@ import { registerSchedulerMetrics } from './outputs/sched_metrics';
 import { LagMonitor } from './schedule/overload';
 import { diffTasks, moduleOf, planTask, sameTask, type TaskBlock } from './schedule/plan';
 import { Scheduler } from './schedule/scheduler';
-import { icmpTableLog2, Runtime } from './runtime';
+import { engineQos, icmpTableLog2, Runtime } from './runtime';
 import type { LogFormat } from './log';
 import { defaultWorkers, ProbeRunner } from './workers/runner';
 import { VERSION } from './version';
@@ -146,6 +147,7 @@ export class Daemon {
     // flows read at each run: the registry may appear after the runner is made (eBPF loads at start)
     this.probes = new ProbeRunner({ workers: opts.workers ?? defaultWorkers(), attributeOnMain: opts.workers === undefined, logger: opts.logger, logFormat: opts.logFormat, runtime: this.runtime, flows: () => this.flows });
     registerLifecycleMetrics(this.metrics.registry, this.lifecycle);
+    registerEngineQosMetrics(this.metrics.registry, this.runtime);
     this.targetsWatch = new TargetsWatcher({ logger: opts.logger, registry: this.metrics.registry, config: () => this.config, change: (u, r) => this.changeTasks(u, r) });
     // A task's first state (at start, every task Pending) at debug: thousands of tasks, thousands of lines.
     this.lifecycle.subscribe((task, from, to, reason) => opts.logger[from === undefined ? 'debug' : 'info']({ task: task.name, from, to, reason }, 'task state'));
@@ -158,7 +160,7 @@ export class Daemon {
       // /probe requests are a class of their own, admitted ahead of best_effort tasks
       external: () => this.admission.inFlight,
       onShed: (job, reason) => this.metrics.recordShed(job.task, reason),
-      runner: (job, signal) => this.probes.run(job.target, job.module, job.task.timeout, signal),
+      runner: (job, signal) => this.probes.run(job.target, job.module, job.task.timeout, signal, job.task.qos ?? 'standard'),
       onSkip: (job, count, cause) => this.metrics.recordSkip(job.task.name, count, cause),
       onResult: (job, result) => {
         this.health.record(job, result);
@@ -206,6 +208,7 @@ export class Daemon {
     const blocks = upsert.map((t) => planTask(t, moduleOf(config.modules, t)));
     this.config = config;
     this.scheduler.configure(config.scheduler, config.tenants);
+    this.runtime.setEngineQos(engineQos(config.scheduler));
     this.changeBlocks(blocks, remove);
     this.metrics.reloadOk.set(1);
     this.metrics.reloadTime.set(Date.now() / 1000);

@@ -42,6 +42,7 @@ export const FAILURE_REASONS = {
   trace_incomplete: 'a path trace did not reach the target within max_ttl hops (see message for the last hop that answered)',
   timeout: 'the probe did not finish before its timeout',
   cancelled: 'the probe was cancelled before it finished (its /probe client left, or the daemon stopped)',
+  shed: "a native engine shed the probe under overload: its QoS class's queue was past scheduler.engine_queue_bound (counted in sonde_probes_shed_total, reason engine)",
   local_resources: 'the probe host ran out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): see message',
   policy_denied: 'a redirect hop or a name resolved during the probe goes where the probe_policy refuses (see message; counted in sonde_probe_denied_total)',
   config: 'the module cannot be used for this target (see message)',

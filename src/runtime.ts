@@ -2,7 +2,10 @@
 // probe may use, made on first use and closed together. Probers reach them through their probe
 // context (ctx.runtime), never through module globals, so two runtimes never share an engine and a
 // test can give a prober its own.
+import { SCHEDULER_DEFAULTS } from './config/defaults';
+import type { SchedulerSettings } from './config/types';
 import { IcmpEngine } from './native/icmp';
+import type { EngineClass, EngineClassCounters, EngineQosLimits } from './native/qos';
 import { StreamPool } from './native/stream';
 import { NativeSynEngineImpl } from './native/syn';
 import type { SynEngine } from './native/syn_types';
@@ -35,6 +38,12 @@ export function icmpTableLog2(probes: number): number {
   return Math.min(20, Math.max(16, Math.ceil(Math.log2(Math.max(1, probes) * 16))));
 }
 
+/** The `scheduler:` section's engine keys as the engines take them (no section: the defaults, also after a reload that removed it). */
+export function engineQos(s: SchedulerSettings | undefined): EngineQosLimits {
+  const v = s ?? SCHEDULER_DEFAULTS;
+  return { bestEffortShare: v.engine_best_effort_share, standardShare: v.engine_standard_share, queueBound: v.engine_queue_bound };
+}
+
 export class Runtime {
   /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads */
   readonly stream: StreamPool;
@@ -43,6 +52,7 @@ export class Runtime {
   private icmpEngine: IcmpEngine | undefined;
   private traceEngine: TraceEngine | undefined;
   private synEngine: SynEngine | undefined;
+  private qos: EngineQosLimits | undefined;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
     this.stream = new StreamPool({ capacity: opts.streamCapacity });
@@ -51,8 +61,24 @@ export class Runtime {
 
   /** The ICMP echo engine; throws IcmpSocketError when no ICMP socket can be opened. */
   icmp(): IcmpEngine {
-    this.icmpEngine ??= new IcmpEngine({ capacityLog2: this.opts.icmpCapacityLog2 ?? 20 });
+    this.icmpEngine ??= new IcmpEngine({ capacityLog2: this.opts.icmpCapacityLog2 ?? 20, qos: this.qos });
     return this.icmpEngine;
+  }
+
+  /** The QoS shares and queue bound of the engines (src/native/qos.ts): the ones running and those made later. */
+  setEngineQos(limits: EngineQosLimits): void {
+    this.qos = limits;
+    this.stream.setQos(limits);
+    this.icmpEngine?.setQos(limits);
+  }
+
+  /** Per QoS class, of the engines made so far (none is made to answer). */
+  engineClassCounters(): { engine: 'stream' | 'icmp'; counts: Record<EngineClass, EngineClassCounters> }[] {
+    const out: { engine: 'stream' | 'icmp'; counts: Record<EngineClass, EngineClassCounters> }[] = [];
+    const stream = this.stream.classCountersIfStarted();
+    if (stream) out.push({ engine: 'stream', counts: stream });
+    if (this.icmpEngine) out.push({ engine: 'icmp', counts: this.icmpEngine.classCounters() });
+    return out;
   }
 
   /** The trace engine; throws TraceSocketError without raw sockets. */

@@ -24,7 +24,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     return DefineClass(env, "IcmpEngine",
                        {InstanceMethod("send", &IcmpEngineWrap::Send), InstanceMethod("counters", &IcmpEngineWrap::Counters),
                         InstanceMethod("ref", &IcmpEngineWrap::Ref), InstanceMethod("unref", &IcmpEngineWrap::Unref),
-                        InstanceMethod("close", &IcmpEngineWrap::Close),
+                        InstanceMethod("close", &IcmpEngineWrap::Close), InstanceMethod("setQos", &IcmpEngineWrap::SetQos),
                         InstanceAccessor("privileged", &IcmpEngineWrap::Privileged, nullptr),
                         InstanceAccessor("capacity", &IcmpEngineWrap::Capacity, nullptr)});
   }
@@ -41,6 +41,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     opts.rate = OptU32(o, "rate", 0, 0, 100000000);
     opts.force_mode = static_cast<int>(OptU32(o, "mode", 0, 0, 2));
     opts.threads = OptU32(o, "threads", 0, 0, 64);
+    opts.qos = sonde::OptQos(o);
     batches_.Start(env, info[1].As<Napi::Function>(), "sonde-icmp", true);
     std::string error;
     engine_ = IcmpEngine::Create(opts, batches_.MakeSender(Deliver), &error);
@@ -119,6 +120,7 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     base.payload_len = static_cast<uint16_t>(OptU32(o, "payloadSize", 56, 0, 8192));
     base.timeout_ms = OptU32(o, "timeoutMs", 1000, 0, 3600000);
     base.scope_id = OptU32(o, "scopeId", 0, 0, 0xffffffffu);
+    base.qos = static_cast<uint8_t>(OptU32(o, "qos", sonde::kQosCritical, 0, sonde::kQosClasses - 1));
     Napi::Value src = o.Get("src");
     if (!src.IsUndefined()) {
       if (!src.IsTypedArray() || src.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
@@ -162,7 +164,16 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
     num("rxKernelTimestamps", c.rx_kernel_ts);
     num("queued", c.queued);
     num("inFlight", c.in_flight);
+    sonde::SetQosCounters(o, c.qos_started, c.qos_shed, c.qos_waiting, c.qos_held);
     return o;
+  }
+
+  // setQos({bestEffortShare, standardShare, queueBound}): new limits from each shard's next turn.
+  Napi::Value SetQos(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    sonde::QosLimits l = sonde::QosArg(info);
+    if (engine_) engine_->SetQos(l);
+    return env.Undefined();
   }
 
   Napi::Value Ref(const Napi::CallbackInfo& info) {

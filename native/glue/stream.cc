@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "glue/args.h"
 #include "glue/batch_delivery.h"
 #include "glue/glue.h"
 #include "stream/engine.h"
@@ -166,6 +167,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
                         InstanceMethod("flush", &StreamEngineWrap::Flush),
                         InstanceMethod("cancel", &StreamEngineWrap::Cancel),
                         InstanceMethod("close", &StreamEngineWrap::Close),
+                        InstanceMethod("setQos", &StreamEngineWrap::SetQos),
                         InstanceAccessor("capacity", &StreamEngineWrap::Capacity, nullptr)});
   }
 
@@ -183,6 +185,7 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
       }
       opts.capacity = static_cast<uint32_t>(d);
     }
+    opts.qos = sonde::OptQos(info[0].As<Napi::Object>());
     napi_type_tag_object(env, info.This(), &kTypeTag);  // shareListener knows its argument by this
     shared_ = std::make_shared<Shared>();
     shared_->js.Start(env, info[1].As<Napi::Function>(), "sonde-stream", false);
@@ -204,12 +207,12 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
   ~StreamEngineWrap() override { shared_->Shutdown(); }
 
  private:
-  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, matchLen]])
+  // submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, qos[, matchLen]]])
   Napi::Value Submit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!shared_->engine) throw Napi::Error::New(env, "StreamEngine is closed");
-    if (info.Length() < 11 || info.Length() > 13) {
-      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, matchLen]])");
+    if (info.Length() < 11 || info.Length() > 14) {
+      throw Napi::TypeError::New(env, "submit(id, family, addr, port, timeoutMs, flags, request, bodyLimit, headerCap, src, scopeId[, srcPort[, qos[, matchLen]]])");
     }
     StreamSpec s;
     s.id = ArgU32(info, 0, "id", 0xffffffffu);
@@ -249,7 +252,8 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     }
     s.scope_id = ArgU32(info, 10, "scopeId", 0xffffffffu);
     if (info.Length() >= 12) s.src_port = static_cast<uint16_t>(ArgU32(info, 11, "srcPort", 65535));
-    if (info.Length() == 13) s.match_len = static_cast<uint8_t>(ArgU32(info, 12, "matchLen", 255));
+    if (info.Length() >= 13) s.qos = static_cast<uint8_t>(ArgU32(info, 12, "qos", sonde::kQosClasses - 1));
+    if (info.Length() == 14) s.match_len = static_cast<uint8_t>(ArgU32(info, 13, "matchLen", 255));
     // The engine's thread is woken by flush(), once for the submissions of a JS turn.
     if (!shared_->engine->Submit(s, req, true)) throw Napi::Error::New(env, "StreamEngine is closed");
     if (shared_->in_flight++ == 0 && !shared_->refed) {
@@ -296,7 +300,16 @@ class StreamEngineWrap : public Napi::ObjectWrap<StreamEngineWrap> {
     num("gatewayHeadTimeouts", c.gateway_head_timeouts);
     num("cancelled", c.cancelled);
     num("rebound", c.rebound);
+    sonde::SetQosCounters(o, c.qos_started, c.qos_shed, c.qos_waiting, c.qos_held);
     return o;
+  }
+
+  // setQos({bestEffortShare, standardShare, queueBound}): new limits from the next engine turn.
+  Napi::Value SetQos(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    sonde::QosLimits l = sonde::QosArg(info);
+    if (shared_->engine) shared_->engine->SetQos(l);
+    return env.Undefined();
   }
 
   static Napi::Error ListenError(Napi::Env env, int err) {

@@ -72,8 +72,62 @@ void IcmpEngine::Impl::Emit(const EchoSlot& s, ResultKind kind, uint8_t code, ui
   loop.Emit(o);
 }
 
+// How many specs are granted a slot ahead of SendPending: a few of its passes' worth, so that a
+// spec of a higher class arriving next waits behind no more than that.
+constexpr size_t kGrantAhead = 8 * kBatch;
+
+// Moves submissions to `ready` as the QoS shares allow: first those a share kept waiting (they
+// came first), then new ones in order. A lower class past its share waits in `deferred` or, past
+// the queue bound, is shed at once. Nothing is taken while the table is full: the submissions
+// wait in the loop's queue as before, in order, uncopied.
+void IcmpEngine::Impl::Grant() {
+  if (qos_due.exchange(false)) {
+    std::lock_guard<std::mutex> lk(qos_mu);
+    qos.Configure(table.capacity(), qos_in);
+  }
+  for (uint8_t cls : kQosStartOrder) {
+    Fifo<ProbeSpec>& d = deferred[cls];
+    while (!d.empty() && ready.size() < kGrantAhead && qos.MayStart(cls)) {
+      ready.Push(d.front());
+      d.Pop();
+      qos.Take(cls);
+    }
+  }
+  auto& in = loop.pending();
+  while (in.left() > 0 && ready.size() < kGrantAhead && qos.MayStart(kQosCritical)) {
+    const ProbeSpec& spec = in[0];
+    uint8_t cls = QosGate::Clamp(spec.qos);
+    if (deferred[cls].empty() && qos.MayStart(cls)) {
+      ready.Push(spec);
+      qos.Take(cls);
+    } else if (qos.Sheds(cls, deferred[cls].size())) {
+      Shed(spec);
+    } else {
+      deferred[cls].Push(spec);
+    }
+    in.Consume(1);
+  }
+  for (int k = 0; k < kQosClasses; k++) {
+    qos_counters.waiting[k].store(deferred[k].size(), std::memory_order_relaxed);
+    qos_counters.held[k].store(qos.held(static_cast<uint8_t>(k)), std::memory_order_relaxed);
+  }
+}
+
+void IcmpEngine::Impl::Shed(const ProbeSpec& spec) {
+  EchoSlot tmp{};
+  tmp.tag = spec.tag;
+  Emit(tmp, ResultKind::kShed, 0, 0, 0, 0, nullptr, 0, 0);
+  qos_counters.shed[QosGate::Clamp(spec.qos)].fetch_add(1, std::memory_order_relaxed);
+}
+
+// A table slot is given back: its class's share too.
+void IcmpEngine::Impl::FreeSlot(uint32_t idx) {
+  qos.Release(table.at(idx).qos);
+  table.Free(idx);
+}
+
 void IcmpEngine::Impl::SendPending() {
-  auto& pending = loop.pending();
+  auto& pending = ready;
   blocked = false;
   // A few batches per pass, then back to reading: replies to a long burst would otherwise pile
   // up past the receive buffer while we are still sending.
@@ -93,6 +147,7 @@ void IcmpEngine::Impl::SendPending() {
       tmp.tag = pending[0].tag;
       Emit(tmp, ResultKind::kSendError, 0, 0, EAFNOSUPPORT, 0, nullptr, 0, 0);
       c_send_errors++;
+      qos.Release(QosGate::Clamp(pending[0].qos));
       pending.Consume(1);
       continue;
     }
@@ -107,6 +162,7 @@ void IcmpEngine::Impl::SendPending() {
       s.family = spec.family;
       std::memcpy(s.addr, spec.addr, 16);
       s.tx_kernel = false;
+      s.qos = QosGate::Clamp(spec.qos);
       batch_slot[n] = idx;
       uint16_t id, seq;
       KeyOf(idx, s.gen, &id, &seq);
@@ -180,9 +236,10 @@ void IcmpEngine::Impl::SendPending() {
       uint32_t idx = batch_slot[i];
       EchoSlot& s = table.at(idx);
       if (i >= sent) {
-        table.Free(idx);
+        table.Free(idx);  // not FreeSlot: the spec stays in `ready`, granted, and is sent again
         continue;
       }
+      qos_counters.started[s.qos].fetch_add(1, std::memory_order_relaxed);
       const ProbeSpec& spec = pending[i];
       s.tx_ns = tx_ns;
       s.sock = static_cast<uint8_t>(si);
@@ -209,10 +266,13 @@ void IcmpEngine::Impl::SendPending() {
       int e = errno;
       Emit(table.at(batch_slot[0]), ResultKind::kSendError, 0, 0, static_cast<uint32_t>(e), 0, nullptr, 0, 0);
       c_send_errors++;
+      qos.Release(QosGate::Clamp(pending[0].qos));
       pending.Consume(1);
     }
   }
-  c_queued = pending.left();
+  size_t waiting = pending.left() + loop.pending().left();
+  for (const auto& d : deferred) waiting += d.size();
+  c_queued = waiting;
 }
 
 // Every reply and TX stamp the kernel holds now, read before a probe is declared lost: a turn
@@ -235,7 +295,7 @@ void IcmpEngine::Impl::OnDeadline(const Deadline& d) {
     Emit(s, ResultKind::kTimeout, 0, 0, 0, 0, nullptr, 0, 0);
     c_timeouts++;
   }
-  table.Free(d.key);
+  FreeSlot(d.key);
 }
 
 void IcmpEngine::Impl::Watch(bool on) {
@@ -250,7 +310,8 @@ void IcmpEngine::Impl::Watch(bool on) {
 }
 
 int IcmpEngine::Impl::BeforeWait() {
-  auto& pending = loop.pending();
+  Grant();  // slots freed by the last turn's deadlines go to work a share kept waiting
+  auto& pending = ready;
   drained = false;  // a new turn: what arrives from now on is read before its deadlines
   // Sending flat out, every pass reads every socket anyway; with the sockets off epoll, the kernel
   // skips the wake-up callback (sock_def_readable / sock_def_error_report -> ep_poll_callback)

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/qos.h"
+
 namespace sonde {
 
 struct EngineOptions {
@@ -28,6 +30,8 @@ struct EngineOptions {
   // thread saturates one core; shards spread that over cores. 0: one per CPU, at most 4. Rounded
   // down to a power of two (shard = low bits of the echo sequence).
   uint32_t threads = 0;
+  // The table slots each QoS class may hold (per shard) and the bound on a lower class's queue.
+  QosLimits qos;
 };
 
 // One echo to send. addr holds 4 (IPv4) or 16 bytes.
@@ -42,6 +46,7 @@ struct ProbeSpec {
   uint32_t scope_id = 0;
   uint16_t payload_len = 56;
   uint32_t timeout_ms = 1000;
+  uint8_t qos = kQosCritical;  // QoS class (common/qos.h): which share of the table it may take
 };
 
 enum class ResultKind : uint8_t {
@@ -53,6 +58,7 @@ enum class ResultKind : uint8_t {
   kParamProblem = 6,
   kDuplicate = 7,   // a second reply to a probe already answered (within its timeout)
   kSendError = 8,   // the kernel refused the send (errno in info)
+  kShed = 9,        // never sent: its QoS class's queue was past its bound
 };
 
 constexpr uint8_t kFlagRxKernelTs = 1, kFlagTxKernelTs = 2;
@@ -75,6 +81,9 @@ struct EngineCounters {
   uint64_t strays = 0;   // ICMP that is not ours (other processes, forged, wrong cookie or source)
   uint64_t late = 0;     // ours, but after its probe timed out
   uint64_t send_errors = 0, tx_kernel_ts = 0, rx_kernel_ts = 0, queued = 0, in_flight = 0;
+  // By QoS class (kQos*), over the shards: took a slot, were shed, wait now, hold a slot now.
+  uint64_t qos_started[kQosClasses] = {}, qos_shed[kQosClasses] = {};
+  uint64_t qos_waiting[kQosClasses] = {}, qos_held[kQosClasses] = {};
 };
 
 using OutcomeSink = std::function<void(std::vector<ProbeOutcome>&& batch)>;
@@ -93,6 +102,8 @@ class IcmpEngine {
   // Stops the thread; probes still in flight produce no outcome.
   void Stop();
   EngineCounters Counters() const;
+  // New QoS limits (a reload), taken by each shard at its next turn; thread-safe.
+  void SetQos(const QosLimits& limits);
   bool privileged() const { return raw_; }
   uint32_t capacity() const { return 1u << cap_log2_; }
 

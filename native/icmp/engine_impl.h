@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct IcmpEngine::Impl {
   int64_t tokens_at = 0;
   uint32_t tskey_next[4] = {};
   std::vector<uint32_t> txring[4];
+  // QoS admission (common/qos.h). `ready`: specs granted a table slot, in sending order (what
+  // SendPending sends); `deferred`: specs of a lower class kept waiting by its share, in order.
+  QosGate qos;
+  Fifo<ProbeSpec> ready;
+  Fifo<ProbeSpec> deferred[kQosClasses];
+  QosCounters qos_counters;
+  std::mutex qos_mu;
+  QosLimits qos_in;      // guarded by qos_mu: set by SetQos
+  std::atomic<bool> qos_due{false};
   // Preallocated I/O batches.
   std::vector<uint8_t> txbuf, rxbuf, ctlbuf;
   size_t tx_len[kBatch] = {};
@@ -60,7 +70,10 @@ struct IcmpEngine::Impl {
   // The loop's handler (common/engine_loop.h).
   int BeforeWait();
   void OnReady(const epoll_event* evs, int n);
-  void Send() { SendPending(); }
+  void Send() {
+    Grant();
+    SendPending();
+  }
   void OnDeadline(const Deadline& d);
 
   bool Start(int mode, uint32_t table_log2, std::string* error);
@@ -68,6 +81,9 @@ struct IcmpEngine::Impl {
   void Watch(bool on);
   bool EnsureSocket(int si, std::string* error);
   void SendPending();
+  void Grant();
+  void Shed(const ProbeSpec& spec);
+  void FreeSlot(uint32_t idx);
   void ReadSocket(int si);
   void ReadErrQueue(int si);
   void Drain();

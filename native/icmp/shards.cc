@@ -43,6 +43,7 @@ bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) 
     return false;
   }
   if (raw && shard_log2 > 0 && !AttachShardFilter(v4.fd, 4, (1u << shard_log2) - 1, shard, error)) return false;
+  qos.Configure(table.capacity(), opts.qos);  // the shares are of this shard's slice of the table
   std::random_device rd;
   cookie = rd();
   salt = static_cast<uint16_t>(rd());
@@ -117,6 +118,14 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
   return true;
 }
 
+void IcmpEngine::SetQos(const QosLimits& limits) {
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> lk(s->qos_mu);
+    s->qos_in = limits;
+    s->qos_due.store(true);
+  }
+}
+
 void IcmpEngine::Stop() {
   for (auto& s : shards_) s->Shutdown();
 }
@@ -139,6 +148,12 @@ EngineCounters IcmpEngine::Counters() const {
     c.rx_kernel_ts += i.c_rxts;
     c.queued += i.c_queued;
     c.in_flight += i.table.live();
+    for (int k = 0; k < kQosClasses; k++) {
+      c.qos_started[k] += i.qos_counters.started[k].load(std::memory_order_relaxed);
+      c.qos_shed[k] += i.qos_counters.shed[k].load(std::memory_order_relaxed);
+      c.qos_waiting[k] += i.qos_counters.waiting[k].load(std::memory_order_relaxed);
+      c.qos_held[k] += i.qos_counters.held[k].load(std::memory_order_relaxed);
+    }
   }
   return c;
 }

@@ -25,6 +25,7 @@ struct EchoSlot {
   uint8_t state;
   uint8_t sock;
   bool tx_kernel;
+  uint8_t qos;       // the QoS class whose share the slot counts in (common/qos.h)
 };
 
 class ProbeTable {

@@ -72,6 +72,7 @@ std::unique_ptr<StreamEngine> StreamEngine::Create(const StreamEngineOptions& op
   for (uint32_t i = 0; i < m.capacity; i++) m.slots[i].next_free = i + 1 < m.capacity ? i + 1 : UINT32_MAX;
   m.free_head = 0;
   m.heap.Init(&m.slots);
+  m.qos.Configure(m.capacity, opts.qos);
   m.again.reserve(m.capacity);
   m.again_next.reserve(m.capacity);
   m.rbuf.resize(64 * 1024);
@@ -97,10 +98,14 @@ StreamEngine::~StreamEngine() { Stop(); }
 bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request, bool defer_wake) {
   Impl& m = *impl_;
   Impl::Queued q{spec, MonoNs() + static_cast<int64_t>(spec.timeout_ms) * 1000000};
+  q.spec.qos = QosGate::Clamp(spec.qos);
   bool wake;
   {
     std::lock_guard<std::mutex> lock(m.in_mu);
     if (m.closed) return false;
+    m.in_records++;
+    if (m.in_class == -1) m.in_class = q.spec.qos;
+    else if (m.in_class != q.spec.qos) m.in_class = -2;
     wake = m.TakeWake();  // an eventfd write only to a sleeping thread, once per sleep
     if (defer_wake) {
       m.wake_due = m.wake_due || wake;
@@ -118,6 +123,19 @@ bool StreamEngine::Submit(const StreamSpec& spec, const uint8_t* request, bool d
     (void)r;  // EAGAIN only when the counter is saturated, and then the thread is awake anyway
   }
   return true;
+}
+
+void StreamEngine::SetQos(const QosLimits& limits) {
+  Impl& m = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(m.in_mu);
+    if (m.closed) return;
+    m.qos_in = limits;
+    m.qos_due = true;
+  }
+  uint64_t one = 1;
+  ssize_t r = write(m.ev, &one, sizeof(one));
+  (void)r;
 }
 
 void StreamEngine::Flush() {
@@ -211,6 +229,12 @@ StreamCounters StreamEngine::Counters() const {
   c.gateway_refused = m.limits ? m.limits->refused.load(std::memory_order_relaxed) : 0;
   c.cancelled = m.n_cancelled.load(std::memory_order_relaxed);
   c.rebound = m.n_rebound.load(std::memory_order_relaxed);
+  for (int k = 0; k < kQosClasses; k++) {
+    c.qos_started[k] = m.qos_counters.started[k].load(std::memory_order_relaxed);
+    c.qos_shed[k] = m.qos_counters.shed[k].load(std::memory_order_relaxed);
+    c.qos_waiting[k] = m.qos_counters.waiting[k].load(std::memory_order_relaxed);
+    c.qos_held[k] = m.qos_counters.held[k].load(std::memory_order_relaxed);
+  }
   return c;
 }
 
@@ -222,10 +246,15 @@ void StreamEngine::Impl::Run() {
     int timeout = -1;
     if (!again.empty()) {
       timeout = 0;
-    } else if (!heap.empty()) {
-      int64_t wait = slots[heap.top()].deadline - MonoNs();
-      // Round up to whole milliseconds: waking early would only spin until the deadline.
-      timeout = wait <= 0 ? 0 : static_cast<int>((wait + 999999) / 1000000);
+    } else {
+      // The next deadline: a probe's, or that of a submission waiting for its class's share.
+      int64_t next = FirstQueuedDeadline();
+      if (!heap.empty() && slots[heap.top()].deadline < next) next = slots[heap.top()].deadline;
+      if (next != INT64_MAX) {
+        int64_t wait = next - MonoNs();
+        // Round up to whole milliseconds: waking early would only spin until the deadline.
+        timeout = wait <= 0 ? 0 : static_cast<int>((wait + 999999) / 1000000);
+      }
     }
     if (conns_open > 0 && (timeout < 0 || timeout > 1000)) timeout = 1000;  // SweepIdle's turn
     if (accept_paused_until != 0 && (timeout < 0 || timeout > 100)) timeout = 100;  // ResumeAccept's
@@ -294,6 +323,10 @@ void StreamEngine::Impl::Intake(bool signalled) {
     std::lock_guard<std::mutex> lock(in_mu);
     answers.swap(answers_in);
     cancels.swap(cancels_in);
+    if (qos_due) {
+      qos.Configure(capacity, qos_in);  // slots held stay counted: only the limits change
+      qos_due = false;
+    }
     if (!in.empty()) {
       IntakeLocked();
     }
@@ -321,68 +354,115 @@ void StreamEngine::Impl::TakeCancels() {
       n_cancelled.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    for (size_t off = backlog_off; off + sizeof(Queued) <= backlog.size();) {
-      Queued q;
-      std::memcpy(&q, backlog.data() + off, sizeof(q));
-      if (q.spec.id == id && q.deadline != kCancelledDeadline) {
-        q.deadline = kCancelledDeadline;
-        std::memcpy(backlog.data() + off, &q, sizeof(q));
-        StreamOutcome o{};
-        o.id = id;
-        o.err = ECANCELED;
-        o.phase = StreamPhase::kQueued;
-        o.version_minor = 255;
-        o.content_length = -1;
-        o.t_done = now;
-        Deliver(o, nullptr);
-        n_completed.fetch_add(1, std::memory_order_relaxed);
-        n_cancelled.fetch_add(1, std::memory_order_relaxed);
-        break;
+    for (ByteFifo& f : queues) {
+      for (size_t off = 0; !found && off + sizeof(Queued) <= f.bytes();) {
+        Queued q;
+        std::memcpy(&q, f.at(off), sizeof(q));
+        if (q.spec.id == id && q.deadline != kCancelledDeadline) {
+          QueuedOutcome(q, ECANCELED, StreamPhase::kQueued);
+          q.deadline = kCancelledDeadline;
+          std::memcpy(f.at(off), &q, sizeof(q));
+          n_cancelled.fetch_add(1, std::memory_order_relaxed);
+          found = true;
+        }
+        off += sizeof(q) + q.spec.request_len;
       }
-      off += sizeof(q) + q.spec.request_len;
+      if (found) break;
     }
   }
   cancels.clear();
 }
 
-void StreamEngine::Impl::IntakeLocked() {
-  if (backlog_off >= backlog.size()) {
-    backlog.clear();
-    backlog_off = 0;
-    backlog.swap(in);  // the common case: no copy, and both buffers keep their capacity
-  } else {
-    backlog.insert(backlog.end(), in.begin(), in.end());
-    in.clear();
-  }
+// A submission that ends without a slot: its outcome, now.
+void StreamEngine::Impl::QueuedOutcome(const Queued& q, int err, StreamPhase phase) {
+  StreamOutcome o{};
+  o.id = q.spec.id;
+  o.err = err;
+  o.phase = phase;
+  o.version_minor = 255;
+  o.content_length = -1;
+  o.t_done = MonoNs();
+  Deliver(o, nullptr);
+  n_completed.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Its class's queue is past the bound: it ends at once (TypeScript makes it a shed result).
+void StreamEngine::Impl::Shed(const Queued& q) {
+  QueuedOutcome(q, ENOBUFS, StreamPhase::kShed);
+  qos_counters.shed[q.spec.qos].fetch_add(1, std::memory_order_relaxed);
+}
+
+void StreamEngine::Impl::CountWaiting() {
+  for (int k = 0; k < kQosClasses; k++) qos_counters.waiting[k].store(queues[k].records(), std::memory_order_relaxed);
+}
+
+// The earliest deadline at the head of a class queue (INT64_MAX: none): a class kept waiting by
+// its share still has its submissions time out at their deadline.
+int64_t StreamEngine::Impl::FirstQueuedDeadline() {
+  int64_t next = INT64_MAX;
+  for (ByteFifo& f : queues) {
+    if (f.empty()) continue;
+    Queued q;
+    std::memcpy(&q, f.front(), sizeof(q));
+    if (q.deadline != kCancelledDeadline && q.deadline < next) next = q.deadline;
+  }
+  return next;
+}
+
+// Sorts the submissions into their class's queue; past its bound a lower class's submission is shed.
+void StreamEngine::Impl::IntakeLocked() {
+  size_t n = in_records;
+  int cls = in_class;
+  in_records = 0;
+  in_class = -1;
+  // The common case: one class per batch, its queue empty and the batch within its bound: the
+  // buffer is taken whole (no copy, and both buffers keep their capacity).
+  if (cls >= 0 && n > 0 && !qos.Sheds(static_cast<uint8_t>(cls), n - 1) && queues[cls].TakeWhole(&in, n)) {
+    in.clear();
+    CountWaiting();
+    return;
+  }
+  for (size_t off = 0; off + sizeof(Queued) <= in.size();) {
+    Queued q;
+    std::memcpy(&q, in.data() + off, sizeof(q));
+    size_t len = sizeof(q) + q.spec.request_len;
+    ByteFifo& f = queues[q.spec.qos];
+    if (qos.Sheds(q.spec.qos, f.records())) Shed(q);
+    else f.Append(in.data() + off, len);
+    off += len;
+  }
+  in.clear();
+  CountWaiting();
+}
+
+// Free slots go to the waiting submissions class by class (critical and /probe first), each class
+// within its share (QosGate); in a class, in submission order.
 void StreamEngine::Impl::StartQueued() {
   int64_t now = MonoNs();
-  while (free_head != UINT32_MAX && backlog_off + sizeof(Queued) <= backlog.size()) {
-    Queued q;
-    std::memcpy(&q, backlog.data() + backlog_off, sizeof(q));
-    const uint8_t* req = backlog.data() + backlog_off + sizeof(q);
-    backlog_off += sizeof(q) + q.spec.request_len;
-    if (q.deadline == kCancelledDeadline) continue;  // cancelled in the queue: delivered already
-    if (q.deadline <= now) {
-      // Its whole timeout went by in the queue: every slot was busy.
-      StreamOutcome o{};
-      o.id = q.spec.id;
-      o.err = ETIMEDOUT;
-      o.phase = StreamPhase::kQueued;
-      o.version_minor = 255;
-      o.content_length = -1;
-      Deliver(o, nullptr);
-      n_timeouts.fetch_add(1, std::memory_order_relaxed);
-      n_completed.fetch_add(1, std::memory_order_relaxed);
-      continue;
+  bool any = false;
+  for (uint8_t cls : kQosStartOrder) {
+    ByteFifo& f = queues[cls];
+    while (!f.empty()) {
+      Queued q;
+      std::memcpy(&q, f.front(), sizeof(q));
+      size_t len = sizeof(q) + q.spec.request_len;
+      if (q.deadline == kCancelledDeadline) {
+        f.Pop(len);  // cancelled in the queue: delivered already
+      } else if (q.deadline <= now) {
+        // Its whole timeout went by in the queue: every slot (or its class's share) was busy.
+        QueuedOutcome(q, ETIMEDOUT, StreamPhase::kQueued);
+        n_timeouts.fetch_add(1, std::memory_order_relaxed);
+        f.Pop(len);
+      } else if (free_head != UINT32_MAX && qos.MayStart(cls)) {
+        Start(q.spec, f.front() + sizeof(q), q.deadline);  // copies the request before the Pop
+        f.Pop(len);
+      } else {
+        break;
+      }
+      any = true;
     }
-    Start(q.spec, req, q.deadline);
   }
-  if (backlog_off >= backlog.size()) {
-    backlog.clear();
-    backlog_off = 0;
-  }
+  if (any) CountWaiting();
 }
 
 void StreamEngine::Impl::Expire(int64_t now) {

@@ -13,12 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include "common/qos.h"
+
 namespace sonde {
 
 struct StreamEngineOptions {
   // Probes with an open socket at once. Further submissions wait in the queue (their timeout
   // runs from submission). Clamped to what RLIMIT_NOFILE leaves room for.
   uint32_t capacity = 4096;
+  // The slots each QoS class may hold and the bound on a lower class's queue (common/qos.h).
+  QosLimits qos;
 };
 
 // Per-probe flags (stable numbers: they cross from JS).
@@ -47,6 +51,7 @@ struct StreamSpec {
   uint32_t header_cap = 0;  // bytes of the raw response head to return
   uint64_t body_limit = 0;  // 0: none
   uint32_t request_len = 0; // bytes that follow the spec in the queue
+  uint8_t qos = kQosCritical;  // QoS class (common/qos.h): which share of the slots it may take
   uint8_t match_len = 0;    // datagram: leading bytes an answer must share with the request
 };
 
@@ -58,6 +63,7 @@ enum class StreamPhase : uint8_t {
   kProcessing = 3,  // request written, waiting for the first response byte
   kTransfer = 4,    // reading the response
   kDone = 5,
+  kShed = 6,        // never queued: its QoS class's queue was past its bound (err ENOBUFS)
 };
 
 struct StreamOutcome {
@@ -134,6 +140,9 @@ struct StreamCounters {
   uint64_t gateway_head_timeouts = 0;  // connections closed: a request head incomplete too long
   uint64_t cancelled = 0;         // probes ended by Cancel
   uint64_t rebound = 0;           // probes that took a socket kept bound to their port (KeepBound)
+  // By QoS class (kQos*): probes that took a slot, were shed, wait for a slot now, hold one now.
+  uint64_t qos_started[kQosClasses] = {}, qos_shed[kQosClasses] = {};
+  uint64_t qos_waiting[kQosClasses] = {}, qos_held[kQosClasses] = {};
 };
 
 class StreamEngine {
@@ -160,6 +169,8 @@ class StreamEngine {
   void Stop();
   StreamCounters Counters() const;
   uint32_t capacity() const;
+  // New QoS limits (a reload), applied at the thread's next turn; thread-safe.
+  void SetQos(const QosLimits& limits);
 
   // The /probe gateway (gateway/gateway.cc): the engine accepts on sonde's listener, takes the
   // /probe requests (GatewayAsk in its batches) and hands every other connection to Node.

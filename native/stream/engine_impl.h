@@ -50,6 +50,7 @@ struct Slot {
   StreamPhase phase = StreamPhase::kConnect;
   uint16_t local_port = 0;
   uint16_t port = 0;         // the destination's: a local port equal to it may be a self-connect
+  uint8_t qos = kQosCritical;  // the QoS class whose share this slot counts in (common/qos.h)
   int64_t deadline = 0;
   int64_t t_start = 0, t_connected = 0, t_written = 0, t_first_byte = 0;
   size_t req_off = 0;
@@ -151,8 +152,14 @@ struct StreamEngine::Impl {
   }
   std::vector<uint32_t> cancels_in;  // guarded by in_mu: probe ids to end (Cancel)
   std::vector<uint32_t> cancels;     // engine thread
-  std::vector<uint8_t> backlog;    // engine thread: submissions not started yet
-  size_t backlog_off = 0;
+  // Submissions in `in` and their class when all share one (-1: none yet, -2: mixed); guarded by in_mu.
+  size_t in_records = 0;
+  int in_class = -1;
+  QosLimits qos_in;                // guarded by in_mu: limits set by SetQos, taken at the next Intake
+  bool qos_due = false;            // guarded by in_mu
+  ByteFifo queues[kQosClasses];    // engine thread: submissions not started yet, by QoS class
+  QosGate qos;                     // engine thread: slots held per class
+  QosCounters qos_counters;
 
   StreamBatch local;               // engine thread: results of this loop turn
   std::mutex out_mu;
@@ -212,6 +219,10 @@ struct StreamEngine::Impl {
   void IntakeLocked();  // in_mu held
   void TakeCancels();
   void StartQueued();
+  void Shed(const Queued& q);
+  void QueuedOutcome(const Queued& q, int err, StreamPhase phase);
+  void CountWaiting();
+  int64_t FirstQueuedDeadline();
   void Expire(int64_t now);
   void Publish();
   void Deliver(const StreamOutcome& o, const char* head);

@@ -64,6 +64,10 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   s.phase = StreamPhase::kConnect;
   s.local_port = spec.src_port;
   s.port = spec.port;
+  s.qos = spec.qos;
+  qos.Take(s.qos);
+  qos_counters.started[s.qos].fetch_add(1, std::memory_order_relaxed);
+  qos_counters.held[s.qos].store(qos.held(s.qos), std::memory_order_relaxed);
   s.deadline = deadline;
   s.t_start = MonoNs();
   s.t_connected = s.t_written = s.t_first_byte = 0;
@@ -353,6 +357,8 @@ void StreamEngine::Impl::Close(Slot& s, bool reset) {
   s.next_free = free_head;
   free_head = idx;
   busy--;
+  qos.Release(s.qos);
+  qos_counters.held[s.qos].store(qos.held(s.qos), std::memory_order_relaxed);
 }
 
 }  // namespace sonde

@@ -115,8 +115,8 @@ export async function serveProbe(deps: ProbeDeps, p: ProbeParams, scrapeTimeout:
     // On this thread: debug=true logs into the answer through this request's logger, and a policy's
     // gate (the addresses it checked, pinned) lives here; neither reaches a worker thread.
     result = deps.probes && !logs && !policy
-      ? await deps.probes.run(target, module, timeout, asker.cancel ?? deps.signal)
-      : await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal, gate: policy });
+      ? await deps.probes.run(target, module, timeout, asker.cancel ?? deps.signal, 'probe')
+      : await runProbe(target, module, { timeoutSeconds: timeout, logger, runtime: deps.runtime, flows: deps.flows(), signal: asker.cancel ?? deps.signal, gate: policy, qos: 'probe' });
   } finally {
     deps.admission.release(asker.client, asker.cancel);
   }

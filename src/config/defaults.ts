@@ -159,6 +159,11 @@ export const SCHEDULER_DEFAULTS = {
   max_per_host: 64,
   shed_queue: 100_000,
   shed_lag: 0.2,
+  // Native engines (src/native/qos.ts): best_effort holds at most half of an engine's slots, the
+  // lower two classes together 80%: a fifth is always left to critical probes and /probe requests.
+  engine_best_effort_share: 0.5,
+  engine_standard_share: 0.8,
+  engine_queue_bound: 8192,
   breaker: { failures: 0, cooldown: 300 },
 } as const satisfies SchedulerSettings & { breaker: BreakerSettings };
 

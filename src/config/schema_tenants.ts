@@ -4,8 +4,9 @@
 //     - name: team_a
 //       max_concurrency: 100     # probes in flight at once; absent: unbounded
 //       max_probes_per_second: 500
-//   scheduler: {max_in_flight: 4096, max_per_host: 64, shed_queue: 100000, shed_lag: 200ms}
-import { isMap, isSeq } from 'yaml';
+//   scheduler: {max_in_flight: 4096, max_per_host: 64, shed_queue: 100000, shed_lag: 200ms,
+//               engine_best_effort_share: 0.5, engine_standard_share: 0.8, engine_queue_bound: 8192}
+import { isMap, isScalar, isSeq } from 'yaml';
 import type { BreakerSettings, SchedulerSettings, Tenant } from './types';
 import { SCHEDULER_DEFAULTS } from './defaults';
 import { childPath, duration, entries, indexPath, int, isNull, reservedName, reservedNameExpected, shown, str, struct, type Ctx, type Decoder } from './schema';
@@ -60,19 +61,43 @@ export const tenantsDecoder: Decoder<Map<string, Tenant>> = (node, path, ctx) =>
   return out;
 };
 
+/** A share of an engine's slots: a number above 0 and at most 1. */
+const share: Decoder<number> = (node, path, ctx) => {
+  if (isNull(node)) return undefined;
+  const v = isScalar(node) ? node.value : undefined;
+  if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+    ctx.report(node, path, `got ${shown(node)}, expected a number above 0 and at most 1 (a share of an engine's slots)`);
+    return undefined;
+  }
+  return v;
+};
+
 export const schedulerDecoder = struct<SchedulerSettings>({
   fields: {
     max_in_flight: int(1),
     max_per_host: int(1),
     shed_queue: int(1),
     shed_lag: duration({ positive: true }),
+    engine_best_effort_share: share,
+    engine_standard_share: share,
+    engine_queue_bound: int(0, 1 << 24),
   },
   defaults: () => ({
     max_in_flight: SCHEDULER_DEFAULTS.max_in_flight,
     max_per_host: SCHEDULER_DEFAULTS.max_per_host,
     shed_queue: SCHEDULER_DEFAULTS.shed_queue,
     shed_lag: SCHEDULER_DEFAULTS.shed_lag,
+    engine_best_effort_share: SCHEDULER_DEFAULTS.engine_best_effort_share,
+    engine_standard_share: SCHEDULER_DEFAULTS.engine_standard_share,
+    engine_queue_bound: SCHEDULER_DEFAULTS.engine_queue_bound,
   }),
+  // Nested shares: best_effort's slots count in standard's too.
+  check: (s, f, ctx) => {
+    if (s.engine_best_effort_share <= s.engine_standard_share) return true;
+    const at = f.set.has('engine_best_effort_share') ? f.at('engine_best_effort_share') : f.at('engine_standard_share');
+    ctx.report(at.node, at.path, `got engine_best_effort_share ${s.engine_best_effort_share} above engine_standard_share ${s.engine_standard_share}, expected at most it (best_effort's slots count in standard's)`);
+    return false;
+  },
 });
 
 export const breakerDecoder = struct<BreakerSettings>({

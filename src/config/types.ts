@@ -402,6 +402,12 @@ export interface SchedulerSettings {
   shed_queue: number;
   /** overload: event-loop lag (p99 over the last second) past this many seconds */
   shed_lag: number;
+  /** of each native engine's slots (stream engine, ICMP table), held by best_effort probes at most */
+  engine_best_effort_share: number;
+  /** of each native engine's slots, held by standard and best_effort probes together at most */
+  engine_standard_share: number;
+  /** standard or best_effort probes waiting in one native engine past which new ones are shed */
+  engine_queue_bound: number;
 }
 
 /** Shedding classes, most important first: under overload best_effort goes first, critical never. */

@@ -18,7 +18,7 @@ const AD = 64;
 const ENCRYPTED = 128;
 const HANDSHAKE_OK = 256;
 const HANDSHAKE_UNKNOWN = 512;
-const UNDETERMINED: ReadonlySet<FailureReason> = new Set<FailureReason>(['timeout', 'cancelled']);
+const UNDETERMINED: ReadonlySet<FailureReason> = new Set<FailureReason>(['timeout', 'cancelled', 'shed']);
 
 // Failures that happen before a DoT/DoH session exists: the handshake did not succeed. A timeout
 // or a cancelled probe says nothing of the handshake (either side of it): such a sample is left

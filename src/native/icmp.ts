@@ -3,6 +3,7 @@
 // per-request callbacks. One engine (and one set of sockets) per runtime (src/runtime.ts).
 import { binding } from './addon';
 import { addressBytes, formatAddress } from './ipaddr';
+import { classCounters, engineClassNumber, type EngineClass, type EngineClassCounters, type EngineQosLimits } from './qos';
 
 export type IcmpOutcomeKind =
   | 'reply'
@@ -12,10 +13,12 @@ export type IcmpOutcomeKind =
   | 'packet_too_big'
   | 'parameter_problem'
   | 'duplicate'
-  | 'send_error';
+  | 'send_error'
+  /** never sent: its QoS class's queue in the engine was past its bound (src/native/qos.ts) */
+  | 'shed';
 
 // Indexed by the native ResultKind values (icmp_engine.h).
-const KINDS: readonly IcmpOutcomeKind[] = ['reply', 'reply', 'timeout', 'unreachable', 'time_exceeded', 'packet_too_big', 'parameter_problem', 'duplicate', 'send_error'];
+const KINDS: readonly IcmpOutcomeKind[] = ['reply', 'reply', 'timeout', 'unreachable', 'time_exceeded', 'packet_too_big', 'parameter_problem', 'duplicate', 'send_error', 'shed'];
 
 export interface IcmpOutcome {
   kind: IcmpOutcomeKind;
@@ -45,6 +48,8 @@ export interface IcmpEngineOptions {
   mode?: 'auto' | 'raw' | 'dgram';
   /** sender threads (shards), each with its own sockets; 0 or unset: one per CPU, at most 4 */
   threads?: number;
+  /** the table slots each QoS class may hold (per shard); unset: the engine's defaults */
+  qos?: EngineQosLimits;
 }
 
 export interface EchoOptions {
@@ -54,6 +59,8 @@ export interface EchoOptions {
   payloadSize?: number;
   /** source address (same family as the targets) */
   src?: string;
+  /** the QoS class of these echoes (which share of the table they may take); unset: critical */
+  qos?: EngineClass;
 }
 
 export interface IcmpCounters {
@@ -88,6 +95,7 @@ interface NativeBatch {
 interface NativeEngine {
   send(addrs: Uint8Array, families: Uint8Array, tags: Uint32Array, opts: object): number;
   counters(): IcmpCounters;
+  setQos(limits: EngineQosLimits): void;
   ref(): void;
   unref(): void;
   close(): void;
@@ -130,7 +138,7 @@ export class IcmpEngine {
     const Ctor = binding.IcmpEngine as NativeCtor;
     const mode = opts.mode === 'raw' ? 1 : opts.mode === 'dgram' ? 2 : 0;
     try {
-      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode, threads: opts.threads }, (b) => this.onBatch(b));
+      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode, threads: opts.threads, qos: opts.qos }, (b) => this.onBatch(b));
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_SONDE_ICMP_SOCKET') throw new IcmpSocketError((err as Error).message);
       throw err;
@@ -151,6 +159,16 @@ export class IcmpEngine {
     return this.native.counters();
   }
 
+  /** Per QoS class: echoes started, shed, waiting and holding a table slot. */
+  classCounters(): Record<EngineClass, EngineClassCounters> {
+    return classCounters(this.native.counters() as unknown as Record<string, number>);
+  }
+
+  /** New shares and queue bound (a reload), from each shard's next turn. */
+  setQos(limits: EngineQosLimits): void {
+    if (!this.closed) this.native.setQos(limits);
+  }
+
   /**
    * Sends one echo to each address. `listener` gets every probe's final outcome and any duplicate
    * reply that arrives within the timeout; `onDone` runs once every probe has its final outcome.
@@ -163,6 +181,7 @@ export class IcmpEngine {
       ttl: opts.ttl ?? 0,
       df: opts.df ?? false,
       payloadSize: opts.payloadSize ?? 56,
+      qos: engineClassNumber(opts.qos),
     };
     if (opts.src !== undefined) native.src = addressBytes(opts.src).bytes;
     // Rounds repeat the same targets: parse each distinct address once.

@@ -4,13 +4,15 @@
 import { constants as osConstants } from 'node:os';
 import { binding } from './addon';
 import { addressBytes } from './ipaddr';
+import { addClassCounters, classCounters, engineClassNumber, type EngineClass, type EngineClassCounters, type EngineQosLimits } from './qos';
 import { AnswerBatch, type AnswerSeries, decodeAsks, decodeGone, type GatewayAsk, type GatewayHandlers, type GatewayLimits } from './stream_gateway';
 
 export type { GatewayAsk, GatewayHandlers, GatewayLimits } from './stream_gateway';
 
-export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done';
+/** shed: never queued, its QoS class's queue in the engine was past its bound (errno ENOBUFS) */
+export type StreamPhase = 'queued' | 'connect' | 'write' | 'processing' | 'transfer' | 'done' | 'shed';
 // Indexed by the native StreamPhase values (stream_engine.h).
-const PHASES: readonly StreamPhase[] = ['queued', 'connect', 'write', 'processing', 'transfer', 'done'];
+const PHASES: readonly StreamPhase[] = ['queued', 'connect', 'write', 'processing', 'transfer', 'done', 'shed'];
 
 export type HttpParseError =
   | 'status_line'
@@ -68,9 +70,11 @@ export interface StreamRequest {
   datagram?: { matchBytes: number };
 }
 
-/** Who may cancel a probe: ProbeContext.cancellable (src/probers/types.ts). */
+/** Who may cancel a probe: ProbeContext.cancellable (src/probers/types.ts); and its QoS class. */
 export interface CancelOwner {
   cancellable?(cancel: () => void): void;
+  /** the class of the probe the owner runs: which share of the engine's slots it may take (unset: critical) */
+  readonly qos?: EngineClass;
 }
 
 export interface StreamTimings {
@@ -126,9 +130,11 @@ interface NativeStreamEngine {
     src: Uint8Array | null,
     scopeId: number,
     srcPort: number,
+    qos: number,
     matchLen: number,
   ): void;
   counters(): Record<string, number>;
+  setQos(limits: EngineQosLimits): void;
   listen(family: number, addr: Uint8Array, port: number, maxConnections: number, maxPerClient: number, headerTimeoutMs: number): number;
   cancel(ids: Uint32Array): void;
   shareListener(other: NativeStreamEngine): void;
@@ -138,7 +144,7 @@ interface NativeStreamEngine {
   readonly capacity: number;
 }
 type NativeStreamCtor = new (
-  options: { capacity?: number },
+  options: { capacity?: number; qos?: EngineQosLimits },
   onBatch: (
     records: Float64Array,
     heads: Buffer,
@@ -183,9 +189,9 @@ class StreamClient {
   private gateway?: GatewayHandlers;
   private readonly answers: AnswerBatch;
 
-  constructor(capacity?: number) {
+  constructor(capacity?: number, qos?: EngineQosLimits) {
     const Ctor = binding.StreamEngine as NativeStreamCtor;
-    this.engine = new Ctor(capacity === undefined ? {} : { capacity }, (r, h, n, handoffs, askMeta, askText, gone) => {
+    this.engine = new Ctor({ ...(capacity === undefined ? {} : { capacity }), ...(qos === undefined ? {} : { qos }) }, (r, h, n, handoffs, askMeta, askText, gone) => {
       this.onBatch(r, h, n);
       for (const fd of handoffs) this.gateway?.handoff(fd);
       if (askMeta !== null && askText !== null && this.gateway) decodeAsks(askMeta, askText, this.gateway);
@@ -223,6 +229,10 @@ class StreamClient {
     return this.engine.counters();
   }
 
+  setQos(limits: EngineQosLimits): void {
+    this.engine.setQos(limits);
+  }
+
   /**
    * Runs one probe. `owner.cancellable`, when there, is handed the function that ends the probe
    * early (its result then arrives at once, with ECANCELED).
@@ -258,6 +268,7 @@ class StreamClient {
         src,
         req.scopeId ?? 0,
         req.sourcePort ?? 0,
+        engineClassNumber(owner?.qos),
         req.datagram?.matchBytes ?? 0,
       );
       this.pending.set(id, { resolve, reject, datagram: req.datagram !== undefined });
@@ -346,11 +357,26 @@ export class StreamPool {
    * capacity: the slot count of each engine (probes with an open socket at once, default 4096,
    * clamped to half of RLIMIT_NOFILE).
    */
-  constructor(private readonly opts: { capacity?: number } = {}) {}
+  constructor(private readonly opts: { capacity?: number; qos?: EngineQosLimits } = {}) {}
 
   private client(): StreamClient {
-    this.first ??= new StreamClient(this.opts.capacity);
+    this.first ??= new StreamClient(this.opts.capacity, this.opts.qos);
     return this.first;
+  }
+
+  /** New shares and queue bound for every engine (a reload); engines made later start with them. */
+  setQos(limits: EngineQosLimits): void {
+    this.opts.qos = limits;
+    this.first?.setQos(limits);
+    for (const e of this.extra) e.setQos(limits);
+  }
+
+  /** Per QoS class over the engines made so far (undefined: none yet): probes started, shed, waiting and holding a slot. */
+  classCountersIfStarted(): Record<EngineClass, EngineClassCounters> | undefined {
+    if (this.first === undefined) return undefined;
+    const all = classCounters({});
+    for (const e of [this.first, ...this.extra]) addClassCounters(all, classCounters(e.counters()));
+    return all;
   }
 
   /** Runs one TCP connect or plain HTTP probe, on the engines in turn. */
@@ -383,7 +409,7 @@ export class StreamPool {
    * engine thread answering every /probe request was the limit with cores to spare.
    */
   gatewayEngines(n: number): GatewayEngine[] {
-    while (this.extra.length < n - 1) this.extra.push(new StreamClient(this.opts.capacity));
+    while (this.extra.length < n - 1) this.extra.push(new StreamClient(this.opts.capacity, this.opts.qos));
     return [this.client(), ...this.extra.slice(0, Math.max(0, n - 1))];
   }
 

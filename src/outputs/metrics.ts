@@ -136,7 +136,7 @@ export class TaskMetrics {
     this.shed = new CounterFamily(
       reg,
       'sonde_probes_shed_total',
-      "Runs not started because the scheduler was overloaded, by the task's QoS class and the bound passed: queue (runs waiting past scheduler.shed_queue), lag (event-loop lag past scheduler.shed_lag)",
+      "Runs shed under overload, by the task's QoS class and the bound passed: queue (runs waiting past scheduler.shed_queue), lag (event-loop lag past scheduler.shed_lag): never started; engine (a native engine's queue for the class past scheduler.engine_queue_bound): started, no result",
       ['qos', 'reason'],
     );
     this.breakerMoves = new CounterFamily(reg, 'sonde_breaker_transitions_total', "Circuit breaker state changes of the task's targets", ['from', 'to']);

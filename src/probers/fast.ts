@@ -34,6 +34,7 @@ export function remainingMs(deadline: number): number {
 export function streamFailure(r: StreamResult, what: string): ProbeFailure | undefined {
   if (r.errno === 0) return undefined;
   if (r.code === 'ECANCELED') return new ProbeFailure('cancelled', `${what} was cancelled (${r.phase} phase)`);
+  if (r.phase === 'shed') return new ProbeFailure('shed', `${what} was shed: the stream engine's queue for its QoS class was past its bound`);
   if (r.code === 'ETIMEDOUT') {
     const connecting = r.phase === 'connect' || r.phase === 'queued';
     return new ProbeFailure(connecting ? 'connect_timeout' : 'timeout', `${what} did not finish before the deadline (${r.phase} phase)`);

@@ -2,6 +2,7 @@
 // it returns a ProbeResult, and outputs turn that into series, log lines and JSON.
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
+import type { EngineClass } from '../native/qos';
 import type { Attribution, ProbeResult } from '../result';
 import type { Runtime } from '../runtime';
 import type { AddressGate } from './resolve';
@@ -60,6 +61,11 @@ export interface ProbeContext {
    * called when the probe is cancelled from outside (its /probe client left, the daemon stops).
    */
   cancellable?(cancel: () => void): void;
+  /**
+   * The probe's QoS class in the native engines (src/native/qos.ts): its task's class, 'probe' for
+   * /probe requests; which share of an engine's slots it may take. Absent: critical.
+   */
+  readonly qos?: EngineClass;
 }
 
 /** AddressGate, and the check of a host and port the probe goes to on its own (a redirect). */

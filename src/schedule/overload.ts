@@ -4,7 +4,11 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { QOS_CLASSES, type QosClass } from '../config/types';
 
-export type ShedReason = 'queue' | 'lag';
+/**
+ * queue, lag: the scheduler shed the run before it started (the two bounds below); engine: the run
+ * started but a native engine shed its probe at its door (src/native/qos.ts): no result either.
+ */
+export type ShedReason = 'queue' | 'lag' | 'engine';
 
 /** index of a class in QOS_CLASSES: 0 critical, 1 standard, 2 best_effort */
 export function qosRank(qos: QosClass | undefined): number {

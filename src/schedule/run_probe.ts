@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { moduleRefusal } from '../config/refusals';
 import type { Module } from '../config/types';
+import type { EngineClass } from '../native/qos';
 import { proberFor } from '../probers/index';
 import type { CancelSignal, FlowRegistry, ProbeContext, ProbeGate } from '../probers/types';
 import type { Attribution, ProbeResult } from '../result';
@@ -21,6 +22,8 @@ export interface RunOptions {
   signal?: CancelSignal;
   /** the /probe policy's hold on what the probe resolves and where it goes (src/policy/gate.ts) */
   gate?: ProbeGate;
+  /** its class in the native engines: the task's QoS class, 'probe' for /probe requests (absent: critical) */
+  qos?: EngineClass;
 }
 
 // Reasons that mean packets went missing: only these get a loss attribution (a 404 was not lost).
@@ -112,6 +115,7 @@ class LazyContext implements ProbeContext {
     readonly flows: ProbeFlows | undefined,
     private readonly outer: CancelSignal | undefined,
     readonly gate: ProbeGate | undefined,
+    readonly qos: EngineClass | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -165,7 +169,7 @@ export async function runProbe(target: string, module: Module, opts: RunOptions)
   if (refusal !== undefined) return failed(target, module, startedAt, t0, 'unsupported', `modules.${module.name}.${refusal}`);
   const timeoutMs = Math.max(1, opts.timeoutSeconds * 1000);
   const flows = opts.flows ? (opts.flows.addPortFlow ? new ProbePortFlows(opts.flows) : new ProbeFlows(opts.flows)) : undefined;
-  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal, opts.gate);
+  const ctx = new LazyContext(t0 + timeoutMs, opts.logger, opts.runtime, flows, opts.signal, opts.gate, opts.qos);
   // One timer per probe: at the deadline it aborts the probe and re-arms itself as the overrun guard.
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -17,7 +17,7 @@ import { IndexedHeap } from './heap';
 import { HostCounts, hostOf, Tenants } from './limits';
 import { overloadLevel, shedAt, shedReason, type ShedReason } from './overload';
 import type { SchedulerOptions, ScheduleCounts, SkipCause } from './types';
-import { jobOf, rowMap, type TaskBlock } from './plan';
+import { jobOf, rowMap, type Job, type TaskBlock } from './plan';
 
 export type { JobRunner, RunGate, ScheduleCounts, SchedulerOptions, ShedReason, SkipCause } from './types';
 
@@ -50,7 +50,7 @@ export class Scheduler {
   private readonly random: () => number;
   inFlight = 0;
   queued = 0;
-  readonly counts: ScheduleCounts = { due: 0, started: 0, skipped: { busy: 0, stall: 0, held: 0, reload: 0 }, shed: { queue: 0, lag: 0 } };
+  readonly counts: ScheduleCounts = { due: 0, started: 0, skipped: { busy: 0, stall: 0, held: 0, reload: 0 }, shed: { queue: 0, lag: 0, engine: 0 } };
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? realClock;
@@ -111,12 +111,14 @@ export class Scheduler {
       const b = new SchedBlock(plan, this.tenants.get(plan.task.tenant));
       // A paused task's rows did not move on: it restarts from the grid point after now.
       const map = old && !old.plan.task.paused && old.period === b.period ? rowMap(old.plan, plan) : undefined;
+      const kept = map ? (old as SchedBlock).anchorsByRow() : undefined;
+      const anchors = new Float64Array(b.size);
       for (let r = 0; r < b.size; r++) {
         const was = map ? map[r] : -1;
-        b.anchor[r] = was >= 0 ? old!.anchor[was] : b.nextAnchor(r, now);
+        anchors[r] = was >= 0 ? (kept as Float64Array)[was] : b.nextAnchor(r, now);
       }
       if (old) this.drop(old);
-      this.add(b);
+      this.add(b, anchors);
     }
     this.arm();
   }
@@ -130,7 +132,8 @@ export class Scheduler {
     );
   }
 
-  private add(b: SchedBlock): void {
+  /** `anchors`: each row's next grid point, by row. */
+  private add(b: SchedBlock, anchors: Float64Array): void {
     this.byName.set(b.plan.task.name, b);
     const slot = this.freeSlots.pop() ?? this.blocks.length;
     if (slot >= this.blockDue.length) {
@@ -142,7 +145,7 @@ export class Scheduler {
     b.slot = slot;
     this.blocks[slot] = b;
     if (b.plan.task.paused || b.size === 0) return; // planned, state kept, no run
-    b.arrange();
+    b.place(anchors);
     this.blockDue[slot] = b.nextDue();
     this.top.push(slot);
   }
@@ -154,9 +157,9 @@ export class Scheduler {
     this.blocks[b.slot] = undefined;
     this.freeSlots.push(b.slot);
     this.queued -= b.qLen;
-    b.drainQueue((r) => {
-      b.state[r] &= ~(WAITING | THROTTLED);
-      this.skip(b, r, 1, 'reload');
+    b.drainQueue((p) => {
+      b.state[p] &= ~(WAITING | THROTTLED);
+      this.skip(b, b.rowAt(p), 1, 'reload');
     });
   }
 
@@ -190,7 +193,7 @@ export class Scheduler {
     const lag = this.opts.lag?.() ?? 0;
     for (let slot = this.top.peek(); slot >= 0 && this.blockDue[slot] <= now; slot = this.top.peek()) {
       const b = this.blocks[slot] as SchedBlock;
-      for (let r = b.takeDue(now, this.random); r >= 0; r = b.takeDue(now, this.random)) this.dueRow(b, r, now, lag);
+      for (let p = b.takeDue(now, this.random); p >= 0; p = b.takeDue(now, this.random)) this.dueRow(b, p, now, lag);
       if (b.skippedAhead) {
         b.skippedAhead = false;
         b.resync();
@@ -202,18 +205,18 @@ export class Scheduler {
     this.arm();
   }
 
-  /** Row `r` of `b` is due: queue it, or account for why not; then place its next run. */
-  private dueRow(b: SchedBlock, r: number, now: number, lag: number): void {
+  /** The run at ring position `p` of `b` is due: start or queue it, or account for why not; then place its next run. */
+  private dueRow(b: SchedBlock, p: number, now: number, lag: number): void {
     this.counts.due++;
-    const st = b.state[r];
-    if ((st & (WAITING | RUNNING)) !== 0) this.skip(b, r, 1, 'busy');
-    else if (this.opts.gate && !this.opts.gate.admit(b.plan, r, now)) this.skip(b, r, 1, 'held');
+    const st = b.state[p];
+    if ((st & (WAITING | RUNNING)) !== 0) this.skip(b, b.rowAt(p), 1, 'busy');
+    else if (this.opts.gate && !this.opts.gate.admit(b.plan, b.rowAt(p), now)) this.skip(b, b.rowAt(p), 1, 'held');
     else {
       const { shed_queue, shed_lag } = this.settings;
-      if (shedAt(overloadLevel(this.queued, shed_queue, lag, shed_lag), b.rank)) this.shed(b, r, shedReason(this.queued, shed_queue, lag, shed_lag));
-      else {
-        b.state[r] = st | WAITING;
-        b.enqueue(r);
+      if (shedAt(overloadLevel(this.queued, shed_queue, lag, shed_lag), b.rank)) this.shed(b, b.rowAt(p), shedReason(this.queued, shed_queue, lag, shed_lag));
+      else if (!this.startNow(b, p, now)) {
+        b.state[p] = st | WAITING;
+        b.enqueue(p);
         this.queued++;
         if (!b.active) {
           b.active = true;
@@ -224,9 +227,10 @@ export class Scheduler {
     // The following run comes from the grid, not from now, so that delays don't accumulate;
     // after a long stall (event loop blocked, suspend) it skips ahead rather than bursting, and
     // the grid points it jumps over are runs skipped, so that the counts still add up.
-    const following = b.anchor[r] + b.period;
-    if (following > now) b.anchor[r] = following;
+    const following = b.anchor[p] + b.period;
+    if (following > now) b.anchor[p] = following;
     else {
+      const r = b.rowAt(p);
       const next = b.nextAnchor(r, now + 1);
       const missed = Math.round((next - following) / b.period);
       if (missed > 0) {
@@ -234,8 +238,29 @@ export class Scheduler {
         this.counts.due += missed;
         this.skip(b, r, missed, 'stall');
       }
-      b.anchor[r] = next;
+      b.anchor[p] = next;
     }
+  }
+
+  /**
+   * The fast path of a due run: nothing waits anywhere (so no run of a higher class is passed over)
+   * and under half of the global bound is in flight (so a run of a higher class due later in this
+   * tick still finds a slot, unless one tick brings more runs than half the bound): it starts at
+   * once if its own bounds allow, without the queue, the active lists and the drain. Otherwise it
+   * waits and drain() starts it in class order, as before. Half of the 1 us a run cost went there.
+   */
+  private startNow(b: SchedBlock, p: number, now: number): boolean {
+    if (this.queued !== 0 || this.inFlight >= this.maxInFlight >> 1) return false;
+    if (b.rank === BEST_EFFORT && this.inFlight + (this.opts.external?.() ?? 0) >= this.maxInFlight >> 1) return false;
+    if (b.maxConcurrency > 0 && b.inFlight >= b.maxConcurrency) return false;
+    if (b.tenant.limits !== undefined && b.tenant.blockedUntil(now) !== 0) return false; // the queue counts the throttle
+    let host = '';
+    if (this.hosts.max > 0) {
+      host = hostOf(b.plan.targets[b.rowAt(p)]);
+      if (!this.hosts.fits(host)) return false;
+    }
+    this.launch(b, p, host);
+    return true;
   }
 
   private skip(b: SchedBlock, r: number, count: number, cause: SkipCause): void {
@@ -243,14 +268,15 @@ export class Scheduler {
     this.opts.onSkip?.(jobOf(b.plan, r), count, cause);
   }
 
-  private shed(b: SchedBlock, r: number, reason: ShedReason): void {
+  private shed(b: SchedBlock, r: number, reason: ShedReason, job?: Job): void {
     this.counts.shed[reason]++;
-    this.opts.onShed?.(jobOf(b.plan, r), reason);
+    this.opts.onShed?.(job ?? jobOf(b.plan, r), reason);
   }
 
   /** Starts waiting runs while the bounds allow: critical first, best_effort last, round robin within a class. */
   private drain(): void {
-    if (this.stopping) return;
+    // Nothing waits (the common case: each settled probe drains): no list to walk.
+    if (this.stopping || this.queued === 0) return;
     const now = this.clock.now();
     const lag = this.opts.lag?.() ?? 0;
     const { shed_queue, shed_lag } = this.settings;
@@ -294,9 +320,9 @@ export class Scheduler {
 
   private shedQueue(b: SchedBlock, reason: ShedReason): void {
     this.queued -= b.qLen;
-    b.drainQueue((r) => {
-      b.state[r] &= ~(WAITING | THROTTLED);
-      this.shed(b, r, reason);
+    b.drainQueue((p) => {
+      b.state[p] &= ~(WAITING | THROTTLED);
+      this.shed(b, b.rowAt(p), reason);
     });
   }
 
@@ -306,9 +332,9 @@ export class Scheduler {
     const until = b.tenant.blockedUntil(now);
     if (until !== 0) {
       if (until < this.wake) this.wake = until;
-      const r = b.head();
-      if ((b.state[r] & THROTTLED) === 0) {
-        b.state[r] |= THROTTLED;
+      const p = b.head();
+      if ((b.state[p] & THROTTLED) === 0) {
+        b.state[p] |= THROTTLED;
         b.tenant.throttled++;
         this.opts.onThrottle?.(b.tenant.name);
       }
@@ -321,20 +347,22 @@ export class Scheduler {
     }
     // A host at its bound: the rows behind it (other hosts) go first; it keeps its turn later.
     for (let tries = Math.min(b.qLen, HOST_LOOKAHEAD); tries > 0; tries--) {
-      const r = b.dequeue();
-      const host = hostOf(b.plan.targets[r]);
+      const p = b.dequeue();
+      const host = hostOf(b.plan.targets[b.rowAt(p)]);
       if (this.hosts.fits(host)) {
         this.queued--;
-        this.launch(b, r, host);
+        this.launch(b, p, host);
         return true;
       }
-      b.enqueue(r);
+      b.enqueue(p);
     }
     return false;
   }
 
-  private launch(b: SchedBlock, r: number, host: string): void {
-    b.state[r] = (b.state[r] & ~(WAITING | THROTTLED)) | RUNNING;
+  /** Starts the run at ring position `p` of `b`. */
+  private launch(b: SchedBlock, p: number, host: string): void {
+    const r = b.rowAt(p);
+    b.state[p] = (b.state[p] & ~(WAITING | THROTTLED)) | RUNNING;
     b.inFlight++;
     b.tenant.take();
     if (host !== '') this.hosts.take(host);
@@ -351,7 +379,10 @@ export class Scheduler {
       (result) => {
         // The slot goes to the next probe before the result is written out: a fast-path probe
         // reaches the engine synchronously, so it starts while the outputs of this batch run.
-        this.settle(b, r, host);
+        this.settle(b, p, host);
+        // Shed by an engine under overload: counted as shed, not a result of the target (its
+        // health and breaker never see it), as a run the scheduler sheds itself.
+        if (result.reason === 'shed') return this.shed(b, r, 'engine', job);
         try {
           this.opts.onResult(job, result);
         } catch (err) {
@@ -359,14 +390,14 @@ export class Scheduler {
         }
       },
       (err: unknown) => {
-        this.settle(b, r, host); // runners never reject; a bug there must not leak the slot
+        this.settle(b, p, host); // runners never reject; a bug there must not leak the slot
         this.opts.logger.error({ err, task: job.task.name, target: job.target }, 'probe runner failed');
       },
     );
   }
 
-  private settle(b: SchedBlock, r: number, host: string): void {
-    b.state[r] &= ~RUNNING;
+  private settle(b: SchedBlock, p: number, host: string): void {
+    b.state[p] &= ~RUNNING;
     b.inFlight--;
     b.tenant.inFlight--;
     if (host !== '') this.hosts.release(host);
@@ -385,7 +416,7 @@ export class Scheduler {
     this.disarm();
     for (const b of [...this.byName.values()]) {
       this.top.remove(b.slot);
-      b.drainQueue((r) => (b.state[r] &= ~(WAITING | THROTTLED)));
+      b.drainQueue((p) => (b.state[p] &= ~(WAITING | THROTTLED)));
     }
     this.queued = 0;
     if (this.inFlight === 0) return;

@@ -52,7 +52,9 @@ export interface SchedulerOptions {
 
 export interface ScheduleCounts {
   due: number;
+  /** runs started; those an engine shed are also in shed.engine */
   started: number;
   skipped: Record<SkipCause, number>;
+  /** queue and lag: never started (due = started + skipped + shed.queue + shed.lag + waiting); engine: started, then shed */
   shed: Record<ShedReason, number>;
 }

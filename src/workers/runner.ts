@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Module } from '../config/types';
 import type { LogFormat, LogLevel } from '../log';
+import type { EngineClass } from '../native/qos';
 import { proberFor } from '../probers/index';
 import type { CancelSignal, FlowRegistry } from '../probers/types';
 import type { ProbeResult } from '../result';
@@ -55,10 +56,11 @@ export class ProbeRunner {
     }
   }
 
-  run(target: string, module: Module, timeoutSeconds: number, signal?: CancelSignal): Promise<ProbeResult> {
+  /** `qos`: the probe's class in the native engines (offloaded probers use none). */
+  run(target: string, module: Module, timeoutSeconds: number, signal?: CancelSignal, qos?: EngineClass): Promise<ProbeResult> {
     const flows = this.opts.flows?.();
     if (this.pool && offloads(target, module) && !(this.opts.attributeOnMain && flows !== undefined)) return this.pool.run(target, module, timeoutSeconds, signal);
-    return runProbe(target, module, { timeoutSeconds, logger: this.opts.logger, runtime: this.opts.runtime, flows, signal });
+    return runProbe(target, module, { timeoutSeconds, logger: this.opts.logger, runtime: this.opts.runtime, flows, signal, qos });
   }
 
   /** Ends the worker threads (probes still on them come back cancelled). */

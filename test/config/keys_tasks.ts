@@ -41,6 +41,9 @@ export const TASK_SECTIONS: Record<string, Section> = {
       max_per_host: read('scheduler: per-host bound'),
       shed_queue: read('scheduler: overload by queue'),
       shed_lag: read('scheduler: overload by event-loop lag'),
+      engine_best_effort_share: read('native engines: best_effort share of the slots'),
+      engine_standard_share: read('native engines: standard and best_effort share of the slots'),
+      engine_queue_bound: read('native engines: lower classes shed past this queue'),
     },
   },
 };

@@ -29,7 +29,17 @@ test('tenants as a list or a mapping; absent bounds are unbounded', () => {
 
 test('scheduler: defaults for what it leaves out, shed_lag as a duration', () => {
   const c = loadConfigString('scheduler: {max_per_host: 8, shed_lag: 50ms}', 'c.yml');
-  assert.deepEqual(c.scheduler, { max_in_flight: 4096, max_per_host: 8, shed_queue: 100000, shed_lag: 0.05 });
+  assert.deepEqual(c.scheduler, {
+    max_in_flight: 4096,
+    max_per_host: 8,
+    shed_queue: 100000,
+    shed_lag: 0.05,
+    engine_best_effort_share: 0.5,
+    engine_standard_share: 0.8,
+    engine_queue_bound: 8192,
+  });
+  const e = loadConfigString('scheduler: {engine_best_effort_share: 0.25, engine_standard_share: 1, engine_queue_bound: 0}', 'c.yml').scheduler;
+  assert.deepEqual([e?.engine_best_effort_share, e?.engine_standard_share, e?.engine_queue_bound], [0.25, 1, 0]);
   assert.equal(loadConfigString('modules: {}', 'c.yml').scheduler, undefined);
 });
 
@@ -53,7 +63,21 @@ const CASES: Array<[string, string, string[]]> = [
   ],
   ['tenants of the wrong shape', 'tenants: 3\n', ['c.yml:1:10: tenants: got 3, expected a list of tenants or a mapping of tenant names to tenants']],
   ['a tenant key unknown', 'tenants: {a: {rate: 1}}\n', ['c.yml:1:15: tenants.a.rate: unknown key (expected one of: max_concurrency, max_probes_per_second)']],
-  ['scheduler: a bad lag and an unknown key', 'scheduler: {shed_lag: 0s, queue: 1}\n', ['c.yml:1:23: scheduler.shed_lag: got "0s", expected a duration greater than 0s', 'c.yml:1:27: scheduler.queue: unknown key (expected one of: max_in_flight, max_per_host, shed_queue, shed_lag)']],
+  ['scheduler: a bad lag and an unknown key', 'scheduler: {shed_lag: 0s, queue: 1}\n', ['c.yml:1:23: scheduler.shed_lag: got "0s", expected a duration greater than 0s', 'c.yml:1:27: scheduler.queue: unknown key (expected one of: max_in_flight, max_per_host, shed_queue, shed_lag, engine_best_effort_share, engine_standard_share, engine_queue_bound)']],
+  [
+    'scheduler: engine shares out of range',
+    'scheduler: {engine_best_effort_share: 0, engine_standard_share: 1.5, engine_queue_bound: -1}\n',
+    [
+      "c.yml:1:39: scheduler.engine_best_effort_share: got 0, expected a number above 0 and at most 1 (a share of an engine's slots)",
+      "c.yml:1:65: scheduler.engine_standard_share: got 1.5, expected a number above 0 and at most 1 (a share of an engine's slots)",
+      'c.yml:1:90: scheduler.engine_queue_bound: got -1, expected an integer from 0 to 16777216',
+    ],
+  ],
+  [
+    'scheduler: best_effort share above standard',
+    'scheduler: {engine_best_effort_share: 0.9}\n',
+    ["c.yml:1:39: scheduler.engine_best_effort_share: got engine_best_effort_share 0.9 above engine_standard_share 0.8, expected at most it (best_effort's slots count in standard's)"],
+  ],
   ['a bad qos', TASK('    qos: urgent\n'), ['c.yml:6:10: tasks[0].qos: got "urgent", expected one of: critical, standard, best_effort']],
   ['paused not a boolean', TASK('    paused: yes\n'), ['c.yml:6:13: tasks[0].paused: got "yes", expected true or false']],
   ['a breaker cool-down of 0', TASK('    breaker: {failures: 3, cooldown: 0}\n'), ['c.yml:6:38: tasks[0].breaker.cooldown: got 0, expected a duration greater than 0s']],
@@ -67,5 +91,5 @@ for (const [what, text, expected] of CASES) {
 test('/config shows tenants and scheduler with their defaults', () => {
   const text = configYAML(loadConfigString('tenants: [{name: a, max_concurrency: 5}]\nscheduler: {max_per_host: 8}\n', 'c.yml'));
   assert.match(text, /^tenants:\n {2}- name: a\n {4}max_concurrency: 5\n {4}max_probes_per_second: \.inf\n/m);
-  assert.match(text, /^scheduler:\n {2}max_in_flight: 4096\n {2}max_per_host: 8\n {2}shed_queue: 100000\n {2}shed_lag: 0.2\n/m);
+  assert.match(text, /^scheduler:\n {2}max_in_flight: 4096\n {2}max_per_host: 8\n {2}shed_queue: 100000\n {2}shed_lag: 0.2\n {2}engine_best_effort_share: 0.5\n {2}engine_standard_share: 0.8\n {2}engine_queue_bound: 8192\n/m);
 });

@@ -65,7 +65,7 @@ test('50,000 targets for 20 s: every due run is started, skipped, shed or held, 
   const breakers = new Breakers(health);
   health.applyTasks(blocks);
   breakers.applyTasks(blocks);
-  const tally = { started: 0, results: 0, ok: 0, skipped: { busy: 0, stall: 0, held: 0, reload: 0 } as Record<SkipCause, number>, shed: { queue: 0, lag: 0 } as Record<ShedReason, number>, shedBy: new Map<string, number>(), failedRuns: 0 };
+  const tally = { started: 0, results: 0, ok: 0, skipped: { busy: 0, stall: 0, held: 0, reload: 0 } as Record<SkipCause, number>, shed: { queue: 0, lag: 0, engine: 0 } as Record<ShedReason, number>, shedBy: new Map<string, number>(), failedRuns: 0 };
   const logger = silentLogger.child({});
   logger.error = ((): void => void tally.failedRuns++) as typeof logger.error;
   const sched = new Scheduler({

@@ -18,7 +18,7 @@ function threeClasses(prefix = 127): ReturnType<typeof taskJobs> {
 function balanced(h: Harness): void {
   const c = h.sched.counts;
   assert.equal(c.due, c.started + h.sched.skipped + c.shed.queue + c.shed.lag + h.sched.queued, 'due = started + skipped + shed + waiting');
-  assert.equal(h.sheds.length, c.shed.queue + c.shed.lag, 'every shed run reported');
+  assert.equal(h.sheds.length, c.shed.queue + c.shed.lag + c.shed.engine, 'every shed run reported');
 }
 
 const classOf = (target: string): string => ['crit', 'std', 'be'][Number(target.split('.')[2]) - 1];
@@ -84,5 +84,25 @@ test('/probe requests in flight keep best_effort runs out of the global slots, n
   external = 0;
   await h.clock.advance(100); // the standard run ends at 100 ms: the drain lets best_effort in
   assert.deepEqual(h.startOrder, ['127.0.2.1:1', '127.0.3.1:1']);
+  balanced(h);
+});
+
+test('a run a native engine sheds is counted as shed (engine), never as a result of its target', async () => {
+  // The engine sheds best_effort probes (its queue past scheduler.engine_queue_bound): the runner's
+  // result says reason 'shed'; the others run as usual.
+  const h = new Harness({
+    wrap: (run) => async (job, signal) => {
+      const r = await run(job, signal);
+      return job.task.qos === 'best_effort' ? { ...r, success: false, reason: 'shed', message: 'shed by the engine' } : r;
+    },
+  });
+  h.plan(threeClasses());
+  h.sched.start();
+  await h.clock.advance(1500);
+  const c = h.sched.counts;
+  assert.deepEqual(h.sheds.map((s) => `${classOf(s.target)} ${s.reason}`), ['be engine', 'be engine']);
+  assert.equal(c.shed.engine, 2);
+  assert.deepEqual(h.results.map((r) => classOf(r.target)).sort(), ['crit', 'crit', 'std', 'std'], 'no result for the shed runs');
+  assert.equal(c.started, 6, 'they were started: the engine shed them');
   balanced(h);
 });

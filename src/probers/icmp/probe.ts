@@ -29,6 +29,8 @@ export function errorReason(o: IcmpOutcome): { reason: FailureReason; message: s
       return { reason: 'icmp_time_exceeded', message: `time exceeded (code ${o.code})${by}` };
     case 'parameter_problem':
       return { reason: 'protocol_error', message: `parameter problem at byte ${o.info}${by}` };
+    case 'shed':
+      return { reason: 'shed', message: "shed: the ICMP engine's queue for the probe's QoS class was past its bound" };
     default:
       if (o.info === ENETUNREACH || o.info === EHOSTUNREACH) return { reason: 'unreachable', message: `send failed: ${errnoText(o.info)}` };
       return { reason: 'network_error', message: `send failed: ${errnoText(o.info)}` };
@@ -87,6 +89,7 @@ export const probeICMP: Prober = async (target, module, ctx) => {
       src,
       signal: ctx.signal,
       flows: ctx.flows,
+      qos: ctx.qos,
     });
     const stats = rttStats(round.rtts);
     result.icmp = {

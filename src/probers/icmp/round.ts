@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { isIP } from 'node:net';
 import type { IcmpEngine, IcmpOutcome } from '../../native/icmp';
+import type { EngineClass } from '../../native/qos';
 import type { Attribution, RTTStats } from '../../result';
 import type { FlowRegistry, LostEcho } from '../types';
 
@@ -22,6 +23,8 @@ export interface RoundOptions {
   signal?: AbortSignal;
   /** eBPF flow registry: each target's echoes are watched and every lost one is attributed (issue 4) */
   flows?: FlowRegistry;
+  /** the QoS class of the echoes in the engine (src/native/qos.ts) */
+  qos?: EngineClass;
 }
 
 export interface RoundResult {
@@ -104,7 +107,7 @@ async function sendRounds(engine: IcmpEngine, addresses: readonly string[], opts
       new Promise<void>((resolve) => {
         engine.echo(
           addresses,
-          { timeoutMs, ttl: opts.ttl, df: opts.df, payloadSize: opts.payloadSize, src: opts.src },
+          { timeoutMs, ttl: opts.ttl, df: opts.df, payloadSize: opts.payloadSize, src: opts.src, qos: opts.qos },
           (i, o) => {
             const r = results[i];
             if (o.kind === 'reply') {
