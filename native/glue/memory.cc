@@ -1,5 +1,9 @@
 #include <malloc.h>
+// node's V8 headers are not -Wextra clean (unused parameters of inline functions).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <v8.h>
+#pragma GCC diagnostic pop
 
 #include "glue/glue.h"
 
