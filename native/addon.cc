@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTrace(env, exports);
   InitNdp(env, exports);
   InitSyn(env, exports);
+  InitMemory(env, exports);
   return exports;
 }
 

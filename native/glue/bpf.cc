@@ -2,6 +2,7 @@
 // ThreadSafeFunction; arguments are validated here and become TypeError/RangeError.
 #include <arpa/inet.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -99,6 +100,7 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
                         InstanceMethod("removeFlow", &BpfTracerWrap::RemoveFlow),
                         InstanceMethod("flowState", &BpfTracerWrap::FlowState),
                         InstanceMethod("portFlows", &BpfTracerWrap::PortFlows),
+                        InstanceMethod("portFlowsBytes", &BpfTracerWrap::PortFlowsBytes),
                         InstanceMethod("seen", &BpfTracerWrap::Seen),
                         InstanceMethod("attachXdp", &BpfTracerWrap::AttachXdp),
                         InstanceMethod("detachXdp", &BpfTracerWrap::DetachXdp),
@@ -171,14 +173,30 @@ class BpfTracerWrap : public Napi::ObjectWrap<BpfTracerWrap> {
     return o;
   }
 
-  // portFlows(): the `port_flows` array mapped into this process (SONDE_PORT_FLOWS_SLOTS struct
-  // sonde_flow_state), or null. The mapping is the ArrayBuffer's own (unmapped when it is collected),
-  // so it stays valid after stop(); it also keeps the map alive until then.
-  Napi::Value PortFlows(const Napi::CallbackInfo& info) {
-    int fd = tracer_.port_flows_fd();
+  // portFlowsBytes(): the size of the `port_flows` array (SONDE_PORT_FLOWS_SLOTS struct
+  // sonde_flow_state), 0 when it cannot be mapped (the tracer is not running).
+  Napi::Value PortFlowsBytes(const Napi::CallbackInfo& info) {
     size_t len = sizeof(sonde_flow_state) * SONDE_PORT_FLOWS_SLOTS;
+    return Napi::Number::New(info.Env(), tracer_.port_flows_fd() < 0 ? 0 : static_cast<double>(len));
+  }
+
+  // portFlows(offset, length): bytes [offset, offset + length) of the `port_flows` array mapped into
+  // this process (both page-aligned), or null. The kernel maps every page of a BPF array at mmap
+  // (remap_vmalloc_range), so each page mapped is resident: callers map windows as ports are used
+  // rather than the whole 4 MiB. The mapping is the ArrayBuffer's own (unmapped when it is
+  // collected), so it stays valid after stop(); it also keeps the map alive until then.
+  Napi::Value PortFlows(const Napi::CallbackInfo& info) {
+    if (info.Length() != 2) throw Napi::TypeError::New(info.Env(), "portFlows(offset: number, length: number)");
+    size_t total = sizeof(sonde_flow_state) * SONDE_PORT_FLOWS_SLOTS;
+    size_t off = U32(info[0], "offset", static_cast<uint32_t>(total));
+    size_t len = U32(info[1], "length", static_cast<uint32_t>(total));
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    if (len == 0 || off % page != 0 || len % page != 0 || off + len > total) {
+      throw Napi::RangeError::New(info.Env(), "portFlows: offset and length must be page-aligned and within the array");
+    }
+    int fd = tracer_.port_flows_fd();
     if (fd < 0) return info.Env().Null();
-    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(off));
     if (p == MAP_FAILED) return info.Env().Null();
     return Napi::ArrayBuffer::New(info.Env(), p, len, [len](Napi::Env, void* data) { munmap(data, len); });
   }

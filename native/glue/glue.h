@@ -10,3 +10,4 @@ void InitStream(Napi::Env env, Napi::Object exports);
 void InitNdp(Napi::Env env, Napi::Object exports);
 void InitTrace(Napi::Env env, Napi::Object exports);
 void InitSyn(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);

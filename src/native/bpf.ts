@@ -102,7 +102,8 @@ interface NativeTracer {
   addFlow(...args: [...FlowArgs, number]): number;
   removeFlow(...args: FlowArgs): number;
   flowState(...args: FlowArgs): (FlowState & { flowId: number }) | null;
-  portFlows(): ArrayBuffer | null;
+  portFlows(offset: number, length: number): ArrayBuffer | null;
+  portFlowsBytes(): number;
   seen(flowId: number, wire: number): SeenRecord | null;
   attachXdp(ifindex: number): void;
   detachXdp(ifindex: number): void;
@@ -132,6 +133,13 @@ function ownerKey(args: FlowArgs): string | number {
 // xdp_last_ns, drops).
 const PORT_SLOT_WORDS = 8;
 const PORT_FLOWS_UDP = 65536;
+// The array is mapped by windows of 512 slots (16 KiB) at their first use: the kernel makes every
+// page of a mapped BPF array resident at mmap, and the whole array (4 MiB) was 5% of an idle
+// daemon's RSS where its probes use a few ports (issue 11). Sonde's own source ports
+// (src/probers/source_ports.ts, 20000-32767) fill at most 25 TCP windows.
+const PORT_WINDOW_LOG2 = 9;
+const PORT_WINDOW_SLOTS = 1 << PORT_WINDOW_LOG2;
+const PORT_WINDOW_BYTES = PORT_WINDOW_SLOTS * PORT_SLOT_WORDS * 4;
 
 function flowArgs(spec: FlowSpec): FlowArgs {
   const proto = PROTO[spec.protocol];
@@ -197,9 +205,12 @@ export class DropTracer {
   private readonly flows = new Map<number, FlowArgs>();
   /** which flow id owns a key: a socket bound to a port whose ended probe is not removed yet takes it over */
   private readonly owners = new Map<string | number, number>();
-  /** the kernel's port_flows array, mapped here: port flows are registered without a syscall */
-  private readonly portSlots: Uint32Array | null;
-  /** port flow id -> its first word in portSlots */
+  /**
+   * the kernel's port_flows array, mapped here window by window (PORT_WINDOW_SLOTS): port flows
+   * are registered without a syscall; null when the array cannot be mapped
+   */
+  private readonly portWindows: Array<Uint32Array | undefined> | null;
+  /** port flow id -> its slot (TCP port, or PORT_FLOWS_UDP + UDP port) */
   private readonly portFlows = new Map<number, number>();
   private readonly drains: Array<{ seq: number; resolve: () => void }> = [];
   private readonly xdp = new Set<number>();
@@ -211,8 +222,20 @@ export class DropTracer {
     localNetns: number,
   ) {
     this.localNetns = localNetns;
-    const ab = native?.portFlows() ?? null;
-    this.portSlots = ab ? new Uint32Array(ab) : null;
+    this.portWindows = native && native.portFlowsBytes() === 2 * PORT_FLOWS_UDP * PORT_SLOT_WORDS * 4 ? [] : null;
+  }
+
+  /** The mapped window holding `slot`, mapped now if it is the first use; null once stopped. */
+  private portWindow(slot: number): Uint32Array | null {
+    const windows = this.portWindows as Array<Uint32Array | undefined>;
+    const k = slot >>> PORT_WINDOW_LOG2;
+    let win = windows[k];
+    if (!win) {
+      const ab = this.native?.portFlows(k * PORT_WINDOW_BYTES, PORT_WINDOW_BYTES) ?? null;
+      if (!ab) return null;
+      win = windows[k] = new Uint32Array(ab);
+    }
+    return win;
   }
 
   /** Loads and attaches the drop tracer; throws BpfUnavailableError saying what is missing. */
@@ -260,7 +283,7 @@ export class DropTracer {
     if (this.stopped || !this.native) return -107; // ENOTCONN
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-    if (this.portSlots && 'wildcardPort' in spec && (spec.protocol === 'tcp' || spec.protocol === 'udp')) return this.portFlow(id, spec.protocol, spec.wildcardPort);
+    if (this.portWindows && 'wildcardPort' in spec && (spec.protocol === 'tcp' || spec.protocol === 'udp')) return this.portFlow(id, spec.protocol, spec.wildcardPort);
     const args = flowArgs(spec);
     const rc = this.native.addFlow(...args, id);
     if (rc < 0) return rc;
@@ -277,7 +300,7 @@ export class DropTracer {
    * one per probe, thousands a second.
    */
   addPortFlow(protocol: 'tcp' | 'udp', port: number): number {
-    if (!this.portSlots) return this.addFlow({ protocol, wildcardPort: port });
+    if (!this.portWindows) return this.addFlow({ protocol, wildcardPort: port });
     if (this.stopped || !this.native) return -107; // ENOTCONN
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
@@ -285,20 +308,29 @@ export class DropTracer {
   }
 
   private portFlow(id: number, protocol: 'tcp' | 'udp', port: number): number {
-    const slots = this.portSlots as Uint32Array;
+    const slot = (protocol === 'udp' ? PORT_FLOWS_UDP : 0) + (port & 0xffff);
+    const win = this.portWindow(slot);
+    if (!win) return -107; // ENOTCONN: stopped
     // A socket bound to a port whose ended probe is not removed yet takes the slot over, as a key in the hash.
-    const w = ((protocol === 'udp' ? PORT_FLOWS_UDP : 0) + (port & 0xffff)) * PORT_SLOT_WORDS;
-    slots.fill(0, w + 1, w + PORT_SLOT_WORDS);
-    slots[w] = id; // last: the programs match on a non-zero flow_id
-    this.portFlows.set(id, w);
+    const w = (slot & (PORT_WINDOW_SLOTS - 1)) * PORT_SLOT_WORDS;
+    win.fill(0, w + 1, w + PORT_SLOT_WORDS);
+    win[w] = id; // last: the programs match on a non-zero flow_id
+    this.portFlows.set(id, slot);
     return id;
   }
 
+  /** The window and first word of a mapped slot (one portFlow mapped). */
+  private slotWords(slot: number): [Uint32Array, number] {
+    const win = (this.portWindows as Array<Uint32Array | undefined>)[slot >>> PORT_WINDOW_LOG2] as Uint32Array;
+    return [win, (slot & (PORT_WINDOW_SLOTS - 1)) * PORT_SLOT_WORDS];
+  }
+
   removeFlow(id: number): void {
-    const w = this.portFlows.get(id);
-    if (w !== undefined) {
+    const slot = this.portFlows.get(id);
+    if (slot !== undefined) {
       this.portFlows.delete(id);
-      if (this.portSlots && this.portSlots[w] === id) this.portSlots[w] = 0;
+      const [win, w] = this.slotWords(slot);
+      if (win[w] === id) win[w] = 0;
       return;
     }
     const args = this.flows.get(id);
@@ -311,10 +343,11 @@ export class DropTracer {
   }
 
   flowState(id: number): FlowState | null {
-    const w = this.portFlows.get(id);
-    if (w !== undefined && this.portSlots && !this.stopped) {
-      if (this.portSlots[w] !== id) return null;
-      const u64 = (i: number) => (this.portSlots as Uint32Array)[w + i] + (this.portSlots as Uint32Array)[w + i + 1] * 2 ** 32;
+    const slot = this.portFlows.get(id);
+    if (slot !== undefined && !this.stopped) {
+      const [win, w] = this.slotWords(slot);
+      if (win[w] !== id) return null;
+      const u64 = (i: number) => win[w + i] + win[w + i + 1] * 2 ** 32;
       return { xdpPackets: u64(2), xdpLastTime: u64(4) / 1e9, drops: u64(6) };
     }
     const args = this.flows.get(id);

@@ -3,6 +3,7 @@
 // by the older one, and a removed flow matches nothing. Loopback only: a SYN to a port nobody listens
 // on is freed with NO_SOCKET (the kernel answers with RST), which the tracer sees without any lab.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before } from 'node:test';
 import { BpfFlowRegistry } from '../../src/attribution/registry';
@@ -68,4 +69,33 @@ privilegedTest('a removed port flow matches nothing', async () => {
   await refusedFrom(32762);
   assert.equal(registry.events(id).length, 0);
   assert.equal(tracer.activeFlows, before);
+});
+
+// The kernel makes every page of a mapped BPF array resident at mmap: the 4 MiB array mapped whole
+// was 4 MB of an idle daemon's RSS (issue 11), so it is mapped 16 KiB (512 slots) at a time.
+function bpfMappings(): number[] {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('anon_inode:bpf-map'))
+    .map((l) => {
+      const [lo, hi] = l.split(' ')[0].split('-');
+      return parseInt(hi, 16) - parseInt(lo, 16);
+    });
+}
+
+privilegedTest('the array is mapped a window at a time, at the first use of a port in it', () => {
+  assert.ok(!bpfMappings().includes(4 << 20), 'the whole array is never mapped');
+  const windows = () => bpfMappings().filter((n) => n === 16384).length;
+  const before = windows();
+  // UDP 40000-40001: one window no other test of this file uses (TCP and UDP slots are apart).
+  const a = registry.addPortFlow('udp', 40000);
+  const b = registry.addPortFlow('udp', 40001);
+  assert.equal(windows(), before + 1, 'one window for both ports');
+  // 33279 and 33280: the last slot of one window and the first of the next (both unused here).
+  const last = registry.addPortFlow('tcp', 33279);
+  const first = registry.addPortFlow('tcp', 33280);
+  assert.equal(windows(), before + 3);
+  for (const id of [a, b, last, first]) assert.deepEqual(tracer.flowState(id), { xdpPackets: 0, xdpLastTime: 0, drops: 0 });
+  for (const id of [a, b, last, first]) registry.remove(id);
+  for (const id of [a, b, last, first]) assert.equal(tracer.flowState(id), null);
 });

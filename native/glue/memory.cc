@@ -1,0 +1,29 @@
+#include <malloc.h>
+// node's V8 headers are not -Wextra clean (unused parameters of inline functions).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <v8.h>
+#pragma GCC diagnostic pop
+
+#include "glue/glue.h"
+
+namespace {
+
+// releaseMemory(): what the daemon calls once, when start-up is over. Start-up grows V8's young
+// generation (loading modules keeps most of what it allocates, so the scavenger sizes the semi-spaces
+// up) and leaves freed C heap behind (libbpf's BTF parse, config load); V8's memory reducer gives the
+// young generation back only ~8 s later, and glibc keeps freed pages below the top of the heap.
+// LowMemoryNotification is the reducer's full GC now; malloc_trim returns the free pages
+// (MADV_DONTNEED inside the heap, not only the top). Returns whether malloc_trim released any.
+// N-API has no call for this, hence the V8 API: the addon is built against the running node.
+Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate != nullptr) isolate->LowMemoryNotification();
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+}
+
+}  // namespace
+
+void InitMemory(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory, "releaseMemory"));
+}
