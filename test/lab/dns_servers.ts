@@ -191,6 +191,9 @@ export async function startUnbound(dir: string, opts: UnboundOptions = {}): Prom
       'logfile: ""',
       'verbosity: 0',
       `num-threads: ${opts.threads ?? 1}`,
+      // Room for every client's TCP and DoT connections at once (the default is 10 per thread): a
+      // bench's 64 concurrent DoT probes, and connections kept open by reuse_connections besides.
+      'incoming-num-tcp: 256',
       'access-control: 127.0.0.0/8 allow',
       'module-config: "subnetcache validator iterator"',
       // No upstream: everything outside the local zones (and knot's stub zone) is refused, never resolved.

@@ -9,6 +9,7 @@ import { renderProbe } from '../../src/outputs/blackbox';
 import type { ProbeResult } from '../../src/result';
 import { Runtime } from '../../src/runtime';
 import { runProbe } from '../../src/schedule/run_probe';
+import { MAX_PER_SERVER } from '../../src/probers/dns/conns';
 import { testRuntime } from '../runtime';
 import { startResponder, type Responder } from './dns_responder';
 
@@ -218,4 +219,14 @@ test('a refused UDP port is refused, not a timeout', async () => {
   const m = cfg.modules.get('udp')!;
   const r = await runProbe('ok.test@127.0.0.1:1', m, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
   assert.equal(r.reason, 'refused', r.message);
+});
+
+test('reuse_connections: probes in flight together share at most MAX_PER_SERVER connections, the others wait their turn', async () => {
+  const before = srv.tcpConnections();
+  const rs = await Promise.all(Array.from({ length: 3 * MAX_PER_SERVER }, () => probe('slow.test', 'tcp_kept', 10)));
+  for (const { r } of rs) assert.equal(r.success, true, `${r.reason}: ${r.message}`);
+  const opened = srv.tcpConnections() - before;
+  assert.ok(opened <= MAX_PER_SERVER, `${opened} connections opened`);
+  const waited = rs.filter(({ r }) => r.dns?.connectionReused === true && (r.phases.connect ?? 0) > 0).length;
+  assert.ok(waited > 0, 'some probes waited for a busy connection, and their connect phase says so');
 });

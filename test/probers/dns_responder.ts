@@ -84,7 +84,9 @@ const BEHAVIOURS: Record<string, (q: Decoded) => Buffer | undefined> = {
 };
 
 /** Over TCP: the messages to write and how (split into single bytes, or all in one write). */
-const TCP_BEHAVIOURS: Record<string, (q: Decoded) => { frames: Buffer[]; split?: boolean; close?: boolean }> = {
+const TCP_BEHAVIOURS: Record<string, (q: Decoded) => { frames: Buffer[]; split?: boolean; close?: boolean; delayMs?: number }> = {
+  // A good answer 20 ms late: probes in flight together hold their connections meanwhile.
+  slow: (q) => ({ frames: [answer(q)], delayMs: 20 }),
   tcnotcp: () => ({ frames: [], close: true }),
   split: (q) => ({ frames: [answer(q)], split: true }),
   pipelined: (q) => ({ frames: [answer({ ...q, id: (q.id + 7) & 0xffff }), answer(q)] }),
@@ -106,6 +108,8 @@ export interface Responder {
   queries: { udp: Decoded[]; tcp: Decoded[] };
   /** the source port of each UDP query, in order */
   udpPorts: number[];
+  /** TCP connections accepted so far */
+  tcpConnections(): number;
   close(): Promise<void>;
 }
 
@@ -149,7 +153,9 @@ export async function startResponder(): Promise<Responder> {
     udp.send(reply, rinfo.port, rinfo.address);
   });
   const conns = new Set<net.Socket>();
+  let accepted = 0;
   tcp.on('connection', (sock) => {
+    accepted++;
     conns.add(sock);
     sock.on('close', () => conns.delete(sock));
     sock.on('error', () => undefined);
@@ -186,6 +192,8 @@ export async function startResponder(): Promise<Responder> {
           next();
         } else if (how.close) {
           sock.end(bytes);
+        } else if (how.delayMs) {
+          setTimeout(() => sock.destroyed || sock.write(bytes), how.delayMs);
         } else sock.write(bytes);
       }
     });
@@ -194,6 +202,7 @@ export async function startResponder(): Promise<Responder> {
     port,
     queries,
     udpPorts,
+    tcpConnections: () => accepted,
     close: async () => {
       for (const c of conns) c.destroy();
       udp.close();
