@@ -2,11 +2,13 @@
 // probe may use, made on first use and closed together. Probers reach them through their probe
 // context (ctx.runtime), never through module globals, so two runtimes never share an engine and a
 // test can give a prober its own.
+//
+// Each engine's module loads with the engine: `sonde ping` starts without the stream, SYN and
+// trace wrappers (~6 ms of its start).
 import { IcmpEngine } from './native/icmp';
-import { StreamPool } from './native/stream';
-import { NativeSynEngineImpl } from './native/syn';
+import type { StreamPool } from './native/stream';
 import type { SynEngine } from './native/syn_types';
-import { TraceEngine } from './native/trace';
+import type { TraceEngine } from './native/trace';
 
 export interface RuntimeOptions {
   /** slots of each stream engine (probes with an open socket at once); default 4096 */
@@ -35,18 +37,23 @@ export function icmpTableLog2(probes: number): number {
   return Math.min(20, Math.max(16, Math.ceil(Math.log2(Math.max(1, probes) * 16))));
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- each engine's module is required at its first use */
 export class Runtime {
-  /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads */
-  readonly stream: StreamPool;
   /** whether probes may take the stream engine (RuntimeOptions.fastPath), fixed for the runtime's life */
   readonly fastPath: boolean;
+  private streamPool: StreamPool | undefined;
   private icmpEngine: IcmpEngine | undefined;
   private traceEngine: TraceEngine | undefined;
   private synEngine: SynEngine | undefined;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
-    this.stream = new StreamPool({ capacity: opts.streamCapacity });
     this.fastPath = opts.fastPath ?? fastPathFromEnv();
+  }
+
+  /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads (each made at first use) */
+  get stream(): StreamPool {
+    this.streamPool ??= new (require('./native/stream') as typeof import('./native/stream')).StreamPool({ capacity: this.opts.streamCapacity });
+    return this.streamPool;
   }
 
   /** The ICMP echo engine; throws IcmpSocketError when no ICMP socket can be opened. */
@@ -57,19 +64,19 @@ export class Runtime {
 
   /** The trace engine; throws TraceSocketError without raw sockets. */
   trace(): TraceEngine {
-    this.traceEngine ??= new TraceEngine();
+    this.traceEngine ??= new (require('./native/trace') as typeof import('./native/trace')).TraceEngine();
     return this.traceEngine;
   }
 
   /** The SYN scan engine (`sonde scan`, the tcp_syn prober); throws SynScanError without raw sockets. */
   syn(): SynEngine {
-    this.synEngine ??= new NativeSynEngineImpl();
+    this.synEngine ??= new (require('./native/syn') as typeof import('./native/syn')).NativeSynEngineImpl();
     return this.synEngine;
   }
 
   /** Closes every engine made so far; pending probes reject. Using the runtime again makes new ones. */
   close(): void {
-    this.stream.close();
+    this.streamPool?.close();
     this.icmpEngine?.close();
     this.icmpEngine = undefined;
     this.traceEngine?.close();
@@ -78,3 +85,4 @@ export class Runtime {
     this.synEngine = undefined;
   }
 }
+/* eslint-enable @typescript-eslint/no-require-imports */

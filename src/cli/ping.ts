@@ -175,7 +175,9 @@ async function ping(args: PingArgs): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   // The eBPF tracer's modules load only for --explain: a plain ping does not pay for them.
-  const explainer: Explainer | undefined = args.explain ? await (await import('./explain.js')).openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require at first use, as main.ts loads commands
+  const explain = args.explain ? (require('./explain.js') as typeof import('./explain.js')) : undefined;
+  const explainer: Explainer | undefined = explain ? await explain.openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
   const watch = explainer ? watchEchoes(explainer.flows, addresses) : undefined;
   const run = new PingRun(engine, addresses, stats, args, events, ctl.signal);
   // Progress on stderr only where it cannot mix with replies printed to the same terminal.
