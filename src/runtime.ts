@@ -2,14 +2,16 @@
 // probe may use, made on first use and closed together. Probers reach them through their probe
 // context (ctx.runtime), never through module globals, so two runtimes never share an engine and a
 // test can give a prober its own.
+//
+// Each engine's module loads with the engine: `sonde ping` starts without the stream, SYN and
+// trace wrappers (~6 ms of its start).
 import { SCHEDULER_DEFAULTS } from './config/defaults';
 import type { SchedulerSettings } from './config/types';
 import { IcmpEngine } from './native/icmp';
 import type { EngineClass, EngineClassCounters, EngineQosLimits } from './native/qos';
-import { StreamPool } from './native/stream';
-import { NativeSynEngineImpl } from './native/syn';
+import type { StreamPool } from './native/stream';
 import type { SynEngine } from './native/syn_types';
-import { TraceEngine } from './native/trace';
+import type { TraceEngine } from './native/trace';
 
 export interface RuntimeOptions {
   /** slots of each stream engine (probes with an open socket at once); default 4096 */
@@ -44,19 +46,27 @@ export function engineQos(s: SchedulerSettings | undefined): EngineQosLimits {
   return { bestEffortShare: v.engine_best_effort_share, standardShare: v.engine_standard_share, queueBound: v.engine_queue_bound };
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- each engine's module is required at its first use */
 export class Runtime {
-  /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads */
-  readonly stream: StreamPool;
   /** whether probes may take the stream engine (RuntimeOptions.fastPath), fixed for the runtime's life */
   readonly fastPath: boolean;
+  private streamPool: StreamPool | undefined;
   private icmpEngine: IcmpEngine | undefined;
   private traceEngine: TraceEngine | undefined;
   private synEngine: SynEngine | undefined;
   private qos: EngineQosLimits | undefined;
 
   constructor(private readonly opts: RuntimeOptions = {}) {
-    this.stream = new StreamPool({ capacity: opts.streamCapacity });
     this.fastPath = opts.fastPath ?? fastPathFromEnv();
+  }
+
+  /** TCP connects and plain HTTP probes, and the /probe gateway's engine threads (each made at first use) */
+  get stream(): StreamPool {
+    if (!this.streamPool) {
+      this.streamPool = new (require('./native/stream') as typeof import('./native/stream')).StreamPool({ capacity: this.opts.streamCapacity });
+      if (this.qos) this.streamPool.setQos(this.qos);
+    }
+    return this.streamPool;
   }
 
   /** The ICMP echo engine; throws IcmpSocketError when no ICMP socket can be opened. */
@@ -68,14 +78,14 @@ export class Runtime {
   /** The QoS shares and queue bound of the engines (src/native/qos.ts): the ones running and those made later. */
   setEngineQos(limits: EngineQosLimits): void {
     this.qos = limits;
-    this.stream.setQos(limits);
+    this.streamPool?.setQos(limits);
     this.icmpEngine?.setQos(limits);
   }
 
   /** Per QoS class, of the engines made so far (none is made to answer). */
   engineClassCounters(): { engine: 'stream' | 'icmp'; counts: Record<EngineClass, EngineClassCounters> }[] {
     const out: { engine: 'stream' | 'icmp'; counts: Record<EngineClass, EngineClassCounters> }[] = [];
-    const stream = this.stream.classCountersIfStarted();
+    const stream = this.streamPool?.classCountersIfStarted();
     if (stream) out.push({ engine: 'stream', counts: stream });
     if (this.icmpEngine) out.push({ engine: 'icmp', counts: this.icmpEngine.classCounters() });
     return out;
@@ -83,19 +93,19 @@ export class Runtime {
 
   /** The trace engine; throws TraceSocketError without raw sockets. */
   trace(): TraceEngine {
-    this.traceEngine ??= new TraceEngine();
+    this.traceEngine ??= new (require('./native/trace') as typeof import('./native/trace')).TraceEngine();
     return this.traceEngine;
   }
 
   /** The SYN scan engine (`sonde scan`, the tcp_syn prober); throws SynScanError without raw sockets. */
   syn(): SynEngine {
-    this.synEngine ??= new NativeSynEngineImpl();
+    this.synEngine ??= new (require('./native/syn') as typeof import('./native/syn')).NativeSynEngineImpl();
     return this.synEngine;
   }
 
   /** Closes every engine made so far; pending probes reject. Using the runtime again makes new ones. */
   close(): void {
-    this.stream.close();
+    this.streamPool?.close();
     this.icmpEngine?.close();
     this.icmpEngine = undefined;
     this.traceEngine?.close();
@@ -104,3 +114,4 @@ export class Runtime {
     this.synEngine = undefined;
   }
 }
+/* eslint-enable @typescript-eslint/no-require-imports */

@@ -1,6 +1,6 @@
 // N-API wrapper of the ICMP engine: `new IcmpEngine(options, onBatch)`. Outcomes reach JS in
-// batches through a ThreadSafeFunction, as one set of typed arrays per batch (never one object
-// per packet). Arguments are validated here and become TypeError/RangeError.
+// batches through a ThreadSafeFunction, as one ArrayBuffer of fixed-size records per batch (never
+// one object per packet). Arguments are validated here and become TypeError/RangeError.
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -54,44 +54,30 @@ class IcmpEngineWrap : public Napi::ObjectWrap<IcmpEngineWrap> {
   ~IcmpEngineWrap() override { Shutdown(); }
 
  private:
+  // One ArrayBuffer per batch, kRecord bytes per outcome (src/native/icmp.ts reads it through one
+  // Uint8Array, Uint32Array and Float64Array view): a batch costs one allocation, not one per field.
+  //   u32 [0] tag  [1] info  [2] wire     u8 [12] kind [13] code [14] hop limit [15] family [16] flags
+  //   f64 [3] rtt (byte 24)               u8 [32..47] from
+  static constexpr size_t kRecord = 48;
   static void Deliver(Napi::Env env, Napi::Function cb, std::vector<ProbeOutcome>& batch) {
     size_t n = batch.size();
-    auto tag = Napi::Uint32Array::New(env, n);
-    auto kind = Napi::Uint8Array::New(env, n);
-    auto code = Napi::Uint8Array::New(env, n);
-    auto hop = Napi::Uint8Array::New(env, n);
-    auto family = Napi::Uint8Array::New(env, n);
-    auto flags = Napi::Uint8Array::New(env, n);
-    auto info = Napi::Uint32Array::New(env, n);
-    auto rtt = Napi::Float64Array::New(env, n);
-    auto from = Napi::Uint8Array::New(env, n * 16);
-    auto wire = Napi::Uint32Array::New(env, n);
+    auto buf = Napi::ArrayBuffer::New(env, n * kRecord);
+    auto* base = static_cast<uint8_t*>(buf.Data());
     for (size_t i = 0; i < n; i++) {
       const ProbeOutcome& o = batch[i];
-      tag[i] = o.tag;
-      kind[i] = static_cast<uint8_t>(o.kind);
-      code[i] = o.code;
-      hop[i] = o.hop_limit;
-      family[i] = o.family;
-      flags[i] = o.flags;
-      info[i] = o.info;
-      rtt[i] = o.rtt;
-      std::memcpy(from.Data() + i * 16, o.from, 16);
-      wire[i] = o.wire;
+      uint8_t* r = base + i * kRecord;
+      uint32_t words[3] = {o.tag, o.info, o.wire};
+      std::memcpy(r, words, sizeof(words));
+      r[12] = static_cast<uint8_t>(o.kind);
+      r[13] = o.code;
+      r[14] = o.hop_limit;
+      r[15] = o.family;
+      r[16] = o.flags;
+      std::memset(r + 17, 0, 7);
+      std::memcpy(r + 24, &o.rtt, sizeof(double));
+      std::memcpy(r + 32, o.from, 16);
     }
-    Napi::Object b = Napi::Object::New(env);
-    b.Set("length", Napi::Number::New(env, static_cast<double>(n)));
-    b.Set("tag", tag);
-    b.Set("kind", kind);
-    b.Set("code", code);
-    b.Set("hopLimit", hop);
-    b.Set("family", family);
-    b.Set("flags", flags);
-    b.Set("info", info);
-    b.Set("rtt", rtt);
-    b.Set("from", from);
-    b.Set("wire", wire);
-    cb.Call({b});
+    cb.Call({buf, Napi::Number::New(env, static_cast<double>(n))});
   }
 
   // send(addrs: Uint8Array(16n), families: Uint8Array(n), tags: Uint32Array(n), opts): number

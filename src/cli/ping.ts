@@ -3,12 +3,12 @@
 // SIGINT/SIGTERM, and with --explain where every lost echo was lost (eBPF attribution, issue 4).
 // Output is written with backpressure (a million targets, a slow pipe) and flushed before exit.
 import { IcmpSocketError, type IcmpOutcome } from '../native/icmp';
-import { Runtime } from '../runtime';
+import { icmpTableLog2, Runtime } from '../runtime';
 import { resolveLocal, resolveTarget } from '../probers/resolve';
 import { explainLost, rttStats, watchEchoes } from '../probers/icmp/round';
 import type { Attribution } from '../result';
 import { UsageError } from './args';
-import { openExplainer, type Explainer } from './explain';
+import type { Explainer } from './explain';
 import { errnoText, writeAll, writeJsonArray, writeLines } from './output';
 import { PING_USAGE, parsePingArgs, type PingArgs } from './ping_args';
 import { newStats, PingRun, type TargetStats } from './ping_run';
@@ -49,14 +49,13 @@ function lossPct(s: TargetStats): number {
 }
 
 function avg(s: TargetStats): string {
-  return s.received ? fmtMs(s.rtts.reduce((a, b) => a + b, 0) / s.received) : 'NaN';
+  return s.received ? fmtMs(s.rttSum / s.received) : 'NaN';
 }
 
 function summaryLine(name: string, s: TargetStats, perRtt: boolean): string {
   if (perRtt) return `${name} : ${(s.bySeq ?? []).map((r) => (r === null || r === undefined ? '-' : fmtMs(r))).join(' ')}`;
-  const st = rttStats(s.rtts);
   const dup = s.duplicates ? `, ${s.duplicates} duplicates` : '';
-  const rtt = st ? `, min/avg/max = ${fmtMs(st.min)}/${fmtMs(st.mean)}/${fmtMs(st.max)}` : '';
+  const rtt = s.received ? `, min/avg/max = ${fmtMs(s.rttMin)}/${fmtMs(s.rttSum / s.received)}/${fmtMs(s.rttMax)}` : '';
   return `${name} : xmt/rcv/%loss = ${s.sent}/${s.received}/${s.sent ? lossPct(s) : 100}%${dup}${rtt}`;
 }
 
@@ -129,7 +128,7 @@ async function ping(args: PingArgs): Promise<number> {
   const out = process.stdout;
   const { addresses: byTarget } = await resolveAll(args.targets, args.family);
   let engine;
-  const runtime = new Runtime();
+  const runtime = new Runtime({ icmpCapacityLog2: icmpTableLog2(Math.ceil(echoesInFlight(args, args.targets.length) / 16)) });
   try {
     engine = runtime.icmp();
   } catch (err) {
@@ -175,7 +174,10 @@ async function ping(args: PingArgs): Promise<number> {
   const stop = (): void => ctl.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const explainer: Explainer | undefined = args.explain ? await openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
+  // The eBPF tracer's modules load only for --explain: a plain ping does not pay for them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require at first use, as main.ts loads commands
+  const explain = args.explain ? (require('./explain.js') as typeof import('./explain.js')) : undefined;
+  const explainer: Explainer | undefined = explain ? await explain.openExplainer({ xdpInterface: args.xdpInterface }) : undefined;
   const watch = explainer ? watchEchoes(explainer.flows, addresses) : undefined;
   const run = new PingRun(engine, addresses, stats, args, events, ctl.signal);
   // Progress on stderr only where it cannot mix with replies printed to the same terminal.
@@ -228,6 +230,17 @@ async function ping(args: PingArgs): Promise<number> {
   let answered = 0;
   for (const s of stats) if (s.received > 0) answered++;
   return answered === args.targets.length ? 0 : 1;
+}
+
+/**
+ * The most echoes the run can hold in the engine's table at once: each holds its slot until its
+ * timeout, rounds leave a period apart (the default mode's retries one after the other). Sizing the
+ * table to it keeps a small run's start and memory small (icmpTableLog2 gives 16 slots per probe).
+ */
+function echoesInFlight(args: PingArgs, targets: number): number {
+  if (args.mode === 'alive') return targets;
+  const rounds = Math.ceil(args.timeout / args.period) + 2;
+  return targets * Math.min(args.mode === 'loop' ? rounds : args.count, rounds);
 }
 
 function pingProgress(run: PingRun, stats: readonly TargetStats[]): string {

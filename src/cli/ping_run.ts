@@ -4,7 +4,7 @@
 // at once with the statistics of the echoes whose fate is known.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { IcmpEngine, IcmpOutcome } from '../native/icmp';
+import { IcmpTargets, type IcmpEngine, type IcmpOutcome } from '../native/icmp';
 import type { Attribution } from '../result';
 import type { LostEcho } from '../probers/types';
 import type { PingArgs } from './ping_args';
@@ -16,6 +16,10 @@ export interface TargetStats {
   duplicates: number;
   /** RTTs in seconds, in arrival order */
   rtts: number[];
+  /** of `rtts`, kept as they arrive (a summary line needs no sort) */
+  rttSum: number;
+  rttMin: number;
+  rttMax: number;
   /** per echo number: its RTT, null when lost; only kept when the output lists echoes by number */
   bySeq?: Array<number | null>;
   alive: boolean;
@@ -35,7 +39,7 @@ export interface PingEvents {
 }
 
 export function newStats(keepSeq: boolean): TargetStats {
-  return { sent: 0, received: 0, duplicates: 0, rtts: [], alive: false, lost: [], ...(keepSeq ? { bySeq: [] } : {}) };
+  return { sent: 0, received: 0, duplicates: 0, rtts: [], rttSum: 0, rttMin: Infinity, rttMax: -Infinity, alive: false, lost: [], ...(keepSeq ? { bySeq: [] } : {}) };
 }
 
 type RunArgs = Pick<PingArgs, 'mode' | 'count' | 'period' | 'interval' | 'timeout' | 'retries' | 'backoff' | 'size' | 'ttl'>;
@@ -47,6 +51,8 @@ export class PingRun {
   private readonly waiters = new Set<() => void>();
   /** resolves once the current round has been handed to the engine (-i spreads it over time) */
   private sent: Promise<void> = Promise.resolve();
+  /** every target, parsed once for all rounds */
+  private readonly targets: IcmpTargets;
 
   /** `addresses[i]`: target i's address; `stats[i]` its counters, updated as outcomes arrive. */
   constructor(
@@ -56,7 +62,9 @@ export class PingRun {
     private readonly args: RunArgs,
     private readonly events: PingEvents,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.targets = IcmpTargets.parse(addresses);
+  }
 
   async run(): Promise<void> {
     const all = this.addresses.map((_, i) => i);
@@ -94,18 +102,27 @@ export class PingRun {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     const opts = { timeoutMs, ttl: this.args.ttl, payloadSize: this.args.size };
+    // Rounds of count and loop mode go to every target: their slices are views, no copy.
+    const everyone = targets.length === this.addresses.length;
     const send = (from: number, to: number): void => {
-      const slice = targets.slice(from, to);
-      this.inFlight += slice.length;
+      const at = (j: number): number => (everyone ? from + j : targets[from + j]);
+      this.inFlight += to - from;
+      const final = (): void => {
+        this.inFlight--;
+        left--;
+      };
       this.engine.echo(
-        slice.map((i) => this.addresses[i]),
+        everyone ? this.targets.slice(from, to) : this.targets.pick(targets.slice(from, to)),
         opts,
-        (j, o) => {
-          if (o.kind !== 'duplicate') {
-            this.inFlight--;
-            left--;
-          }
-          this.outcome(slice[j], seq, o);
+        {
+          reply: (j, rtt) => {
+            final();
+            this.reply(at(j), seq, rtt);
+          },
+          outcome: (j, o) => {
+            if (o.kind !== 'duplicate') final();
+            this.outcome(at(j), seq, o);
+          },
         },
         () => (left === 0 ? resolveDone() : undefined),
       );
@@ -133,6 +150,20 @@ export class PingRun {
     return done;
   }
 
+  private reply(i: number, seq: number, rtt: number): void {
+    const s = this.stats[i];
+    s.sent++;
+    s.received++;
+    s.rtts.push(rtt);
+    s.rttSum += rtt;
+    if (rtt < s.rttMin) s.rttMin = rtt;
+    if (rtt > s.rttMax) s.rttMax = rtt;
+    if (s.bySeq) s.bySeq[seq] = rtt;
+    s.alive = true;
+    this.events.reply?.(i, seq, rtt);
+    if (this.inFlight === 0) this.wake();
+  }
+
   private outcome(i: number, seq: number, o: IcmpOutcome): void {
     const s = this.stats[i];
     if (o.kind === 'duplicate') {
@@ -140,23 +171,20 @@ export class PingRun {
       this.events.duplicate?.(i, seq, o.rtt);
       return;
     }
+    if (o.kind === 'reply') return this.reply(i, seq, o.rtt);
     s.sent++;
-    if (o.kind === 'reply') {
-      s.received++;
-      s.rtts.push(o.rtt);
-      if (s.bySeq) s.bySeq[seq] = o.rtt;
-      s.alive = true;
-      this.events.reply?.(i, seq, o.rtt);
-    } else {
-      if (s.bySeq) s.bySeq[seq] = null;
-      if (o.kind === 'timeout' || o.kind === 'send_error') s.lost.push({ seq, echoId: o.echoId, echoSeq: o.echoSeq });
-      if (o.kind === 'timeout') this.events.timeout?.(i, seq);
-      else {
-        s.error ??= o;
-        this.events.error?.(i, seq, o);
-      }
+    if (s.bySeq) s.bySeq[seq] = null;
+    if (o.kind === 'timeout' || o.kind === 'send_error') s.lost.push({ seq, echoId: o.echoId, echoSeq: o.echoSeq });
+    if (o.kind === 'timeout') this.events.timeout?.(i, seq);
+    else {
+      s.error ??= o;
+      this.events.error?.(i, seq, o);
     }
-    if (this.inFlight === 0) for (const w of this.waiters) w();
+    if (this.inFlight === 0) this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters) w();
   }
 
   /** Sleeps `ms`; false when aborted meanwhile. */

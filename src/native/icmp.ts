@@ -19,6 +19,7 @@ export type IcmpOutcomeKind =
 
 // Indexed by the native ResultKind values (icmp_engine.h).
 const KINDS: readonly IcmpOutcomeKind[] = ['reply', 'reply', 'timeout', 'unreachable', 'time_exceeded', 'packet_too_big', 'parameter_problem', 'duplicate', 'send_error', 'shed'];
+const DUPLICATE = 7;
 
 export interface IcmpOutcome {
   kind: IcmpOutcomeKind;
@@ -78,18 +79,17 @@ export interface IcmpCounters {
   inFlight: number;
 }
 
-interface NativeBatch {
-  length: number;
-  tag: Uint32Array;
-  kind: Uint8Array;
-  code: Uint8Array;
-  hopLimit: Uint8Array;
-  family: Uint8Array;
-  flags: Uint8Array;
-  info: Uint32Array;
-  rtt: Float64Array;
-  from: Uint8Array;
-  wire: Uint32Array;
+// A batch of outcomes as native/glue/icmp.cc packs it: RECORD bytes per outcome, read through three
+// views of the one buffer. u32 [0] tag [1] info [2] wire; u8 [12] kind [13] code [14] hop limit
+// [15] family [16] flags; f64 [3] rtt; u8 [32..47] from.
+const RECORD = 48;
+const U32 = RECORD / 4;
+const F64 = RECORD / 8;
+
+interface Batch {
+  u8: Uint8Array;
+  u32: Uint32Array;
+  f64: Float64Array;
 }
 
 interface NativeEngine {
@@ -103,7 +103,7 @@ interface NativeEngine {
   readonly capacity: number;
 }
 
-type NativeCtor = new (opts: object, onBatch: (b: NativeBatch) => void) => NativeEngine;
+type NativeCtor = new (opts: object, onBatch: (buf: ArrayBuffer, n: number) => void) => NativeEngine;
 
 /** Thrown when no ICMP socket can be opened; the message names the capability or sysctl missing. */
 export class IcmpSocketError extends Error {
@@ -117,8 +117,71 @@ export class IcmpSocketError extends Error {
 /** (index into the request's targets, outcome); called once per probe, plus once per duplicate. */
 export type OutcomeListener = (index: number, outcome: IcmpOutcome) => void;
 
+/**
+ * A listener that takes replies apart: `reply` gets each reply's RTT (seconds) and no outcome
+ * object, so a burst of replies allocates nothing per echo; every other outcome goes to `outcome`.
+ */
+export interface EchoListener {
+  reply(index: number, rtt: number): void;
+  outcome: OutcomeListener;
+}
+
+/**
+ * Targets parsed once for many echo() calls (the rounds of `sonde ping` repeat the same targets):
+ * 16 bytes and a family per target, as the engine takes them.
+ */
+export class IcmpTargets {
+  private constructor(
+    readonly bytes: Uint8Array,
+    readonly families: Uint8Array,
+  ) {}
+
+  /** Throws RangeError on a string that is not an IP literal. */
+  static parse(addresses: readonly string[]): IcmpTargets {
+    const t = new IcmpTargets(new Uint8Array(16 * addresses.length), new Uint8Array(addresses.length));
+    // A call may repeat targets (a burst cycling over a few): each distinct address parsed once.
+    const first = new Map<string, number>();
+    for (let i = 0; i < addresses.length; i++) {
+      const seen = first.get(addresses[i]);
+      if (seen !== undefined) {
+        t.bytes.copyWithin(i * 16, seen * 16, seen * 16 + 16);
+        t.families[i] = t.families[seen];
+        continue;
+      }
+      const p = addressBytes(addresses[i]);
+      t.bytes.set(p.bytes, i * 16);
+      t.families[i] = p.family;
+      first.set(addresses[i], i);
+    }
+    return t;
+  }
+
+  get length(): number {
+    return this.families.length;
+  }
+
+  /** Targets from..to-1, sharing this one's memory. */
+  slice(from: number, to: number): IcmpTargets {
+    return new IcmpTargets(this.bytes.subarray(from * 16, to * 16), this.families.subarray(from, to));
+  }
+
+  /** The targets at `indices`, in that order (a copy). */
+  pick(indices: readonly number[]): IcmpTargets {
+    const t = new IcmpTargets(new Uint8Array(16 * indices.length), new Uint8Array(indices.length));
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k];
+      t.bytes.set(this.bytes.subarray(i * 16, i * 16 + 16), k * 16);
+      t.families[k] = this.families[i];
+    }
+    return t;
+  }
+}
+
 interface Group {
   listener: OutcomeListener;
+  reply?: (index: number, rtt: number) => void;
+  /** index of the group's first probe in the echo() call (a call of more than GROUP_MAX targets spans groups) */
+  offset: number;
   onDone?: () => void;
   size: number;
   finals: number;
@@ -138,7 +201,9 @@ export class IcmpEngine {
     const Ctor = binding.IcmpEngine as NativeCtor;
     const mode = opts.mode === 'raw' ? 1 : opts.mode === 'dgram' ? 2 : 0;
     try {
-      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode, threads: opts.threads, qos: opts.qos }, (b) => this.onBatch(b));
+      this.native = new Ctor({ capacityLog2: opts.capacityLog2, txTimestamps: opts.txTimestamps, rate: opts.rate, mode, threads: opts.threads, qos: opts.qos }, (buf, n) =>
+        this.onBatch({ u8: new Uint8Array(buf), u32: new Uint32Array(buf), f64: new Float64Array(buf) }, n),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_SONDE_ICMP_SOCKET') throw new IcmpSocketError((err as Error).message);
       throw err;
@@ -173,7 +238,7 @@ export class IcmpEngine {
    * Sends one echo to each address. `listener` gets every probe's final outcome and any duplicate
    * reply that arrives within the timeout; `onDone` runs once every probe has its final outcome.
    */
-  echo(addresses: readonly string[], opts: EchoOptions, listener: OutcomeListener, onDone?: () => void): void {
+  echo(addresses: readonly string[] | IcmpTargets, opts: EchoOptions, listener: OutcomeListener | EchoListener, onDone?: () => void): void {
     if (this.closed) throw new Error('IcmpEngine is closed');
     if (!(opts.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
     const native: Record<string, unknown> = {
@@ -184,34 +249,26 @@ export class IcmpEngine {
       qos: engineClassNumber(opts.qos),
     };
     if (opts.src !== undefined) native.src = addressBytes(opts.src).bytes;
-    // Rounds repeat the same targets: parse each distinct address once.
-    const cache = new Map<string, { family: 4 | 6; bytes: Uint8Array }>();
-    const parsed = addresses.map((a) => {
-      let p = cache.get(a);
-      if (!p) cache.set(a, (p = addressBytes(a)));
-      return p;
-    });
-    let pendingChunks = Math.ceil(addresses.length / GROUP_MAX);
+    const targets = addresses instanceof IcmpTargets ? addresses : IcmpTargets.parse(addresses);
+    const count = targets.length;
+    let pendingChunks = Math.ceil(count / GROUP_MAX);
     if (pendingChunks === 0) {
       onDone?.();
       return;
     }
     const chunkDone = onDone ? () => (--pendingChunks === 0 ? onDone() : undefined) : undefined;
-    for (let start = 0; start < addresses.length; start += GROUP_MAX) {
-      const n = Math.min(GROUP_MAX, addresses.length - start);
+    const outcome = typeof listener === 'function' ? listener : listener.outcome;
+    const reply = typeof listener === 'function' ? undefined : listener.reply;
+    for (let start = 0; start < count; start += GROUP_MAX) {
+      const n = Math.min(GROUP_MAX, count - start);
       const gid = this.allocGroup();
-      const offset = start;
-      this.groups.set(gid, { listener: (i, o) => listener(i + offset, o), onDone: chunkDone, size: n, finals: 0, expired: false });
-      const addrs = new Uint8Array(16 * n);
-      const fams = new Uint8Array(n);
+      this.groups.set(gid, { listener: outcome, reply, offset: start, onDone: chunkDone, size: n, finals: 0, expired: false });
+      const chunk = n === count ? targets : targets.slice(start, start + n);
       const tags = new Uint32Array(n);
-      for (let i = 0; i < n; i++) {
-        addrs.set(parsed[start + i].bytes, i * 16);
-        fams[i] = parsed[start + i].family;
-        tags[i] = ((gid << 16) | i) >>> 0;
-      }
+      const base = (gid << 16) >>> 0;
+      for (let i = 0; i < n; i++) tags[i] = base | i;
       if (this.groups.size === 1) this.native.ref();
-      this.native.send(addrs, fams, tags, native);
+      this.native.send(chunk.bytes, chunk.families, tags, native);
       // Keep the group past its deadline so duplicates still find it; the engine sends nothing after.
       setTimeout(() => this.expire(gid), opts.timeoutMs + 100).unref();
     }
@@ -247,44 +304,50 @@ export class IcmpEngine {
 
   // Replies come from a bounded set of addresses; IPv4 texts are cached by their 32-bit value.
   private readonly v4Text = new Map<number, string>();
-  private fromText(from: Uint8Array, i: number, fam: number): string {
-    const o = i * 16;
-    if (fam === 6) return formatAddress(from.subarray(o, o + 16), 6);
-    const key = ((from[o] << 24) | (from[o + 1] << 16) | (from[o + 2] << 8) | from[o + 3]) >>> 0;
+  private fromText(u8: Uint8Array, o: number, fam: number): string {
+    if (fam === 6) return formatAddress(u8.subarray(o, o + 16), 6);
+    const key = ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
     let text = this.v4Text.get(key);
     if (text === undefined) {
-      text = `${from[o]}.${from[o + 1]}.${from[o + 2]}.${from[o + 3]}`;
+      text = `${u8[o]}.${u8[o + 1]}.${u8[o + 2]}.${u8[o + 3]}`;
       if (this.v4Text.size < 65536) this.v4Text.set(key, text);
     }
     return text;
   }
 
-  private onBatch(b: NativeBatch): void {
-    for (let i = 0; i < b.length; i++) {
-      const tag = b.tag[i];
+  private onBatch(b: Batch, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const tag = b.u32[i * U32];
       const gid = tag >>> 16;
       const g = this.groups.get(gid);
       if (!g) continue;
-      const kind = KINDS[b.kind[i]] ?? 'send_error';
-      const fam = b.family[i];
-      const outcome: IcmpOutcome = {
-        kind,
-        code: b.code[i],
-        hopLimit: b.hopLimit[i],
-        from: fam === 4 || fam === 6 ? this.fromText(b.from, i, fam) : undefined,
-        rtt: b.rtt[i],
-        info: b.info[i],
-        kernelRx: (b.flags[i] & 1) !== 0,
-        kernelTx: (b.flags[i] & 2) !== 0,
-        echoId: b.wire[i] >>> 16,
-        echoSeq: b.wire[i] & 0xffff,
-      };
-      if (kind !== 'duplicate') g.finals++;
-      g.listener(tag & 0xffff, outcome);
-      if (kind !== 'duplicate' && g.finals === g.size) {
+      const k = b.u8[i * RECORD + 12];
+      const index = (tag & 0xffff) + g.offset;
+      if (k <= 1 && g.reply) g.reply(index, b.f64[i * F64 + 3]);
+      else g.listener(index, this.outcomeAt(b, i));
+      if (k !== DUPLICATE && ++g.finals === g.size) {
         g.onDone?.();
         if (g.expired) this.dropGroup(gid);
       }
     }
+  }
+
+  private outcomeAt(b: Batch, i: number): IcmpOutcome {
+    const at = i * RECORD;
+    const fam = b.u8[at + 15];
+    const flags = b.u8[at + 16];
+    const wire = b.u32[i * U32 + 2];
+    return {
+      kind: KINDS[b.u8[at + 12]] ?? 'send_error',
+      code: b.u8[at + 13],
+      hopLimit: b.u8[at + 14],
+      from: fam === 4 || fam === 6 ? this.fromText(b.u8, at + 32, fam) : undefined,
+      rtt: b.f64[i * F64 + 3],
+      info: b.u32[i * U32 + 1],
+      kernelRx: (flags & 1) !== 0,
+      kernelTx: (flags & 2) !== 0,
+      echoId: wire >>> 16,
+      echoSeq: wire & 0xffff,
+    };
   }
 }

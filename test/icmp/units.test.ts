@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parsePingArgs } from '../../src/cli/ping_args';
+import { IcmpTargets } from '../../src/native/icmp';
 import { addressBytes, formatAddress } from '../../src/native/ipaddr';
 import { writeICMP } from '../../src/probers/icmp/blackbox';
 import { renderProbe } from '../../src/outputs/blackbox';
@@ -24,6 +25,19 @@ test('addresses round-trip through the 16-byte form, IPv6 printed per RFC 5952',
     assert.equal(formatAddress(bytes, family), printed, input);
   }
   assert.throws(() => addressBytes('example.test'), RangeError);
+});
+
+test('targets parsed once: 16 bytes and a family each, repeats copied, slices share memory, picks copy', () => {
+  const t = IcmpTargets.parse(['198.19.0.1', '::1', '198.19.0.1', '198.19.0.2']);
+  assert.equal(t.length, 4);
+  const at = (x: IcmpTargets, i: number) => formatAddress(x.bytes.subarray(i * 16, i * 16 + 16), x.families[i]);
+  assert.deepEqual([0, 1, 2, 3].map((i) => at(t, i)), ['198.19.0.1', '::1', '198.19.0.1', '198.19.0.2']);
+  assert.deepEqual(Array.from(t.families), [4, 6, 4, 4]);
+  const s = t.slice(1, 3);
+  assert.deepEqual([s.length, at(s, 0), at(s, 1), s.bytes.buffer === t.bytes.buffer], [2, '::1', '198.19.0.1', true]);
+  const p = t.pick([3, 1]);
+  assert.deepEqual([p.length, at(p, 0), at(p, 1), p.bytes.buffer === t.bytes.buffer], [2, '198.19.0.2', '::1', false]);
+  assert.throws(() => IcmpTargets.parse(['198.19.0.1', 'example.test']), RangeError);
 });
 
 test('rtt statistics: min, median (even and odd counts), mean, max, population stddev', () => {
