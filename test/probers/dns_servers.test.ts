@@ -97,13 +97,13 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
           assert.ok((r.dns?.serial ?? 0) >= SIGNED_SERIAL, `serial ${r.dns?.serial}`);
         },
       },
-      { desc: 'DoT on a certificate of the test CA', target: `localhost:${u.tlsPort}`, module: 'dns_dot', check: (r) => assert.equal(r.tls?.version, 'TLS 1.3') },
-      { desc: 'DoT without the CA: untrusted', target: `localhost:${u.tlsPort}`, module: 'dns_dot_untrusted', reason: 'cert_untrusted' },
-      { desc: 'DoT with a server_name the certificate lacks', target: `localhost:${u.tlsPort}`, module: 'dns_dot_wrong_name', reason: 'cert_hostname' },
-      { desc: 'DoT with tls_resume: the first handshake is full', target: `localhost:${u.tlsPort}`, module: 'dns_dot_resume', check: (r) => assert.equal(r.dns?.tlsResumed, false) },
+      { desc: 'DoT on a certificate of the test CA', target: `127.0.0.1:${u.tlsPort}`, module: 'dns_dot', check: (r) => assert.equal(r.tls?.version, 'TLS 1.3') },
+      { desc: 'DoT without the CA: untrusted', target: `127.0.0.1:${u.tlsPort}`, module: 'dns_dot_untrusted', reason: 'cert_untrusted' },
+      { desc: 'DoT with a server_name the certificate lacks', target: `127.0.0.1:${u.tlsPort}`, module: 'dns_dot_wrong_name', reason: 'cert_hostname' },
+      { desc: 'DoT with tls_resume: the first handshake is full', target: `127.0.0.1:${u.tlsPort}`, module: 'dns_dot_resume', check: (r) => assert.equal(r.dns?.tlsResumed, false) },
       {
         desc: 'DoT with tls_resume: the next probe resumes the session',
-        target: `localhost:${u.tlsPort}`,
+        target: `127.0.0.1:${u.tlsPort}`,
         module: 'dns_dot_resume',
         check: (r) => {
           assert.equal(r.dns?.tlsResumed, true);
@@ -112,7 +112,7 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
       },
       {
         desc: 'DoT with reuse_connections: the first probe opens the connection',
-        target: `localhost:${u.tlsPort}`,
+        target: `127.0.0.1:${u.tlsPort}`,
         module: 'dns_dot_reuse',
         check: (r) => {
           assert.equal(r.dns?.connectionReused, false);
@@ -122,7 +122,7 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
       },
       {
         desc: 'DoT with reuse_connections: the next probe asks on it, with the handshake\'s certificate facts',
-        target: `localhost:${u.tlsPort}`,
+        target: `127.0.0.1:${u.tlsPort}`,
         module: 'dns_dot_reuse',
         check: (r) => {
           assert.equal(r.dns?.connectionReused, true);
@@ -131,11 +131,11 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
           assert.ok((r.tls?.earliestExpiry ?? 0) > 0, 'the kept connection\'s certificate facts');
         },
       },
-      { desc: 'TCP with reuse_connections: a first probe, then one on the kept connection', target: `localhost:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, false) },
-      { desc: 'TCP with reuse_connections: the second probe reuses it', target: `localhost:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, true) },
-      { desc: 'DoH POST, over HTTP/2', target: `localhost:${u.httpsPort}`, module: 'dns_doh_post', check: (r) => assert.equal(r.dns?.httpVersion, 2) },
-      { desc: 'DoH GET', target: `localhost:${u.httpsPort}`, module: 'dns_doh_get', check: (r) => assert.equal(r.dns?.answerRRs, 2) },
-      { desc: 'DoH on a path the server does not serve', target: `localhost:${u.httpsPort}`, module: 'dns_doh_404', reason: 'http_status' },
+      { desc: 'TCP with reuse_connections: a first probe, then one on the kept connection', target: `127.0.0.1:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, false) },
+      { desc: 'TCP with reuse_connections: the second probe reuses it', target: `127.0.0.1:${u.port}`, module: 'dns_tcp_reuse', check: (r) => assert.equal(r.dns?.connectionReused, true) },
+      { desc: 'DoH POST, over HTTP/2', target: `127.0.0.1:${u.httpsPort}`, module: 'dns_doh_post', check: (r) => assert.equal(r.dns?.httpVersion, 2) },
+      { desc: 'DoH GET', target: `127.0.0.1:${u.httpsPort}`, module: 'dns_doh_get', check: (r) => assert.equal(r.dns?.answerRRs, 2) },
+      { desc: 'DoH on a path the server does not serve', target: `127.0.0.1:${u.httpsPort}`, module: 'dns_doh_404', reason: 'http_status' },
     ];
     for (const c of cases) {
       await t.test(c.desc, async () => {
@@ -150,7 +150,7 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
       await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
       const webPort = (web.address() as AddressInfo).port;
       try {
-        const via = (transport: string, port: number) => `{ server: 'localhost:${port}', transport: ${transport}, tls_config: { ca_file: ${pki.ca.certPath} } }`;
+        const via = (transport: string, port: number) => `{ server: '127.0.0.1:${port}', transport: ${transport}, tls_config: { ca_file: ${pki.ca.certPath} } }`;
         const c = loadConfigString(
           `modules:
   tcp_udp: { prober: tcp, tcp: { preferred_ip_protocol: ip4, dns_resolver: ${via('udp', u.port)} } }
@@ -161,9 +161,9 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
           'r.yml',
         );
         for (const [module, target, server] of [
-          ['tcp_udp', `svc.sonde.test:${webPort}`, `localhost:${u.port} (udp)`],
-          ['tcp_dot', `svc.sonde.test:${webPort}`, `localhost:${u.tlsPort} (tls)`],
-          ['http_doh', `http://svc.sonde.test:${webPort}/`, `localhost:${u.httpsPort} (https)`],
+          ['tcp_udp', `svc.sonde.test:${webPort}`, `127.0.0.1:${u.port} (udp)`],
+          ['tcp_dot', `svc.sonde.test:${webPort}`, `127.0.0.1:${u.tlsPort} (tls)`],
+          ['http_doh', `http://svc.sonde.test:${webPort}/`, `127.0.0.1:${u.httpsPort} (https)`],
         ]) {
           const r = await runProbe(target, c.modules.get(module)!, { timeoutSeconds: 5, logger: silentLogger, runtime: testRuntime });
           assert.equal(r.success, true, `${module}: ${r.message}`);
@@ -182,7 +182,7 @@ serverTest('dns prober against unbound (UDP, TCP, DoT, DoH) and knot (DNSSEC), a
     });
 
     await t.test('sonde dns-health against unbound: every check passes (BADVERS to EDNS version 1 included), DoT and DoH too', async () => {
-      const r = await runSonde(['dns-health', `localhost:${u.port}`, '--name', 'www.sonde.test', '--type', 'A', '--dot-port', String(u.tlsPort), '--doh-port', String(u.httpsPort), '--ca-file', pki.ca.certPath, '--json']);
+      const r = await runSonde(['dns-health', `127.0.0.1:${u.port}`, '--name', 'www.sonde.test', '--type', 'A', '--dot-port', String(u.tlsPort), '--doh-port', String(u.httpsPort), '--ca-file', pki.ca.certPath, '--json']);
       assert.equal(r.code, 0, r.stderr);
       const [h] = JSON.parse(r.stdout) as Array<{ score: number; checks: Array<{ check: string; ok: boolean; detail: string }> }>;
       for (const c of h.checks) assert.ok(c.ok, `${c.check}: ${c.detail}`);
