@@ -1,7 +1,8 @@
-// Part of icmp_rate: sonde's CLI as a whole process against fping in its best form, the same
-// targets and counts (`-q -c N -p 0.5 -i 0` over 254 lab addresses, 63,500 echoes by default):
-// wall time, echoes/s, CPU seconds and peak RSS of each process under GNU time, Node's own start
-// (`node -e 0`) beside them; and the wall time of one `-c 1` call of each.
+// Part of icmp_rate: sonde's CLI as a whole process, started as a user types it (`bin/sonde.js ping
+// ...`, through its /bin/sh line), against fping in its best form, the same targets and counts
+// (`-q -c N -p 0.5 -i 0` over 254 lab addresses, 63,500 echoes by default): wall time, echoes/s,
+// CPU seconds and peak RSS of each process under GNU time, Node's own start (`node -e 0`) beside
+// them; and the wall time of one `-c 1` call of each.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
@@ -22,13 +23,13 @@ const SAME_FLAGS = ['-p', '0.5', '-i', '0'];
 const OLD_FLAGS = ['-p', '1', '-t', '1000', '-i', '0'];
 
 function sondeFlags(target: string): string[] {
-  const r = spawnSync(process.execPath, [CLI, 'ping', '-q', '-c', '1', ...SAME_FLAGS, target], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(CLI, ['ping', '-q', '-c', '1', ...SAME_FLAGS, target], { encoding: 'utf8', timeout: 20_000 });
   return r.status === 2 && /-p: got "0\.5"/.test(r.stderr) ? OLD_FLAGS : SAME_FLAGS;
 }
 
 /** `sonde ping -q -c count FLAGS TARGETS...` as one process (the product's own CLI). */
 function sondeCli(targets: readonly string[], count: number, flags: string[]): PingBurst {
-  const r = timedRun([process.execPath, CLI, 'ping', '-q', '-c', String(count), ...flags, ...targets], 60_000 + count * targets.length);
+  const r = timedRun([CLI, 'ping', '-q', '-c', String(count), ...flags, ...targets], 60_000 + count * targets.length);
   // fping's exit status: 1 when some target did not answer every echo (the loss is reported below).
   if (r.status !== 0 && r.status !== 1) throw new Error(`sonde ping exited with ${r.status}: ${r.stderr.slice(-500)}`);
   const s = parseFpingSummary(r.stderr);
@@ -69,7 +70,7 @@ export function icmpCli(targets: readonly string[], count: number, runs: number,
   );
   const one = { sonde: [] as number[], fping: [] as number[] };
   for (let i = 0; i < Math.max(3, runs); i++) {
-    one.sonde.push(wallMs([process.execPath, CLI, 'ping', '-c', '1', targets[0]]));
+    one.sonde.push(wallMs([CLI, 'ping', '-c', '1', targets[0]]));
     one.fping.push(wallMs([FPING_BIN, '-q', '-c', '1', targets[0]]));
   }
   out.fig({ name: 'sonde ping -c 1 (CLI wall time, Node start included)', unit: 'ms', runs: one.sonde, peer: { name: 'fping -c 1', runs: one.fping } });
