@@ -213,7 +213,7 @@ test('the gateway answers /probe as Node does, and says which door took the requ
     cases.push({ query: `/probe?module=${module}&target=${encodeURIComponent(target)}${extra}`, path: 'gateway', success, reason });
   add('tcp_connect', `127.0.0.1:${web}`, 1);
   add('tcp_connect', `127.0.0.1:${closed}`, 0, 'refused');
-  add('tcp_connect', `localhost:${web}`, 1);
+  add('tcp_connect', `127.0.0.1:${web}`, 1);
   add('tcp_v6_only', `127.0.0.1:${web}`, 0);
   add('http_2xx', `http://127.0.0.1:${web}/ok`, 1);
   add('http_2xx', `http://127.0.0.1:${web}/ok?x=1&y=%20z`, 0, 'http_status');

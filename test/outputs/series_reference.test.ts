@@ -107,16 +107,16 @@ function icmpUnavailable(): string | undefined {
 const ca = () => `tls_config: { ca_file: ${JSON.stringify(pki.ca.certPath)} }`;
 const CASES: Case[] = [
   { what: 'http with Last-Modified', prober: 'http', module: () => '{ preferred_ip_protocol: ip4 }', target: () => `http://127.0.0.1:${ports.http}/`, conds: ['last_modified'] },
-  { what: 'https', prober: 'http', module: () => `{ preferred_ip_protocol: ip4, ${ca()} }`, target: () => `https://localhost:${ports.https}/`, conds: ['tls', 'last_modified'] },
+  { what: 'https', prober: 'http', module: () => `{ preferred_ip_protocol: ip4, ${ca()} }`, target: () => `https://127.0.0.1:${ports.https}/`, conds: ['tls', 'last_modified'] },
   { what: 'http with a CEL rule', prober: 'http', module: () => '{ preferred_ip_protocol: ip4, fail_if_body_json_not_matches_cel: "body.ok == true" }', target: () => `http://127.0.0.1:${ports.http}/`, conds: ['cel', 'last_modified'] },
   { what: 'tcp connect', prober: 'tcp', module: () => '{ preferred_ip_protocol: ip4 }', target: () => `127.0.0.1:${ports.tcp}`, conds: [] },
   { what: 'tcp with a labelled expect', prober: 'tcp', module: () => '{ preferred_ip_protocol: ip4, query_response: [{ expect: "^SSH-2.0-(\\\\w+)", labels: [{ name: version, value: "${1}" }] }] }', target: () => `127.0.0.1:${ports.tcp}`, conds: ['expect_labels'] },
-  { what: 'tcp over TLS', prober: 'tcp', module: () => `{ preferred_ip_protocol: ip4, tls: true, ${ca()} }`, target: () => `localhost:${ports.tls}`, conds: ['tls'] },
+  { what: 'tcp over TLS', prober: 'tcp', module: () => `{ preferred_ip_protocol: ip4, tls: true, ${ca()} }`, target: () => `127.0.0.1:${ports.tls}`, conds: ['tls'] },
   { what: 'unix', prober: 'unix', module: () => '{ query_response: [{ expect: "^SSH-2.0-" }] }', target: () => path.join(dir, 'ref.sock'), conds: [] },
   { what: 'dns A', prober: 'dns', module: () => '{ query_name: ok.test, preferred_ip_protocol: ip4 }', target: () => `127.0.0.1:${dns.port}`, conds: [] },
   { what: 'dns SOA', prober: 'dns', module: () => '{ query_name: ok.test, query_type: SOA, preferred_ip_protocol: ip4 }', target: () => `127.0.0.1:${dns.port}`, conds: ['soa'] },
   { what: 'grpc', prober: 'grpc', module: () => '{ preferred_ip_protocol: ip4 }', target: () => `127.0.0.1:${ports.grpc}`, conds: [] },
-  { what: 'grpc over TLS', prober: 'grpc', module: () => `{ preferred_ip_protocol: ip4, tls: true, ${ca()} }`, target: () => `localhost:${ports.grpcs}`, conds: ['tls'] },
+  { what: 'grpc over TLS', prober: 'grpc', module: () => `{ preferred_ip_protocol: ip4, tls: true, ${ca()} }`, target: () => `127.0.0.1:${ports.grpcs}`, conds: ['tls'] },
   { what: 'websocket', prober: 'websocket', module: () => '{ preferred_ip_protocol: ip4 }', target: () => `ws://127.0.0.1:${ports.ws}/`, conds: [] },
   { what: 'icmp', prober: 'icmp', module: () => '{ preferred_ip_protocol: ip4 }', target: () => '127.0.0.1', conds: [], skip: icmpUnavailable },
 ];

@@ -102,15 +102,15 @@ test('grpc: each serving status, the service and metadata sent, and blackbox\'s 
 });
 
 test('grpc over TLS: verified against the CA, the chain reported (with serialnumber); an untrusted server fails', async () => {
-  const { r, text } = await probe(`localhost:${tlsPort}`, `      tls: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: ${pki.ca.certPath}\n`);
+  const { r, text } = await probe(`127.0.0.1:${tlsPort}`, `      tls: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        ca_file: ${pki.ca.certPath}\n`);
   assert.equal(r.success, true, r.message);
   assert.match(text, /^probe_grpc_ssl 1$/m);
   assert.match(text, new RegExp(`^probe_ssl_earliest_cert_expiry ${pki.leaves.valid.notAfter}$`, 'm'));
   assert.match(text, new RegExp(`^probe_ssl_last_chain_info\\{.*serialnumber="${pki.leaves.valid.serialNumber.toLowerCase()}".*\\} 1$`, 'm'));
-  const untrusted = await probe(`localhost:${tlsPort}`, '      tls: true\n      preferred_ip_protocol: ip4\n');
+  const untrusted = await probe(`127.0.0.1:${tlsPort}`, '      tls: true\n      preferred_ip_protocol: ip4\n');
   assert.equal(untrusted.r.success, false);
   assert.equal(untrusted.r.reason, 'cert_untrusted', untrusted.r.message);
-  const skip = await probe(`localhost:${tlsPort}`, '      tls: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        insecure_skip_verify: true\n');
+  const skip = await probe(`127.0.0.1:${tlsPort}`, '      tls: true\n      preferred_ip_protocol: ip4\n      tls_config:\n        insecure_skip_verify: true\n');
   assert.equal(skip.r.success, true, skip.r.message);
 });
 

@@ -50,7 +50,7 @@ before(async () => {
       });
     }),
   )}/token`;
-  tlsURL = `https://localhost:${await listen(https.createServer({ cert: pki.leaves.valid.cert, key: pki.leaves.valid.key }, (_q, r) => r.end('ok')))}/`;
+  tlsURL = `https://127.0.0.1:${await listen(https.createServer({ cert: pki.leaves.valid.cert, key: pki.leaves.valid.key }, (_q, r) => r.end('ok')))}/`;
 });
 after(() => {
   for (const s of servers) {

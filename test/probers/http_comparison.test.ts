@@ -79,7 +79,7 @@ after(async () => {
   await secure.close();
 });
 
-const targets = () => ({ http_2xx: `${plain.url}/`, https_2xx: `https://localhost:${secure.port}/` });
+const targets = () => ({ http_2xx: `${plain.url}/`, https_2xx: `https://127.0.0.1:${secure.port}/` });
 
 async function sondeText(target: string): Promise<string> {
   const r = await probe(target, bbModule);

@@ -37,10 +37,10 @@ const tlsModule = (over: Partial<HTTPModule>) => httpModule({ tls_config: { inse
 
 test('enable_http2 follows what the server offers, as Go does', async () => {
   const cases: Array<{ desc: string; url: () => string; over: Partial<HTTPModule>; version: number }> = [
-    { desc: 'default (true), h2 server: HTTP/2', url: () => `https://localhost:${h2Port}/`, over: {}, version: 2 },
-    { desc: 'false, h2 server: HTTP/1.1', url: () => `https://localhost:${h2Port}/`, over: { enable_http2: false }, version: 1.1 },
-    { desc: 'true, server without h2: HTTP/1.1', url: () => `https://localhost:${servers[0].port}/`, over: { enable_http2: true }, version: 1.1 },
-    { desc: 'true, plain http: HTTP/1.1', url: () => `http://localhost:${servers[1].port}/`, over: { enable_http2: true }, version: 1.1 },
+    { desc: 'default (true), h2 server: HTTP/2', url: () => `https://127.0.0.1:${h2Port}/`, over: {}, version: 2 },
+    { desc: 'false, h2 server: HTTP/1.1', url: () => `https://127.0.0.1:${h2Port}/`, over: { enable_http2: false }, version: 1.1 },
+    { desc: 'true, server without h2: HTTP/1.1', url: () => `https://127.0.0.1:${servers[0].port}/`, over: { enable_http2: true }, version: 1.1 },
+    { desc: 'true, plain http: HTTP/1.1', url: () => `http://127.0.0.1:${servers[1].port}/`, over: { enable_http2: true }, version: 1.1 },
   ];
   for (const c of cases) {
     const m = tlsModule(c.over);
@@ -52,8 +52,8 @@ test('enable_http2 follows what the server offers, as Go does', async () => {
 });
 
 test('valid_http_versions sees HTTP/2.0 as Go names it', async () => {
-  const ok = await probe(`https://localhost:${h2Port}/`, tlsModule({ valid_http_versions: ['HTTP/2.0'] }));
+  const ok = await probe(`https://127.0.0.1:${h2Port}/`, tlsModule({ valid_http_versions: ['HTTP/2.0'] }));
   assert.equal(ok.success, true, ok.message);
-  const bad = await probe(`https://localhost:${h2Port}/`, tlsModule({ valid_http_versions: ['HTTP/1.1'] }));
+  const bad = await probe(`https://127.0.0.1:${h2Port}/`, tlsModule({ valid_http_versions: ['HTTP/1.1'] }));
   assert.equal(bad.reason, 'http_version');
 });

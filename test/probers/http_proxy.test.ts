@@ -83,35 +83,35 @@ async function probe(target: string, http_: string) {
 
 test('proxy_url: a plain request goes to the proxy in absolute form, with Proxy-Authorization from the URL', async () => {
   seen.length = 0;
-  const { r } = await probe(`http://localhost:${webPort}/x?y=1`, `      proxy_url: "http://u:p@127.0.0.1:${proxyPort}"\n`);
+  const { r } = await probe(`http://127.0.0.1:${webPort}/x?y=1`, `      proxy_url: "http://u:p@127.0.0.1:${proxyPort}"\n`);
   assert.equal(r.success, true, r.message);
   assert.equal(seen.length, 1);
-  assert.equal(seen[0].url, `http://localhost:${webPort}/x?y=1`);
-  assert.equal(seen[0].headers.host, `localhost:${webPort}`);
+  assert.equal(seen[0].url, `http://127.0.0.1:${webPort}/x?y=1`);
+  assert.equal(seen[0].headers.host, `127.0.0.1:${webPort}`);
   assert.equal(seen[0].headers['proxy-authorization'], `Basic ${Buffer.from('u:p').toString('base64')}`);
 });
 
 test('proxy_url with an https target: CONNECT with proxy_connect_header, then TLS to the target', async () => {
   seen.length = 0;
   const { r, text } = await probe(
-    `https://localhost:${tlsPort}/`,
+    `https://127.0.0.1:${tlsPort}/`,
     `      proxy_url: "http://127.0.0.1:${proxyPort}"\n      proxy_connect_header:\n        Proxy-Authorization: ["Bearer token"]\n      tls_config:\n        ca_file: ${pki.ca.certPath}\n`,
   );
   assert.equal(r.success, true, r.message);
-  assert.deepEqual(seen.map((s) => [s.method, s.url, s.headers['proxy-authorization']]), [['CONNECT', `localhost:${tlsPort}`, 'Bearer token']]);
+  assert.deepEqual(seen.map((s) => [s.method, s.url, s.headers['proxy-authorization']]), [['CONNECT', `127.0.0.1:${tlsPort}`, 'Bearer token']]);
   assert.match(text, /^probe_http_ssl 1$/m);
 });
 
 test('skip_resolve_phase_with_proxy: no resolve of the target, no probe_ip_protocol', async () => {
-  const { r, text } = await probe(`http://localhost:${webPort}/`, `      proxy_url: "http://127.0.0.1:${proxyPort}"\n      skip_resolve_phase_with_proxy: true\n`);
+  const { r, text } = await probe(`http://127.0.0.1:${webPort}/`, `      proxy_url: "http://127.0.0.1:${proxyPort}"\n      skip_resolve_phase_with_proxy: true\n`);
   assert.equal(r.success, true, r.message);
   assert.doesNotMatch(text, /^probe_ip_protocol /m);
-  const resolved = await probe(`http://localhost:${webPort}/`, `      proxy_url: "http://127.0.0.1:${proxyPort}"\n`);
+  const resolved = await probe(`http://127.0.0.1:${webPort}/`, `      proxy_url: "http://127.0.0.1:${proxyPort}"\n`);
   assert.match(resolved.text, /^probe_ip_protocol 4$/m);
 });
 
 test('a proxy that does not listen: reason refused', async () => {
-  const dead = await probe(`http://localhost:${webPort}/`, '      proxy_url: "http://127.0.0.1:1"\n');
+  const dead = await probe(`http://127.0.0.1:${webPort}/`, '      proxy_url: "http://127.0.0.1:1"\n');
   assert.deepEqual([dead.r.success, dead.r.reason], [false, 'refused'], dead.r.message);
 });
 

@@ -24,8 +24,8 @@ function tlsModule(tls: Partial<TLSConfig> = {}, over: Partial<HTTPModule> = {})
   return httpModule({ tls_config: { insecure_skip_verify: false, ca_file: pki.ca.certPath, ...tls }, ...over });
 }
 
-/** https://localhost:<port>/ : the name the leaves are issued for. */
-const at = (s: LocalServer) => `https://localhost:${s.port}/`;
+/** https://127.0.0.1:<port>/ : an address the leaves carry as an IP SAN (no name to resolve). */
+const at = (s: LocalServer) => `https://127.0.0.1:${s.port}/`;
 
 before(async () => {
   pki = await makePKI(mkdtempSync(path.join(os.tmpdir(), 'sonde-pki-')));

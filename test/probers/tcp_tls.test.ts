@@ -91,7 +91,7 @@ for (const f of failures) {
 test('insecure_skip_verify accepts an untrusted chain, and the last-chain expiry is Go zero time', async () => {
   const port = await tlsServer('untrusted');
   const mod = tcpModule({ preferred_ip_protocol: 'ip4', tls: true, tls_config: { insecure_skip_verify: true } });
-  const r = await probeTCP(`localhost:${port}`, mod, probeContext(2));
+  const r = await probeTCP(`127.0.0.1:${port}`, mod, probeContext(2));
   assert.equal(r.success, true, r.message);
   const text = await probeText(r, mod);
   assert.equal(metric(text, 'probe_ssl_earliest_cert_expiry'), pki.leaves.untrusted.notAfter);

@@ -97,10 +97,10 @@ async function probe(target: string, extra = '') {
 
 test('websocket: the example dialogue succeeds, with basic auth, the header and blackbox\'s series', async () => {
   seen.length = 0;
-  const { r, text } = await probe(`ws://localhost:${plainPort}/chat`);
+  const { r, text } = await probe(`ws://127.0.0.1:${plainPort}/chat`);
   assert.equal(r.success, true, r.message);
   assert.equal(seen[0]['x-some-header'], 'my_header');
-  assert.equal(seen[0].host, `localhost:${plainPort}`);
+  assert.equal(seen[0].host, `127.0.0.1:${plainPort}`);
   assert.match(String(seen[0]['user-agent']), /^Blackbox-Exporter\//);
   assert.match(text, /^probe_websocket_connection_upgraded 1$/m);
   assert.match(text, /^probe_websocket_status_code 101$/m);
@@ -124,10 +124,10 @@ test('websocket: an upgrade refused with 401 reports the status, reason websocke
 });
 
 test('wss: verified against tls_config.ca_file; untrusted without it; insecure_skip_verify passes', async () => {
-  const ok = await probe(`wss://localhost:${tlsPort}/`, `        tls_config:\n          ca_file: ${pki.ca.certPath}\n`);
+  const ok = await probe(`wss://127.0.0.1:${tlsPort}/`, `        tls_config:\n          ca_file: ${pki.ca.certPath}\n`);
   assert.equal(ok.r.success, true, ok.r.message);
-  const untrusted = await probe(`wss://localhost:${tlsPort}/`);
+  const untrusted = await probe(`wss://127.0.0.1:${tlsPort}/`);
   assert.deepEqual([untrusted.r.success, untrusted.r.reason], [false, 'cert_untrusted'], untrusted.r.message);
-  const skip = await probe(`wss://localhost:${tlsPort}/`, '        tls_config:\n          insecure_skip_verify: true\n');
+  const skip = await probe(`wss://127.0.0.1:${tlsPort}/`, '        tls_config:\n          insecure_skip_verify: true\n');
   assert.equal(skip.r.success, true, skip.r.message);
 });
