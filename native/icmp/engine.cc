@@ -43,8 +43,13 @@ bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
     socks[si].fd = -1;
     return false;
   }
+  if (opts.tx_timestamps && !txring[si].Allocate(table.capacity())) {
+    *error = std::string("icmp engine: timestamp ring: ") + std::strerror(errno);
+    close(socks[si].fd);
+    socks[si].fd = -1;
+    return false;
+  }
   if (watching) loop.Watch(socks[si].fd, static_cast<uint32_t>(si));
-  if (opts.tx_timestamps) txring[si].assign(table.capacity(), 0);
   return true;
 }
 

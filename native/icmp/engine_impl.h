@@ -14,6 +14,7 @@
 
 #include "common/engine_io.h"
 #include "common/engine_loop.h"
+#include "common/zero_array.h"
 #include "icmp/engine.h"
 #include "icmp/socket.h"
 #include "icmp/table.h"
@@ -43,7 +44,7 @@ struct IcmpEngine::Impl {
   double tokens = 0;
   int64_t tokens_at = 0;
   uint32_t tskey_next[4] = {};
-  std::vector<uint32_t> txring[4];
+  ZeroArray<uint32_t> txring[4];
   // QoS admission (common/qos.h). `ready`: specs granted a table slot, in sending order (what
   // SendPending sends); `deferred`: specs of a lower class kept waiting by its share, in order.
   QosGate qos;
@@ -53,8 +54,8 @@ struct IcmpEngine::Impl {
   std::mutex qos_mu;
   QosLimits qos_in;      // guarded by qos_mu: set by SetQos
   std::atomic<bool> qos_due{false};
-  // Preallocated I/O batches.
-  std::vector<uint8_t> txbuf, rxbuf, ctlbuf;
+  // Preallocated I/O batches (untouched until used: common/zero_array.h).
+  ZeroArray<uint8_t> txbuf, rxbuf, ctlbuf;
   size_t tx_len[kBatch] = {};
   int tx_family[kBatch] = {};
   sockaddr_storage names[kBatch];

@@ -52,10 +52,11 @@ bool IcmpEngine::Impl::Start(int mode, uint32_t table_log2, std::string* error) 
     *error = std::string("epoll: ") + std::strerror(errno);
     return false;
   }
-  if (opts.tx_timestamps) txring[0].assign(table.capacity(), 0);
-  txbuf.assign(kBatch * kMaxPacket, 0);
-  rxbuf.assign(kBatch * kRecvLen, 0);
-  ctlbuf.assign(kBatch * kCtlLen, 0);
+  if ((opts.tx_timestamps && !txring[0].Allocate(table.capacity())) || !txbuf.Allocate(kBatch * kMaxPacket) ||
+      !rxbuf.Allocate(kBatch * kRecvLen) || !ctlbuf.Allocate(kBatch * kCtlLen)) {
+    *error = std::string("icmp engine: buffers: ") + std::strerror(errno);
+    return false;
+  }
   // One deadline per slot in use, at most (a slot is freed only when its deadline comes due).
   loop.deadlines().Reserve(table.capacity());
   tokens_at = Now(CLOCK_MONOTONIC);

@@ -102,10 +102,10 @@ int StreamEngine::Impl::TakeDatagramSocket(const StreamSpec& spec) {
   int fd = -1;
   if (spec.has_src) return -1;
   if (spec.src_port != 0) {
-    std::vector<int>& bound = spec.family == 6 ? dbound6 : dbound4;
-    if (bound.empty() || bound[spec.src_port] < 0) return -1;
-    fd = bound[spec.src_port];
-    bound[spec.src_port] = -1;
+    PortMap& bound = spec.family == 6 ? dbound6 : dbound4;
+    fd = bound.Get(spec.src_port);
+    if (fd < 0) return -1;
+    bound.Clear(spec.src_port);
     n_dbound--;
   } else {
     std::vector<int>& pool = spec.family == 6 ? dpool6 : dpool4;
@@ -126,10 +126,8 @@ int StreamEngine::Impl::TakeDatagramSocket(const StreamSpec& spec) {
 void StreamEngine::Impl::ParkDatagram(Slot& s) {
   int fd = s.fd;
   if (s.keeps_port) {
-    std::vector<int>& bound = s.family == 6 ? dbound6 : dbound4;
-    if (bound.empty()) bound.assign(65536, -1);
-    if (n_dbound < capacity && bound[s.local_port] < 0) {
-      bound[s.local_port] = fd;
+    PortMap& bound = s.family == 6 ? dbound6 : dbound4;
+    if (n_dbound < capacity && bound.Get(s.local_port) < 0 && bound.Set(s.local_port, fd)) {
       n_dbound++;
       s.fd = -1;
     }

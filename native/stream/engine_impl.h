@@ -11,6 +11,7 @@
 
 #include "stream/http_parse.h"
 #include "stream/engine.h"
+#include "common/zero_array.h"
 
 namespace sonde {
 
@@ -68,9 +69,9 @@ struct Slot {
 // leaves the heap at once (O(log n)); its size never exceeds the slot count.
 class DeadlineHeap {
  public:
-  void Init(std::vector<Slot>* slots) {
+  void Init(std::vector<Slot>* slots, size_t capacity) {
     slots_ = slots;
-    heap_.reserve(slots->size());
+    heap_.reserve(capacity);
   }
   bool empty() const { return heap_.empty(); }
   uint32_t top() const { return heap_[0]; }
@@ -128,7 +129,8 @@ struct StreamEngine::Impl {
 
   uint32_t capacity = 0;
   std::vector<Slot> slots;
-  uint32_t free_head = UINT32_MAX;
+  uint32_t free_head = UINT32_MAX;  // freed slots, last freed first; then slots.size() up to capacity
+  bool SlotFree() const { return free_head != UINT32_MAX || slots.size() < capacity; }
   uint32_t busy = 0;
   int ep = -1;
   int ev = -1;
@@ -176,20 +178,21 @@ struct StreamEngine::Impl {
   // The same for probes that bind a port of their caller's (eBPF flows, src/probers/fast.ts): the
   // disconnected socket keeps its port (it was bound explicitly: tcp_set_state keeps a
   // SOCK_BINDPORT_LOCK port at TCP_CLOSE), so the next probe from that port skips socket(),
-  // setsockopt(), bind() and close() too. Indexed by port, -1 for none; made on first use.
-  std::vector<int> bound4, bound6;
+  // setsockopt(), bind() and close() too. By port (common/zero_array.h).
+  PortMap bound4, bound6;
   size_t n_bound = 0;
   // HTTP probes from a caller's port still draining (result delivered, the server's FIN awaited),
-  // by port, -1 for none: the caller may hand the port to the next probe at once, and a second
+  // by port: the caller may hand the port to the next probe at once, and a second
   // socket bound to it could not connect to the same server (EADDRNOTAVAIL): that probe ends the
   // drain and takes the socket (EndDrainOn).
-  std::vector<int32_t> drain4, drain6;
+  PortMap drain4, drain6;
   void EndDrainOn(uint8_t family, uint16_t port);
   // Datagram sockets kept after a clean exchange (its answer read; never after a timeout, when a
-  // late answer could still come): by caller's port (eBPF flows), -1 for none, and without one, a
+  // late answer could still come): by caller's port (eBPF flows), and without one, a
   // stack per family whose sockets keep the port the kernel gave them for kMaxDatagramUses
   // exchanges. socket()+bind()+close() were a quarter of a UDP probe's CPU. Uses by descriptor.
-  std::vector<int> dbound4, dbound6, dpool4, dpool6;
+  PortMap dbound4, dbound6;
+  std::vector<int> dpool4, dpool6;
   std::vector<uint16_t> dgram_uses;
   size_t n_dbound = 0;
   int TakeDatagramSocket(const StreamSpec& spec);

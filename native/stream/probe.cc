@@ -52,8 +52,13 @@ bool SelfConnected(int fd) {
 
 void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, int64_t deadline) {
   uint32_t idx = free_head;
+  if (idx != UINT32_MAX) {
+    free_head = slots[idx].next_free;
+  } else {  // none freed yet: the next never-used slot (SlotFree checked that there is one)
+    idx = static_cast<uint32_t>(slots.size());
+    slots.emplace_back();
+  }
   Slot& s = slots[idx];
-  free_head = s.next_free;
   busy++;
   s.busy = true;
   s.draining = false;
@@ -85,18 +90,18 @@ void StreamEngine::Impl::Start(const StreamSpec& spec, const uint8_t* request, i
   // RST only ends the server's FIN_WAIT2 early, so neither side keeps TIME_WAIT for the port.
   s.keeps_port = !(spec.flags & kStreamGraceful) && !spec.has_src && spec.src_port != 0;
   std::vector<int>& pool = spec.family == 6 ? pool6 : pool4;
-  std::vector<int>& bound = spec.family == 6 ? bound6 : bound4;
+  PortMap& bound = spec.family == 6 ? bound6 : bound4;
   if (spec.src_port != 0 && !spec.has_src) EndDrainOn(spec.family, spec.src_port);
   bool pooled = s.poolable && !pool.empty();
   // A socket left bound to this port by an earlier probe serves any probe from it (nothing else
   // can bind the port meanwhile without SO_REUSEADDR, and sonde's own binds all come through here).
-  bool rebound = spec.src_port != 0 && !spec.has_src && !bound.empty() && bound[spec.src_port] >= 0;
+  bool rebound = spec.src_port != 0 && !spec.has_src && bound.Get(spec.src_port) >= 0;
   if (pooled) {
     s.fd = pool.back();
     pool.pop_back();
   } else if (rebound) {
-    s.fd = bound[spec.src_port];
-    bound[spec.src_port] = -1;
+    s.fd = bound.Get(spec.src_port);
+    bound.Clear(spec.src_port);
     n_bound--;
     n_rebound.fetch_add(1, std::memory_order_relaxed);
     pooled = true;  // still in the epoll set: MOD below
@@ -274,9 +279,7 @@ void StreamEngine::Impl::Succeed(Slot& s, int64_t now) {
   s.draining = true;
   n_draining.fetch_add(1, std::memory_order_relaxed);
   if (s.keeps_port) {
-    std::vector<int32_t>& drain = s.family == 6 ? drain6 : drain4;
-    if (drain.empty()) drain.assign(65536, -1);
-    drain[s.local_port] = static_cast<int32_t>(&s - slots.data());
+    (s.family == 6 ? drain6 : drain4).Set(s.local_port, static_cast<int>(&s - slots.data()));
   }
   heap.Remove(static_cast<uint32_t>(&s - slots.data()));
   s.deadline = now + kDrainNs;
@@ -314,22 +317,21 @@ void StreamEngine::Impl::ServerClosed(Slot& s) {
 }
 
 void StreamEngine::Impl::EndDrainOn(uint8_t family, uint16_t port) {
-  std::vector<int32_t>& drain = family == 6 ? drain6 : drain4;
-  if (drain.empty() || drain[port] < 0) return;
-  Slot& o = slots[static_cast<size_t>(drain[port])];
-  drain[port] = -1;
+  PortMap& drain = family == 6 ? drain6 : drain4;
+  int idx = drain.Get(port);
+  if (idx < 0) return;
+  Slot& o = slots[static_cast<size_t>(idx)];
+  drain.Clear(port);
   // The server has had its answer read; ending the wait for its FIN early costs it a RST.
   if (o.busy && o.draining && o.local_port == port && o.family == family) KeepBound(o);
 }
 
 void StreamEngine::Impl::KeepBound(Slot& s) {
-  std::vector<int>& bound = s.family == 6 ? bound6 : bound4;
-  if (bound.empty()) bound.assign(65536, -1);
+  PortMap& bound = s.family == 6 ? bound6 : bound4;
   sockaddr un{};
   un.sa_family = AF_UNSPEC;
   // As Recycle, but the port stays bound: the next probe from it takes this socket (Start).
-  if (n_bound < capacity && bound[s.local_port] < 0 && connect(s.fd, &un, sizeof(un)) == 0) {
-    bound[s.local_port] = s.fd;
+  if (n_bound < capacity && bound.Get(s.local_port) < 0 && connect(s.fd, &un, sizeof(un)) == 0 && bound.Set(s.local_port, s.fd)) {
     n_bound++;
     s.fd = -1;
   }
@@ -348,8 +350,8 @@ void StreamEngine::Impl::Close(Slot& s, bool reset) {
   }
   if (s.draining) {
     n_draining.fetch_sub(1, std::memory_order_relaxed);
-    std::vector<int32_t>& drain = s.family == 6 ? drain6 : drain4;
-    if (s.keeps_port && !drain.empty() && drain[s.local_port] == static_cast<int32_t>(idx)) drain[s.local_port] = -1;
+    PortMap& drain = s.family == 6 ? drain6 : drain4;
+    if (s.keeps_port && drain.Get(s.local_port) == static_cast<int>(idx)) drain.Clear(s.local_port);
   }
   s.draining = false;
   heap.Remove(idx);
