@@ -5,6 +5,7 @@ import type { Decoder } from '../config/schema';
 import type { Module, ModuleSections, ProberName } from '../config/types';
 import type { ProbeResult } from '../result';
 import type { ProbeRegistry } from '../outputs/blackbox/registry';
+import { lazy } from '../util/heavy';
 import type { Prober } from './types';
 
 /**
@@ -81,4 +82,15 @@ export interface ProberDescriptor<K extends ProberName = ProberName> {
   taskMetrics: readonly TaskMetricSpec[];
   /** per-target enum states (absent: none) */
   taskStates?: readonly TaskStateSpec[];
+}
+
+/**
+ * A prober's probe function, loaded at its first probe: a daemon whose tasks and /probe requests
+ * never name a prober never loads its code (its sockets, TLS contexts, parsers and their
+ * packages), which an idle daemon would otherwise carry (issue 11: idle RSS). `load` requires the
+ * prober's probe.ts; its descriptor (config decoder, target check, writers) stays loaded.
+ */
+export function probeOnFirstUse(load: () => Prober): Prober {
+  const probe = lazy(load);
+  return (target, module, ctx) => probe()(target, module, ctx);
 }

@@ -1,72 +1,15 @@
-// A module's own DNS server as the Resolver of src/probers/resolve.ts: A or AAAA queries to
-// dns_resolver.server over its transport (a truncated UDP answer asked again over TCP), with every
-// name asked of that server (no hosts file: the module said which server answers). Errors carry
-// the codes resolve.ts reads from getaddrinfo: ENOTFOUND (NXDOMAIN), ENODATA (no such record),
-// ETIMEOUT (no answer), others (SERVFAIL, REFUSED, a broken answer) are dns_error.
-import { randomInt } from 'node:crypto';
-import type { LookupAddress } from 'node:dns';
-import { defaultDNS } from '../../config/defaults';
+// A module's own DNS server as the Resolver of src/probers/resolve.ts (dns_resolver in a prober's
+// section); the queries themselves are in resolver_lookup.ts, loaded at the first lookup: every
+// prober imports this file, and a daemon whose modules name no DNS server never loads the DNS
+// transports (UDP pool, TCP framing, DoT, DoH, dns-packet).
 import type { DNSResolverConfig } from '../../config/types';
 import type { Runtime } from '../../runtime';
-import { classifyError } from '../errors';
-import { gated, resolveLocal, resolveTarget, SYSTEM_RESOLVER, type AddressGate, type Resolver } from '../resolve';
-import { dnsTLSOptions } from './tls_context';
-import { RCODE_CODES, rcodeName, TYPE_CODES } from './codes';
-import { dohExchange } from './doh';
-import { udpExchange, type Answer, type Endpoint } from './exchange';
-import { streamExchange } from './stream';
-import { matcher, udpAnswerLimit } from './query';
-import { parseDNSTarget } from './target';
-import { udpPoolOf } from './udp_pool';
-import { encodeQuery, type Query } from './wire';
+import { lazy } from '../../util/heavy';
+import { gated, SYSTEM_RESOLVER, type AddressGate, type Resolver } from '../resolve';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at its first lookup (see above)
+const lookups = lazy(() => require('./resolver_lookup') as typeof import('./resolver_lookup'));
 const NO_LOCAL_NAMES = { lookup: () => undefined };
-// A lookup with no probe signal (none should happen) still ends.
-const LOOKUP_CAP_MS = 30_000;
-
-function lookupError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
-
-async function serverEndpoint(cfg: DNSResolverConfig, signal: AbortSignal): Promise<{ ep: Endpoint; host: string }> {
-  const dns = { ...defaultDNS(), query_name: '.', dns_over_tls: cfg.transport === 'tls', dns_over_https: cfg.transport === 'https' };
-  const t = parseDNSTarget(cfg.server, dns);
-  const r = resolveLocal(t.host, 'ip6', true) ?? (await resolveTarget(t.host, 'ip6', true, { signal }, SYSTEM_RESOLVER));
-  return { ep: { address: r.addresses[0], port: t.port, family: r.family }, host: t.host };
-}
-
-async function ask(cfg: DNSResolverConfig, runtime: Runtime, q: Query, signal: AbortSignal): Promise<Answer> {
-  const { ep, host } = await serverEndpoint(cfg, signal);
-  const wire = encodeQuery(q);
-  const match = matcher(q);
-  if (cfg.transport === 'https') return dohExchange(ep, host, { ...defaultDNS(), dns_over_https: true, tls_config: cfg.tls_config, doh_path: cfg.doh_path }, wire, match, signal);
-  if (cfg.transport === 'udp') {
-    const a = await udpExchange(ep, wire, match, udpAnswerLimit(q), signal, undefined, udpPoolOf(runtime));
-    if (!a.msg.tc) return a;
-  }
-  const tlsOpts = cfg.transport === 'tls' ? await dnsTLSOptions(cfg.tls_config, host) : undefined;
-  return streamExchange({ ep, query: wire, match, signal, flows: undefined, tlsOpts });
-}
-
-async function lookup(cfg: DNSResolverConfig, runtime: Runtime, name: string, family: 4 | 6, probeSignal?: AbortSignal): Promise<LookupAddress[]> {
-  const type = family === 6 ? TYPE_CODES.AAAA : TYPE_CODES.A;
-  const q: Query = { id: randomInt(0, 65536), name, type, qclass: 1, recursionDesired: true };
-  const signal = probeSignal ? AbortSignal.any([probeSignal, AbortSignal.timeout(LOOKUP_CAP_MS)]) : AbortSignal.timeout(LOOKUP_CAP_MS);
-  let a: Answer;
-  try {
-    a = await ask(cfg, runtime, q, signal);
-  } catch (err) {
-    const { reason, message } = classifyError(err);
-    if (reason === 'dns_timeout' || reason === 'timeout') throw lookupError('ETIMEOUT', `${cfg.server} did not answer`);
-    throw lookupError('EDNSSERVER', `${cfg.server} (${cfg.transport}): ${reason}: ${message}`);
-  }
-  if (a.msg.rcode === RCODE_CODES.NXDOMAIN) throw lookupError('ENOTFOUND', `${cfg.server}: ${name} does not exist (NXDOMAIN)`);
-  if (a.msg.rcode !== RCODE_CODES.NOERROR) throw lookupError('EDNSSERVER', `${cfg.server} answered ${rcodeName(a.msg.rcode)}`);
-  // A recursive server answers the CNAME chain and the records at its end: take every address record.
-  const addresses = a.msg.answers.filter((rr) => rr.type === type).map((rr) => ({ address: String(rr.data), family }));
-  if (addresses.length === 0) throw lookupError('ENODATA', `${cfg.server}: ${name} has no ${family === 6 ? 'AAAA' : 'A'} record`);
-  return addresses;
-}
 
 // One Resolver per dns_resolver section (the config object lives as long as its module).
 const RESOLVERS = new WeakMap<DNSResolverConfig, WeakMap<Runtime, Resolver>>();
@@ -82,7 +25,7 @@ function sectionResolver(cfg: DNSResolverConfig | undefined, runtime: Runtime): 
   if (!byRuntime) RESOLVERS.set(cfg, (byRuntime = new WeakMap()));
   let r = byRuntime.get(runtime);
   if (!r) {
-    r = { name: `${cfg.server} (${cfg.transport})`, local: NO_LOCAL_NAMES, lookup: (host, family, signal) => lookup(cfg, runtime, host, family, signal) };
+    r = { name: `${cfg.server} (${cfg.transport})`, local: NO_LOCAL_NAMES, lookup: (host, family, signal) => lookups().lookup(cfg, runtime, host, family, signal) };
     byRuntime.set(runtime, r);
   }
   return r;

@@ -1,15 +1,15 @@
 // The grpc prober (blackbox_exporter's grpc: the gRPC health checking protocol over @grpc/grpc-js):
 // one descriptor, registered in src/probers/index.ts.
-import type { ProberDescriptor } from '../descriptor';
+import { probeOnFirstUse, type ProberDescriptor } from '../descriptor';
 import { writeGRPC } from './blackbox';
 import { checkGRPCTarget, grpcSection } from './config';
-import { probeGRPC } from './probe';
 
 export const grpcProber: ProberDescriptor<'grpc'> = {
   name: 'grpc',
   config: grpcSection,
   checkTarget: checkGRPCTarget,
-  probe: probeGRPC,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at its first probe (descriptor.ts)
+  probe: probeOnFirstUse(() => (require('./probe') as typeof import('./probe')).probeGRPC),
   offload: (_target, m) => m.grpc.tls,
   writeBlackbox: writeGRPC,
   json: (r) => (r.grpc ? { grpc: r.grpc } : {}),

@@ -1,10 +1,9 @@
 // The icmp prober (blackbox_exporter's icmp with SmokePing-style rounds): one descriptor,
 // registered in src/probers/index.ts.
 import { hostTarget } from '../../config/schema_values';
-import type { ProberDescriptor, TaskMetricSpec } from '../descriptor';
+import { probeOnFirstUse, type ProberDescriptor, type TaskMetricSpec } from '../descriptor';
 import { writeICMP } from './blackbox';
 import { icmpSection } from './config';
-import { probeICMP } from './probe';
 
 /** Every echo of a continuous task counts, not only each probe's summary (SmokePing's view). */
 const taskMetrics: readonly TaskMetricSpec[] = [
@@ -36,7 +35,8 @@ export const icmpProber: ProberDescriptor<'icmp'> = {
   name: 'icmp',
   config: icmpSection,
   checkTarget: hostTarget,
-  probe: probeICMP,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at its first probe (descriptor.ts)
+  probe: probeOnFirstUse(() => (require('./probe') as typeof import('./probe')).probeICMP),
   writeBlackbox: writeICMP,
   json: (r) => (r.icmp ? { icmp: r.icmp } : {}),
   taskMetrics,

@@ -1,9 +1,8 @@
 // The tcp_syn prober (port states by SYN half-open scan on the shared engine, issue 9): one
 // descriptor, registered in src/probers/index.ts.
-import type { ProberDescriptor, TaskStateSpec } from '../descriptor';
+import { probeOnFirstUse, type ProberDescriptor, type TaskStateSpec } from '../descriptor';
 import { PORT_STATES, writeTCPSyn } from './blackbox';
 import { checkTCPSynTarget, tcpSynSection } from './config';
-import { probeTCPSyn } from './probe';
 
 /** Each port's state over time, and its changes: the monitoring view of a scan. */
 const taskStates: readonly TaskStateSpec[] = [
@@ -24,7 +23,8 @@ export const tcpSynProber: ProberDescriptor<'tcp_syn'> = {
   name: 'tcp_syn',
   config: tcpSynSection,
   checkTarget: checkTCPSynTarget,
-  probe: probeTCPSyn,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at its first probe (descriptor.ts)
+  probe: probeOnFirstUse(() => (require('./probe') as typeof import('./probe')).probeTCPSyn),
   writeBlackbox: writeTCPSyn,
   json: (r) =>
     r.tcpSyn

@@ -1,15 +1,15 @@
 // The websocket prober (blackbox main's websocket: ws:// and wss:// with a message dialogue, over
 // the `ws` library): one descriptor, registered in src/probers/index.ts.
-import type { ProberDescriptor } from '../descriptor';
+import { probeOnFirstUse, type ProberDescriptor } from '../descriptor';
 import { writeWebsocket } from './blackbox';
 import { checkWebsocketTarget, websocketSection } from './config';
-import { probeWebsocket } from './probe';
 
 export const websocketProber: ProberDescriptor<'websocket'> = {
   name: 'websocket',
   config: websocketSection,
   checkTarget: checkWebsocketTarget,
-  probe: probeWebsocket,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at its first probe (descriptor.ts)
+  probe: probeOnFirstUse(() => (require('./probe') as typeof import('./probe')).probeWebsocket),
   offload: (target) => /^wss:/i.test(target),
   writeBlackbox: writeWebsocket,
   json: (r) => (r.websocket ? { websocket: r.websocket } : {}),
