@@ -6,6 +6,7 @@
 #pragma GCC diagnostic pop
 
 #include "glue/glue.h"
+#include "sys/link_tables.h"
 
 namespace {
 
@@ -22,8 +23,21 @@ Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
 }
 
+// releaseLinkTables(): the executable's dynamic-linking tables out of this process's page tables
+// (sys/link_tables.h), also once start-up is over: every library and the addon are bound by then.
+// Returns {bytes} advised, or {error} naming why none could be.
+Napi::Value ReleaseLinkTablesJs(const Napi::CallbackInfo& info) {
+  std::string error;
+  size_t bytes = sonde::ReleaseLinkTables(&error);
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes)));
+  if (bytes == 0) out.Set("error", Napi::String::New(info.Env(), error));
+  return out;
+}
+
 }  // namespace
 
 void InitMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory, "releaseMemory"));
+  exports.Set("releaseLinkTables", Napi::Function::New(env, ReleaseLinkTablesJs, "releaseLinkTables"));
 }
