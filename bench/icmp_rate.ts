@@ -66,21 +66,14 @@ export async function sondeBurst(targets: readonly string[], probes: number): Pr
     await new Promise<void>((resolve, reject) => {
       // Bounded: 1 µs per probe would be 1M/s; allow 100x that plus the timeout and a margin.
       const guard = setTimeout(() => reject(new Error(`sonde burst did not finish: ${JSON.stringify(engine.counters())}`)), probes / 10 + TIMEOUT_MS + 30_000);
-      // The burst form of the listener (as sonde ping uses it): replies come as (index, rtt), with
-      // no outcome object built per echo.
       engine.echo(
         addrs,
         { timeoutMs: TIMEOUT_MS },
-        {
-          reply: (_i, rtt) => {
-            rtts[received++] = rtt;
-          },
-          outcome: (_i, o) => {
-            if (o.kind === 'reply') rtts[received++] = o.rtt;
-            else if (o.kind === 'duplicate') duplicates++;
-            else if (o.kind === 'timeout') lost++;
-            else errors++;
-          },
+        (_i, o) => {
+          if (o.kind === 'reply') rtts[received++] = o.rtt;
+          else if (o.kind === 'duplicate') duplicates++;
+          else if (o.kind === 'timeout') lost++;
+          else errors++;
         },
         () => {
           clearTimeout(guard);
