@@ -23,7 +23,7 @@ constexpr size_t kSplitAbove = 2 * kBatch;
 
 // Large submissions are split over the shards by target (see Submit): a hash of the address picks
 // one of kBuckets buckets, and whole buckets go to shards.
-constexpr size_t kBuckets = 256;
+constexpr size_t kBuckets = 256;  // a bucket's number fits a byte
 
 size_t BucketOf(const ProbeSpec& s) {
   uint64_t w[2];
@@ -158,8 +158,13 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
   // by address: two cores adding to one counter bounce its cache line; route and neighbour entries
   // the same). Each shard's share stays in submission order. When the targets are too few to
   // balance, contiguous parts instead, so no core idles.
+  // pick[i]: spec i's bucket, then its shard; each shard's queue takes its own straight from specs.
+  std::vector<uint8_t> pick(n);
   size_t count[kBuckets] = {};
-  for (size_t i = 0; i < n; i++) count[BucketOf(specs[i])]++;
+  for (size_t i = 0; i < n; i++) {
+    pick[i] = static_cast<uint8_t>(BucketOf(specs[i]));
+    count[pick[i]]++;
+  }
   uint8_t owner[kBuckets];
   if (!AssignBuckets(count, n, shards, owner)) {
     for (size_t part = 0; part < shards; part++) {
@@ -170,20 +175,16 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
     }
     return true;
   }
-  // A counting sort by shard, stable, then one contiguous run per shard.
-  size_t start[65] = {};
-  for (size_t b = 0; b < kBuckets; b++) start[owner[b] + 1] += count[b];
-  for (size_t k = 0; k < shards; k++) start[k + 1] += start[k];
-  std::vector<ProbeSpec> sorted(n);
-  size_t at[64];
-  std::copy(start, start + shards, at);
-  for (size_t i = 0; i < n; i++) sorted[at[owner[BucketOf(specs[i])]]++] = specs[i];
+  size_t load[64] = {};
+  for (size_t i = 0; i < n; i++) {
+    pick[i] = owner[pick[i]];
+    load[pick[i]]++;
+  }
   for (size_t k = 0; k < shards; k++) {
-    size_t len = start[k + 1] - start[k];
-    if (len == 0) continue;
+    if (load[k] == 0) continue;
     Impl& s = *shards_[k];
-    if (!s.loop.Submit(sorted.data() + start[k], len)) return false;
-    s.c_queued += len;
+    if (!s.loop.SubmitPicked(specs, n, pick.data(), static_cast<uint8_t>(k))) return false;
+    s.c_queued += load[k];
   }
   return true;
 }

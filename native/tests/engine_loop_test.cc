@@ -190,6 +190,21 @@ void TestDeadlineRun() {
 }
 
 // A loop asleep with nothing due (idle wait: an hour) takes a submission at once.
+// A submission split by a pick array: each queue takes its own specs, in order, and is told to
+// wake only when it was empty.
+void TestPushPicked() {
+  SubmissionQueue<int> q;
+  int specs[6] = {10, 11, 12, 13, 14, 15};
+  uint8_t pick[6] = {0, 1, 1, 0, 1, 0};
+  bool wake = false;
+  CHECK(q.PushPicked(specs, 6, pick, 1, &wake) && wake);
+  CHECK(q.PushPicked(specs, 6, pick, 0, &wake) && !wake);
+  q.Refill();
+  const int want[6] = {11, 12, 14, 10, 13, 15};
+  CHECK(q.left() == 6);
+  for (int i = 0; i < 6; i++) CHECK(q[static_cast<size_t>(i)] == want[i]);
+}
+
 void TestWakeOnSubmit() {
   Rig r;
   // Let it go to sleep first: it has run a turn and found nothing to do.
@@ -308,6 +323,7 @@ void TestStopWithItemsPending() {
 int main() {
   TestDeadlineOrder();
   TestDeadlineRun();
+  TestPushPicked();
   TestWakeOnSubmit();
   TestBatchDelivery();
   TestDeadlinesThroughTheLoop();
