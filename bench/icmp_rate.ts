@@ -173,6 +173,10 @@ export async function icmpRate(opts: IcmpRateOptions): Promise<Results> {
     );
     out.fig({ name: 'sonde RTT p50', unit: 'µs', runs: sonde.map((b) => us(b.p50)), peer: fp('fping', chunked.map((b) => us(pct(b.rtts, 0.5)))) });
     out.fig({ name: 'sonde RTT p99', unit: 'µs', runs: sonde.map((b) => us(b.p99)), peer: fp('fping', chunked.map((b) => us(pct(b.rtts, 0.99)))) });
+    // All threads of each process (the sonde child's process.cpuUsage, fping's under GNU time), so a
+    // rate gained by burning more cores shows here.
+    const perEcho = (b: { sent: number; cpuSeconds: number }) => us(b.cpuSeconds / b.sent);
+    out.fig({ name: 'sonde burst CPU per echo, against fping best form', unit: 'µs', runs: sonde.map(perEcho), peer: { name: 'fping best form', runs: best.map(perEcho) } });
     out.fig({ name: 'sonde burst CPU', unit: 's', runs: sonde.map((b) => b.cpuSeconds), peer: fp('fping chunked', chunked.map((b) => b.cpuSeconds)) });
     out.fig({ name: 'sonde burst peak RSS', unit: 'MiB', runs: sonde.map((b) => b.maxRssKiB / 1024), peer: fp('fping chunked', chunked.map((b) => b.maxRssKiB / 1024)) });
     out.cdf(`ICMP RTT, ${what} (first run)`, 'µs', { sonde: (sonde[0]?.rttQuantiles ?? []).map(us), fping: Array.from(chunked[0]?.rtts ?? []).map(us) });

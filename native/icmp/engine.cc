@@ -17,7 +17,20 @@
 namespace sonde {
 namespace {
 
-int SockIndex(const ProbeSpec& s) { return (s.family == 6 ? 2 : 0) + (s.df ? 1 : 0); }
+// Which of a shard's sockets sends a probe (engine_impl.h kSockets): by family and DF, and with
+// raw sockets a plain IPv4 probe too large for kUnfragmentedV4 on the twin that may fragment it.
+int SockIndex(const ProbeSpec& s, bool raw) {
+  if (raw && s.family == 4 && !s.df &&
+      20 + kIcmpHeaderLen + std::max<size_t>(s.payload_len, kProbeStampLen) > kUnfragmentedV4) {
+    return kFragmentingV4;
+  }
+  return (s.family == 6 ? 2 : 0) + (s.df ? 1 : 0);
+}
+
+int FamilyOf(int si) { return si == 2 || si == 3 ? 6 : 4; }
+// A raw send-only twin's replies and errors reach the plain socket of its family, which receives
+// for it; -1 for the receiving sockets themselves.
+int ReceiverOf(int si) { return si == 1 || si == kFragmentingV4 ? 0 : si == 3 ? 2 : -1; }
 
 }  // namespace
 
@@ -34,11 +47,13 @@ void IcmpEngine::Impl::KeyOf(uint32_t slot, uint32_t gen, uint16_t* id, uint16_t
 
 bool IcmpEngine::Impl::EnsureSocket(int si, std::string* error) {
   if (socks[si].fd >= 0) return true;
-  // A raw DF socket only sends (OpenIcmpSocket): the plain socket of its family receives for it.
-  if (raw && (si & 1) != 0 && !EnsureSocket(si & ~1, error)) return false;
-  socks[si] = OpenIcmpSocket(si >= 2 ? 6 : 4, (si & 1) != 0, raw ? 1 : 2, opts.tx_timestamps, error);
+  // A raw DF or fragmenting socket only sends (OpenIcmpSocket): the plain socket of its family
+  // receives for it.
+  int receiver = ReceiverOf(si);
+  if (raw && receiver >= 0 && !EnsureSocket(receiver, error)) return false;
+  socks[si] = OpenIcmpSocket(FamilyOf(si), si == 1 || si == 3, raw ? 1 : 2, opts.tx_timestamps, error, si == kFragmentingV4);
   if (socks[si].fd < 0) return false;
-  if (raw && shard_log2 > 0 && (si & 1) == 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
+  if (raw && shard_log2 > 0 && receiver < 0 && !AttachShardFilter(socks[si].fd, socks[si].family, (1u << shard_log2) - 1, shard, error)) {
     close(socks[si].fd);
     socks[si].fd = -1;
     return false;
@@ -145,7 +160,7 @@ void IcmpEngine::Impl::SendPending() {
       if (tokens < 1) return;
       budget = std::min<size_t>(budget, static_cast<size_t>(tokens));
     }
-    int si = SockIndex(pending[0]);
+    int si = SockIndex(pending[0], raw);
     std::string err;
     if (!EnsureSocket(si, &err)) {
       EchoSlot tmp{};
@@ -159,7 +174,7 @@ void IcmpEngine::Impl::SendPending() {
     size_t n = 0;
     for (; n < budget && n < pending.left(); n++) {
       const ProbeSpec& spec = pending[n];
-      if (SockIndex(spec) != si) break;
+      if (SockIndex(spec, raw) != si) break;
       uint32_t idx;
       if (!table.Alloc(&idx)) break;
       EchoSlot& s = table.at(idx);
@@ -285,7 +300,7 @@ void IcmpEngine::Impl::SendPending() {
 // that reached the host in time must not be reported as a timeout because we read it late.
 void IcmpEngine::Impl::Drain() {
   drained = true;
-  for (int si = 0; si < 4; si++) {
+  for (int si = 0; si < kSockets; si++) {
     if (socks[si].fd < 0) continue;
     if (opts.tx_timestamps || !raw) ReadErrQueue(si);
     ReadSocket(si);
@@ -306,7 +321,7 @@ void IcmpEngine::Impl::OnDeadline(const Deadline& d) {
 void IcmpEngine::Impl::Watch(bool on) {
   if (watching == on) return;
   watching = on;
-  for (int si = 0; si < 4; si++) {
+  for (int si = 0; si < kSockets; si++) {
     if (socks[si].fd < 0) continue;
     // Level-triggered: on re-adding, whatever is already queued is reported by the next wait.
     if (on) loop.Watch(socks[si].fd, static_cast<uint32_t>(si));
@@ -330,25 +345,25 @@ int IcmpEngine::Impl::BeforeWait() {
 }
 
 void IcmpEngine::Impl::OnReady(const epoll_event* evs, int n) {
-  bool readable[4] = {}, errq[4] = {};
+  bool readable[kSockets] = {}, errq[kSockets] = {};
   if (busy) {
-    for (int si = 0; si < 4; si++) {
+    for (int si = 0; si < kSockets; si++) {
       readable[si] = socks[si].fd >= 0;
       errq[si] = readable[si] && (opts.tx_timestamps || !raw);
     }
   }
   for (int i = 0; i < n; i++) {
     uint32_t t = evs[i].data.u32;
-    if (t < 4) {
+    if (t < kSockets) {
       readable[t] = (evs[i].events & EPOLLIN) != 0;
       errq[t] = (evs[i].events & EPOLLERR) != 0;
     }
   }
   // TX stamps first: a reply read in this pass should use its packet's kernel TX time.
-  for (int si = 0; si < 4; si++) {
+  for (int si = 0; si < kSockets; si++) {
     if (errq[si]) ReadErrQueue(si);
   }
-  for (int si = 0; si < 4; si++) {
+  for (int si = 0; si < kSockets; si++) {
     if (readable[si]) ReadSocket(si);
   }
 }

@@ -26,11 +26,15 @@ constexpr size_t kBatch = 64;
 constexpr size_t kMaxPacket = 8 + 8192;  // the engine's payload limit (ICMP header + 8 KiB)
 constexpr size_t kRecvLen = 60 + kMaxPacket;
 constexpr size_t kCtlLen = 256;
+// Sockets per shard, by SockIndex (icmp/engine.cc): IPv4 plain, IPv4 DF, IPv6 plain, IPv6 DF, and
+// the IPv4 socket that may fragment (raw only: a plain probe larger than kUnfragmentedV4).
+constexpr int kSockets = 5;
+constexpr int kFragmentingV4 = 4;
 
 struct IcmpEngine::Impl {
   EngineOptions opts;
   bool raw = false;
-  IcmpSocket socks[4];  // epoll tag: the index
+  IcmpSocket socks[kSockets];  // epoll tag: the index
   ProbeTable table;
   uint32_t cookie = 0;
   uint16_t salt = 0;
@@ -43,8 +47,8 @@ struct IcmpEngine::Impl {
   bool drained = false;  // this turn read every socket before its first timeout (see OnDeadline)
   double tokens = 0;
   int64_t tokens_at = 0;
-  uint32_t tskey_next[4] = {};
-  ZeroArray<uint32_t> txring[4];
+  uint32_t tskey_next[kSockets] = {};
+  ZeroArray<uint32_t> txring[kSockets];
   // QoS admission (common/qos.h). `ready`: specs granted a table slot, in sending order (what
   // SendPending sends); `deferred`: specs of a lower class kept waiting by its share, in order.
   QosGate qos;

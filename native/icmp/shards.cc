@@ -21,6 +21,45 @@ namespace {
 // of probes costs more wake-ups than it saves.
 constexpr size_t kSplitAbove = 2 * kBatch;
 
+// Large submissions are split over the shards by target (see Submit): a hash of the address picks
+// one of kBuckets buckets, and whole buckets go to shards.
+constexpr size_t kBuckets = 256;  // a bucket's number fits a byte
+
+size_t BucketOf(const ProbeSpec& s) {
+  uint64_t w[2];
+  std::memcpy(w, s.addr, sizeof(w));
+  uint64_t x = w[0] ^ (w[1] * 0x9e3779b97f4a7c15ull);  // splitmix64's finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return static_cast<size_t>(x % kBuckets);
+}
+
+// owner[b]: the shard that sends bucket b's probes. Buckets go largest first to the least loaded
+// shard; false when that leaves a shard more than 1/8 over an even share (few targets, or one
+// target taking most echoes), where a split by target would idle a core.
+bool AssignBuckets(const size_t* count, size_t n, size_t shards, uint8_t* owner) {
+  size_t order[kBuckets];
+  for (size_t b = 0; b < kBuckets; b++) order[b] = b;
+  std::sort(order, order + kBuckets, [&](size_t a, size_t b) { return count[a] > count[b]; });
+  size_t load[64] = {};
+  for (size_t b : order) {
+    size_t least = 0;
+    for (size_t k = 1; k < shards; k++) {
+      if (load[k] < load[least]) least = k;
+    }
+    owner[b] = static_cast<uint8_t>(least);
+    load[least] += count[b];
+  }
+  size_t fair = n / shards;
+  for (size_t k = 0; k < shards; k++) {
+    if (load[k] > fair + fair / 8) return false;
+  }
+  return true;
+}
+
 uint32_t ShardLog2(uint32_t threads, uint32_t table_log2) {
   uint32_t want = threads != 0 ? threads : std::min(4u, std::max(1u, std::thread::hardware_concurrency()));
   uint32_t k = 0;
@@ -107,14 +146,46 @@ bool IcmpEngine::Submit(const ProbeSpec* specs, size_t n) {
   std::lock_guard<std::mutex> order(submit_mu_);
   size_t shards = shards_.size();
   if (shards == 0) return false;
-  // Contiguous parts keep each shard's share in submission order (a round of pings stays in order
-  // per shard); small submissions rotate over the shards.
-  size_t parts = n > kSplitAbove ? shards : 1;
-  for (size_t part = 0; part < parts; part++) {
-    size_t from = n * part / parts, to = n * (part + 1) / parts;
-    Impl& s = *shards_[parts == 1 ? next_shard_++ % shards : part];
-    if (!s.loop.Submit(specs + from, to - from)) return false;
-    s.c_queued += to - from;
+  // Small submissions go whole to one shard, rotating: splitting a handful of probes costs more
+  // wake-ups than it saves.
+  if (n <= kSplitAbove || shards == 1) {
+    Impl& s = *shards_[next_shard_++ % shards];
+    if (!s.loop.Submit(specs, n)) return false;
+    s.c_queued += n;
+    return true;
+  }
+  // Large ones by target: every echo to an address from one shard, so one core owns the kernel's
+  // per-destination state of its packets and of the replies (the IP ID counter, ip_idents, hashed
+  // by address: two cores adding to one counter bounce its cache line; route and neighbour entries
+  // the same). Each shard's share stays in submission order. When the targets are too few to
+  // balance, contiguous parts instead, so no core idles.
+  // pick[i]: spec i's bucket, then its shard; each shard's queue takes its own straight from specs.
+  std::vector<uint8_t> pick(n);
+  size_t count[kBuckets] = {};
+  for (size_t i = 0; i < n; i++) {
+    pick[i] = static_cast<uint8_t>(BucketOf(specs[i]));
+    count[pick[i]]++;
+  }
+  uint8_t owner[kBuckets];
+  if (!AssignBuckets(count, n, shards, owner)) {
+    for (size_t part = 0; part < shards; part++) {
+      size_t from = n * part / shards, to = n * (part + 1) / shards;
+      Impl& s = *shards_[part];
+      if (!s.loop.Submit(specs + from, to - from)) return false;
+      s.c_queued += to - from;
+    }
+    return true;
+  }
+  size_t load[64] = {};
+  for (size_t i = 0; i < n; i++) {
+    pick[i] = owner[pick[i]];
+    load[pick[i]]++;
+  }
+  for (size_t k = 0; k < shards; k++) {
+    if (load[k] == 0) continue;
+    Impl& s = *shards_[k];
+    if (!s.loop.SubmitPicked(specs, n, pick.data(), static_cast<uint8_t>(k))) return false;
+    s.c_queued += load[k];
   }
   return true;
 }

@@ -41,10 +41,11 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
     *error = std::string("setsockopt ") + what + ": " + std::strerror(errno);
     return false;
   };
-  // A raw socket receives every ICMP message of its namespace (raw(7)), so the DF twin of a plain
-  // socket would see each reply a second time, as a duplicate: it only sends (its error queue, with
-  // the TX timestamps, is not filtered), and the plain socket of its family receives for both.
-  bool send_only = s.raw && s.df;
+  // A raw socket receives every ICMP message of its namespace (raw(7)), so the DF (or fragmenting)
+  // twin of a plain socket would see each reply a second time, as a duplicate: it only sends (its
+  // error queue, with the TX timestamps, is not filtered), and the plain socket of its family
+  // receives for both.
+  bool send_only = s.raw && (s.df || s.fragments);
   if (s.raw) {
     // Only replies and errors wake us; other ICMP (e.g. echo requests to this host) stays out.
     std::vector<uint8_t> pass;
@@ -66,6 +67,10 @@ bool Configure(IcmpSocket& s, bool tx_timestamps, std::string* error) {
     int lvl = s.family == 4 ? IPPROTO_IP : IPPROTO_IPV6;
     int opt = s.family == 4 ? IP_RECVERR : IPV6_RECVERR;
     if (setsockopt(s.fd, lvl, opt, &one, sizeof(one)) != 0) return fail("IP_RECVERR");
+  }
+  if (s.raw && s.family == 4 && !s.df && !s.fragments) {
+    int v = IP_PMTUDISC_PROBE;  // see IcmpSocket::fragments
+    if (setsockopt(s.fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v)) != 0) return fail("IP_MTU_DISCOVER");
   }
   if (s.df) {
     int v = s.family == 4 ? IP_PMTUDISC_DO : IPV6_PMTUDISC_DO;
@@ -145,10 +150,11 @@ bool AttachShardFilter(int fd, int family, uint32_t mask, uint32_t shard, std::s
   return true;
 }
 
-IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error) {
+IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error, bool fragments) {
   IcmpSocket s;
   s.family = family;
   s.df = df;
+  s.fragments = fragments && family == 4 && !df;
   int domain = family == 4 ? AF_INET : AF_INET6;
   int proto = family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
   int raw_errno = 0;

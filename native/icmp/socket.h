@@ -11,11 +11,23 @@ struct IcmpSocket {
   int family = 4;
   bool raw = false;  // SOCK_RAW (IPv4 receives include the IP header); else SOCK_DGRAM ping socket
   bool df = false;
+  // IPv4 raw only. A plain socket sends with IP_PMTUDISC_PROBE: DF on the wire as the default
+  // (IP_PMTUDISC_WANT) puts it on any packet within the path MTU, and, as the packet may not be
+  // fragmented, the kernel gives it IP ID 0 (RFC 6864: an atomic datagram) instead of taking one
+  // from its shared per-destination counters (ip_idents: a hash, a random step each jiffy, an
+  // atomic add on a cache line every core's packets hit). A probe that might need fragmenting
+  // goes out on the `fragments` twin instead, which keeps the default and only sends.
+  bool fragments = false;
 };
+
+// IPv4 packets up to this size never need fragmenting with the default path MTU discovery: the
+// kernel learns no path MTU below net.ipv4.route.min_pmtu (552 by default).
+constexpr size_t kUnfragmentedV4 = 552;
 
 // mode: 0 auto (raw, then ping), 1 raw only, 2 ping only. Returns fd >= 0, or -1 with *error set.
 // The socket is non-blocking, filtered to echo replies and errors, with timestamps enabled.
-IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error);
+// `fragments`: the IPv4 raw twin for probes larger than kUnfragmentedV4 (see IcmpSocket).
+IcmpSocket OpenIcmpSocket(int family, bool df, int mode, bool tx_timestamps, std::string* error, bool fragments = false);
 
 // Attaches a classic BPF socket filter to a raw socket that passes only the echo replies, and the
 // ICMP errors quoting an echo request, whose sequence has `shard` in the bits of `mask`; anything

@@ -157,7 +157,54 @@ void TestDeadlineOrder() {
   CHECK(popped == 1000 && q.empty());
 }
 
+// Mostly in order (the run), some earlier ones (the heap), pops between pushes (the run's
+// compaction): every entry comes out once, in time order.
+void TestDeadlineRun() {
+  DeadlineQueue q;
+  std::mt19937 rng(5);
+  int64_t clock = 0, last = -1;
+  size_t pushed = 0, popped = 0;
+  Deadline d;
+  for (int round = 0; round < 40; round++) {
+    for (int i = 0; i < 500; i++) {
+      clock += rng() % 3;
+      int64_t at = clock + (rng() % 9 == 0 ? static_cast<int64_t>(rng() % 50) : 100);
+      q.Push(at, static_cast<uint32_t>(pushed), 0);
+      pushed++;
+    }
+    CHECK(q.size() == pushed - popped);
+    int64_t due = clock - 20;
+    while (q.PopDue(due, &d)) {
+      CHECK(d.at <= due && d.at >= last);
+      last = d.at;
+      popped++;
+    }
+    CHECK(q.empty() || q.next() > due);
+  }
+  while (q.PopDue(INT64_MAX, &d)) {
+    CHECK(d.at >= last);
+    last = d.at;
+    popped++;
+  }
+  CHECK(popped == pushed && q.empty() && q.size() == 0);
+}
+
 // A loop asleep with nothing due (idle wait: an hour) takes a submission at once.
+// A submission split by a pick array: each queue takes its own specs, in order, and is told to
+// wake only when it was empty.
+void TestPushPicked() {
+  SubmissionQueue<int> q;
+  int specs[6] = {10, 11, 12, 13, 14, 15};
+  uint8_t pick[6] = {0, 1, 1, 0, 1, 0};
+  bool wake = false;
+  CHECK(q.PushPicked(specs, 6, pick, 1, &wake) && wake);
+  CHECK(q.PushPicked(specs, 6, pick, 0, &wake) && !wake);
+  q.Refill();
+  const int want[6] = {11, 12, 14, 10, 13, 15};
+  CHECK(q.left() == 6);
+  for (int i = 0; i < 6; i++) CHECK(q[static_cast<size_t>(i)] == want[i]);
+}
+
 void TestWakeOnSubmit() {
   Rig r;
   // Let it go to sleep first: it has run a turn and found nothing to do.
@@ -275,6 +322,8 @@ void TestStopWithItemsPending() {
 
 int main() {
   TestDeadlineOrder();
+  TestDeadlineRun();
+  TestPushPicked();
   TestWakeOnSubmit();
   TestBatchDelivery();
   TestDeadlinesThroughTheLoop();

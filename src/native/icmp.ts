@@ -316,10 +316,15 @@ export class IcmpEngine {
   }
 
   private onBatch(b: Batch, n: number): void {
-    for (let i = 0; i < n; i++) {
+    // A batch mostly holds runs of one group (one echo() call): its Map lookup is done once a run.
+    let gid = -1;
+    let g: Group | undefined;
+    for (let i = 0; i < n && !this.closed; i++) {
       const tag = b.u32[i * U32];
-      const gid = tag >>> 16;
-      const g = this.groups.get(gid);
+      if (tag >>> 16 !== gid) {
+        gid = tag >>> 16;
+        g = this.groups.get(gid);
+      }
       if (!g) continue;
       const k = b.u8[i * RECORD + 12];
       const index = (tag & 0xffff) + g.offset;
@@ -327,7 +332,10 @@ export class IcmpEngine {
       else g.listener(index, this.outcomeAt(b, i));
       if (k !== DUPLICATE && ++g.finals === g.size) {
         g.onDone?.();
-        if (g.expired) this.dropGroup(gid);
+        if (g.expired) {
+          this.dropGroup(gid);
+          gid = -1; // dropped: later records of it find no group, as before the cache
+        }
       }
     }
   }

@@ -196,3 +196,16 @@ privilegedTest('RTT agrees with iputils ping on the same path (median difference
   t.diagnostic(`median rtt: sonde ${(ours * 1e6).toFixed(1)} µs, ping ${(theirs * 1e6).toFixed(1)} µs, difference ${((ours - theirs) * 1e6).toFixed(1)} µs`);
   assert.ok(Math.abs(ours - theirs) < 0.001, `sonde ${ours} vs ping ${theirs}`);
 });
+
+// A plain IPv4 echo of up to 552 bytes leaves its socket unfragmentable (IP ID 0, no shared ID
+// counter: icmp/socket.h); a larger one goes out on the twin that fragments, as before.
+privilegedTest('an IPv4 echo larger than the link MTU is fragmented unless DF is asked for', async () => {
+  const l = getLab();
+  for (const payload_size of [56, 600, 3000]) {
+    const r = await probe(l.target4, { payload_size, pings: 2, interval: 0.05 });
+    assert.equal(r.success, true, `${payload_size} bytes: ${r.reason} ${r.message}`);
+    assert.equal(r.icmp?.received, 2);
+  }
+  const df = await probe(l.target4, { payload_size: 3000, dont_fragment: true }, 3);
+  assert.equal(df.success, false, 'DF: a 3028-byte packet cannot leave a 1500-byte link');
+});
