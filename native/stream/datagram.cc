@@ -37,15 +37,31 @@ void StreamEngine::Impl::StartDatagram(Slot& s, uint32_t idx, const StreamSpec& 
     socklen_t len = FillAddr(&ss, spec.family, spec.has_src ? spec.src : kAny, spec.src_port, spec.scope_id);
     if (bind(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Fail(s, errno, MonoNs());
   }
-  socklen_t len = FillAddr(&ss, spec.family, spec.addr, spec.port, spec.scope_id);
-  if (connect(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Fail(s, errno, MonoNs());
-  s.t_connected = MonoNs();
-  if (s.local_port == 0) {
-    sockaddr_storage local;
-    socklen_t llen = sizeof(local);
-    if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0) {
-      s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  size_t fdi = static_cast<size_t>(s.fd);
+  if (fdi >= dgram_peer.size()) dgram_peer.resize(fdi + 1024);
+  DgramPeer& peer = dgram_peer[fdi];
+  if (kept && peer.valid && peer.family == spec.family && peer.port == spec.port && peer.scope == spec.scope_id &&
+      std::memcmp(peer.addr, spec.addr, 16) == 0) {
+    s.t_connected = MonoNs();
+    if (s.local_port == 0) s.local_port = peer.local_port;
+  } else {
+    peer.valid = false;  // until this connect succeeds
+    socklen_t len = FillAddr(&ss, spec.family, spec.addr, spec.port, spec.scope_id);
+    if (connect(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) return Fail(s, errno, MonoNs());
+    s.t_connected = MonoNs();
+    if (s.local_port == 0) {
+      sockaddr_storage local;
+      socklen_t llen = sizeof(local);
+      if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&local), &llen) == 0) {
+        s.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+      }
     }
+    peer.valid = true;
+    peer.family = spec.family;
+    peer.port = spec.port;
+    peer.scope = spec.scope_id;
+    peer.local_port = s.local_port;
+    std::memcpy(peer.addr, spec.addr, 16);
   }
   epoll_event ee{};
   // Edge-triggered: EPOLLOUT only matters if the first send found the buffer full.
@@ -114,12 +130,12 @@ int StreamEngine::Impl::TakeDatagramSocket(const StreamSpec& spec) {
     pool.pop_back();
   }
   // Whatever came after the last answer (a duplicate of it, an ICMP error) is not this exchange's:
-  // read it away, and the pending error with it.
-  while (recv(fd, rbuf.data(), rbuf.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR) {
+  // read it away. A pending error is what a read reports first (and so clears: sock_error() in
+  // the kernel's __skb_recv_udp), datagrams queued behind it are read on; EAGAIN: nothing is left.
+  for (int round = 0; round < 64; round++) {
+    if (recv(fd, rbuf.data(), rbuf.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0 || errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
   }
-  int err = 0;
-  socklen_t len = sizeof(err);
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
   return fd;
 }
 

@@ -194,6 +194,18 @@ struct StreamEngine::Impl {
   PortMap dbound4, dbound6;
   std::vector<int> dpool4, dpool6;
   std::vector<uint16_t> dgram_uses;
+  // By descriptor: the peer a kept datagram socket is connected to, and its local port. A kept
+  // socket asked for the same peer again (a module probing its server) skips connect() and
+  // getsockname(), which redo the route lookup and the port for nothing.
+  struct DgramPeer {
+    bool valid = false;
+    uint8_t family = 0;
+    uint16_t port = 0;
+    uint16_t local_port = 0;
+    uint32_t scope = 0;
+    uint8_t addr[16] = {};
+  };
+  std::vector<DgramPeer> dgram_peer;
   size_t n_dbound = 0;
   int TakeDatagramSocket(const StreamSpec& spec);
   void ParkDatagram(Slot& s);

@@ -36,8 +36,11 @@ export class ProbeAdmission {
   /** requests the probe policy refused, by reason (sonde_probe_denied_total) */
   readonly denied = new Map<string, number>();
   private readonly perClient = new Map<string, number>();
-  /** the requests in flight that can be cancelled (cancelAll at shutdown) */
-  private readonly active = new Set<RequestCancel>();
+  /**
+   * the requests in flight that can be cancelled (cancelAll at shutdown), each knowing its place
+   * (RequestCancel.activeAt): a Set's table grew and shrank with every batch of answers
+   */
+  private readonly active: RequestCancel[] = [];
 
   constructor(readonly limits: Readonly<ProbeLimits>) {}
 
@@ -54,7 +57,10 @@ export class ProbeAdmission {
     }
     this.perClient.set(client, mine + 1);
     this.inFlight++;
-    if (cancel) this.active.add(cancel);
+    if (cancel && cancel.activeAt < 0) {
+      cancel.activeAt = this.active.length;
+      this.active.push(cancel);
+    }
     return undefined;
   }
 
@@ -64,7 +70,14 @@ export class ProbeAdmission {
   }
 
   release(client: string, cancel?: RequestCancel): void {
-    if (cancel) this.active.delete(cancel);
+    if (cancel && cancel.activeAt >= 0) {
+      const last = this.active.pop() as RequestCancel;
+      if (last !== cancel) {
+        this.active[cancel.activeAt] = last;
+        last.activeAt = cancel.activeAt;
+      }
+      cancel.activeAt = -1;
+    }
     const mine = this.perClient.get(client) ?? 0;
     if (mine <= 1) this.perClient.delete(client);
     else this.perClient.set(client, mine - 1);
@@ -79,6 +92,8 @@ export class ProbeAdmission {
  */
 export class RequestCancel {
   aborted = false;
+  /** its place among ProbeAdmission's requests in flight; -1 when not admitted */
+  activeAt = -1;
   private listeners: (() => void)[] | undefined;
 
   addEventListener(_type: 'abort', fn: () => void): void {

@@ -70,10 +70,45 @@ function askKey(conn: number, gen: number): number {
   return gen * 65536 + conn;
 }
 
+/**
+ * The asks in hand of one engine, to cancel when a client leaves: by connection index, with its
+ * generation. A batch may bring the ask of a new connection in a slot whose last client just left
+ * (its gone notice comes after the asks): the older ask moves aside to a Map, rarely used. A Map of
+ * every ask grew and shrank its table with every batch, allocating at each.
+ */
+class AskTable {
+  private readonly gens: number[] = [];
+  private readonly cancels: (RequestCancel | undefined)[] = [];
+  private readonly aside = new Map<number, RequestCancel>();
+
+  set(conn: number, gen: number, cancel: RequestCancel): void {
+    while (this.cancels.length <= conn) {
+      this.cancels.push(undefined);
+      this.gens.push(0);
+    }
+    const held = this.cancels[conn];
+    if (held !== undefined) this.aside.set(askKey(conn, this.gens[conn]), held);
+    this.cancels[conn] = cancel;
+    this.gens[conn] = gen;
+  }
+
+  /** The ask's cancel, no longer held; undefined when it is not in hand. */
+  take(conn: number, gen: number): RequestCancel | undefined {
+    const c = this.cancels[conn];
+    if (c !== undefined && this.gens[conn] === gen) {
+      this.cancels[conn] = undefined;
+      return c;
+    }
+    if (this.aside.size === 0) return undefined;
+    const key = askKey(conn, gen);
+    const a = this.aside.get(key);
+    this.aside.delete(key);
+    return a;
+  }
+}
+
 function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
-  // The asks in hand of this engine by connection and generation, to cancel when a client leaves:
-  // a batch may bring the ask of a new connection in a slot whose last client just left.
-  const asking = new Map<number, RequestCancel>();
+  const asking = new AskTable();
   const fail = (a: GatewayAsk, err: unknown) => {
     deps.onError(err, 'serving a /probe request of the gateway');
     gw.answer(a, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -101,33 +136,28 @@ function handlers(gw: GatewayEngine, deps: GatewayDeps): GatewayHandlers {
       // URLSearchParams per request then.
       const params: ProbeParams = a.query === undefined ? { module: a.module, target: a.target, debug: false, hostname: null } : probeParamsOfQuery(a.query);
       const cancel = new RequestCancel();
-      const key = askKey(a.conn, a.gen);
-      asking.set(key, cancel);
+      asking.set(a.conn, a.gen, cancel);
       let answer: Promise<ProbeAnswer>;
       try {
         answer = deps.serve(params, a.scrapeTimeout, { client: a.peer, cancel });
       } catch (err) {
-        asking.delete(key);
+        asking.take(a.conn, a.gen);
         return fail(a, err);
       }
       answer.then(
         (r) => {
-          asking.delete(key);
+          asking.take(a.conn, a.gen);
           // A cancelled ask's connection is closed: the engine drops an answer to it anyway.
           if (!cancel.aborted) gw.answer(a, r.status, r.contentType, r.series ?? r.body);
         },
         (err) => {
-          asking.delete(key);
+          asking.take(a.conn, a.gen);
           fail(a, err);
         },
       );
     },
     gone(conn, gen) {
-      const key = askKey(conn, gen);
-      const cancel = asking.get(key);
-      if (cancel === undefined) return;
-      asking.delete(key);
-      cancel.abort();
+      asking.take(conn, gen)?.abort();
     },
   };
 }

@@ -162,6 +162,7 @@ const STRIDE = 17;
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
 interface Pending {
+  id: number;
   resolve: (r: StreamResult) => void;
   reject: (e: Error) => void;
   datagram: boolean;
@@ -184,7 +185,12 @@ function parsedAddress(address: string): ReturnType<typeof addressBytes> {
 
 class StreamClient {
   private readonly engine: NativeStreamEngine;
-  private readonly pending = new Map<number, Pending>();
+  // Probes in flight, each at its id's slot (id & (length - 1)), as a Map keyed by id would hold
+  // them: a Map's table grew and shrank with every batch of results, allocations that were a tenth
+  // of the JS thread's work at tens of thousands of probes a second. Ids still count up (a stale
+  // cancel() never reaches a newer probe); allocateId skips an id whose slot is taken.
+  private pending: (Pending | undefined)[] = new Array<Pending | undefined>(256).fill(undefined);
+  private inFlight = 0;
   private nextId = 1;
   private gateway?: GatewayHandlers;
   private readonly answers: AnswerBatch;
@@ -252,26 +258,34 @@ class StreamClient {
     else if (req.request !== undefined) flags |= FLAG_HTTP;
     if (req.headRequest) flags |= FLAG_HEAD;
     if (req.graceful) flags |= FLAG_GRACEFUL;
-    const id = this.allocateId();
     return new Promise<StreamResult>((resolve, reject) => {
-      // Validation errors from submit (TypeError/RangeError) reject this promise.
-      this.engine.submit(
-        id,
-        dst.family,
-        dst.bytes,
-        req.port,
-        req.timeoutMs,
-        flags,
-        req.request ?? null,
-        req.bodyLimit ?? 0,
-        req.request === undefined ? 0 : (req.headerCapture ?? (req.datagram ? 65535 : 16384)),
-        src,
-        req.scopeId ?? 0,
-        req.sourcePort ?? 0,
-        engineClassNumber(owner?.qos),
-        req.datagram?.matchBytes ?? 0,
-      );
-      this.pending.set(id, { resolve, reject, datagram: req.datagram !== undefined });
+      const id = this.allocateId();
+      const slot = id & (this.pending.length - 1);
+      this.pending[slot] = { id, resolve, reject, datagram: req.datagram !== undefined };
+      this.inFlight++;
+      try {
+        // Validation errors from submit (TypeError/RangeError) reject this promise.
+        this.engine.submit(
+          id,
+          dst.family,
+          dst.bytes,
+          req.port,
+          req.timeoutMs,
+          flags,
+          req.request ?? null,
+          req.bodyLimit ?? 0,
+          req.request === undefined ? 0 : (req.headerCapture ?? (req.datagram ? 65535 : 16384)),
+          src,
+          req.scopeId ?? 0,
+          req.sourcePort ?? 0,
+          engineClassNumber(owner?.qos),
+          req.datagram?.matchBytes ?? 0,
+        );
+      } catch (err) {
+        this.pending[slot] = undefined;
+        this.inFlight--;
+        throw err;
+      }
       this.flushSoon();
       if (owner?.cancellable) owner.cancellable(() => this.engine.cancel(Uint32Array.of(id)));
     });
@@ -296,26 +310,40 @@ class StreamClient {
   close(): void {
     this.engine.close();
     const err = new Error('stream engine closed');
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    const pending = this.pending;
+    this.pending = new Array<Pending | undefined>(256).fill(undefined);
+    this.inFlight = 0;
+    for (const p of pending) p?.reject(err);
   }
 
+  /** A uint32 id (never 0) whose slot is free; the table doubles while it is half full or more. */
   private allocateId(): number {
-    // uint32 ids, skipping any still pending after a wrap-around.
+    if (this.inFlight * 2 >= this.pending.length) this.grow();
+    const mask = this.pending.length - 1;
     for (;;) {
       const id = this.nextId;
-      this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1;
-      if (!this.pending.has(id)) return id;
+      this.nextId = id === 0xffffffff ? 1 : id + 1;
+      if (this.pending[id & mask] === undefined) return id;
     }
+  }
+
+  // Distinct slots of a table stay distinct in one twice its size (their ids differ below the old size).
+  private grow(): void {
+    const next = new Array<Pending | undefined>(this.pending.length * 2).fill(undefined);
+    const mask = next.length - 1;
+    for (const p of this.pending) if (p !== undefined) next[p.id & mask] = p;
+    this.pending = next;
   }
 
   private onBatch(r: Float64Array, heads: Buffer, n: number): void {
     for (let i = 0; i < n; i++) {
       const o = i * STRIDE;
       const id = r[o];
-      const p = this.pending.get(id);
-      if (p === undefined) continue;
-      this.pending.delete(id);
+      const slot = id & (this.pending.length - 1);
+      const p = this.pending[slot];
+      if (p === undefined || p.id !== id) continue;
+      this.pending[slot] = undefined;
+      this.inFlight--;
       const errno = r[o + 1];
       const minor = r[o + 5];
       const headAt = r[o + 13];

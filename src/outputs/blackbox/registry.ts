@@ -117,6 +117,9 @@ interface Header {
   /** the name's place among every name seen, in Go's order (bytewise): families sort by it */
   order: number;
   name: string;
+  /** openings of lines of a one-label series by label value (lineOpening), and the label they are for */
+  lines: Map<string, Uint8Array> | undefined;
+  linesLabel: string;
 }
 
 // Every name seen, sorted: a new name renumbers them (names are few and come back, so that is
@@ -152,6 +155,8 @@ function header(name: string, help: string): Header {
     owner: undefined,
     order: 0,
     name,
+    lines: undefined,
+    linesLabel: '',
   };
   if (HEADERS.size >= MAX_HEADERS) {
     HEADERS.clear();
@@ -169,6 +174,24 @@ const EQ_QUOTE = encode('="');
 const QUOTE = encode('"');
 const CLOSE = encode('} ');
 const NEWLINE = encode('\n');
+
+// Label values repeat from answer to answer (phases, flags, reasons): the opening of a line of a
+// one-label series, `\nname{label="value"} `, is encoded once per value and copied whole after
+// that, not built of five pieces each time. Bounded per name (values may come from targets).
+const MAX_LINES = 256;
+function lineOpening(t: Header, label: string, e: Entry): Uint8Array {
+  if (t.lines === undefined || t.linesLabel !== label) {
+    t.lines = new Map();
+    t.linesLabel = label;
+  }
+  let b = t.lines.get(e.key);
+  if (b === undefined) {
+    b = encode(`\n${t.name}{${label}="${escapeLabel(e.labels?.[label] ?? '')}"} `);
+    if (t.lines.size >= MAX_LINES) t.lines.clear();
+    t.lines.set(e.key, b);
+  }
+  return b;
+}
 
 // The families of an answer in Go's order, sorted into a scratch array: an insertion sort by the
 // names' numbers (a few dozen families, mostly in order already).
@@ -240,6 +263,14 @@ export class ProbeRegistry {
       out.bytes(first ? t.head : t.later);
       const names = s.sortedNames;
       const rows = s.entries.length > 1 ? [...s.entries].sort((x, y) => compareLabels(x, y, names)) : s.entries;
+      if (names.length === 1) {
+        // One label: an entry's key is its value, whole (Series.set).
+        for (const e of rows) {
+          out.bytes(lineOpening(t, names[0], e));
+          out.text(formatValue(e.value));
+        }
+        continue;
+      }
       for (const { labels, value } of rows) {
         out.bytes(t.open);
         for (let i = 0; i < names.length; i++) {
