@@ -75,7 +75,7 @@ const OPTIONAL: Record<string, { entry: string; call: (fn: Entry, ctx: ScenarioC
     entry: 'workersBench',
     call: (fn, c) => fn({ runs: c.runs, seconds: env('BENCH_SECONDS', 5, 1, c), concurrency: env('BENCH_WORKERS_CONCURRENCY', 64, 64, c), workers: [0, 1, 2], progress: c.progress }),
   },
-  idle_rss: { entry: 'idleRSS', call: (fn, c) => fn({ runs: Math.max(c.quick ? 1 : 3, c.runs) }) },
+  idle_rss: { entry: 'idleRSS', call: (fn, c) => fn({ runs: Math.max(c.quick ? 1 : 3, c.runs), long: !c.quick, progress: c.progress }) },
 };
 // After the built-in ones they follow: sched_scale's million targets before the soak's hour.
 const ORDER = ['probe_rate', 'probe_count', 'dns_rate', 'icmp_rate', 'ebpf_overhead', 'syn_rate', 'sched_scale', 'workers', 'idle_rss', 'soak'];
