@@ -8,6 +8,8 @@ import { ByteSink, encode } from '../../util/byte_sink';
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
   set(value: number): void;
+  /** A series of one label (its only label name) given its value: no label object made per answer. */
+  setLabel(labelValue: string, value: number): void;
 }
 
 interface Entry {
@@ -35,19 +37,36 @@ class Series implements ProbeGauge {
     let key = '';
     for (const k in a) if (!names.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(names)}`);
     for (let i = 0; i < names.length; i++) key += (i > 0 ? '\u0000' : '') + (a[names[i]] ?? '');
-    this.put(key, a, b as number);
+    this.put(key, names.length === 1 ? undefined : a, b as number);
   }
 
-  // A label set given again replaces its value and keeps its place, as prom-client's map does.
+  setLabel(labelValue: string, value: number): void {
+    if (this.labelNames.length !== 1) throw new Error(`setLabel on a series of ${this.labelNames.length} labels: ${JSON.stringify(this.labelNames)}`);
+    this.put(labelValue, undefined, value);
+  }
+
+  // A label set given again replaces its value. Entries are kept in the order Go's client writes them
+  // (client_golang's MetricSorter), placed as they come, so an answer's render sorts nothing. Keys are
+  // unique, so no two entries compare equal and the order is the one a stable sort would give. A
+  // one-label entry's key is its label value, whole, and it keeps no label object.
   private put(key: string, labels: Record<string, string> | undefined, value: number): void {
-    for (const e of this.entries) {
+    const entries = this.entries;
+    let i = entries.length;
+    for (let j = 0; j < entries.length; j++) {
+      const e = entries[j];
       if (e.key === key) {
         e.labels = labels;
         e.value = value;
         return;
       }
     }
-    this.entries.push({ key, labels, value });
+    const made = { key, labels, value };
+    if (this.sortedNames.length === 1) {
+      while (i > 0 && entries[i - 1].key > key) i--;
+    } else {
+      while (i > 0 && compareLabels(entries[i - 1], made, this.sortedNames) > 0) i--;
+    }
+    entries.splice(i, 0, made);
   }
 }
 
@@ -186,7 +205,7 @@ function lineOpening(t: Header, label: string, e: Entry): Uint8Array {
   }
   let b = t.lines.get(e.key);
   if (b === undefined) {
-    b = encode(`\n${t.name}{${label}="${escapeLabel(e.labels?.[label] ?? '')}"} `);
+    b = encode(`\n${t.name}{${label}="${escapeLabel(e.key)}"} `);
     if (t.lines.size >= MAX_LINES) t.lines.clear();
     t.lines.set(e.key, b);
   }
@@ -262,9 +281,9 @@ export class ProbeRegistry {
       if (s.entries.length === 0) continue;
       out.bytes(first ? t.head : t.later);
       const names = s.sortedNames;
-      const rows = s.entries.length > 1 ? [...s.entries].sort((x, y) => compareLabels(x, y, names)) : s.entries;
+      const rows = s.entries; // in order already (Series.put)
       if (names.length === 1) {
-        // One label: an entry's key is its value, whole (Series.set).
+        // One label: an entry's key is its value, whole (Series.put).
         for (const e of rows) {
           out.bytes(lineOpening(t, names[0], e));
           out.text(formatValue(e.value));
