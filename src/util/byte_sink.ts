@@ -67,6 +67,24 @@ export class ByteSink {
     this.length = o;
   }
 
+  /**
+   * A non-negative integer below 2^53 in decimal, zero-padded to `width` digits: written as bytes,
+   * without the string String() would make (number-to-string was most of a /probe render's values).
+   */
+  digits(n: number, width = 1): void {
+    let len = 1;
+    for (let p = 10; p <= n && len < 16; p *= 10) len++;
+    if (len < width) len = width;
+    const buf = this.room(len);
+    let o = this.length + len;
+    this.length = o;
+    for (let i = 0; i < len; i++) {
+      const q = Math.floor(n / 10);
+      buf[--o] = 48 + (n - q * 10);
+      n = q;
+    }
+  }
+
   /** What was written, without a copy: valid until the next reset() or write. */
   view(): Buffer {
     return this.buf.subarray(0, this.length);

@@ -19,8 +19,10 @@ export function ipAddrHash(address: string): number {
   return h;
 }
 
+const NO_LABELS: readonly string[] = [];
+
 export function gauge(reg: Registry, name: string, help: string, value: number, labels?: Record<string, string>): void {
-  const g = reg.gauge(name, help, labels ? Object.keys(labels) : []);
+  const g = reg.gauge(name, help, labels ? Object.keys(labels) : NO_LABELS);
   if (labels) g.set(labels, value);
   else g.set(value);
 }
@@ -28,7 +30,8 @@ export function gauge(reg: Registry, name: string, help: string, value: number, 
 /** A gauge with several label sets (e.g. a phase histogram flattened as blackbox does). */
 export function gaugeVec(reg: Registry, name: string, help: string, labelName: string, values: Record<string, number>): void {
   const g = reg.gauge(name, help, [labelName]);
-  for (const [k, v] of Object.entries(values)) g.set({ [labelName]: k }, v);
+  // for-in and setLabel: no entries array nor label object per value (every /probe answer comes here)
+  for (const k in values) g.setLabel(k, values[k]);
 }
 
 /** Resolve-phase series, emitted by blackbox's http, tcp, icmp and dns probers alike. */

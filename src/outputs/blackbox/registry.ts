@@ -8,6 +8,8 @@ import { ByteSink, encode } from '../../util/byte_sink';
 export interface ProbeGauge {
   set(labels: Record<string, string>, value: number): void;
   set(value: number): void;
+  /** A series of one label (its only label name) given its value: no label object made per answer. */
+  setLabel(labelValue: string, value: number): void;
 }
 
 interface Entry {
@@ -35,19 +37,39 @@ class Series implements ProbeGauge {
     let key = '';
     for (const k in a) if (!names.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(names)}`);
     for (let i = 0; i < names.length; i++) key += (i > 0 ? '\u0000' : '') + (a[names[i]] ?? '');
-    this.put(key, a, b as number);
+    this.put(key, names.length === 1 ? undefined : a, b as number);
   }
 
-  // A label set given again replaces its value and keeps its place, as prom-client's map does.
+  setLabel(labelValue: string, value: number): void {
+    if (this.labelNames.length !== 1) throw new Error(`setLabel on a series of ${this.labelNames.length} labels: ${JSON.stringify(this.labelNames)}`);
+    this.put(labelValue, undefined, value);
+  }
+
+  // A label set given again replaces its value. Entries are kept in the order Go's client writes them
+  // (client_golang's MetricSorter), placed as they come, so an answer's render sorts nothing. Keys are
+  // unique, so no two entries compare equal and the order is the one a stable sort would give. A
+  // one-label entry's key is its label value, whole, and it keeps no label object.
   private put(key: string, labels: Record<string, string> | undefined, value: number): void {
-    for (const e of this.entries) {
+    const entries = this.entries;
+    let i = entries.length;
+    for (let j = 0; j < entries.length; j++) {
+      const e = entries[j];
       if (e.key === key) {
         e.labels = labels;
         e.value = value;
         return;
       }
     }
-    this.entries.push({ key, labels, value });
+    const made = { key, labels, value };
+    if (this.sortedNames.length === 1) {
+      while (i > 0 && entries[i - 1].key > key) i--;
+    } else {
+      while (i > 0 && compareLabels(entries[i - 1], made, this.sortedNames) > 0) i--;
+    }
+    // shifted by hand: Array.prototype.splice is a call into a generic builtin, most entries go last
+    entries.push(made);
+    for (let j = entries.length - 1; j > i; j--) entries[j] = entries[j - 1];
+    entries[i] = made;
   }
 }
 
@@ -63,39 +85,45 @@ function escapeLabel(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-// Most values of a probe are small integers (success, status, versions, counts): their text is
-// made once. Number-to-string was the renderer's largest cost at tens of thousands of answers a second.
-const SMALL_INTS: readonly string[] = Array.from({ length: 1024 }, (_, i) => String(i));
-
-// "000000000".slice(digits): the zeros that pad a fraction of nanoseconds to nine digits.
-const ZEROS = '000000000';
+const DOT = 46; // '.'
 
 /**
- * Text of a value. Nanoseconds are all a clock here gives: seconds from performance.now()
+ * Writes the text of a value. Nanoseconds are all a clock here gives: seconds from performance.now()
  * differences carry 17 digits of float noise (0.00003318899999999303), which cost the most to print
  * and mean nothing, so values below 1e6 print rounded to the nanosecond, as
- * String(Math.round(v * 1e9) / 1e9) prints them. The common case (a positive duration of at least
- * a microsecond) is built from integers, which V8 prints far faster than a double.
+ * String(Math.round(v * 1e9) / 1e9) prints them. The common cases (small integers: success, status,
+ * counts; a positive duration of at least a microsecond) are written as digits straight into the
+ * sink, with no string made: number-to-string was the renderer's largest cost.
  */
-export function formatValue(v: number): string {
-  if (v >= 0 && v < 1024 && Number.isInteger(v)) return SMALL_INTS[v];
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (!(Math.abs(v) < 1e6)) return String(v);
+export function writeValue(out: ByteSink, v: number): void {
+  if (v >= 0 && v < 1e15 && Number.isInteger(v)) return out.digits(v);
+  if (Number.isNaN(v)) return out.text('NaN');
+  if (v === Infinity) return out.text('+Inf');
+  if (v === -Infinity) return out.text('-Inf');
+  if (!(Math.abs(v) < 1e6)) return out.text(String(v));
   const ns = Math.round(v * 1e9);
   // Below a microsecond String() switches to exponent notation: leave those to it.
-  if (ns < 1000 || ns >= 1e15) return String(ns / 1e9);
+  if (ns < 1000 || ns >= 1e15) return out.text(String(ns / 1e9));
   const whole = Math.floor(ns / 1e9);
   let frac = ns - whole * 1e9;
-  if (frac === 0) return String(whole);
+  out.digits(whole);
+  if (frac === 0) return;
   let digits = 9;
   while (frac % 10 === 0) {
     frac /= 10;
     digits--;
   }
-  const f = String(frac);
-  return `${whole < 1024 ? SMALL_INTS[whole] : String(whole)}.${ZEROS.slice(f.length + 9 - digits)}${f}`;
+  out.bytes(DOT_BYTES);
+  out.digits(frac, digits);
+}
+const DOT_BYTES = Uint8Array.of(DOT);
+
+const SCRATCH = new ByteSink(64);
+/** The text writeValue writes, as a string. */
+export function formatValue(v: number): string {
+  SCRATCH.reset();
+  writeValue(SCRATCH, v);
+  return SCRATCH.toString();
 }
 
 // A series' fixed text, by name, encoded once per name and help text (a name seen with another
@@ -186,7 +214,7 @@ function lineOpening(t: Header, label: string, e: Entry): Uint8Array {
   }
   let b = t.lines.get(e.key);
   if (b === undefined) {
-    b = encode(`\n${t.name}{${label}="${escapeLabel(e.labels?.[label] ?? '')}"} `);
+    b = encode(`\n${t.name}{${label}="${escapeLabel(e.key)}"} `);
     if (t.lines.size >= MAX_LINES) t.lines.clear();
     t.lines.set(e.key, b);
   }
@@ -256,18 +284,18 @@ export class ProbeRegistry {
       if (s.labelNames.length === 0) {
         out.bytes(first ? t.headBare : t.laterBare);
         if (s.entries.length === 0) out.bytes(ZERO);
-        else out.text(formatValue(s.entries[0].value));
+        else writeValue(out, s.entries[0].value);
         continue;
       }
       if (s.entries.length === 0) continue;
       out.bytes(first ? t.head : t.later);
       const names = s.sortedNames;
-      const rows = s.entries.length > 1 ? [...s.entries].sort((x, y) => compareLabels(x, y, names)) : s.entries;
+      const rows = s.entries; // in order already (Series.put)
       if (names.length === 1) {
-        // One label: an entry's key is its value, whole (Series.set).
+        // One label: an entry's key is its value, whole (Series.put).
         for (const e of rows) {
           out.bytes(lineOpening(t, names[0], e));
-          out.text(formatValue(e.value));
+          writeValue(out, e.value);
         }
         continue;
       }
@@ -281,7 +309,7 @@ export class ProbeRegistry {
           out.bytes(QUOTE);
         }
         out.bytes(CLOSE);
-        out.text(formatValue(value));
+        writeValue(out, value);
       }
     }
     if (out.length !== start) out.bytes(NEWLINE);

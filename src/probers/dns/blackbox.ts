@@ -8,7 +8,8 @@ function writeExtras(d: DNSFacts, reg: Registry): void {
   gauge(reg, 'sonde_dns_rcode', 'The rcode of the DNS answer (12 bits, EDNS extended rcode included)', d.rcode ?? 0);
   if (d.flags) {
     const g = reg.gauge('sonde_dns_flag', 'Header flags of the DNS answer (1 set, 0 clear)', ['flag']);
-    for (const [flag, on] of Object.entries(d.flags)) g.set({ flag }, on ? 1 : 0);
+    const f = d.flags;
+    for (const flag in f) g.setLabel(flag, f[flag as keyof typeof f] ? 1 : 0);
   }
   if (d.ednsPayloadSize !== undefined) gauge(reg, 'sonde_dns_edns_udp_payload_size', 'UDP payload size the server advertised in its OPT record', d.ednsPayloadSize);
   if (d.ecsScope !== undefined) gauge(reg, 'sonde_dns_ecs_scope_prefix_length', 'ECS scope prefix length the server returned (RFC 7871)', d.ecsScope);
