@@ -133,16 +133,17 @@ size_t ReleaseLinkTablesOf(const char* path, uintptr_t bias, std::string* error)
   return released;
 }
 
-size_t ReleaseLinkTables(std::string* error) {
-  // The executable is the first object dl_iterate_phdr reports; dlpi_addr is its load bias.
+uintptr_t ExecutableBias() {
   uintptr_t bias = 0;
   dl_iterate_phdr(
       [](dl_phdr_info* info, size_t, void* data) {
         *static_cast<uintptr_t*>(data) = info->dlpi_addr;
-        return 1;
+        return 1;  // the first object only
       },
       &bias);
-  return ReleaseLinkTablesOf("/proc/self/exe", bias, error);
+  return bias;
 }
+
+size_t ReleaseLinkTables(std::string* error) { return ReleaseLinkTablesOf("/proc/self/exe", ExecutableBias(), error); }
 
 }  // namespace sonde

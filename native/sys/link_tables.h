@@ -33,7 +33,10 @@ bool InReadOnlyMapping(const AddrRange& r);
 // when none could be.
 size_t ReleaseLinkTablesOf(const char* path, uintptr_t bias, std::string* error);
 
-// ReleaseLinkTablesOf this process's executable (/proc/self/exe at its load bias).
+// The executable's load bias: the first object dl_iterate_phdr reports is the executable.
+uintptr_t ExecutableBias();
+
+// ReleaseLinkTablesOf this process's executable (/proc/self/exe at ExecutableBias()).
 size_t ReleaseLinkTables(std::string* error);
 
 }  // namespace sonde

@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
-#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,17 +17,6 @@
 using sonde::AddrRange;
 
 namespace {
-
-uintptr_t Bias() {
-  uintptr_t bias = 0;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        *static_cast<uintptr_t*>(data) = info->dlpi_addr;
-        return 1;
-      },
-      &bias);
-  return bias;
-}
 
 // Whether the page at `addr` is in this process's page tables (/proc/self/pagemap bit 63).
 bool Resident(uintptr_t addr) {
@@ -65,7 +53,7 @@ int main() {
   std::string error;
 
   // This test's own executable has .dynsym/.dynstr (it links libc dynamically).
-  std::vector<AddrRange> pages = sonde::LinkTablePages("/proc/self/exe", Bias(), &error);
+  std::vector<AddrRange> pages = sonde::LinkTablePages("/proc/self/exe", sonde::ExecutableBias(), &error);
   CHECK(error.empty());
   for (size_t i = 0; i < pages.size(); i++) {
     CHECK(pages[i].start % page == 0 && pages[i].end % page == 0 && pages[i].start < pages[i].end);

@@ -30,7 +30,7 @@ async function cpuProfile(res: http.ServerResponse, q: URLSearchParams): Promise
   const raw = q.get('seconds') ?? '30';
   const seconds = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw) || seconds <= 0 || seconds > MAX_PROFILE_SECONDS) return text(res, 400, `seconds: got ${JSON.stringify(raw)}, expected a number from 0 to ${MAX_PROFILE_SECONDS}\n`);
-  // Loaded here, at the first profile: the inspector's modules are ~1 MB of an idle daemon (issue 11).
+  // Loaded here, at the first profile: an idle daemon need not carry the inspector's modules (issue 11).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Session } = require('node:inspector/promises') as typeof import('node:inspector/promises');
   const session = new Session();
