@@ -4,7 +4,7 @@
 //   - a reply reached the NIC (XDP) but no local drop was seen -> unknown (late reply, or drop without reason)
 // "Reached the NIC" is the XDP observer's seen map (one record per echo or flow, read for lost probes
 // only), or an XDP ring event when those are enabled.
-//   - eBPF unavailable                                          -> unknown
+//   - eBPF unavailable, or the ring not read up to now in time  -> unknown
 // Pure: no I/O, so every rule is tested without privileges.
 import type { Attribution } from '../result';
 import type { BpfEvent, SeenRecord } from '../native/bpf';
@@ -20,6 +20,11 @@ export interface LossEvidence {
   seq?: number;
   /** what the XDP observer recorded of this probe's replies (null: nothing reached the NIC) */
   seen?: SeenRecord | null;
+  /**
+   * false when the ring buffer could not be read up to now in time (DropTracer.drain): a drop may be
+   * among the unread events, so "none seen" proves nothing and the verdict is unknown, not path_loss
+   */
+  drained?: boolean;
 }
 
 function sameProbe(e: BpfEvent, seq: number | undefined): boolean {
@@ -38,7 +43,7 @@ export function classifyLoss(ev: LossEvidence): Attribution {
     if (d.direction !== 'unknown') out.direction = d.direction;
     return out;
   }
-  if (ev.seen || mine.some((e) => e.kind === 'xdp')) return base;
+  if (ev.drained === false || ev.seen || mine.some((e) => e.kind === 'xdp')) return base;
   return { ...base, verdict: 'path_loss' };
 }
 

@@ -143,7 +143,7 @@ export class EchoFlows {
   async explain(id: number, lost: readonly LostEcho[], opts: ExplainEchoOptions = {}): Promise<Attribution[]> {
     const w = this.watchers.get(id);
     if (!this.tracer || !w) return lost.map((l) => ({ seq: l.seq, verdict: 'unknown' }));
-    await this.tracer.drain();
+    const drained = await this.tracer.drain();
     const xdp = this.tracer.hasXdp();
     return lost.map((l) => {
       // An echo never built (the engine could not open a socket) has no packet to explain.
@@ -152,7 +152,7 @@ export class EchoFlows {
       events = events.filter((e) => !(isRawShadowDrop(e) && (opts.rawSocket || e.reason === 'SOCKET_FILTER')));
       // The events are this echo's already: no sequence filter (l.seq is the caller's number, not the wire's).
       const seen = this.seen(id, l.echoId, l.echoSeq);
-      const a: Attribution = { seq: l.seq, ...classifyLoss({ available: true, localNetns: this.tracer!.localNetns, events, seen }) };
+      const a: Attribution = { seq: l.seq, ...classifyLoss({ available: true, localNetns: this.tracer!.localNetns, events, seen, drained }) };
       if (xdp) a.replyAtNic = seen !== null || events.some((e) => e.kind === 'xdp');
       return a;
     });

@@ -79,8 +79,8 @@ export class BpfFlowRegistry implements FlowRegistry {
 
   /** One attribution per silent pair of a scan on watched ports that began at `since` (CLOCK_MONOTONIC s). */
   async explainSilent(ports: PortRange, silent: readonly SilentPair[], since: number): Promise<Attribution[]> {
-    await this.tracer?.drain();
-    return this.scans.explain(ports, silent, since, this.tracer?.localNetns ?? 0);
+    const drained = (await this.tracer?.drain()) ?? true;
+    return this.scans.explain(ports, silent, since, this.tracer?.localNetns ?? 0, drained);
   }
 
   /** What XDP recorded of one echo's reply (an addEchoFlow() id and the echo's wire id:seq). */
@@ -122,9 +122,9 @@ export class BpfFlowRegistry implements FlowRegistry {
     return (this.live.get(id) ?? this.ended.get(id))?.events ?? [];
   }
 
-  /** Resolves once every event the kernel produced so far has been collected. */
-  async drain(): Promise<void> {
-    await this.tracer?.drain();
+  /** Resolves true once every event the kernel produced so far has been collected, false if not in time. */
+  async drain(): Promise<boolean> {
+    return (await this.tracer?.drain()) ?? true;
   }
 
   /** true when the XDP observer is attached somewhere: "no reply reached the NIC" means something */
@@ -148,9 +148,9 @@ export class BpfFlowRegistry implements FlowRegistry {
    */
   async explain(id: number, seqs?: readonly number[]): Promise<Attribution[]> {
     if (!this.tracer || id === 0) return (seqs ?? [undefined]).map((seq) => (seq === undefined ? { verdict: 'unknown' } : { seq, verdict: 'unknown' }));
-    await this.tracer.drain();
+    const drained = await this.tracer.drain();
     const events = this.events(id);
-    const base = { available: true, localNetns: this.tracer.localNetns, events };
+    const base = { available: true, localNetns: this.tracer.localNetns, events, drained };
     if (!seqs) return [classifyLoss({ ...base, seen: this.seen(id) })];
     return seqs.map((seq) => classifyLoss({ ...base, seq }));
   }

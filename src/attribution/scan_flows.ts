@@ -111,10 +111,10 @@ export class ScanFlows {
     return true;
   }
 
-  /** explainSilentPairs over the events since `since` (CLOCK_MONOTONIC seconds); the caller drained the tracer. */
-  explain(ports: PortRange, silent: readonly SilentPair[], since: number, localNetns: number): Attribution[] {
+  /** explainSilentPairs over the events since `since` (CLOCK_MONOTONIC seconds); the caller drained the tracer (`drained`: in time). */
+  explain(ports: PortRange, silent: readonly SilentPair[], since: number, localNetns: number, drained = true): Attribution[] {
     const events = this.ring.filter((e) => e.time >= since);
-    return explainSilentPairs(events, ports, silent, { available: this.tracer !== null, localNetns });
+    return explainSilentPairs(events, ports, silent, { available: this.tracer !== null, localNetns, drained });
   }
 }
 
@@ -126,7 +126,7 @@ export function explainSilentPairs(
   events: readonly BpfEvent[],
   ports: PortRange,
   silent: readonly SilentPair[],
-  opts: { available: boolean; localNetns: number },
+  opts: { available: boolean; localNetns: number; drained?: boolean },
 ): Attribution[] {
   const byPair = new Map<string, BpfEvent[]>();
   for (const e of events) {
@@ -136,7 +136,7 @@ export function explainSilentPairs(
     else byPair.set(key, [e]);
   }
   return silent.map((p) => ({
-    ...classifyLoss({ available: opts.available, localNetns: opts.localNetns, events: byPair.get(pairKey(p.address, p.port)) ?? [] }),
+    ...classifyLoss({ available: opts.available, localNetns: opts.localNetns, drained: opts.drained, events: byPair.get(pairKey(p.address, p.port)) ?? [] }),
     address: p.address,
     port: p.port,
   }));

@@ -62,7 +62,7 @@ export async function explainTrace(
     for (const p of lost) push(p.ttl, { seq: p.index, verdict: 'unknown' });
     return out;
   }
-  await flows.drain();
+  const drained = await flows.drain();
   const xdp = flows.xdpAttached && w.proto === 'icmp';
   for (const p of [...lost].sort((a, b) => a.ttl - b.ttl || a.index - b.index)) {
     // Never built (no route, no socket): there is no packet to explain.
@@ -73,7 +73,7 @@ export async function explainTrace(
     const events = probeEvents(flows, w, p, timeout);
     let seen = w.proto === 'icmp' ? flows.echoSeen(w.id, p.flow, p.outcome.key) : null;
     if (seen && seen.lastTime < p.outcome.sentAt) seen = null; // an earlier probe with the same id:seq
-    const a: Attribution = { seq: p.index, ...classifyLoss({ available: true, localNetns: flows.localNetns, events, seen }) };
+    const a: Attribution = { seq: p.index, ...classifyLoss({ available: true, localNetns: flows.localNetns, events, seen, drained }) };
     if (xdp) a.replyAtNic = seen !== null || events.some((e) => e.kind === 'xdp');
     push(p.ttl, a);
   }

@@ -388,13 +388,18 @@ export class DropTracer {
     return ifindex === undefined ? this.xdp.size > 0 : this.xdp.has(ifindex);
   }
 
-  /** Resolves once every event the kernel produced before this call has reached the listeners. */
-  drain(timeoutMs = 2000): Promise<void> {
-    if (this.stopped || !this.native) return Promise.resolve();
+  /**
+   * Resolves true once every event the kernel produced before this call has reached the listeners,
+   * or false after `timeoutMs` without that (the poller is slow: its first events load the kernel's
+   * symbols, a few hundred ms, seconds on a loaded machine). Callers must not read "no event" as
+   * "nothing happened" after false: the classifier then says unknown, not path_loss.
+   */
+  drain(timeoutMs = 5000): Promise<boolean> {
+    if (this.stopped || !this.native) return Promise.resolve(true);
     const seq = this.native.requestDrain();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      this.drains.push({ seq, resolve: () => (clearTimeout(timer), resolve()) });
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.drains.push({ seq, resolve: () => (clearTimeout(timer), resolve(true)) });
     });
   }
 

@@ -18,7 +18,7 @@ function ev(over: Partial<BpfEvent>): BpfEvent {
 
 const nf = { reason: 'NETFILTER_DROP', location: 'nf_hook_slow+0x9a' };
 
-const cases: Array<{ desc: string; available?: boolean; events: BpfEvent[]; seq?: number; seen?: SeenRecord; want: Attribution }> = [
+const cases: Array<{ desc: string; available?: boolean; drained?: boolean; events: BpfEvent[]; seq?: number; seen?: SeenRecord; want: Attribution }> = [
   { desc: 'no eBPF: unknown, whatever the events', available: false, events: [ev(nf)], want: { verdict: 'unknown' } },
   { desc: 'nothing seen at all: the path lost it', events: [], want: { verdict: 'path_loss' } },
   {
@@ -30,6 +30,13 @@ const cases: Array<{ desc: string; available?: boolean; events: BpfEvent[]; seq?
     desc: 'the first local drop wins (the egress drop of the request)',
     events: [ev({ reason: 'NO_SOCKET', location: 'x+0x1', time: 5 }), ev({ ...nf, direction: 'egress', ifindex: 0, time: 3 })],
     want: { verdict: 'local_drop', reason: 'NETFILTER_DROP', location: 'nf_hook_slow+0x9a', direction: 'egress', ifindex: 0 },
+  },
+  { desc: 'the ring not read up to now in time: no drop seen proves nothing, unknown', drained: false, events: [], want: { verdict: 'unknown' } },
+  {
+    desc: 'the ring not read up to now in time, but a drop was read: local_drop',
+    drained: false,
+    events: [ev(nf)],
+    want: { verdict: 'local_drop', reason: 'NETFILTER_DROP', location: 'nf_hook_slow+0x9a', direction: 'ingress', ifindex: 7 },
   },
   { desc: 'a drop in another netns (a router) is not local: path_loss', events: [ev({ ...nf, netns: OTHER })], want: { verdict: 'path_loss' } },
   { desc: 'the reply reached the NIC but no drop was seen: unknown', events: [ev({ kind: 'xdp' })], want: { verdict: 'unknown' } },
@@ -61,7 +68,7 @@ const cases: Array<{ desc: string; available?: boolean; events: BpfEvent[]; seq?
 
 for (const c of cases) {
   test(`classifyLoss: ${c.desc}`, () => {
-    assert.deepEqual(classifyLoss({ available: c.available ?? true, localNetns: LOCAL, events: c.events, seq: c.seq, seen: c.seen }), c.want);
+    assert.deepEqual(classifyLoss({ available: c.available ?? true, drained: c.drained, localNetns: LOCAL, events: c.events, seq: c.seq, seen: c.seen }), c.want);
   });
 }
 
