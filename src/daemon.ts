@@ -293,10 +293,9 @@ export class Daemon {
     if (every > 0) this.targetsWatch.start(every * 1000);
     // Start-up's grown young generation and freed C heap, given back now rather than by V8's memory
     // reducer ~8 s later (issue 11: idle RSS 83 -> 75 MB); one full GC of a few tens of ms, once.
-    // And the pages of node's and the libraries' read-only mappings that start-up touched (~25 MB
-    // at this point, of which an idle daemon faults 10-12 MB back over minutes; src/native/memory.ts).
+    // And the pages of node's dynamic-linking tables that start-up read (~7 MB, src/native/memory.ts).
     const released = releaseStartupMemory();
-    this.opts.logger.debug({ file_page_bytes: released.filePageBytes, error: released.filePageError }, 'start-up memory released');
+    this.opts.logger.debug({ link_table_bytes: released.linkTableBytes, error: released.linkTableError }, 'start-up memory released');
   }
 
   /**

@@ -6,7 +6,7 @@
 #pragma GCC diagnostic pop
 
 #include "glue/glue.h"
-#include "sys/file_pages.h"
+#include "sys/link_tables.h"
 
 namespace {
 
@@ -23,12 +23,12 @@ Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
 }
 
-// releaseFilePages(): start-up's pages of the loaded objects' read-only file mappings out of this
-// process's page tables (sys/file_pages.h), also once start-up is over. Returns {bytes} resident
-// that were advised, or {error} naming why none could be.
-Napi::Value ReleaseFilePagesJs(const Napi::CallbackInfo& info) {
+// releaseLinkTables(): the executable's dynamic-linking tables out of this process's page tables
+// (sys/link_tables.h), also once start-up is over: every library and the addon are bound by then.
+// Returns {bytes} advised, or {error} naming why none could be.
+Napi::Value ReleaseLinkTablesJs(const Napi::CallbackInfo& info) {
   std::string error;
-  size_t bytes = sonde::ReleaseCleanFilePages(&error);
+  size_t bytes = sonde::ReleaseLinkTables(&error);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes)));
   if (bytes == 0) out.Set("error", Napi::String::New(info.Env(), error));
@@ -39,5 +39,5 @@ Napi::Value ReleaseFilePagesJs(const Napi::CallbackInfo& info) {
 
 void InitMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseMemory", Napi::Function::New(env, ReleaseMemory, "releaseMemory"));
-  exports.Set("releaseFilePages", Napi::Function::New(env, ReleaseFilePagesJs, "releaseFilePages"));
+  exports.Set("releaseLinkTables", Napi::Function::New(env, ReleaseLinkTablesJs, "releaseLinkTables"));
 }
