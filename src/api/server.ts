@@ -3,7 +3,7 @@
 // front of every one. The native /probe gateway (src/api/gateway.ts) takes the listener only where
 // nothing stands in front: it cannot do TLS or authentication, so it steps aside under a web config.
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { WebConfigSource } from '../web/source';
@@ -12,6 +12,7 @@ import { gatewayWanted, startGateway } from './gateway';
 import { serveProbe, type Asker, type ProbeParams } from './probe_handler';
 import { listenOn, type ListenAddress, type ListenOn } from './listen';
 import { route, send, type ApiDeps } from './routes';
+import { nodeHTTPS } from '../util/heavy';
 
 export { parseListenAddress, type ListenAddress } from './listen';
 export type { ApiDeps } from './routes';
@@ -104,7 +105,7 @@ function makeServer(deps: ApiDeps, options: http.ServerOptions, web: WebConfigSo
   };
   const state = web?.current();
   if (web && state && !(state instanceof Error) && state.tls) {
-    const server = https.createServer({ ...options, ...state.tls.options }, handle);
+    const server = nodeHTTPS().createServer({ ...options, ...state.tls.options }, handle);
     wireTLS(server, web, deps);
     return server;
   }

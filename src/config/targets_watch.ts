@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from '../outputs/prom_client';
 import type { Config, Task } from './types';
 import { formatIssue } from './schema';
 import { scanSettings } from './schema_scan';

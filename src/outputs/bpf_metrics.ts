@@ -1,6 +1,6 @@
 // eBPF series on /metrics: whether attribution is available, ring overflow, and each program's
 // cost per run (run_time_ns / run_cnt, from the kernel's BPF run-time statistics).
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom_client';
 import type { DropTracer } from '../native/bpf';
 
 export function registerBpfMetrics(reg: Registry, tracer: () => DropTracer | null): void {

@@ -1,7 +1,7 @@
 // The rolling DNS server health of src/health/dns_servers.ts on /metrics: one gauge family per
 // figure, labelled by server (as the targets name it) and transport, computed at scrape time.
 // A ratio nothing in the window asked (no EDNS, no ECS, no DO bit, no DoT/DoH) is left out.
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom_client';
 import type { DNSServerStats, DNSServerWindow } from '../health/dns_servers';
 
 type Pick = (s: DNSServerStats) => number | undefined;

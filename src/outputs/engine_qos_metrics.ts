@@ -2,7 +2,7 @@
 // took a slot, probes shed at the engine's door (their class's queue past
 // scheduler.engine_queue_bound), and now: probes waiting for a slot, probes holding one. Read from
 // the engines at each scrape; an engine not made yet has no series.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from './prom_client';
 import { ENGINE_CLASSES, type EngineClassCounters } from '../native/qos';
 import type { Runtime } from '../runtime';
 

@@ -2,7 +2,7 @@
 // (served by the same TypeScript as Node's server: src/api/probe_handler.ts), how many connections
 // it handed to Node's HTTP server (other paths, malformed requests), closed over a bound or for a
 // slow head. Admission's, whichever door: requests refused (503) and cancelled (the client left).
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from './prom_client';
 import type { ProbeAdmission } from '../api/admission';
 import { gatewayCounts } from '../api/gateway';
 import { nodeListenerCounts } from '../api/server';

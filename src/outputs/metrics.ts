@@ -4,7 +4,7 @@
 // has at most `max_target_series` targets; above that a task is reported by its aggregates alone
 // (sonde_task_series_aggregated says so), which keeps a million-target task from becoming a million
 // series. Up/down, thresholds and path changes are the health stage's (src/health/stage.ts).
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from './prom_client';
 import type { Task } from '../config/types';
 import type { HealthStage, RowRef, Transition } from '../health/stage';
 import { droppedLogLines } from '../log';

@@ -1,7 +1,7 @@
 // /metrics of the scheduler's bounds and the circuit breakers, read at scrape: runs each tenant
 // waited for its quota, and each task's targets per breaker state. (Shed runs and breaker
 // transitions are per-task counters of TaskMetrics: they go with their task.)
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from './prom_client';
 import { BREAKER_STATES, type Breakers } from '../health/breaker';
 import type { TaskBlock } from '../schedule/plan';
 import { GaugeView, taskScope, type Labels } from './families';

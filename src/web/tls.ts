@@ -1,10 +1,11 @@
 // A web config's tls_server_config as Node's TLS options, and the client-certificate rules that
 // Node's options cannot say alone (Go's tls.ClientAuthType, the toolkit's client_allowed_sans).
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { WebTLS } from './config';
 import { NODE_TLS_VERSION, opensslCiphers, opensslCurves } from './tls_names';
+import { nodeTLS } from '../util/heavy';
 
 /** A tls_server_config that cannot be used (its files unreadable, the key not the certificate's). */
 export class WebTLSError extends Error {
@@ -52,7 +53,7 @@ export function serverTLS(t: WebTLS): ServerTLS {
     rejectUnauthorized: auth === 'RequireAndVerifyClientCert',
   };
   try {
-    createSecureContext(options); // tls.X509KeyPair's check: the key must be the certificate's
+    nodeTLS().createSecureContext(options); // tls.X509KeyPair's check: the key must be the certificate's
   } catch (err) {
     throw new WebTLSError('invalid', `failed to load X509KeyPair: ${(err as Error).message}`);
   }

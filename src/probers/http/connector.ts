@@ -3,13 +3,14 @@
 // response byte. It also collects the TLS facts and the stapled OCSP response.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls, { type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type { buildConnector } from 'undici';
 import type { TLSFacts } from '../../result';
 import { parseOCSPResponse } from '../ocsp';
 import { tlsFactsFromSocket } from '../tls_facts';
 import type { ProbeFailure } from '../errors';
 import { trackSocketFlow } from '../flows';
+import { nodeTLS } from '../../util/heavy';
 import { HeadFixer } from './head_fix';
 import { tunnel } from './proxy';
 import { selfConnectError, selfConnected } from '../self_connect';
@@ -99,11 +100,11 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
       settled = true;
       callback(err, null);
     };
-    const succeed = (sock: net.Socket) => {
+    const succeed = (sock: net.Socket, h2: boolean) => {
       if (settled) return;
       settled = true;
       state.stage = 'ready';
-      instrument(sock, state, sock instanceof tls.TLSSocket && sock.alpnProtocol === 'h2');
+      instrument(sock, state, h2);
       callback(null, sock);
     };
     state.marks.connectStart = performance.now();
@@ -123,7 +124,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
       state.localAddress = tcp.localAddress;
       state.localPort = tcp.localPort;
       if (!target.tls) {
-        succeed(tcp);
+        succeed(tcp, false);
         return;
       }
       if (target.tunnel) tunnel(tcp, target.tunnel).then(() => startTLS(tcp), fail);
@@ -131,7 +132,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
     });
     const startTLS = (tcp: net.Socket) => {
       state.stage = 'tls';
-      const sec = tls.connect({ ...target.tls, socket: tcp });
+      const sec = nodeTLS().connect({ ...target.tls, socket: tcp });
       state.sockets.push(sec);
       let ocsp: Buffer | null | undefined;
       // Emitted before 'secureConnect' when requestOCSP is set; with no staple the buffer is empty.
@@ -145,7 +146,7 @@ export function makeConnector(target: ConnectTarget, state: ConnState): buildCon
         // undici speaks HTTP/2 on a socket whose ALPN chose h2; its frames bypass instrument().
         if (sec.alpnProtocol === 'h2') state.httpVersion = '2.0';
         if (target.tls?.requestOCSP) state.tls.ocsp = ocspFacts(ocsp, state.tls);
-        succeed(sec);
+        succeed(sec, sec.alpnProtocol === 'h2');
       });
     };
   };

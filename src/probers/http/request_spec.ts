@@ -4,12 +4,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import type { HTTPModule, Module, TLSVersionName } from '../../config/types';
 import { authorizationHeader, extraHeaders, readsFiles } from '../client_auth';
 import { ProbeFailure } from '../errors';
 import { tlsMaterial } from '../tcp/tls';
 import { USER_AGENT } from '../../version';
+import { nodeTLS } from '../../util/heavy';
 import type { ClientTLSOptions } from './connector';
 
 export interface RequestSpec {
@@ -85,7 +86,7 @@ function secureContext(opts: SecureContextOptions): SecureContext {
   let ctx = contexts.get(key);
   if (!ctx) {
     try {
-      ctx = createSecureContext(opts);
+      ctx = nodeTLS().createSecureContext(opts);
     } catch (err) {
       throw new ProbeFailure('config', `tls_config: ${(err as Error).message}`);
     }

@@ -2,9 +2,10 @@
 // and the client handshake over an existing socket (tls: true and STARTTLS alike).
 import { promises as fs } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { TLSConfig, TLSVersionName } from '../../config/types';
 import { ProbeFailure } from '../errors';
+import { nodeTLS } from '../../util/heavy';
 
 const VERSIONS: Record<TLSVersionName, tls.SecureVersion> = {
   TLS10: 'TLSv1',
@@ -66,7 +67,7 @@ export async function tlsClientOptions(cfg: TLSConfig, host: string): Promise<tl
  * skipped); rejects with the socket's error, which classifyError maps to tls_handshake / cert_*.
  */
 export function handshake(raw: Socket, opts: tls.ConnectionOptions): { socket: tls.TLSSocket; done: Promise<void> } {
-  const socket = tls.connect({ ...opts, socket: raw });
+  const socket = nodeTLS().connect({ ...opts, socket: raw });
   // A late second error (after the handshake promise settled) must not become an uncaught exception.
   socket.on('error', () => undefined);
   const done = new Promise<void>((resolve, reject) => {
