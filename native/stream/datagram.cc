@@ -63,28 +63,56 @@ void StreamEngine::Impl::StartDatagram(Slot& s, uint32_t idx, const StreamSpec& 
     peer.local_port = s.local_port;
     std::memcpy(peer.addr, spec.addr, 16);
   }
-  epoll_event ee{};
-  // Edge-triggered: EPOLLOUT only matters if the first send found the buffer full.
-  ee.events = EPOLLIN | EPOLLOUT | EPOLLET;
-  ee.data.u64 = Tag(idx, s.gen);
-  // A kept socket is still in the set under its last exchange's tag (stale events are ignored by gen).
-  if (epoll_ctl(ep, kept ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
+  peer.owner = Tag(idx, s.gen);
+  if (!kept) {
+    epoll_event ee{};
+    // Edge-triggered: EPOLLOUT only matters if the first send found the buffer full.
+    ee.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ee.data.u64 = DgramTag(s.fd);
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
+  }
   s.phase = StreamPhase::kWrite;
-  SendDatagram(s, idx);
+  SendDatagram(s, idx, true);
 }
 
-void StreamEngine::Impl::SendDatagram(Slot& s, uint32_t idx) {
+void StreamEngine::Impl::SendDatagram(Slot& s, uint32_t idx, bool first) {
   for (;;) {
     ssize_t n = send(s.fd, s.request.data(), s.request.size(), MSG_NOSIGNAL);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return;  // the next EPOLLOUT edge
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+      // The next EPOLLOUT edge. A kept socket raised none since it was kept: re-registering it
+      // reports its readiness now (ep_modify), one more try, as a new socket's registration gives.
+      if (first) {
+        epoll_event ee{};
+        ee.events = EPOLLIN | EPOLLOUT | EPOLLET;
+        ee.data.u64 = DgramTag(s.fd);
+        if (epoll_ctl(ep, EPOLL_CTL_MOD, s.fd, &ee) != 0) return Fail(s, errno, MonoNs());
+      }
+      return;
+    }
     return Fail(s, errno, MonoNs());
   }
   s.t_written = MonoNs();
   s.phase = StreamPhase::kProcessing;
-  // An answer that came before the phase changed raised its EPOLLIN edge already: read now.
-  ReadDatagram(s, idx);
+  // An answer that came while the phase was kWrite raised its EPOLLIN edge already (that event
+  // was not for this phase): read now. On the first send no epoll_wait ran since the socket was
+  // drained (TakeDatagramSocket) or made, so an answer's edge is still to be reported: no read.
+  if (!first) ReadDatagram(s, idx);
+}
+
+// An event of a datagram socket, for the exchange that owns it now; none owns a kept socket, whose
+// late datagrams are read away when it is taken again.
+void StreamEngine::Impl::OnDatagramEvent(uint32_t fd, uint32_t events) {
+  if (fd >= dgram_peer.size()) return;
+  uint64_t owner = dgram_peer[fd].owner;
+  if (owner == kNoOwner) return;
+  uint32_t idx = static_cast<uint32_t>(owner);
+  if (idx < slots.size() && slots[idx].busy && slots[idx].gen == static_cast<uint32_t>(owner >> 32)) OnEvent(idx, events);
+}
+
+void StreamEngine::Impl::Disown(int fd) {
+  if (fd >= 0 && static_cast<size_t>(fd) < dgram_peer.size()) dgram_peer[static_cast<size_t>(fd)].owner = kNoOwner;
 }
 
 void StreamEngine::Impl::ReadDatagram(Slot& s, uint32_t idx) {
@@ -141,6 +169,7 @@ int StreamEngine::Impl::TakeDatagramSocket(const StreamSpec& spec) {
 
 void StreamEngine::Impl::ParkDatagram(Slot& s) {
   int fd = s.fd;
+  Disown(fd);
   if (s.keeps_port) {
     PortMap& bound = s.family == 6 ? dbound6 : dbound4;
     if (n_dbound < capacity && bound.Get(s.local_port) < 0 && bound.Set(s.local_port, fd)) {

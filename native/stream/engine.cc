@@ -238,6 +238,10 @@ void StreamEngine::Impl::Run() {
         continue;
       }
       uint32_t idx = static_cast<uint32_t>(tag);
+      if (idx == kDgramIndex) {
+        OnDatagramEvent(static_cast<uint32_t>(tag >> 32), events[i].events);
+        continue;
+      }
       if (idx & kConnBit) {
         idx &= ~kConnBit;
         if (idx < conns.size() && conns[idx].busy && conns[idx].gen == static_cast<uint32_t>(tag >> 32)) {

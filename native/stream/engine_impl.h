@@ -112,6 +112,11 @@ struct GatewayConn {
 constexpr uint64_t kEventTag = UINT64_MAX;
 constexpr uint64_t kListenTag = UINT64_MAX - 1;
 constexpr uint32_t kConnBit = 0x80000000u;  // set in a tag's index half: a gateway connection
+// A datagram socket's tag: this index half and its descriptor in the other (DgramTag). A kept
+// socket stays in the set under it from one exchange to the next, and its events go to the
+// exchange that owns it now (DgramPeer::owner): no epoll_ctl per exchange.
+constexpr uint32_t kDgramIndex = 0x7fffffffu;
+constexpr uint64_t kNoOwner = UINT64_MAX;
 constexpr uint32_t kMaxConns = 1u << 16;
 // Node's server.keepAliveTimeout in src/api/server.ts: an idle client's connection is closed
 // after this, also one that never completes a request (a slow or stuck client holds no slot).
@@ -198,6 +203,7 @@ struct StreamEngine::Impl {
   // socket asked for the same peer again (a module probing its server) skips connect() and
   // getsockname(), which redo the route lookup and the port for nothing.
   struct DgramPeer {
+    uint64_t owner = kNoOwner;  // Tag of the exchange the socket serves now; kNoOwner while kept
     bool valid = false;
     uint8_t family = 0;
     uint16_t port = 0;
@@ -259,7 +265,10 @@ struct StreamEngine::Impl {
   void OnEvent(uint32_t idx, uint32_t events);
   void OnConnected(Slot& s, uint32_t idx);
   void StartDatagram(Slot& s, uint32_t idx, const StreamSpec& spec);
-  void SendDatagram(Slot& s, uint32_t idx);
+  // first: called by StartDatagram, no epoll_wait since the socket's registration or last answer
+  void SendDatagram(Slot& s, uint32_t idx, bool first = false);
+  void OnDatagramEvent(uint32_t fd, uint32_t events);
+  void Disown(int fd);
   void ReadDatagram(Slot& s, uint32_t idx);
   void WriteRequest(Slot& s, uint32_t idx, bool readable);
   void ReadResponse(Slot& s, uint32_t idx);
@@ -270,6 +279,7 @@ struct StreamEngine::Impl {
   void Recycle(Slot& s);
   void TimedOut(Slot& s, int64_t now);
   static uint64_t Tag(uint32_t idx, uint32_t gen) { return (static_cast<uint64_t>(gen) << 32) | idx; }
+  static uint64_t DgramTag(int fd) { return (static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32) | kDgramIndex; }
 };
 
 }  // namespace sonde

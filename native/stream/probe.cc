@@ -341,6 +341,7 @@ void StreamEngine::Impl::KeepBound(Slot& s) {
 void StreamEngine::Impl::Close(Slot& s, bool reset) {
   uint32_t idx = static_cast<uint32_t>(&s - slots.data());
   if (s.fd >= 0) {
+    if (s.flags & kStreamDatagram) Disown(s.fd);
     if (reset) {
       linger lg{1, 0};
       setsockopt(s.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));

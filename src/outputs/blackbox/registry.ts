@@ -18,8 +18,15 @@ interface Entry {
   value: number;
 }
 
+// The entries of every series without labels: its value is kept on the series itself.
+const NO_ENTRIES: Entry[] = [];
+
 class Series implements ProbeGauge {
-  readonly entries: Entry[] = [];
+  /** a labelled series' label sets; a series without labels keeps its one value in `value` */
+  readonly entries: Entry[];
+  /** the value of a series without labels, and whether it was set (unset renders 0) */
+  value = 0;
+  valueSet = false;
   /** label names as Go's client writes them on a line: sorted */
   readonly sortedNames: readonly string[];
   constructor(
@@ -29,13 +36,25 @@ class Series implements ProbeGauge {
     readonly labelNames: readonly string[],
   ) {
     this.sortedNames = labelNames.length > 1 ? [...labelNames].sort() : labelNames;
+    // Most of an answer's series have no labels: no array nor entry object made for each of them.
+    this.entries = labelNames.length === 0 ? NO_ENTRIES : [];
   }
 
   set(a: Record<string, string> | number, b?: number): void {
-    if (typeof a === 'number') return this.put('', undefined, a);
     const names = this.labelNames;
+    if (typeof a === 'number' && names.length === 0) {
+      this.value = a;
+      this.valueSet = true;
+      return;
+    }
+    if (typeof a === 'number') return this.put('', undefined, a);
     let key = '';
     for (const k in a) if (!names.includes(k)) throw new Error(`Added label "${k}" is not included in initial labelset: ${JSON.stringify(names)}`);
+    if (names.length === 0) {
+      this.value = b as number;
+      this.valueSet = true;
+      return;
+    }
     for (let i = 0; i < names.length; i++) key += (i > 0 ? '\u0000' : '') + (a[names[i]] ?? '');
     this.put(key, names.length === 1 ? undefined : a, b as number);
   }
@@ -283,8 +302,8 @@ export class ProbeRegistry {
       const first = out.length === start;
       if (s.labelNames.length === 0) {
         out.bytes(first ? t.headBare : t.laterBare);
-        if (s.entries.length === 0) out.bytes(ZERO);
-        else writeValue(out, s.entries[0].value);
+        if (!s.valueSet) out.bytes(ZERO);
+        else writeValue(out, s.value);
         continue;
       }
       if (s.entries.length === 0) continue;

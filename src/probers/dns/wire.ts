@@ -172,8 +172,36 @@ function malformed(why: string): never {
 // dns-packet gives for them (its labels joined by dots, "." for the root; the bytes it consumed).
 // Anything else (a byte past 0x7f, a bad label type, a pointer forward, a name too long, the end
 // of the message) is left to dns-packet, whose error then is the reason; a third of decoding an
-// answer went to its general path.
+// answer went to its general path. Labels are built a character at a time (they are ASCII): a
+// Buffer toString per label was a call into C++ each. The names of a message read so far are
+// kept by offset (NAMES_AT): a compression pointer to one (an answer's owner name pointing at
+// the question, RFC 1035 section 4.1.4) ends the walk with its text, read once.
 let plainNameBytes = 0;
+let namesOf: Buffer | undefined;
+const NAMES_AT: number[] = [];
+const NAMES_TEXT: string[] = [];
+/** each kept name's label bytes, as the 254-byte bound counts them */
+const NAMES_TOTAL: number[] = [];
+
+function keptName(buf: Buffer, at: number): number {
+  if (namesOf !== buf) return -1;
+  for (let i = 0; i < NAMES_AT.length; i++) if (NAMES_AT[i] === at) return i;
+  return -1;
+}
+
+function keepName(buf: Buffer, at: number, text: string, total: number): void {
+  if (namesOf !== buf) {
+    namesOf = buf;
+    NAMES_AT.length = 0;
+    NAMES_TEXT.length = 0;
+    NAMES_TOTAL.length = 0;
+  }
+  if (NAMES_AT.length >= 16) return; // a few names per answer; the walk is cheap enough past them
+  NAMES_AT.push(at);
+  NAMES_TEXT.push(text);
+  NAMES_TOTAL.push(total);
+}
+
 function plainName(buf: Buffer, start: number): string | undefined {
   let off = start;
   let oldOffset = start;
@@ -191,27 +219,48 @@ function plainName(buf: Buffer, start: number): string | undefined {
       if (off + len > buf.length) return undefined;
       total += len + 1;
       if (total > 254) return undefined;
-      for (let i = off; i < off + len; i++) if (buf[i] >= 0x80) return undefined;
-      out = labels++ === 0 ? buf.toString('latin1', off, off + len) : `${out}.${buf.toString('latin1', off, off + len)}`;
+      if (labels++ > 0) out += '.';
+      for (let i = off; i < off + len; i++) {
+        const c = buf[i];
+        if (c >= 0x80) return undefined;
+        out += String.fromCharCode(c);
+      }
       off += len;
       if (!jumped) consumed += len;
     } else if ((len & 0xc0) === 0xc0) {
       if (off + 1 > buf.length) return undefined;
       const jump = ((len & 0x3f) << 8) | buf[off];
       if (jump >= oldOffset) return undefined;
+      if (!jumped) consumed++;
+      const k = keptName(buf, jump);
+      if (k >= 0) {
+        // The rest of the name is the one read at `jump`: what walking it again would give.
+        total += NAMES_TOTAL[k];
+        if (total > 254) return undefined;
+        const rest = NAMES_TEXT[k];
+        if (rest !== '.') {
+          out = labels > 0 ? `${out}.${rest}` : rest;
+          labels++;
+        }
+        break;
+      }
       off = jump;
       oldOffset = jump;
-      if (!jumped) consumed++;
       jumped = true;
     } else return undefined;
   }
   plainNameBytes = consumed;
-  return labels === 0 ? '.' : out;
+  const text = labels === 0 ? '.' : out;
+  keepName(buf, start, text, total);
+  return text;
 }
 
 class Reader {
   off = 12;
-  constructor(readonly buf: Buffer) {}
+  constructor(readonly buf: Buffer) {
+    // A buffer may be read again with other bytes in it (a reused one): no name from before counts.
+    namesOf = undefined;
+  }
 
   need(n: number, what: string): void {
     if (this.off + n > this.buf.length) malformed(`${what} runs past the end of the message (${this.buf.length} bytes)`);
@@ -303,17 +352,17 @@ function section(r: Reader, count: number, what: string): RR[] {
 export function decodeMessage(buf: Buffer): Message {
   if (buf.length < 12) malformed(`${buf.length} bytes, shorter than a DNS header`);
   const flags = buf.readUInt16BE(2);
-  const counts = [4, 6, 8, 10].map((o) => buf.readUInt16BE(o));
   const r = new Reader(buf);
   const questions: Message['questions'] = [];
-  for (let i = 0; i < counts[0]; i++) {
+  const qdcount = buf.readUInt16BE(4);
+  for (let i = 0; i < qdcount; i++) {
     const name = r.name();
     r.need(4, `question ${i + 1}`);
     questions.push({ name, type: r.u16(), qclass: r.u16() });
   }
-  const answers = section(r, counts[1], 'answer');
-  const authorities = section(r, counts[2], 'authority');
-  const additionals = section(r, counts[3], 'additional');
+  const answers = section(r, buf.readUInt16BE(6), 'answer');
+  const authorities = section(r, buf.readUInt16BE(8), 'authority');
+  const additionals = section(r, buf.readUInt16BE(10), 'additional');
   if (r.off !== buf.length) malformed(`${buf.length - r.off} bytes of garbage after the message`);
   const msg: Message = {
     id: buf.readUInt16BE(0),
