@@ -1,7 +1,7 @@
 // What a TLS handshake tells about the peer, in the form blackbox_exporter reports it (prober/tls.go
 // and the probe_ssl_* series). Shared by the HTTP and TCP probers.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
 import type { CertFacts, TLSFacts } from '../result';
 
 /** Go's zero time.Time as Unix seconds: what blackbox prints for an expiry it could not compute. */
@@ -112,12 +112,35 @@ const chains = new Map<string, { at: number; chain: CertFacts[] }>();
 const MAX_CHAINS = 256;
 const CHAIN_TTL_MS = 60_000;
 
+/** The leaf as Node's identity check got it (leafOnlyIdentityCheck), kept for the facts. */
+const LEAF = Symbol('sonde.peerLeaf');
+type WithLeaf = TLSSocket & { [LEAF]?: PeerCertificate };
+
+/**
+ * Node's client, after OpenSSL verified the chain, reads getPeerCertificate(true) for its host
+ * name check (tls.checkServerIdentity), which needs only the leaf's subject and subjectAltName:
+ * the detailed form re-parses every certificate of the chain and converts each to a JS object, a
+ * sixth of a loopback DoT probe's CPU. Call right after tls.connect(): that one call gets the leaf
+ * alone, which the check reads the same, and which tlsFactsFromSocket then reuses (the detailed
+ * chain, when the facts need it, comes from the prototype's method, untouched).
+ */
+export function leafOnlyIdentityCheck(sock: TLSSocket): void {
+  const own = sock as WithLeaf;
+  own.getPeerCertificate = function getPeerLeaf(this: WithLeaf): DetailedPeerCertificate {
+    delete (this as Partial<WithLeaf>).getPeerCertificate;
+    const leaf = this.getPeerCertificate(false);
+    this[LEAF] = leaf;
+    return leaf as DetailedPeerCertificate;
+  } as TLSSocket['getPeerCertificate'];
+}
+
 function peerChain(sock: TLSSocket): CertFacts[] {
   // The abbreviated form converts only the leaf (~1/4 of the full walk). Not
   // getPeerX509Certificate(): on Node 20 it leaves later getPeerCertificate() calls empty.
-  const leafRaw = sock.getPeerCertificate(false)?.raw;
-  if (!leafRaw) return [];
-  const key = createHash('sha256').update(leafRaw).digest('hex');
+  const leaf = (sock as WithLeaf)[LEAF] ?? sock.getPeerCertificate(false);
+  if (!leaf?.raw) return [];
+  // Node computed the SHA-256 fingerprint of the DER with the object: the key costs nothing more.
+  const key = leaf.fingerprint256;
   const now = Date.now();
   const hit = chains.get(key);
   if (hit && now - hit.at < CHAIN_TTL_MS) return hit.chain;

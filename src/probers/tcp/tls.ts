@@ -6,6 +6,7 @@ import type * as tls from 'node:tls';
 import type { TLSConfig, TLSVersionName } from '../../config/types';
 import { ProbeFailure } from '../errors';
 import { nodeTLS } from '../../util/heavy';
+import { leafOnlyIdentityCheck } from '../tls_facts';
 
 const VERSIONS: Record<TLSVersionName, tls.SecureVersion> = {
   TLS10: 'TLSv1',
@@ -68,6 +69,7 @@ export async function tlsClientOptions(cfg: TLSConfig, host: string): Promise<tl
  */
 export function handshake(raw: Socket, opts: tls.ConnectionOptions): { socket: tls.TLSSocket; done: Promise<void> } {
   const socket = nodeTLS().connect({ ...opts, socket: raw });
+  leafOnlyIdentityCheck(socket);
   // A late second error (after the handshake promise settled) must not become an uncaught exception.
   socket.on('error', () => undefined);
   const done = new Promise<void>((resolve, reject) => {
