@@ -22,7 +22,7 @@ import { DNSServerWindow } from './health/dns_servers';
 import { TaskLifecycle } from './health/lifecycle';
 import { HealthStage } from './health/stage';
 import { openDropTracer, type DropTracer } from './native/bpf';
-import { releaseStartupMemory } from './native/memory';
+import { IdleReducer, releaseStartupMemory } from './native/memory';
 import { sdNotify } from './native/notify';
 import type { GatewayLimits } from './native/stream';
 import { registerBpfMetrics } from './outputs/bpf_metrics';
@@ -119,6 +119,8 @@ export class Daemon {
   private readonly probes: ProbeRunner;
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
+  // An idle daemon allocates too little for V8 ever to collect its young and old generations: given back each IDLE_REDUCE_MS.
+  private readonly idleReducer = new IdleReducer(() => this.scheduler.inFlight + this.admission.inFlight > 0);
   private autoReload?: NodeJS.Timeout;
   private stopped?: Promise<void>;
   private tracer: DropTracer | null = null;
@@ -296,6 +298,7 @@ export class Daemon {
     // And the pages of node's dynamic-linking tables that start-up read (~7 MB, src/native/memory.ts).
     const released = releaseStartupMemory();
     this.opts.logger.debug({ link_table_bytes: released.linkTableBytes, error: released.linkTableError }, 'start-up memory released');
+    this.idleReducer.start();
   }
 
   /**
@@ -380,6 +383,7 @@ export class Daemon {
       this.isReady = false;
       sdNotify({ STOPPING: '1', STATUS: 'stopping' });
       clearInterval(this.watchdog);
+      this.idleReducer.stop();
       clearInterval(this.autoReload);
       this.targetsWatch.stop();
       const grace = this.opts.stopGraceMs ?? 5000;
