@@ -1,7 +1,7 @@
 // Start-up's memory given back once (native/glue/memory.cc): V8's young generation, grown while
 // modules load, the C heap's freed pages, and the pages of node's dynamic-linking tables that
-// binding the libraries and the addon read (native/sys/link_tables.h). Idle RSS of the default
-// daemon is issue 11's target.
+// binding the libraries and the addon read (native/sys/link_tables.h); and, while the daemon runs,
+// what an idle V8 keeps (IdleReducer). Idle RSS of the default daemon is issue 11's target.
 import { binding } from './addon';
 
 const nativeRelease = binding.releaseMemory as () => boolean;
