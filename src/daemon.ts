@@ -101,7 +101,7 @@ export class Daemon {
   private readonly health = new HealthStage({ onListenerError: (err) => this.opts.logger.error({ err }, 'a health transition listener failed') });
   /** /probe admission: its probes count in sonde_probes_in_flight with the tasks' */
   private readonly admission: ProbeAdmission;
-  private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.scheduler.inFlight + this.admission.inFlight);
+  private readonly metrics = new TaskMetrics(VERSION, this.health, () => this.inFlight());
   private readonly latest = new LatestResults(this.health);
   /** each task's Pending/Running/Failed/Paused, from the health stage */
   private readonly lifecycle = new TaskLifecycle(this.health);
@@ -120,7 +120,7 @@ export class Daemon {
   private readonly stopAbort = new AbortController();
   private watchdog?: NodeJS.Timeout;
   // An idle daemon allocates too little for V8 ever to collect its young and old generations: given back each IDLE_REDUCE_MS.
-  private readonly idleReducer = new IdleReducer(() => this.scheduler.inFlight + this.admission.inFlight > 0);
+  private readonly idleReducer = new IdleReducer(() => this.inFlight() > 0);
   private autoReload?: NodeJS.Timeout;
   private stopped?: Promise<void>;
   private tracer: DropTracer | null = null;
@@ -375,6 +375,11 @@ export class Daemon {
       sdNotify({ READY: '1', STATUS: 'reload failed; running the previous configuration' });
       return { ok: false, error };
     }
+  }
+
+  /** probes running now: the tasks' and /probe's (sonde_probes_in_flight) */
+  private inFlight(): number {
+    return this.scheduler.inFlight + this.admission.inFlight;
   }
 
   /** STOPPING=1, no new probes, in-flight ones finish (or are aborted after the grace), then close. */

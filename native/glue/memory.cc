@@ -24,10 +24,10 @@ Napi::Value ReleaseMemory(const Napi::CallbackInfo& info) {
 }
 
 // reduceMemory(): what V8's memory reducer would do if it ran at idle. The reducer is armed only by a
-// full GC, and an idle daemon allocates too little to ever need one: its young generation and the
-// garbage promoted from it stay resident. Moderate memory pressure starts an incremental,
-// memory-reducing mark-compact (V8 Heap::CheckMemoryPressure), which shrinks the young generation
-// at its end: steps in tasks and a short final pause, unlike LowMemoryNotification's full GCs.
+// full GC, and an idle daemon allocates too little ever to need one: the garbage promoted from its
+// young generation stays resident. Moderate memory pressure starts one incremental, memory-reducing
+// mark-compact (V8 Heap::CheckMemoryPressure): steps in tasks and a final pause of a few ms, not
+// LowMemoryNotification's series of full GCs.
 Napi::Value ReduceMemory(const Napi::CallbackInfo& info) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   if (isolate != nullptr) isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kModerate);
